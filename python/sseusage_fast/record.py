@@ -1,0 +1,77 @@
+"""The usage record: one per request, immutable, normalised to disjoint token buckets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Token buckets, in the order reports and the ledger list them. Disjoint, so that the cost
+# of a request is a plain weighted sum of these fields.
+TOKEN_FIELDS: tuple[str, ...] = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_5m_input_tokens",
+    "cache_creation_1h_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+    "web_fetch_requests",
+)
+
+STATUSES = ("complete", "partial", "no_usage", "error", "not_sse")
+INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """What one request used, as the provider reported it (or as estimated, and then said so)."""
+
+    input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_creation_5m_input_tokens: int | None = None
+    cache_creation_1h_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    web_search_requests: int | None = None
+    web_fetch_requests: int | None = None
+    service_tier: str | None = None
+    speed: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    message_id: str | None = None
+    stop_reason: str | None = None
+    status: str = "no_usage"
+    error_type: str | None = None
+    error_message: str | None = None
+    no_usage_data: bool = True
+    requires_manual_review: bool = True
+    estimated: tuple[str, ...] = ()
+    interrupted: str | None = None
+    raw_usage: dict[str, Any] | None = field(default=None, compare=True)
+    # Why a value was rejected or a figure is doubtful (hostile numbers, dropped events).
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only: tuples become lists."""
+        out = asdict(self)
+        out["estimated"] = list(self.estimated)
+        out["notes"] = list(self.notes)
+        return out
+
+    @property
+    def total_tokens(self) -> int | None:
+        """Every billed token bucket added up (reasoning is already inside output)."""
+        parts = [
+            getattr(self, name)
+            for name in (
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+            )
+        ]
+        if all(p is None for p in parts):
+            return None
+        return sum(p or 0 for p in parts)

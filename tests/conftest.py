@@ -1,0 +1,32 @@
+"""One suite for both backends: every test that takes `backend` runs on native and pure."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+import pytest
+
+BACKENDS = ("native", "pure")
+
+
+def load_backend(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(f"sseusage_fast.{name}")
+    except ImportError:
+        if os.environ.get("SSEUSAGE_REQUIRE_NATIVE") == "1":
+            raise
+        pytest.skip("the native extension is not built")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> ModuleType:
+    """`sseusage_fast.native` or `sseusage_fast.pure`: same classes, same results."""
+    return load_backend(request.param)
+
+
+@pytest.fixture
+def both() -> tuple[ModuleType, ModuleType]:
+    """Both backends at once, for differential tests (native first)."""
+    return load_backend("native"), load_backend("pure")
