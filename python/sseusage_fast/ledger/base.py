@@ -1,0 +1,347 @@
+"""The ledger interface, and the SQL machinery both databases share.
+
+Writes never block the caller: `record()` queues the row and a worker thread writes queued rows
+in batches, one transaction per batch, on its own connection. Reads (reports, backfill) use a
+second connection in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sseusage_fast.ledger.row import COLUMNS, LedgerRow
+from sseusage_fast.ledger.schema import SCHEMA_VERSION_TABLE, migrations
+from sseusage_fast.record import TOKEN_FIELDS
+
+log = logging.getLogger("sseusage_fast.ledger")
+
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """The bodies of one request, kept so that it can be re-estimated later."""
+
+    request_body: bytes
+    response_body: bytes
+
+
+@dataclass(slots=True)
+class GroupTotals:
+    """Sums over the rows of one (model, day)."""
+
+    model: str | None
+    day: str
+    requests: int = 0
+    tokens: dict[str, int] = field(default_factory=dict)
+    requires_manual_review: int = 0
+    estimated_requests: int = 0
+    cost_usd: Decimal = Decimal(0)
+    priced_requests: int = 0
+
+
+class Ledger(ABC):
+    """Where proxied requests are recorded. Thread safe; `record()` never blocks."""
+
+    dialect: str
+
+    @abstractmethod
+    def record(self, row: LedgerRow, capture: Capture | None = None) -> None: ...
+
+    @abstractmethod
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every row recorded so far is written; False on timeout."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def rows(
+        self, *, flagged_only: bool = False, request_ids: Sequence[str] | None = None
+    ) -> Iterator[LedgerRow]: ...
+
+    @abstractmethod
+    def totals(self) -> list[GroupTotals]: ...
+
+    @abstractmethod
+    def update_rows(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Set the given columns of rows by id, in one transaction."""
+
+    @abstractmethod
+    def capture(self, row_id: int) -> Capture | None: ...
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SQLLedger(Ledger):
+    """DB-API ledger; subclasses give the connection, placeholder and value conversions."""
+
+    placeholder = "?"
+    day_expr = "substr(ts, 1, 10)"
+    cost_sum_expr = "SUM(cost_usd)"
+    batch_size = 500
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn = self._connect()
+        self._migrate(self._conn)
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="sseusage-ledger", daemon=True)
+        self._thread.start()
+
+    # -- dialect hooks -------------------------------------------------------------------
+
+    @abstractmethod
+    def _connect(self) -> Any: ...
+
+    @abstractmethod
+    def _transaction(self, conn: Any) -> AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _lock_for_migration(self, conn: Any) -> None: ...
+
+    def _to_db(self, name: str, value: Any) -> Any:
+        return value
+
+    def _from_db(self, name: str, value: Any) -> Any:
+        return value
+
+    def _insert_returning_id(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+        return int(conn.execute(sql + " RETURNING id", params).fetchone()[0])
+
+    # -- schema --------------------------------------------------------------------------
+
+    def _migrate(self, conn: Any) -> None:
+        p = self.placeholder
+        with self._transaction(conn):
+            self._lock_for_migration(conn)
+            conn.execute(SCHEMA_VERSION_TABLE)
+            current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            for version, statements in migrations(self.dialect):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    f"INSERT INTO schema_version (version, applied_at) VALUES ({p}, {p})",
+                    (version, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+                )
+                log.info("ledger schema migrated to version %d", version)
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
+
+    # -- writes --------------------------------------------------------------------------
+
+    def record(self, row: LedgerRow, capture: Capture | None = None) -> None:
+        if self._closed:
+            raise RuntimeError("the ledger is closed")
+        self._queue.put((row, capture))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        # queue.join() has no timeout; poll the unfinished count instead.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        with self._lock:
+            self._conn.close()
+
+    def _run(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                item = self._queue.get()
+                batch = [item]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(entry is _STOP for entry in batch)
+                entries = [entry for entry in batch if entry is not _STOP]
+                try:
+                    if entries:
+                        self._write_with_retry(conn, entries)
+                finally:
+                    for _ in batch:
+                        self._queue.task_done()
+                if stop:
+                    break
+        finally:
+            conn.close()
+
+    def _write_with_retry(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
+        # A busy database (another writer, a report holding a lock) is worth waiting for.
+        for attempt in range(8):
+            try:
+                self._write(conn, entries)
+                return
+            except Exception:
+                if attempt == 7:
+                    log.exception("ledger write failed; %d rows lost", len(entries))
+                    return
+                log.warning("ledger write failed, retrying", exc_info=True)
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+
+    def _write(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
+        p = self.placeholder
+        insert = (
+            f"INSERT INTO requests ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join([p] * len(COLUMNS))})"
+        )
+        with self._transaction(conn):
+            # Rows keep their order (ids follow arrival); runs without captures go in one call.
+            run: list[list[Any]] = []
+            for row, capture in entries:
+                if capture is None:
+                    run.append(self._params(row))
+                    continue
+                if run:
+                    conn.executemany(insert, run)
+                    run = []
+                row_id = self._insert_returning_id(conn, insert, self._params(row))
+                conn.execute(
+                    "INSERT INTO captures (request_row_id, request_body, response_body) "
+                    f"VALUES ({p}, {p}, {p})",
+                    (row_id, capture.request_body, capture.response_body),
+                )
+            if run:
+                conn.executemany(insert, run)
+
+    def _params(self, row: LedgerRow) -> list[Any]:
+        return [self._to_db(name, getattr(row, name)) for name in COLUMNS]
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            with self._transaction(self._conn):
+                return list(self._conn.execute(sql, params).fetchall())
+
+    def count(self) -> int:
+        return int(self._fetchall("SELECT COUNT(*) FROM requests")[0][0])
+
+    def rows(
+        self, *, flagged_only: bool = False, request_ids: Sequence[str] | None = None
+    ) -> Iterator[LedgerRow]:
+        p = self.placeholder
+        where: list[str] = []
+        params: list[Any] = []
+        if flagged_only:
+            where.append(f"requires_manual_review = {p}")
+            params.append(self._to_db("requires_manual_review", True))
+        if request_ids is not None:
+            if not request_ids:
+                return
+            where.append(f"request_id IN ({', '.join([p] * len(request_ids))})")
+            params.extend(request_ids)
+        sql = f"SELECT id, {', '.join(COLUMNS)} FROM requests"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # Pages by id, so a long backfill never holds one huge result in memory.
+        last_id = 0
+        while True:
+            page = self._fetchall(
+                sql + (" AND " if where else " WHERE ") + f"id > {p} ORDER BY id LIMIT 1000",
+                [*params, last_id],
+            )
+            if not page:
+                return
+            for values in page:
+                yield self._row(values)
+            last_id = page[-1][0]
+
+    def _row(self, values: Sequence[Any]) -> LedgerRow:
+        data = {name: self._from_db(name, value) for name, value in zip(COLUMNS, values[1:])}
+        return LedgerRow(id=int(values[0]), **data)
+
+    def totals(self) -> list[GroupTotals]:
+        token_sums = ", ".join(f"SUM(COALESCE({name}, 0))" for name in TOKEN_FIELDS)
+        sql = (
+            f"SELECT model, {self.day_expr} AS day, COUNT(*), {token_sums}, "
+            "SUM(CASE WHEN requires_manual_review THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN estimated <> '[]' THEN 1 ELSE 0 END), "
+            f"{self.cost_sum_expr}, COUNT(cost_usd) "
+            "FROM requests GROUP BY model, day ORDER BY day, model"
+        )
+        out = []
+        n = len(TOKEN_FIELDS)
+        for values in self._fetchall(sql):
+            out.append(
+                GroupTotals(
+                    model=values[0],
+                    day=str(values[1]),
+                    requests=int(values[2]),
+                    tokens={name: int(v) for name, v in zip(TOKEN_FIELDS, values[3 : 3 + n])},
+                    requires_manual_review=int(values[3 + n]),
+                    estimated_requests=int(values[4 + n]),
+                    cost_usd=Decimal(values[5 + n]) if values[5 + n] is not None else Decimal(0),
+                    priced_requests=int(values[6 + n]),
+                )
+            )
+        return out
+
+    def update_rows(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        p = self.placeholder
+        with self._lock:
+            with self._transaction(self._conn):
+                for row_id, values in changes:
+                    unknown = set(values) - set(COLUMNS)
+                    if unknown:
+                        raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
+                    assignments = ", ".join(f"{name} = {p}" for name in values)
+                    params = [self._to_db(name, value) for name, value in values.items()]
+                    self._conn.execute(
+                        f"UPDATE requests SET {assignments} WHERE id = {p}", [*params, row_id]
+                    )
+
+    def capture(self, row_id: int) -> Capture | None:
+        p = self.placeholder
+        found = self._fetchall(
+            f"SELECT request_body, response_body FROM captures WHERE request_row_id = {p}",
+            [row_id],
+        )
+        if not found:
+            return None
+        request_body, response_body = found[0]
+        return Capture(bytes(request_body or b""), bytes(response_body or b""))
+
+
+def estimated_to_db(value: Sequence[str]) -> str:
+    return json.dumps(list(value))
+
+
+def estimated_from_db(value: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(value)) if value else ()

@@ -1,0 +1,53 @@
+"""The shared ledger: PostgreSQL through psycopg 3, for several proxies writing to one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+
+# Any constant will do: it only has to be the same for every proxy sharing the database.
+_MIGRATION_LOCK_KEY = 0x55E05A6E
+
+
+class PostgresLedger(SQLLedger):
+    dialect = "postgres"
+    placeholder = "%s"
+    day_expr = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    cost_sum_expr = "SUM(cost_usd)"
+
+    def __init__(self, dsn: str) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(
+                "the PostgreSQL ledger needs psycopg 3: pip install 'sseusage-fast[postgres]'"
+            ) from exc
+        self.dsn = dsn
+        super().__init__()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    @contextmanager
+    def _transaction(self, conn: Any) -> Iterator[Any]:
+        with conn.transaction():
+            yield conn
+
+    def _lock_for_migration(self, conn: Any) -> None:
+        # Proxies starting together must not run the same migration twice.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+
+    def _to_db(self, name: str, value: Any) -> Any:
+        if name == "estimated":
+            return estimated_to_db(value or ())
+        return value
+
+    def _from_db(self, name: str, value: Any) -> Any:
+        if name == "estimated":
+            return estimated_from_db(value)
+        return value

@@ -1,0 +1,90 @@
+"""One ledger row: what one proxied request cost, and how its numbers were obtained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+
+# How a row's token numbers were obtained.
+SOURCES = ("provider", "estimate", "billing_csv")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    ts: datetime = field(default_factory=utcnow)
+    latency_ms: float | None = None
+    ttfb_ms: float | None = None
+    http_status: int | None = None
+    method: str | None = None
+    path: str | None = None
+    request_id: str | None = None
+    message_id: str | None = None
+    key_fingerprint: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_creation_5m_input_tokens: int | None = None
+    cache_creation_1h_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    web_search_requests: int | None = None
+    web_fetch_requests: int | None = None
+    status: str = "no_usage"
+    stop_reason: str | None = None
+    error_type: str | None = None
+    no_usage_data: bool = True
+    requires_manual_review: bool = True
+    estimated: tuple[str, ...] = ()
+    interrupted: str | None = None
+    service_tier: str | None = None
+    speed: str | None = None
+    cost_usd: Decimal | None = None
+    source: str = "provider"
+    backfilled_at: datetime | None = None
+    # Set by the ledger when read back; None for a row not yet written.
+    id: int | None = None
+
+    @classmethod
+    def from_record(cls, record: UsageRecord, **meta: Any) -> LedgerRow:
+        """The record's usage fields plus request metadata (`ts`, `http_status`, ...)."""
+        values: dict[str, Any] = {
+            name: getattr(record, name)
+            for name in (
+                *TOKEN_FIELDS,
+                "provider",
+                "model",
+                "message_id",
+                "status",
+                "stop_reason",
+                "error_type",
+                "no_usage_data",
+                "requires_manual_review",
+                "interrupted",
+                "service_tier",
+                "speed",
+            )
+        }
+        values["estimated"] = tuple(record.estimated)
+        values["source"] = "estimate" if record.estimated else "provider"
+        values.update(meta)
+        return cls(**values)
+
+    def tokens(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in TOKEN_FIELDS}
+
+    def with_changes(self, **changes: Any) -> LedgerRow:
+        return replace(self, **changes)
+
+
+# Column order shared by the schema, inserts and reads (`id` is assigned by the database).
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow) if f.name != "id")

@@ -1,0 +1,93 @@
+"""The embedded ledger: one SQLite file in WAL mode (readers never wait for the proxy)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+
+_BOOLS = {"no_usage_data", "requires_manual_review"}
+_TIMES = {"ts", "backfilled_at"}
+
+
+class _DecimalSum:
+    """SUM over decimal strings, exact (SQLite's own SUM would go through floats)."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: str | None) -> None:
+        if value is not None:
+            self.total = (self.total or Decimal(0)) + Decimal(value)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
+
+
+class SQLiteLedger(SQLLedger):
+    dialect = "sqlite"
+    placeholder = "?"
+    day_expr = "substr(ts, 1, 10)"
+    cost_sum_expr = "decimal_sum(cost_usd)"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__()
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _transaction).
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_aggregate("decimal_sum", 1, _DecimalSum)
+        return conn
+
+    @contextmanager
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _lock_for_migration(self, conn: sqlite3.Connection) -> None:
+        pass  # BEGIN IMMEDIATE already holds the write lock.
+
+    def _to_db(self, name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if name in _TIMES:
+            return value.astimezone(timezone.utc).isoformat()
+        if name in _BOOLS:
+            return int(value)
+        if name == "estimated":
+            return estimated_to_db(value)
+        if name == "cost_usd":
+            return str(value)
+        return value
+
+    def _from_db(self, name: str, value: Any) -> Any:
+        if name == "estimated":
+            return estimated_from_db(value)
+        if value is None:
+            return None
+        if name in _TIMES:
+            return datetime.fromisoformat(value)
+        if name in _BOOLS:
+            return bool(value)
+        if name == "cost_usd":
+            return Decimal(value)
+        return value
