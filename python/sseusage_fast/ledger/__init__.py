@@ -29,7 +29,7 @@ def open_ledger(dsn: str | Path) -> Ledger:
     if text.startswith("sqlite://"):
         text = text[len("sqlite://") :]
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
-        text = text[1:] if text.startswith("/") else text
+        text = text.removeprefix("/")
     from sseusage_fast.ledger.sqlite import SQLiteLedger
 
     return SQLiteLedger(text)

@@ -86,12 +86,6 @@ class Ledger(ABC):
     @abstractmethod
     def schema_version(self) -> int: ...
 
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 class SQLLedger(Ledger):
     """DB-API ledger; subclasses give the connection, placeholder and value conversions."""
@@ -218,8 +212,7 @@ class SQLLedger(Ledger):
     def _write(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
         p = self.placeholder
         insert = (
-            f"INSERT INTO requests ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join([p] * len(COLUMNS))})"
+            f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join([p] * len(COLUMNS))})"
         )
         with self._transaction(conn):
             # Rows keep their order (ids follow arrival); runs without captures go in one call.
@@ -246,9 +239,8 @@ class SQLLedger(Ledger):
     # -- reads ---------------------------------------------------------------------------
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            with self._transaction(self._conn):
-                return list(self._conn.execute(sql, params).fetchall())
+        with self._lock, self._transaction(self._conn):
+            return list(self._conn.execute(sql, params).fetchall())
 
     def count(self) -> int:
         return int(self._fetchall("SELECT COUNT(*) FROM requests")[0][0])
@@ -315,17 +307,16 @@ class SQLLedger(Ledger):
 
     def update_rows(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
         p = self.placeholder
-        with self._lock:
-            with self._transaction(self._conn):
-                for row_id, values in changes:
-                    unknown = set(values) - set(COLUMNS)
-                    if unknown:
-                        raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
-                    assignments = ", ".join(f"{name} = {p}" for name in values)
-                    params = [self._to_db(name, value) for name, value in values.items()]
-                    self._conn.execute(
-                        f"UPDATE requests SET {assignments} WHERE id = {p}", [*params, row_id]
-                    )
+        with self._lock, self._transaction(self._conn):
+            for row_id, values in changes:
+                unknown = set(values) - set(COLUMNS)
+                if unknown:
+                    raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
+                assignments = ", ".join(f"{name} = {p}" for name in values)
+                params = [self._to_db(name, value) for name, value in values.items()]
+                self._conn.execute(
+                    f"UPDATE requests SET {assignments} WHERE id = {p}", [*params, row_id]
+                )
 
     def capture(self, row_id: int) -> Capture | None:
         p = self.placeholder

@@ -36,11 +36,11 @@ def _requests_table(dialect: str) -> str:
     tokens = ",\n".join(f"    {name} {t['int']}" for name in TOKEN_FIELDS)
     backfilled = "TEXT" if dialect == "sqlite" else "TIMESTAMPTZ"
     return f"""CREATE TABLE requests (
-    id {t['id']},
-    ts {t['ts']},
-    latency_ms {t['float']},
-    ttfb_ms {t['float']},
-    http_status {t['int']},
+    id {t["id"]},
+    ts {t["ts"]},
+    latency_ms {t["float"]},
+    ttfb_ms {t["float"]},
+    http_status {t["int"]},
     method TEXT,
     path TEXT,
     request_id TEXT,
@@ -52,13 +52,13 @@ def _requests_table(dialect: str) -> str:
     status TEXT NOT NULL,
     stop_reason TEXT,
     error_type TEXT,
-    no_usage_data {t['bool']},
-    requires_manual_review {t['bool']},
+    no_usage_data {t["bool"]},
+    requires_manual_review {t["bool"]},
     estimated TEXT NOT NULL,
     interrupted TEXT,
     service_tier TEXT,
     speed TEXT,
-    cost_usd {t['decimal']},
+    cost_usd {t["decimal"]},
     source TEXT NOT NULL,
     backfilled_at {backfilled}
 )"""
@@ -69,9 +69,9 @@ def _captures_table(dialect: str) -> str:
     # can re-estimate them later with a better-calibrated estimator.
     t = _TYPES[dialect]
     return f"""CREATE TABLE captures (
-    request_row_id {t['int']} PRIMARY KEY REFERENCES requests (id) ON DELETE CASCADE,
-    request_body {t['blob']},
-    response_body {t['blob']}
+    request_row_id {t["int"]} PRIMARY KEY REFERENCES requests (id) ON DELETE CASCADE,
+    request_body {t["blob"]},
+    response_body {t["blob"]}
 )"""
 
 
