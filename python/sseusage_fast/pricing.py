@@ -1,0 +1,564 @@
+"""What a request cost, in exact decimal dollars.
+
+`Pricing` maps a model name to its prices and turns a `UsageRecord` into a
+`decimal.Decimal` of US dollars. Every price is a `Decimal` built from a string (or from
+`repr()` of a LiteLLM float), so sums are exact: no binary floating point anywhere.
+
+Rules that hold for every table:
+
+- An unknown model, a record without a model, a service tier or speed the table has no
+  price for, or a token bucket the record used but the table has no rate for: the cost
+  is `None` (unknown), never 0 and never a neighbouring model's price.
+- A record with status ``"error"`` that reported no token counts (a JSON error body,
+  ``no_usage_data`` true) costs ``Decimal("0")``: the provider billed nothing.
+- Token fields that are `None` count as 0; the record's own flags
+  (``requires_manual_review``, ``estimated``) say which figures are unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .record import UsageRecord
+
+__all__ = ["ModelPrice", "Pricing", "Rates", "normalize_model_name"]
+
+_MILLION = Decimal(1_000_000)
+_ZERO = Decimal(0)
+
+# The five billed token buckets, under the names the bundled table uses.
+RATE_KEYS: tuple[str, ...] = ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output")
+
+# Service tiers that mean "the standard price" (Anthropic says "standard", OpenAI "default";
+# "auto" is what a client asks for when it lets OpenAI choose, and is billed as default).
+_STANDARD_TIERS = frozenset({"standard", "default", "auto"})
+_STANDARD_SPEEDS = frozenset({"standard"})
+
+# LiteLLM modes whose rows price text generation. Embeddings, images, audio, rerank and
+# the like are billed per other units and would only produce wrong matches here.
+_LITELLM_CHAT_MODES = frozenset({"chat", "completion", "responses"})
+_LITELLM_TIER_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("batch", "_batches"),
+    ("priority", "_priority"),
+    ("flex", "_flex"),
+)
+_LITELLM_THRESHOLD = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per million tokens for each bucket; `None` where the price is not known.
+
+    `long_context` holds ``(threshold, rates)`` pairs, ascending: when a request's prompt
+    (input + cache writes + cache reads) exceeds a threshold, every token of the request
+    is priced at that tier's rates.
+    """
+
+    input: Decimal | None = None
+    cache_write_5m: Decimal | None = None
+    cache_write_1h: Decimal | None = None
+    cache_read: Decimal | None = None
+    output: Decimal | None = None
+    long_context: tuple[tuple[int, Rates], ...] = ()
+
+    def for_prompt(self, prompt_tokens: int) -> Rates:
+        """The rates that apply to a request with this many prompt tokens."""
+        chosen = self
+        for threshold, rates in self.long_context:
+            if prompt_tokens > threshold:
+                chosen = rates
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """One model's prices.
+
+    `tiers` maps a service tier (``"batch"``, ``"priority"``, ``"flex"``) or a speed
+    (``"fast"``) to its own `Rates`; a tier that is absent has no known price.
+    `bedrock_regional_multiplier` applies when the model is addressed through an AWS
+    Bedrock geographic or in-Region id (``us.anthropic.…``, ``anthropic.…``) rather than
+    the global one, for the models where Bedrock charges a regional premium.
+    """
+
+    name: str
+    provider: str | None
+    standard: Rates
+    tiers: Mapping[str, Rates] = field(default_factory=lambda: MappingProxyType({}))
+    web_search_per_request: Decimal | None = None
+    web_fetch_per_request: Decimal | None = None
+    bedrock_regional_multiplier: Decimal | None = None
+
+    def rates_for(self, service_tier: str | None, speed: str | None) -> Rates | None:
+        """The rates for a service tier and speed, or `None` when the table has none.
+
+        A non-standard tier combined with fast mode has no published price, so it is
+        unknown rather than guessed.
+        """
+        tier = (service_tier or "").strip().lower()
+        fast = (speed or "").strip().lower()
+        tier_is_standard = tier == "" or tier in _STANDARD_TIERS
+        speed_is_standard = fast == "" or fast in _STANDARD_SPEEDS
+        if speed_is_standard:
+            return self.standard if tier_is_standard else self.tiers.get(tier)
+        if tier_is_standard:
+            return self.tiers.get(fast)
+        return None
+
+
+# --- model names ---------------------------------------------------------------------
+
+_PROVIDER_PREFIXES: tuple[str, ...] = ("anthropic/", "openai/", "models/", "gemini/")
+# Bedrock model and inference-profile ids: an optional geography, then "anthropic.".
+_BEDROCK_PREFIX = re.compile(r"^(?:(us|eu|apac|jp|au|global)\.)?anthropic\.")
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_VERTEX_SNAPSHOT = re.compile(r"@\d{8}$")
+# Only suffixes that name a dated snapshot (or the moving "latest" alias) of the very same
+# model. "-preview-…", "-001" or "-mini" are different models or prices; they are never cut.
+_DATED_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    raw: str
+    base: str
+    undated: str | None
+    bedrock_regional: bool
+
+
+def _split_name(model: str) -> _Name | None:
+    raw = model.strip().lower()
+    if not raw:
+        return None
+    name = raw
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _PROVIDER_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+                stripped = True
+    bedrock_regional = False
+    match = _BEDROCK_PREFIX.match(name)
+    if match:
+        # Bedrock's global profile is priced like the first-party API; geographic and
+        # in-Region ids are not, for the models that carry a regional premium.
+        bedrock_regional = match.group(1) != "global"
+        name = _BEDROCK_VERSION.sub("", name[match.end() :])
+    name = _VERTEX_SNAPSHOT.sub("", name)
+    undated = _DATED_SUFFIX.sub("", name)
+    return _Name(raw, name, undated if undated != name and undated else None, bedrock_regional)
+
+
+def normalize_model_name(model: str) -> str:
+    """A model name without provider prefixes and Bedrock/Vertex decorations, lower case.
+
+    ``"us.anthropic.claude-sonnet-4-5-20250929-v1:0"`` becomes
+    ``"claude-sonnet-4-5-20250929"``; dated suffixes are kept (lookup tries them first).
+    """
+    parts = _split_name(model)
+    return parts.base if parts else ""
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def _table_decimal(value: Any, where: str) -> Decimal:
+    # The bundled format holds decimal strings; floats would smuggle in binary rounding.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"{where}: price must be a decimal string, got {value!r}")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{where}: not a decimal number: {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{where}: price must be finite and not negative: {value!r}")
+    return number
+
+
+def _table_rates(data: Mapping[str, Any], where: str) -> Rates:
+    values = {key: _table_decimal(data[key], f"{where}.{key}") for key in RATE_KEYS if key in data}
+    tiers: list[tuple[int, Rates]] = []
+    long_context = data.get("long_context")
+    if long_context is not None:
+        entries = long_context if isinstance(long_context, list) else [long_context]
+        for i, entry in enumerate(entries):
+            threshold = entry.get("above_prompt_tokens")
+            if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+                raise ValueError(f"{where}.long_context[{i}]: bad above_prompt_tokens")
+            tiers.append((threshold, _table_rates(entry, f"{where}.long_context[{i}]")))
+    return Rates(**values, long_context=tuple(sorted(tiers, key=lambda t: t[0])))
+
+
+def _table_model(name: str, data: Mapping[str, Any]) -> ModelPrice:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{name}: entry must be an object")
+    tiers = {
+        tier: _table_rates(data[tier], f"{name}.{tier}")
+        for tier in ("batch", "priority", "flex", "fast")
+        if tier in data
+    }
+
+    def optional(key: str) -> Decimal | None:
+        return _table_decimal(data[key], f"{name}.{key}") if key in data else None
+
+    return ModelPrice(
+        name=name,
+        provider=data.get("provider"),
+        standard=_table_rates(data, name),
+        tiers=MappingProxyType(tiers),
+        web_search_per_request=optional("web_search_per_request"),
+        web_fetch_per_request=optional("web_fetch_per_request"),
+        bedrock_regional_multiplier=optional("bedrock_regional_multiplier"),
+    )
+
+
+def _litellm_number(value: Any) -> Decimal | None:
+    """A LiteLLM price (a JSON float) as an exact Decimal; `None` if it is not a price."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        # repr() of a float is the shortest string that round-trips: "3e-06", not the
+        # binary expansion Decimal(float) would give.
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number < 0:
+        return None
+    return number
+
+
+def _litellm_decimal(value: Any) -> Decimal | None:
+    """USD per token (LiteLLM's unit) to USD per million tokens (this module's unit)."""
+    number = _litellm_number(value)
+    return None if number is None else number * _MILLION
+
+
+def _litellm_rates(entry: Mapping[str, Any], suffix: str, above: str = "") -> Rates | None:
+    def get(key: str) -> Decimal | None:
+        return _litellm_decimal(entry.get(f"{key}{above}{suffix}"))
+
+    input_rate = get("input_cost_per_token")
+    output_rate = get("output_cost_per_token")
+    # A row with only one side priced would under-report silently: treat it as absent.
+    if input_rate is None or output_rate is None:
+        return None
+    return Rates(
+        input=input_rate,
+        cache_write_5m=get("cache_creation_input_token_cost"),
+        cache_write_1h=get("cache_creation_input_token_cost_above_1hr"),
+        cache_read=get("cache_read_input_token_cost"),
+        output=output_rate,
+    )
+
+
+def _litellm_rates_with_tiers(
+    entry: Mapping[str, Any], suffix: str, thresholds: list[int]
+) -> Rates | None:
+    base = _litellm_rates(entry, suffix)
+    if base is None:
+        return None
+    tiers = []
+    for k in thresholds:
+        tier = _litellm_rates(entry, suffix, f"_above_{k}k_tokens")
+        if tier is not None:
+            tiers.append((k * 1000, tier))
+    return Rates(
+        input=base.input,
+        cache_write_5m=base.cache_write_5m,
+        cache_write_1h=base.cache_write_1h,
+        cache_read=base.cache_read,
+        output=base.output,
+        long_context=tuple(tiers),
+    )
+
+
+def _litellm_model(name: str, entry: Mapping[str, Any]) -> ModelPrice | None:
+    mode = entry.get("mode")
+    if mode is not None and mode not in _LITELLM_CHAT_MODES:
+        return None
+    thresholds = sorted(
+        {int(m.group(1)) for key in entry if (m := _LITELLM_THRESHOLD.match(key)) is not None}
+    )
+    standard = _litellm_rates_with_tiers(entry, "", thresholds)
+    if standard is None:
+        return None
+    tiers = {}
+    for tier, suffix in _LITELLM_TIER_SUFFIXES:
+        rates = _litellm_rates_with_tiers(entry, suffix, thresholds)
+        if rates is not None:
+            tiers[tier] = rates
+    web_search = None
+    per_query = entry.get("search_context_cost_per_query")
+    if isinstance(per_query, Mapping) and per_query:
+        prices = {_litellm_number(v) for v in per_query.values()}
+        # LiteLLM prices searches by context size; only a single price is unambiguous.
+        if len(prices) == 1 and None not in prices:
+            web_search = prices.pop()
+    provider = entry.get("litellm_provider")
+    return ModelPrice(
+        name=name,
+        provider=provider if isinstance(provider, str) else None,
+        standard=standard,
+        tiers=MappingProxyType(tiers),
+        web_search_per_request=web_search,
+    )
+
+
+def _load_json(path_or_dict: str | PathLike[str] | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(path_or_dict, Mapping):
+        return path_or_dict
+    with open(path_or_dict, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{path_or_dict}: expected a JSON object")
+    return data
+
+
+def _read_bundled() -> Mapping[str, Any]:
+    try:
+        text = (
+            resources.files("sseusage_fast")
+            .joinpath("data")
+            .joinpath("pricing.json")
+            .read_text(encoding="utf-8")
+        )
+    except (ModuleNotFoundError, FileNotFoundError, TypeError):
+        # Source checkouts without package metadata: the file sits next to this module.
+        text = (Path(__file__).parent / "data" / "pricing.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+# --- the public class --------------------------------------------------------------------
+
+
+class Pricing:
+    """A price table: model name -> `ModelPrice`, and the cost of a `UsageRecord`.
+
+    Build one with `Pricing.default()` (the bundled table, see ``data/pricing.json`` for
+    its sources and date), `Pricing.from_litellm()` or `Pricing.from_table()`.
+
+    Model names are matched case-insensitively after removing provider prefixes
+    (``anthropic/``, ``openai/``, ``models/``, ``gemini/``), Bedrock ids
+    (``us.anthropic.…-v1:0``) and Vertex snapshots (``…@20250929``); then exactly, then
+    without a dated snapshot suffix (``-20250929``, ``-2024-08-06``, ``-latest``). There
+    is no prefix matching: ``claude-sonnet-4`` never prices ``claude-sonnet-4-5``, nor
+    ``gpt-4o`` ``gpt-4o-mini``. A dated snapshot the table lists itself (such as
+    ``gpt-4o-2024-05-13``, which has its own price) is matched before the undated name.
+
+    Service tiers and speed (`cost` reads ``record.service_tier`` and ``record.speed``):
+
+    - ``None``, ``"standard"``, ``"default"``, ``"auto"``: standard prices.
+    - ``"batch"``: the table's batch prices (50% for Anthropic, OpenAI and Gemini).
+    - ``"priority"`` (and any other tier, such as ``"flex"`` or ``"scale"``): the table's
+      prices for that tier when it has them, else the cost is `None`. The standard price
+      is never substituted: it would under-bill silently. The bundled table has priority
+      prices for OpenAI models only; Anthropic's Priority Tier and Gemini's priority
+      tier have no public per-token price in it, so they cost `None`.
+    - ``speed="fast"``: the table's fast-mode prices (Claude Opus 4.6: 6x standard), else
+      `None`. Fast mode combined with a non-standard tier is `None`.
+    """
+
+    def __init__(self, models: Mapping[str, ModelPrice], *, source: str = "custom") -> None:
+        index: dict[str, ModelPrice] = {}
+        for key, price in models.items():
+            index[key.strip().lower()] = price
+        self._index: Mapping[str, ModelPrice] = MappingProxyType(index)
+        self.source = source
+
+    # constructors
+
+    @classmethod
+    def default(cls) -> Pricing:
+        """The bundled table (Claude, OpenAI and Gemini models; see data/pricing.json)."""
+        return _default_pricing()
+
+    @classmethod
+    def from_table(cls, path_or_dict: str | PathLike[str] | Mapping[str, Any]) -> Pricing:
+        """A table in this package's own format (that of ``data/pricing.json``)."""
+        data = _load_json(path_or_dict)
+        models = data.get("models")
+        if not isinstance(models, Mapping):
+            raise TypeError("pricing table: missing the 'models' object")
+        entries: dict[str, ModelPrice] = {}
+        for name, entry in models.items():
+            price = _table_model(name, entry)
+            for key in (name, *entry.get("aliases", ())):
+                key = key.strip().lower()
+                if key in entries:
+                    raise ValueError(f"pricing table: {key!r} is listed twice")
+                entries[key] = price
+        source = data.get("_as_of")
+        return cls(entries, source=f"table as of {source}" if source else "table")
+
+    @classmethod
+    def from_litellm(cls, path_or_dict: str | PathLike[str] | Mapping[str, Any]) -> Pricing:
+        """A table from LiteLLM's ``model_prices_and_context_window.json`` (path or dict).
+
+        Rows that are not text-generation modes (embeddings, images, audio, ...), the
+        ``sample_spec`` row, and rows without both an input and an output price are
+        skipped. Tiers come from the ``_above_<N>k_tokens``, ``_batches``, ``_priority``
+        and ``_flex`` fields; a tier field LiteLLM lacks is unknown, not inherited.
+        Fast mode is not in LiteLLM's format, so fast records cost `None`.
+        """
+        data = _load_json(path_or_dict)
+        direct: dict[str, ModelPrice] = {}
+        for key, entry in data.items():
+            if key == "sample_spec" or not isinstance(entry, Mapping):
+                continue
+            price = _litellm_model(key, entry)
+            if price is not None:
+                direct[key.strip().lower()] = price
+        # Also answer to the bare name ("gemini/gemini-2.5-pro" -> "gemini-2.5-pro"), but
+        # only when no row claims it directly and every row that reduces to it agrees.
+        aliases: dict[str, ModelPrice | None] = {}
+        for key, price in direct.items():
+            base = normalize_model_name(key)
+            if not base or base in direct:
+                continue
+            if base in aliases:
+                seen = aliases[base]
+                if seen is not None and _same_prices(seen, price):
+                    continue
+                aliases[base] = None
+            else:
+                aliases[base] = price
+        merged = dict(direct)
+        merged.update({k: v for k, v in aliases.items() if v is not None})
+        return cls(merged, source="litellm")
+
+    # queries
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, model: object) -> bool:
+        return isinstance(model, str) and self.lookup(model) is not None
+
+    def lookup(self, model: str | None) -> ModelPrice | None:
+        """The price entry for a model name, or `None` when the table has no such model."""
+        found = self._resolve(model)
+        return found[0] if found else None
+
+    def _resolve(self, model: str | None) -> tuple[ModelPrice, Decimal] | None:
+        if not model or not isinstance(model, str):
+            return None
+        name = _split_name(model)
+        if name is None:
+            return None
+        # A row keyed by the full decorated name (LiteLLM has Bedrock rows) is its own
+        # price: no regional premium on top.
+        price = self._index.get(name.raw)
+        if price is not None:
+            return price, Decimal(1)
+        for candidate in (name.base, name.undated):
+            if candidate is None:
+                continue
+            price = self._index.get(candidate)
+            if price is not None:
+                multiplier = Decimal(1)
+                if name.bedrock_regional and price.bedrock_regional_multiplier is not None:
+                    multiplier = price.bedrock_regional_multiplier
+                return price, multiplier
+        return None
+
+    def cost(self, record: UsageRecord) -> Decimal | None:
+        """What the request cost in US dollars, exactly; `None` when that is unknown.
+
+        cost = input*in + 5m writes*cw5m + 1h writes*cw1h
+               + (cache writes not split by TTL)*cw5m + cache reads*cr + output*out
+               + web searches*per-search price (+ web fetches, free on Anthropic).
+        Reasoning tokens are part of output and are not added again.
+        """
+        if record.status == "error" and record.no_usage_data:
+            return Decimal(0)
+        found = self._resolve(record.model)
+        if found is None:
+            return None
+        price, multiplier = found
+        rates = price.rates_for(record.service_tier, record.speed)
+        if rates is None:
+            return None
+
+        counts = {
+            name: getattr(record, name) or 0
+            for name in (
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_creation_5m_input_tokens",
+                "cache_creation_1h_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+                "web_search_requests",
+                "web_fetch_requests",
+            )
+        }
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in counts.values()):
+            return None
+        write_5m = counts["cache_creation_5m_input_tokens"]
+        write_1h = counts["cache_creation_1h_input_tokens"]
+        # Writes the provider did not split by TTL are 5-minute writes, the default TTL.
+        write_unsplit = max(counts["cache_creation_input_tokens"] - write_5m - write_1h, 0)
+        cache_read = counts["cache_read_input_tokens"]
+        prompt = counts["input_tokens"] + write_5m + write_1h + write_unsplit + cache_read
+        rates = rates.for_prompt(prompt)
+
+        parts = (
+            (counts["input_tokens"], rates.input),
+            (write_5m + write_unsplit, rates.cache_write_5m),
+            (write_1h, rates.cache_write_1h),
+            (cache_read, rates.cache_read),
+            (counts["output_tokens"], rates.output),
+        )
+        with localcontext() as ctx:
+            ctx.prec = 60  # far beyond any real bill: the arithmetic stays exact
+            tokens_cost = _ZERO
+            for n, rate in parts:
+                if n == 0:
+                    continue
+                if rate is None:
+                    return None
+                tokens_cost += n * rate
+            total = tokens_cost * multiplier / _MILLION
+            for n, unit in (
+                (counts["web_search_requests"], price.web_search_per_request),
+                (counts["web_fetch_requests"], price.web_fetch_per_request),
+            ):
+                if n == 0:
+                    continue
+                if unit is None:
+                    return None
+                total += n * unit
+        return total
+
+    def __repr__(self) -> str:
+        return f"Pricing(source={self.source!r}, names={len(self._index)})"
+
+
+def _same_prices(a: ModelPrice, b: ModelPrice) -> bool:
+    return (
+        a.standard == b.standard
+        and dict(a.tiers) == dict(b.tiers)
+        and a.web_search_per_request == b.web_search_per_request
+        and a.web_fetch_per_request == b.web_fetch_per_request
+    )
+
+
+@lru_cache(maxsize=1)
+def _default_pricing() -> Pricing:
+    pricing = Pricing.from_table(_read_bundled())
+    pricing.source = "bundled " + pricing.source
+    return pricing
