@@ -58,6 +58,13 @@ CORE_FIELDS = (
 )
 
 
+def core(usage: dict[str, int] | None) -> dict[str, int] | None:
+    """The `CORE_FIELDS` part of a normalised usage dict (what peers and parser must agree on)."""
+    if usage is None:
+        return None
+    return {f: usage[f] for f in CORE_FIELDS if f in usage}
+
+
 @dataclass(frozen=True)
 class Stream:
     """One generated response stream and what a correct parser must report for it."""
@@ -65,7 +72,8 @@ class Stream:
     name: str
     provider: str  # "anthropic" or "openai"
     body: bytes
-    # Normalised usage (contract buckets) or None for a stream without any usage.
+    # Normalised usage (contract buckets; a bucket the provider does not report is absent),
+    # or None for a stream without any usage.
     expected: dict[str, int] | None
     model: str
     newline: str = "\n"
@@ -364,9 +372,9 @@ def openai_stream(
         }
         chunk([], usage)
         # Contract buckets: OpenAI's prompt count includes the cached part; ours are disjoint.
+        # OpenAI reports no cache writes, so that bucket is absent (None), not 0.
         expected = {
             "input_tokens": prompt - cached,
-            "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached,
             "output_tokens": completion,
         }

@@ -51,7 +51,11 @@ class _UsageAcc:
 
 
 def normalize(raw: dict[str, Any]) -> Usage | None:
-    """A provider usage object in the contract's buckets (OpenAI prompt counts include cache)."""
+    """A provider usage object in the contract's buckets (OpenAI prompt counts include cache).
+
+    Buckets the provider does not report (OpenAI cache writes) are left out, as in
+    `corpus.Stream.expected`.
+    """
     if not raw:
         return None
     if "prompt_tokens" in raw or "completion_tokens" in raw:
@@ -59,7 +63,6 @@ def normalize(raw: dict[str, Any]) -> Usage | None:
         cached = details.get("cached_tokens") or 0
         return {
             "input_tokens": (raw.get("prompt_tokens") or 0) - cached,
-            "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": cached,
             "output_tokens": raw.get("completion_tokens") or 0,
         }
