@@ -66,7 +66,7 @@ class Ledger(ABC):
     def close(self) -> None: ...
 
     @abstractmethod
-    def count(self) -> int: ...
+    def count(self, *, flagged_only: bool = False) -> int: ...
 
     @abstractmethod
     def rows(
@@ -242,8 +242,11 @@ class SQLLedger(Ledger):
         with self._lock, self._transaction(self._conn):
             return list(self._conn.execute(sql, params).fetchall())
 
-    def count(self) -> int:
-        return int(self._fetchall("SELECT COUNT(*) FROM requests")[0][0])
+    def count(self, *, flagged_only: bool = False) -> int:
+        if not flagged_only:
+            return int(self._fetchall("SELECT COUNT(*) FROM requests")[0][0])
+        sql = f"SELECT COUNT(*) FROM requests WHERE requires_manual_review = {self.placeholder}"
+        return int(self._fetchall(sql, [self._to_db("requires_manual_review", True)])[0][0])
 
     def rows(
         self, *, flagged_only: bool = False, request_ids: Sequence[str] | None = None

@@ -1,0 +1,110 @@
+"""The `proxy`, `report` and `backfill` subcommands of `sseusage` (registered by cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+DEFAULT_DB = "sseusage.db"
+
+
+def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "proxy",
+        help="run a metering reverse proxy in front of a provider API",
+        description="Forward every request to --upstream unchanged (streams included) and "
+        "record one ledger row per request.",
+    )
+    p.add_argument("--upstream", required=True, help="e.g. https://api.anthropic.com")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8787)
+    p.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help="ledger: a file path, sqlite:///path or postgresql://... (default: %(default)s)",
+    )
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds (default: 10)")
+    p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=600.0,
+        help="seconds between two reads from the upstream (default: 600)",
+    )
+    p.add_argument(
+        "--keep-flagged-bodies",
+        action="store_true",
+        help="store request and response bodies of flagged requests so that "
+        "`backfill` can re-estimate them (bodies may hold sensitive data)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="debug also logs every stream event, truncated",
+    )
+    p.set_defaults(func=_run_proxy)
+    return p
+
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "report", help="token and cost totals from a ledger, by model and by day"
+    )
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=_run_report)
+    return p
+
+
+def add_backfill_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "backfill",
+        help="fill flagged ledger rows from a billing export, or re-estimate them",
+    )
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument(
+        "--billing-csv",
+        metavar="FILE",
+        help="columns request_id,input_tokens,output_tokens,"
+        "cache_creation_input_tokens,cache_read_input_tokens",
+    )
+    p.add_argument(
+        "--estimator", metavar="FILE", help="a saved Estimator state (JSON) to re-estimate with"
+    )
+    p.set_defaults(func=_run_backfill)
+    return p
+
+
+def _run_proxy(args: argparse.Namespace) -> int:
+    try:
+        from sseusage_fast.proxy import ProxyConfig, run
+    except ImportError as exc:
+        sys.stderr.write(
+            f"sseusage proxy needs the proxy extra: pip install 'sseusage-fast[proxy]' ({exc})\n"
+        )
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = ProxyConfig(
+        upstream=args.upstream,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        keep_flagged_bodies=args.keep_flagged_bodies,
+    )
+    run(config, host=args.host, port=args.port, db=args.db, log_level=args.log_level)
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from sseusage_fast.reporting import report
+
+    return report(args.db, as_json=args.json)
+
+
+def _run_backfill(args: argparse.Namespace) -> int:
+    from sseusage_fast.reporting import backfill
+
+    return backfill(args.db, billing_csv=args.billing_csv, estimator_path=args.estimator)

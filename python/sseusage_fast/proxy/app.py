@@ -1,0 +1,365 @@
+"""The metering reverse proxy: a Starlette app whose one route relays every request upstream.
+
+The relay is written at the ASGI level so that each upstream read goes to the client as soon
+as it arrives, and so that a client disconnect is seen at once (not at the next write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+import httpx
+from sseusage_fast.ledger import Capture, Ledger, LedgerRow
+from sseusage_fast.ledger.row import utcnow
+from sseusage_fast.proxy.config import ProxyConfig
+from sseusage_fast.proxy.headers import (
+    downstream_response_headers,
+    key_fingerprint,
+    request_id,
+    upstream_request_headers,
+)
+from sseusage_fast.proxy.meter import Meter, Parser, ParserFactory, default_parser_factory
+from sseusage_fast.proxy.routing import detect_provider, is_generation, parse_body, request_model
+from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+log = logging.getLogger("sseusage_fast.proxy")
+
+
+class _ClientGone(Exception):
+    """The client went away before its request body was complete."""
+
+
+@dataclass(slots=True)
+class _Request:
+    """What is known about one request before and while it is relayed."""
+
+    started: float
+    ts: Any
+    method: str
+    path: str
+    provider: str
+    model: str | None
+    billable: bool
+    key_fingerprint: str | None
+    ttfb_ms: float | None = None
+    http_status: int | None = None
+    request_id: str | None = None
+
+
+class Proxy:
+    """The ASGI endpoint. One httpx client (connection pool) is shared by all requests."""
+
+    def __init__(
+        self,
+        config: ProxyConfig,
+        ledger: Ledger | None,
+        *,
+        parser_factory: ParserFactory | None = None,
+        pricing: Any = None,
+    ) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.parser_factory = parser_factory or default_parser_factory
+        self._pricing = pricing
+        self._pricing_loaded = pricing is not None
+        self.client: httpx.AsyncClient | None = None
+        self.upstream = config.upstream.rstrip("/")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        c = self.config
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=c.connect_timeout,
+                read=c.read_timeout,
+                write=c.write_timeout,
+                pool=c.pool_timeout,
+            ),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+            follow_redirects=False,
+            trust_env=c.trust_env,
+        )
+        try:
+            yield
+        finally:
+            await self.client.aclose()
+            if self.ledger is not None:
+                await anyio.to_thread.run_sync(self.ledger.flush)
+
+    # -- one request ---------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        assert self.client is not None, "the app's lifespan has not run"
+        raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        lowered = {k.lower(): v for k, v in raw_headers}
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        method, path = scope["method"], scope["path"]
+        req = _Request(
+            started=time.perf_counter(),
+            ts=utcnow(),
+            method=method,
+            path=path,
+            provider=detect_provider(path),
+            model=None,
+            billable=is_generation(method, path),
+            key_fingerprint=key_fingerprint(lowered, dict(parse_qsl(query_string))),
+        )
+        try:
+            body = await _read_body(receive)
+        except _ClientGone:
+            self._finish(req, None, UsageRecord(interrupted="client_disconnect"))
+            return
+        req.model = request_model(path, parse_body(body))
+
+        parser = None
+        if self.config.meter:
+            parser = self.parser_factory(
+                provider=req.provider,
+                request=body if req.billable and body else None,
+                estimate=req.billable,
+            )
+
+        raw_path = scope.get("raw_path") or path.encode()
+        url = self.upstream + raw_path.decode("latin-1")
+        if query_string:
+            url += "?" + query_string
+        upstream_req = self.client.build_request(
+            method, url, headers=upstream_request_headers(raw_headers), content=body
+        )
+        # httpx adds its own defaults; the upstream must see only what the client sent.
+        if "accept-encoding" not in lowered:
+            upstream_req.headers["accept-encoding"] = "identity"
+        if "user-agent" not in lowered:
+            del upstream_req.headers["user-agent"]
+
+        try:
+            response = await self.client.send(upstream_req, stream=True)
+        except httpx.HTTPError as exc:
+            await self._answer_unreachable(req, parser, exc, send)
+            return
+        meter = None
+        if parser is not None:
+            encoding = response.headers.get("content-encoding")
+            meter = Meter(parser, encoding, keep_limit=self._keep_limit())
+        await self._relay(req, meter, response, body, receive, send)
+
+    async def _relay(
+        self,
+        req: _Request,
+        meter: Meter | None,
+        response: httpx.Response,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        req.http_status = response.status_code
+        req.request_id = request_id(response.headers)
+        interrupted: str | None = None
+        upstream_error: BaseException | None = None
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": downstream_response_headers(response.headers.raw),
+                }
+            )
+            req.ttfb_ms = (time.perf_counter() - req.started) * 1000
+            disconnected = False
+            async with anyio.create_task_group() as tg:
+
+                async def watch_disconnect() -> None:
+                    nonlocal disconnected
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    disconnected = True
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(watch_disconnect)
+                try:
+                    async for chunk in response.aiter_raw():
+                        if meter is not None:
+                            meter.feed(chunk)
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                except httpx.HTTPError as exc:
+                    interrupted, upstream_error = "upstream_error", exc
+                except OSError:
+                    interrupted = "client_disconnect"  # the write failed: the client is gone
+                tg.cancel_scope.cancel()
+            if disconnected and interrupted is None:
+                interrupted = "client_disconnect"
+        except BaseException:
+            # Cancelled from outside (server shutdown) or a bug: the row is still written.
+            interrupted = interrupted or "cancelled"
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+            if meter is not None:
+                record = meter.finish(interrupted=interrupted)
+                self._finish(req, meter, record, request_body=body)
+        if upstream_error is not None:
+            # Cut the client's response too, as the upstream cut ours: ending it cleanly would
+            # pass a truncated body off as complete.
+            raise upstream_error
+
+    async def _answer_unreachable(
+        self, req: _Request, parser: Parser | None, exc: httpx.HTTPError, send: Send
+    ) -> None:
+        req.http_status = 502
+        log.warning("upstream request failed: %s: %s", type(exc).__name__, exc)
+        if parser is not None:
+            record = Meter(parser).finish(interrupted="upstream_error")
+            record = replace(record, status="error", error_type=type(exc).__name__)
+            # Nothing reached the upstream unless the connection was made: no bill to review.
+            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                record = _unbilled(record)
+            self._finish(req, None, record)
+        payload = (
+            b'{"type":"error","error":{"type":"proxy_upstream_error",'
+            b'"message":"the upstream could not be reached"}}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 502,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- the row -------------------------------------------------------------------------
+
+    def _keep_limit(self) -> int:
+        return self.config.max_kept_bytes if self.config.keep_flagged_bodies else 0
+
+    def _finish(
+        self,
+        req: _Request,
+        meter: Meter | None,
+        record: UsageRecord,
+        *,
+        request_body: bytes = b"",
+    ) -> None:
+        """Exactly one call per request: write the row and the log line."""
+        if not self.config.meter:
+            return
+        status = req.http_status
+        # A request the provider cannot bill (an error answer, a model list) has nothing to
+        # review, and must not carry estimated tokens into the totals.
+        if not req.billable or (status is not None and not 200 <= status < 300):
+            record = _unbilled(record)
+        if record.model is None and req.model is not None:
+            record = replace(record, model=req.model)
+        if record.provider is None and req.provider != "auto":
+            record = replace(record, provider=req.provider)
+        row = LedgerRow.from_record(
+            record,
+            ts=req.ts,
+            latency_ms=round((time.perf_counter() - req.started) * 1000, 3),
+            ttfb_ms=None if req.ttfb_ms is None else round(req.ttfb_ms, 3),
+            http_status=status,
+            method=req.method,
+            path=req.path,
+            request_id=req.request_id,
+            key_fingerprint=req.key_fingerprint,
+            cost_usd=self._cost(record),
+        )
+        capture = None
+        if meter is not None and row.requires_manual_review and meter.kept_body is not None:
+            capture = Capture(request_body, meter.kept_body)
+        if self.ledger is not None:
+            self.ledger.record(row, capture)
+        _log_row(row)
+
+    def _cost(self, record: UsageRecord) -> Any:
+        if not self._pricing_loaded:
+            self._pricing_loaded = True
+            try:
+                from sseusage_fast.pricing import Pricing
+
+                self._pricing = Pricing.default()
+            except Exception:
+                log.warning("no pricing table available; cost_usd is left empty", exc_info=True)
+        if self._pricing is None or record.model is None:
+            return None
+        try:
+            return self._pricing.cost(record)
+        except Exception:
+            log.exception("pricing failed for model %r", record.model)
+            return None
+
+
+def _unbilled(record: UsageRecord) -> UsageRecord:
+    cleared: dict[str, Any] = {name: None for name in record.estimated if name in TOKEN_FIELDS}
+    return replace(record, requires_manual_review=False, estimated=(), **cleared)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _log_row(row: LedgerRow) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    flags = []
+    if row.requires_manual_review:
+        flags.append("REVIEW")
+    if row.estimated:
+        flags.append("estimated=" + ",".join(row.estimated))
+    if row.interrupted:
+        flags.append(row.interrupted)
+    # The path only: a query string can hold an API key (?key=).
+    log.info(
+        "%s %s %s %s model=%s in=%s out=%s cache_write=%s cache_read=%s usage=%s%s "
+        "%.0fms key=%s cost=%s",
+        row.method,
+        row.path,
+        row.http_status,
+        row.provider or "-",
+        row.model or "-",
+        row.input_tokens,
+        row.output_tokens,
+        row.cache_creation_input_tokens,
+        row.cache_read_input_tokens,
+        row.status,
+        (" " + " ".join(flags)) if flags else "",
+        row.latency_ms or 0,
+        row.key_fingerprint or "-",
+        row.cost_usd,
+    )
+
+
+def create_app(
+    config: ProxyConfig,
+    ledger: Ledger | None = None,
+    *,
+    parser_factory: ParserFactory | None = None,
+    pricing: Any = None,
+) -> Starlette:
+    """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it)."""
+    proxy = Proxy(config, ledger, parser_factory=parser_factory, pricing=pricing)
+    app = Starlette(routes=[Route("/{path:path}", proxy)], lifespan=proxy.lifespan)
+    app.state.proxy = proxy
+    return app

@@ -1,0 +1,172 @@
+"""The meter of one response: undoes content coding on a copy and feeds the usage parser.
+
+Nothing here may break the client's stream: a parser failure is logged and turned into a
+flagged record, never raised into the relay loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sseusage_fast.record import UsageRecord
+
+log = logging.getLogger("sseusage_fast.proxy")
+
+_DEBUG_DATA_CHARS = 300
+
+
+class Parser(Protocol):
+    def feed(self, chunk: bytes) -> None: ...
+
+    def finish(self, *, interrupted: str | None = None) -> UsageRecord: ...
+
+
+ParserFactory = Callable[..., Parser]
+
+
+def backend() -> Any:
+    """The package's chosen backend (native when built), as the top level exports it."""
+    import sseusage_fast
+
+    if hasattr(sseusage_fast, "UsageParser"):
+        return sseusage_fast
+    from sseusage_fast import pure
+
+    return pure
+
+
+def default_parser_factory(**kwargs: Any) -> Parser:
+    parser: Parser = backend().UsageParser(**kwargs)
+    return parser
+
+
+class _Decoder(Protocol):
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+class _Deflate:
+    """HTTP "deflate" is zlib-wrapped by the RFC, raw in some servers: accept both."""
+
+    def __init__(self) -> None:
+        self._obj: Any = None
+        self._first = True
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._first and data:
+            self._first = False
+            raw = (data[0] & 0x0F) != 8  # a zlib header names method 8 (deflate)
+            self._obj = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        return self._obj.decompress(data) if self._obj is not None else b""
+
+
+def _decoder(coding: str) -> _Decoder | None:
+    if coding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if coding == "deflate":
+        return _Deflate()
+    if coding == "br":
+        try:
+            import brotli  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            return None
+        return brotli.Decompressor()  # type: ignore[no-any-return, unused-ignore]
+    return None
+
+
+class Meter:
+    def __init__(
+        self,
+        parser: Parser,
+        content_encoding: str | None = None,
+        *,
+        keep_limit: int = 0,
+    ) -> None:
+        self._parser = parser
+        self._decoders: list[_Decoder] = []
+        self._undecodable: str | None = None
+        # Codings are listed in the order applied; undo them in reverse.
+        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
+        for coding in reversed(codings):
+            if coding == "identity":
+                continue
+            decoder = _decoder(coding)
+            if decoder is None:
+                # The parser then sees the coded bytes and reports them as not an event stream.
+                self._undecodable = coding
+                self._decoders = []
+                break
+            self._decoders.append(decoder)
+        self._failed = False
+        self._keep_limit = keep_limit
+        self._kept: list[bytes] | None = [] if keep_limit else None
+        self._kept_size = 0
+        self._debug = log.isEnabledFor(logging.DEBUG)
+        self._events: Any = None
+        if self._debug:
+            self._events = backend().SSEDecoder()
+
+    def feed(self, chunk: bytes) -> None:
+        if self._failed:
+            return
+        try:
+            data = chunk
+            for decoder in self._decoders:
+                data = decoder.decompress(data)
+            if not data:
+                return
+            self._parser.feed(data)
+            if self._kept is not None:
+                self._keep(data)
+            if self._debug:
+                self._log_events(data)
+        except Exception:
+            self._failed = True
+            log.exception("metering failed; the stream is still relayed unchanged")
+
+    def _keep(self, data: bytes) -> None:
+        assert self._kept is not None
+        if self._kept_size + len(data) > self._keep_limit:
+            self._kept = None  # Too big to keep: better none than a truncated capture.
+            return
+        self._kept.append(data)
+        self._kept_size += len(data)
+
+    def _log_events(self, data: bytes) -> None:
+        for event in self._events.feed(data):
+            text = event.data
+            if len(text) > _DEBUG_DATA_CHARS:
+                text = text[:_DEBUG_DATA_CHARS] + f"...(+{len(event.data) - _DEBUG_DATA_CHARS})"
+            log.debug("event %s: %s", event.event, text)
+
+    @property
+    def kept_body(self) -> bytes | None:
+        """The decoded response, when keeping was asked for and it fit."""
+        return None if self._kept is None else b"".join(self._kept)
+
+    def finish(self, interrupted: str | None = None) -> UsageRecord:
+        try:
+            record = self._parser.finish(interrupted=interrupted)
+        except Exception as exc:
+            log.exception("metering failed at the end of the stream")
+            return UsageRecord(
+                status="error",
+                error_type="meter_failure",
+                error_message=repr(exc),
+                interrupted=interrupted,
+            )
+        if self._failed:
+            notes = (*record.notes, "the meter failed mid-stream; figures are incomplete")
+            record = _replace(record, requires_manual_review=True, notes=notes)
+        if self._undecodable is not None:
+            notes = (*record.notes, f"response coded with {self._undecodable!r}, not decodable")
+            record = _replace(record, notes=notes)
+        return record
+
+
+def _replace(record: UsageRecord, **changes: Any) -> UsageRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)
