@@ -164,6 +164,9 @@ def test_base_estimate_against_real_tokenizer_counts(
         ("gpt-4o-2024-08-06", "gpt-4o"),
         ("gpt-4-0613", "gpt-4"),
         ("models/gemini-2.5-flash", "gemini-2.5-flash"),
+        ("gemini-2.5-flash-preview-05-20", "gemini-2.5-flash-preview"),
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("claude-3-5-sonnet-latest", "claude-3-5-sonnet-latest"),
         ("gpt-4.1", "gpt-4.1"),
         ("o3", "o3"),
         ("", None),
@@ -421,6 +424,7 @@ def test_calibration_converges_within_ten_percent() -> None:
     assert est.ratio("claude-opus-4-1") is None
     assert est.ratio("claude-sonnet-4-5", "input") is None
     assert est.samples("claude-sonnet-4-5") == 30
+    assert "claude-sonnet-4-5/output" in repr(est)
 
 
 def test_one_outlier_does_not_poison() -> None:

@@ -75,7 +75,10 @@ ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
 IMAGE_TOKENS = {"anthropic": 1600, "openai": 765, "openai-responses": 765, "gemini": 258}
 FILE_TOKENS = 1500
 
-_DATE_SUFFIX = re.compile(r"(?:[-@](?:\d{8}|\d{4}-\d{2}-\d{2})|-(?:0[1-9]|1[0-2])\d{2})$")
+# -20250929, @20250929, -2024-08-06, -0613 (OpenAI's older MMDD snapshots), -preview-05-20.
+_DATE_SUFFIX = re.compile(
+    r"(?:[-@](?:\d{8}|\d{4}-\d{2}-\d{2})|-(?:0[1-9]|1[0-2])\d{2}|(?<=-preview)-\d{2}-\d{2})$"
+)
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _BEDROCK_PREFIX = re.compile(r"^(?:(?:us|eu|apac|global|us-gov)\.)?anthropic\.")
 
@@ -126,6 +129,11 @@ class Estimator:
         self._ratios: dict[tuple[str, str], deque[float]] = {}
         self._medians: dict[tuple[str, str], float] = {}
         self._learned = 0
+
+    def __repr__(self) -> str:
+        with self._lock:
+            keys = sorted(f"{m}/{k}" for (m, k) in self._medians)
+            return f"Estimator(calibrated={keys}, learned={self._learned})"
 
     # ---- estimating ------------------------------------------------------------------------
 
@@ -560,7 +568,8 @@ def _openai_tools(w: _Walk, tools: Any) -> None:
     for tool in tools or []:
         if not isinstance(tool, dict):
             continue
-        fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        inner = tool.get("function")
+        fn: dict[str, Any] = inner if isinstance(inner, dict) else tool
         name = fn.get("name") or tool.get("type")
         _tool_definition(w, name, fn.get("description"), fn.get("parameters"))
 
