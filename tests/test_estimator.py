@@ -19,6 +19,7 @@ from sseusage_fast.estimator import (
     default_estimator,
     normalize_model,
 )
+from sseusage_fast.pure import textstats
 from sseusage_fast.pure.textstats import text_stats
 from sseusage_fast.record import UsageRecord
 
@@ -90,6 +91,13 @@ def test_no_characters_is_zero_any_character_at_least_one() -> None:
     assert est.count("a") == 1
     assert est.count(" ") == 1
     assert est.count("\u00e9") == 1
+
+
+def test_stat_fields_agree_with_textstats() -> None:
+    from sseusage_fast import estimator
+
+    assert estimator.STAT_FIELDS == textstats.STAT_FIELDS
+    assert estimator.text_stats("Hi 你好 é!") == textstats.text_stats("Hi 你好 é!")
 
 
 def test_stats_must_have_six_counts() -> None:

@@ -19,10 +19,20 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from .pure.textstats import STAT_FIELDS, text_stats
 from .record import UsageRecord
 
 Stats = tuple[int, int, int, int, int, int]
+# The order of pure.textstats.STAT_FIELDS (a test checks they agree).
+STAT_FIELDS = ("words", "alnum", "space", "punct", "cjk", "other")
+
+
+def text_stats(text: str) -> Stats:
+    """`pure.textstats.text_stats`, imported on first use: importing the `pure` package at
+    module load would run its __init__, which imports the parser, which imports this module."""
+    from .pure.textstats import text_stats as impl
+
+    return impl(text)
+
 
 # Tokens per unit of each STAT_FIELDS count. Non-negative least squares on relative error, fitted
 # to the mean of two real tokenizers (Anthropic's published Claude tokenizer.json from the
