@@ -121,6 +121,9 @@ class SQLLedger(Ledger):
     def _from_db(self, name: str, value: Any) -> Any:
         return value
 
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
     def _insert_returning_id(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         return int(conn.execute(sql + " RETURNING id", params).fetchone()[0])
 
@@ -222,7 +225,7 @@ class SQLLedger(Ledger):
                     run.append(self._params(row))
                     continue
                 if run:
-                    conn.executemany(insert, run)
+                    self._executemany(conn, insert, run)
                     run = []
                 row_id = self._insert_returning_id(conn, insert, self._params(row))
                 conn.execute(
@@ -231,7 +234,7 @@ class SQLLedger(Ledger):
                     (row_id, capture.request_body, capture.response_body),
                 )
             if run:
-                conn.executemany(insert, run)
+                self._executemany(conn, insert, run)
 
     def _params(self, row: LedgerRow) -> list[Any]:
         return [self._to_db(name, getattr(row, name)) for name in COLUMNS]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,6 +37,10 @@ class PostgresLedger(SQLLedger):
     def _transaction(self, conn: Any) -> Iterator[Any]:
         with conn.transaction():
             yield conn
+
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(sql, rows)
 
     def _lock_for_migration(self, conn: Any) -> None:
         # Proxies starting together must not run the same migration twice.

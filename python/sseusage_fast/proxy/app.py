@@ -178,15 +178,17 @@ class Proxy:
                 }
             )
             req.ttfb_ms = (time.perf_counter() - req.started) * 1000
-            disconnected = False
+            disconnected = complete = False
             async with anyio.create_task_group() as tg:
 
                 async def watch_disconnect() -> None:
                     nonlocal disconnected
                     while (await receive())["type"] != "http.disconnect":
                         pass
-                    disconnected = True
-                    tg.cancel_scope.cancel()
+                    # uvicorn also reports a disconnect once the response is complete.
+                    if not complete:
+                        disconnected = True
+                        tg.cancel_scope.cancel()
 
                 tg.start_soon(watch_disconnect)
                 try:
@@ -194,6 +196,7 @@ class Proxy:
                         if meter is not None:
                             meter.feed(chunk)
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    complete = True
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 except httpx.HTTPError as exc:
                     interrupted, upstream_error = "upstream_error", exc

@@ -1,0 +1,237 @@
+"""The ledger: SQLite always, PostgreSQL when SSEUSAGE_TEST_PG_DSN names a server."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sseusage_fast.ledger import Capture, Ledger, LedgerRow, open_ledger
+from sseusage_fast.ledger.schema import LATEST_VERSION
+from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+
+PG_DSN = os.environ.get("SSEUSAGE_TEST_PG_DSN")
+
+
+def _pg_ledger() -> Ledger:
+    """A ledger in a fresh schema of the test server, so runs never see each other's rows."""
+    if not PG_DSN:
+        pytest.skip("PostgreSQL ledger tests need SSEUSAGE_TEST_PG_DSN (e.g. postgresql://...)")
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_DSN else "?"
+    return open_ledger(f"{PG_DSN}{sep}options=-csearch_path%3D{schema}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    led = open_ledger(tmp_path / "ledger.db") if request.param == "sqlite" else _pg_ledger()
+    try:
+        yield led
+    finally:
+        led.close()
+
+
+def full_row(**changes: object) -> LedgerRow:
+    record = UsageRecord(
+        input_tokens=1000,
+        cache_creation_input_tokens=2000,
+        cache_creation_5m_input_tokens=1500,
+        cache_creation_1h_input_tokens=500,
+        cache_read_input_tokens=5000,
+        output_tokens=500,
+        reasoning_tokens=120,
+        web_search_requests=2,
+        web_fetch_requests=1,
+        service_tier="priority",
+        speed="fast",
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        message_id="msg_01",
+        stop_reason="end_turn",
+        status="complete",
+        no_usage_data=False,
+        requires_manual_review=False,
+    )
+    row = LedgerRow.from_record(
+        record,
+        ts=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc),
+        latency_ms=1234.5,
+        ttfb_ms=210.25,
+        http_status=200,
+        method="POST",
+        path="/v1/messages",
+        request_id="req_abc",
+        key_fingerprint="sha256:0123456789abcdef",
+        cost_usd=Decimal("0.0195"),
+    )
+    return row.with_changes(**changes)
+
+
+def test_row_round_trips_every_field(ledger: Ledger) -> None:
+    row = full_row()
+    flagged = full_row(
+        request_id="req_flagged",
+        status="no_usage",
+        no_usage_data=True,
+        requires_manual_review=True,
+        estimated=("input_tokens", "output_tokens"),
+        interrupted="client_disconnect",
+        error_type=None,
+        cost_usd=None,
+        source="estimate",
+        backfilled_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
+    )
+    ledger.record(row)
+    ledger.record(flagged)
+    assert ledger.flush(timeout=10)
+    got = list(ledger.rows())
+    assert len(got) == 2
+    assert got[0].id is not None and got[1].id is not None and got[0].id < got[1].id
+    assert got[0].with_changes(id=None) == row
+    assert got[1].with_changes(id=None) == flagged
+    assert [r.request_id for r in ledger.rows(flagged_only=True)] == ["req_flagged"]
+    assert [r.request_id for r in ledger.rows(request_ids=["req_abc", "nope"])] == ["req_abc"]
+
+
+def test_from_record_marks_estimates_as_their_source() -> None:
+    record = UsageRecord(output_tokens=10, estimated=("output_tokens",), model="m")
+    row = LedgerRow.from_record(record, http_status=200)
+    assert row.source == "estimate" and row.estimated == ("output_tokens",)
+    assert LedgerRow.from_record(UsageRecord(output_tokens=1)).source == "provider"
+    assert set(TOKEN_FIELDS) <= set(row.tokens())
+
+
+def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    first = open_ledger(path)
+    first.record(full_row())
+    first.flush()
+    assert first.schema_version() == LATEST_VERSION
+    first.close()
+    # Reopening applies nothing twice and keeps the data.
+    again = open_ledger(f"sqlite:///{path}")
+    assert again.schema_version() == LATEST_VERSION and again.count() == 1
+    again.close()
+    with sqlite3.connect(path) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+        assert versions == list(range(1, LATEST_VERSION + 1))
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    led = open_ledger(path)
+    led.record(full_row())
+    led.close()
+    with sqlite3.connect(path) as conn:  # pretend the file predates migration 2
+        conn.execute("DROP TABLE captures")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    led = open_ledger(path)
+    try:
+        assert led.schema_version() == LATEST_VERSION and led.count() == 1
+        led.record(full_row(request_id="new"), Capture(b"{}", b"data: x\n\n"))
+        led.flush()
+        new = next(led.rows(request_ids=["new"]))
+        assert new.id is not None and led.capture(new.id) == Capture(b"{}", b"data: x\n\n")
+    finally:
+        led.close()
+
+
+def test_open_ledger_dsn_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for dsn, expected in [
+        ("plain.db", tmp_path / "plain.db"),
+        ("sqlite:///rel.db", tmp_path / "rel.db"),
+        (f"sqlite:///{tmp_path}/abs.db", tmp_path / "abs.db"),
+    ]:
+        open_ledger(dsn).close()
+        assert expected.exists(), dsn
+
+
+def test_many_threads_lose_no_row(ledger: Ledger) -> None:
+    def write(t: int) -> None:
+        for i in range(100):
+            ledger.record(full_row(request_id=f"{t}-{i}"))
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert ledger.flush(timeout=30)
+    ids = [r.request_id for r in ledger.rows()]
+    assert len(ids) == 800 and len(set(ids)) == 800
+
+
+def test_rows_keep_arrival_order_with_captures(ledger: Ledger) -> None:
+    for i in range(5):
+        capture = Capture(f"req{i}".encode(), f"resp{i}".encode()) if i % 2 else None
+        ledger.record(full_row(request_id=str(i)), capture)
+    ledger.flush()
+    rows = list(ledger.rows())
+    assert [r.request_id for r in rows] == ["0", "1", "2", "3", "4"]
+    assert rows[1].id is not None and ledger.capture(rows[1].id) == Capture(b"req1", b"resp1")
+    assert rows[2].id is not None and ledger.capture(rows[2].id) is None
+
+
+def test_totals_are_exact_decimals_by_model_and_day(ledger: Ledger) -> None:
+    day1 = datetime(2026, 3, 1, 23, 59, tzinfo=timezone.utc)
+    for _ in range(10):
+        ledger.record(full_row(ts=day1, cost_usd=Decimal("0.1")))
+    ledger.record(full_row(ts=day1 + timedelta(minutes=2), model="gpt-4o", cost_usd=None))
+    ledger.record(
+        full_row(
+            ts=day1 + timedelta(minutes=3),
+            model="gpt-4o",
+            requires_manual_review=True,
+            estimated=("output_tokens",),
+            cost_usd=Decimal("0.000000000001"),
+        )
+    )
+    ledger.flush()
+    groups = {(g.model, g.day): g for g in ledger.totals()}
+    claude = groups[("claude-sonnet-4-5", "2026-03-01")]
+    assert claude.requests == 10 and claude.cost_usd == Decimal("1.0")  # not 0.9999999999
+    assert claude.tokens["input_tokens"] == 10_000 and claude.tokens["web_search_requests"] == 20
+    gpt = groups[("gpt-4o", "2026-03-02")]
+    assert gpt.requests == 2 and gpt.priced_requests == 1
+    assert gpt.requires_manual_review == 1 and gpt.estimated_requests == 1
+    assert gpt.cost_usd == Decimal("0.000000000001")
+
+
+def test_update_rows_sets_columns(ledger: Ledger) -> None:
+    ledger.record(full_row(requires_manual_review=True))
+    ledger.flush()
+    (row,) = ledger.rows()
+    assert row.id is not None
+    ledger.update_rows([(row.id, {"output_tokens": 7, "source": "billing_csv"})])
+    (after,) = ledger.rows()
+    assert after.output_tokens == 7 and after.source == "billing_csv"
+    assert ledger.count(flagged_only=True) == 1
+    with pytest.raises(ValueError, match="unknown ledger columns"):
+        ledger.update_rows([(row.id, {"id; DROP TABLE requests": 1})])
+
+
+def test_record_after_close_is_refused(tmp_path: Path) -> None:
+    led = open_ledger(tmp_path / "x.db")
+    led.close()
+    led.close()  # idempotent
+    with pytest.raises(RuntimeError):
+        led.record(full_row())
+
+
+def test_postgres_dsn_without_psycopg_message() -> None:
+    # The DSN form alone picks PostgreSQL; a server is not needed to see that.
+    from sseusage_fast.ledger.postgres import PostgresLedger
+
+    assert PostgresLedger.dialect == "postgres"
