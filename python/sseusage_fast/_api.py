@@ -1,0 +1,65 @@
+"""The public `UsageParser` and `parse_usage`, assembled over either backend's core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._finish import FinishMixin
+from .estimator import Estimator
+from .record import UsageRecord
+
+DEFAULT_MAX_EVENT_BYTES = 16 << 20
+
+
+def make_parser_class(core: type, module: str) -> type:
+    """`UsageParser` over a core class whose `feed` stays the core's own method (for the native
+    core: a direct Rust call, no Python frame per chunk)."""
+
+    class UsageParser(FinishMixin, core):  # type: ignore[misc, valid-type]
+        """Incremental usage meter: `feed(chunk)` on every network read, `finish()` once.
+
+        One parser per stream. Sharing one between threads is not supported: the native
+        backend raises RuntimeError ("Already borrowed") on concurrent use.
+        """
+
+        def __init__(
+            self,
+            provider: str = "auto",
+            *,
+            request: Any = None,
+            estimator: Estimator | None = None,
+            estimate: bool = True,
+            max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        ) -> None:
+            core_init = core.__dict__.get("__init__")
+            if core_init is not None:  # the pure core; the native one is set up in __new__
+                core_init(self, provider, max_event_bytes=max_event_bytes)
+            self._setup(request, estimator, estimate)
+
+    UsageParser.__module__ = module
+    return UsageParser
+
+
+def make_parse_usage(parser_class: type) -> Any:
+    def parse_usage(
+        body: bytes | bytearray | memoryview,
+        provider: str = "auto",
+        *,
+        request: Any = None,
+        estimator: Estimator | None = None,
+        estimate: bool = True,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> UsageRecord:
+        """The usage record of a whole captured stream or non-streaming JSON response."""
+        parser = parser_class(
+            provider,
+            request=request,
+            estimator=estimator,
+            estimate=estimate,
+            max_event_bytes=max_event_bytes,
+        )
+        parser.feed(body)
+        result: UsageRecord = parser.finish()
+        return result
+
+    return parse_usage

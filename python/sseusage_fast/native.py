@@ -1,0 +1,11 @@
+"""The Rust backend. Importing this module raises ImportError when the extension is not built."""
+
+from __future__ import annotations
+
+from ._api import make_parse_usage, make_parser_class
+from ._native import Event, SSEDecoder, UsageCore, text_stats
+
+UsageParser = make_parser_class(UsageCore, __name__)
+parse_usage = make_parse_usage(UsageParser)
+
+__all__ = ["Event", "SSEDecoder", "UsageParser", "parse_usage", "text_stats"]

@@ -1,0 +1,127 @@
+"""Field processing of an event stream, per WHATWG HTML "interpreting an event stream"
+(twin of event.rs). Works on bytes; decoding to text is left to the sink."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class EventSink(Protocol):
+    def event(self, event_type: bytes, data: bytes, last_event_id: bytes) -> None: ...
+
+    def oversized_event(self) -> None: ...
+
+    def sse_line(self) -> None: ...
+
+
+class Event:
+    """One server-sent event."""
+
+    __slots__ = ("event", "data", "id")
+
+    def __init__(self, event: str = "message", data: str = "", id: str = "") -> None:  # noqa: A002
+        self.event = event
+        self.data = data
+        self.id = id
+
+    def __repr__(self) -> str:
+        return f"Event(event={self.event!r}, data={self.data!r}, id={self.id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.event, self.data, self.id) == (other.event, other.data, other.id)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def parse_retry(value: bytes) -> int | None:
+    """`retry` takes only a non-empty run of ASCII digits; values beyond u64 are ignored."""
+    if not value or not all(0x30 <= b <= 0x39 for b in value):
+        return None
+    ms = int(value)
+    return ms if ms < 1 << 64 else None
+
+
+class EventBuilder:
+    __slots__ = ("_data", "_event_type", "_id_buffer", "last_event_id", "retry", "_oversized",
+                 "_max_event_bytes")
+
+    def __init__(self, last_event_id: bytes, max_event_bytes: int) -> None:
+        self._data = bytearray()
+        self._event_type = b""
+        self._id_buffer = last_event_id
+        self.last_event_id = last_event_id
+        self.retry: int | None = None
+        self._oversized = False  # the event outgrew max_event_bytes: dropped at its blank line
+        self._max_event_bytes = max_event_bytes
+
+    def pending(self) -> tuple[bytes, bytes] | None:
+        """The event under construction, as far as it has come (for salvage at end of stream)."""
+        if self._oversized or not self._data:
+            return None
+        return self._event_type, bytes(self._data[:-1])
+
+    def line(self, line: bytes, sink: EventSink) -> None:
+        if not line:
+            self._dispatch(sink)
+        elif line[0] == 0x3A:  # ':' comment
+            sink.sse_line()
+        else:
+            name, colon, value = line.partition(b":")
+            if colon and value[:1] == b" ":
+                value = value[1:]
+            self._field(name, value, sink)
+
+    def overlong_line(self) -> None:
+        self._oversized = True
+        self._data = bytearray()
+
+    def _dispatch(self, sink: EventSink) -> None:
+        self.last_event_id = self._id_buffer
+        if self._oversized:
+            self._oversized = False
+            sink.oversized_event()
+        elif self._data:
+            sink.event(self._event_type, bytes(self._data[:-1]), self.last_event_id)
+        self._data.clear()
+        self._event_type = b""
+
+    def _field(self, name: bytes, value: bytes, sink: EventSink) -> None:
+        if name == b"data":
+            if self._oversized:
+                return
+            if len(self._data) + len(value) + 1 > self._max_event_bytes:
+                self._oversized = True
+                self._data = bytearray()
+                return
+            self._data += value
+            self._data.append(0x0A)
+        elif name == b"event":
+            self._event_type = value
+        elif name == b"id":
+            if b"\x00" not in value:
+                self._id_buffer = value
+        elif name == b"retry":
+            ms = parse_retry(value)
+            if ms is not None:
+                self.retry = ms
+        else:
+            return
+        sink.sse_line()
+
+
+class Lines:
+    """Feeds the lines of a Framer to a builder, dispatching into a sink."""
+
+    __slots__ = ("builder", "sink")
+
+    def __init__(self, builder: EventBuilder, sink: EventSink) -> None:
+        self.builder = builder
+        self.sink = sink
+
+    def line(self, line: bytes) -> None:
+        self.builder.line(line, self.sink)
+
+    def overlong_line(self) -> None:
+        self.builder.overlong_line()

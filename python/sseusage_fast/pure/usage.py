@@ -1,0 +1,249 @@
+"""`UsageCore`, pure Python (twin of usage.rs): feed it the bytes of one response, get one raw
+record at the end. The body is sniffed from its first significant byte: an event stream is
+framed and each event handed to the provider's extractor; a JSON body is kept (bounded) and
+read whole at the end; an HTML page or compressed bytes are reported as not_sse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import anthropic
+from .event import EventBuilder, Lines
+from .framer import Framer
+from .jsonread import DEFAULT_MAX_EVENT_BYTES, as_bytes, parse
+from .textstats import TextStats
+
+PROVIDERS = ("auto", "anthropic")
+_WHITESPACE = b" \t\n\r\x0c"  # what Rust's is_ascii_whitespace accepts
+
+TOKEN_KEYS = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_5m_input_tokens",
+    "cache_creation_1h_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+    "web_fetch_requests",
+)
+_BILLED_KEYS = TOKEN_KEYS[:7]
+
+
+class Extract:
+    """What the provider reported so far; the sink of the event builder."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.tokens: dict[str, int | None] = dict.fromkeys(TOKEN_KEYS)
+        self.output_final = False
+        self.final_usage = False  # final figures seen (message_delta, a whole body)
+        self.model: str | None = None
+        self.message_id: str | None = None
+        self.stop_reason: str | None = None
+        self.service_tier: str | None = None
+        self.speed: str | None = None
+        self.error_type: str | None = None
+        self.error_message: str | None = None
+        self.last_usage: dict[str, Any] | None = None
+        self.output_text = TextStats()
+        self.saw_thinking = False
+        self.saw_tool_use = False
+        self.events = 0
+        self.notes: list[str] = []
+        self.saw_sse_line = False
+
+    def set_error(self, error_type: str, message: str) -> None:
+        self.error_type = error_type
+        self.error_message = message
+
+    def handle(self, event_type: bytes, data: bytes) -> None:
+        self.events += 1
+        if self.provider in ("auto", "anthropic") and anthropic.fast_path(self, data):
+            return
+        value = parse(data)
+        if value is None:
+            return
+        if self.provider == "auto":
+            self.provider = detect(value)
+        if self.provider == "anthropic":
+            anthropic.on_event(self, event_type, value)
+
+    # EventSink
+    def event(self, event_type: bytes, data: bytes, last_event_id: bytes) -> None:
+        self.handle(event_type, data)
+
+    def oversized_event(self) -> None:
+        self.set_error("event_too_large", "an event exceeded max_event_bytes and was dropped")
+
+    def sse_line(self) -> None:
+        self.saw_sse_line = True
+
+
+def detect(value: Any) -> str:
+    """Which provider wrote this event or body."""
+    if anthropic.looks_like(value):
+        return "anthropic"
+    return "auto"
+
+
+class UsageCore:
+    """The streaming half of `UsageParser`."""
+
+    def __init__(
+        self, provider: str = "auto", *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    ) -> None:
+        if provider not in PROVIDERS:
+            raise ValueError(
+                f"unknown provider {provider!r}: expected auto, anthropic, openai, "
+                "openai-responses or gemini"
+            )
+        if max_event_bytes <= 0:
+            raise ValueError("max_event_bytes must be positive")
+        self._framer = Framer(max_event_bytes + 64)
+        self._events = EventBuilder(b"", max_event_bytes)
+        self._extract = Extract(provider)
+        self._lines = Lines(self._events, self._extract)
+        self._mode = "sniff"  # sniff, sse, json, not_sse
+        self._why_not_sse = ""
+        self._body = bytearray()
+        self._max_event_bytes = max_event_bytes
+        self._raw: dict[str, Any] | None = None
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        """Feeds one network read."""
+        if self._raw is not None:
+            raise RuntimeError("feed() after finish(): use one parser per stream")
+        data = as_bytes(chunk)
+        mode = self._mode
+        if mode == "sse":
+            self._framer.feed(data, self._lines)
+        elif mode == "sniff":
+            self._sniff(data)
+        elif mode == "json":
+            self._keep_body(data)
+
+    def _sniff(self, chunk: bytes) -> None:
+        start = len(chunk) - len(chunk.lstrip(_WHITESPACE))
+        if start == len(chunk):
+            self._framer.feed(chunk, self._lines)
+            return
+        first = chunk[start]
+        if first in b"{[":
+            self._mode = "json"
+            self._keep_body(chunk[start:])
+            return
+        if first == 0x3C:  # '<'
+            self._not_sse("an HTML or XML page, not an event stream (an error page from a proxy?)")
+        elif first == 0x1F:
+            self._not_sse("gzip-compressed bytes: the body must be decompressed before metering")
+        elif chunk.startswith(b"\x28\xb5\x2f\xfd", start):
+            self._not_sse("zstd-compressed bytes: the body must be decompressed before metering")
+        else:
+            self._mode = "sse"
+            self._framer.feed(chunk, self._lines)
+
+    def _not_sse(self, why: str) -> None:
+        self._mode = "not_sse"
+        self._why_not_sse = why
+
+    def _keep_body(self, chunk: bytes) -> None:
+        if len(self._body) + len(chunk) > self._max_event_bytes:
+            self._not_sse("")
+            self._body = bytearray()
+            self._extract.set_error(
+                "event_too_large", "a JSON body exceeded max_event_bytes and was dropped"
+            )
+            return
+        self._body += chunk
+
+    def _finish_raw(self) -> dict[str, Any]:
+        """End of stream: reads what a cut stream left unfinished, and says what the body was."""
+        if self._raw is None:
+            mode, self._mode = self._mode, "sniff"
+            if mode in ("sse", "sniff"):
+                kind = self._finish_stream()
+            elif mode == "json":
+                kind = self._finish_json()
+            else:
+                kind = self._mark_not_sse(self._why_not_sse)
+            self._raw = self._raw_record(kind)
+        return self._raw
+
+    def _finish_stream(self) -> str:
+        # The spec drops an unfinished event; for metering, its data is still read when it is
+        # complete JSON (a cut before the blank line loses nothing then).
+        tail = self._framer.take_tail()
+        if tail is not None:
+            self._events.line(tail, self._extract)
+        pending = self._events.pending()
+        if pending is not None and parse(pending[1]) is not None:
+            self._extract.handle(*pending)
+        ex = self._extract
+        if ex.saw_sse_line or ex.events > 0:
+            return "sse"
+        if ex.error_type is not None:
+            return "not_sse"
+        return self._mark_not_sse("neither an event stream nor a JSON body (no SSE fields found)")
+
+    def _finish_json(self) -> str:
+        body, self._body = bytes(self._body), bytearray()
+        value = parse(body)
+        if value is None:
+            return self._mark_not_sse("a body that starts like JSON but does not parse")
+        ex = self._extract
+        if ex.provider == "auto":
+            ex.provider = detect(value)
+        known = ex.provider == "anthropic" and anthropic.on_body(ex, value)
+        if known:
+            return "json"
+        return self._mark_not_sse("a JSON body that is not a provider response")
+
+    def _mark_not_sse(self, why: str) -> str:
+        ex = self._extract
+        if ex.error_type is None:
+            ex.error_message = why or "empty body"
+        return "not_sse"
+
+    def _raw_record(self, body_kind: str) -> dict[str, Any]:
+        ex = self._extract
+        tokens = ex.tokens
+        if body_kind == "not_sse" and ex.error_type is None:
+            status = "not_sse"
+        elif ex.error_type is not None:
+            status = "error"
+        elif ex.final_usage:
+            status = "complete"
+        elif any(tokens[k] is not None for k in _BILLED_KEYS):
+            status = "partial"
+        else:
+            status = "no_usage"
+        return {
+            "status": status,
+            "body_kind": body_kind,
+            "provider": None if ex.provider == "auto" else ex.provider,
+            **tokens,
+            "output_final": ex.output_final,
+            "model": ex.model,
+            "message_id": ex.message_id,
+            "stop_reason": ex.stop_reason,
+            "service_tier": ex.service_tier,
+            "speed": ex.speed,
+            "error_type": ex.error_type,
+            "error_message": ex.error_message,
+            "raw_usage": ex.last_usage,
+            "output_stats": ex.output_text.as_tuple(),
+            "saw_thinking": ex.saw_thinking,
+            "saw_tool_use": ex.saw_tool_use,
+            "events": ex.events,
+            "notes": tuple(ex.notes),
+        }
+
+
+def parse_usage_raw(
+    body: bytes, provider: str = "auto", max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+) -> dict[str, Any]:
+    """The raw record of a whole captured body."""
+    core = UsageCore(provider, max_event_bytes=max_event_bytes)
+    core.feed(body)
+    return core._finish_raw()

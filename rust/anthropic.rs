@@ -1,0 +1,249 @@
+//! Anthropic Messages: streams (`message_start` ... `message_delta` ... `message_stop`) and
+//! whole response bodies. Usage counts are cumulative: the last value of each field wins.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::json::{self, Object};
+use crate::usage::{Extract, Provider};
+
+const EVENT_TYPES: [&str; 9] = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+    "message",
+];
+
+pub fn looks_like(value: &Value) -> bool {
+    let t = value.get("type").and_then(Value::as_str);
+    // An error object alone is not enough: other providers use `{"error": ...}` too.
+    matches!(t, Some(t) if EVENT_TYPES.contains(&t))
+        && (t != Some("error") || value.get("error").is_some_and(Value::is_object))
+        && (t != Some("message") || value.get("role").is_some())
+}
+
+/// The bulk of a stream is text deltas: read them into the counts without building a tree.
+#[derive(Deserialize)]
+struct DeltaEvent<'a> {
+    #[serde(borrow)]
+    delta: DeltaBody<'a>,
+}
+
+#[derive(Deserialize)]
+struct DeltaBody<'a> {
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+/// Handles the events that need no JSON tree; `false` leaves the event to `on_event`.
+pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
+    if data.starts_with(br#"{"type":"content_block_delta""#) {
+        let text = String::from_utf8_lossy(data);
+        let Ok(event) = serde_json::from_str::<DeltaEvent>(&text) else {
+            return false;
+        };
+        ex.provider = Provider::Anthropic;
+        count_delta(ex, event.delta.text, event.delta.thinking, event.delta.partial_json);
+        return true;
+    }
+    data.starts_with(br#"{"type":"ping"}"#) || data.starts_with(br#"{"type": "ping"}"#)
+}
+
+fn count_delta(
+    ex: &mut Extract,
+    text: Option<Cow<str>>,
+    thinking: Option<Cow<str>>,
+    partial_json: Option<Cow<str>>,
+) {
+    if let Some(text) = text {
+        ex.output_text.add(&text);
+    }
+    if let Some(thinking) = thinking {
+        ex.saw_thinking = true;
+        ex.output_text.add(&thinking);
+    }
+    if let Some(partial) = partial_json {
+        ex.saw_tool_use = true;
+        ex.output_text.add(&partial);
+    }
+}
+
+pub fn on_event(ex: &mut Extract, event_type: &[u8], value: &Value) {
+    let Some(obj) = value.as_object() else {
+        return;
+    };
+    let kind = match obj.get("type").and_then(Value::as_str) {
+        Some(kind) => kind.as_bytes(),
+        None => event_type,
+    };
+    match kind {
+        b"message_start" => {
+            if let Some(message) = json::object(obj, "message") {
+                read_message(ex, message, false);
+            }
+        }
+        b"content_block_start" => {
+            if let Some(block) = json::object(obj, "content_block") {
+                count_block(ex, block);
+            }
+        }
+        b"content_block_delta" => {
+            if let Some(delta) = json::object(obj, "delta") {
+                let s = |k| delta.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+                count_delta(ex, s("text"), s("thinking"), s("partial_json"));
+            }
+        }
+        b"message_delta" => {
+            if let Some(reason) = json::object(obj, "delta").and_then(|d| json::string(d, "stop_reason")) {
+                ex.stop_reason = Some(reason);
+            }
+            if let Some(usage) = json::object(obj, "usage") {
+                read_usage(ex, usage, true);
+            }
+        }
+        b"message_stop" => {
+            if let Some(metrics) = json::object(obj, "amazon-bedrock-invocationMetrics") {
+                read_bedrock_metrics(ex, metrics);
+            }
+        }
+        b"error" => read_error(ex, obj),
+        _ => {}
+    }
+}
+
+/// A whole (non-streaming) response body; `false` if it is not an Anthropic body.
+pub fn on_body(ex: &mut Extract, value: &Value) -> bool {
+    let Some(obj) = value.as_object() else {
+        return false;
+    };
+    match obj.get("type").and_then(Value::as_str) {
+        Some("message") => {
+            read_message(ex, obj, true);
+            if let Some(Value::Array(blocks)) = obj.get("content") {
+                for block in blocks.iter().filter_map(Value::as_object) {
+                    count_block(ex, block);
+                }
+            }
+            true
+        }
+        Some("error") => {
+            read_error(ex, obj);
+            ex.error_type.is_some()
+        }
+        _ => false,
+    }
+}
+
+/// `message_start.message` or a whole body: identity, and usage (final only for a body).
+fn read_message(ex: &mut Extract, message: &Object, is_final: bool) {
+    ex.message_id = json::string(message, "id").or(ex.message_id.take());
+    ex.model = json::string(message, "model").or(ex.model.take());
+    if let Some(reason) = json::string(message, "stop_reason") {
+        ex.stop_reason = Some(reason);
+    }
+    if let Some(usage) = json::object(message, "usage") {
+        read_usage(ex, usage, is_final);
+    }
+}
+
+/// Counts the visible text of a content block (a body's blocks, or a block's start).
+fn count_block(ex: &mut Extract, block: &Object) {
+    let s = |k| block.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    match block.get("type").and_then(Value::as_str) {
+        Some("tool_use" | "server_tool_use") => {
+            ex.saw_tool_use = true;
+            if let Some(name) = s("name") {
+                ex.output_text.add(&name);
+            }
+            // A streamed block starts with an empty input; a body's block holds it whole.
+            if let Some(Value::Object(input)) = block.get("input") {
+                if !input.is_empty() {
+                    ex.output_text.add(&Value::Object(input.clone()).to_string());
+                }
+            }
+        }
+        Some("thinking") => count_delta(ex, None, s("thinking"), None),
+        Some("redacted_thinking") => ex.saw_thinking = true,
+        _ => count_delta(ex, s("text"), None, None),
+    }
+}
+
+fn read_usage(ex: &mut Extract, usage: &Object, is_final: bool) {
+    let notes = &mut ex.notes;
+    let t = &mut ex.tokens;
+    let mut set = |slot: &mut Option<u64>, obj: &Object, key: &str| {
+        let value = json::count(obj, key, notes);
+        if value.is_some() {
+            *slot = value;
+        }
+        value.is_some()
+    };
+    set(&mut t.input, usage, "input_tokens");
+    set(&mut t.cache_creation, usage, "cache_creation_input_tokens");
+    set(&mut t.cache_read, usage, "cache_read_input_tokens");
+    let got_output = set(&mut t.output, usage, "output_tokens");
+    if let Some(split) = json::object(usage, "cache_creation") {
+        set(&mut t.cache_creation_5m, split, "ephemeral_5m_input_tokens");
+        set(&mut t.cache_creation_1h, split, "ephemeral_1h_input_tokens");
+    }
+    if let Some(tools) = json::object(usage, "server_tool_use") {
+        set(&mut t.web_search, tools, "web_search_requests");
+        set(&mut t.web_fetch, tools, "web_fetch_requests");
+    }
+    if let Some(details) = json::object(usage, "output_tokens_details") {
+        set(&mut t.reasoning, details, "thinking_tokens");
+    }
+    if let Some(tier) = json::string(usage, "service_tier") {
+        ex.service_tier = Some(tier);
+    }
+    if let Some(speed) = json::string(usage, "speed") {
+        ex.speed = Some(speed);
+    }
+    if is_final {
+        ex.final_usage = true;
+        ex.output_final |= got_output;
+    }
+    ex.last_usage = Some(Value::Object(usage.clone()));
+}
+
+/// Bedrock's own counts on `message_stop`, used where the Anthropic fields are missing.
+fn read_bedrock_metrics(ex: &mut Extract, metrics: &Object) {
+    let notes = &mut ex.notes;
+    let t = &mut ex.tokens;
+    let mut fill = |slot: &mut Option<u64>, key: &str| {
+        if slot.is_none() {
+            *slot = json::count(metrics, key, notes);
+        }
+    };
+    fill(&mut t.input, "inputTokenCount");
+    fill(&mut t.cache_read, "cacheReadInputTokenCount");
+    fill(&mut t.cache_creation, "cacheWriteInputTokenCount");
+    if !ex.output_final {
+        if let Some(out) = json::count(metrics, "outputTokenCount", notes) {
+            t.output = Some(out);
+            ex.output_final = true;
+        }
+    }
+    ex.final_usage |= ex.output_final;
+}
+
+fn read_error(ex: &mut Extract, obj: &Object) {
+    let error = json::object(obj, "error");
+    let error_type = error.and_then(|e| json::string(e, "type"));
+    let message = error.and_then(|e| json::string(e, "message"));
+    ex.set_error(
+        error_type.as_deref().unwrap_or("error"),
+        message.unwrap_or_else(|| "the stream reported an error".to_owned()),
+    );
+}

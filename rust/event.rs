@@ -1,0 +1,201 @@
+//! Field processing of an event stream, as WHATWG HTML "interpreting an event stream" says:
+//! comments, fields without a colon, one leading space removed, `data` lines joined with LF,
+//! `id` sticky (ignored when it holds NUL), `retry` only when all ASCII digits, no event for an
+//! empty data buffer. Works on bytes; decoding to text is left to the sink.
+
+use crate::framer::LineSink;
+
+/// Receives dispatched events.
+pub trait EventSink {
+    /// `event_type` is empty for the default type ("message"); `data` has its last LF removed.
+    fn event(&mut self, event_type: &[u8], data: &[u8], last_event_id: &[u8]);
+    /// An event outgrew the size bound and was dropped.
+    fn oversized_event(&mut self) {}
+    /// A line the stream format defines was seen (field `data`, `event`, `id`, `retry`, or a
+    /// comment): evidence that the body is an event stream.
+    fn sse_line(&mut self) {}
+}
+
+/// Feeds the lines of a [`crate::framer::Framer`] to a builder, dispatching into a sink.
+pub struct Lines<'a, S> {
+    pub builder: &'a mut EventBuilder,
+    pub sink: &'a mut S,
+}
+
+impl<S: EventSink> LineSink for Lines<'_, S> {
+    fn line(&mut self, line: &[u8]) {
+        self.builder.line(line, self.sink);
+    }
+
+    fn overlong_line(&mut self) {
+        self.builder.overlong_line();
+    }
+}
+
+#[derive(Debug)]
+pub struct EventBuilder {
+    data: Vec<u8>,
+    event_type: Vec<u8>,
+    /// The id buffer, set by `id` fields; becomes `last_event_id` when an event is dispatched.
+    id_buffer: Vec<u8>,
+    pub last_event_id: Vec<u8>,
+    pub retry: Option<u64>,
+    /// The current event outgrew `max_event_bytes`: its data is dropped until the blank line.
+    oversized: bool,
+    max_event_bytes: usize,
+}
+
+impl EventBuilder {
+    pub fn new(last_event_id: &[u8], max_event_bytes: usize) -> Self {
+        EventBuilder {
+            data: Vec::new(),
+            event_type: Vec::new(),
+            id_buffer: last_event_id.to_vec(),
+            last_event_id: last_event_id.to_vec(),
+            retry: None,
+            oversized: false,
+            max_event_bytes,
+        }
+    }
+
+    /// The event under construction, as far as it has come (for salvage at end of stream).
+    pub fn pending(&self) -> Option<(&[u8], &[u8])> {
+        if self.oversized || self.data.is_empty() {
+            return None;
+        }
+        Some((&self.event_type, &self.data[..self.data.len() - 1]))
+    }
+
+    fn dispatch<S: EventSink>(&mut self, sink: &mut S) {
+        self.last_event_id.clone_from(&self.id_buffer);
+        if self.oversized {
+            self.oversized = false;
+            sink.oversized_event();
+        } else if !self.data.is_empty() {
+            let data = &self.data[..self.data.len() - 1];
+            sink.event(&self.event_type, data, &self.last_event_id);
+        }
+        self.data.clear();
+        self.event_type.clear();
+    }
+
+    fn field<S: EventSink>(&mut self, name: &[u8], value: &[u8], sink: &mut S) {
+        match name {
+            b"data" => {
+                if self.oversized {
+                    return;
+                }
+                if self.data.len() + value.len() + 1 > self.max_event_bytes {
+                    self.oversized = true;
+                    self.data = Vec::new(); // give the memory back
+                    return;
+                }
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            b"event" => {
+                self.event_type.clear();
+                self.event_type.extend_from_slice(value);
+            }
+            b"id" => {
+                if !value.contains(&0) {
+                    self.id_buffer.clear();
+                    self.id_buffer.extend_from_slice(value);
+                }
+            }
+            b"retry" => {
+                if let Some(ms) = parse_retry(value) {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => return,
+        }
+        sink.sse_line();
+    }
+}
+
+/// `retry` takes only a non-empty run of ASCII digits; values beyond u64 are ignored.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    value
+        .iter()
+        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+}
+
+impl EventBuilder {
+    pub fn line<S: EventSink>(&mut self, line: &[u8], sink: &mut S) {
+        match line.first() {
+            None => self.dispatch(sink),
+            Some(b':') => sink.sse_line(),
+            Some(_) => match memchr::memchr(b':', line) {
+                Some(colon) => {
+                    let value = &line[colon + 1..];
+                    let value = value.strip_prefix(b" ").unwrap_or(value);
+                    self.field(&line[..colon], value, sink);
+                }
+                None => self.field(line, b"", sink),
+            },
+        }
+    }
+
+    pub fn overlong_line(&mut self) {
+        // Only a data line can legitimately be this long; either way the event is unusable.
+        self.oversized = true;
+        self.data = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framer::Framer;
+
+    #[derive(Default)]
+    struct Collect(Vec<(String, String, String)>, usize);
+    impl EventSink for Collect {
+        fn event(&mut self, t: &[u8], d: &[u8], id: &[u8]) {
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            self.0.push((s(t), s(d), s(id)));
+        }
+        fn oversized_event(&mut self) {
+            self.1 += 1;
+        }
+    }
+
+    fn events(stream: &[u8], max: usize) -> (Vec<(String, String, String)>, usize, Option<u64>) {
+        let mut framer = Framer::new(max + 64);
+        let mut builder = EventBuilder::new(b"", max);
+        let mut sink = Collect::default();
+        framer.feed(stream, &mut Lines { builder: &mut builder, sink: &mut sink });
+        (sink.0, sink.1, builder.retry)
+    }
+
+    #[test]
+    fn spec_fields() {
+        let (ev, _, retry) = events(
+            b": c\ndata\ndata:  two\nevent:x\nid: 7\n\nid: a\0b\nretry: 15\ndata:z\n\nid\n\nretry: 1x\n\n",
+            1 << 20,
+        );
+        let own = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(ev, vec![own("x", "\n two", "7"), own("", "z", "7")]);
+        assert_eq!(retry, Some(15));
+    }
+
+    #[test]
+    fn oversized_event_dropped_then_recovers() {
+        let (ev, dropped, _) = events(b"data: 0123456789\ndata: x\n\ndata: ok\n\n", 8);
+        assert_eq!(dropped, 1);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].1, "ok");
+    }
+
+    #[test]
+    fn retry_values() {
+        for bad in [&b"-1"[..], b"+5", b" 5", b"5 ", b"", b"99999999999999999999999"] {
+            assert_eq!(parse_retry(bad), None);
+        }
+        assert_eq!(parse_retry(b"0042"), Some(42));
+    }
+}

@@ -1,0 +1,178 @@
+//! Line framing of an event stream: CR, LF and CRLF line ends (also split across chunks), one
+//! leading BOM stripped (also split across chunks), lines bounded in memory.
+//!
+//! Lines are handed to a [`LineSink`] as byte slices without their terminator. A line that
+//! arrives whole inside one chunk is borrowed from the chunk; only an unfinished tail is copied.
+
+use memchr::memchr2;
+
+const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
+/// Receives the lines of a stream.
+pub trait LineSink {
+    fn line(&mut self, line: &[u8]);
+    /// A line longer than the framer's bound ended; its bytes were discarded.
+    fn overlong_line(&mut self);
+}
+
+#[derive(Debug)]
+pub struct Framer {
+    /// The unfinished last line (or, before the BOM check is done, the first bytes).
+    tail: Vec<u8>,
+    /// The previous chunk ended in CR: an LF at the start of the next one belongs to it.
+    skip_lf: bool,
+    bom_checked: bool,
+    /// The current line has outgrown `max_line`: its bytes are dropped until its end.
+    overflow: bool,
+    max_line: usize,
+}
+
+impl Framer {
+    pub fn new(max_line: usize) -> Self {
+        Framer {
+            tail: Vec::new(),
+            skip_lf: false,
+            bom_checked: false,
+            overflow: false,
+            max_line,
+        }
+    }
+
+    pub fn feed<S: LineSink>(&mut self, mut chunk: &[u8], sink: &mut S) {
+        if !self.bom_checked {
+            // Hold back the first bytes until we know whether they are a BOM.
+            let take = (BOM.len() - self.tail.len()).min(chunk.len());
+            self.tail.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if self.tail.len() < BOM.len() && BOM.starts_with(&self.tail) {
+                return;
+            }
+            self.bom_checked = true;
+            let head = std::mem::take(&mut self.tail);
+            if head.as_slice() != BOM {
+                self.scan(&head, sink);
+            }
+        }
+        self.scan(chunk, sink);
+    }
+
+    /// End of stream: the unfinished line, if any (the spec discards it; the usage parser
+    /// salvages a complete JSON payload from it).
+    pub fn take_tail(&mut self) -> Option<Vec<u8>> {
+        let overflow = std::mem::replace(&mut self.overflow, false);
+        let tail = std::mem::take(&mut self.tail);
+        if overflow || tail.is_empty() || (!self.bom_checked && BOM.starts_with(&tail)) {
+            None
+        } else {
+            Some(tail)
+        }
+    }
+
+    fn scan<S: LineSink>(&mut self, bytes: &[u8], sink: &mut S) {
+        let mut pos = 0;
+        if self.skip_lf && !bytes.is_empty() {
+            self.skip_lf = false;
+            if bytes[0] == b'\n' {
+                pos = 1;
+            }
+        }
+        while let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) {
+            let end = pos + i;
+            self.emit(&bytes[pos..end], sink);
+            pos = end + 1;
+            if bytes[end] == b'\r' {
+                if pos == bytes.len() {
+                    self.skip_lf = true;
+                } else if bytes[pos] == b'\n' {
+                    pos += 1;
+                }
+            }
+        }
+        self.push_tail(&bytes[pos..]);
+    }
+
+    fn emit<S: LineSink>(&mut self, piece: &[u8], sink: &mut S) {
+        if self.overflow || self.tail.len() + piece.len() > self.max_line {
+            self.overflow = false;
+            self.tail.clear();
+            sink.overlong_line();
+        } else if self.tail.is_empty() {
+            sink.line(piece);
+        } else {
+            self.tail.extend_from_slice(piece);
+            sink.line(&self.tail);
+            self.tail.clear();
+        }
+    }
+
+    fn push_tail(&mut self, rest: &[u8]) {
+        if self.overflow || rest.is_empty() {
+            return;
+        }
+        if self.tail.len() + rest.len() > self.max_line {
+            self.overflow = true;
+            self.tail = Vec::new(); // give the memory back, not just the length
+        } else {
+            self.tail.extend_from_slice(rest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Lines(Vec<Vec<u8>>, usize);
+    impl LineSink for Lines {
+        fn line(&mut self, line: &[u8]) {
+            self.0.push(line.to_vec());
+        }
+        fn overlong_line(&mut self) {
+            self.1 += 1;
+        }
+    }
+
+    fn lines_of(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut framer = Framer::new(1 << 20);
+        let mut sink = Lines::default();
+        for chunk in chunks {
+            framer.feed(chunk, &mut sink);
+        }
+        sink.0
+    }
+
+    #[test]
+    fn all_line_ends_and_splits() {
+        let whole: &[u8] = b"a\rb\nc\r\nd\r\r\ne\n";
+        let expected = lines_of(&[whole]);
+        assert_eq!(expected, vec![&b"a"[..], b"b", b"c", b"d", b"", b"e"]);
+        for i in 0..=whole.len() {
+            for j in i..=whole.len() {
+                let got = lines_of(&[&whole[..i], b"", &whole[i..j], &whole[j..]]);
+                assert_eq!(got, expected, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn bom_stripped_once_even_when_split() {
+        let whole: &[u8] = b"\xEF\xBB\xBF\xEF\xBB\xBFx\n";
+        for i in 0..=whole.len() {
+            assert_eq!(lines_of(&[&whole[..i], &whole[i..]]), vec![b"\xEF\xBB\xBFx".to_vec()]);
+        }
+        assert_eq!(lines_of(&[b"\xEF", b"\xBBz\n"]), vec![b"\xEF\xBBz".to_vec()]);
+        assert_eq!(lines_of(&[b"\r", b"\n"]), vec![b"".to_vec()]);
+    }
+
+    #[test]
+    fn overlong_lines_are_dropped_and_bounded() {
+        let mut framer = Framer::new(8);
+        let mut sink = Lines::default();
+        framer.feed(b"0123456789", &mut sink);
+        assert!(framer.tail.capacity() <= 16);
+        framer.feed(b"abc\nok\n", &mut sink);
+        assert_eq!(sink.0, vec![b"ok".to_vec()]);
+        assert_eq!(sink.1, 1);
+    }
+}

@@ -1,0 +1,38 @@
+//! Reading provider JSON defensively: token counts must be non-negative integers of a sane
+//! size; anything else is rejected with a note instead of being trusted or wrapped.
+
+use serde_json::{Map, Value};
+
+pub type Object = Map<String, Value>;
+
+/// No single request bills a trillion tokens: a larger count is corrupt, not a count.
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
+/// Parses one event's data (or a whole body). Invalid UTF-8 is replaced first, so both
+/// backends read the same text. Non-finite numbers (`1e309`) make the document invalid.
+pub fn parse(data: &[u8]) -> Option<Value> {
+    serde_json::from_str(&String::from_utf8_lossy(data)).ok()
+}
+
+/// A token count at `obj[key]`: `Some` for a valid count, `None` when absent or null, and a
+/// note (the field is then ignored) when the value is not a count.
+pub fn count(obj: &Object, key: &str, notes: &mut Vec<String>) -> Option<u64> {
+    match obj.get(key)? {
+        Value::Null => None,
+        value => match value.as_u64() {
+            Some(v) if v <= MAX_COUNT => Some(v),
+            _ => {
+                notes.push(format!("ignored {key}: not a token count"));
+                None
+            }
+        },
+    }
+}
+
+pub fn string(obj: &Object, key: &str) -> Option<String> {
+    obj.get(key)?.as_str().map(str::to_owned)
+}
+
+pub fn object<'a>(obj: &'a Object, key: &str) -> Option<&'a Object> {
+    obj.get(key)?.as_object()
+}

@@ -1,0 +1,274 @@
+//! The PyO3 binding: a thin skin over the core. `feed` borrows `bytes` without copying and
+//! builds no Python object per event (the usage parser) or one `Event` per event (the decoder).
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
+
+use crate::event::{EventBuilder, EventSink, Lines};
+use crate::framer::Framer;
+use crate::record::RawRecord;
+use crate::textstats::TextStats;
+use crate::usage::{self, Provider, DEFAULT_MAX_EVENT_BYTES};
+
+/// Runs `f` on the bytes of a chunk: `bytes` borrowed, `bytearray` / `memoryview` copied.
+fn with_bytes<R>(chunk: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+    if let Ok(b) = chunk.cast::<PyBytes>() {
+        return Ok(f(b.as_bytes()));
+    }
+    if let Ok(b) = chunk.cast::<PyByteArray>() {
+        return Ok(f(&b.to_vec()));
+    }
+    if chunk.is_instance_of::<PyMemoryView>() {
+        let copy = chunk.call_method0("tobytes")?;
+        return Ok(f(copy.cast::<PyBytes>()?.as_bytes()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "chunk must be bytes, bytearray or memoryview, not {}",
+        chunk.get_type().name()?
+    )))
+}
+
+fn check_limit(max_event_bytes: usize) -> PyResult<usize> {
+    if max_event_bytes == 0 {
+        return Err(PyValueError::new_err("max_event_bytes must be positive"));
+    }
+    Ok(max_event_bytes)
+}
+
+/// One server-sent event.
+#[pyclass(frozen, get_all, module = "sseusage_fast._native")]
+pub struct Event {
+    event: Py<PyString>,
+    data: Py<PyString>,
+    id: Py<PyString>,
+}
+
+#[pymethods]
+impl Event {
+    #[new]
+    #[pyo3(signature = (event = None, data = None, id = None))]
+    fn new(py: Python<'_>, event: Option<Py<PyString>>, data: Option<Py<PyString>>, id: Option<Py<PyString>>) -> Self {
+        let empty = || PyString::new(py, "").unbind();
+        Event {
+            event: event.unwrap_or_else(|| PyString::new(py, "message").unbind()),
+            data: data.unwrap_or_else(empty),
+            id: id.unwrap_or_else(empty),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Event(event={}, data={}, id={})",
+            self.event.bind(py).repr()?,
+            self.data.bind(py).repr()?,
+            self.id.bind(py).repr()?
+        ))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<Event>() else {
+            return Ok(false);
+        };
+        let other = other.get();
+        let same = |a: &Py<PyString>, b: &Py<PyString>| a.bind(py).as_any().eq(b.bind(py));
+        Ok(same(&self.event, &other.event)? && same(&self.data, &other.data)? && same(&self.id, &other.id)?)
+    }
+}
+
+/// Builds `Event` objects; reuses the Python string of an id that did not change.
+struct PyEvents<'py> {
+    py: Python<'py>,
+    out: Vec<Bound<'py, Event>>,
+    error: Option<PyErr>,
+    id_cache: Option<(Vec<u8>, Py<PyString>)>,
+}
+
+impl EventSink for PyEvents<'_> {
+    fn event(&mut self, event_type: &[u8], data: &[u8], last_event_id: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let py = self.py;
+        let text = |b: &[u8]| PyString::new(py, &String::from_utf8_lossy(b)).unbind();
+        let event = if event_type.is_empty() {
+            pyo3::intern!(py, "message").clone().unbind()
+        } else {
+            text(event_type)
+        };
+        let id = match &self.id_cache {
+            Some((bytes, s)) if bytes.as_slice() == last_event_id => s.clone_ref(py),
+            _ => {
+                let s = text(last_event_id);
+                self.id_cache = Some((last_event_id.to_vec(), s.clone_ref(py)));
+                s
+            }
+        };
+        match Bound::new(py, Event { event, data: text(data), id }) {
+            Ok(ev) => self.out.push(ev),
+            Err(err) => self.error = Some(err),
+        }
+    }
+}
+
+/// Incremental event-stream decoder (WHATWG "interpreting an event stream").
+/// One decoder per stream; sharing one between threads raises "Already borrowed".
+#[pyclass(module = "sseusage_fast._native")]
+pub struct SSEDecoder {
+    framer: Framer,
+    builder: EventBuilder,
+}
+
+#[pymethods]
+impl SSEDecoder {
+    #[new]
+    #[pyo3(signature = (*, last_event_id = "", max_event_bytes = DEFAULT_MAX_EVENT_BYTES))]
+    fn new(last_event_id: &str, max_event_bytes: usize) -> PyResult<Self> {
+        let max = check_limit(max_event_bytes)?;
+        Ok(SSEDecoder {
+            framer: Framer::new(max.saturating_add(64)),
+            builder: EventBuilder::new(last_event_id.as_bytes(), max),
+        })
+    }
+
+    /// Every event whose blank line has arrived.
+    fn feed<'py>(&mut self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+        let mut sink = PyEvents { py, out: Vec::new(), error: None, id_cache: None };
+        with_bytes(chunk, |bytes| {
+            let mut lines = Lines { builder: &mut self.builder, sink: &mut sink };
+            self.framer.feed(bytes, &mut lines);
+        })?;
+        if let Some(err) = sink.error {
+            return Err(err);
+        }
+        PyList::new(py, sink.out)
+    }
+
+    /// End of stream: an unfinished event is discarded, as the spec says.
+    fn flush<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyList> {
+        self.framer.take_tail();
+        PyList::empty(py)
+    }
+
+    #[getter]
+    fn last_event_id(&self) -> String {
+        String::from_utf8_lossy(&self.builder.last_event_id).into_owned()
+    }
+
+    #[getter]
+    fn retry(&self) -> Option<u64> {
+        self.builder.retry
+    }
+}
+
+fn provider_of(name: &str) -> PyResult<Provider> {
+    Provider::parse(name).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "unknown provider {name:?}: expected auto, anthropic, openai, openai-responses or gemini"
+        ))
+    })
+}
+
+fn record_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let t = &r.tokens;
+    d.set_item("status", r.status.as_str())?;
+    d.set_item("body_kind", r.body_kind.as_str())?;
+    d.set_item("provider", r.provider)?;
+    d.set_item("input_tokens", t.input)?;
+    d.set_item("cache_creation_input_tokens", t.cache_creation)?;
+    d.set_item("cache_creation_5m_input_tokens", t.cache_creation_5m)?;
+    d.set_item("cache_creation_1h_input_tokens", t.cache_creation_1h)?;
+    d.set_item("cache_read_input_tokens", t.cache_read)?;
+    d.set_item("output_tokens", t.output)?;
+    d.set_item("reasoning_tokens", t.reasoning)?;
+    d.set_item("web_search_requests", t.web_search)?;
+    d.set_item("web_fetch_requests", t.web_fetch)?;
+    d.set_item("output_final", r.output_final)?;
+    d.set_item("model", &r.model)?;
+    d.set_item("message_id", &r.message_id)?;
+    d.set_item("stop_reason", &r.stop_reason)?;
+    d.set_item("service_tier", &r.service_tier)?;
+    d.set_item("speed", &r.speed)?;
+    d.set_item("error_type", &r.error_type)?;
+    d.set_item("error_message", &r.error_message)?;
+    d.set_item("raw_usage", &r.raw_usage)?;
+    d.set_item("output_stats", r.output_text.as_tuple())?;
+    d.set_item("saw_thinking", r.saw_thinking)?;
+    d.set_item("saw_tool_use", r.saw_tool_use)?;
+    d.set_item("events", r.events)?;
+    d.set_item("notes", PyTuple::new(py, &r.notes)?)?;
+    Ok(d)
+}
+
+/// The streaming half of `UsageParser`: `feed` is this method itself (no Python wrapper in
+/// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`.
+#[pyclass(subclass, module = "sseusage_fast._native")]
+pub struct UsageCore {
+    core: Option<usage::UsageCore>,
+    raw: Option<Py<PyDict>>,
+}
+
+#[pymethods]
+impl UsageCore {
+    #[new]
+    #[pyo3(signature = (provider = "auto", *_args, max_event_bytes = DEFAULT_MAX_EVENT_BYTES, **_kwargs))]
+    fn new(
+        provider: &str,
+        _args: &Bound<'_, PyTuple>,
+        max_event_bytes: usize,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
+        Ok(UsageCore { core: Some(core), raw: None })
+    }
+
+    /// Feeds one network read. Cheap: no Python object is built.
+    fn feed(&mut self, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
+        let core = self
+            .core
+            .as_mut()
+            .ok_or_else(|| PyRuntimeError::new_err("feed() after finish(): use one parser per stream"))?;
+        with_bytes(chunk, |bytes| core.feed(bytes))
+    }
+
+    fn _finish_raw<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        if let Some(core) = self.core.take() {
+            self.raw = Some(record_dict(py, &core.finish())?.unbind());
+        }
+        Ok(self.raw.as_ref().expect("finished").bind(py).clone())
+    }
+}
+
+/// The raw record of a whole captured body.
+#[pyfunction]
+#[pyo3(signature = (body, provider = "auto", max_event_bytes = DEFAULT_MAX_EVENT_BYTES))]
+fn parse_usage_raw<'py>(
+    py: Python<'py>,
+    body: &Bound<'py, PyAny>,
+    provider: &str,
+    max_event_bytes: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let provider = provider_of(provider)?;
+    let max = check_limit(max_event_bytes)?;
+    let raw = with_bytes(body, |bytes| usage::parse_usage(bytes, provider, max))?;
+    record_dict(py, &raw)
+}
+
+/// Character-class counts of a text (the estimator's input).
+#[pyfunction]
+fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64) {
+    let mut stats = TextStats::default();
+    stats.add(text);
+    stats.as_tuple()
+}
+
+#[pymodule(gil_used = false)]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Event>()?;
+    m.add_class::<SSEDecoder>()?;
+    m.add_class::<UsageCore>()?;
+    m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
+    m.add_function(wrap_pyfunction!(text_stats, m)?)?;
+    Ok(())
+}

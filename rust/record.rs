@@ -1,0 +1,98 @@
+//! The raw usage of one request, before estimation (which is done in Python, shared by both
+//! backends, so that calibration state lives in one place).
+
+use crate::textstats::TextStats;
+
+/// Token buckets, disjoint, in the order the Python record lists them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub input: Option<u64>,
+    pub cache_creation: Option<u64>,
+    pub cache_creation_5m: Option<u64>,
+    pub cache_creation_1h: Option<u64>,
+    pub cache_read: Option<u64>,
+    pub output: Option<u64>,
+    pub reasoning: Option<u64>,
+    pub web_search: Option<u64>,
+    pub web_fetch: Option<u64>,
+}
+
+impl Tokens {
+    pub fn any(&self) -> bool {
+        [
+            self.input,
+            self.cache_creation,
+            self.cache_creation_5m,
+            self.cache_creation_1h,
+            self.cache_read,
+            self.output,
+            self.reasoning,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Complete,
+    Partial,
+    NoUsage,
+    Error,
+    NotSse,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Complete => "complete",
+            Status::Partial => "partial",
+            Status::NoUsage => "no_usage",
+            Status::Error => "error",
+            Status::NotSse => "not_sse",
+        }
+    }
+}
+
+/// How the body was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    EventStream,
+    Json,
+    NotSse,
+}
+
+impl BodyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::EventStream => "sse",
+            BodyKind::Json => "json",
+            BodyKind::NotSse => "not_sse",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub status: Status,
+    pub body_kind: BodyKind,
+    pub provider: Option<&'static str>,
+    pub tokens: Tokens,
+    /// The output count is the provider's final figure (not a `message_start` placeholder).
+    pub output_final: bool,
+    pub model: Option<String>,
+    pub message_id: Option<String>,
+    pub stop_reason: Option<String>,
+    pub service_tier: Option<String>,
+    pub speed: Option<String>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    /// The provider's last usage object, as JSON text.
+    pub raw_usage: Option<String>,
+    /// Visible output text (text, thinking, tool input JSON), counted.
+    pub output_text: TextStats,
+    pub saw_thinking: bool,
+    pub saw_tool_use: bool,
+    pub events: u64,
+    pub notes: Vec<String>,
+}

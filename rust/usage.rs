@@ -1,0 +1,333 @@
+//! `UsageCore`: feed it the bytes of one response, get one `RawRecord` at the end.
+//!
+//! The body is sniffed from its first significant byte: an event stream is framed and each
+//! event handed to the provider's extractor; a JSON body is kept (bounded) and read whole at
+//! the end; an HTML page or compressed bytes are reported as `not_sse` without being kept.
+
+use serde_json::Value;
+
+use crate::anthropic;
+use crate::event::{EventBuilder, EventSink, Lines};
+use crate::framer::Framer;
+use crate::json;
+use crate::record::{BodyKind, RawRecord, Status, Tokens};
+use crate::textstats::TextStats;
+
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Auto,
+    Anthropic,
+}
+
+impl Provider {
+    pub fn parse(name: &str) -> Option<Provider> {
+        match name {
+            "auto" => Some(Provider::Auto),
+            "anthropic" => Some(Provider::Anthropic),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Provider::Auto => None,
+            Provider::Anthropic => Some("anthropic"),
+        }
+    }
+}
+
+/// What the provider reported so far; the sink of the event builder.
+#[derive(Debug)]
+pub struct Extract {
+    pub provider: Provider,
+    pub tokens: Tokens,
+    pub output_final: bool,
+    /// Final figures seen (Anthropic `message_delta`, a whole response body).
+    pub final_usage: bool,
+    pub model: Option<String>,
+    pub message_id: Option<String>,
+    pub stop_reason: Option<String>,
+    pub service_tier: Option<String>,
+    pub speed: Option<String>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    pub last_usage: Option<Value>,
+    pub output_text: TextStats,
+    pub saw_thinking: bool,
+    pub saw_tool_use: bool,
+    pub events: u64,
+    pub notes: Vec<String>,
+    /// A line of the event-stream format was seen.
+    saw_sse_line: bool,
+}
+
+impl Extract {
+    fn new(provider: Provider) -> Self {
+        Extract {
+            provider,
+            tokens: Tokens::default(),
+            output_final: false,
+            final_usage: false,
+            model: None,
+            message_id: None,
+            stop_reason: None,
+            service_tier: None,
+            speed: None,
+            error_type: None,
+            error_message: None,
+            last_usage: None,
+            output_text: TextStats::default(),
+            saw_thinking: false,
+            saw_tool_use: false,
+            events: 0,
+            notes: Vec::new(),
+            saw_sse_line: false,
+        }
+    }
+
+    pub fn set_error(&mut self, error_type: &str, message: String) {
+        self.error_type = Some(error_type.to_owned());
+        self.error_message = Some(message);
+    }
+
+    /// Reads one event's data. `salvage` marks the unfinished last event of a cut stream.
+    fn handle(&mut self, event_type: &[u8], data: &[u8]) {
+        self.events += 1;
+        match self.provider {
+            Provider::Auto | Provider::Anthropic => {
+                if anthropic::fast_path(self, data) {
+                    return;
+                }
+            }
+        }
+        let Some(value) = json::parse(data) else {
+            return;
+        };
+        if self.provider == Provider::Auto {
+            self.provider = detect(&value);
+        }
+        match self.provider {
+            Provider::Anthropic => anthropic::on_event(self, event_type, &value),
+            Provider::Auto => {}
+        }
+    }
+}
+
+/// Which provider wrote this event or body.
+fn detect(value: &Value) -> Provider {
+    if anthropic::looks_like(value) {
+        Provider::Anthropic
+    } else {
+        Provider::Auto
+    }
+}
+
+impl EventSink for Extract {
+    fn event(&mut self, event_type: &[u8], data: &[u8], _last_event_id: &[u8]) {
+        self.handle(event_type, data);
+    }
+
+    fn oversized_event(&mut self) {
+        self.set_error(
+            "event_too_large",
+            "an event exceeded max_event_bytes and was dropped".to_owned(),
+        );
+    }
+
+    fn sse_line(&mut self) {
+        self.saw_sse_line = true;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    /// Nothing but white space seen yet.
+    Sniff,
+    EventStream,
+    Json,
+    NotSse(String),
+}
+
+#[derive(Debug)]
+pub struct UsageCore {
+    framer: Framer,
+    events: EventBuilder,
+    extract: Extract,
+    mode: Mode,
+    /// A JSON body, kept whole until the end (bounded by `max_event_bytes`).
+    body: Vec<u8>,
+    max_event_bytes: usize,
+}
+
+impl UsageCore {
+    pub fn new(provider: Provider, max_event_bytes: usize) -> Self {
+        UsageCore {
+            framer: Framer::new(max_event_bytes.saturating_add(64)),
+            events: EventBuilder::new(b"", max_event_bytes),
+            extract: Extract::new(provider),
+            mode: Mode::Sniff,
+            body: Vec::new(),
+            max_event_bytes,
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        match self.mode {
+            Mode::EventStream => self.frame(chunk),
+            Mode::Sniff => self.sniff(chunk),
+            Mode::Json => self.keep_body(chunk),
+            Mode::NotSse(_) => {}
+        }
+    }
+
+    fn frame(&mut self, chunk: &[u8]) {
+        let mut lines = Lines { builder: &mut self.events, sink: &mut self.extract };
+        self.framer.feed(chunk, &mut lines);
+    }
+
+    fn sniff(&mut self, chunk: &[u8]) {
+        let Some(at) = chunk.iter().position(|b| !b.is_ascii_whitespace()) else {
+            // White space only: harmless to frame (blank lines), and needed if SSE follows.
+            self.frame(chunk);
+            return;
+        };
+        self.mode = match chunk[at] {
+            b'{' | b'[' => Mode::Json,
+            b'<' => Mode::NotSse(
+                "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
+            ),
+            0x1f => Mode::NotSse(
+                "gzip-compressed bytes: the body must be decompressed before metering".into(),
+            ),
+            0x28 if chunk[at..].starts_with(b"\x28\xb5\x2f\xfd") => Mode::NotSse(
+                "zstd-compressed bytes: the body must be decompressed before metering".into(),
+            ),
+            _ => Mode::EventStream,
+        };
+        match self.mode {
+            Mode::EventStream => self.frame(chunk),
+            Mode::Json => self.keep_body(&chunk[at..]),
+            _ => {}
+        }
+    }
+
+    fn keep_body(&mut self, chunk: &[u8]) {
+        if self.body.len() + chunk.len() > self.max_event_bytes {
+            self.mode = Mode::NotSse(String::new());
+            self.body = Vec::new();
+            self.extract.set_error(
+                "event_too_large",
+                "a JSON body exceeded max_event_bytes and was dropped".to_owned(),
+            );
+            return;
+        }
+        self.body.extend_from_slice(chunk);
+    }
+
+    /// End of stream. Reads what a cut stream left unfinished, and says what the body was.
+    pub fn finish(mut self) -> RawRecord {
+        let kind = match std::mem::replace(&mut self.mode, Mode::Sniff) {
+            Mode::EventStream | Mode::Sniff => self.finish_stream(),
+            Mode::Json => self.finish_json(),
+            Mode::NotSse(why) => self.not_sse(why),
+        };
+        self.record(kind)
+    }
+
+    fn finish_stream(&mut self) -> BodyKind {
+        // The spec drops an unfinished event; for metering, its data is still read when it is
+        // complete JSON (a cut before the blank line loses nothing then).
+        if let Some(tail) = self.framer.take_tail() {
+            self.events.line(&tail, &mut self.extract);
+        }
+        let pending = self
+            .events
+            .pending()
+            .filter(|(_, data)| json::parse(data).is_some())
+            .map(|(t, d)| (t.to_vec(), d.to_vec()));
+        if let Some((event_type, data)) = pending {
+            self.extract.handle(&event_type, &data);
+        }
+        let ex = &self.extract;
+        if ex.saw_sse_line || ex.events > 0 {
+            BodyKind::EventStream
+        } else if ex.error_type.is_some() {
+            BodyKind::NotSse
+        } else {
+            let why = "neither an event stream nor a JSON body (no SSE fields found)";
+            self.not_sse(why.into())
+        }
+    }
+
+    fn finish_json(&mut self) -> BodyKind {
+        let body = std::mem::take(&mut self.body);
+        let Some(value) = json::parse(&body) else {
+            return self.not_sse("a body that starts like JSON but does not parse".into());
+        };
+        let ex = &mut self.extract;
+        if ex.provider == Provider::Auto {
+            ex.provider = detect(&value);
+        }
+        let known = match ex.provider {
+            Provider::Anthropic => anthropic::on_body(ex, &value),
+            Provider::Auto => false,
+        };
+        if known {
+            BodyKind::Json
+        } else {
+            self.not_sse("a JSON body that is not a provider response".into())
+        }
+    }
+
+    fn not_sse(&mut self, why: String) -> BodyKind {
+        let ex = &mut self.extract;
+        if ex.error_type.is_none() {
+            ex.error_message = Some(if why.is_empty() { "empty body".into() } else { why });
+        }
+        BodyKind::NotSse
+    }
+
+    fn record(self, body_kind: BodyKind) -> RawRecord {
+        let ex = self.extract;
+        let status = if body_kind == BodyKind::NotSse && ex.error_type.is_none() {
+            Status::NotSse
+        } else if ex.error_type.is_some() {
+            Status::Error
+        } else if ex.final_usage {
+            Status::Complete
+        } else if ex.tokens.any() {
+            Status::Partial
+        } else {
+            Status::NoUsage
+        };
+        RawRecord {
+            status,
+            body_kind,
+            provider: ex.provider.name(),
+            tokens: ex.tokens,
+            output_final: ex.output_final,
+            model: ex.model,
+            message_id: ex.message_id,
+            stop_reason: ex.stop_reason,
+            service_tier: ex.service_tier,
+            speed: ex.speed,
+            error_type: ex.error_type,
+            error_message: ex.error_message,
+            raw_usage: ex.last_usage.map(|u| u.to_string()),
+            output_text: ex.output_text,
+            saw_thinking: ex.saw_thinking,
+            saw_tool_use: ex.saw_tool_use,
+            events: ex.events,
+            notes: ex.notes,
+        }
+    }
+}
+
+/// A whole captured body at once.
+pub fn parse_usage(body: &[u8], provider: Provider, max_event_bytes: usize) -> RawRecord {
+    let mut core = UsageCore::new(provider, max_event_bytes);
+    core.feed(body);
+    core.finish()
+}
