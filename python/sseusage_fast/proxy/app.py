@@ -16,6 +16,10 @@ from urllib.parse import parse_qsl
 
 import anyio
 import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
 from sseusage_fast.ledger import Capture, Ledger, LedgerRow
 from sseusage_fast.ledger.row import utcnow
 from sseusage_fast.proxy.config import ProxyConfig
@@ -25,12 +29,15 @@ from sseusage_fast.proxy.headers import (
     request_id,
     upstream_request_headers,
 )
-from sseusage_fast.proxy.meter import Meter, Parser, ParserFactory, default_parser_factory
+from sseusage_fast.proxy.meter import (
+    Meter,
+    Parser,
+    ParserFactory,
+    default_parser_factory,
+    make_parser,
+)
 from sseusage_fast.proxy.routing import detect_provider, is_generation, parse_body, request_model
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
-from starlette.applications import Starlette
-from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
 
 log = logging.getLogger("sseusage_fast.proxy")
 
@@ -126,8 +133,9 @@ class Proxy:
 
         parser = None
         if self.config.meter:
-            parser = self.parser_factory(
-                provider=req.provider,
+            parser = make_parser(
+                self.parser_factory,
+                req.provider,
                 request=body if req.billable and body else None,
                 estimate=req.billable,
             )

@@ -43,6 +43,37 @@ def default_parser_factory(**kwargs: Any) -> Parser:
     return parser
 
 
+class _NoParser:
+    """Stands in when no parser could be made: the request is relayed and recorded as
+    needing review rather than failing."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def feed(self, chunk: bytes) -> None:
+        pass
+
+    def finish(self, *, interrupted: str | None = None) -> UsageRecord:
+        return UsageRecord(
+            status="error",
+            error_type="meter_failure",
+            error_message=self.reason,
+            interrupted=interrupted,
+        )
+
+
+def make_parser(factory: ParserFactory, provider: str, **kwargs: Any) -> Parser:
+    """A parser for `provider`, else an auto-detecting one, else a stand-in: metering
+    trouble must never turn into a failed request."""
+    for choice in dict.fromkeys((provider, "auto")):
+        try:
+            return factory(provider=choice, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure here means "meter differently"
+            log.warning("cannot meter with provider=%r: %s", choice, exc)
+            reason = repr(exc)
+    return _NoParser(reason)
+
+
 class _Decoder(Protocol):
     def decompress(self, data: bytes) -> bytes: ...
 
