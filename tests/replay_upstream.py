@@ -227,7 +227,8 @@ def create_replay_app() -> Starlette:
         )
         model = str(payload.get("model", "unknown"))
         anthropic = request.url.path.endswith("/messages")
-        n = next(_ids)
+        # A fixed id (x-replay-id) makes two responses byte-identical, for comparisons.
+        n = int(request.headers.get("x-replay-id") or next(_ids))
         req_header = "request-id" if anthropic else "x-request-id"
         headers = {req_header: f"req_{n:06d}"}
         if "overloaded" in model:
