@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::json::{self, Object};
-use crate::usage::{Extract, Provider};
+use crate::usage::{read_error, Extract, Provider};
 
 const EVENT_TYPES: [&str; 9] = [
     "message_start",
@@ -139,7 +139,7 @@ pub fn on_body(ex: &mut Extract, value: &Value) -> bool {
         }
         Some("error") => {
             read_error(ex, obj);
-            ex.error_type.is_some()
+            true
         }
         _ => false,
     }
@@ -236,14 +236,4 @@ fn read_bedrock_metrics(ex: &mut Extract, metrics: &Object) {
         }
     }
     ex.final_usage |= ex.output_final;
-}
-
-fn read_error(ex: &mut Extract, obj: &Object) {
-    let error = json::object(obj, "error");
-    let error_type = error.and_then(|e| json::string(e, "type"));
-    let message = error.and_then(|e| json::string(e, "message"));
-    ex.set_error(
-        error_type.as_deref().unwrap_or("error"),
-        message.unwrap_or_else(|| "the stream reported an error".to_owned()),
-    );
 }

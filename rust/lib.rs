@@ -10,7 +10,10 @@
 pub mod anthropic;
 pub mod event;
 pub mod framer;
+pub mod gemini;
 pub mod json;
+pub mod openai_chat;
+pub mod openai_responses;
 pub mod record;
 pub mod textstats;
 pub mod usage;

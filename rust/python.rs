@@ -155,9 +155,14 @@ impl SSEDecoder {
         String::from_utf8_lossy(&self.builder.last_event_id).into_owned()
     }
 
+    /// The reconnection time in ms, exact however long (a Python int).
     #[getter]
-    fn retry(&self) -> Option<u64> {
-        self.builder.retry
+    fn retry<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(digits) = &self.builder.retry else {
+            return Ok(None);
+        };
+        let int = py.get_type::<pyo3::types::PyInt>();
+        int.call1((digits.as_str(),)).map(Some)
     }
 }
 

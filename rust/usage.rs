@@ -6,10 +6,11 @@
 
 use serde_json::Value;
 
-use crate::anthropic;
 use crate::event::{EventBuilder, EventSink, Lines};
 use crate::framer::Framer;
-use crate::json;
+use crate::gemini::{self, GeminiCounts};
+use crate::json::{self, Object};
+use crate::{anthropic, openai_chat, openai_responses};
 use crate::record::{BodyKind, RawRecord, Status, Tokens};
 use crate::textstats::TextStats;
 
@@ -19,6 +20,9 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
 pub enum Provider {
     Auto,
     Anthropic,
+    OpenAiChat,
+    OpenAiResponses,
+    Gemini,
 }
 
 impl Provider {
@@ -26,6 +30,9 @@ impl Provider {
         match name {
             "auto" => Some(Provider::Auto),
             "anthropic" => Some(Provider::Anthropic),
+            "openai" => Some(Provider::OpenAiChat),
+            "openai-responses" => Some(Provider::OpenAiResponses),
+            "gemini" => Some(Provider::Gemini),
             _ => None,
         }
     }
@@ -34,8 +41,42 @@ impl Provider {
         match self {
             Provider::Auto => None,
             Provider::Anthropic => Some("anthropic"),
+            Provider::OpenAiChat => Some("openai"),
+            Provider::OpenAiResponses => Some("openai-responses"),
+            Provider::Gemini => Some("gemini"),
         }
     }
+
+    /// Which provider wrote this event or body (`Auto` when it cannot tell yet).
+    fn detect(value: &Value) -> Provider {
+        if anthropic::looks_like(value) {
+            Provider::Anthropic
+        } else if openai_responses::looks_like(value) {
+            Provider::OpenAiResponses
+        } else if openai_chat::looks_like(value) {
+            Provider::OpenAiChat
+        } else if gemini::looks_like(value) {
+            Provider::Gemini
+        } else {
+            Provider::Auto
+        }
+    }
+}
+
+/// `{"error": {"type" | "status" | "code", "message"}}`, the error shape every provider uses.
+pub fn read_error(ex: &mut Extract, obj: &Object) {
+    let error = json::object(obj, "error");
+    let field = |key| error.and_then(|e| e.get(key)).filter(|v| !v.is_null());
+    let error_type = ["type", "status", "code"].into_iter().find_map(|key| match field(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let message = field("message").and_then(Value::as_str).map(str::to_owned);
+    ex.set_error(
+        error_type.as_deref().unwrap_or("error"),
+        message.unwrap_or_else(|| "the provider reported an error".to_owned()),
+    );
 }
 
 /// What the provider reported so far; the sink of the event builder.
@@ -59,6 +100,7 @@ pub struct Extract {
     pub saw_tool_use: bool,
     pub events: u64,
     pub notes: Vec<String>,
+    pub gemini: GeminiCounts,
     /// A line of the event-stream format was seen.
     saw_sse_line: bool,
 }
@@ -83,6 +125,7 @@ impl Extract {
             saw_tool_use: false,
             events: 0,
             notes: Vec::new(),
+            gemini: GeminiCounts::default(),
             saw_sse_line: false,
         }
     }
@@ -92,35 +135,34 @@ impl Extract {
         self.error_message = Some(message);
     }
 
-    /// Reads one event's data. `salvage` marks the unfinished last event of a cut stream.
+    /// Reads one event's data.
     fn handle(&mut self, event_type: &[u8], data: &[u8]) {
         self.events += 1;
-        match self.provider {
-            Provider::Auto | Provider::Anthropic => {
-                if anthropic::fast_path(self, data) {
-                    return;
-                }
-            }
+        if matches!(self.provider, Provider::Auto | Provider::Anthropic)
+            && anthropic::fast_path(self, data)
+        {
+            return;
+        }
+        if data == b"[DONE]" {
+            return;
         }
         let Some(value) = json::parse(data) else {
             return;
         };
         if self.provider == Provider::Auto {
-            self.provider = detect(&value);
+            self.provider = Provider::detect(&value);
         }
         match self.provider {
             Provider::Anthropic => anthropic::on_event(self, event_type, &value),
-            Provider::Auto => {}
+            Provider::OpenAiChat => openai_chat::on_event(self, &value),
+            Provider::OpenAiResponses => openai_responses::on_event(self, &value),
+            Provider::Gemini => gemini::on_event(self, &value),
+            Provider::Auto => {
+                if let Some(obj) = value.as_object().filter(|o| json::object(o, "error").is_some()) {
+                    read_error(self, obj);
+                }
+            }
         }
-    }
-}
-
-/// Which provider wrote this event or body.
-fn detect(value: &Value) -> Provider {
-    if anthropic::looks_like(value) {
-        Provider::Anthropic
-    } else {
-        Provider::Auto
     }
 }
 
@@ -159,6 +201,8 @@ pub struct UsageCore {
     /// A JSON body, kept whole until the end (bounded by `max_event_bytes`).
     body: Vec<u8>,
     max_event_bytes: usize,
+    /// Anything but white space arrived.
+    saw_bytes: bool,
 }
 
 impl UsageCore {
@@ -170,6 +214,7 @@ impl UsageCore {
             mode: Mode::Sniff,
             body: Vec::new(),
             max_event_bytes,
+            saw_bytes: false,
         }
     }
 
@@ -193,6 +238,7 @@ impl UsageCore {
             self.frame(chunk);
             return;
         };
+        self.saw_bytes = true;
         self.mode = match chunk[at] {
             b'{' | b'[' => Mode::Json,
             b'<' => Mode::NotSse(
@@ -253,6 +299,10 @@ impl UsageCore {
         let ex = &self.extract;
         if ex.saw_sse_line || ex.events > 0 {
             BodyKind::EventStream
+        } else if !self.saw_bytes {
+            // Nothing arrived (a client that went away at once): no usage, not a bad body.
+            self.extract.error_message = Some("empty body: no bytes arrived".to_owned());
+            BodyKind::EventStream
         } else if ex.error_type.is_some() {
             BodyKind::NotSse
         } else {
@@ -268,11 +318,20 @@ impl UsageCore {
         };
         let ex = &mut self.extract;
         if ex.provider == Provider::Auto {
-            ex.provider = detect(&value);
+            ex.provider = Provider::detect(&value);
         }
         let known = match ex.provider {
             Provider::Anthropic => anthropic::on_body(ex, &value),
-            Provider::Auto => false,
+            Provider::OpenAiChat => openai_chat::on_body(ex, &value),
+            Provider::OpenAiResponses => openai_responses::on_body(ex, &value),
+            Provider::Gemini => gemini::on_body(ex, &value),
+            Provider::Auto => match value.as_object() {
+                Some(obj) if json::object(obj, "error").is_some() => {
+                    read_error(ex, obj);
+                    true
+                }
+                _ => false,
+            },
         };
         if known {
             BodyKind::Json

@@ -101,7 +101,7 @@ def on_event(ex: Extract, event_type: bytes, value: Any) -> None:
         if metrics is not None:
             _read_bedrock_metrics(ex, metrics)
     elif kind == "error":
-        _read_error(ex, value)
+        ex.read_error(value)
 
 
 def on_body(ex: Extract, value: Any) -> bool:
@@ -118,8 +118,8 @@ def on_body(ex: Extract, value: Any) -> bool:
                     _count_block(ex, block)
         return True
     if kind == "error":
-        _read_error(ex, value)
-        return ex.error_type is not None
+        ex.read_error(value)
+        return True
     return False
 
 
@@ -214,10 +214,3 @@ def _read_bedrock_metrics(ex: Extract, metrics: dict[str, Any]) -> None:
             tokens["output_tokens"] = output
             ex.output_final = True
     ex.final_usage = ex.final_usage or ex.output_final
-
-
-def _read_error(ex: Extract, value: dict[str, Any]) -> None:
-    error = object_(value, "error")
-    error_type = string(error, "type") if error is not None else None
-    message = string(error, "message") if error is not None else None
-    ex.set_error(error_type or "error", message or "the stream reported an error")

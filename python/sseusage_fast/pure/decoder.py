@@ -8,7 +8,7 @@ from .jsonread import DEFAULT_MAX_EVENT_BYTES, as_bytes
 
 
 class _Collect:
-    __slots__ = ("out", "_id_bytes", "_id_text")
+    __slots__ = ("_id_bytes", "_id_text", "out")
 
     def __init__(self) -> None:
         self.out: list[Event] = []
@@ -32,7 +32,7 @@ class _Collect:
 class SSEDecoder:
     """Incremental event-stream decoder (WHATWG "interpreting an event stream")."""
 
-    __slots__ = ("_framer", "_builder")
+    __slots__ = ("_builder", "_framer")
 
     def __init__(
         self, *, last_event_id: str = "", max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES

@@ -17,9 +17,9 @@ class EventSink(Protocol):
 class Event:
     """One server-sent event."""
 
-    __slots__ = ("event", "data", "id")
+    __slots__ = ("data", "event", "id")
 
-    def __init__(self, event: str = "message", data: str = "", id: str = "") -> None:  # noqa: A002
+    def __init__(self, event: str = "message", data: str = "", id: str = "") -> None:
         self.event = event
         self.data = data
         self.id = id
@@ -36,16 +36,22 @@ class Event:
 
 
 def parse_retry(value: bytes) -> int | None:
-    """`retry` takes only a non-empty run of ASCII digits; values beyond u64 are ignored."""
+    """`retry` takes only a non-empty run of ASCII digits (any length: the spec sets no bound)."""
     if not value or not all(0x30 <= b <= 0x39 for b in value):
         return None
-    ms = int(value)
-    return ms if ms < 1 << 64 else None
+    return int(value)
 
 
 class EventBuilder:
-    __slots__ = ("_data", "_event_type", "_id_buffer", "last_event_id", "retry", "_oversized",
-                 "_max_event_bytes")
+    __slots__ = (
+        "_data",
+        "_event_type",
+        "_id_buffer",
+        "_max_event_bytes",
+        "_oversized",
+        "last_event_id",
+        "retry",
+    )
 
     def __init__(self, last_event_id: bytes, max_event_bytes: int) -> None:
         self._data = bytearray()

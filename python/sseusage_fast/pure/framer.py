@@ -17,7 +17,7 @@ class LineSink(Protocol):
 
 
 class Framer:
-    __slots__ = ("_tail", "_skip_lf", "_bom_checked", "_overflow", "_max_line")
+    __slots__ = ("_bom_checked", "_max_line", "_overflow", "_skip_lf", "_tail")
 
     def __init__(self, max_line: int) -> None:
         self._tail = b""  # the unfinished last line (before the BOM check: the first bytes)

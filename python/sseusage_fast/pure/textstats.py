@@ -36,7 +36,7 @@ class TextStats:
     """Counts: ASCII word runs, ASCII word characters, ASCII white space, other ASCII, CJK, and
     other non-ASCII code points. `_` counts as a word character (identifiers in code)."""
 
-    __slots__ = ("words", "alnum", "space", "punct", "cjk", "other", "_in_word")
+    __slots__ = ("_in_word", "alnum", "cjk", "other", "punct", "space", "words")
 
     def __init__(self) -> None:
         self.words = self.alnum = self.space = self.punct = self.cjk = self.other = 0

@@ -5,15 +5,16 @@ read whole at the end; an HTML page or compressed bytes are reported as not_sse.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from . import anthropic
+from . import anthropic, gemini, openai_chat, openai_responses
 from .event import EventBuilder, Lines
 from .framer import Framer
 from .jsonread import DEFAULT_MAX_EVENT_BYTES, as_bytes, parse
 from .textstats import TextStats
 
-PROVIDERS = ("auto", "anthropic")
+PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini")
 _WHITESPACE = b" \t\n\r\x0c"  # what Rust's is_ascii_whitespace accepts
 
 TOKEN_KEYS = (
@@ -51,23 +52,56 @@ class Extract:
         self.saw_tool_use = False
         self.events = 0
         self.notes: list[str] = []
+        self.gemini: dict[str, int] = {}
         self.saw_sse_line = False
 
     def set_error(self, error_type: str, message: str) -> None:
         self.error_type = error_type
         self.error_message = message
 
+    def read_error(self, obj: dict[str, Any]) -> None:
+        """{"error": {"type" | "status" | "code", "message"}}, the shape every provider uses."""
+        error = obj.get("error")
+        error = error if isinstance(error, dict) else {}
+        error_type = None
+        for key in ("type", "status", "code"):
+            value = error.get(key)
+            if isinstance(value, str):
+                error_type = value
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                error_type = json.dumps(value)
+            else:
+                continue
+            break
+        message = error.get("message")
+        self.set_error(
+            error_type or "error",
+            message if isinstance(message, str) else "the provider reported an error",
+        )
+
     def handle(self, event_type: bytes, data: bytes) -> None:
+        """Reads one event's data."""
         self.events += 1
         if self.provider in ("auto", "anthropic") and anthropic.fast_path(self, data):
+            return
+        if data == b"[DONE]":
             return
         value = parse(data)
         if value is None:
             return
         if self.provider == "auto":
             self.provider = detect(value)
-        if self.provider == "anthropic":
+        provider = self.provider
+        if provider == "anthropic":
             anthropic.on_event(self, event_type, value)
+        elif provider == "openai":
+            openai_chat.on_event(self, value)
+        elif provider == "openai-responses":
+            openai_responses.on_event(self, value)
+        elif provider == "gemini":
+            gemini.on_event(self, value)
+        elif isinstance(value, dict) and isinstance(value.get("error"), dict):
+            self.read_error(value)
 
     # EventSink
     def event(self, event_type: bytes, data: bytes, last_event_id: bytes) -> None:
@@ -84,7 +118,21 @@ def detect(value: Any) -> str:
     """Which provider wrote this event or body."""
     if anthropic.looks_like(value):
         return "anthropic"
+    if openai_responses.looks_like(value):
+        return "openai-responses"
+    if openai_chat.looks_like(value):
+        return "openai"
+    if gemini.looks_like(value):
+        return "gemini"
     return "auto"
+
+
+_BODY_READERS = {
+    "anthropic": anthropic.on_body,
+    "openai": openai_chat.on_body,
+    "openai-responses": openai_responses.on_body,
+    "gemini": gemini.on_body,
+}
 
 
 class UsageCore:
@@ -109,6 +157,7 @@ class UsageCore:
         self._body = bytearray()
         self._max_event_bytes = max_event_bytes
         self._raw: dict[str, Any] | None = None
+        self._saw_bytes = False  # anything but white space arrived
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         """Feeds one network read."""
@@ -128,6 +177,7 @@ class UsageCore:
         if start == len(chunk):
             self._framer.feed(chunk, self._lines)
             return
+        self._saw_bytes = True
         first = chunk[start]
         if first in b"{[":
             self._mode = "json"
@@ -182,6 +232,10 @@ class UsageCore:
         ex = self._extract
         if ex.saw_sse_line or ex.events > 0:
             return "sse"
+        if not self._saw_bytes:
+            # Nothing arrived (a client that went away at once): no usage, not a bad body.
+            ex.error_message = "empty body: no bytes arrived"
+            return "sse"
         if ex.error_type is not None:
             return "not_sse"
         return self._mark_not_sse("neither an event stream nor a JSON body (no SSE fields found)")
@@ -194,7 +248,14 @@ class UsageCore:
         ex = self._extract
         if ex.provider == "auto":
             ex.provider = detect(value)
-        known = ex.provider == "anthropic" and anthropic.on_body(ex, value)
+        on_body = _BODY_READERS.get(ex.provider)
+        if on_body is not None:
+            known = on_body(ex, value)
+        elif isinstance(value, dict) and isinstance(value.get("error"), dict):
+            ex.read_error(value)
+            known = True
+        else:
+            known = False
         if known:
             return "json"
         return self._mark_not_sse("a JSON body that is not a provider response")

@@ -1,0 +1,136 @@
+//! OpenAI Chat Completions: `chat.completion.chunk` streams (usage in a final chunk with empty
+//! `choices` when `stream_options.include_usage` is set; `"usage": null` elsewhere) and whole
+//! `chat.completion` bodies. OpenAI-compatible endpoints that repeat usage on every chunk are
+//! read the same way: the last value wins.
+
+use serde_json::Value;
+
+use crate::json::{self, Object};
+use crate::usage::{read_error, Extract};
+
+pub fn looks_like(value: &Value) -> bool {
+    matches!(
+        value.get("object").and_then(Value::as_str),
+        Some("chat.completion.chunk" | "chat.completion")
+    ) || value.get("choices").is_some_and(Value::is_array)
+}
+
+pub fn on_event(ex: &mut Extract, value: &Value) {
+    let Some(obj) = value.as_object() else {
+        return;
+    };
+    if json::object(obj, "error").is_some() {
+        read_error(ex, obj);
+        return;
+    }
+    read_identity(ex, obj);
+    if let Some(Value::Array(choices)) = obj.get("choices") {
+        for choice in choices.iter().filter_map(Value::as_object) {
+            if let Some(delta) = json::object(choice, "delta") {
+                count_message(ex, delta);
+            }
+            if let Some(reason) = json::string(choice, "finish_reason") {
+                ex.stop_reason = Some(reason);
+            }
+        }
+    }
+    if let Some(usage) = json::object(obj, "usage") {
+        read_usage(ex, usage);
+    }
+}
+
+/// A whole `chat.completion` body; `false` if it is not one.
+pub fn on_body(ex: &mut Extract, value: &Value) -> bool {
+    let Some(obj) = value.as_object() else {
+        return false;
+    };
+    if json::object(obj, "error").is_some() {
+        read_error(ex, obj);
+        return true;
+    }
+    if !looks_like(value) {
+        return false;
+    }
+    read_identity(ex, obj);
+    if let Some(Value::Array(choices)) = obj.get("choices") {
+        for choice in choices.iter().filter_map(Value::as_object) {
+            if let Some(message) = json::object(choice, "message") {
+                count_message(ex, message);
+            }
+            if let Some(reason) = json::string(choice, "finish_reason") {
+                ex.stop_reason = Some(reason);
+            }
+        }
+    }
+    if let Some(usage) = json::object(obj, "usage") {
+        read_usage(ex, usage);
+    }
+    true
+}
+
+fn read_identity(ex: &mut Extract, obj: &Object) {
+    if let Some(id) = json::string(obj, "id") {
+        ex.message_id = Some(id);
+    }
+    if let Some(model) = json::string(obj, "model") {
+        ex.model = Some(model);
+    }
+    if let Some(tier) = json::string(obj, "service_tier") {
+        ex.service_tier = Some(tier);
+    }
+}
+
+/// A streamed `delta` or a body's `message`: content, reasoning text, tool-call arguments.
+fn count_message(ex: &mut Extract, message: &Object) {
+    if let Some(text) = message.get("content").and_then(Value::as_str) {
+        ex.output_text.add(text);
+    }
+    if let Some(Value::Array(parts)) = message.get("content") {
+        for part in parts.iter().filter_map(Value::as_object) {
+            if let Some(text) = part.get("text").and_then(Value::as_str) {
+                ex.output_text.add(text);
+            }
+        }
+    }
+    for key in ["reasoning_content", "reasoning"] {
+        if let Some(text) = message.get(key).and_then(Value::as_str) {
+            ex.saw_thinking = true;
+            ex.output_text.add(text);
+        }
+    }
+    if let Some(Value::Array(calls)) = message.get("tool_calls") {
+        for call in calls.iter().filter_map(Value::as_object) {
+            ex.saw_tool_use = true;
+            if let Some(function) = json::object(call, "function") {
+                for key in ["name", "arguments"] {
+                    if let Some(text) = function.get(key).and_then(Value::as_str) {
+                        ex.output_text.add(text);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `prompt_tokens` includes `cached_tokens`: split into uncached input and cache read.
+fn read_usage(ex: &mut Extract, usage: &Object) {
+    let notes = &mut ex.notes;
+    let prompt = json::count(usage, "prompt_tokens", notes);
+    let details = json::object(usage, "prompt_tokens_details");
+    let cached = details.and_then(|d| json::count(d, "cached_tokens", notes));
+    let t = &mut ex.tokens;
+    if let Some(prompt) = prompt {
+        t.input = Some(prompt.saturating_sub(cached.unwrap_or(0)));
+        t.cache_read = Some(cached.unwrap_or(0).min(prompt));
+    }
+    if let Some(output) = json::count(usage, "completion_tokens", notes) {
+        t.output = Some(output);
+        ex.output_final = true;
+    }
+    let out_details = json::object(usage, "completion_tokens_details");
+    if let Some(reasoning) = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes)) {
+        t.reasoning = Some(reasoning);
+    }
+    ex.final_usage = true;
+    ex.last_usage = Some(Value::Object(usage.clone()));
+}
