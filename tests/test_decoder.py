@@ -871,10 +871,38 @@ field_line_st = st.tuples(st.sampled_from(NAMES), st.sampled_from(SEPARATORS), v
 )
 comment_line_st = value_st.map(lambda v: b":" + v)
 raw_line_st = st.binary(max_size=6)
+# retry and id lines get their own value pieces, so that near-miss values (non-ASCII digits,
+# signs, spaces, NUL) are common rather than rare.
+RETRY_PIECES = [
+    b"0",
+    b"7",
+    b"42",
+    b"007",
+    b"99999",
+    b" ",
+    b"-",
+    b"+",
+    b".",
+    b"e",
+    b"\x00",
+    "\u0663".encode(),
+    "\uff15".encode(),
+    "\u00b2".encode(),
+    "\u0966".encode(),
+]
+retry_line_st = st.tuples(
+    st.sampled_from(SEPARATORS), st.lists(st.sampled_from(RETRY_PIECES), max_size=3)
+).map(lambda t: b"retry" + t[0] + b"".join(t[1]))
+ID_PIECES = [b"1", b"a", b" ", b"\x00", "\u00e9".encode(), b"\xff", b"\xe2\x82", b":"]
+id_line_st = st.tuples(
+    st.sampled_from(SEPARATORS), st.lists(st.sampled_from(ID_PIECES), max_size=3)
+).map(lambda t: b"id" + t[0] + b"".join(t[1]))
 line_st = st.one_of(
     field_line_st,
     field_line_st,
     field_line_st,
+    retry_line_st,
+    id_line_st,
     st.just(b""),
     st.just(b""),
     comment_line_st,
