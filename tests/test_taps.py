@@ -149,8 +149,6 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 def parser(backend: ModuleType, provider: str = "anthropic") -> Any:
-    if not hasattr(backend, "UsageParser"):  # TEMPORARY: until the lead's parser lands
-        pytest.skip(f"{backend.__name__}.UsageParser is not there yet")
     return backend.UsageParser(provider)
 
 
