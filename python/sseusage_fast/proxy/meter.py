@@ -16,6 +16,10 @@ from sseusage_fast.record import UsageRecord
 log = logging.getLogger("sseusage_fast.proxy")
 
 _DEBUG_DATA_CHARS = 300
+# Small network reads are handed to the parser in batches of about this size: the parser's
+# cost per call is then paid once per batch, not once per event. Usage is only read at the
+# end, so nothing is lost by the delay.
+FEED_BATCH_BYTES = 16 * 1024
 
 
 class Parser(Protocol):
@@ -131,6 +135,8 @@ class Meter:
                 break
             self._decoders.append(decoder)
         self._failed = False
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._keep_limit = keep_limit
         self._kept: list[bytes] | None = [] if keep_limit else None
         self._kept_size = 0
@@ -148,7 +154,10 @@ class Meter:
                 data = decoder.decompress(data)
             if not data:
                 return
-            self._parser.feed(data)
+            self._pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size >= FEED_BATCH_BYTES:
+                self._flush_pending()
             if self._kept is not None:
                 self._keep(data)
             if self._debug:
@@ -156,6 +165,12 @@ class Meter:
         except Exception:
             self._failed = True
             log.exception("metering failed; the stream is still relayed unchanged")
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            batch = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self._parser.feed(batch)
 
     def _keep(self, data: bytes) -> None:
         assert self._kept is not None
@@ -178,6 +193,12 @@ class Meter:
         return None if self._kept is None else b"".join(self._kept)
 
     def finish(self, interrupted: str | None = None) -> UsageRecord:
+        try:
+            if not self._failed:
+                self._flush_pending()
+        except Exception:
+            self._failed = True
+            log.exception("metering failed; the stream is still relayed unchanged")
         try:
             record = self._parser.finish(interrupted=interrupted)
         except Exception as exc:
