@@ -77,6 +77,16 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def base_ten(digits: str) -> int:
+    """The integer written in ASCII `digits`, however many. (Plain `int()` refuses more than
+    4300 digits under CPython's int_max_str_digits guard; the spec sets no bound.)"""
+    number = 0
+    for start in range(0, len(digits), 1000):
+        part = digits[start : start + 1000]
+        number = number * 10 ** len(part) + int(part, 10)
+    return number
+
+
 class _Parser:
     def __init__(self, last_event_id: str) -> None:
         self.result = ReferenceResult(last_event_id=last_event_id)
@@ -126,7 +136,7 @@ class _Parser:
             # an integer in base ten, and set the event stream's reconnection time to that
             # integer. Otherwise, ignore the field." An empty value has no digits: ignored.
             if value != "" and all(ch in ASCII_DIGITS for ch in value):
-                self.result.retry = int(value, 10)
+                self.result.retry = base_ten(value)
         else:
             # "Otherwise: The field is ignored."
             pass

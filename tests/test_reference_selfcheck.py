@@ -114,3 +114,8 @@ def test_seeded_last_event_id() -> None:
 )
 def test_wpt_style_cases(stream: bytes, data: list[str]) -> None:
     assert [e[1] for e in parse_stream(stream).events] == data
+
+
+def test_retry_beyond_int_max_str_digits() -> None:
+    assert parse_stream(b"retry: " + b"0" * 9000 + b"12\n").retry == 12
+    assert parse_stream(b"retry: 1" + b"0" * 5000 + b"\n").retry == 10**5000
