@@ -1025,3 +1025,39 @@ def test_property_seeded_last_event_id(backend: ModuleType, data: st.DataObject,
     assert_streams_like_reference(
         backend, chunks, last_event_id=seed, check_every=_check_every(chunks)
     )
+
+
+@settings(PROPERTY_SETTINGS, max_examples=1000)
+@given(data=st.data())
+def test_property_limit_above_stream_size_changes_nothing(
+    backend: ModuleType, data: st.DataObject
+) -> None:
+    # No event can be larger than the stream that carries it (even counting each invalid byte
+    # as a 3-byte U+FFFD), so a limit above that must never drop anything.
+    stream = data.draw(streams(), label="stream")
+    chunks = data.draw(chunkings(stream), label="chunks")
+    result = run(backend, chunks, max_event_bytes=3 * len(stream) + 8)
+    assert result.final == ref_snapshot(stream)
+
+
+def _is_subsequence(small: Sequence[object], big: Sequence[object]) -> bool:
+    it = iter(big)
+    return all(any(x == y for y in it) for x in small)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=1000)
+@given(data=st.data(), limit=st.integers(1, 48))
+def test_property_small_limit_only_drops_whole_events(
+    backend: ModuleType, data: st.DataObject, limit: int
+) -> None:
+    # With a small max_event_bytes, events may be dropped but never truncated, merged or made
+    # up: what comes out is a subsequence of the reference's events (type and data), and none
+    # is longer than the limit.
+    stream = data.draw(streams(), label="stream")
+    chunks = data.draw(chunkings(stream), label="chunks")
+    result = run(backend, chunks, max_event_bytes=limit)
+    got = [(e[0], e[1]) for e in result.final.events]
+    expected = [(e[0], e[1]) for e in ref_snapshot(stream).events]
+    assert _is_subsequence(got, expected), (got, expected)
+    assert all(len(data_) <= limit for _, data_ in got)
+    assert result.flushed == []
