@@ -4,6 +4,11 @@
     PYTHONPATH=python python benches/compare.py --quick    # smaller corpus, fewer repeats
     PYTHONPATH=python python benches/compare.py --json results.json
     PYTHONPATH=python python benches/compare.py --memory   # RSS check: 256 MiB in 64 KiB reads
+    PYTHONPATH=python python benches/compare.py --providers anthropic   # one provider only
+
+The corpus mix matters for the tuned peer: it JSON-parses every line containing `"usage"`, which
+on OpenAI streams is every chunk (`"usage":null`), while on Anthropic streams it parses two lines
+per stream and otherwise runs at `bytes.find` speed. The default is the mixed corpus.
 
 Method, for a noisy shared machine: each contender processes the whole corpus (a fresh parser per
 stream, every chunk fed, then finish/flush) `loops` times per measurement, with `loops` calibrated
