@@ -627,8 +627,8 @@ def test_retry_longer_than_int_max_str_digits(backend: ModuleType) -> None:
     # CPython's int() refuses strings of more than 4300 digits (sys.get_int_max_str_digits()).
     # A stream can send any number of digits; the decoder must not raise, must keep decoding,
     # and (spec: "an integer in base ten") must give the integer written.
-    # FAILS on both backends at 41db360: feed() raises ValueError "Exceeds the limit (4300
-    # digits) for integer string conversion" (pure: int(value) in pure/event.py parse_retry).
+    # Regression: at 41db360 feed() raised ValueError "Exceeds the limit (4300 digits) for
+    # integer string conversion" on both backends (pure: int(value) in parse_retry).
     digits = "1" + "0" * 5000
     d = backend.SSEDecoder()
     events = as_tuples(d.feed(f"retry: {digits}\ndata: after\n\n".encode()))
@@ -642,7 +642,7 @@ def test_retry_of_a_mebibyte_of_digits_does_not_raise(backend: ModuleType) -> No
     # out. (Converting 10**6 digits exactly with int() is quadratic: about 3 s in CPython 3.11,
     # about 5 minutes for 10**7 digits; a bound or a cheaper conversion is the implementer's
     # choice, so only the int-or-None type is asserted for the value here.)
-    # FAILS on both backends at 41db360: ValueError from int() (see the test above).
+    # Regression: at 41db360 both backends raised ValueError here (see the test above).
     d = backend.SSEDecoder()
     events = as_tuples(d.feed(b"retry: 5\nretry: " + b"9" * MiB + b"\ndata: after\n\n"))
     assert events == [(M, "after", "")]
