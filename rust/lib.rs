@@ -18,5 +18,10 @@ pub mod record;
 pub mod textstats;
 pub mod usage;
 
+#[cfg(test)]
+mod tests_framing;
+#[cfg(test)]
+mod tests_usage;
+
 #[cfg(feature = "python")]
 mod python;
