@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::fastscan::{self, DeltaKind};
 use crate::json::{self, Object};
 use crate::usage::{read_error, Extract, Provider};
 
@@ -49,12 +50,23 @@ struct DeltaBody<'a> {
 /// Handles the events that need no JSON tree; `false` leaves the event to `on_event`.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if data.starts_with(br#"{"type":"content_block_delta""#) {
+        if let Some(kind) = fastscan::anthropic_delta(data, &mut ex.output_text) {
+            ex.provider = Provider::Anthropic;
+            ex.saw_thinking |= kind == DeltaKind::Thinking;
+            ex.saw_tool_use |= kind == DeltaKind::ToolInput;
+            return true;
+        }
         let text = String::from_utf8_lossy(data);
         let Ok(event) = serde_json::from_str::<DeltaEvent>(&text) else {
             return false;
         };
         ex.provider = Provider::Anthropic;
-        count_delta(ex, event.delta.text, event.delta.thinking, event.delta.partial_json);
+        count_delta(
+            ex,
+            event.delta.text,
+            event.delta.thinking,
+            event.delta.partial_json,
+        );
         return true;
     }
     data.starts_with(br#"{"type":"ping"}"#) || data.starts_with(br#"{"type": "ping"}"#)
@@ -105,7 +117,9 @@ pub fn on_event(ex: &mut Extract, event_type: &[u8], value: &Value) {
             }
         }
         b"message_delta" => {
-            if let Some(reason) = json::object(obj, "delta").and_then(|d| json::string(d, "stop_reason")) {
+            if let Some(reason) =
+                json::object(obj, "delta").and_then(|d| json::string(d, "stop_reason"))
+            {
                 ex.stop_reason = Some(reason);
             }
             if let Some(usage) = json::object(obj, "usage") {
@@ -169,7 +183,8 @@ fn count_block(ex: &mut Extract, block: &Object) {
             // A streamed block starts with an empty input; a body's block holds it whole.
             if let Some(Value::Object(input)) = block.get("input") {
                 if !input.is_empty() {
-                    ex.output_text.add(&Value::Object(input.clone()).to_string());
+                    ex.output_text
+                        .add(&Value::Object(input.clone()).to_string());
                 }
             }
         }

@@ -115,12 +115,46 @@ impl EventBuilder {
     }
 }
 
-/// `retry` takes only a non-empty run of ASCII digits (any length: the spec sets no bound).
+/// Longer values are ignored: no reconnection time needs 20,000 digits, and converting
+/// millions of them to an integer would cost seconds.
+pub const MAX_RETRY_DIGITS: usize = 20_000;
+
+/// `retry` takes only a non-empty run of ASCII digits (leading zeros dropped).
 fn parse_retry(value: &[u8]) -> Option<&str> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(value).ok()
+    let zeros = value
+        .iter()
+        .take_while(|&&d| d == b'0')
+        .count()
+        .min(value.len() - 1);
+    let digits = &value[zeros..];
+    if digits.len() > MAX_RETRY_DIGITS {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()
+}
+
+/// Decimal digits to a big-endian unsigned integer, for any length (Python's `int()` refuses
+/// more than 4,300 digits).
+pub fn digits_to_be_bytes(digits: &str) -> Vec<u8> {
+    let mut limbs: Vec<u32> = vec![0]; // little-endian, base 2^32
+    for chunk in digits.as_bytes().chunks(9) {
+        let mut carry = chunk
+            .iter()
+            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        let scale = 10u64.pow(chunk.len() as u32);
+        for limb in &mut limbs {
+            let v = u64::from(*limb) * scale + carry;
+            *limb = v as u32;
+            carry = v >> 32;
+        }
+        if carry > 0 {
+            limbs.push(carry as u32);
+        }
+    }
+    limbs.iter().rev().flat_map(|l| l.to_be_bytes()).collect()
 }
 
 impl EventBuilder {
@@ -167,7 +201,13 @@ mod tests {
         let mut framer = Framer::new(max + 64);
         let mut builder = EventBuilder::new(b"", max);
         let mut sink = Collect::default();
-        framer.feed(stream, &mut Lines { builder: &mut builder, sink: &mut sink });
+        framer.feed(
+            stream,
+            &mut Lines {
+                builder: &mut builder,
+                sink: &mut sink,
+            },
+        );
         (sink.0, sink.1, builder.retry)
     }
 
@@ -195,6 +235,11 @@ mod tests {
         for bad in [&b"-1"[..], b"+5", b" 5", b"5 ", b"", b"\xd9\xa5"] {
             assert_eq!(parse_retry(bad), None);
         }
-        assert_eq!(parse_retry(b"0042"), Some("0042"));
+        assert_eq!(parse_retry(b"0042"), Some("42"));
+        assert_eq!(parse_retry(b"000"), Some("0"));
+        assert_eq!(
+            digits_to_be_bytes("4294967297"),
+            vec![0, 0, 0, 1, 0, 0, 0, 1]
+        );
     }
 }

@@ -159,9 +159,15 @@ mod tests {
     fn bom_stripped_once_even_when_split() {
         let whole: &[u8] = b"\xEF\xBB\xBF\xEF\xBB\xBFx\n";
         for i in 0..=whole.len() {
-            assert_eq!(lines_of(&[&whole[..i], &whole[i..]]), vec![b"\xEF\xBB\xBFx".to_vec()]);
+            assert_eq!(
+                lines_of(&[&whole[..i], &whole[i..]]),
+                vec![b"\xEF\xBB\xBFx".to_vec()]
+            );
         }
-        assert_eq!(lines_of(&[b"\xEF", b"\xBBz\n"]), vec![b"\xEF\xBBz".to_vec()]);
+        assert_eq!(
+            lines_of(&[b"\xEF", b"\xBBz\n"]),
+            vec![b"\xEF\xBBz".to_vec()]
+        );
         assert_eq!(lines_of(&[b"\r", b"\n"]), vec![b"".to_vec()]);
     }
 

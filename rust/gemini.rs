@@ -34,7 +34,10 @@ pub fn on_body(ex: &mut Extract, value: &Value) -> bool {
     match value {
         Value::Array(items) => {
             let mut known = false;
-            for item in items.iter().filter(|v| looks_like(v) || v.get("error").is_some()) {
+            for item in items
+                .iter()
+                .filter(|v| looks_like(v) || v.get("error").is_some())
+            {
                 on_event(ex, item);
                 known = true;
             }

@@ -36,3 +36,36 @@ pub fn string(obj: &Object, key: &str) -> Option<String> {
 pub fn object<'a>(obj: &'a Object, key: &str) -> Option<&'a Object> {
     obj.get(key)?.as_object()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pure twin mirrors these number rules (`jsonread._int_as_native`).
+    #[test]
+    fn number_rules_the_twin_mirrors() {
+        assert!(parse(b"-0").unwrap().is_f64());
+        assert!(parse(b"18446744073709551615").unwrap().is_u64());
+        assert!(parse(b"18446744073709551616").unwrap().is_f64());
+        assert!(parse(b"-9223372036854775808").unwrap().is_i64());
+        assert!(parse(b"1e309").is_none());
+        assert!(parse(b"NaN").is_none());
+        assert!(parse(
+            &[b'['; 127]
+                .iter()
+                .chain([b']'; 127].iter())
+                .copied()
+                .collect::<Vec<_>>()
+        )
+        .is_some());
+        assert!(parse(
+            &[b'['; 128]
+                .iter()
+                .chain([b']'; 128].iter())
+                .copied()
+                .collect::<Vec<_>>()
+        )
+        .is_none());
+        assert!(parse(br#""\ud800""#).is_none());
+    }
+}

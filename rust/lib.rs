@@ -9,6 +9,7 @@
 
 pub mod anthropic;
 pub mod event;
+pub mod fastscan;
 pub mod framer;
 pub mod gemini;
 pub mod json;

@@ -3,6 +3,10 @@
 //! `chat.completion` bodies. OpenAI-compatible endpoints that repeat usage on every chunk are
 //! read the same way: the last value wins.
 
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::json::{self, Object};
@@ -13,6 +17,91 @@ pub fn looks_like(value: &Value) -> bool {
         value.get("object").and_then(Value::as_str),
         Some("chat.completion.chunk" | "chat.completion")
     ) || value.get("choices").is_some_and(Value::is_array)
+}
+
+/// A chunk that carries no usage, no error and no tool call: the bulk of a stream, read into
+/// borrowed fields without a JSON tree. Any other shape fails to deserialize and goes to
+/// `on_event`, so both paths give the same result.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    usage: Option<IgnoredAny>,
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    tool_calls: Option<IgnoredAny>,
+}
+
+/// Handles a plain content chunk; `false` leaves the event to `on_event`.
+pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Ok(chunk) = serde_json::from_str::<Chunk>(text) else {
+        return false;
+    };
+    let choices = chunk.choices.unwrap_or_default();
+    let has_tools = choices
+        .iter()
+        .any(|c| c.delta.as_ref().is_some_and(|d| d.tool_calls.is_some()));
+    if chunk.usage.is_some() || chunk.error.is_some() || has_tools {
+        return false;
+    }
+    let own = |v: Option<Cow<str>>| v.map(Cow::into_owned);
+    if let Some(id) = chunk.id {
+        if ex.message_id.as_deref() != Some(&*id) {
+            ex.message_id = own(Some(id));
+        }
+    }
+    if let Some(model) = chunk.model {
+        if ex.model.as_deref() != Some(&*model) {
+            ex.model = own(Some(model));
+        }
+    }
+    if let Some(tier) = chunk.service_tier {
+        ex.service_tier = own(Some(tier));
+    }
+    for choice in choices {
+        if let Some(delta) = choice.delta {
+            if let Some(content) = delta.content {
+                ex.output_text.add(&content);
+            }
+            for text in [delta.reasoning_content, delta.reasoning]
+                .into_iter()
+                .flatten()
+            {
+                ex.saw_thinking = true;
+                ex.output_text.add(&text);
+            }
+        }
+        if let Some(reason) = choice.finish_reason {
+            ex.stop_reason = Some(reason.into_owned());
+        }
+    }
+    true
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {

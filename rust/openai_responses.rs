@@ -8,8 +8,11 @@ use crate::json::{self, Object};
 use crate::usage::Extract;
 
 pub fn looks_like(value: &Value) -> bool {
-    value.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("response."))
+    let kind = value.get("type").and_then(Value::as_str);
+    kind.is_some_and(|t| t.starts_with("response."))
         || value.get("object").and_then(Value::as_str) == Some("response")
+        // A Responses `error` event: code and message at the top, no `error` object.
+        || (kind == Some("error") && value.get("error").is_none() && value.get("code").is_some())
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {
@@ -73,8 +76,12 @@ fn read_response(ex: &mut Extract, response: &Object, kind: &str) {
     if let Some(tier) = json::string(response, "service_tier") {
         ex.service_tier = Some(tier);
     }
-    let reason = json::object(response, "incomplete_details").and_then(|d| json::string(d, "reason"));
-    if let Some(reason) = reason.or_else(|| json::string(response, "status")) {
+    let reason =
+        json::object(response, "incomplete_details").and_then(|d| json::string(d, "reason"));
+    // `in_progress` / `queued` on response.created are not a stop.
+    let status = json::string(response, "status")
+        .filter(|s| !matches!(s.as_str(), "in_progress" | "queued"));
+    if let Some(reason) = reason.or(status) {
         ex.stop_reason = Some(reason);
     }
     if kind == "response.failed" || json::object(response, "error").is_some() {

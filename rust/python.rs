@@ -29,11 +29,11 @@ fn with_bytes<R>(chunk: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResu
     )))
 }
 
-fn check_limit(max_event_bytes: usize) -> PyResult<usize> {
-    if max_event_bytes == 0 {
-        return Err(PyValueError::new_err("max_event_bytes must be positive"));
-    }
-    Ok(max_event_bytes)
+fn check_limit(max_event_bytes: i64) -> PyResult<usize> {
+    usize::try_from(max_event_bytes)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| PyValueError::new_err("max_event_bytes must be positive"))
 }
 
 /// One server-sent event.
@@ -48,7 +48,12 @@ pub struct Event {
 impl Event {
     #[new]
     #[pyo3(signature = (event = None, data = None, id = None))]
-    fn new(py: Python<'_>, event: Option<Py<PyString>>, data: Option<Py<PyString>>, id: Option<Py<PyString>>) -> Self {
+    fn new(
+        py: Python<'_>,
+        event: Option<Py<PyString>>,
+        data: Option<Py<PyString>>,
+        id: Option<Py<PyString>>,
+    ) -> Self {
         let empty = || PyString::new(py, "").unbind();
         Event {
             event: event.unwrap_or_else(|| PyString::new(py, "message").unbind()),
@@ -72,7 +77,9 @@ impl Event {
         };
         let other = other.get();
         let same = |a: &Py<PyString>, b: &Py<PyString>| a.bind(py).as_any().eq(b.bind(py));
-        Ok(same(&self.event, &other.event)? && same(&self.data, &other.data)? && same(&self.id, &other.id)?)
+        Ok(same(&self.event, &other.event)?
+            && same(&self.data, &other.data)?
+            && same(&self.id, &other.id)?)
     }
 }
 
@@ -104,7 +111,14 @@ impl EventSink for PyEvents<'_> {
                 s
             }
         };
-        match Bound::new(py, Event { event, data: text(data), id }) {
+        match Bound::new(
+            py,
+            Event {
+                event,
+                data: text(data),
+                id,
+            },
+        ) {
             Ok(ev) => self.out.push(ev),
             Err(err) => self.error = Some(err),
         }
@@ -122,8 +136,8 @@ pub struct SSEDecoder {
 #[pymethods]
 impl SSEDecoder {
     #[new]
-    #[pyo3(signature = (*, last_event_id = "", max_event_bytes = DEFAULT_MAX_EVENT_BYTES))]
-    fn new(last_event_id: &str, max_event_bytes: usize) -> PyResult<Self> {
+    #[pyo3(signature = (*, last_event_id = "", max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64))]
+    fn new(last_event_id: &str, max_event_bytes: i64) -> PyResult<Self> {
         let max = check_limit(max_event_bytes)?;
         Ok(SSEDecoder {
             framer: Framer::new(max.saturating_add(64)),
@@ -132,10 +146,22 @@ impl SSEDecoder {
     }
 
     /// Every event whose blank line has arrived.
-    fn feed<'py>(&mut self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
-        let mut sink = PyEvents { py, out: Vec::new(), error: None, id_cache: None };
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut sink = PyEvents {
+            py,
+            out: Vec::new(),
+            error: None,
+            id_cache: None,
+        };
         with_bytes(chunk, |bytes| {
-            let mut lines = Lines { builder: &mut self.builder, sink: &mut sink };
+            let mut lines = Lines {
+                builder: &mut self.builder,
+                sink: &mut sink,
+            };
             self.framer.feed(bytes, &mut lines);
         })?;
         if let Some(err) = sink.error {
@@ -162,7 +188,8 @@ impl SSEDecoder {
             return Ok(None);
         };
         let int = py.get_type::<pyo3::types::PyInt>();
-        int.call1((digits.as_str(),)).map(Some)
+        let bytes = PyBytes::new(py, &crate::event::digits_to_be_bytes(digits));
+        int.call_method1("from_bytes", (bytes, "big")).map(Some)
     }
 }
 
@@ -217,23 +244,25 @@ pub struct UsageCore {
 #[pymethods]
 impl UsageCore {
     #[new]
-    #[pyo3(signature = (provider = "auto", *_args, max_event_bytes = DEFAULT_MAX_EVENT_BYTES, **_kwargs))]
+    #[pyo3(signature = (provider = "auto", *_args, max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64, **_kwargs))]
     fn new(
         provider: &str,
         _args: &Bound<'_, PyTuple>,
-        max_event_bytes: usize,
+        max_event_bytes: i64,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
-        Ok(UsageCore { core: Some(core), raw: None })
+        Ok(UsageCore {
+            core: Some(core),
+            raw: None,
+        })
     }
 
     /// Feeds one network read. Cheap: no Python object is built.
     fn feed(&mut self, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
-        let core = self
-            .core
-            .as_mut()
-            .ok_or_else(|| PyRuntimeError::new_err("feed() after finish(): use one parser per stream"))?;
+        let core = self.core.as_mut().ok_or_else(|| {
+            PyRuntimeError::new_err("feed() after finish(): use one parser per stream")
+        })?;
         with_bytes(chunk, |bytes| core.feed(bytes))
     }
 
@@ -247,12 +276,12 @@ impl UsageCore {
 
 /// The raw record of a whole captured body.
 #[pyfunction]
-#[pyo3(signature = (body, provider = "auto", max_event_bytes = DEFAULT_MAX_EVENT_BYTES))]
+#[pyo3(signature = (body, provider = "auto", max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64))]
 fn parse_usage_raw<'py>(
     py: Python<'py>,
     body: &Bound<'py, PyAny>,
     provider: &str,
-    max_event_bytes: usize,
+    max_event_bytes: i64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let provider = provider_of(provider)?;
     let max = check_limit(max_event_bytes)?;

@@ -16,7 +16,9 @@ const CJK_RANGES: [(u32, u32); 10] = [
 ];
 
 fn is_cjk(cp: u32) -> bool {
-    CJK_RANGES.iter().any(|&(first, last)| (first..=last).contains(&cp))
+    CJK_RANGES
+        .iter()
+        .any(|&(first, last)| (first..=last).contains(&cp))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +63,9 @@ impl TextStats {
     }
 
     pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64) {
-        (self.words, self.alnum, self.space, self.punct, self.cjk, self.other)
+        (
+            self.words, self.alnum, self.space, self.punct, self.cjk, self.other,
+        )
     }
 
     pub fn is_empty(&self) -> bool {

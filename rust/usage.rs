@@ -10,9 +10,9 @@ use crate::event::{EventBuilder, EventSink, Lines};
 use crate::framer::Framer;
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
-use crate::{anthropic, openai_chat, openai_responses};
 use crate::record::{BodyKind, RawRecord, Status, Tokens};
 use crate::textstats::TextStats;
+use crate::{anthropic, openai_chat, openai_responses};
 
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
 
@@ -49,6 +49,10 @@ impl Provider {
 
     /// Which provider wrote this event or body (`Auto` when it cannot tell yet).
     fn detect(value: &Value) -> Provider {
+        if let Value::Array(items) = value {
+            // Gemini's non-SSE streamGenerateContent answers with an array of chunks.
+            return items.first().map_or(Provider::Auto, Provider::detect);
+        }
         if anthropic::looks_like(value) {
             Provider::Anthropic
         } else if openai_responses::looks_like(value) {
@@ -67,11 +71,13 @@ impl Provider {
 pub fn read_error(ex: &mut Extract, obj: &Object) {
     let error = json::object(obj, "error");
     let field = |key| error.and_then(|e| e.get(key)).filter(|v| !v.is_null());
-    let error_type = ["type", "status", "code"].into_iter().find_map(|key| match field(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    });
+    let error_type = ["type", "status", "code"]
+        .into_iter()
+        .find_map(|key| match field(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
     let message = field("message").and_then(Value::as_str).map(str::to_owned);
     ex.set_error(
         error_type.as_deref().unwrap_or("error"),
@@ -143,7 +149,9 @@ impl Extract {
         {
             return;
         }
-        if data == b"[DONE]" {
+        if data == b"[DONE]"
+            || (self.provider == Provider::OpenAiChat && openai_chat::fast_path(self, data))
+        {
             return;
         }
         let Some(value) = json::parse(data) else {
@@ -158,7 +166,10 @@ impl Extract {
             Provider::OpenAiResponses => openai_responses::on_event(self, &value),
             Provider::Gemini => gemini::on_event(self, &value),
             Provider::Auto => {
-                if let Some(obj) = value.as_object().filter(|o| json::object(o, "error").is_some()) {
+                if let Some(obj) = value
+                    .as_object()
+                    .filter(|o| json::object(o, "error").is_some())
+                {
                     read_error(self, obj);
                 }
             }
@@ -228,7 +239,10 @@ impl UsageCore {
     }
 
     fn frame(&mut self, chunk: &[u8]) {
-        let mut lines = Lines { builder: &mut self.events, sink: &mut self.extract };
+        let mut lines = Lines {
+            builder: &mut self.events,
+            sink: &mut self.extract,
+        };
         self.framer.feed(chunk, &mut lines);
     }
 
@@ -343,7 +357,11 @@ impl UsageCore {
     fn not_sse(&mut self, why: String) -> BodyKind {
         let ex = &mut self.extract;
         if ex.error_type.is_none() {
-            ex.error_message = Some(if why.is_empty() { "empty body".into() } else { why });
+            ex.error_message = Some(if why.is_empty() {
+                "empty body".into()
+            } else {
+                why
+            });
         }
         BodyKind::NotSse
     }

@@ -35,11 +35,29 @@ class Event:
     __hash__ = None  # type: ignore[assignment]
 
 
+# Longer values are ignored: no reconnection time needs 20,000 digits, and converting millions
+# of them to an integer would cost seconds.
+MAX_RETRY_DIGITS = 20_000
+
+
 def parse_retry(value: bytes) -> int | None:
-    """`retry` takes only a non-empty run of ASCII digits (any length: the spec sets no bound)."""
-    if not value or not all(0x30 <= b <= 0x39 for b in value):
+    """`retry` takes only a non-empty run of ASCII digits (leading zeros dropped)."""
+    if not value or not value.isdigit():
         return None
-    return int(value)
+    digits = value.lstrip(b"0") or b"0"
+    if len(digits) > MAX_RETRY_DIGITS:
+        return None
+    return _digits_to_int(digits)
+
+
+def _digits_to_int(digits: bytes) -> int:
+    # int() refuses more than 4,300 digits (sys.get_int_max_str_digits); split instead.
+    if len(digits) <= 4000:
+        return int(digits)
+    half = len(digits) // 2
+    return _digits_to_int(digits[:half]) * 10 ** (len(digits) - half) + _digits_to_int(
+        digits[half:]
+    )
 
 
 class EventBuilder:

@@ -75,6 +75,14 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+def _int_as_native(text: str) -> int | float:
+    # serde_json keeps integers in u64 / i64 and turns others into floats (-0 included).
+    value = int(text)
+    if -(1 << 63) <= value < (1 << 64) and not (value == 0 and text.startswith("-")):
+        return value
+    return _finite_float(text)
+
+
 def parse(data: bytes) -> Any:
     """One event's data or a whole body; None when it is not valid JSON. Read exactly as the
     native parser reads it: invalid UTF-8 replaced first; NaN, Infinity, 1e309, lone surrogate
@@ -83,7 +91,12 @@ def parse(data: bytes) -> Any:
     if _too_deep(text):
         return None
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_int_as_native,
+        )
     except (ValueError, RecursionError):
         return None
     if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):

@@ -20,9 +20,12 @@ def looks_like(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     kind = value.get("type")
-    return (isinstance(kind, str) and kind.startswith("response.")) or value.get(
-        "object"
-    ) == "response"
+    return (
+        (isinstance(kind, str) and kind.startswith("response."))
+        or value.get("object") == "response"
+        # A Responses error event: code and message at the top, no error object.
+        or (kind == "error" and "error" not in value and "code" in value)
+    )
 
 
 def on_event(ex: Extract, value: Any) -> None:
@@ -71,7 +74,9 @@ def _read_response(ex: Extract, response: dict[str, Any], kind: str) -> None:
     details = object_(response, "incomplete_details")
     reason = string(details, "reason") if details is not None else None
     if reason is None:
-        reason = string(response, "status")
+        status = string(response, "status")
+        # in_progress / queued on response.created are not a stop.
+        reason = None if status in ("in_progress", "queued") else status
     if reason is not None:
         ex.stop_reason = reason
     error = object_(response, "error")

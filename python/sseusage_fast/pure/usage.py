@@ -116,6 +116,9 @@ class Extract:
 
 def detect(value: Any) -> str:
     """Which provider wrote this event or body."""
+    if isinstance(value, list):
+        # Gemini's non-SSE streamGenerateContent answers with an array of chunks.
+        return detect(value[0]) if value else "auto"
     if anthropic.looks_like(value):
         return "anthropic"
     if openai_responses.looks_like(value):

@@ -1,0 +1,174 @@
+//! Reading the bulk of a stream without a JSON tree: the canonical text-delta event is checked
+//! byte by byte and its string counted in place. Anything that deviates from the canonical
+//! layout returns `None`, and the caller reads the event with the full JSON parser instead, so
+//! the result is always the one a full parse gives.
+
+use crate::textstats::TextStats;
+
+/// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`.
+/// Returns the index just past the closing quote, or `None` for anything unusual.
+pub fn count_string(s: &str, start: usize, stats: &mut TextStats) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut pos = start;
+    loop {
+        let rest = &bytes[pos..];
+        let stop = memchr::memchr2(b'"', b'\\', rest)?;
+        let plain = &s[pos..pos + stop];
+        if plain.bytes().any(|b| b < 0x20) {
+            return None; // raw control characters are not JSON
+        }
+        stats.add(plain);
+        pos += stop;
+        if bytes[pos] == b'"' {
+            return Some(pos + 1);
+        }
+        let (ch, len) = unescape(&bytes[pos..])?;
+        let mut buf = [0u8; 4];
+        stats.add(ch.encode_utf8(&mut buf));
+        pos += len;
+    }
+}
+
+/// One escape sequence at the start of `b` (which starts with a backslash).
+fn unescape(b: &[u8]) -> Option<(char, usize)> {
+    let simple = match *b.get(1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b.get(2..6)?)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                if b.get(6..8)? != b"\\u" {
+                    return None; // a lone surrogate: let the full parser decide
+                }
+                let lo = hex4(b.get(8..12)?)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Some((char::from_u32(cp)?, 12));
+            }
+            return Some((char::from_u32(hi)?, 6));
+        }
+        _ => return None,
+    };
+    Some((simple, 2))
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    let text = std::str::from_utf8(b).ok()?;
+    if !text.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(text, 16).ok()
+}
+
+/// The text field of an Anthropic delta: which bucket it feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaKind {
+    Text,
+    Thinking,
+    ToolInput,
+    /// A field that holds no billed text (`signature`).
+    Ignored,
+}
+
+/// `{"type":"content_block_delta","index":N,"delta":{"type":"T","K":"...“}}` exactly (white
+/// space allowed before the closing braces, as Anthropic pads them). Counts the string into
+/// `stats` and says which kind it was; `None` when the event is laid out any other way (then
+/// `stats` is untouched).
+pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
+    let s = std::str::from_utf8(data).ok()?;
+    let rest = s.strip_prefix(r#"{"type":"content_block_delta","index":"#)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let rest = rest[digits..].strip_prefix(r#","delta":{"type":""#)?;
+    let type_end = rest.find('"')?;
+    let rest = rest[type_end..].strip_prefix(r#"",""#)?;
+    let key_end = rest.find('"')?;
+    let kind = match &rest[..key_end] {
+        "text" => DeltaKind::Text,
+        "thinking" => DeltaKind::Thinking,
+        "partial_json" => DeltaKind::ToolInput,
+        "signature" => DeltaKind::Ignored,
+        _ => return None,
+    };
+    let rest = rest[key_end..].strip_prefix(r#"":""#)?;
+    let offset = s.len() - rest.len();
+    let mut counted = *stats;
+    let target = if kind == DeltaKind::Ignored {
+        &mut TextStats::default()
+    } else {
+        &mut counted
+    };
+    let end = count_string(s, offset, target)?;
+    let tail = s[end..]
+        .trim_start_matches(is_json_space)
+        .strip_prefix('}')?;
+    if !tail
+        .trim_start_matches(is_json_space)
+        .strip_prefix('}')?
+        .trim_matches(is_json_space)
+        .is_empty()
+    {
+        return None;
+    }
+    *stats = counted;
+    Some(kind)
+}
+
+fn is_json_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn via_parser(text: &str) -> TextStats {
+        let mut stats = TextStats::default();
+        stats.add(text);
+        stats
+    }
+
+    #[test]
+    fn counts_like_a_full_parse() {
+        for (json_body, decoded) in [
+            (r#"Hello, world"#, "Hello, world"),
+            (r#"a\"b\\c\/d\n\t\u00e9\ud83d\ude00"#, "a\"b\\c/d\n\té😀"),
+            ("你好 é", "你好 é"),
+        ] {
+            let data = format!(
+                r#"{{"type":"content_block_delta","index":3,"delta":{{"type":"text_delta","text":"{json_body}"}}      }}"#
+            );
+            let mut stats = TextStats::default();
+            assert_eq!(
+                anthropic_delta(data.as_bytes(), &mut stats),
+                Some(DeltaKind::Text)
+            );
+            assert_eq!(stats, via_parser(decoded), "{json_body}");
+        }
+    }
+
+    #[test]
+    fn anything_unusual_falls_back() {
+        let mut stats = TextStats::default();
+        for data in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\ud800"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a","x":1}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}} x"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\q"}}"#,
+            "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\x01\"}}",
+        ] {
+            assert_eq!(anthropic_delta(data.as_bytes(), &mut stats), None, "{data}");
+        }
+        assert_eq!(stats, TextStats::default());
+    }
+}
