@@ -19,7 +19,6 @@ from sseusage_fast.inspect_cmd import line_ending_style
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 STRIPPED = "stripped upstream (a proxy or gateway removed usage)"
-PENDING = pytest.mark.xfail(reason="OpenAI/Gemini extractors not landed yet", strict=False)
 
 
 def run_text(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -203,7 +202,6 @@ def test_json_error_body(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     ]
 
 
-@PENDING
 def test_openai_chat_stream_with_usage_chunk(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(capsys, example("openai_chat_stream.sse"))
     rec = out["record"]
@@ -239,7 +237,6 @@ def test_openai_stream_without_usage_chunk(capsys: pytest.CaptureFixture[str]) -
     assert not any(d.startswith("cut stream") for d in out["diagnosis"])
 
 
-@PENDING
 def test_gemini_stream(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(capsys, example("gemini_stream.sse"))
     rec = out["record"]

@@ -869,16 +869,7 @@ def test_json_body_larger_than_max_event_bytes(backend: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("bad", [0, -1])
-def test_bad_max_event_bytes(backend: ModuleType, bad: int, request: pytest.FixtureRequest) -> None:
-    if bad < 0 and backend.__name__.endswith(".native"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                raises=OverflowError,
-                reason="native raises OverflowError (PyO3 usize conversion) where pure raises "
-                "ValueError: the backends must behave identically",
-            )
-        )
+def test_bad_max_event_bytes(backend: ModuleType, bad: int) -> None:
     with pytest.raises(ValueError):
         backend.UsageParser(max_event_bytes=bad)
 
@@ -1053,11 +1044,6 @@ def test_differential_small_max_event_bytes(both: tuple[ModuleType, ModuleType])
             assert a == b, (name, limit)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="raw_usage differs: native (serde_json) turns an integer literal beyond u64 into the "
-    "float 1e+30, pure keeps the int 10**30; the contract wants identical results",
-)
 def test_differential_huge_integer_in_raw_usage(both: tuple[ModuleType, ModuleType]) -> None:
     native, pure = both
     body = _raw_stream(

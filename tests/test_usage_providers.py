@@ -514,23 +514,11 @@ def test_responses_lone_error_event_when_forced(backend: ModuleType) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auto-detection does not recognise a Responses `error` event ({type: error, code, "
-    "message, param, sequence_number}): when it comes before any response.* event the error is "
-    "dropped and the record says no_usage instead of error",
-)
 def test_responses_lone_error_event_auto(backend: ModuleType) -> None:
     record = one_shot(backend, RESP_LONE_ERROR_STREAM)
     assert (record["status"], record["error_type"]) == ("error", "rate_limit_exceeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stop_reason is taken from response.status of response.created / in_progress, so an "
-    "unfinished Responses stream reports stop_reason 'in_progress' (the response never stopped; "
-    "the Chat, Gemini and Anthropic readers leave it None until a stop is reported)",
-)
 @pytest.mark.parametrize("name", ["cut", "error-event"])
 def test_responses_unfinished_has_no_stop_reason(backend: ModuleType, name: str) -> None:
     stream = RESP_CUT_STREAM if name == "cut" else RESP_ERROR_STREAM
@@ -664,14 +652,6 @@ def test_gemini_object_body_auto_detected(backend: ModuleType) -> None:
     assert one_shot(backend, GEMINI_BODY) == GEMINI_RECORD
 
 
-GEMINI_ARRAY_XFAIL = (
-    "auto-detection runs detect() on the whole body; a JSON array (streamGenerateContent "
-    "without alt=sse) matches no provider, so it is reported as not_sse ('a JSON body that is "
-    "not a provider response'); with provider='gemini' the same body gives the stream's record"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=GEMINI_ARRAY_XFAIL)
 def test_gemini_array_body_auto_detected(backend: ModuleType) -> None:
     assert one_shot(backend, GEMINI_ARRAY) == GEMINI_RECORD
 
@@ -793,15 +773,7 @@ FIXTURES: dict[str, tuple[bytes, str]] = {
 NAMES = sorted(FIXTURES)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=GEMINI_ARRAY_XFAIL))
-        if n == "gemini-array"
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_auto_detects_the_provider(backend: ModuleType, name: str) -> None:
     body, provider = FIXTURES[name]
     auto = one_shot(backend, body)
