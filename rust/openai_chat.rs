@@ -201,22 +201,41 @@ fn count_message(ex: &mut Extract, message: &Object) {
     }
 }
 
-/// `prompt_tokens` includes `cached_tokens`: split into uncached input and cache read.
+/// Where an OpenAI usage object keeps its counts (Chat and Responses name them apart).
+pub struct UsageKeys {
+    pub input: &'static str,
+    pub input_details: &'static str,
+    pub output: &'static str,
+    pub output_details: &'static str,
+}
+
+const CHAT_KEYS: UsageKeys = UsageKeys {
+    input: "prompt_tokens",
+    input_details: "prompt_tokens_details",
+    output: "completion_tokens",
+    output_details: "completion_tokens_details",
+};
+
 fn read_usage(ex: &mut Extract, usage: &Object) {
+    read_usage_with(ex, usage, &CHAT_KEYS);
+}
+
+/// The input count includes `cached_tokens`: split into uncached input and cache read.
+pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     let notes = &mut ex.notes;
-    let prompt = json::count(usage, "prompt_tokens", notes);
-    let details = json::object(usage, "prompt_tokens_details");
+    let input = json::count(usage, keys.input, notes);
+    let details = json::object(usage, keys.input_details);
     let cached = details.and_then(|d| json::count(d, "cached_tokens", notes));
     let t = &mut ex.tokens;
-    if let Some(prompt) = prompt {
-        t.input = Some(prompt.saturating_sub(cached.unwrap_or(0)));
-        t.cache_read = Some(cached.unwrap_or(0).min(prompt));
+    if let Some(input) = input {
+        t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
+        t.cache_read = Some(cached.unwrap_or(0).min(input));
     }
-    if let Some(output) = json::count(usage, "completion_tokens", notes) {
+    if let Some(output) = json::count(usage, keys.output, notes) {
         t.output = Some(output);
         ex.output_final = true;
     }
-    let out_details = json::object(usage, "completion_tokens_details");
+    let out_details = json::object(usage, keys.output_details);
     if let Some(reasoning) = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes)) {
         t.reasoning = Some(reasoning);
     }

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::json::{self, Object};
+use crate::openai_chat::{read_usage_with, UsageKeys};
 use crate::usage::Extract;
 
 pub fn looks_like(value: &Value) -> bool {
@@ -98,25 +99,13 @@ fn read_response(ex: &mut Extract, response: &Object, kind: &str) {
     }
 }
 
-/// `input_tokens` includes `input_tokens_details.cached_tokens`: split them.
+const RESPONSES_KEYS: UsageKeys = UsageKeys {
+    input: "input_tokens",
+    input_details: "input_tokens_details",
+    output: "output_tokens",
+    output_details: "output_tokens_details",
+};
+
 fn read_usage(ex: &mut Extract, usage: &Object) {
-    let notes = &mut ex.notes;
-    let input = json::count(usage, "input_tokens", notes);
-    let details = json::object(usage, "input_tokens_details");
-    let cached = details.and_then(|d| json::count(d, "cached_tokens", notes));
-    let t = &mut ex.tokens;
-    if let Some(input) = input {
-        t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
-        t.cache_read = Some(cached.unwrap_or(0).min(input));
-    }
-    if let Some(output) = json::count(usage, "output_tokens", notes) {
-        t.output = Some(output);
-        ex.output_final = true;
-    }
-    let out_details = json::object(usage, "output_tokens_details");
-    if let Some(reasoning) = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes)) {
-        t.reasoning = Some(reasoning);
-    }
-    ex.final_usage = true;
-    ex.last_usage = Some(Value::Object(usage.clone()));
+    read_usage_with(ex, usage, &RESPONSES_KEYS);
 }

@@ -100,20 +100,35 @@ def _count_message(ex: Extract, message: dict[str, Any]) -> None:
                         ex.output_text.add(text)
 
 
+# Where an OpenAI usage object keeps its counts (Chat and Responses name them apart):
+# input, input details, output, output details.
+CHAT_KEYS = (
+    "prompt_tokens",
+    "prompt_tokens_details",
+    "completion_tokens",
+    "completion_tokens_details",
+)
+
+
 def _read_usage(ex: Extract, usage: dict[str, Any]) -> None:
-    """prompt_tokens includes cached_tokens: split into uncached input and cache read."""
+    read_usage_with(ex, usage, CHAT_KEYS)
+
+
+def read_usage_with(ex: Extract, usage: dict[str, Any], keys: tuple[str, str, str, str]) -> None:
+    """The input count includes cached_tokens: split into uncached input and cache read."""
+    input_key, input_details_key, output_key, output_details_key = keys
     notes, tokens = ex.notes, ex.tokens
-    prompt = count(usage, "prompt_tokens", notes)
-    details = object_(usage, "prompt_tokens_details")
+    total_input = count(usage, input_key, notes)
+    details = object_(usage, input_details_key)
     cached = count(details, "cached_tokens", notes) if details is not None else None
-    if prompt is not None:
-        tokens["input_tokens"] = max(0, prompt - (cached or 0))
-        tokens["cache_read_input_tokens"] = min(cached or 0, prompt)
-    output = count(usage, "completion_tokens", notes)
+    if total_input is not None:
+        tokens["input_tokens"] = max(0, total_input - (cached or 0))
+        tokens["cache_read_input_tokens"] = min(cached or 0, total_input)
+    output = count(usage, output_key, notes)
     if output is not None:
         tokens["output_tokens"] = output
         ex.output_final = True
-    out_details = object_(usage, "completion_tokens_details")
+    out_details = object_(usage, output_details_key)
     reasoning = count(out_details, "reasoning_tokens", notes) if out_details is not None else None
     if reasoning is not None:
         tokens["reasoning_tokens"] = reasoning

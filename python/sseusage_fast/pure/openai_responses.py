@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .jsonread import count, object_, string
+from .jsonread import object_, string
+from .openai_chat import read_usage_with
 
 if TYPE_CHECKING:
     from .usage import Extract
@@ -89,22 +90,8 @@ def _read_response(ex: Extract, response: dict[str, Any], kind: str) -> None:
         _read_usage(ex, usage)
 
 
+RESPONSES_KEYS = ("input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details")
+
+
 def _read_usage(ex: Extract, usage: dict[str, Any]) -> None:
-    """input_tokens includes input_tokens_details.cached_tokens: split them."""
-    notes, tokens = ex.notes, ex.tokens
-    total_input = count(usage, "input_tokens", notes)
-    details = object_(usage, "input_tokens_details")
-    cached = count(details, "cached_tokens", notes) if details is not None else None
-    if total_input is not None:
-        tokens["input_tokens"] = max(0, total_input - (cached or 0))
-        tokens["cache_read_input_tokens"] = min(cached or 0, total_input)
-    output = count(usage, "output_tokens", notes)
-    if output is not None:
-        tokens["output_tokens"] = output
-        ex.output_final = True
-    out_details = object_(usage, "output_tokens_details")
-    reasoning = count(out_details, "reasoning_tokens", notes) if out_details is not None else None
-    if reasoning is not None:
-        tokens["reasoning_tokens"] = reasoning
-    ex.final_usage = True
-    ex.last_usage = usage
+    read_usage_with(ex, usage, RESPONSES_KEYS)
