@@ -30,6 +30,10 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
     fn overlong_line(&mut self) {
         self.builder.overlong_line();
     }
+
+    fn line_then_blank(&mut self, line: &[u8]) {
+        self.builder.line_then_blank(line, self.sink);
+    }
 }
 
 #[derive(Debug)]
@@ -171,6 +175,27 @@ impl EventBuilder {
                 None => self.field(line, b"", sink),
             },
         }
+    }
+
+    /// A line and the blank line after it. A lone `data` line is dispatched straight from the
+    /// chunk, without being copied into the data buffer; anything else takes the general path.
+    pub fn line_then_blank<S: EventSink>(&mut self, line: &[u8], sink: &mut S) {
+        if self.data.is_empty() && !self.oversized {
+            let value = match line.strip_prefix(b"data") {
+                Some([]) => Some(&b""[..]),
+                Some([b':', rest @ ..]) => Some(rest.strip_prefix(b" ").unwrap_or(rest)),
+                _ => None,
+            };
+            if let Some(value) = value.filter(|v| v.len() < self.max_event_bytes) {
+                sink.sse_line();
+                self.last_event_id.clone_from(&self.id_buffer);
+                sink.event(&self.event_type, value, &self.last_event_id);
+                self.event_type.clear();
+                return;
+            }
+        }
+        self.line(line, sink);
+        self.dispatch(sink);
     }
 
     pub fn overlong_line(&mut self) {

@@ -13,11 +13,9 @@ pub fn count_string(s: &str, start: usize, stats: &mut TextStats) -> Option<usiz
     loop {
         let rest = &bytes[pos..];
         let stop = memchr::memchr2(b'"', b'\\', rest)?;
-        let plain = &s[pos..pos + stop];
-        if plain.bytes().any(|b| b < 0x20) {
+        if !stats.add_json_raw(&s[pos..pos + stop]) {
             return None; // raw control characters are not JSON
         }
-        stats.add(plain);
         pos += stop;
         if bytes[pos] == b'"' {
             return Some(pos + 1);
@@ -84,48 +82,52 @@ pub enum DeltaKind {
 /// `stats` is untouched).
 pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
     let s = std::str::from_utf8(data).ok()?;
-    let rest = s.strip_prefix(r#"{"type":"content_block_delta","index":"#)?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let b = s.as_bytes();
+    let mut pos = skip_prefix(b, 0, br#"{"type":"content_block_delta","index":"#)?;
+    let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 {
         return None;
     }
-    let rest = rest[digits..].strip_prefix(r#","delta":{"type":""#)?;
-    let type_end = rest.find('"')?;
-    let rest = rest[type_end..].strip_prefix(r#"",""#)?;
-    let key_end = rest.find('"')?;
-    let kind = match &rest[..key_end] {
-        "text" => DeltaKind::Text,
-        "thinking" => DeltaKind::Thinking,
-        "partial_json" => DeltaKind::ToolInput,
-        "signature" => DeltaKind::Ignored,
+    pos = skip_prefix(b, pos + digits, br#","delta":{"type":""#)?;
+    pos += memchr::memchr(b'"', &b[pos..])?; // the delta type, any name
+    pos = skip_prefix(b, pos, br#"",""#)?;
+    let key_end = pos + memchr::memchr(b'"', &b[pos..])?;
+    let kind = match &b[pos..key_end] {
+        b"text" => DeltaKind::Text,
+        b"thinking" => DeltaKind::Thinking,
+        b"partial_json" => DeltaKind::ToolInput,
+        b"signature" => DeltaKind::Ignored,
         _ => return None,
     };
-    let rest = rest[key_end..].strip_prefix(r#"":""#)?;
-    let offset = s.len() - rest.len();
+    pos = skip_prefix(b, key_end, br#"":""#)?;
     let mut counted = *stats;
+    let mut ignored = TextStats::default();
     let target = if kind == DeltaKind::Ignored {
-        &mut TextStats::default()
+        &mut ignored
     } else {
         &mut counted
     };
-    let end = count_string(s, offset, target)?;
-    let tail = s[end..]
-        .trim_start_matches(is_json_space)
-        .strip_prefix('}')?;
-    if !tail
-        .trim_start_matches(is_json_space)
-        .strip_prefix('}')?
-        .trim_matches(is_json_space)
-        .is_empty()
-    {
+    pos = count_string(s, pos, target)?;
+    // Two closing braces, JSON white space around them (Anthropic pads), nothing else.
+    for _ in 0..2 {
+        pos = skip_prefix(b, skip_space(b, pos), b"}")?;
+    }
+    if skip_space(b, pos) != b.len() {
         return None;
     }
     *stats = counted;
     Some(kind)
 }
 
-fn is_json_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
+fn skip_prefix(b: &[u8], pos: usize, prefix: &[u8]) -> Option<usize> {
+    b[pos..].starts_with(prefix).then_some(pos + prefix.len())
+}
+
+fn skip_space(b: &[u8], mut pos: usize) -> usize {
+    while pos < b.len() && matches!(b[pos], b' ' | b'\t' | b'\n' | b'\r') {
+        pos += 1;
+    }
+    pos
 }
 
 #[cfg(test)]

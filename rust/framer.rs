@@ -13,6 +13,12 @@ pub trait LineSink {
     fn line(&mut self, line: &[u8]);
     /// A line longer than the framer's bound ended; its bytes were discarded.
     fn overlong_line(&mut self);
+    /// A line followed at once by a blank line (the usual one-line event): the two calls, which
+    /// a sink may take as one.
+    fn line_then_blank(&mut self, line: &[u8]) {
+        self.line(line);
+        self.line(b"");
+    }
 }
 
 #[derive(Debug)]
@@ -25,6 +31,30 @@ pub struct Framer {
     /// The current line has outgrown `max_line`: its bytes are dropped until its end.
     overflow: bool,
     max_line: usize,
+}
+
+/// Where the line ending at `end` (a CR or LF) is over: after LF, CR or CRLF; `None` for a CR
+/// that ends the chunk (an LF may still follow it).
+fn line_end(bytes: &[u8], end: usize) -> Option<usize> {
+    match (bytes[end], bytes.get(end + 1)) {
+        (b'\n', _) => Some(end + 1),
+        (_, Some(b'\n')) => Some(end + 2),
+        (_, Some(_)) => Some(end + 1),
+        (_, None) => None,
+    }
+}
+
+/// If an empty line starts at `at`, where it is over (a CR at the chunk's end counts: the
+/// caller then skips an LF at the start of the next chunk).
+fn blank_line_at(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes[at] {
+        b'\n' => Some(at + 1),
+        b'\r' => Some(match bytes.get(at + 1) {
+            Some(b'\n') => at + 2,
+            _ => at + 1,
+        }),
+        _ => None,
+    }
 }
 
 impl Framer {
@@ -78,13 +108,35 @@ impl Framer {
         }
         while let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) {
             let end = pos + i;
-            self.emit(&bytes[pos..end], sink);
-            pos = end + 1;
-            if bytes[end] == b'\r' {
-                if pos == bytes.len() {
+            let next = line_end(bytes, end);
+            match next {
+                // A whole line and the blank line after it, both in this chunk.
+                Some(next)
+                    if self.tail.is_empty()
+                        && !self.overflow
+                        && end - pos <= self.max_line
+                        && next < bytes.len() =>
+                {
+                    if let Some(after) = blank_line_at(bytes, next) {
+                        sink.line_then_blank(&bytes[pos..end]);
+                        pos = after;
+                        if pos == bytes.len() && bytes[pos - 1] == b'\r' {
+                            self.skip_lf = true;
+                        }
+                        continue;
+                    }
+                    self.emit(&bytes[pos..end], sink);
+                    pos = next;
+                }
+                Some(next) => {
+                    self.emit(&bytes[pos..end], sink);
+                    pos = next;
+                }
+                None => {
+                    // A CR at the very end: the line is over; an LF may follow in the next chunk.
+                    self.emit(&bytes[pos..end], sink);
                     self.skip_lf = true;
-                } else if bytes[pos] == b'\n' {
-                    pos += 1;
+                    pos = bytes.len();
                 }
             }
         }
