@@ -129,15 +129,17 @@ class Proxy:
         except _ClientGone:
             self._finish(req, None, UsageRecord(interrupted="client_disconnect"))
             return
-        req.model = request_model(path, parse_body(body))
+        parsed = parse_body(body)
+        req.model = request_model(path, parsed)
 
         parser = None
         if self.config.meter:
+            request: Any = None
+            if req.billable and body:
+                # The parsed body, when it is JSON, saves the estimator parsing it again.
+                request = parsed if parsed is not None else body
             parser = make_parser(
-                self.parser_factory,
-                req.provider,
-                request=body if req.billable and body else None,
-                estimate=req.billable,
+                self.parser_factory, req.provider, request=request, estimate=req.billable
             )
 
         raw_path = scope.get("raw_path") or path.encode()
@@ -199,10 +201,16 @@ class Proxy:
                         tg.cancel_scope.cancel()
 
                 tg.start_soon(watch_disconnect)
+                feed = None if meter is None else meter.feed_function()
                 try:
                     async for chunk in response.aiter_raw():
-                        if meter is not None:
-                            meter.feed(chunk)
+                        if feed is not None:
+                            try:
+                                feed(chunk)
+                            except Exception:  # noqa: BLE001 - metering never breaks a stream
+                                assert meter is not None
+                                meter.fail()
+                                feed = None
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     complete = True
                     await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -6,6 +6,7 @@ flagged record, never raised into the relay loop.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import zlib
 from collections.abc import Callable
@@ -16,9 +17,10 @@ from sseusage_fast.record import UsageRecord
 log = logging.getLogger("sseusage_fast.proxy")
 
 _DEBUG_DATA_CHARS = 300
-# Small network reads are handed to the parser in batches of about this size: the parser's
-# cost per call is then paid once per batch, not once per event. Usage is only read at the
-# end, so nothing is lost by the delay.
+# A parser written in Python pays for every call, so small network reads are handed to it in
+# batches of about this size (usage is only read at the end: nothing is lost by the delay).
+# A native parser's feed is a direct C call, cheaper per read than the batching itself: it is
+# given each read as it comes.
 FEED_BATCH_BYTES = 16 * 1024
 
 
@@ -144,6 +146,20 @@ class Meter:
         self._events: Any = None
         if self._debug:
             self._events = backend().SSEDecoder()
+
+    def feed_function(self) -> Callable[[bytes], None]:
+        """What the relay calls on every network read: the parser's own C-level `feed` when
+        nothing has to be done to the bytes first (no decoding, keeping or debug logging),
+        else `feed`. A direct feed may raise: the caller then calls `fail()` and stops."""
+        plain = not self._decoders and self._kept is None and not self._debug
+        if plain and not self._failed and inspect.isbuiltin(self._parser.feed):
+            return self._parser.feed
+        return self.feed
+
+    def fail(self) -> None:
+        """The parser raised while fed directly: log it once and stop metering this stream."""
+        self._failed = True
+        log.exception("metering failed; the stream is still relayed unchanged")
 
     def feed(self, chunk: bytes) -> None:
         if self._failed:
