@@ -120,11 +120,23 @@ fn read_usage(ex: &mut Extract, usage: &Object) {
     if let Some(prompt) = g.prompt {
         let cached = g.cached.unwrap_or(0).min(prompt);
         // Tool-use prompt tokens (e.g. search results fed back) are billed as input too.
-        t.input = Some(prompt - cached + g.tool_prompt.unwrap_or(0));
+        match json::sum(prompt - cached, g.tool_prompt.unwrap_or(0)) {
+            Some(input) => t.input = Some(input),
+            None => json::note(
+                notes,
+                "ignored input: prompt + tool-use prompt is not a token count".into(),
+            ),
+        }
         t.cache_read = Some(cached);
     }
     if g.candidates.is_some() || g.thoughts.is_some() {
-        t.output = Some(g.candidates.unwrap_or(0) + g.thoughts.unwrap_or(0));
+        match json::sum(g.candidates.unwrap_or(0), g.thoughts.unwrap_or(0)) {
+            Some(output) => t.output = Some(output),
+            None => json::note(
+                notes,
+                "ignored output: candidates + thoughts is not a token count".into(),
+            ),
+        }
     }
     if g.thoughts.is_some() {
         t.reasoning = g.thoughts;

@@ -22,11 +22,23 @@ pub fn count(obj: &Object, key: &str, notes: &mut Vec<String>) -> Option<u64> {
         value => match value.as_u64() {
             Some(v) if v <= MAX_COUNT => Some(v),
             _ => {
-                notes.push(format!("ignored {key}: not a token count"));
+                note(notes, format!("ignored {key}: not a token count"));
                 None
             }
         },
     }
+}
+
+/// Adds a note once: a stream that repeats a bad value on every chunk must not grow the list.
+pub fn note(notes: &mut Vec<String>, message: String) {
+    if !notes.contains(&message) {
+        notes.push(message);
+    }
+}
+
+/// A sum of counts that is still a count (`None` past `MAX_COUNT`).
+pub fn sum(a: u64, b: u64) -> Option<u64> {
+    a.checked_add(b).filter(|&v| v <= MAX_COUNT)
 }
 
 pub fn string(obj: &Object, key: &str) -> Option<String> {

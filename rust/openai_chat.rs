@@ -3,13 +3,11 @@
 //! `chat.completion` bodies. OpenAI-compatible endpoints that repeat usage on every chunk are
 //! read the same way: the last value wins.
 
-use std::borrow::Cow;
-
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::fastscan::count_string;
 use crate::json::{self, Object};
+use crate::skim::Skim;
 use crate::usage::{read_error, Extract};
 
 pub fn looks_like(value: &Value) -> bool {
@@ -19,88 +17,129 @@ pub fn looks_like(value: &Value) -> bool {
     ) || value.get("choices").is_some_and(Value::is_array)
 }
 
-/// A chunk that carries no usage, no error and no tool call: the bulk of a stream, read into
-/// borrowed fields without a JSON tree. Any other shape fails to deserialize and goes to
-/// `on_event`, so both paths give the same result.
-#[derive(Deserialize)]
+/// What a plain content chunk says, read by [`Skim`] without building anything.
+#[derive(Default)]
 struct Chunk<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    choices: Option<Vec<Choice<'a>>>,
-    usage: Option<IgnoredAny>,
-    error: Option<IgnoredAny>,
+    id: Option<&'a str>,
+    model: Option<&'a str>,
+    service_tier: Option<&'a str>,
+    finish_reason: Option<&'a str>,
+    /// Where each text string starts, in the order `on_event` counts them, and whether it is
+    /// reasoning.
+    texts: [(usize, bool); MAX_TEXTS],
+    n_texts: usize,
 }
 
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(borrow)]
-    delta: Option<Delta<'a>>,
-    #[serde(borrow)]
-    finish_reason: Option<Cow<'a, str>>,
+const MAX_TEXTS: usize = 12;
+
+/// Sets `slot` once; a field seen twice (last one wins in serde_json) is left to `on_event`.
+fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()> {
+    if std::mem::replace(seen, true) {
+        return None;
+    }
+    *slot = value;
+    Some(())
 }
 
-#[derive(Deserialize)]
-struct Delta<'a> {
-    #[serde(borrow)]
-    content: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    reasoning_content: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    reasoning: Option<Cow<'a, str>>,
-    tool_calls: Option<IgnoredAny>,
+fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
+    let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning
+    let mut seen = [false; 4];
+    skim.object(|skim, name| {
+        let at = match name {
+            "content" => 0,
+            "reasoning_content" => 1,
+            "reasoning" => 2,
+            "tool_calls" => {
+                once(&mut None::<()>, &mut seen[3], Some(()))?;
+                return skim.expect_null();
+            }
+            _ => return skim.skip_value(),
+        };
+        let value = skim.null_or_string()?;
+        once(&mut fields[at], &mut seen[at], value)
+    })?;
+    for (at, start) in fields.into_iter().enumerate() {
+        if let Some(start) = start {
+            *chunk.texts.get_mut(chunk.n_texts)? = (start, at > 0);
+            chunk.n_texts += 1;
+        }
+    }
+    Some(())
 }
 
-/// Handles a plain content chunk; `false` leaves the event to `on_event`.
+fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
+    let (mut seen_delta, mut seen_finish) = (false, false);
+    let mut finish = None;
+    skim.object(|skim, name| match name {
+        "delta" => {
+            once(&mut None::<()>, &mut seen_delta, Some(()))?;
+            if skim.expect_null().is_some() {
+                return Some(());
+            }
+            read_delta(skim, chunk)
+        }
+        "finish_reason" => {
+            let value = skim.null_or_plain()?;
+            once(&mut finish, &mut seen_finish, value)
+        }
+        _ => skim.skip_value(),
+    })?;
+    if finish.is_some() {
+        chunk.finish_reason = finish;
+    }
+    Some(())
+}
+
+fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
+    let mut chunk = Chunk::default();
+    let mut seen = [false; 6];
+    let (mut id, mut model, mut tier) = (None, None, None);
+    skim.object(|skim, name| match name {
+        "id" => once(&mut id, &mut seen[0], skim.null_or_plain()?),
+        "model" => once(&mut model, &mut seen[1], skim.null_or_plain()?),
+        "service_tier" => once(&mut tier, &mut seen[2], skim.null_or_plain()?),
+        "choices" => {
+            once(&mut None::<()>, &mut seen[3], Some(()))?;
+            if skim.expect_null().is_some() {
+                return Some(());
+            }
+            skim.array(|skim| read_choice(skim, &mut chunk))
+        }
+        // A chunk that carries usage or an error is read by `on_event`.
+        "usage" => once(&mut None::<()>, &mut seen[4], Some(())).and_then(|()| skim.expect_null()),
+        "error" => once(&mut None::<()>, &mut seen[5], Some(())).and_then(|()| skim.expect_null()),
+        _ => skim.skip_value(),
+    })?;
+    if !skim.at_end() {
+        return None;
+    }
+    (chunk.id, chunk.model, chunk.service_tier) = (id, model, tier);
+    Some(chunk)
+}
+
+/// Handles a plain content chunk (no usage, no error, no tool call), the bulk of a stream;
+/// `false` leaves the event to `on_event`, which gives the same result for these chunks.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
         return false;
     };
-    let Ok(chunk) = serde_json::from_str::<Chunk>(text) else {
+    let mut skim = Skim::new(text);
+    let Some(chunk) = read_chunk(&mut skim) else {
         return false;
     };
-    let choices = chunk.choices.unwrap_or_default();
-    let has_tools = choices
-        .iter()
-        .any(|c| c.delta.as_ref().is_some_and(|d| d.tool_calls.is_some()));
-    if chunk.usage.is_some() || chunk.error.is_some() || has_tools {
-        return false;
-    }
-    let own = |v: Option<Cow<str>>| v.map(Cow::into_owned);
-    if let Some(id) = chunk.id {
-        if ex.message_id.as_deref() != Some(&*id) {
-            ex.message_id = own(Some(id));
+    let set = |slot: &mut Option<String>, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| slot.as_deref() != Some(*v)) {
+            *slot = Some(v.to_owned());
         }
+    };
+    set(&mut ex.message_id, chunk.id);
+    set(&mut ex.model, chunk.model);
+    set(&mut ex.service_tier, chunk.service_tier);
+    for &(start, reasoning) in &chunk.texts[..chunk.n_texts] {
+        ex.saw_thinking |= reasoning;
+        count_string(text, start, &mut ex.output_text);
     }
-    if let Some(model) = chunk.model {
-        if ex.model.as_deref() != Some(&*model) {
-            ex.model = own(Some(model));
-        }
-    }
-    if let Some(tier) = chunk.service_tier {
-        ex.service_tier = own(Some(tier));
-    }
-    for choice in choices {
-        if let Some(delta) = choice.delta {
-            if let Some(content) = delta.content {
-                ex.output_text.add(&content);
-            }
-            for text in [delta.reasoning_content, delta.reasoning]
-                .into_iter()
-                .flatten()
-            {
-                ex.saw_thinking = true;
-                ex.output_text.add(&text);
-            }
-        }
-        if let Some(reason) = choice.finish_reason {
-            ex.stop_reason = Some(reason.into_owned());
-        }
-    }
+    set(&mut ex.stop_reason, chunk.finish_reason);
     true
 }
 

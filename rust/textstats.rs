@@ -20,7 +20,9 @@ fn is_cjk(cp: u32) -> bool {
     // ideograph block: answer those without walking the table.
     cp >= 0x1100
         && ((0x4E00..=0x9FFF).contains(&cp)
-            || CJK_RANGES.iter().any(|&(first, last)| (first..=last).contains(&cp)))
+            || CJK_RANGES
+                .iter()
+                .any(|&(first, last)| (first..=last).contains(&cp)))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +44,6 @@ pub struct TextStats {
 /// neither word nor space).
 const WORD: u8 = 1;
 const SPACE: u8 = 2;
-/// A control character, not allowed raw inside a JSON string.
-const CONTROL: u8 = 4;
 
 const ASCII_CLASS: [u8; 128] = {
     let mut table = [0u8; 128];
@@ -55,8 +55,6 @@ const ASCII_CLASS: [u8; 128] = {
             WORD
         } else if space {
             SPACE
-        } else if c < 0x20 {
-            CONTROL
         } else {
             0
         };
@@ -65,61 +63,102 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
+/// 16 ASCII bytes at once (SSE2, part of the x86_64 baseline): word characters, white space,
+/// word starts, and whether the block ends inside a word. `None` if any byte is not ASCII.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn ascii_block(block: &[u8], in_word: u64) -> Option<(u64, u64, u64, u64)> {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(block.len(), 16);
+    // SAFETY: SSE2 is always available on x86_64; the load reads exactly the 16 given bytes.
+    unsafe {
+        let x = _mm_loadu_si128(block.as_ptr().cast());
+        if _mm_movemask_epi8(x) != 0 {
+            return None;
+        }
+        let set = |c: u8| _mm_set1_epi8(c as i8);
+        let between = |v: __m128i, lo: u8, hi: u8| {
+            _mm_and_si128(
+                _mm_cmpgt_epi8(v, set(lo - 1)),
+                _mm_cmplt_epi8(v, set(hi + 1)),
+            )
+        };
+        // OR-ing 0x20 folds upper case onto lower case and maps no other byte into a..z.
+        let letter = between(_mm_or_si128(x, set(0x20)), b'a', b'z');
+        let word = _mm_or_si128(
+            _mm_or_si128(letter, between(x, b'0', b'9')),
+            _mm_cmpeq_epi8(x, set(b'_')),
+        );
+        let space = _mm_or_si128(_mm_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
+        let word = _mm_movemask_epi8(word) as u32;
+        let space = _mm_movemask_epi8(space) as u32;
+        let starts = word & !((word << 1) | in_word as u32);
+        Some((
+            u64::from(word.count_ones()),
+            u64::from(space.count_ones()),
+            u64::from(starts.count_ones()),
+            u64::from(word >> 15 & 1),
+        ))
+    }
+}
+
 impl TextStats {
     pub fn add(&mut self, text: &str) {
-        self.count::<false>(text);
-    }
-
-    /// Counts the raw body of a JSON string (no escapes in it); `false`, with `self` partly
-    /// updated, when it holds a raw control character, which JSON does not allow.
-    pub fn add_json_raw(&mut self, text: &str) -> bool {
-        self.count::<true>(text)
-    }
-
-    fn count<const JSON_RAW: bool>(&mut self, text: &str) -> bool {
         let bytes = text.as_bytes();
-        let (mut ascii, mut alnum, mut space, mut words) = (0u64, 0u64, 0u64, 0u64);
-        let mut in_word = u64::from(self.in_word);
         let mut i = 0;
+        let mut in_word = u64::from(self.in_word);
         while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                let class = ASCII_CLASS[usize::from(b)];
-                if JSON_RAW && class == CONTROL {
-                    return false;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(block) = bytes.get(i..i + 16) {
+                if let Some((alnum, space, starts, last)) = ascii_block(block, in_word) {
+                    self.alnum += alnum;
+                    self.space += space;
+                    self.punct += 16 - alnum - space;
+                    self.words += starts;
+                    in_word = last;
+                    i += 16;
+                    continue;
                 }
-                let word = u64::from(class & WORD);
-                ascii += 1;
-                alnum += word;
-                space += u64::from(class >> 1 & 1);
-                words += word & !in_word;
-                in_word = word;
-                i += 1;
-                continue;
             }
-            // `text` is valid UTF-8: the lead byte gives the length.
-            let (cp, len) = match b {
-                0xC0..=0xDF => (u32::from(b & 0x1F), 2),
-                0xE0..=0xEF => (u32::from(b & 0x0F), 3),
-                _ => (u32::from(b & 0x07), 4),
-            };
-            let cp = bytes[i + 1..i + len]
-                .iter()
-                .fold(cp, |acc, &c| (acc << 6) | u32::from(c & 0x3F));
-            if is_cjk(cp) {
-                self.cjk += 1;
-            } else {
-                self.other += 1;
+            // Byte by byte up to the next block boundary (non-ASCII text, short tails).
+            let end = (i + 16).min(bytes.len());
+            while i < end {
+                i += self.add_char(bytes, i, &mut in_word);
             }
-            in_word = 0;
-            i += len;
         }
-        self.alnum += alnum;
-        self.space += space;
-        self.punct += ascii - alnum - space;
-        self.words += words;
         self.in_word = in_word == 1;
-        true
+    }
+
+    /// Counts the character starting at `bytes[i]`; returns its length in bytes.
+    #[inline]
+    fn add_char(&mut self, bytes: &[u8], i: usize, in_word: &mut u64) -> usize {
+        let b = bytes[i];
+        if b < 0x80 {
+            let class = ASCII_CLASS[usize::from(b)];
+            let word = u64::from(class & WORD);
+            self.alnum += word;
+            self.space += u64::from(class >> 1 & 1);
+            self.punct += u64::from(class == 0);
+            self.words += word & !*in_word;
+            *in_word = word;
+            return 1;
+        }
+        // `bytes` is valid UTF-8: the lead byte gives the length.
+        let (cp, len) = match b {
+            0xC0..=0xDF => (u32::from(b & 0x1F), 2),
+            0xE0..=0xEF => (u32::from(b & 0x0F), 3),
+            _ => (u32::from(b & 0x07), 4),
+        };
+        let cp = bytes[i + 1..i + len]
+            .iter()
+            .fold(cp, |acc, &c| (acc << 6) | u32::from(c & 0x3F));
+        if is_cjk(cp) {
+            self.cjk += 1;
+        } else {
+            self.other += 1;
+        }
+        *in_word = 0;
+        len
     }
 
     pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64) {
@@ -146,7 +185,35 @@ mod tests {
         assert_eq!(stats.as_tuple(), (3, 13, 3, 1, 2, 1));
         stats.add("\u{1}\u{7f}😀");
         assert_eq!(stats.as_tuple(), (3, 13, 3, 3, 2, 2));
-        assert!(!TextStats::default().add_json_raw("a\u{1f}"));
-        assert!(TextStats::default().add_json_raw("a\u{7f}\u{80}"));
+    }
+
+    #[test]
+    fn blocks_count_like_single_characters() {
+        let pieces = [
+            "Hello",
+            " ",
+            "wor_ld",
+            "42",
+            "\t\n",
+            "{\"a\":1}",
+            "你好",
+            "é",
+            "\u{1}",
+            "😀",
+            "x",
+        ];
+        let mut seed = 7u32;
+        let mut text = String::new();
+        for _ in 0..4000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            text.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
+        }
+        let mut whole = TextStats::default();
+        whole.add(&text);
+        let mut one_by_one = TextStats::default();
+        for ch in text.chars() {
+            one_by_one.add(ch.encode_utf8(&mut [0; 4]));
+        }
+        assert_eq!(whole, one_by_one);
     }
 }

@@ -107,6 +107,8 @@ pub struct Extract {
     pub events: u64,
     pub notes: Vec<String>,
     pub gemini: GeminiCounts,
+    /// Events whose data is not valid JSON (the usage they held, if any, is lost).
+    pub invalid_events: u64,
     /// A line of the event-stream format was seen.
     saw_sse_line: bool,
 }
@@ -132,6 +134,7 @@ impl Extract {
             events: 0,
             notes: Vec::new(),
             gemini: GeminiCounts::default(),
+            invalid_events: 0,
             saw_sse_line: false,
         }
     }
@@ -155,6 +158,7 @@ impl Extract {
             return;
         }
         let Some(value) = json::parse(data) else {
+            self.invalid_events += 1;
             return;
         };
         if self.provider == Provider::Auto {
@@ -367,7 +371,12 @@ impl UsageCore {
     }
 
     fn record(self, body_kind: BodyKind) -> RawRecord {
-        let ex = self.extract;
+        let mut ex = self.extract;
+        if ex.invalid_events > 0 {
+            let n = ex.invalid_events;
+            ex.notes
+                .push(format!("ignored {n} event(s) whose data is not valid JSON"));
+        }
         let status = if body_kind == BodyKind::NotSse && ex.error_type.is_none() {
             Status::NotSse
         } else if ex.error_type.is_some() {

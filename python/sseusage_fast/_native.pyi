@@ -1,12 +1,12 @@
 """Type stubs of the Rust extension (rust/python.rs)."""
 
-from typing import Any, final
+from typing import Any, TypeAlias, final
 
 from typing_extensions import Self
 
 __all__ = ["Event", "SSEDecoder", "UsageCore", "parse_usage_raw", "text_stats"]
 
-_Chunk = bytes | bytearray | memoryview
+_Chunk: TypeAlias = bytes | bytearray | memoryview
 
 @final
 class Event:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .jsonread import count, object_, string
+from .jsonread import count, note, object_, string, sum_counts
 
 if TYPE_CHECKING:
     from .usage import Extract
@@ -113,12 +113,20 @@ def _read_usage(ex: Extract, usage: dict[str, Any]) -> None:
     if prompt is not None:
         cached = min(seen.get("cachedContentTokenCount", 0), prompt)
         # Tool-use prompt tokens (e.g. search results fed back) are billed as input too.
-        tokens["input_tokens"] = prompt - cached + seen.get("toolUsePromptTokenCount", 0)
+        total_input = sum_counts(prompt - cached, seen.get("toolUsePromptTokenCount", 0))
+        if total_input is None:
+            note(ex.notes, "ignored input: prompt + tool-use prompt is not a token count")
+        else:
+            tokens["input_tokens"] = total_input
         tokens["cache_read_input_tokens"] = cached
     candidates = seen.get("candidatesTokenCount")
     thoughts = seen.get("thoughtsTokenCount")
     if candidates is not None or thoughts is not None:
-        tokens["output_tokens"] = (candidates or 0) + (thoughts or 0)
+        output = sum_counts(candidates or 0, thoughts or 0)
+        if output is None:
+            note(ex.notes, "ignored output: candidates + thoughts is not a token count")
+        else:
+            tokens["output_tokens"] = output
     if thoughts is not None:
         tokens["reasoning_tokens"] = thoughts
     ex.last_usage = usage

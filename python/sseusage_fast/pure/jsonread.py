@@ -112,8 +112,20 @@ def count(obj: dict[str, Any], key: str, notes: list[str]) -> int | None:
         return None
     if type(value) is int and 0 <= value <= MAX_COUNT:
         return value
-    notes.append(f"ignored {key}: not a token count")
+    note(notes, f"ignored {key}: not a token count")
     return None
+
+
+def note(notes: list[str], message: str) -> None:
+    """Adds a note once: a stream that repeats a bad value on every chunk must not grow it."""
+    if message not in notes:
+        notes.append(message)
+
+
+def sum_counts(a: int, b: int) -> int | None:
+    """A sum of counts that is still a count (None past MAX_COUNT)."""
+    total = a + b
+    return total if total <= MAX_COUNT else None
 
 
 def string(obj: dict[str, Any], key: str) -> str | None:

@@ -53,6 +53,7 @@ class Extract:
         self.events = 0
         self.notes: list[str] = []
         self.gemini: dict[str, int] = {}
+        self.invalid_events = 0  # events whose data is not valid JSON (their usage is lost)
         self.saw_sse_line = False
 
     def set_error(self, error_type: str, message: str) -> None:
@@ -88,6 +89,7 @@ class Extract:
             return
         value = parse(data)
         if value is None:
+            self.invalid_events += 1
             return
         if self.provider == "auto":
             self.provider = detect(value)
@@ -272,6 +274,8 @@ class UsageCore:
     def _raw_record(self, body_kind: str) -> dict[str, Any]:
         ex = self._extract
         tokens = ex.tokens
+        if ex.invalid_events:
+            ex.notes.append(f"ignored {ex.invalid_events} event(s) whose data is not valid JSON")
         if body_kind == "not_sse" and ex.error_type is None:
             status = "not_sse"
         elif ex.error_type is not None:

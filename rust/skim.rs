@@ -1,0 +1,266 @@
+//! An allocation-free JSON reader for the bulk of OpenAI chat streams: it checks the whole
+//! chunk's grammar, picks out the few fields the meter needs, and skips the rest. Anything it
+//! is not sure to read exactly as serde_json would (escapes in names, exponents, deep nesting,
+//! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
+//! chunk with serde_json instead.
+
+use crate::fastscan::{count_string, string_stop};
+use crate::textstats::TextStats;
+
+/// serde_json refuses nesting deeper than 127; stop well before that.
+const MAX_DEPTH: usize = 64;
+
+pub struct Skim<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Skim<'a> {
+    pub fn new(s: &'a str) -> Self {
+        Skim {
+            s,
+            b: s.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn space(&mut self) {
+        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        self.space();
+        let hit = self.b.get(self.pos) == Some(&byte);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.space();
+        self.b.get(self.pos).copied()
+    }
+
+    pub fn at_end(&mut self) -> bool {
+        self.space();
+        self.pos == self.b.len()
+    }
+
+    /// A string without escapes (a field name, an id): its text.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.pos;
+        let len = string_stop(&self.b[start..])?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.pos = start + len + 1;
+        Some(&self.s[start..start + len])
+    }
+
+    /// Any string, checked (escapes included); returns where its body starts.
+    fn string(&mut self) -> Option<usize> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.pos + 1;
+        self.pos = count_string(self.s, start, &mut TextStats::default())?;
+        Some(start)
+    }
+
+    /// A value of any kind, checked and skipped.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b'{' => {
+                self.pos += 1;
+                if self.eat(b'}') {
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.skip(depth + 1)?;
+                    if self.eat(b'}') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.eat(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    if self.eat(b']') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.pos..]
+            .starts_with(word)
+            .then(|| self.pos += word.len())
+    }
+
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.literal(b"null").is_some()
+    }
+
+    /// An integer or a plain decimal; exponents and long numbers are left to serde_json
+    /// (which refuses what overflows a float).
+    fn number(&mut self) -> Option<()> {
+        let start = self.pos;
+        self.pos += usize::from(self.b.get(self.pos) == Some(&b'-'));
+        let int = self.digits();
+        if int == 0 || (int > 1 && self.b[self.pos - int] == b'0') {
+            return None;
+        }
+        if self.b.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        let ok = self.pos - start <= 15 && !matches!(self.b.get(self.pos), Some(b'e' | b'E'));
+        ok.then_some(())
+    }
+
+    fn digits(&mut self) -> usize {
+        let n = self.b[self.pos..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        self.pos += n;
+        n
+    }
+
+    /// Walks an object: `field` is called with each name and must consume its value.
+    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let name = self.plain_string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            field(self, name)?;
+            if self.eat(b'}') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
+
+    /// Walks an array: `item` must consume each element.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.eat(b']') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
+
+    pub fn skip_value(&mut self) -> Option<()> {
+        self.skip(1)
+    }
+
+    /// `null` (None) or a string (its body's start, for `count_string`); anything else fails.
+    pub fn null_or_string(&mut self) -> Option<Option<usize>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// `null` (None) or a string without escapes; anything else fails.
+    pub fn null_or_plain(&mut self) -> Option<Option<&'a str>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.plain_string().map(Some)
+    }
+
+    /// Only `null` is accepted.
+    pub fn expect_null(&mut self) -> Option<()> {
+        self.null().then_some(())
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(json: &str) -> bool {
+        let mut skim = Skim::new(json);
+        skim.skip_value().is_some() && skim.at_end()
+    }
+
+    #[test]
+    fn accepts_only_what_serde_reads_the_same() {
+        for ok in [
+            r#"{"a":[1,-2.5,true,false,null,"x\n\u00e9"],"b":{}}"#,
+            " [ ] ",
+            "0",
+        ] {
+            assert!(valid(ok), "{ok}");
+            assert!(serde_json::from_str::<serde_json::Value>(ok).is_ok());
+        }
+        for no in [
+            "{",
+            r#"{"a" 1}"#,
+            "01",
+            "1e5",
+            "1.",
+            "[1,]",
+            "tru",
+            r#""\ud800""#,
+            "\"\u{1}\"",
+        ] {
+            assert!(!valid(no), "{no}");
+        }
+    }
+}
