@@ -133,8 +133,11 @@ def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     led = open_ledger(path)
     led.record(full_row())
     led.close()
-    with sqlite3.connect(path) as conn:  # pretend the file predates migration 2
+    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 and 3
         conn.execute("DROP TABLE captures")
+        conn.execute("DROP INDEX requests_uuid")
+        conn.execute("ALTER TABLE requests DROP COLUMN uuid")
+        conn.execute("ALTER TABLE requests DROP COLUMN error_message")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     led = open_ledger(path)
     try:

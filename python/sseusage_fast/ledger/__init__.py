@@ -18,18 +18,28 @@ __all__ = [
 ]
 
 
-def open_ledger(dsn: str | Path) -> Ledger:
+def open_ledger(dsn: str | Path, *, spool: str | Path | bool = True) -> Ledger:
     """`postgresql://...` (or `postgres://`) opens PostgreSQL; `sqlite:///path` or a plain
-    path opens a SQLite file. Applies any pending schema migrations."""
+    path opens a SQLite file. Applies any pending schema migrations.
+
+    `spool`: where rows go while the database cannot take them (JSON lines, replayed when it
+    is back). True: the default place (next to a SQLite file; for PostgreSQL a file under
+    $XDG_STATE_HOME/sseusage, named after the DSN without its password); False: none (rows
+    are retried for a few seconds, then lost); or a path."""
     text = str(dsn)
     if text.startswith(("postgresql://", "postgres://")):
-        from sseusage_fast.ledger.postgres import PostgresLedger
+        from sseusage_fast.ledger.postgres import PostgresLedger, default_spool_path
 
-        return PostgresLedger(text)
+        path = default_spool_path(text) if spool is True else spool or None
+        return PostgresLedger(text, spool=path)
     if text.startswith("sqlite://"):
         text = text[len("sqlite://") :]
         # sqlite:///rel.db is relative, sqlite:////abs.db absolute (SQLAlchemy's convention).
         text = text.removeprefix("/")
     from sseusage_fast.ledger.sqlite import SQLiteLedger
 
-    return SQLiteLedger(text)
+    if spool is True:
+        path = None if text == ":memory:" else Path(text + ".spool.jsonl")
+    else:
+        path = spool or None
+    return SQLiteLedger(text, spool=path)

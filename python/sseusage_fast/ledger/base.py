@@ -7,8 +7,12 @@ second connection in the caller's thread.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import logging
+import operator
+import os
 import queue
 import threading
 import time
@@ -16,7 +20,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sseusage_fast.ledger.row import COLUMNS, LedgerRow
@@ -26,6 +32,12 @@ from sseusage_fast.record import TOKEN_FIELDS
 log = logging.getLogger("sseusage_fast.ledger")
 
 _STOP = object()
+_row_values = operator.attrgetter(*COLUMNS)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +106,22 @@ class SQLLedger(Ledger):
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "SUM(cost_usd)"
     batch_size = 500
+    # After the first row of a batch, the writer waits this long for more before writing: one
+    # transaction (and one wake-up of the writer thread, which competes with the proxy's event
+    # loop for the GIL) per batch instead of per row. `flush()` and `close()` cut it short.
+    linger = 0.05
 
-    def __init__(self) -> None:
+    # While rows are spooled, the writer tries the database again this often (seconds).
+    retry_interval = 2.0
+
+    def __init__(self, spool: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.Lock()
         self._conn = self._connect()
         self._migrate(self._conn)
         self._queue: queue.Queue[Any] = queue.Queue()
+        self._hurry = threading.Event()
         self._closed = False
+        self.spool = Spool(spool) if spool is not None else None
         self._thread = threading.Thread(target=self._run, name="sseusage-ledger", daemon=True)
         self._thread.start()
 
@@ -124,8 +145,9 @@ class SQLLedger(Ledger):
     def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
 
-    def _insert_returning_id(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
-        return int(conn.execute(sql + " RETURNING id", params).fetchone()[0])
+    def _insert_returning_id(self, conn: Any, sql: str, params: Sequence[Any]) -> int | None:
+        found = conn.execute(sql + " RETURNING id", params).fetchone()
+        return None if found is None else int(found[0])
 
     # -- schema --------------------------------------------------------------------------
 
@@ -161,6 +183,7 @@ class SQLLedger(Ledger):
         # queue.join() has no timeout; poll the unfinished count instead.
         deadline = None if timeout is None else time.monotonic() + timeout
         while self._queue.unfinished_tasks:
+            self._hurry.set()
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
@@ -171,15 +194,37 @@ class SQLLedger(Ledger):
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join()
         with self._lock:
             self._conn.close()
 
+    def spooled(self) -> int:
+        """Rows waiting in the spool file for the database to come back."""
+        return self.spool.count() if self.spool is not None else 0
+
     def _run(self) -> None:
-        conn = self._connect()
+        conn: Any = None
+        next_retry = 0.0
         try:
+            conn = self._reconnect(conn)
+            if conn is not None and self.spooled():
+                conn = self._replay(conn)  # left by an earlier run
             while True:
-                item = self._queue.get()
+                timeout = None
+                if self.spool is not None and self.spool.count():
+                    timeout = next_retry - time.monotonic()
+                    if timeout <= 0:
+                        conn = self._replay(self._reconnect(conn))
+                        next_retry = time.monotonic() + self.retry_interval
+                        continue
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    continue
+                if item is not _STOP and self.linger > 0:
+                    self._hurry.wait(self.linger)
+                self._hurry.clear()
                 batch = [item]
                 while len(batch) < self.batch_size:
                     try:
@@ -190,32 +235,85 @@ class SQLLedger(Ledger):
                 entries = [entry for entry in batch if entry is not _STOP]
                 try:
                     if entries:
-                        self._write_with_retry(conn, entries)
+                        conn = self._deliver(conn, entries)
+                        if conn is None:
+                            next_retry = time.monotonic() + self.retry_interval
                 finally:
                     for _ in batch:
                         self._queue.task_done()
                 if stop:
                     break
         finally:
-            conn.close()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
 
-    def _write_with_retry(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
-        # A busy database (another writer, a report holding a lock) is worth waiting for.
-        for attempt in range(8):
-            try:
-                self._write(conn, entries)
-                return
-            except Exception:
-                if attempt == 7:
-                    log.exception("ledger write failed; %d rows lost", len(entries))
-                    return
-                log.warning("ledger write failed, retrying", exc_info=True)
+    def _reconnect(self, conn: Any) -> Any:
+        if conn is not None:
+            return conn
+        try:
+            return self._connect()
+        except Exception as exc:  # noqa: BLE001 - the database is down: spool and retry later
+            log.warning("ledger database unavailable: %s", _one_line(exc))
+            return None
+
+    def _deliver(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> Any:
+        """Write the rows, or spool them when the database cannot take them. The connection to
+        use next (None after a failure)."""
+        if self.spool is not None and self.spool.count():
+            # Rows already wait in the spool: the database is (or was just) down. Queue behind
+            # them; the replay writes them in order.
+            self.spool.append(entries)
+            return conn
+        attempts = 2 if self.spool is not None else 8
+        for attempt in range(attempts):
+            conn = self._reconnect(conn)
+            if conn is not None:
+                try:
+                    self._write(conn, entries)
+                    return conn
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("ledger write failed: %s", _one_line(exc))
+                    with contextlib.suppress(Exception):
+                        conn.close()
+                    conn = None
+            if attempt < attempts - 1:
                 time.sleep(min(2.0, 0.05 * 2**attempt))
+        if self.spool is None:
+            log.error("ledger write failed; %d rows lost (no spool file)", len(entries))
+            return None
+        self.spool.append(entries)
+        log.warning(
+            "ledger unavailable: %d rows spooled to %s, replayed when it is back",
+            len(entries),
+            self.spool.path,
+        )
+        return None
+
+    def _replay(self, conn: Any) -> Any:
+        """Write the spooled rows (idempotent by uuid), then empty the spool."""
+        if conn is None or self.spool is None:
+            return conn
+        entries = self.spool.read()
+        try:
+            for i in range(0, len(entries), self.batch_size):
+                self._write(conn, entries[i : i + self.batch_size])
+        except Exception as exc:  # noqa: BLE001 - still down: keep the spool, retry later
+            log.warning("ledger replay failed, rows stay spooled: %s", _one_line(exc))
+            with contextlib.suppress(Exception):
+                conn.close()
+            return None
+        self.spool.clear()
+        log.info("ledger back: %d spooled rows written", len(entries))
+        return conn
 
     def _write(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
         p = self.placeholder
+        # A row already written (a replay after a crash between commit and spool clearing)
+        # is skipped: its uuid is unique.
         insert = (
             f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join([p] * len(COLUMNS))})"
+            " ON CONFLICT (uuid) DO NOTHING"
         )
         with self._transaction(conn):
             # Rows keep their order (ids follow arrival); runs without captures go in one call.
@@ -228,6 +326,8 @@ class SQLLedger(Ledger):
                     self._executemany(conn, insert, run)
                     run = []
                 row_id = self._insert_returning_id(conn, insert, self._params(row))
+                if row_id is None:
+                    continue  # written before, capture included
                 conn.execute(
                     "INSERT INTO captures (request_row_id, request_body, response_body) "
                     f"VALUES ({p}, {p}, {p})",
@@ -237,7 +337,8 @@ class SQLLedger(Ledger):
                 self._executemany(conn, insert, run)
 
     def _params(self, row: LedgerRow) -> list[Any]:
-        return [self._to_db(name, getattr(row, name)) for name in COLUMNS]
+        to_db = self._to_db
+        return [to_db(name, value) for name, value in zip(COLUMNS, _row_values(row))]
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -342,3 +443,93 @@ def estimated_to_db(value: Sequence[str]) -> str:
 
 def estimated_from_db(value: str | None) -> tuple[str, ...]:
     return tuple(json.loads(value)) if value else ()
+
+
+# -- the spool: rows the database could not take, kept on disk until it can ----------------------
+
+_TIME_FIELDS = ("ts", "backfilled_at")
+
+
+def row_to_json(row: LedgerRow, capture: Capture | None = None) -> str:
+    data: dict[str, Any] = {}
+    for name, value in zip(COLUMNS, _row_values(row)):
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        data[name] = value
+    if capture is not None:
+        data["_capture"] = [
+            base64.b64encode(capture.request_body).decode("ascii"),
+            base64.b64encode(capture.response_body).decode("ascii"),
+        ]
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+
+
+def row_from_json(line: str) -> tuple[LedgerRow, Capture | None]:
+    data = json.loads(line)
+    coded = data.pop("_capture", None)
+    for name in _TIME_FIELDS:
+        if data.get(name) is not None:
+            data[name] = datetime.fromisoformat(data[name])
+    if data.get("cost_usd") is not None:
+        data["cost_usd"] = Decimal(data["cost_usd"])
+    data["estimated"] = tuple(data.get("estimated") or ())
+    known = {name: data[name] for name in COLUMNS if name in data}
+    capture = None
+    if coded is not None:
+        capture = Capture(base64.b64decode(coded[0]), base64.b64decode(coded[1]))
+    return LedgerRow(**known), capture
+
+
+class Spool:
+    """An append-only JSON-lines file, one row a line, fsync'd before `record()`'s rows count
+    as delivered. Only the ledger's writer thread touches it. Created on first use, mode 0600:
+    it holds what the ledger would (key fingerprints, never keys; bodies only when asked)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = len(self.read()) if self.path.exists() else 0
+        return self._count
+
+    def append(self, entries: Sequence[tuple[LedgerRow, Capture | None]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = "".join(row_to_json(row, capture) + "\n" for row, capture in entries).encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._count = self.count() + len(entries)
+
+    def read(self) -> list[tuple[LedgerRow, Capture | None]]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        entries = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(row_from_json(line))
+            except (ValueError, TypeError, KeyError) as exc:
+                # Only a line cut by a crash mid-append can be bad; its rows were never
+                # reported as delivered.
+                log.error("spool %s line %d unreadable, skipped: %s", self.path, number, exc)
+        return entries
+
+    def clear(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._count = 0

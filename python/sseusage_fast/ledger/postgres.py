@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
 
 # Any constant will do: it only has to be the same for every proxy sharing the database.
 _MIGRATION_LOCK_KEY = 0x55E05A6E
+CONNECT_TIMEOUT = 5
+
+
+def default_spool_path(dsn: str) -> Path:
+    """$XDG_STATE_HOME/sseusage (else ~/.local/state/sseusage)/spool-<hash of the DSN without
+    its password>.jsonl: one file per database, in a directory of its own."""
+    parts = urlsplit(dsn)
+    if parts.password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", "@", 1))
+    digest = hashlib.sha256(urlunsplit(parts).encode()).hexdigest()[:16]
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(state) / "sseusage" / f"spool-{digest}.jsonl"
 
 
 class PostgresLedger(SQLLedger):
@@ -18,7 +34,7 @@ class PostgresLedger(SQLLedger):
     day_expr = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     cost_sum_expr = "SUM(cost_usd)"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, spool: str | os.PathLike[str] | None = None) -> None:
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
@@ -26,12 +42,13 @@ class PostgresLedger(SQLLedger):
                 "the PostgreSQL ledger needs psycopg 3: pip install 'sseusage-fast[postgres]'"
             ) from exc
         self.dsn = dsn
-        super().__init__()
+        super().__init__(spool)
 
     def _connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.dsn, autocommit=True)
+        # A bounded connect: an unreachable server must not stall the writer for minutes.
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
 
     @contextmanager
     def _transaction(self, conn: Any) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid as _uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -15,6 +16,10 @@ SOURCES = ("provider", "estimate", "billing_csv")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def new_uuid() -> str:
+    return _uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,11 @@ class LedgerRow:
     cost_usd: Decimal | None = None
     source: str = "provider"
     backfilled_at: datetime | None = None
+    # The record's own error text, or the proxy's (an upstream timeout, a reset). Never holds
+    # request headers or bodies.
+    error_message: str | None = None
+    # Names the row everywhere it goes (the spool, a replay): writing it twice keeps one row.
+    uuid: str = field(default_factory=new_uuid)
     # Set by the ledger when read back; None for a row not yet written.
     id: int | None = None
 
@@ -67,6 +77,7 @@ class LedgerRow:
                 "status",
                 "stop_reason",
                 "error_type",
+                "error_message",
                 "no_usage_data",
                 "requires_manual_review",
                 "interrupted",

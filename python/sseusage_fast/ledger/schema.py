@@ -88,6 +88,15 @@ def migrations(dialect: str) -> list[tuple[int, list[str]]]:
             ],
         ),
         (2, [_captures_table(dialect)]),
+        (
+            3,
+            [
+                "ALTER TABLE requests ADD COLUMN error_message TEXT",
+                # Rows written before version 3 have none (NULLs never collide).
+                "ALTER TABLE requests ADD COLUMN uuid TEXT",
+                "CREATE UNIQUE INDEX requests_uuid ON requests (uuid)",
+            ],
+        ),
     ]
 
 

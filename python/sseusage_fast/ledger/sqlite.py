@@ -36,11 +36,11 @@ class SQLiteLedger(SQLLedger):
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "decimal_sum(cost_usd)"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, spool: str | Path | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        super().__init__()
+        super().__init__(spool)
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _transaction).
