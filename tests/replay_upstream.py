@@ -8,6 +8,9 @@ The scenario is chosen by the request's model name, so the official SDKs can dri
   ...-gzip      the response is gzip-coded (flushed per event, so it still streams)
   ...-long      200 text deltas
 Anything else gets a normal stream (`"stream": true`) or JSON body.
+Headers: `x-replay-stall-headers: S` waits S seconds before answering; `x-replay-stall-body: S`
+pauses S seconds halfway through a stream. Streams closed before their end (the proxy went
+away) are listed in `app.state.aborted` by message id.
 """
 
 from __future__ import annotations
@@ -190,19 +193,35 @@ class _Cut(Exception):
     """Raised mid-stream so that uvicorn drops the connection."""
 
 
-async def _paced(events: list[bytes], model: str, gzip: bool) -> AsyncIterator[bytes]:
+async def _paced(
+    events: list[bytes],
+    model: str,
+    gzip: bool,
+    *,
+    stall: float = 0.0,
+    name: str = "",
+    aborted: list[str] | None = None,
+) -> AsyncIterator[bytes]:
     coder = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16) if gzip else None
-    for i, event in enumerate(events):
-        if "cut" in model and i == len(events) // 2:
-            raise _Cut("simulated upstream failure")
-        if "slow" in model:
-            await asyncio.sleep(0.05)
+    done = False
+    try:
+        for i, event in enumerate(events):
+            if "cut" in model and i == len(events) // 2:
+                raise _Cut("simulated upstream failure")
+            if "slow" in model:
+                await asyncio.sleep(0.05)
+            if stall and i == len(events) // 2:
+                await asyncio.sleep(stall)
+            if coder is not None:
+                yield coder.compress(event) + coder.flush(zlib.Z_SYNC_FLUSH)
+            else:
+                yield event
         if coder is not None:
-            yield coder.compress(event) + coder.flush(zlib.Z_SYNC_FLUSH)
-        else:
-            yield event
-    if coder is not None:
-        yield coder.flush()
+            yield coder.flush()
+        done = True
+    finally:
+        if not done and aborted is not None:
+            aborted.append(name)
 
 
 def _gzip(body: bytes) -> bytes:
@@ -212,6 +231,7 @@ def _gzip(body: bytes) -> bytes:
 
 def create_replay_app() -> Starlette:
     seen: list[dict[str, Any]] = []
+    aborted: list[str] = []
 
     async def handle(request: Request) -> Response:
         body = await request.body()
@@ -226,6 +246,9 @@ def create_replay_app() -> Starlette:
             }
         )
         model = str(payload.get("model", "unknown"))
+        stall_headers = float(request.headers.get("x-replay-stall-headers") or 0)
+        if stall_headers:
+            await asyncio.sleep(stall_headers)
         anthropic = request.url.path.endswith("/messages")
         # A fixed id (x-replay-id) makes two responses byte-identical, for comparisons.
         n = int(request.headers.get("x-replay-id") or next(_ids))
@@ -247,9 +270,15 @@ def create_replay_app() -> Starlette:
             else:
                 include = bool((payload.get("stream_options") or {}).get("include_usage"))
                 events = openai_stream(model, f"chatcmpl-{n:06d}", include)
-            return StreamingResponse(
-                _paced(events, model, gzip), media_type="text/event-stream", headers=headers
+            stream = _paced(
+                events,
+                model,
+                gzip,
+                stall=float(request.headers.get("x-replay-stall-body") or 0),
+                name=f"msg_{n:06d}" if anthropic else f"chatcmpl-{n:06d}",
+                aborted=aborted,
             )
+            return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         data = (
             anthropic_body(model, f"msg_{n:06d}")
             if anthropic
@@ -260,6 +289,7 @@ def create_replay_app() -> Starlette:
 
     app = Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST"])])
     app.state.seen = seen
+    app.state.aborted = aborted
     return app
 
 

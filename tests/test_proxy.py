@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import re
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from dataclasses import astuple
@@ -239,6 +242,66 @@ def test_client_that_stops_reading_is_recorded_as_disconnected(proxy: str, ledge
     assert row.status == "partial" and row.input_tokens == INPUT_TOKENS
     assert row.requires_manual_review  # output is known only up to the cut
     assert time.monotonic() - started < 5
+
+
+def _raw_request(port: int, model: str, **headers: str) -> socket.socket:
+    """A request written by hand on a plain socket, so that the test decides how it ends."""
+    body = json.dumps(
+        {"model": model, "max_tokens": 64, "messages": MESSAGES, "stream": True}
+    ).encode()
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        (
+            "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            f"x-api-key: {ANTHROPIC_KEY}\r\n{head}\r\n"
+        ).encode()
+        + body
+    )
+    return sock
+
+
+def _reset(sock: socket.socket) -> None:
+    """Hang up abruptly: a TCP reset, as when a client process dies."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def test_client_reset_mid_stream_is_a_client_disconnect(
+    upstream: tuple[str, Starlette], proxy: str, ledger: Ledger
+) -> None:
+    sock = _raw_request(int(proxy.rsplit(":", 1)[1]), "claude-opus-4-6-slow-long")
+    got = b""
+    while b"content_block_delta" not in got:  # the stream has started
+        got += sock.recv(65536)
+    started = time.monotonic()
+    _reset(sock)
+    (row,) = wait_rows(ledger, 1)
+    assert row.interrupted == "client_disconnect" and row.http_status == 200
+    assert row.status == "partial" and row.requires_manual_review
+    assert time.monotonic() - started < 5  # not the 10 s the whole stream takes
+    deadline = time.monotonic() + 5  # and the upstream stream was closed, not read to its end
+    while row.message_id not in upstream[1].state.aborted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert row.message_id in upstream[1].state.aborted
+
+
+def test_client_gone_before_the_upstream_answers_is_a_client_disconnect(
+    proxy: str, ledger: Ledger
+) -> None:
+    # The upstream takes 5 s to start answering (a long prompt); the client gives up first.
+    sock = _raw_request(
+        int(proxy.rsplit(":", 1)[1]), "claude-opus-4-6", **{"x-replay-stall-headers": "5"}
+    )
+    time.sleep(0.3)
+    started = time.monotonic()
+    _reset(sock)
+    (row,) = wait_rows(ledger, 1)
+    assert time.monotonic() - started < 3
+    assert row.interrupted == "client_disconnect" and row.http_status is None
+    # Sent to the provider, never answered: it may bill the prompt, so a human looks.
+    assert row.requires_manual_review and row.input_tokens is not None
 
 
 # -- raw HTTP ---------------------------------------------------------------------------------

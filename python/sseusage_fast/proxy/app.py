@@ -25,9 +25,13 @@ from sseusage_fast.ledger.row import utcnow
 from sseusage_fast.proxy.config import ProxyConfig
 from sseusage_fast.proxy.headers import (
     downstream_response_headers,
+    install_log_filters,
     key_fingerprint,
     request_id,
+    scrub,
+    secret_values,
     upstream_request_headers,
+    upstream_url,
 )
 from sseusage_fast.proxy.meter import (
     Meter,
@@ -46,6 +50,11 @@ class _ClientGone(Exception):
     """The client went away before its request body was complete."""
 
 
+class UpstreamCut(Exception):
+    """Raised to the server to cut the client's response when the upstream cut ours. Its
+    message is scrubbed of the request's secrets (the server logs it)."""
+
+
 @dataclass(slots=True)
 class _Request:
     """What is known about one request before and while it is relayed."""
@@ -58,6 +67,8 @@ class _Request:
     model: str | None
     billable: bool
     key_fingerprint: str | None
+    # Key and auth header values of this request: scrubbed from any text that is logged.
+    secrets: tuple[str, ...] = ()
     ttfb_ms: float | None = None
     http_status: int | None = None
     request_id: str | None = None
@@ -81,6 +92,10 @@ class Proxy:
         self._pricing_loaded = pricing is not None
         self.client: httpx.AsyncClient | None = None
         self.upstream = config.upstream.rstrip("/")
+        self.base_url = httpx.URL(self.upstream)
+        if self.base_url.scheme not in ("http", "https") or not self.base_url.host:
+            raise ValueError(f"the upstream must be an http(s) URL, not {config.upstream!r}")
+        install_log_filters()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -113,6 +128,7 @@ class Proxy:
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lowered = {k.lower(): v for k, v in raw_headers}
         query_string = scope.get("query_string", b"").decode("latin-1")
+        query = dict(parse_qsl(query_string))
         method, path = scope["method"], scope["path"]
         req = _Request(
             started=time.perf_counter(),
@@ -122,12 +138,17 @@ class Proxy:
             provider=detect_provider(path),
             model=None,
             billable=is_generation(method, path),
-            key_fingerprint=key_fingerprint(lowered, dict(parse_qsl(query_string))),
+            key_fingerprint=key_fingerprint(lowered, query),
+            secrets=secret_values(lowered, query),
         )
         try:
             body = await _read_body(receive)
         except _ClientGone:
             self._finish(req, None, UsageRecord(interrupted="client_disconnect"))
+            return
+        url = upstream_url(self.base_url, scope.get("raw_path") or path.encode(), query_string)
+        if url is None:
+            await self._reject(req, send)
             return
         parsed = parse_body(body)
         req.model = request_model(path, parsed)
@@ -142,10 +163,6 @@ class Proxy:
                 self.parser_factory, req.provider, request=request, estimate=req.billable
             )
 
-        raw_path = scope.get("raw_path") or path.encode()
-        url = self.upstream + raw_path.decode("latin-1")
-        if query_string:
-            url += "?" + query_string
         upstream_req = self.client.build_request(
             method, url, headers=upstream_request_headers(raw_headers), content=body
         )
@@ -154,41 +171,28 @@ class Proxy:
             upstream_req.headers["accept-encoding"] = "identity"
         if "user-agent" not in lowered:
             del upstream_req.headers["user-agent"]
+        await self._exchange(req, parser, upstream_req, body, receive, send)
 
-        try:
-            response = await self.client.send(upstream_req, stream=True)
-        except httpx.HTTPError as exc:
-            await self._answer_unreachable(req, parser, exc, send)
-            return
-        meter = None
-        if parser is not None:
-            encoding = response.headers.get("content-encoding")
-            meter = Meter(parser, encoding, keep_limit=self._keep_limit())
-        await self._relay(req, meter, response, body, receive, send)
-
-    async def _relay(
+    async def _exchange(
         self,
         req: _Request,
-        meter: Meter | None,
-        response: httpx.Response,
+        parser: Parser | None,
+        upstream_req: httpx.Request,
         body: bytes,
         receive: Receive,
         send: Send,
     ) -> None:
-        req.http_status = response.status_code
-        req.request_id = request_id(response.headers)
+        """Send the request upstream and relay the answer, watching the client throughout: a
+        client that hangs up (even before the upstream has answered) closes the upstream
+        request at once and is recorded as `client_disconnect`."""
+        assert self.client is not None
         interrupted: str | None = None
-        upstream_error: BaseException | None = None
+        upstream_error: httpx.HTTPError | None = None
+        response: httpx.Response | None = None
+        meter: Meter | None = None
+        answered = False  # the row of an unreachable upstream is already written
+        disconnected = complete = False
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": downstream_response_headers(response.headers.raw),
-                }
-            )
-            req.ttfb_ms = (time.perf_counter() - req.started) * 1000
-            disconnected = complete = False
             async with anyio.create_task_group() as tg:
 
                 async def watch_disconnect() -> None:
@@ -201,6 +205,26 @@ class Proxy:
                         tg.cancel_scope.cancel()
 
                 tg.start_soon(watch_disconnect)
+                try:
+                    response = await self.client.send(upstream_req, stream=True)
+                except httpx.HTTPError as exc:
+                    answered = complete = True
+                    await self._answer_unreachable(req, parser, exc, send)
+                    tg.cancel_scope.cancel()
+                    return
+                if parser is not None:
+                    encoding = response.headers.get("content-encoding")
+                    meter = Meter(parser, encoding, keep_limit=self._keep_limit())
+                req.http_status = response.status_code
+                req.request_id = request_id(response.headers)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": downstream_response_headers(response.headers.raw),
+                    }
+                )
+                req.ttfb_ms = (time.perf_counter() - req.started) * 1000
                 feed = None if meter is None else meter.feed_function()
                 try:
                     async for chunk in response.aiter_raw():
@@ -226,40 +250,79 @@ class Proxy:
             interrupted = interrupted or "cancelled"
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
-            if meter is not None:
-                record = meter.finish(interrupted=interrupted)
+            if response is not None:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+            if parser is not None and not answered:
+                record = (meter or Meter(parser)).finish(interrupted=interrupted)
+                if upstream_error is not None:
+                    record = replace(
+                        record,
+                        error_type=record.error_type or _error_type(upstream_error),
+                        error_message=self._error_text(req, upstream_error),
+                    )
                 self._finish(req, meter, record, request_body=body)
         if upstream_error is not None:
             # Cut the client's response too, as the upstream cut ours: ending it cleanly would
-            # pass a truncated body off as complete.
-            raise upstream_error
+            # pass a truncated body off as complete. The message names no secret.
+            raise UpstreamCut(self._error_text(req, upstream_error))
+
+    def _error_text(self, req: _Request, exc: BaseException) -> str:
+        """An upstream failure in words, with the request's secrets scrubbed out."""
+        if isinstance(exc, httpx.ReadTimeout):
+            text = f"upstream sent nothing for {self.config.read_timeout:g} s (read timeout)"
+        elif isinstance(exc, httpx.TimeoutException):
+            text = f"upstream timed out ({type(exc).__name__})"
+        else:
+            detail = " ".join(str(exc).split())
+            text = f"upstream failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
+        return scrub(text, req.secrets)[:500]
+
+    async def _reject(self, req: _Request, send: Send) -> None:
+        """A request target that could lead anywhere but the configured upstream."""
+        req.http_status = 400
+        log.warning("rejected request target %r: not a plain path", scrub(req.path, req.secrets))
+        self._finish(
+            req,
+            None,
+            UsageRecord(
+                status="error",
+                error_type="proxy_rejected_target",
+                error_message="the request target is not a plain path under the upstream",
+            ),
+        )
+        await _send_json(
+            send,
+            400,
+            b'{"type":"error","error":{"type":"proxy_bad_request",'
+            b'"message":"the request target must be a plain path"}}',
+        )
 
     async def _answer_unreachable(
         self, req: _Request, parser: Parser | None, exc: httpx.HTTPError, send: Send
     ) -> None:
-        req.http_status = 502
-        log.warning("upstream request failed: %s: %s", type(exc).__name__, exc)
+        timeout = isinstance(exc, httpx.TimeoutException)
+        req.http_status = 504 if timeout else 502
+        message = self._error_text(req, exc)
+        log.warning("upstream request failed: %s", message)
         if parser is not None:
             record = Meter(parser).finish(interrupted="upstream_error")
-            record = replace(record, status="error", error_type=type(exc).__name__)
+            record = replace(
+                record, status="error", error_type=_error_type(exc), error_message=message
+            )
             # Nothing reached the upstream unless the connection was made: no bill to review.
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
                 record = _unbilled(record)
             self._finish(req, None, record)
-        payload = (
-            b'{"type":"error","error":{"type":"proxy_upstream_error",'
-            b'"message":"the upstream could not be reached"}}'
+        if timeout:
+            kind, text = b"proxy_upstream_timeout", b"the upstream did not answer in time"
+        else:
+            kind, text = b"proxy_upstream_error", b"the upstream could not be reached"
+        await _send_json(
+            send,
+            req.http_status,
+            b'{"type":"error","error":{"type":"' + kind + b'","message":"' + text + b'"}}',
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 502,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
 
     # -- the row -------------------------------------------------------------------------
 
@@ -326,6 +389,21 @@ class Proxy:
 def _unbilled(record: UsageRecord) -> UsageRecord:
     cleared: dict[str, Any] = {name: None for name in record.estimated if name in TOKEN_FIELDS}
     return replace(record, requires_manual_review=False, estimated=(), **cleared)
+
+
+def _error_type(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+async def _send_json(send: Send, status: int, payload: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 async def _read_body(receive: Receive) -> bytes:

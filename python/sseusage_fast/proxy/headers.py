@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import unquote
+
+import httpx
 
 # RFC 9110 section 7.6.1: meaningful only for one connection, never forwarded. Host is set by
 # the upstream client; Content-Length is recomputed from the body actually sent.
@@ -74,8 +79,8 @@ def fingerprint(key: str) -> str:
 
 def key_fingerprint(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     """Fingerprint of the caller's key: x-api-key (Anthropic), Authorization Bearer (OpenAI),
-    x-goog-api-key or ?key= (Gemini)."""
-    for name in ("x-api-key", "x-goog-api-key"):
+    x-goog-api-key or ?key= (Gemini), api-key (Azure OpenAI)."""
+    for name in ("x-api-key", "x-goog-api-key", "api-key"):
         if headers.get(name):
             return fingerprint(headers[name].strip())
     auth = headers.get("authorization", "")
@@ -94,3 +99,84 @@ def request_id(headers: Mapping[str, str]) -> str | None:
         if value:
             return value
     return None
+
+
+# Headers and query parameters that carry credentials: their values never reach a log line.
+SECRET_HEADERS = (
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "cookie",
+)
+SECRET_PARAMS = ("key", "api_key", "api-key", "access_token", "token")
+
+
+def secret_values(headers: Mapping[str, str], query: Mapping[str, str]) -> tuple[str, ...]:
+    """The credential values of one request, longest first (and the part after a scheme such
+    as `Bearer`), for `scrub`."""
+    found: set[str] = set()
+    values = [headers.get(name, "") for name in SECRET_HEADERS]
+    values += [query.get(name, "") for name in SECRET_PARAMS]
+    for value in values:
+        value = value.strip()
+        if len(value) < 4:
+            continue
+        found.add(value)
+        _, _, credentials = value.partition(" ")
+        if len(credentials.strip()) >= 4:
+            found.add(credentials.strip())
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+_DOT_SEGMENT = re.compile(r"(^|[/\\])\.{1,2}($|[/\\])")
+
+
+def upstream_url(base: httpx.URL, raw_path: bytes, query_string: str) -> httpx.URL | None:
+    """The upstream URL for a request target: the configured upstream's scheme, host and port
+    always, its path as a prefix, then the client's path and query. None for a target that
+    is not a plain path (absolute-form, no leading slash) or holds `.`/`..` segments, raw or
+    percent-coded: the upstream (or httpx) would resolve them, and escape the prefix."""
+    path = raw_path.decode("latin-1")
+    if not path.startswith("/") or _DOT_SEGMENT.search(unquote(unquote(path))):
+        return None
+    target = base.raw_path.split(b"?")[0].rstrip(b"/") + raw_path
+    if query_string:
+        target += b"?" + query_string.encode("latin-1")
+    try:
+        url = base.copy_with(raw_path=target)
+    except httpx.InvalidURL:
+        return None
+    if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+        return None
+    return url
+
+
+class _RedactQuery(logging.Filter):
+    """httpx logs each request's URL at INFO, query included, where Gemini keys travel
+    (`?key=`): log it without the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(isinstance(a, httpx.URL) for a in args):
+            record.args = tuple(
+                a.copy_with(query=None) if isinstance(a, httpx.URL) and a.query else a for a in args
+            )
+        return True
+
+
+_FILTER = _RedactQuery()
+
+
+def install_log_filters() -> None:
+    """Idempotent: keeps credentials out of httpx's own log lines."""
+    logger = logging.getLogger("httpx")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
