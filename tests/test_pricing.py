@@ -6,6 +6,7 @@ rate, a wrong tier or a float sneaking into the arithmetic changes the exact Dec
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -531,7 +532,8 @@ def test_bundled_table_covers(pricing: Pricing, name: str) -> None:
 
 
 def _bundled() -> dict[str, Any]:
-    path = Path(__file__).parent.parent / "python" / "sseusage_fast" / "data" / "pricing.json"
+    # The installed package's copy: proves the data file ships in the wheel.
+    path = importlib.resources.files("sseusage_fast") / "data" / "pricing.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
