@@ -32,6 +32,29 @@ def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=600.0,
         help="seconds between two reads from the upstream (default: 600)",
     )
+    p.add_argument("--write-timeout", type=float, default=60.0, help="seconds (default: 60)")
+    p.add_argument(
+        "--pool-timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait for a free upstream connection (default: 30)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=300.0,
+        help="on SIGTERM/SIGINT, seconds in-flight streams get to finish (default: 300)",
+    )
+    spool = p.add_mutually_exclusive_group()
+    spool.add_argument(
+        "--spool",
+        metavar="FILE",
+        help="where rows wait while the ledger database is unavailable (JSON lines; default: "
+        "next to a SQLite file, or under $XDG_STATE_HOME/sseusage for PostgreSQL)",
+    )
+    spool.add_argument(
+        "--no-spool", action="store_true", help="no spool: rows are lost if the database is down"
+    )
     p.add_argument(
         "--keep-flagged-bodies",
         action="store_true",
@@ -92,9 +115,20 @@ def _run_proxy(args: argparse.Namespace) -> int:
         upstream=args.upstream,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
+        write_timeout=args.write_timeout,
+        pool_timeout=args.pool_timeout,
+        drain_timeout=args.drain_timeout,
         keep_flagged_bodies=args.keep_flagged_bodies,
     )
-    run(config, host=args.host, port=args.port, db=args.db, log_level=args.log_level)
+    spool: str | bool = False if args.no_spool else (args.spool or True)
+    run(
+        config,
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        log_level=args.log_level,
+        spool=spool,
+    )
     return 0
 
 

@@ -50,7 +50,7 @@ class SQLiteLedger(SQLLedger):
         # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt the file.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.create_aggregate("decimal_sum", 1, _DecimalSum)
+        conn.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
         return conn
 
     @contextmanager

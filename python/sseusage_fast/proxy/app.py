@@ -69,6 +69,8 @@ class _Request:
     key_fingerprint: str | None
     # Key and auth header values of this request: scrubbed from any text that is logged.
     secrets: tuple[str, ...] = ()
+    # The status is the proxy's own (502/504 for an upstream that failed), not the provider's.
+    proxy_answered: bool = False
     ttfb_ms: float | None = None
     http_status: int | None = None
     request_id: str | None = None
@@ -303,6 +305,7 @@ class Proxy:
     ) -> None:
         timeout = isinstance(exc, httpx.TimeoutException)
         req.http_status = 504 if timeout else 502
+        req.proxy_answered = True
         message = self._error_text(req, exc)
         log.warning("upstream request failed: %s", message)
         if parser is not None:
@@ -343,7 +346,8 @@ class Proxy:
         status = req.http_status
         # A request the provider cannot bill (an error answer, a model list) has nothing to
         # review, and must not carry estimated tokens into the totals.
-        if not req.billable or (status is not None and not 200 <= status < 300):
+        provider_error = status is not None and not 200 <= status < 300 and not req.proxy_answered
+        if not req.billable or provider_error:
             record = _unbilled(record)
         if record.model is None and req.model is not None:
             record = replace(record, model=req.model)

@@ -14,6 +14,9 @@ class ProxyConfig:
     read_timeout: float = 600.0
     write_timeout: float = 60.0
     pool_timeout: float = 30.0
+    # On SIGTERM/SIGINT: stop accepting, let in-flight streams finish for up to this long, then
+    # cut what is left (recorded `cancelled`). Rows are written before the process exits.
+    drain_timeout: float = 300.0
     # False turns the proxy into a plain relay (no parsing, no ledger): the benchmark baseline.
     meter: bool = True
     # Keep the bodies of flagged requests so that `backfill` can re-estimate them later.

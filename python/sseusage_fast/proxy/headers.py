@@ -32,7 +32,7 @@ _NOT_FORWARDED_UP = HOP_BY_HOP | {"host", "content-length"}
 try:
     import brotli  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
 
-    DECODABLE = ("gzip", "deflate", "br", "identity")
+    DECODABLE: tuple[str, ...] = ("gzip", "deflate", "br", "identity")
 except ImportError:
     DECODABLE = ("gzip", "deflate", "identity")
 

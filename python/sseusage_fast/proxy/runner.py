@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
+import signal
+from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import open_ledger
@@ -28,10 +31,14 @@ def run(
     port: int = 8787,
     db: str = "sseusage.db",
     log_level: str = "info",
+    spool: str | bool = True,
 ) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: in-flight streams finish (up to
+    `config.drain_timeout`), every row is written, and the function returns normally."""
     import uvicorn
 
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, spool=spool)
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         app = create_app(config, ledger)
         log.info(
@@ -41,7 +48,26 @@ def run(
             config.upstream,
             redact_dsn(db),
         )
+        # uvicorn handles the signal (graceful shutdown), then raises it again once done so
+        # that the process dies of it; a no-op handler underneath lets the ledger close and
+        # the process exit 0 instead.
+        for sig in previous:
+            signal.signal(sig, _drained)
         # uvicorn's access log would print query strings, where Gemini keys travel (?key=).
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=math.ceil(config.drain_timeout),
+        )
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         ledger.close()
+        log.info("ledger closed")
+
+
+def _drained(signum: int, frame: FrameType | None) -> None:
+    log.info("shut down on %s", signal.Signals(signum).name)
