@@ -14,6 +14,12 @@ pub trait EventSink {
     /// A line the stream format defines was seen (field `data`, `event`, `id`, `retry`, or a
     /// comment): evidence that the body is an event stream.
     fn sse_line(&mut self) {}
+    /// At the start of an event, nothing pending: a sink that can read a whole event from
+    /// `rest` exactly as the line-by-line path would may take it, returning the bytes used
+    /// (through its blank line), or 0 to decline.
+    fn whole_event(&mut self, _rest: &[u8], _max_event_bytes: usize) -> usize {
+        0
+    }
 }
 
 /// Feeds the lines of a [`crate::framer::Framer`] to a builder, dispatching into a sink.
@@ -33,6 +39,18 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
 
     fn line_then_blank(&mut self, line: &[u8]) {
         self.builder.line_then_blank(line, self.sink);
+    }
+
+    fn whole_event(&mut self, rest: &[u8]) -> usize {
+        let b = &mut *self.builder;
+        if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
+            return 0;
+        }
+        let used = self.sink.whole_event(rest, b.max_event_bytes);
+        if used > 0 {
+            b.last_event_id.clone_from(&b.id_buffer); // what dispatching it would have done
+        }
+        used
     }
 }
 

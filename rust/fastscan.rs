@@ -156,6 +156,34 @@ pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> 
     Some(kind)
 }
 
+/// A whole LF-framed text-delta event at the start of `rest`:
+/// `event: content_block_delta\ndata: <canonical delta JSON>\n\n`. Returns the bytes used and
+/// the kind, having counted the text into `stats`; `None` (stats untouched) for anything else,
+/// which then goes through the line-by-line path.
+pub fn anthropic_event(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
+    const EVENT: &[u8] = b"event: content_block_delta";
+    let after = rest.strip_prefix(EVENT)?;
+    // The event's one line ending, LF or CRLF, used by all three lines (else: general path).
+    let eol: &[u8] = match after {
+        [b'\n', ..] => b"\n",
+        [b'\r', b'\n', ..] => b"\r\n",
+        _ => return None,
+    };
+    let data = after[eol.len()..].strip_prefix(b"data: ")?;
+    let line_len = memchr::memchr2(b'\n', b'\r', data)?;
+    let tail = data.get(line_len..line_len + 2 * eol.len())?;
+    if tail[..eol.len()] != *eol || tail[eol.len()..] != *eol || line_len >= max_event_bytes {
+        return None;
+    }
+    let kind = anthropic_delta(&data[..line_len], stats)?;
+    let used = rest.len() - data.len() + line_len + 2 * eol.len();
+    Some((used, kind))
+}
+
 fn skip_prefix(b: &[u8], pos: usize, prefix: &[u8]) -> Option<usize> {
     b[pos..].starts_with(prefix).then_some(pos + prefix.len())
 }

@@ -19,6 +19,11 @@ pub trait LineSink {
         self.line(line);
         self.line(b"");
     }
+    /// At the start of a line, with nothing pending: a sink that recognises a whole event in
+    /// `rest` may take it at once and say how many bytes it used (through its blank line).
+    fn whole_event(&mut self, _rest: &[u8]) -> usize {
+        0
+    }
 }
 
 #[derive(Debug)]
@@ -106,7 +111,17 @@ impl Framer {
                 pos = 1;
             }
         }
-        while let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) {
+        loop {
+            if self.tail.is_empty() && !self.overflow && pos < bytes.len() {
+                let used = sink.whole_event(&bytes[pos..]);
+                if used > 0 {
+                    pos += used;
+                    continue;
+                }
+            }
+            let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) else {
+                break;
+            };
             let end = pos + i;
             let next = line_end(bytes, end);
             match next {

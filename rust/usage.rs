@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::event::{EventBuilder, EventSink, Lines};
+use crate::fastscan::{self, DeltaKind};
 use crate::framer::Framer;
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
@@ -195,6 +196,23 @@ impl EventSink for Extract {
 
     fn sse_line(&mut self) {
         self.saw_sse_line = true;
+    }
+
+    fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> usize {
+        if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
+            return 0;
+        }
+        match fastscan::anthropic_event(rest, &mut self.output_text, max_event_bytes) {
+            Some((used, kind)) => {
+                self.events += 1;
+                self.saw_sse_line = true;
+                self.provider = Provider::Anthropic;
+                self.saw_thinking |= kind == DeltaKind::Thinking;
+                self.saw_tool_use |= kind == DeltaKind::ToolInput;
+                used
+            }
+            None => 0,
+        }
     }
 }
 
