@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from .record import UsageRecord
@@ -27,11 +27,20 @@ STAT_FIELDS = ("words", "alnum", "space", "punct", "cjk", "other")
 
 
 def text_stats(text: str) -> Stats:
-    """`pure.textstats.text_stats`, imported on first use: importing the `pure` package at
-    module load would run its __init__, which imports the parser, which imports this module."""
-    from .pure.textstats import text_stats as impl
+    """The counts of a whole text: the Rust counter when built (30x faster on a long prompt,
+    same result: a test checks), else the pure one. Imported on first use: importing the
+    `pure` package at module load would run its __init__, which imports this module."""
+    global _text_stats_impl
+    if _text_stats_impl is None:
+        try:
+            from ._native import text_stats as impl
+        except ImportError:
+            from .pure.textstats import text_stats as impl
+        _text_stats_impl = impl
+    return _text_stats_impl(text)
 
-    return impl(text)
+
+_text_stats_impl: Callable[[str], Stats] | None = None
 
 
 # Tokens per unit of each STAT_FIELDS count. Non-negative least squares on relative error, fitted
