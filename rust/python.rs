@@ -83,44 +83,72 @@ impl Event {
     }
 }
 
-/// Builds `Event` objects; reuses the Python string of an id that did not change.
-struct PyEvents<'py> {
+/// Decodes UTF-8 with U+FFFD for invalid bytes, in one pass: CPython's own decoder, the very
+/// one the pure twin's `bytes.decode("utf-8", "replace")` uses.
+fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    let len = pyo3::ffi::Py_ssize_t::try_from(bytes.len())
+        .map_err(|_| PyValueError::new_err("event too large"))?;
+    // SAFETY: the pointer and length describe `bytes`; the error handler name is a C string.
+    unsafe {
+        let obj = pyo3::ffi::PyUnicode_DecodeUTF8(bytes.as_ptr().cast(), len, c"replace".as_ptr());
+        Bound::from_owned_ptr_or_err(py, obj).map(|o| o.cast_into_unchecked())
+    }
+}
+
+/// Python strings of event types and ids seen before: a stream repeats a handful of them.
+#[derive(Default)]
+struct StringCache {
+    entries: Vec<(Vec<u8>, Py<PyString>)>,
+}
+
+impl StringCache {
+    const MAX: usize = 32;
+
+    fn get(&mut self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyString>> {
+        if let Some((_, s)) = self
+            .entries
+            .iter()
+            .find(|(b, _)| b.len() == bytes.len() && b == bytes)
+        {
+            return Ok(s.clone_ref(py));
+        }
+        let s = decode(py, bytes)?.unbind();
+        if self.entries.len() < Self::MAX && bytes.len() <= 256 {
+            self.entries.push((bytes.to_vec(), s.clone_ref(py)));
+        }
+        Ok(s)
+    }
+}
+
+/// Builds `Event` objects into a list.
+struct PyEvents<'py, 'c> {
     py: Python<'py>,
     out: Vec<Bound<'py, Event>>,
     error: Option<PyErr>,
-    id_cache: Option<(Vec<u8>, Py<PyString>)>,
+    strings: &'c mut StringCache,
 }
 
-impl EventSink for PyEvents<'_> {
-    fn event(&mut self, event_type: &[u8], data: &[u8], last_event_id: &[u8]) {
-        if self.error.is_some() {
-            return;
-        }
+impl PyEvents<'_, '_> {
+    fn build(&mut self, event_type: &[u8], data: &[u8], last_event_id: &[u8]) -> PyResult<()> {
         let py = self.py;
-        let text = |b: &[u8]| PyString::new(py, &String::from_utf8_lossy(b)).unbind();
         let event = if event_type.is_empty() {
             pyo3::intern!(py, "message").clone().unbind()
         } else {
-            text(event_type)
+            self.strings.get(py, event_type)?
         };
-        let id = match &self.id_cache {
-            Some((bytes, s)) if bytes.as_slice() == last_event_id => s.clone_ref(py),
-            _ => {
-                let s = text(last_event_id);
-                self.id_cache = Some((last_event_id.to_vec(), s.clone_ref(py)));
-                s
+        let id = self.strings.get(py, last_event_id)?;
+        let data = decode(py, data)?.unbind();
+        self.out.push(Bound::new(py, Event { event, data, id })?);
+        Ok(())
+    }
+}
+
+impl EventSink for PyEvents<'_, '_> {
+    fn event(&mut self, event_type: &[u8], data: &[u8], last_event_id: &[u8]) {
+        if self.error.is_none() {
+            if let Err(err) = self.build(event_type, data, last_event_id) {
+                self.error = Some(err);
             }
-        };
-        match Bound::new(
-            py,
-            Event {
-                event,
-                data: text(data),
-                id,
-            },
-        ) {
-            Ok(ev) => self.out.push(ev),
-            Err(err) => self.error = Some(err),
         }
     }
 }
@@ -131,6 +159,7 @@ impl EventSink for PyEvents<'_> {
 pub struct SSEDecoder {
     framer: Framer,
     builder: EventBuilder,
+    strings: StringCache,
 }
 
 #[pymethods]
@@ -142,6 +171,7 @@ impl SSEDecoder {
         Ok(SSEDecoder {
             framer: Framer::new(max.saturating_add(64)),
             builder: EventBuilder::new(last_event_id.as_bytes(), max),
+            strings: StringCache::default(),
         })
     }
 
@@ -155,7 +185,7 @@ impl SSEDecoder {
             py,
             out: Vec::new(),
             error: None,
-            id_cache: None,
+            strings: &mut self.strings,
         };
         with_bytes(chunk, |bytes| {
             let mut lines = Lines {
