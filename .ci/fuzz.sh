@@ -29,7 +29,8 @@ for target in framer usage; do
     echo "!! fuzz target $target failed; reproducer in fuzz/artifacts/$target/" >&2
     status=1
   else
-    grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|DONE" "corpus/$target.log" || true
+    grep -E "^(Done |stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+[[:space:]]+DONE" \
+      "corpus/$target.log" || true
   fi
 done
 exit "$status"
