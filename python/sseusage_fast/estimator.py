@@ -8,6 +8,7 @@ counts are from that base, and `Estimator.estimate` applies the learned ratio.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -102,6 +103,7 @@ _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _BEDROCK_PREFIX = re.compile(r"^(?:(?:us|eu|apac|global|us-gov)\.)?anthropic\.")
 
 
+@functools.lru_cache(maxsize=4096)  # called for every record; a deployment has few models
 def normalize_model(model: str | None) -> str | None:
     """The calibration key of a model: lower case, without provider prefixes or snapshot dates,
     so that `claude-sonnet-4-5-20250929`, `claude-sonnet-4-5@20250929` and
