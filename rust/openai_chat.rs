@@ -120,17 +120,15 @@ fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
 /// Handles a plain content chunk (no usage, no error, no tool call), the bulk of a stream;
 /// `false` leaves the event to `on_event`, which gives the same result for these chunks.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
+    if from_template(ex, data) {
+        return true;
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return false;
     };
     let mut skim = Skim::new(text);
     let Some(chunk) = read_chunk(&mut skim) else {
         return false;
-    };
-    let set = |slot: &mut Option<String>, value: Option<&str>| {
-        if let Some(v) = value.filter(|v| slot.as_deref() != Some(*v)) {
-            *slot = Some(v.to_owned());
-        }
     };
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -140,7 +138,88 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
         count_string(text, start, &mut ex.output_text);
     }
     set(&mut ex.stop_reason, chunk.finish_reason);
+    if ex.chat_template.is_none() {
+        ex.chat_template = ChunkTemplate::learn(data, &chunk);
+    }
     true
+}
+
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| slot.as_deref() != Some(*v)) {
+        *slot = Some(v.to_owned());
+    }
+}
+
+const CONTENT_KEY: &[u8] = br#""content":""#;
+/// What follows the content string in a plain content chunk.
+const CONTENT_END: &[u8] = br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+
+/// The bytes that the plain content chunks of one stream share up to their content (id,
+/// object, created, model, fingerprint, `"choices":[{"index":0,"delta":{`), learned from a
+/// chunk the full reader accepted. A later chunk that is that prefix, a content string and the
+/// usual ending is the same document but for the string: only the string is read.
+#[derive(Debug, Clone)]
+pub struct ChunkTemplate {
+    prefix: Vec<u8>,
+    id: Option<String>,
+    model: Option<String>,
+    service_tier: Option<String>,
+}
+
+impl ChunkTemplate {
+    fn learn(data: &[u8], chunk: &Chunk) -> Option<ChunkTemplate> {
+        let [(start, false)] = chunk.texts[..chunk.n_texts] else {
+            return None;
+        };
+        let key_at = start.checked_sub(CONTENT_KEY.len())?;
+        let prefix = &data[..key_at];
+        let text = std::str::from_utf8(data).ok()?;
+        let end = count_string(text, start, &mut Default::default())?;
+        let learnable = chunk.finish_reason.is_none()
+            && data[key_at..start] == *CONTENT_KEY
+            && prefix.ends_with(br#""delta":{"#)
+            && data[end..] == *CONTENT_END;
+        learnable.then(|| ChunkTemplate {
+            prefix: prefix.to_vec(),
+            id: chunk.id.map(str::to_owned),
+            model: chunk.model.map(str::to_owned),
+            service_tier: chunk.service_tier.map(str::to_owned),
+        })
+    }
+}
+
+/// A chunk that matches the stream's template: count its content, set what the prefix sets.
+fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
+    let Some(template) = ex.chat_template.take() else {
+        return false;
+    };
+    let hit = template.read(ex, data);
+    ex.chat_template = Some(template);
+    hit
+}
+
+impl ChunkTemplate {
+    fn read(&self, ex: &mut Extract, data: &[u8]) -> bool {
+        let Some(rest) = data.strip_prefix(self.prefix.as_slice()) else {
+            return false;
+        };
+        if !rest.starts_with(CONTENT_KEY) {
+            return false;
+        }
+        let Ok(rest) = std::str::from_utf8(rest) else {
+            return false;
+        };
+        let mut counted = ex.output_text;
+        match count_string(rest, CONTENT_KEY.len(), &mut counted) {
+            Some(end) if rest.as_bytes()[end..] == *CONTENT_END => {}
+            _ => return false,
+        }
+        ex.output_text = counted;
+        set(&mut ex.message_id, self.id.as_deref());
+        set(&mut ex.model, self.model.as_deref());
+        set(&mut ex.service_tier, self.service_tier.as_deref());
+        true
+    }
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {

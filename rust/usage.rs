@@ -108,6 +108,7 @@ pub struct Extract {
     pub events: u64,
     pub notes: Vec<String>,
     pub gemini: GeminiCounts,
+    pub chat_template: Option<openai_chat::ChunkTemplate>,
     /// Events whose data is not valid JSON (the usage they held, if any, is lost).
     pub invalid_events: u64,
     /// A line of the event-stream format was seen.
@@ -135,6 +136,7 @@ impl Extract {
             events: 0,
             notes: Vec::new(),
             gemini: GeminiCounts::default(),
+            chat_template: None,
             invalid_events: 0,
             saw_sse_line: false,
         }
