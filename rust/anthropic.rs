@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::fastscan::{self, DeltaKind};
 use crate::json::{self, Object};
+use crate::skim::Skim;
 use crate::usage::{read_error, Extract, Provider};
 
 const EVENT_TYPES: [&str; 9] = [
@@ -69,7 +70,38 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
         );
         return true;
     }
+    if no_op_event(data) {
+        ex.provider = Provider::Anthropic;
+        return true;
+    }
     data.starts_with(br#"{"type":"ping"}"#) || data.starts_with(br#"{"type": "ping"}"#)
+}
+
+/// `content_block_stop`, and a `message_stop` without Bedrock metrics, carry nothing the meter
+/// reads: check that the data is valid JSON of that one type (as the full parse would) without
+/// building a tree.
+fn no_op_event(data: &[u8]) -> bool {
+    let kind = if data.starts_with(br#"{"type":"content_block_stop""#) {
+        "content_block_stop"
+    } else if data.starts_with(br#"{"type":"message_stop""#) {
+        "message_stop"
+    } else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let mut skim = Skim::new(text);
+    let mut types = 0;
+    let walked = skim.object(|skim, name| match name {
+        "type" => {
+            types += 1;
+            (skim.null_or_plain()? == Some(kind)).then_some(())
+        }
+        "amazon-bedrock-invocationMetrics" => None,
+        _ => skim.skip_value(),
+    });
+    walked.is_some() && skim.at_end() && types == 1
 }
 
 fn count_delta(

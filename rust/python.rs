@@ -231,6 +231,35 @@ fn provider_of(name: &str) -> PyResult<Provider> {
     })
 }
 
+/// A JSON value as the plain Python value `json.loads` would give.
+fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (_, Some(i)) => i.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, to_python(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
 fn record_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let t = &r.tokens;
@@ -254,7 +283,8 @@ fn record_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyDic
     d.set_item("speed", &r.speed)?;
     d.set_item("error_type", &r.error_type)?;
     d.set_item("error_message", &r.error_message)?;
-    d.set_item("raw_usage", &r.raw_usage)?;
+    let raw_usage = r.raw_usage.as_ref().map(|u| to_python(py, u)).transpose()?;
+    d.set_item("raw_usage", raw_usage)?;
     d.set_item("output_stats", r.output_text.as_tuple())?;
     d.set_item("saw_thinking", r.saw_thinking)?;
     d.set_item("saw_tool_use", r.saw_tool_use)?;

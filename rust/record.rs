@@ -87,8 +87,8 @@ pub struct RawRecord {
     pub speed: Option<String>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
-    /// The provider's last usage object, as JSON text.
-    pub raw_usage: Option<String>,
+    /// The provider's last usage object.
+    pub raw_usage: Option<serde_json::Value>,
     /// Visible output text (text, thinking, tool input JSON), counted.
     pub output_text: TextStats,
     pub saw_thinking: bool,

@@ -619,7 +619,7 @@ fn anthropic_full_stream_is_complete_and_exact() {
     assert_eq!(r.events, 13);
     assert!(r.notes.is_empty(), "{:?}", r.notes);
     let raw = r.raw_usage.expect("raw usage kept");
-    assert!(raw.contains("\"output_tokens\":345"), "{raw}");
+    assert_eq!(raw["output_tokens"], 345, "{raw}");
 }
 
 #[test]

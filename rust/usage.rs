@@ -421,7 +421,7 @@ impl UsageCore {
             speed: ex.speed,
             error_type: ex.error_type,
             error_message: ex.error_message,
-            raw_usage: ex.last_usage.map(|u| u.to_string()),
+            raw_usage: ex.last_usage,
             output_text: ex.output_text,
             saw_thinking: ex.saw_thinking,
             saw_tool_use: ex.saw_tool_use,

@@ -4,7 +4,6 @@ estimator from complete records. One code path, so both backends estimate identi
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -48,9 +47,6 @@ def build_record(
     review = not error_body and (
         status != "complete" or bool(estimated) or any(tokens[f] is None for f in _BILLED)
     )
-    raw_usage = raw["raw_usage"]
-    if isinstance(raw_usage, str):
-        raw_usage = json.loads(raw_usage)
     record = UsageRecord(
         **tokens,
         service_tier=raw["service_tier"],
@@ -66,7 +62,7 @@ def build_record(
         requires_manual_review=review,
         estimated=tuple(estimated),
         interrupted=interrupted,
-        raw_usage=raw_usage,
+        raw_usage=raw["raw_usage"],
         notes=tuple(raw["notes"]),
     )
     return record, info
