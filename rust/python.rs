@@ -319,6 +319,7 @@ impl UsageCore {
     }
 
     /// Feeds one network read. Cheap: no Python object is built.
+    #[pyo3(signature = (chunk, /))]
     fn feed(&mut self, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
         let core = self.core.as_mut().ok_or_else(|| {
             PyRuntimeError::new_err("feed() after finish(): use one parser per stream")

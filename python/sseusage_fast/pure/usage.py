@@ -164,7 +164,7 @@ class UsageCore:
         self._raw: dict[str, Any] | None = None
         self._saw_bytes = False  # anything but white space arrived
 
-    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+    def feed(self, chunk: bytes | bytearray | memoryview, /) -> None:
         """Feeds one network read."""
         if self._raw is not None:
             raise RuntimeError("feed() after finish(): use one parser per stream")
