@@ -977,8 +977,6 @@ fn zstd_bytes_are_not_sse() {
 }
 
 #[test]
-#[ignore = "core bug: the zstd sniff needs the 4 magic bytes in the first non-blank chunk; \
-            split after byte 1..3 the body is diagnosed as garbage, not zstd"]
 fn zstd_diagnosis_does_not_depend_on_chunking() {
     stable(Provider::Auto, ZSTD);
 }

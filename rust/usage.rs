@@ -17,6 +17,8 @@ use crate::{anthropic, openai_chat, openai_responses};
 
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
 
+const ZSTD_MAGIC: &[u8; 4] = b"\x28\xb5\x2f\xfd";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Auto,
@@ -285,7 +287,9 @@ impl UsageCore {
             0x1f => Mode::NotSse(
                 "gzip-compressed bytes: the body must be decompressed before metering".into(),
             ),
-            0x28 if chunk[at..].starts_with(b"\x28\xb5\x2f\xfd") => Mode::NotSse(
+            // The zstd magic; a read that ends inside it is taken as zstd too, so the diagnosis
+            // does not depend on where reads end (a stream never starts with `(` anyway).
+            0x28 if ZSTD_MAGIC.starts_with(&chunk[at..(at + 4).min(chunk.len())]) => Mode::NotSse(
                 "zstd-compressed bytes: the body must be decompressed before metering".into(),
             ),
             _ => Mode::EventStream,

@@ -16,6 +16,7 @@ from .textstats import TextStats
 
 PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini")
 _WHITESPACE = b" \t\n\r\x0c"  # what Rust's is_ascii_whitespace accepts
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 TOKEN_KEYS = (
     "input_tokens",
@@ -192,7 +193,9 @@ class UsageCore:
             self._not_sse("an HTML or XML page, not an event stream (an error page from a proxy?)")
         elif first == 0x1F:
             self._not_sse("gzip-compressed bytes: the body must be decompressed before metering")
-        elif chunk.startswith(b"\x28\xb5\x2f\xfd", start):
+        elif ZSTD_MAGIC.startswith(chunk[start : start + 4]):
+            # A read that ends inside the magic is taken as zstd too, so the diagnosis does not
+            # depend on where reads end (a stream never starts with "(" anyway).
             self._not_sse("zstd-compressed bytes: the body must be decompressed before metering")
         else:
             self._mode = "sse"
