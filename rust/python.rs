@@ -263,33 +263,42 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
 fn record_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let t = &r.tokens;
-    d.set_item("status", r.status.as_str())?;
-    d.set_item("body_kind", r.body_kind.as_str())?;
-    d.set_item("provider", r.provider)?;
-    d.set_item("input_tokens", t.input)?;
-    d.set_item("cache_creation_input_tokens", t.cache_creation)?;
-    d.set_item("cache_creation_5m_input_tokens", t.cache_creation_5m)?;
-    d.set_item("cache_creation_1h_input_tokens", t.cache_creation_1h)?;
-    d.set_item("cache_read_input_tokens", t.cache_read)?;
-    d.set_item("output_tokens", t.output)?;
-    d.set_item("reasoning_tokens", t.reasoning)?;
-    d.set_item("web_search_requests", t.web_search)?;
-    d.set_item("web_fetch_requests", t.web_fetch)?;
-    d.set_item("output_final", r.output_final)?;
-    d.set_item("model", &r.model)?;
-    d.set_item("message_id", &r.message_id)?;
-    d.set_item("stop_reason", &r.stop_reason)?;
-    d.set_item("service_tier", &r.service_tier)?;
-    d.set_item("speed", &r.speed)?;
-    d.set_item("error_type", &r.error_type)?;
-    d.set_item("error_message", &r.error_message)?;
+    d.set_item(pyo3::intern!(py, "status"), r.status.as_str())?;
+    d.set_item(pyo3::intern!(py, "body_kind"), r.body_kind.as_str())?;
+    d.set_item(pyo3::intern!(py, "provider"), r.provider)?;
+    d.set_item(pyo3::intern!(py, "input_tokens"), t.input)?;
+    d.set_item(
+        pyo3::intern!(py, "cache_creation_input_tokens"),
+        t.cache_creation,
+    )?;
+    d.set_item(
+        pyo3::intern!(py, "cache_creation_5m_input_tokens"),
+        t.cache_creation_5m,
+    )?;
+    d.set_item(
+        pyo3::intern!(py, "cache_creation_1h_input_tokens"),
+        t.cache_creation_1h,
+    )?;
+    d.set_item(pyo3::intern!(py, "cache_read_input_tokens"), t.cache_read)?;
+    d.set_item(pyo3::intern!(py, "output_tokens"), t.output)?;
+    d.set_item(pyo3::intern!(py, "reasoning_tokens"), t.reasoning)?;
+    d.set_item(pyo3::intern!(py, "web_search_requests"), t.web_search)?;
+    d.set_item(pyo3::intern!(py, "web_fetch_requests"), t.web_fetch)?;
+    d.set_item(pyo3::intern!(py, "output_final"), r.output_final)?;
+    d.set_item(pyo3::intern!(py, "model"), &r.model)?;
+    d.set_item(pyo3::intern!(py, "message_id"), &r.message_id)?;
+    d.set_item(pyo3::intern!(py, "stop_reason"), &r.stop_reason)?;
+    d.set_item(pyo3::intern!(py, "service_tier"), &r.service_tier)?;
+    d.set_item(pyo3::intern!(py, "speed"), &r.speed)?;
+    d.set_item(pyo3::intern!(py, "error_type"), &r.error_type)?;
+    d.set_item(pyo3::intern!(py, "error_message"), &r.error_message)?;
     let raw_usage = r.raw_usage.as_ref().map(|u| to_python(py, u)).transpose()?;
-    d.set_item("raw_usage", raw_usage)?;
-    d.set_item("output_stats", r.output_text.as_tuple())?;
-    d.set_item("saw_thinking", r.saw_thinking)?;
-    d.set_item("saw_tool_use", r.saw_tool_use)?;
-    d.set_item("events", r.events)?;
-    d.set_item("notes", PyTuple::new(py, &r.notes)?)?;
+    d.set_item(pyo3::intern!(py, "raw_usage"), raw_usage)?;
+    d.set_item(pyo3::intern!(py, "output_stats"), r.output_text.as_tuple())?;
+    d.set_item(pyo3::intern!(py, "saw_thinking"), r.saw_thinking)?;
+    d.set_item(pyo3::intern!(py, "saw_tool_use"), r.saw_tool_use)?;
+    d.set_item(pyo3::intern!(py, "events"), r.events)?;
+    d.set_item(pyo3::intern!(py, "notes"), PyTuple::new(py, &r.notes)?)?;
     Ok(d)
 }
 
