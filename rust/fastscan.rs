@@ -40,14 +40,15 @@ pub fn string_stop(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`.
-/// Returns the index just past the closing quote, or `None` for anything unusual.
-pub fn count_string(s: &str, start: usize, stats: &mut TextStats) -> Option<usize> {
-    let bytes = s.as_bytes();
+/// Walks a JSON string body from `start` (just after its opening quote), handing each plain run
+/// (checked to be UTF-8) and each unescaped character to `piece`. Returns the index just past
+/// the closing quote, or `None` for anything unusual (invalid UTF-8, a raw control character, a
+/// lone surrogate, a bad escape), which callers leave to the full JSON parser.
+fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(&str)) -> Option<usize> {
     let mut pos = start;
     loop {
         let stop = string_stop(&bytes[pos..])?;
-        stats.add(&s[pos..pos + stop]);
+        piece(std::str::from_utf8(&bytes[pos..pos + stop]).ok()?);
         pos += stop;
         match bytes[pos] {
             b'"' => return Some(pos + 1),
@@ -55,10 +56,20 @@ pub fn count_string(s: &str, start: usize, stats: &mut TextStats) -> Option<usiz
             _ => return None, // a raw control character is not JSON
         }
         let (ch, len) = unescape(&bytes[pos..])?;
-        let mut buf = [0u8; 4];
-        stats.add(ch.encode_utf8(&mut buf));
+        piece(ch.encode_utf8(&mut [0u8; 4]));
         pos += len;
     }
+}
+
+/// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
+/// index just past the closing quote. `stats` may be partly updated when it returns `None`.
+pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
+    walk_string(bytes, start, |text| stats.add(text))
+}
+
+/// Checks a JSON string body without counting it; returns the index past the closing quote.
+pub fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
+    walk_string(bytes, start, |_| {})
 }
 
 /// One escape sequence at the start of `b` (which starts with a backslash).
@@ -115,18 +126,19 @@ pub enum DeltaKind {
 /// `stats` and says which kind it was; `None` when the event is laid out any other way (then
 /// `stats` is untouched).
 pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
-    let s = std::str::from_utf8(data).ok()?;
-    let b = s.as_bytes();
+    // Only the strings need a UTF-8 check: everything else is matched byte for byte.
+    let b = data;
     let mut pos = skip_prefix(b, 0, br#"{"type":"content_block_delta","index":"#)?;
     let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || (digits > 1 && b[pos] == b'0') {
         return None; // JSON has no leading zeros
     }
     pos = skip_prefix(b, pos + digits, br#","delta":{"type":""#)?;
-    pos += string_stop(&b[pos..])?; // the delta type, any name without escapes
-    if b[pos] != b'"' {
+    let type_end = pos + string_stop(&b[pos..])?; // the delta type, any name without escapes
+    if b[type_end] != b'"' || std::str::from_utf8(&b[pos..type_end]).is_err() {
         return None;
     }
+    pos = type_end;
     pos = skip_prefix(b, pos, br#"",""#)?;
     let key_end = pos + string_stop(&b[pos..])?;
     let kind = match &b[pos..key_end] {
@@ -144,7 +156,7 @@ pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> 
     } else {
         &mut counted
     };
-    pos = count_string(s, pos, target)?;
+    pos = count_string(b, pos, target)?;
     // Two closing braces, JSON white space around them (Anthropic pads), nothing else.
     for _ in 0..2 {
         pos = skip_prefix(b, skip_space(b, pos), b"}")?;

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::fastscan::count_string;
+use crate::fastscan::{count_string, skip_string};
 use crate::json::{self, Object};
 use crate::skim::Skim;
 use crate::usage::{read_error, Extract};
@@ -135,7 +135,7 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     set(&mut ex.service_tier, chunk.service_tier);
     for &(start, reasoning) in &chunk.texts[..chunk.n_texts] {
         ex.saw_thinking |= reasoning;
-        count_string(text, start, &mut ex.output_text);
+        count_string(data, start, &mut ex.output_text);
     }
     set(&mut ex.stop_reason, chunk.finish_reason);
     if ex.chat_template.is_none() {
@@ -173,8 +173,7 @@ impl ChunkTemplate {
         };
         let key_at = start.checked_sub(CONTENT_KEY.len())?;
         let prefix = &data[..key_at];
-        let text = std::str::from_utf8(data).ok()?;
-        let end = count_string(text, start, &mut Default::default())?;
+        let end = skip_string(data, start)?;
         let learnable = chunk.finish_reason.is_none()
             && data[key_at..start] == *CONTENT_KEY
             && prefix.ends_with(br#""delta":{"#)
@@ -206,12 +205,9 @@ impl ChunkTemplate {
         if !rest.starts_with(CONTENT_KEY) {
             return false;
         }
-        let Ok(rest) = std::str::from_utf8(rest) else {
-            return false;
-        };
         let mut counted = ex.output_text;
         match count_string(rest, CONTENT_KEY.len(), &mut counted) {
-            Some(end) if rest.as_bytes()[end..] == *CONTENT_END => {}
+            Some(end) if rest[end..] == *CONTENT_END => {}
             _ => return false,
         }
         ex.output_text = counted;

@@ -4,8 +4,7 @@
 //! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
 //! chunk with serde_json instead.
 
-use crate::fastscan::{count_string, string_stop};
-use crate::textstats::TextStats;
+use crate::fastscan::{skip_string, string_stop};
 
 /// serde_json refuses nesting deeper than 127; stop well before that.
 const MAX_DEPTH: usize = 64;
@@ -68,7 +67,7 @@ impl<'a> Skim<'a> {
             return None;
         }
         let start = self.pos + 1;
-        self.pos = count_string(self.s, start, &mut TextStats::default())?;
+        self.pos = skip_string(self.b, start)?;
         Some(start)
     }
 
