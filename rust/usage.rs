@@ -240,6 +240,8 @@ pub struct UsageCore {
     max_event_bytes: usize,
     /// Anything but white space arrived.
     saw_bytes: bool,
+    /// The first bytes, while they could still be the start of a zstd magic.
+    held: Vec<u8>,
 }
 
 impl UsageCore {
@@ -252,6 +254,7 @@ impl UsageCore {
             body: Vec::new(),
             max_event_bytes,
             saw_bytes: false,
+            held: Vec::new(),
         }
     }
 
@@ -273,13 +276,26 @@ impl UsageCore {
     }
 
     fn sniff(&mut self, chunk: &[u8]) {
+        if !self.held.is_empty() {
+            // The start of a possible zstd magic, held back: decide with the next bytes.
+            let mut joined = std::mem::take(&mut self.held);
+            joined.extend_from_slice(chunk);
+            return self.sniff(&joined);
+        }
         let Some(at) = chunk.iter().position(|b| !b.is_ascii_whitespace()) else {
             // White space only: harmless to frame (blank lines), and needed if SSE follows.
             self.frame(chunk);
             return;
         };
         self.saw_bytes = true;
-        self.mode = match chunk[at] {
+        let head = &chunk[at..];
+        if head.len() < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(head) {
+            // Too few bytes to tell zstd from anything else: keep them for the next read.
+            self.frame(&chunk[..at]);
+            self.held = head.to_vec();
+            return;
+        }
+        self.mode = match head[0] {
             b'{' | b'[' => Mode::Json,
             b'<' => Mode::NotSse(
                 "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
@@ -287,16 +303,14 @@ impl UsageCore {
             0x1f => Mode::NotSse(
                 "gzip-compressed bytes: the body must be decompressed before metering".into(),
             ),
-            // The zstd magic; a read that ends inside it is taken as zstd too, so the diagnosis
-            // does not depend on where reads end (a stream never starts with `(` anyway).
-            0x28 if ZSTD_MAGIC.starts_with(&chunk[at..(at + 4).min(chunk.len())]) => Mode::NotSse(
+            _ if head.starts_with(ZSTD_MAGIC) => Mode::NotSse(
                 "zstd-compressed bytes: the body must be decompressed before metering".into(),
             ),
             _ => Mode::EventStream,
         };
         match self.mode {
             Mode::EventStream => self.frame(chunk),
-            Mode::Json => self.keep_body(&chunk[at..]),
+            Mode::Json => self.keep_body(head),
             _ => {}
         }
     }
@@ -316,6 +330,11 @@ impl UsageCore {
 
     /// End of stream. Reads what a cut stream left unfinished, and says what the body was.
     pub fn finish(mut self) -> RawRecord {
+        if !self.held.is_empty() {
+            // A body too short to be zstd: read as what it is, bytes of an event stream.
+            let held = std::mem::take(&mut self.held);
+            self.frame(&held);
+        }
         let kind = match std::mem::replace(&mut self.mode, Mode::Sniff) {
             Mode::EventStream | Mode::Sniff => self.finish_stream(),
             Mode::Json => self.finish_json(),

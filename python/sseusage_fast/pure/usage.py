@@ -164,6 +164,7 @@ class UsageCore:
         self._max_event_bytes = max_event_bytes
         self._raw: dict[str, Any] | None = None
         self._saw_bytes = False  # anything but white space arrived
+        self._held = b""  # the first bytes, while they could still start a zstd magic
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> None:
         """Feeds one network read."""
@@ -179,23 +180,30 @@ class UsageCore:
             self._keep_body(data)
 
     def _sniff(self, chunk: bytes) -> None:
+        if self._held:
+            # The start of a possible zstd magic, held back: decide with the next bytes.
+            chunk, self._held = self._held + chunk, b""
         start = len(chunk) - len(chunk.lstrip(_WHITESPACE))
         if start == len(chunk):
             self._framer.feed(chunk, self._lines)
             return
         self._saw_bytes = True
-        first = chunk[start]
+        head = chunk[start:]
+        if len(head) < len(ZSTD_MAGIC) and ZSTD_MAGIC.startswith(head):
+            # Too few bytes to tell zstd from anything else: keep them for the next read.
+            self._framer.feed(chunk[:start], self._lines)
+            self._held = head
+            return
+        first = head[0]
         if first in b"{[":
             self._mode = "json"
-            self._keep_body(chunk[start:])
+            self._keep_body(head)
             return
         if first == 0x3C:  # '<'
             self._not_sse("an HTML or XML page, not an event stream (an error page from a proxy?)")
         elif first == 0x1F:
             self._not_sse("gzip-compressed bytes: the body must be decompressed before metering")
-        elif ZSTD_MAGIC.startswith(chunk[start : start + 4]):
-            # A read that ends inside the magic is taken as zstd too, so the diagnosis does not
-            # depend on where reads end (a stream never starts with "(" anyway).
+        elif head.startswith(ZSTD_MAGIC):
             self._not_sse("zstd-compressed bytes: the body must be decompressed before metering")
         else:
             self._mode = "sse"
@@ -218,6 +226,10 @@ class UsageCore:
     def _finish_raw(self) -> dict[str, Any]:
         """End of stream: reads what a cut stream left unfinished, and says what the body was."""
         if self._raw is None:
+            if self._held:
+                # A body too short to be zstd: read as what it is, bytes of an event stream.
+                self._framer.feed(self._held, self._lines)
+                self._held = b""
             mode, self._mode = self._mode, "sniff"
             if mode in ("sse", "sniff"):
                 kind = self._finish_stream()
