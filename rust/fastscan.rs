@@ -40,15 +40,23 @@ pub fn string_stop(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// Walks a JSON string body from `start` (just after its opening quote), handing each plain run
-/// (checked to be UTF-8) and each unescaped character to `piece`. Returns the index just past
-/// the closing quote, or `None` for anything unusual (invalid UTF-8, a raw control character, a
-/// lone surrogate, a bad escape), which callers leave to the full JSON parser.
-fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(&str)) -> Option<usize> {
+/// A piece of a JSON string body: a plain run `bytes[from..to]` (checked to be UTF-8), or one
+/// escaped character.
+enum Piece {
+    Run(usize, usize),
+    Escaped(char),
+}
+
+/// Walks a JSON string body from `start` (just after its opening quote), piece by piece.
+/// Returns the index just past the closing quote, or `None` for anything unusual (invalid
+/// UTF-8, a raw control character, a lone surrogate, a bad escape), which callers leave to the
+/// full JSON parser.
+fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(Piece)) -> Option<usize> {
     let mut pos = start;
     loop {
         let stop = string_stop(&bytes[pos..])?;
-        piece(std::str::from_utf8(&bytes[pos..pos + stop]).ok()?);
+        std::str::from_utf8(&bytes[pos..pos + stop]).ok()?;
+        piece(Piece::Run(pos, pos + stop));
         pos += stop;
         match bytes[pos] {
             b'"' => return Some(pos + 1),
@@ -56,7 +64,7 @@ fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(&str)) -> Optio
             _ => return None, // a raw control character is not JSON
         }
         let (ch, len) = unescape(&bytes[pos..])?;
-        piece(ch.encode_utf8(&mut [0u8; 4]));
+        piece(Piece::Escaped(ch));
         pos += len;
     }
 }
@@ -64,7 +72,10 @@ fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(&str)) -> Optio
 /// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
 /// index just past the closing quote. `stats` may be partly updated when it returns `None`.
 pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
-    walk_string(bytes, start, |text| stats.add(text))
+    walk_string(bytes, start, |piece| match piece {
+        Piece::Run(from, to) => stats.add_within(bytes, from, to),
+        Piece::Escaped(ch) => stats.add(ch.encode_utf8(&mut [0u8; 4])),
+    })
 }
 
 /// Checks a JSON string body without counting it; returns the index past the closing quote.
@@ -126,8 +137,14 @@ pub enum DeltaKind {
 /// `stats` and says which kind it was; `None` when the event is laid out any other way (then
 /// `stats` is untouched).
 pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
+    anthropic_delta_in(data, data.len(), stats)
+}
+
+/// [`anthropic_delta`] on `buf[..len]`; the rest of `buf` (the read it came in) lets the text
+/// be counted in whole 16-byte blocks.
+fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<DeltaKind> {
     // Only the strings need a UTF-8 check: everything else is matched byte for byte.
-    let b = data;
+    let b = &buf[..len];
     let mut pos = skip_prefix(b, 0, br#"{"type":"content_block_delta","index":"#)?;
     let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || (digits > 1 && b[pos] == b'0') {
@@ -156,7 +173,8 @@ pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> 
     } else {
         &mut counted
     };
-    pos = count_string(b, pos, target)?;
+    // A string ends at its quote, before the line's end (a control character) at the latest.
+    pos = count_string(buf, pos, target)?;
     // Two closing braces, JSON white space around them (Anthropic pads), nothing else.
     for _ in 0..2 {
         pos = skip_prefix(b, skip_space(b, pos), b"}")?;
@@ -191,7 +209,7 @@ pub fn anthropic_event(
     if tail[..eol.len()] != *eol || tail[eol.len()..] != *eol || line_len >= max_event_bytes {
         return None;
     }
-    let kind = anthropic_delta(&data[..line_len], stats)?;
+    let kind = anthropic_delta_in(data, line_len, stats)?;
     let used = rest.len() - data.len() + line_len + 2 * eol.len();
     Some((used, kind))
 }

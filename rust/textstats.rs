@@ -63,17 +63,19 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// 16 ASCII bytes at once (SSE2, part of the x86_64 baseline): word characters, white space,
-/// word starts, and whether the block ends inside a word. `None` if any byte is not ASCII.
+/// The first `n` (1..=16) of 16 bytes at once (SSE2, part of the x86_64 baseline): word
+/// characters, white space, word starts, and whether they end inside a word. `None` if any of
+/// the `n` bytes is not ASCII. The bytes past `n` are loaded but not counted.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn ascii_block(block: &[u8], in_word: u64) -> Option<(u64, u64, u64, u64)> {
+fn ascii_block(block: &[u8], n: usize, in_word: u64) -> Option<(u64, u64, u64, u64)> {
     use std::arch::x86_64::*;
-    debug_assert_eq!(block.len(), 16);
-    // SAFETY: SSE2 is always available on x86_64; the load reads exactly the 16 given bytes.
+    debug_assert!(block.len() >= 16 && (1..=16).contains(&n));
+    let keep = (1u32 << n) - 1;
+    // SAFETY: SSE2 is always available on x86_64; the load reads 16 bytes of `block`.
     unsafe {
         let x = _mm_loadu_si128(block.as_ptr().cast());
-        if _mm_movemask_epi8(x) != 0 {
+        if _mm_movemask_epi8(x) as u32 & keep != 0 {
             return None;
         }
         let set = |c: u8| _mm_set1_epi8(c as i8);
@@ -90,40 +92,47 @@ fn ascii_block(block: &[u8], in_word: u64) -> Option<(u64, u64, u64, u64)> {
             _mm_cmpeq_epi8(x, set(b'_')),
         );
         let space = _mm_or_si128(_mm_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
-        let word = _mm_movemask_epi8(word) as u32;
-        let space = _mm_movemask_epi8(space) as u32;
+        let word = _mm_movemask_epi8(word) as u32 & keep;
+        let space = _mm_movemask_epi8(space) as u32 & keep;
         let starts = word & !((word << 1) | in_word as u32);
         Some((
             u64::from(word.count_ones()),
             u64::from(space.count_ones()),
             u64::from(starts.count_ones()),
-            u64::from(word >> 15 & 1),
+            u64::from(word >> (n - 1) & 1),
         ))
     }
 }
 
 impl TextStats {
     pub fn add(&mut self, text: &str) {
-        let bytes = text.as_bytes();
-        let mut i = 0;
+        self.add_within(text.as_bytes(), 0, text.len());
+    }
+
+    /// Counts `buf[start..end]`, which the caller has checked is UTF-8 text. `buf` may go on
+    /// past `end`: blocks of 16 bytes are then loaded across the end and the extra bytes not
+    /// counted, which beats a byte loop for the short texts of streamed deltas.
+    pub fn add_within(&mut self, buf: &[u8], start: usize, end: usize) {
+        let mut i = start;
         let mut in_word = u64::from(self.in_word);
-        while i < bytes.len() {
+        while i < end {
             #[cfg(target_arch = "x86_64")]
-            if let Some(block) = bytes.get(i..i + 16) {
-                if let Some((alnum, space, starts, last)) = ascii_block(block, in_word) {
+            if let Some(block) = buf.get(i..i + 16) {
+                let n = (end - i).min(16);
+                if let Some((alnum, space, starts, last)) = ascii_block(block, n, in_word) {
                     self.alnum += alnum;
                     self.space += space;
-                    self.punct += 16 - alnum - space;
+                    self.punct += n as u64 - alnum - space;
                     self.words += starts;
                     in_word = last;
-                    i += 16;
+                    i += n;
                     continue;
                 }
             }
-            // Byte by byte up to the next block boundary (non-ASCII text, short tails).
-            let end = (i + 16).min(bytes.len());
-            while i < end {
-                i += self.add_char(bytes, i, &mut in_word);
+            // Byte by byte up to the next block boundary (non-ASCII text, the buffer's end).
+            let stop = (i + 16).min(end);
+            while i < stop {
+                i += self.add_char(buf, i, &mut in_word);
             }
         }
         self.in_word = in_word == 1;
@@ -215,5 +224,24 @@ mod tests {
             one_by_one.add(ch.encode_utf8(&mut [0; 4]));
         }
         assert_eq!(whole, one_by_one);
+    }
+
+    #[test]
+    fn counting_within_a_longer_buffer_equals_counting_the_slice() {
+        let text = "word 你好 _x9 \t{\"k\": 1}😀 é tail of the buffer, long enough";
+        let bounds: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for (a_at, &a) in bounds.iter().enumerate() {
+            for &b in &bounds[a_at..] {
+                let mut within = TextStats::default();
+                within.add_within(text.as_bytes(), a, b);
+                let mut alone = TextStats::default();
+                for ch in text[a..b].chars() {
+                    alone.add(ch.encode_utf8(&mut [0; 4]));
+                }
+                assert_eq!(within, alone, "{a}..{b}");
+            }
+        }
     }
 }
