@@ -18,6 +18,8 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Any token count proper was reported (server-tool request counts aside), as
+    /// `record.TOKEN_COUNT_FIELDS` says in Python.
     pub fn any(&self) -> bool {
         [
             self.input,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from .estimator import Estimator, RequestInfo, default_estimator
-from .record import TOKEN_FIELDS, UsageRecord
+from .record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS, UsageRecord
 
 # The figures a bill is made of: when one of these is unknown or estimated, a human looks.
 _BILLED = ("input_tokens", "output_tokens")
@@ -26,7 +26,7 @@ def build_record(
     provider = raw["provider"]
     model = raw["model"]
     tokens = {name: raw[name] for name in TOKEN_FIELDS}
-    reported = any(tokens[name] is not None for name in TOKEN_FIELDS[:7])
+    reported = any(tokens[name] is not None for name in TOKEN_COUNT_FIELDS)
     # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
     error_body = status == "error" and raw["body_kind"] == "json" and not reported
     info = Estimator.request_info(request, provider) if request is not None else None

@@ -19,6 +19,10 @@ TOKEN_FIELDS: tuple[str, ...] = (
     "web_fetch_requests",
 )
 
+# The token counts proper (server-tool request counts aside): a record with none of these
+# reported has `no_usage_data`, and a stream with some but no final figures is `partial`.
+TOKEN_COUNT_FIELDS: tuple[str, ...] = TOKEN_FIELDS[:7]
+
 STATUSES = ("complete", "partial", "no_usage", "error", "not_sse")
 INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
 

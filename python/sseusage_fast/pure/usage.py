@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS
 from . import anthropic, gemini, openai_chat, openai_responses
 from .event import EventBuilder, Lines
 from .framer import Framer
@@ -18,26 +19,13 @@ PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini")
 _WHITESPACE = b" \t\n\r\x0c"  # what Rust's is_ascii_whitespace accepts
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
-TOKEN_KEYS = (
-    "input_tokens",
-    "cache_creation_input_tokens",
-    "cache_creation_5m_input_tokens",
-    "cache_creation_1h_input_tokens",
-    "cache_read_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "web_search_requests",
-    "web_fetch_requests",
-)
-_BILLED_KEYS = TOKEN_KEYS[:7]
-
 
 class Extract:
     """What the provider reported so far; the sink of the event builder."""
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
-        self.tokens: dict[str, int | None] = dict.fromkeys(TOKEN_KEYS)
+        self.tokens: dict[str, int | None] = dict.fromkeys(TOKEN_FIELDS)
         self.output_final = False
         self.final_usage = False  # final figures seen (message_delta, a whole body)
         self.model: str | None = None
@@ -297,7 +285,7 @@ class UsageCore:
             status = "error"
         elif ex.final_usage:
             status = "complete"
-        elif any(tokens[k] is not None for k in _BILLED_KEYS):
+        elif any(tokens[k] is not None for k in TOKEN_COUNT_FIELDS):
             status = "partial"
         else:
             status = "no_usage"
