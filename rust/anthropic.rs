@@ -1,9 +1,6 @@
 //! Anthropic Messages: streams (`message_start` ... `message_delta` ... `message_stop`) and
 //! whole response bodies. Usage counts are cumulative: the last value of each field wins.
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::fastscan::{self, DeltaKind};
@@ -31,23 +28,6 @@ pub fn looks_like(value: &Value) -> bool {
         && (t != Some("message") || value.get("role").is_some())
 }
 
-/// The bulk of a stream is text deltas: read them into the counts without building a tree.
-#[derive(Deserialize)]
-struct DeltaEvent<'a> {
-    #[serde(borrow)]
-    delta: DeltaBody<'a>,
-}
-
-#[derive(Deserialize)]
-struct DeltaBody<'a> {
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    thinking: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    partial_json: Option<Cow<'a, str>>,
-}
-
 /// Handles the events that need no JSON tree; `false` leaves the event to `on_event`.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if data.starts_with(br#"{"type":"content_block_delta""#) {
@@ -57,18 +37,7 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
             ex.saw_tool_use |= kind == DeltaKind::ToolInput;
             return true;
         }
-        let text = String::from_utf8_lossy(data);
-        let Ok(event) = serde_json::from_str::<DeltaEvent>(&text) else {
-            return false;
-        };
-        ex.provider = Provider::Anthropic;
-        count_delta(
-            ex,
-            event.delta.text,
-            event.delta.thinking,
-            event.delta.partial_json,
-        );
-        return true;
+        return false; // laid out otherwise: `on_event` reads it from the tree
     }
     if no_op_event(data) {
         ex.provider = Provider::Anthropic;
@@ -106,20 +75,20 @@ fn no_op_event(data: &[u8]) -> bool {
 
 fn count_delta(
     ex: &mut Extract,
-    text: Option<Cow<str>>,
-    thinking: Option<Cow<str>>,
-    partial_json: Option<Cow<str>>,
+    text: Option<&str>,
+    thinking: Option<&str>,
+    partial_json: Option<&str>,
 ) {
     if let Some(text) = text {
-        ex.output_text.add(&text);
+        ex.output_text.add(text);
     }
     if let Some(thinking) = thinking {
         ex.saw_thinking = true;
-        ex.output_text.add(&thinking);
+        ex.output_text.add(thinking);
     }
     if let Some(partial) = partial_json {
         ex.saw_tool_use = true;
-        ex.output_text.add(&partial);
+        ex.output_text.add(partial);
     }
 }
 
@@ -144,7 +113,7 @@ pub fn on_event(ex: &mut Extract, event_type: &[u8], value: &Value) {
         }
         b"content_block_delta" => {
             if let Some(delta) = json::object(obj, "delta") {
-                let s = |k| delta.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+                let s = |k| delta.get(k).and_then(Value::as_str);
                 count_delta(ex, s("text"), s("thinking"), s("partial_json"));
             }
         }
@@ -205,12 +174,12 @@ fn read_message(ex: &mut Extract, message: &Object, is_final: bool) {
 
 /// Counts the visible text of a content block (a body's blocks, or a block's start).
 fn count_block(ex: &mut Extract, block: &Object) {
-    let s = |k| block.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    let s = |k| block.get(k).and_then(Value::as_str);
     match block.get("type").and_then(Value::as_str) {
         Some("tool_use" | "server_tool_use") => {
             ex.saw_tool_use = true;
             if let Some(name) = s("name") {
-                ex.output_text.add(&name);
+                ex.output_text.add(name);
             }
             // A streamed block starts with an empty input; a body's block holds it whole.
             if let Some(Value::Object(input)) = block.get("input") {

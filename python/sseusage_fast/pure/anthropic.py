@@ -3,10 +3,9 @@ message_stop) and whole response bodies. Usage counts are cumulative: the last v
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from .jsonread import count, object_, parse, string
+from .jsonread import compact, count, object_, string
 
 if TYPE_CHECKING:
     from .usage import Extract
@@ -41,15 +40,8 @@ def looks_like(value: Any) -> bool:
 
 
 def fast_path(ex: Extract, data: bytes) -> bool:
-    """Handles the events that need no full read; False leaves the event to on_event."""
-    if data.startswith(b'{"type":"content_block_delta"'):
-        value = parse(data)
-        delta = value.get("delta") if isinstance(value, dict) else None
-        if not isinstance(delta, dict):
-            return False
-        ex.provider = "anthropic"
-        _count_delta(ex, _str(delta, "text"), _str(delta, "thinking"), _str(delta, "partial_json"))
-        return True
+    """Pings are skipped unread; everything else goes to on_event. (The native twin also reads
+    canonical text deltas and stop events without a tree, with the same result.)"""
     return data.startswith((b'{"type":"ping"}', b'{"type": "ping"}'))
 
 
@@ -138,11 +130,6 @@ def _or(value: str | None, previous: str | None) -> str | None:
     return previous if value is None else value
 
 
-def _compact(value: Any) -> str:
-    # The same text serde_json writes: compact, keys sorted (a BTreeMap), non-ASCII kept.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-
-
 def _count_block(ex: Extract, block: dict[str, Any]) -> None:
     kind = block.get("type")
     if kind in ("tool_use", "server_tool_use"):
@@ -153,7 +140,7 @@ def _count_block(ex: Extract, block: dict[str, Any]) -> None:
         # A streamed block starts with an empty input; a body's block holds it whole.
         tool_input = block.get("input")
         if isinstance(tool_input, dict) and tool_input:
-            ex.output_text.add(_compact(tool_input))
+            ex.output_text.add(compact(tool_input))
     elif kind == "thinking":
         _count_delta(ex, None, _str(block, "thinking"), None)
     elif kind == "redacted_thinking":

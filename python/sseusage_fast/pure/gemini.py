@@ -4,10 +4,9 @@ promptTokenCount includes cachedContentTokenCount; thoughts are billed output.""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from .jsonread import count, note, object_, string, sum_counts
+from .jsonread import compact, count, note, object_, string, sum_counts
 
 if TYPE_CHECKING:
     from .usage import Extract
@@ -96,10 +95,7 @@ def _count_part(ex: Extract, part: dict[str, Any]) -> None:
         if isinstance(name, str):
             ex.output_text.add(name)
         if "args" in call:
-            # The same text serde_json writes: compact, keys sorted, non-ASCII kept.
-            ex.output_text.add(
-                json.dumps(call["args"], separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-            )
+            ex.output_text.add(compact(call["args"]))
 
 
 def _read_usage(ex: Extract, usage: dict[str, Any]) -> None:

@@ -17,9 +17,7 @@ def as_bytes(chunk: object) -> bytes:
         return chunk
     if isinstance(chunk, (bytearray, memoryview)):
         return bytes(chunk)
-    raise TypeError(
-        f"chunk must be bytes, bytearray or memoryview, not {type(chunk).__name__}"
-    )
+    raise TypeError(f"chunk must be bytes, bytearray or memoryview, not {type(chunk).__name__}")
 
 
 def _reject_constant(name: str) -> Any:
@@ -102,6 +100,12 @@ def parse(data: bytes) -> Any:
     if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
         return None
     return value
+
+
+def compact(value: Any) -> str:
+    """The text serde_json writes for a value (native `Value::to_string`): compact, keys
+    sorted (its maps are ordered), non-ASCII kept. Tool inputs are counted from this text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 def count(obj: dict[str, Any], key: str, notes: list[str]) -> int | None:
