@@ -40,47 +40,57 @@ pub fn string_stop(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// A piece of a JSON string body: a plain run `bytes[from..to]` (checked to be UTF-8), or one
-/// escaped character.
-enum Piece {
-    Run(usize, usize),
-    Escaped(char),
+/// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
+/// index just past the closing quote. `stats` may be partly updated when it returns `None`.
+pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
+    let mut pos = start;
+    loop {
+        // Plain ASCII, the bulk of streamed text: found and counted 16 bytes at a time.
+        #[cfg(target_arch = "x86_64")]
+        while let Some(block) = bytes.get(pos..pos + 16) {
+            let n = stats.add_plain_block(block.try_into().expect("16 bytes"));
+            pos += n;
+            if n < 16 {
+                break;
+            }
+        }
+        match *bytes.get(pos)? {
+            b'"' => return Some(pos + 1),
+            b'\\' => {
+                let (ch, len) = unescape(&bytes[pos..])?;
+                stats.add(ch.encode_utf8(&mut [0u8; 4]));
+                pos += len;
+            }
+            // Non-ASCII text, or the last bytes of the buffer: one run, checked to be UTF-8.
+            _ => {
+                let stop = string_stop(&bytes[pos..])?;
+                if stop == 0 {
+                    return None; // a raw control character is not JSON
+                }
+                std::str::from_utf8(&bytes[pos..pos + stop]).ok()?;
+                stats.add_within(bytes, pos, pos + stop);
+                pos += stop;
+            }
+        }
+    }
 }
 
-/// Walks a JSON string body from `start` (just after its opening quote), piece by piece.
+/// Checks a JSON string body from `start` (just after its opening quote) without counting it.
 /// Returns the index just past the closing quote, or `None` for anything unusual (invalid
 /// UTF-8, a raw control character, a lone surrogate, a bad escape), which callers leave to the
 /// full JSON parser.
-fn walk_string(bytes: &[u8], start: usize, mut piece: impl FnMut(Piece)) -> Option<usize> {
+pub fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
     let mut pos = start;
     loop {
         let stop = string_stop(&bytes[pos..])?;
         std::str::from_utf8(&bytes[pos..pos + stop]).ok()?;
-        piece(Piece::Run(pos, pos + stop));
         pos += stop;
         match bytes[pos] {
             b'"' => return Some(pos + 1),
-            b'\\' => {}
+            b'\\' => pos += unescape(&bytes[pos..])?.1,
             _ => return None, // a raw control character is not JSON
         }
-        let (ch, len) = unescape(&bytes[pos..])?;
-        piece(Piece::Escaped(ch));
-        pos += len;
     }
-}
-
-/// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
-/// index just past the closing quote. `stats` may be partly updated when it returns `None`.
-pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
-    walk_string(bytes, start, |piece| match piece {
-        Piece::Run(from, to) => stats.add_within(bytes, from, to),
-        Piece::Escaped(ch) => stats.add(ch.encode_utf8(&mut [0u8; 4])),
-    })
-}
-
-/// Checks a JSON string body without counting it; returns the index past the closing quote.
-pub fn skip_string(bytes: &[u8], start: usize) -> Option<usize> {
-    walk_string(bytes, start, |_| {})
 }
 
 /// One escape sequence at the start of `b` (which starts with a backslash).
@@ -186,11 +196,87 @@ fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<D
     Some(kind)
 }
 
-/// A whole LF-framed text-delta event at the start of `rest`:
-/// `event: content_block_delta\ndata: <canonical delta JSON>\n\n`. Returns the bytes used and
-/// the kind, having counted the text into `stats`; `None` (stats untouched) for anything else,
-/// which then goes through the line-by-line path.
+/// A whole text-delta event at the start of `rest`, LF or CRLF framed:
+/// `event: content_block_delta`, `data: <canonical delta JSON>`, a blank line. Returns the bytes
+/// used and the kind, having counted the text into `stats`; `None` (stats untouched) for
+/// anything else, which then goes through the line-by-line path.
 pub fn anthropic_event(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
+    usual_anthropic_event(rest, stats, max_event_bytes)
+        .or_else(|| any_anthropic_event(rest, stats, max_event_bytes))
+}
+
+/// The event head up to the index digits, with each line ending.
+const HEAD_LF: &[u8] =
+    b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+const HEAD_CRLF: &[u8] =
+    b"event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":";
+/// Where the data field's value starts, counted from the end of the head.
+const DATA_FROM_HEAD_END: usize = br#"{"type":"content_block_delta","index":"#.len();
+
+/// The four delta types the API sends, each with its text field, up to the string's opening
+/// quote (a delta laid out any other way is for [`any_anthropic_event`]).
+const DELTA_TAILS: [(&[u8], DeltaKind); 4] = [
+    (br#"text_delta","text":""#, DeltaKind::Text),
+    (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
+    (
+        br#"input_json_delta","partial_json":""#,
+        DeltaKind::ToolInput,
+    ),
+    (br#"signature_delta","signature":""#, DeltaKind::Ignored),
+];
+
+/// [`anthropic_event`] for the layout the API writes, matched with constant comparisons and
+/// counted in one pass: no line search, no per-field UTF-8 check.
+fn usual_anthropic_event(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
+    let (eol, head): (&[u8], usize) = if has_at(rest, 0, HEAD_LF) {
+        (b"\n", HEAD_LF.len())
+    } else if has_at(rest, 0, HEAD_CRLF) {
+        (b"\r\n", HEAD_CRLF.len())
+    } else {
+        return None;
+    };
+    let data_start = head - DATA_FROM_HEAD_END;
+    let mut pos = head;
+    let digits = rest[pos..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if digits == 0 || (digits > 1 && rest[pos] == b'0') {
+        return None; // JSON has no leading zeros
+    }
+    pos = eat(rest, pos + digits, br#","delta":{"type":""#)?;
+    let (tail, kind) = *DELTA_TAILS
+        .iter()
+        .find(|(tail, _)| rest.get(pos) == tail.first() && has_at(rest, pos, tail))?;
+    pos += tail.len();
+    // The string ends at its quote, at a control character (the line's end) at the latest.
+    let mut counted = *stats;
+    pos = match kind {
+        DeltaKind::Ignored => skip_string(rest, pos)?,
+        _ => count_string(rest, pos, &mut counted)?,
+    };
+    // Two closing braces, spaces or tabs around them (Anthropic pads), then the line's end.
+    pos = skip_blanks(rest, eat(rest, pos, b"}")?);
+    pos = skip_blanks(rest, eat(rest, pos, b"}")?);
+    if pos - data_start >= max_event_bytes {
+        return None;
+    }
+    pos = eat(rest, eat(rest, pos, eol)?, eol)?;
+    *stats = counted;
+    Some((pos, kind))
+}
+
+/// [`anthropic_event`] for any canonical delta JSON: found by its line end, then read by
+/// [`anthropic_delta_in`].
+fn any_anthropic_event(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
@@ -212,6 +298,55 @@ pub fn anthropic_event(
     let kind = anthropic_delta_in(data, line_len, stats)?;
     let used = rest.len() - data.len() + line_len + 2 * eol.len();
     Some((used, kind))
+}
+
+/// Whether `b[pos..]` starts with `lit`. Inlined and compared eight bytes at a time (the last
+/// eight overlapping), so that a constant `lit` becomes a few loads instead of a `memcmp` call.
+#[inline(always)]
+fn has_at(b: &[u8], pos: usize, lit: &[u8]) -> bool {
+    let Some(s) = b.get(pos..pos + lit.len()) else {
+        return false;
+    };
+    if lit.len() < 8 {
+        return s.iter().zip(lit).all(|(x, y)| x == y);
+    }
+    let last = lit.len() - 8;
+    let mut diff = word_at(s, last) ^ word_at(lit, last);
+    let mut at = 0;
+    while at < last {
+        diff |= word_at(s, at) ^ word_at(lit, at);
+        at += 8;
+    }
+    diff == 0
+}
+
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The index past `lit` if `b[pos..]` starts with it.
+#[inline(always)]
+fn eat(b: &[u8], pos: usize, lit: &[u8]) -> Option<usize> {
+    has_at(b, pos, lit).then_some(pos + lit.len())
+}
+
+/// Past the spaces and tabs at `pos` (JSON white space that cannot end a line), eight spaces
+/// at a time: the padding Anthropic writes runs to dozens.
+fn skip_blanks(b: &[u8], mut pos: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes(*b"        ");
+    while pos + 8 <= b.len() {
+        // The first byte that is not a space is the lowest nonzero byte of the XOR.
+        let spaces = (word_at(b, pos) ^ SPACES).trailing_zeros() as usize / 8;
+        pos += spaces;
+        if spaces < 8 {
+            break;
+        }
+    }
+    while matches!(b.get(pos), Some(b' ' | b'\t')) {
+        pos += 1;
+    }
+    pos
 }
 
 fn skip_prefix(b: &[u8], pos: usize, prefix: &[u8]) -> Option<usize> {
@@ -267,5 +402,63 @@ mod tests {
             assert_eq!(anthropic_delta(data.as_bytes(), &mut stats), None, "{data}");
         }
         assert_eq!(stats, TextStats::default());
+    }
+
+    /// The constant-compare path and the line-search path agree on every event they both
+    /// take, and the first declines (never misreads) what it does not know.
+    #[test]
+    fn usual_event_path_agrees_with_the_general_one() {
+        let texts = [
+            "Hello",
+            "",
+            "a\\\"b\\n\\u00e9",
+            "你好, world",
+            "sixteen bytes!!!",
+            "a\\ud800",
+            "x\u{1}y",
+        ];
+        let kinds = [
+            ("text_delta", "text"),
+            ("thinking_delta", "thinking"),
+            ("input_json_delta", "partial_json"),
+            ("signature_delta", "signature"),
+            ("text_delta", "thinking"),
+            ("citations_delta", "text"),
+        ];
+        let mut taken = 0;
+        for text in texts {
+            for (delta_type, key) in kinds {
+                for pad in ["", " ", "        ", "           \t"] {
+                    for eol in ["\n", "\r\n", "\r"] {
+                        for index in ["0", "12", "01"] {
+                            let event = format!(
+                                "event: content_block_delta{eol}data: {{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"{delta_type}\",\"{key}\":\"{text}\"}}{pad}}}{eol}{eol}event: next"
+                            );
+                            let bytes = event.as_bytes();
+                            for cut in [bytes.len(), bytes.len() - 11, bytes.len() - 13] {
+                                for max in [usize::MAX, 90] {
+                                    let rest = &bytes[..cut];
+                                    let (mut a, mut b) =
+                                        (TextStats::default(), TextStats::default());
+                                    let usual = usual_anthropic_event(rest, &mut a, max);
+                                    let general = any_anthropic_event(rest, &mut b, max);
+                                    if usual.is_some() {
+                                        taken += 1;
+                                        assert_eq!(usual, general, "{event:?} {cut} {max}");
+                                        assert_eq!(a, b, "{event:?}");
+                                    } else {
+                                        assert_eq!(a, TextStats::default());
+                                    }
+                                    let mut c = TextStats::default();
+                                    assert_eq!(anthropic_event(rest, &mut c, max), general);
+                                    assert_eq!(c, b);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(taken > 500, "{taken}");
     }
 }
