@@ -151,8 +151,12 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
 }
 
 const CONTENT_KEY: &[u8] = br#""content":""#;
-/// What follows the content string in a plain content chunk.
-const CONTENT_END: &[u8] = br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+/// What follows the content string in a plain content chunk: with `"usage": null` (when the
+/// request asked for usage) or without it.
+const CONTENT_ENDS: [&[u8]; 2] = [
+    br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
+    br#"},"logprobs":null,"finish_reason":null}]}"#,
+];
 
 /// The bytes that the plain content chunks of one stream share up to their content (id,
 /// object, created, model, fingerprint, `"choices":[{"index":0,"delta":{`), learned from a
@@ -161,9 +165,14 @@ const CONTENT_END: &[u8] = br#"},"logprobs":null,"finish_reason":null}],"usage":
 #[derive(Debug, Clone)]
 pub struct ChunkTemplate {
     prefix: Vec<u8>,
+    /// The one of `CONTENT_ENDS` that this stream's chunks end with.
+    end: &'static [u8],
     id: Option<String>,
     model: Option<String>,
     service_tier: Option<String>,
+    /// `ex` holds this template's identity fields: every chunk of an OpenAI stream comes
+    /// through [`from_template`], so only a miss (cleared here) can have changed them since.
+    identity_set: bool,
 }
 
 impl ChunkTemplate {
@@ -173,23 +182,27 @@ impl ChunkTemplate {
         };
         let key_at = start.checked_sub(CONTENT_KEY.len())?;
         let prefix = &data[..key_at];
-        let end = skip_string(data, start)?;
+        let string_end = skip_string(data, start)?;
+        let end = *CONTENT_ENDS
+            .iter()
+            .find(|end| data[string_end..] == ***end)?;
         let learnable = chunk.finish_reason.is_none()
             && data[key_at..start] == *CONTENT_KEY
-            && prefix.ends_with(br#""delta":{"#)
-            && data[end..] == *CONTENT_END;
+            && prefix.ends_with(br#""delta":{"#);
         learnable.then(|| ChunkTemplate {
             prefix: prefix.to_vec(),
+            end,
             id: chunk.id.map(str::to_owned),
             model: chunk.model.map(str::to_owned),
             service_tier: chunk.service_tier.map(str::to_owned),
+            identity_set: true, // `fast_path` has just set them from this chunk
         })
     }
 }
 
 /// A chunk that matches the stream's template: count its content, set what the prefix sets.
 fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
-    let Some(template) = ex.chat_template.take() else {
+    let Some(mut template) = ex.chat_template.take() else {
         return false;
     };
     let hit = template.read(ex, data);
@@ -198,22 +211,27 @@ fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
 }
 
 impl ChunkTemplate {
-    fn read(&self, ex: &mut Extract, data: &[u8]) -> bool {
-        let Some(rest) = data.strip_prefix(self.prefix.as_slice()) else {
+    fn read(&mut self, ex: &mut Extract, data: &[u8]) -> bool {
+        let counted = data
+            .strip_prefix(self.prefix.as_slice())
+            .and_then(|rest| rest.strip_prefix(CONTENT_KEY))
+            .and_then(|rest| {
+                let mut counted = ex.output_text;
+                let end = count_string(rest, 0, &mut counted)?;
+                (rest[end..] == *self.end).then_some(counted)
+            });
+        let Some(counted) = counted else {
+            // This chunk goes on to a reader that may set the identity fields.
+            self.identity_set = false;
             return false;
         };
-        if !rest.starts_with(CONTENT_KEY) {
-            return false;
-        }
-        let mut counted = ex.output_text;
-        match count_string(rest, CONTENT_KEY.len(), &mut counted) {
-            Some(end) if rest[end..] == *CONTENT_END => {}
-            _ => return false,
-        }
         ex.output_text = counted;
-        set(&mut ex.message_id, self.id.as_deref());
-        set(&mut ex.model, self.model.as_deref());
-        set(&mut ex.service_tier, self.service_tier.as_deref());
+        if !self.identity_set {
+            set(&mut ex.message_id, self.id.as_deref());
+            set(&mut ex.model, self.model.as_deref());
+            set(&mut ex.service_tier, self.service_tier.as_deref());
+            self.identity_set = true;
+        }
         true
     }
 }

@@ -22,18 +22,26 @@ HEAD = {
 }
 
 
-def chunk(delta: dict[str, object], finish: str | None = None, **changes: object) -> bytes:
+def chunk(
+    delta: dict[str, object], finish: str | None = None, usage_key: bool = True, **changes: object
+) -> bytes:
+    """A chunk as OpenAI writes it: with `"usage":null` when the request asked for usage."""
     body = {**HEAD, **changes}
     body["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
-    body["usage"] = None
+    if usage_key:
+        body["usage"] = None
     return (
         b"data: " + json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n"
     )
 
 
 PLAIN = [chunk({"content": f"word{i} 你好 "}) for i in range(4)]
+# The same chunks from a request without `stream_options.include_usage`.
+BARE = [chunk({"content": f"bare{i} é "}, usage_key=False) for i in range(4)]
 ODD = {
     "other_model": chunk({"content": "x"}, model="gpt-4o"),
+    "other_id": chunk({"content": "x"}, id="chatcmpl-2"),
+    "no_usage_key": BARE[0],
     "escapes": chunk({"content": 'say "hi"\n\u00e9\U0001f600'}),
     "finish": chunk({"content": "end"}, finish="stop"),
     "extra_key": chunk({"content": "x", "refusal": None}),
@@ -62,11 +70,12 @@ def record(backend: ModuleType, body: bytes, cuts: list[int] | None = None) -> d
 
 @pytest.mark.parametrize("odd", sorted(ODD))
 @pytest.mark.parametrize("with_usage", [True, False])
+@pytest.mark.parametrize("plain", [PLAIN, BARE], ids=["usage_null", "no_usage_key"])
 def test_odd_chunk_after_the_template_is_learned(
-    both: tuple[ModuleType, ModuleType], odd: str, with_usage: bool
+    both: tuple[ModuleType, ModuleType], odd: str, with_usage: bool, plain: list[bytes]
 ) -> None:
     native, pure = both
-    body = b"".join([*PLAIN[:2], ODD[odd], *PLAIN[2:]]) + (USAGE if with_usage else b"")
+    body = b"".join([*plain[:2], ODD[odd], *plain[2:]]) + (USAGE if with_usage else b"")
     got = record(native, body)
     assert got == record(pure, body)
     # Without the usage chunk the output is estimated from the counted text: every chunk's
@@ -78,13 +87,31 @@ def test_odd_chunk_after_the_template_is_learned(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    order=st.lists(st.sampled_from([*range(len(PLAIN)), *sorted(ODD)]), min_size=1, max_size=12),
+    order=st.lists(
+        st.sampled_from([*range(len(PLAIN) + len(BARE)), *sorted(ODD)]), min_size=1, max_size=12
+    ),
     cuts=st.lists(st.integers(0, 4000), max_size=8),
 )
 def test_any_mix_of_chunks_native_equals_pure(
     both: tuple[ModuleType, ModuleType], order: list[int | str], cuts: list[int]
 ) -> None:
     native, pure = both
-    body = b"".join(PLAIN[o] if isinstance(o, int) else ODD[o] for o in order)
+    body = b"".join((PLAIN + BARE)[o] if isinstance(o, int) else ODD[o] for o in order)
     cuts = sorted(c for c in cuts if c < len(body))
     assert record(native, body, cuts) == record(pure, body) == record(native, body)
+
+
+def test_identity_is_the_last_chunks_when_it_changes_between_template_hits(
+    both: tuple[ModuleType, ModuleType],
+) -> None:
+    native, pure = both
+    body = b"".join([*PLAIN[:2], ODD["other_id"], PLAIN[2], ODD["other_model"], PLAIN[3]])
+    got = record(native, body)
+    assert got == record(pure, body)
+    assert (got["message_id"], got["model"]) == ("chatcmpl-1", "gpt-4.1-2025-04-14")
+    ends_other = b"".join([*PLAIN[:3], ODD["other_id"]])
+    assert (
+        record(native, ends_other)["message_id"]
+        == "chatcmpl-2"
+        == record(pure, ends_other)["message_id"]
+    )
