@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sseusage_fast.estimator import (
     ANTHROPIC_TOOLS_SYSTEM_TOKENS,
     IMAGE_TOKENS,
@@ -16,6 +19,7 @@ from sseusage_fast.estimator import (
     TOKENS_PER_REQUEST,
     WINDOW,
     Estimator,
+    _Window,
     default_estimator,
     normalize_model,
 )
@@ -643,3 +647,17 @@ def test_concurrent_observers() -> None:
 def test_default_estimator_is_one_per_process() -> None:
     assert default_estimator() is default_estimator()
     assert isinstance(default_estimator(), Estimator)
+
+
+@given(
+    size=st.integers(1, 8),
+    ratios=st.lists(st.floats(0.25, 4.0, allow_nan=False), min_size=1, max_size=40),
+)
+def test_window_median_is_the_median_of_the_last_ratios(size: int, ratios: list[float]) -> None:
+    window = _Window(size)
+    for i, ratio in enumerate(ratios):
+        window.add(ratio)
+        last = ratios[max(0, i + 1 - size) : i + 1]
+        assert list(window) == last
+        assert window.median() == statistics.median(last)
+    assert _Window(size, ratios).median() == statistics.median(ratios[-size:])

@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+import operator
 import os
 import re
-import statistics
 import tempfile
 import threading
+from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .record import UsageRecord
@@ -121,12 +122,40 @@ def normalize_model(model: str | None) -> str | None:
 def _check_stats(stats: Sequence[int]) -> Stats:
     if len(stats) != len(STAT_FIELDS):
         raise ValueError(f"stats must have {len(STAT_FIELDS)} counts {STAT_FIELDS}")
-    return tuple(int(v) for v in stats)  # type: ignore[return-value]
+    return tuple(map(int, stats))  # type: ignore[return-value]
 
 
 def _has_chars(stats: Sequence[int]) -> bool:
     # words counts runs of alnum, so the characters are everything after it.
     return any(v > 0 for v in stats[1:])
+
+
+class _Window:
+    """The last `size` ratios of one (model, kind), in arrival order and sorted: the median
+    after each sample costs a binary search, not a sort (`observe` runs once per request)."""
+
+    __slots__ = ("ordered", "recent")
+
+    def __init__(self, size: int, values: Iterable[float] = ()) -> None:
+        self.recent: deque[float] = deque(values, maxlen=size)
+        self.ordered = sorted(self.recent)
+
+    def add(self, ratio: float) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            del self.ordered[bisect_left(self.ordered, self.recent[0])]
+        self.recent.append(ratio)
+        insort(self.ordered, ratio)
+
+    def median(self) -> float:
+        # As statistics.median: the middle value, or the mean of the middle two.
+        ordered, mid = self.ordered, len(self.ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    def __len__(self) -> int:
+        return len(self.recent)
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.recent)
 
 
 class RequestInfo(NamedTuple):
@@ -147,7 +176,7 @@ class Estimator:
             raise ValueError("window must be at least 1")
         self._window = window
         self._lock = threading.Lock()
-        self._ratios: dict[tuple[str, str], deque[float]] = {}
+        self._ratios: dict[tuple[str, str], _Window] = {}
         self._medians: dict[tuple[str, str], float] = {}
         self._learned = 0
 
@@ -161,7 +190,7 @@ class Estimator:
     @staticmethod
     def base_tokens(stats: Sequence[int]) -> float:
         """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
-        return float(sum(c * v for c, v in zip(COEFFICIENTS, _check_stats(stats))))
+        return float(sum(map(operator.mul, COEFFICIENTS, _check_stats(stats))))
 
     def ratio(self, model: str | None, kind: str = "output") -> float | None:
         """The learned actual/base ratio for the model, or None while not learned."""
@@ -305,8 +334,8 @@ class Estimator:
         with self._lock:
             window = self._ratios.get((key, kind))
             if window is None:
-                window = self._ratios[(key, kind)] = deque(maxlen=self._window)
-            window.append(ratio)
+                window = self._ratios[(key, kind)] = _Window(self._window)
+            window.add(ratio)
             self._learned += 1
             self._update(key, kind)
 
@@ -314,7 +343,7 @@ class Estimator:
         # Caller holds the lock. The median ignores up to half the window being odd.
         window = self._ratios[(key, kind)]
         if len(window) >= MIN_SAMPLES:
-            self._medians[(key, kind)] = statistics.median(window)
+            self._medians[(key, kind)] = window.median()
         else:
             self._medians.pop((key, kind), None)
 
@@ -357,7 +386,7 @@ class Estimator:
                     continue
                 good = _clean_ratios(values)
                 if good:
-                    est._ratios[(model, kind)] = deque(good, maxlen=est._window)
+                    est._ratios[(model, kind)] = _Window(est._window, good)
                     est._update(model, kind)
         return est
 
