@@ -8,10 +8,25 @@ from dataclasses import replace
 from typing import Any
 
 from .estimator import Estimator, RequestInfo, default_estimator
-from .record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS, UsageRecord
+from .record import (
+    FIELD_NAMES,
+    TOKEN_COUNT_FIELDS,
+    TOKEN_FIELDS,
+    UsageRecord,
+    record_from_values,
+)
 
-# The figures a bill is made of: when one of these is unknown or estimated, a human looks.
-_BILLED = ("input_tokens", "output_tokens")
+# Positions in the record's values (`record.FIELD_NAMES` order; checked below).
+_INPUT = TOKEN_FIELDS.index("input_tokens")
+_OUTPUT = TOKEN_FIELDS.index("output_tokens")
+_N_COUNTS = len(TOKEN_COUNT_FIELDS)
+_FROM_RAW = ("service_tier", "speed", "provider", "model", "message_id", "stop_reason", "status")
+_REST = ("error_type", "error_message", "no_usage_data", "requires_manual_review", "estimated")
+_LAST = ("interrupted", "raw_usage", "notes")
+if TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS or FIELD_NAMES != (
+    TOKEN_FIELDS + _FROM_RAW + _REST + _LAST
+):
+    raise ImportError("build_record's field order no longer matches UsageRecord")
 
 
 def build_record(
@@ -25,8 +40,8 @@ def build_record(
     status = raw["status"]
     provider = raw["provider"]
     model = raw["model"]
-    tokens = {name: raw[name] for name in TOKEN_FIELDS}
-    reported = any(tokens[name] is not None for name in TOKEN_COUNT_FIELDS)
+    tokens = [raw[name] for name in TOKEN_FIELDS]
+    reported = tokens[:_N_COUNTS].count(None) != _N_COUNTS
     # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
     error_body = status == "error" and raw["body_kind"] == "json" and not reported
     info = Estimator.request_info(request, provider) if request is not None else None
@@ -36,34 +51,36 @@ def build_record(
         if not raw["output_final"] and status != "not_sse":
             # A message_start placeholder is not the output; the streamed text is a floor.
             guess = estimator.estimate(raw["output_stats"], model=model, kind="output")
-            tokens["output_tokens"] = max(guess, tokens["output_tokens"] or 0)
+            tokens[_OUTPUT] = max(guess, tokens[_OUTPUT] or 0)
             estimated.append("output_tokens")
-        if tokens["input_tokens"] is None and info is not None:
-            tokens["input_tokens"] = (
-                estimator.estimate(info.stats, model=model, kind="input") + info.overhead
-            )
+        if tokens[_INPUT] is None and info is not None:
+            tokens[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
+            tokens[_INPUT] += info.overhead
             estimated.append("input_tokens")
 
+    # The figures a bill is made of: when one of these is unknown or estimated, a human looks.
     review = not error_body and (
-        status != "complete" or bool(estimated) or any(tokens[f] is None for f in _BILLED)
+        status != "complete" or bool(estimated) or tokens[_INPUT] is None or tokens[_OUTPUT] is None
     )
-    record = UsageRecord(
-        **tokens,
-        service_tier=raw["service_tier"],
-        speed=raw["speed"],
-        provider=provider,
-        model=model,
-        message_id=raw["message_id"],
-        stop_reason=raw["stop_reason"],
-        status=status,
-        error_type=raw["error_type"],
-        error_message=raw["error_message"],
-        no_usage_data=not reported,
-        requires_manual_review=review,
-        estimated=tuple(estimated),
-        interrupted=interrupted,
-        raw_usage=raw["raw_usage"],
-        notes=tuple(raw["notes"]),
+    record = record_from_values(
+        (
+            *tokens,
+            raw["service_tier"],
+            raw["speed"],
+            provider,
+            model,
+            raw["message_id"],
+            raw["stop_reason"],
+            status,
+            raw["error_type"],
+            raw["error_message"],
+            not reported,
+            review,
+            tuple(estimated),
+            interrupted,
+            raw["raw_usage"],
+            tuple(raw["notes"]),
+        )
     )
     return record, info
 
