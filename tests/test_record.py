@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sseusage_fast.record import FIELD_NAMES, UsageRecord, record_from_values
+from sseusage_fast.record import FIELD_NAMES, RAW_FIELDS, UsageRecord, record_from_values
 
 
 def test_record_from_values_equals_the_dataclass_constructor() -> None:
@@ -38,3 +38,44 @@ def test_record_from_values_equals_the_dataclass_constructor() -> None:
 def test_record_from_values_refuses_a_wrong_count() -> None:
     with pytest.raises(ValueError, match="fields"):
         record_from_values((1, 2))
+
+
+RAW_CASES = {
+    "anthropic": (
+        (
+            b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1",'
+            b'"model":"claude-x","usage":{"input_tokens":12,"output_tokens":1}}}\n\n'
+            b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+            b'"delta":{"type":"text_delta","text":"Hi there"}}\n\n'
+            b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+            b'"usage":{"output_tokens":"x"}}\n\n'
+        ),
+        {"status": "complete", "provider": "anthropic", "model": "claude-x", "body_kind": "sse"},
+    ),
+    "openai_json_error": (
+        b'{"error":{"type":"rate_limit_error","message":"slow down"}}',
+        {"status": "error", "body_kind": "json", "error_type": "rate_limit_error"},
+    ),
+    "html": (b"<html>502</html>", {"status": "not_sse", "body_kind": "not_sse"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RAW_CASES))
+def test_raw_records_of_both_backends_follow_raw_fields(case: str) -> None:
+    """The raw tuple's order is `RAW_FIELDS` in both twins: a value in the wrong place would
+    show up under another name here."""
+    from sseusage_fast import pure
+    from sseusage_fast.pure.usage import parse_usage_raw as pure_raw
+
+    native = pytest.importorskip("sseusage_fast._native")
+    body, expected = RAW_CASES[case]
+    raws = [
+        dict(zip(RAW_FIELDS, parse(body), strict=True))
+        for parse in (native.parse_usage_raw, pure_raw)
+    ]
+    assert raws[0] == raws[1]
+    raw = raws[0]
+    assert {name: raw[name] for name in expected} == expected
+    assert isinstance(raw["notes"], tuple) and len(raw["output_stats"]) == 6
+    assert isinstance(raw["events"], int) and isinstance(raw["output_final"], bool)
+    assert pure.parse_usage(body).status == expected["status"]

@@ -10,79 +10,63 @@ from typing import Any
 from .estimator import Estimator, RequestInfo, default_estimator
 from .record import (
     FIELD_NAMES,
+    RAW_FIELDS,
+    RAW_SHARED,
     TOKEN_COUNT_FIELDS,
     TOKEN_FIELDS,
     UsageRecord,
     record_from_values,
 )
 
-# Positions in the record's values (`record.FIELD_NAMES` order; checked below).
-_INPUT = TOKEN_FIELDS.index("input_tokens")
-_OUTPUT = TOKEN_FIELDS.index("output_tokens")
+# Positions in a raw record (`RAW_FIELDS`), whose first `RAW_SHARED` are the record's first.
+_RAW = {name: at for at, name in enumerate(RAW_FIELDS)}
+_INPUT, _OUTPUT, _STATUS = _RAW["input_tokens"], _RAW["output_tokens"], _RAW["status"]
+_PROVIDER, _MODEL, _BODY_KIND = _RAW["provider"], _RAW["model"], _RAW["body_kind"]
+_OUTPUT_FINAL, _RAW_USAGE, _NOTES = _RAW["output_final"], _RAW["raw_usage"], _RAW["notes"]
+_OUTPUT_STATS, _THINKING, _TOOLS = _RAW["output_stats"], _RAW["saw_thinking"], _RAW["saw_tool_use"]
 _N_COUNTS = len(TOKEN_COUNT_FIELDS)
-_FROM_RAW = ("service_tier", "speed", "provider", "model", "message_id", "stop_reason", "status")
-_REST = ("error_type", "error_message", "no_usage_data", "requires_manual_review", "estimated")
-_LAST = ("interrupted", "raw_usage", "notes")
-if TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS or FIELD_NAMES != (
-    TOKEN_FIELDS + _FROM_RAW + _REST + _LAST
+_DECIDED_HERE = ("no_usage_data", "requires_manual_review", "estimated", "interrupted")
+if (
+    FIELD_NAMES[:_N_COUNTS] != TOKEN_COUNT_FIELDS
+    or FIELD_NAMES[RAW_SHARED:] != (*_DECIDED_HERE, "raw_usage", "notes")
+    or FIELD_NAMES[:RAW_SHARED] != TOKEN_FIELDS + FIELD_NAMES[len(TOKEN_FIELDS) : RAW_SHARED]
 ):
     raise ImportError("build_record's field order no longer matches UsageRecord")
 
 
 def build_record(
-    raw: dict[str, Any],
+    raw: tuple[Any, ...],
     *,
     request: Any,
     estimator: Estimator,
     estimate: bool,
     interrupted: str | None,
 ) -> tuple[UsageRecord, RequestInfo | None]:
-    status = raw["status"]
-    provider = raw["provider"]
-    model = raw["model"]
-    tokens = [raw[name] for name in TOKEN_FIELDS]
-    reported = tokens[:_N_COUNTS].count(None) != _N_COUNTS
+    values = list(raw[:RAW_SHARED])
+    status, model = values[_STATUS], values[_MODEL]
+    reported = values[:_N_COUNTS].count(None) != _N_COUNTS
     # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
-    error_body = status == "error" and raw["body_kind"] == "json" and not reported
-    info = Estimator.request_info(request, provider) if request is not None else None
+    error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
+    info = Estimator.request_info(request, values[_PROVIDER]) if request is not None else None
 
     estimated: list[str] = []
     if estimate and not error_body:
-        if not raw["output_final"] and status != "not_sse":
+        if not raw[_OUTPUT_FINAL] and status != "not_sse":
             # A message_start placeholder is not the output; the streamed text is a floor.
-            guess = estimator.estimate(raw["output_stats"], model=model, kind="output")
-            tokens[_OUTPUT] = max(guess, tokens[_OUTPUT] or 0)
+            guess = estimator.estimate(raw[_OUTPUT_STATS], model=model, kind="output")
+            values[_OUTPUT] = max(guess, values[_OUTPUT] or 0)
             estimated.append("output_tokens")
-        if tokens[_INPUT] is None and info is not None:
-            tokens[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
-            tokens[_INPUT] += info.overhead
+        if values[_INPUT] is None and info is not None:
+            values[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
+            values[_INPUT] += info.overhead
             estimated.append("input_tokens")
 
     # The figures a bill is made of: when one of these is unknown or estimated, a human looks.
     review = not error_body and (
-        status != "complete" or bool(estimated) or tokens[_INPUT] is None or tokens[_OUTPUT] is None
+        status != "complete" or bool(estimated) or values[_INPUT] is None or values[_OUTPUT] is None
     )
-    record = record_from_values(
-        (
-            *tokens,
-            raw["service_tier"],
-            raw["speed"],
-            provider,
-            model,
-            raw["message_id"],
-            raw["stop_reason"],
-            status,
-            raw["error_type"],
-            raw["error_message"],
-            not reported,
-            review,
-            tuple(estimated),
-            interrupted,
-            raw["raw_usage"],
-            tuple(raw["notes"]),
-        )
-    )
-    return record, info
+    values += (not reported, review, tuple(estimated), interrupted, raw[_RAW_USAGE], raw[_NOTES])
+    return record_from_values(values), info
 
 
 class FinishMixin:
@@ -120,9 +104,9 @@ class FinishMixin:
             input_stats=info.stats if info is not None else None,
             input_overhead=info.overhead if info is not None else 0,
             input_has_media=bool(info is not None and info.media),
-            output_stats=raw["output_stats"],
-            output_has_thinking=raw["saw_thinking"],
-            output_has_tools=raw["saw_tool_use"],
+            output_stats=raw[_OUTPUT_STATS],
+            output_has_thinking=raw[_THINKING],
+            output_has_tools=raw[_TOOLS],
         )
         self._record = record
         return record

@@ -83,6 +83,20 @@ class UsageRecord:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(UsageRecord))
+# What a core's `_finish_raw()` returns, as a tuple in this order (both backends): the record's
+# first fields as the stream gave them, then what `finish` decides the rest from. A tuple,
+# because building and reading it costs a fraction of a dict's (one per request).
+RAW_SHARED = 18  # FIELD_NAMES[:18]: the token fields ... error_message
+RAW_FIELDS: tuple[str, ...] = FIELD_NAMES[:RAW_SHARED] + (
+    "raw_usage",
+    "notes",
+    "body_kind",
+    "output_final",
+    "output_stats",
+    "saw_thinking",
+    "saw_tool_use",
+    "events",
+)
 # Each slot's setter: a parser builds one record per request, and the frozen `__init__` pays an
 # `object.__setattr__` lookup per field (twice the time of setting the slots directly).
 _SLOT_SETTERS = tuple(UsageRecord.__dict__[name].__set__ for name in FIELD_NAMES)

@@ -150,7 +150,7 @@ class UsageCore:
         self._why_not_sse = ""
         self._body = bytearray()
         self._max_event_bytes = max_event_bytes
-        self._raw: dict[str, Any] | None = None
+        self._raw: tuple[Any, ...] | None = None
         self._saw_bytes = False  # anything but white space arrived
         self._held = b""  # the first bytes, while they could still start a zstd magic
 
@@ -211,7 +211,7 @@ class UsageCore:
             return
         self._body += chunk
 
-    def _finish_raw(self) -> dict[str, Any]:
+    def _finish_raw(self) -> tuple[Any, ...]:
         """End of stream: reads what a cut stream left unfinished, and says what the body was."""
         if self._raw is None:
             if self._held:
@@ -274,7 +274,7 @@ class UsageCore:
             ex.error_message = why or "empty body"
         return "not_sse"
 
-    def _raw_record(self, body_kind: str) -> dict[str, Any]:
+    def _raw_record(self, body_kind: str) -> tuple[Any, ...]:
         ex = self._extract
         tokens = ex.tokens
         if ex.invalid_events:
@@ -289,31 +289,32 @@ class UsageCore:
             status = "partial"
         else:
             status = "no_usage"
-        return {
-            "status": status,
-            "body_kind": body_kind,
-            "provider": None if ex.provider == "auto" else ex.provider,
-            **tokens,
-            "output_final": ex.output_final,
-            "model": ex.model,
-            "message_id": ex.message_id,
-            "stop_reason": ex.stop_reason,
-            "service_tier": ex.service_tier,
-            "speed": ex.speed,
-            "error_type": ex.error_type,
-            "error_message": ex.error_message,
-            "raw_usage": ex.last_usage,
-            "output_stats": ex.output_text.as_tuple(),
-            "saw_thinking": ex.saw_thinking,
-            "saw_tool_use": ex.saw_tool_use,
-            "events": ex.events,
-            "notes": tuple(ex.notes),
-        }
+        # RAW_FIELDS order.
+        return (
+            *(tokens[name] for name in TOKEN_FIELDS),
+            ex.service_tier,
+            ex.speed,
+            None if ex.provider == "auto" else ex.provider,
+            ex.model,
+            ex.message_id,
+            ex.stop_reason,
+            status,
+            ex.error_type,
+            ex.error_message,
+            ex.last_usage,
+            tuple(ex.notes),
+            body_kind,
+            ex.output_final,
+            ex.output_text.as_tuple(),
+            ex.saw_thinking,
+            ex.saw_tool_use,
+            ex.events,
+        )
 
 
 def parse_usage_raw(
     body: bytes, provider: str = "auto", max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
     """The raw record of a whole captured body."""
     core = UsageCore(provider, max_event_bytes=max_event_bytes)
     core.feed(body)
