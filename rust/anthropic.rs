@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
+use crate::anthropic_skim;
 use crate::fastscan::{self, DeltaKind};
 use crate::json::{self, Object};
-use crate::skim::Skim;
 use crate::usage::{read_error, Extract, Provider};
 
 const EVENT_TYPES: [&str; 9] = [
@@ -39,38 +39,10 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
         }
         return false; // laid out otherwise: `on_event` reads it from the tree
     }
-    if no_op_event(data) {
-        ex.provider = Provider::Anthropic;
+    if anthropic_skim::read(ex, data) {
         return true;
     }
     data.starts_with(br#"{"type":"ping"}"#) || data.starts_with(br#"{"type": "ping"}"#)
-}
-
-/// `content_block_stop`, and a `message_stop` without Bedrock metrics, carry nothing the meter
-/// reads: check that the data is valid JSON of that one type (as the full parse would) without
-/// building a tree.
-fn no_op_event(data: &[u8]) -> bool {
-    let kind = if data.starts_with(br#"{"type":"content_block_stop""#) {
-        "content_block_stop"
-    } else if data.starts_with(br#"{"type":"message_stop""#) {
-        "message_stop"
-    } else {
-        return false;
-    };
-    let Ok(text) = std::str::from_utf8(data) else {
-        return false;
-    };
-    let mut skim = Skim::new(text);
-    let mut types = 0;
-    let walked = skim.object(|skim, name| match name {
-        "type" => {
-            types += 1;
-            (skim.null_or_plain()? == Some(kind)).then_some(())
-        }
-        "amazon-bedrock-invocationMetrics" => None,
-        _ => skim.skip_value(),
-    });
-    walked.is_some() && skim.at_end() && types == 1
 }
 
 fn count_delta(
@@ -124,7 +96,7 @@ pub fn on_event(ex: &mut Extract, event_type: &[u8], value: &Value) {
                 ex.stop_reason = Some(reason);
             }
             if let Some(usage) = json::object(obj, "usage") {
-                read_usage(ex, usage, true);
+                read_usage(ex, usage.clone(), true);
             }
         }
         b"message_stop" => {
@@ -168,7 +140,7 @@ fn read_message(ex: &mut Extract, message: &Object, is_final: bool) {
         ex.stop_reason = Some(reason);
     }
     if let Some(usage) = json::object(message, "usage") {
-        read_usage(ex, usage, is_final);
+        read_usage(ex, usage.clone(), is_final);
     }
 }
 
@@ -195,7 +167,9 @@ fn count_block(ex: &mut Extract, block: &Object) {
     }
 }
 
-fn read_usage(ex: &mut Extract, usage: &Object, is_final: bool) {
+/// A usage object (cumulative counts: each field present replaces the last); it becomes the
+/// raw usage.
+pub fn read_usage(ex: &mut Extract, usage: Object, is_final: bool) {
     let notes = &mut ex.notes;
     let t = &mut ex.tokens;
     let mut set = |slot: &mut Option<u64>, obj: &Object, key: &str| {
@@ -205,32 +179,32 @@ fn read_usage(ex: &mut Extract, usage: &Object, is_final: bool) {
         }
         value.is_some()
     };
-    set(&mut t.input, usage, "input_tokens");
-    set(&mut t.cache_creation, usage, "cache_creation_input_tokens");
-    set(&mut t.cache_read, usage, "cache_read_input_tokens");
-    let got_output = set(&mut t.output, usage, "output_tokens");
-    if let Some(split) = json::object(usage, "cache_creation") {
+    set(&mut t.input, &usage, "input_tokens");
+    set(&mut t.cache_creation, &usage, "cache_creation_input_tokens");
+    set(&mut t.cache_read, &usage, "cache_read_input_tokens");
+    let got_output = set(&mut t.output, &usage, "output_tokens");
+    if let Some(split) = json::object(&usage, "cache_creation") {
         set(&mut t.cache_creation_5m, split, "ephemeral_5m_input_tokens");
         set(&mut t.cache_creation_1h, split, "ephemeral_1h_input_tokens");
     }
-    if let Some(tools) = json::object(usage, "server_tool_use") {
+    if let Some(tools) = json::object(&usage, "server_tool_use") {
         set(&mut t.web_search, tools, "web_search_requests");
         set(&mut t.web_fetch, tools, "web_fetch_requests");
     }
-    if let Some(details) = json::object(usage, "output_tokens_details") {
+    if let Some(details) = json::object(&usage, "output_tokens_details") {
         set(&mut t.reasoning, details, "thinking_tokens");
     }
-    if let Some(tier) = json::string(usage, "service_tier") {
+    if let Some(tier) = json::string(&usage, "service_tier") {
         ex.service_tier = Some(tier);
     }
-    if let Some(speed) = json::string(usage, "speed") {
+    if let Some(speed) = json::string(&usage, "speed") {
         ex.speed = Some(speed);
     }
     if is_final {
         ex.final_usage = true;
         ex.output_final |= got_output;
     }
-    ex.last_usage = Some(Value::Object(usage.clone()));
+    ex.last_usage = Some(Value::Object(usage));
 }
 
 /// Bedrock's own counts on `message_stop`, used where the Anthropic fields are missing.

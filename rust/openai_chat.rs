@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::fastscan::{count_string, skip_string};
 use crate::json::{self, Object};
-use crate::skim::Skim;
+use crate::skim::{once, Skim};
 use crate::usage::{read_error, Extract};
 
 pub fn looks_like(value: &Value) -> bool {
@@ -31,15 +31,6 @@ struct Chunk<'a> {
 }
 
 const MAX_TEXTS: usize = 12;
-
-/// Sets `slot` once; a field seen twice (last one wins in serde_json) is left to `on_event`.
-fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()> {
-    if std::mem::replace(seen, true) {
-        return None;
-    }
-    *slot = value;
-    Some(())
-}
 
 fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
     let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning

@@ -1,5 +1,5 @@
-//! An allocation-free JSON reader for the bulk of OpenAI chat streams: it checks the whole
-//! chunk's grammar, picks out the few fields the meter needs, and skips the rest. Anything it
+//! An allocation-free JSON reader for the bulk of a stream's events: it checks the whole
+//! event's grammar, picks out the few fields the meter needs, and skips the rest. Anything it
 //! is not sure to read exactly as serde_json would (escapes in names, exponents, deep nesting,
 //! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
 //! chunk with serde_json instead.
@@ -219,6 +219,21 @@ impl<'a> Skim<'a> {
         self.plain_string().map(Some)
     }
 
+    /// An object, checked and skipped: where it starts and ends (for a sub-parse).
+    pub fn object_span(&mut self) -> Option<(usize, usize)> {
+        if self.peek()? != b'{' {
+            return None;
+        }
+        let start = self.pos;
+        self.skip_value()?;
+        Some((start, self.pos))
+    }
+
+    /// Whether the next value is an object (white space skipped).
+    pub fn at_object(&mut self) -> bool {
+        self.peek() == Some(b'{')
+    }
+
     /// Only `null` is accepted.
     pub fn expect_null(&mut self) -> Option<()> {
         self.null().then_some(())
@@ -227,6 +242,16 @@ impl<'a> Skim<'a> {
     pub fn text(&self) -> &'a str {
         self.s
     }
+}
+
+/// Sets `slot` once; a field seen twice (last one wins in serde_json) makes the reader give up
+/// and leave the event to the full parse.
+pub fn once<T>(slot: &mut Option<T>, seen: &mut bool, value: Option<T>) -> Option<()> {
+    if std::mem::replace(seen, true) {
+        return None;
+    }
+    *slot = value;
+    Some(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,190 @@
+//! The Anthropic events that open and close a stream and its blocks (`message_start`,
+//! `content_block_start`, `message_delta`, and the no-op `content_block_stop` /
+//! `message_stop`), read with [`Skim`] instead of a JSON tree: only a usage object, when there
+//! is one, is parsed into a tree (it is kept as the raw usage). Each reader takes exactly the
+//! events that `anthropic::on_event` would read the same way and gives up (returns `None`,
+//! having changed nothing) on anything else, which then goes to the full parse.
+
+use serde_json::Value;
+
+use crate::anthropic::read_usage;
+use crate::fastscan::count_string;
+use crate::json;
+use crate::skim::{once, Skim};
+use crate::usage::{Extract, Provider};
+
+/// Reads `data` if it is one of these events; `false` leaves it to the full parse.
+pub fn read(ex: &mut Extract, data: &[u8]) -> bool {
+    let read = if data.starts_with(br#"{"type":"content_block_start""#) {
+        content_block_start(ex, data)
+    } else if data.starts_with(br#"{"type":"message_delta""#) {
+        message_delta(ex, data)
+    } else if data.starts_with(br#"{"type":"message_start""#) {
+        message_start(ex, data)
+    } else if data.starts_with(br#"{"type":"content_block_stop""#) {
+        no_op(data, "content_block_stop")
+    } else if data.starts_with(br#"{"type":"message_stop""#) {
+        no_op(data, "message_stop")
+    } else {
+        None
+    };
+    if read.is_some() {
+        ex.provider = Provider::Anthropic;
+    }
+    read.is_some()
+}
+
+/// Walks the event's top-level object: `type` must be `kind` (once); `field` is called with
+/// every other name and consumes its value. The event's text, when it was read whole.
+fn event<'a>(
+    data: &'a [u8],
+    kind: &str,
+    mut field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
+) -> Option<&'a str> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut skim = Skim::new(text);
+    let (mut seen_type, mut event_type) = (false, None);
+    skim.object(|skim, key| match key {
+        "type" => once(&mut event_type, &mut seen_type, skim.null_or_plain()?),
+        _ => field(skim, key),
+    })?;
+    (skim.at_end() && event_type == Some(kind)).then_some(text)
+}
+
+/// An object field's value, walked by `field`; anything else is skipped (the tree path does
+/// not read into a non-object either).
+fn in_object<'a>(
+    skim: &mut Skim<'a>,
+    field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
+) -> Option<()> {
+    if skim.at_object() {
+        skim.object(field)
+    } else {
+        skim.skip_value()
+    }
+}
+
+/// A usage field: an object's span, or nothing when it is anything else (then unread, as in
+/// the tree path).
+fn usage_span(skim: &mut Skim, span: &mut Option<(usize, usize)>) -> Option<()> {
+    if skim.at_object() {
+        *span = Some(skim.object_span()?);
+        return Some(());
+    }
+    skim.skip_value()
+}
+
+/// The usage object at `span`, parsed: it becomes the raw usage.
+fn usage_object(text: &str, span: Option<(usize, usize)>) -> Option<Option<json::Object>> {
+    let Some((start, end)) = span else {
+        return Some(None);
+    };
+    match json::parse(&text.as_bytes()[start..end])? {
+        Value::Object(usage) => Some(Some(usage)),
+        _ => None,
+    }
+}
+
+fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
+    let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
+    let mut seen = [false; 5];
+    let text = event(data, "message_start", |skim, key| match key {
+        "message" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            in_object(skim, |skim, key| match key {
+                "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
+                "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
+                "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
+                "usage" => {
+                    once(&mut None::<()>, &mut seen[4], Some(()))?;
+                    usage_span(skim, &mut usage)
+                }
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    let usage = usage_object(text, usage)?;
+    // As `read_message`: identity kept when absent, the usage not final.
+    if let Some(id) = id {
+        ex.message_id = Some(id.to_owned());
+    }
+    if let Some(model) = model {
+        ex.model = Some(model.to_owned());
+    }
+    if let Some(reason) = stop_reason {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if let Some(usage) = usage {
+        read_usage(ex, usage, false);
+    }
+    Some(())
+}
+
+fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
+    let (mut stop_reason, mut usage) = (None, None);
+    let mut seen = [false; 3];
+    let text = event(data, "message_delta", |skim, key| match key {
+        "delta" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            in_object(skim, |skim, key| match key {
+                "stop_reason" => once(&mut stop_reason, &mut seen[1], skim.null_or_plain()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "usage" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            usage_span(skim, &mut usage)
+        }
+        _ => skim.skip_value(),
+    })?;
+    let usage = usage_object(text, usage)?;
+    if let Some(reason) = stop_reason {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if let Some(usage) = usage {
+        read_usage(ex, usage, true);
+    }
+    Some(())
+}
+
+fn content_block_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
+    let (mut kind, mut text, mut thinking) = (None, None, None);
+    let mut seen = [false; 4];
+    event(data, "content_block_start", |skim, key| match key {
+        "content_block" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            in_object(skim, |skim, key| match key {
+                "type" => once(&mut kind, &mut seen[1], skim.null_or_plain()?),
+                "text" => once(&mut text, &mut seen[2], skim.null_or_string()?),
+                "thinking" => once(&mut thinking, &mut seen[3], skim.null_or_string()?),
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    // As `count_block`; a tool block (its name and input) is left to the tree.
+    let (counted, saw_thinking) = match kind {
+        Some("tool_use" | "server_tool_use") => return None,
+        Some("thinking") => (thinking, thinking.is_some()),
+        Some("redacted_thinking") => (None, true),
+        _ => (text, false),
+    };
+    let mut stats = ex.output_text;
+    if let Some(start) = counted {
+        count_string(data, start, &mut stats)?;
+    }
+    ex.output_text = stats;
+    ex.saw_thinking |= saw_thinking;
+    Some(())
+}
+
+/// `content_block_stop`, and a `message_stop` without Bedrock metrics, carry nothing the meter
+/// reads: the data must still be valid JSON of that one type, as the full parse would check.
+fn no_op(data: &[u8], kind: &str) -> Option<()> {
+    event(data, kind, |skim, key| match key {
+        "amazon-bedrock-invocationMetrics" => None,
+        _ => skim.skip_value(),
+    })
+    .map(drop)
+}
