@@ -28,6 +28,8 @@ struct Chunk<'a> {
     /// reasoning.
     texts: [(usize, bool); MAX_TEXTS],
     n_texts: usize,
+    /// A tool call was streamed (its texts are among `texts`).
+    tool_call: bool,
 }
 
 const MAX_TEXTS: usize = 12;
@@ -35,6 +37,8 @@ const MAX_TEXTS: usize = 12;
 fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
     let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning
     let mut seen = [false; 4];
+    let mut tool_texts = [None; MAX_TEXTS]; // name and arguments of each call, in order
+    let mut n_tool_texts = 0;
     skim.object(|skim, name| {
         let at = match name {
             "content" => 0,
@@ -42,20 +46,67 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             "reasoning" => 2,
             "tool_calls" => {
                 once(&mut None::<()>, &mut seen[3], Some(()))?;
-                return skim.expect_null();
+                if skim.expect_null().is_some() {
+                    return Some(());
+                }
+                return skim.array(|skim| {
+                    if !skim.at_object() {
+                        return skim.skip_value(); // not a call: `on_event` skips it too
+                    }
+                    chunk.tool_call = true;
+                    let call = read_tool_call(skim)?;
+                    for text in call {
+                        *tool_texts.get_mut(n_tool_texts)? = text;
+                        n_tool_texts += 1;
+                    }
+                    Some(())
+                });
             }
             _ => return skim.skip_value(),
         };
         let value = skim.null_or_string()?;
         once(&mut fields[at], &mut seen[at], value)
     })?;
-    for (at, start) in fields.into_iter().enumerate() {
+    // The order `count_message` counts them in.
+    let texts = fields
+        .into_iter()
+        .enumerate()
+        .map(|(at, start)| (start, at > 0));
+    let tools = tool_texts[..n_tool_texts]
+        .iter()
+        .map(|&start| (start, false));
+    for (start, reasoning) in texts.chain(tools) {
         if let Some(start) = start {
-            *chunk.texts.get_mut(chunk.n_texts)? = (start, at > 0);
+            *chunk.texts.get_mut(chunk.n_texts)? = (start, reasoning);
             chunk.n_texts += 1;
         }
     }
     Some(())
+}
+
+/// A tool call: where its function's name and arguments strings start (each when present).
+fn read_tool_call(skim: &mut Skim) -> Option<[Option<usize>; 2]> {
+    let mut texts = [None; 2];
+    let mut seen = [false; 3];
+    skim.object(|skim, name| match name {
+        "function" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            skim.object(|skim, name| {
+                let at = match name {
+                    "name" => 0,
+                    "arguments" => 1,
+                    _ => return skim.skip_value(),
+                };
+                let value = skim.null_or_string()?;
+                once(&mut texts[at], &mut seen[at], value)
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some(texts)
 }
 
 fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
@@ -108,7 +159,7 @@ fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
     Some(chunk)
 }
 
-/// Handles a plain content chunk (no usage, no error, no tool call), the bulk of a stream;
+/// Handles a plain content or tool-call chunk (no usage, no error), the bulk of a stream;
 /// `false` leaves the event to `on_event`, which gives the same result for these chunks.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if from_template(ex, data) {
@@ -128,6 +179,7 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
         ex.saw_thinking |= reasoning;
         count_string(data, start, &mut ex.output_text);
     }
+    ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
     if ex.chat_template.is_none() {
         ex.chat_template = ChunkTemplate::learn(data, &chunk);

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sseusage_fast.estimator import Estimator
+from sseusage_fast.record import RAW_FIELDS
 
 START = (
     '{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",'
@@ -159,6 +160,8 @@ def record(backend: ModuleType, body: bytes) -> dict[str, object]:
     parser = backend.UsageParser(estimator=Estimator())
     parser.feed(body)
     result: dict[str, object] = parser.finish().to_dict()
+    # What the record does not show but the estimator learns from: text counts, tool use.
+    result["raw"] = dict(zip(RAW_FIELDS, parser._finish_raw(), strict=True))
     return result
 
 
@@ -205,4 +208,5 @@ def test_any_mix_of_shapes_native_equals_pure(
     parser = native.UsageParser(estimator=Estimator())
     for a, b in zip([0, *cuts], [*cuts, len(body)]):
         parser.feed(body[a:b])
-    assert parser.finish().to_dict() == record(pure, body) == record(native, body)
+    fed = {**parser.finish().to_dict(), "raw": dict(zip(RAW_FIELDS, parser._finish_raw()))}
+    assert fed == record(pure, body) == record(native, body)

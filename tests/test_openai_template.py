@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sseusage_fast.estimator import Estimator
+from sseusage_fast.record import RAW_FIELDS
 
 HEAD = {
     "id": "chatcmpl-1",
@@ -51,6 +52,40 @@ ODD = {
     "lone_surrogate": PLAIN[0].replace(b"word0", b"\\ud800"),
     "raw_control": PLAIN[0].replace(b"word0", b"a\x01b"),
     "duplicate_usage": PLAIN[0].replace(b'"usage":null}', b'"usage":null,"usage":null}'),
+    # Tool calls: their function names and arguments count as output text.
+    "tool_call_start": chunk(
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
+            ]
+        }
+    ),
+    "tool_call_arguments": chunk(
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": "Par\u00eds\n"}'}}]}
+    ),
+    "tool_calls_two": chunk(
+        {
+            "tool_calls": [
+                {"index": 0, "function": {"arguments": "{}"}},
+                {"index": 1, "function": {"name": "f", "arguments": '{"a":1}'}},
+            ]
+        }
+    ),
+    "tool_calls_odd_items": chunk(
+        {"tool_calls": [1, None, {"index": 0, "function": None}, {"function": {"name": 5}}]}
+    ),
+    "tool_calls_empty": chunk({"tool_calls": []}),
+    "tool_call_with_content": chunk(
+        {"content": "see:", "tool_calls": [{"index": 0, "function": {"arguments": "x"}}]}
+    ),
+    "tool_call_duplicate_name": chunk(
+        {"tool_calls": [{"index": 0, "function": {"name": "a"}}]}
+    ).replace(b'"name":"a"', b'"name":"a","name":"b"'),
 }
 USAGE = (
     b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1769279197,'
@@ -65,6 +100,8 @@ def record(backend: ModuleType, body: bytes, cuts: list[int] | None = None) -> d
     for piece in pieces:
         parser.feed(piece)
     result: dict[str, object] = parser.finish().to_dict()
+    # What the record does not show but the estimator learns from: text counts, tool use.
+    result["raw"] = dict(zip(RAW_FIELDS, parser._finish_raw(), strict=True))
     return result
 
 
