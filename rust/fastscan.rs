@@ -61,7 +61,8 @@ pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option
                 stats.add(ch.encode_utf8(&mut [0u8; 4]));
                 pos += len;
             }
-            // Non-ASCII text, or the last bytes of the buffer: one run, checked to be UTF-8.
+            0x80.. => pos = stats.add_non_ascii(bytes, pos)?,
+            // ASCII in the buffer's last 15 bytes, or a control character.
             _ => {
                 let stop = string_stop(&bytes[pos..])?;
                 if stop == 0 {

@@ -25,6 +25,33 @@ fn is_cjk(cp: u32) -> bool {
                 .any(|&(first, last)| (first..=last).contains(&cp)))
 }
 
+/// The multi-byte character at `b[i]` (a byte >= 0x80) and its length, with the checks of
+/// the Unicode standard's table of well-formed sequences: no overlong forms, no surrogates,
+/// nothing past U+10FFFF, every continuation byte in 0x80..=0xBF.
+#[inline]
+fn decode_utf8(b: &[u8], i: usize) -> Option<(u32, usize)> {
+    let lead = b[i];
+    let (len, second) = match lead {
+        0xC2..=0xDF => (2, 0x80..=0xBF),
+        0xE0 => (3, 0xA0..=0xBF),
+        0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80..=0xBF),
+        0xED => (3, 0x80..=0x9F),
+        0xF0 => (4, 0x90..=0xBF),
+        0xF1..=0xF3 => (4, 0x80..=0xBF),
+        0xF4 => (4, 0x80..=0x8F),
+        _ => return None,
+    };
+    let tail = b.get(i + 1..i + len)?;
+    if !second.contains(&tail[0]) || !tail[1..].iter().all(|c| (0x80..=0xBF).contains(c)) {
+        return None;
+    }
+    let first = u32::from(lead) & (0x7F >> len);
+    let cp = tail
+        .iter()
+        .fold(first, |acc, &c| (acc << 6) | u32::from(c & 0x3F));
+    Some((cp, len))
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -238,6 +265,30 @@ impl TextStats {
         len
     }
 
+    /// Counts the non-ASCII characters from `bytes[i]` up to the next ASCII byte or the end,
+    /// checking them as `str::from_utf8` would; returns where it stopped, or `None` at the
+    /// first byte that is not valid UTF-8. One pass instead of a check and then a count, for
+    /// streamed CJK text.
+    pub fn add_non_ascii(&mut self, bytes: &[u8], mut i: usize) -> Option<usize> {
+        let start = i;
+        while let Some(&lead) = bytes.get(i) {
+            if lead < 0x80 {
+                break;
+            }
+            let (cp, len) = decode_utf8(bytes, i)?;
+            if is_cjk(cp) {
+                self.cjk += 1;
+            } else {
+                self.other += 1;
+            }
+            i += len;
+        }
+        if i > start {
+            self.in_word = false;
+        }
+        Some(i)
+    }
+
     pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64) {
         (
             self.words, self.alnum, self.space, self.punct, self.cjk, self.other,
@@ -292,6 +343,42 @@ mod tests {
             one_by_one.add(ch.encode_utf8(&mut [0; 4]));
         }
         assert_eq!(whole, one_by_one);
+    }
+
+    /// Every lead byte with every second byte, and third/fourth bytes at the edges of the
+    /// valid ranges: accepted exactly when `from_utf8` accepts, counted as `add` counts.
+    #[test]
+    fn non_ascii_runs_check_and_count_like_from_utf8() {
+        let edges = [
+            0x00u8, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF,
+        ];
+        for lead in 0x80..=0xFFu8 {
+            for second in 0..=0xFFu8 {
+                for &third in &edges {
+                    for &fourth in &edges {
+                        let bytes = [lead, second, third, fourth, b'"'];
+                        let mut fused = TextStats::default();
+                        let stop = fused.add_non_ascii(&bytes, 0);
+                        // The longest valid prefix that is all non-ASCII characters.
+                        let valid = match std::str::from_utf8(&bytes) {
+                            Ok(_) => bytes.len(),
+                            Err(e) => e.valid_up_to(),
+                        };
+                        let text = std::str::from_utf8(&bytes[..valid]).unwrap();
+                        let run: String = text.chars().take_while(|c| !c.is_ascii()).collect();
+                        let next = bytes.get(run.len()).copied().unwrap_or(b'"');
+                        if next < 0x80 {
+                            assert_eq!(stop, Some(run.len()), "{bytes:02x?}");
+                            let mut counted = TextStats::default();
+                            counted.add(&run);
+                            assert_eq!(fused, counted, "{bytes:02x?}");
+                        } else {
+                            assert_eq!(stop, None, "{bytes:02x?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
