@@ -3,7 +3,7 @@
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
 use crate::event::{EventBuilder, EventSink, Lines};
@@ -355,6 +355,37 @@ fn parse_usage_raw<'py>(
     record_tuple(py, &raw)
 }
 
+/// `object.__new__(cls)` with `names[i]` set to `values[i]` as `object.__setattr__` sets
+/// them: how a frozen dataclass's `__init__` fills its slots, without a Python call per field
+/// (a parser builds one record per request).
+#[pyfunction]
+#[pyo3(signature = (cls, names, values, /))]
+fn new_frozen<'py>(
+    cls: &Bound<'py, PyType>,
+    names: &Bound<'py, PyTuple>,
+    values: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    if names.len() != values.len() {
+        return Err(PyValueError::new_err(format!(
+            "{} names but {} values",
+            names.len(),
+            values.len()
+        )));
+    }
+    let object = cls.call_method1(pyo3::intern!(py, "__new__"), (cls,))?;
+    for (name, value) in names.iter().zip(values.iter()) {
+        // SAFETY: all three are live objects held by this frame; the call borrows them.
+        let status = unsafe {
+            pyo3::ffi::PyObject_GenericSetAttr(object.as_ptr(), name.as_ptr(), value.as_ptr())
+        };
+        if status != 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(object)
+}
+
 /// Character-class counts of a text (the estimator's input).
 #[pyfunction]
 fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64) {
@@ -370,5 +401,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<UsageCore>()?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(new_frozen, m)?)?;
     Ok(())
 }

@@ -79,3 +79,16 @@ def test_raw_records_of_both_backends_follow_raw_fields(case: str) -> None:
     assert isinstance(raw["notes"], tuple) and len(raw["output_stats"]) == 6
     assert isinstance(raw["events"], int) and isinstance(raw["output_final"], bool)
     assert pure.parse_usage(body).status == expected["status"]
+
+
+def test_native_builder_makes_the_same_record() -> None:
+    native = pytest.importorskip("sseusage_fast._native")
+    values = [getattr(UsageRecord(), name) for name in FIELD_NAMES]
+    values[0], values[-1] = 7, ("n",)
+    record = native.new_frozen(UsageRecord, FIELD_NAMES, values)
+    assert type(record) is UsageRecord
+    assert record == record_from_values(values) == UsageRecord(*values)
+    with pytest.raises(ValueError, match="names"):
+        native.new_frozen(UsageRecord, FIELD_NAMES, values[:-1])
+    with pytest.raises(AttributeError):
+        native.new_frozen(UsageRecord, ("no_such_field",), [1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._finish import FinishMixin
@@ -11,9 +12,12 @@ from .record import UsageRecord
 DEFAULT_MAX_EVENT_BYTES = 16 << 20
 
 
-def make_parser_class(core: type, module: str) -> type:
+def make_parser_class(
+    core: type, module: str, new_record: Callable[[list[Any]], UsageRecord] | None = None
+) -> type:
     """`UsageParser` over a core class whose `feed` stays the core's own method (for the native
-    core: a direct Rust call, no Python frame per chunk)."""
+    core: a direct Rust call, no Python frame per chunk); `new_record` builds the record from
+    its values in field order, when the backend has a faster way than the shared one."""
 
     class UsageParser(FinishMixin, core):  # type: ignore[misc, valid-type]
         """Incremental usage meter: `feed(chunk)` on every network read, `finish()` once.
@@ -37,6 +41,8 @@ def make_parser_class(core: type, module: str) -> type:
             self._setup(request, estimator, estimate)
 
     UsageParser.__module__ = module
+    if new_record is not None:
+        UsageParser._new_record = staticmethod(new_record)
     return UsageParser
 
 

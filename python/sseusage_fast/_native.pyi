@@ -1,12 +1,13 @@
 """Type stubs of the Rust extension (rust/python.rs)."""
 
-from typing import Any, TypeAlias, final
+from typing import Any, TypeAlias, TypeVar, final
 
 from typing_extensions import Self
 
-__all__ = ["Event", "SSEDecoder", "UsageCore", "parse_usage_raw", "text_stats"]
+__all__ = ["Event", "SSEDecoder", "UsageCore", "new_frozen", "parse_usage_raw", "text_stats"]
 
 _Chunk: TypeAlias = bytes | bytearray | memoryview
+_T = TypeVar("_T")
 
 @final
 class Event:
@@ -47,3 +48,4 @@ def parse_usage_raw(
     body: _Chunk, provider: str = "auto", max_event_bytes: int = ...
 ) -> tuple[Any, ...]: ...
 def text_stats(text: str) -> tuple[int, int, int, int, int, int]: ...
+def new_frozen(cls: type[_T], names: tuple[str, ...], values: list[Any], /) -> _T: ...
