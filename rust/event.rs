@@ -49,8 +49,51 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         let used = self.sink.whole_event(rest, b.max_event_bytes);
         if used > 0 {
             b.last_event_id.clone_from(&b.id_buffer); // what dispatching it would have done
+            return used;
         }
+        let Some((used, event_type, data)) = typed_event(rest, b.max_event_bytes) else {
+            return 0;
+        };
+        b.last_event_id.clone_from(&b.id_buffer);
+        self.sink.sse_line();
+        self.sink.event(event_type, data, &b.last_event_id);
         used
+    }
+}
+
+/// The usual two-line event at the start of `rest`, whole: `event: T`, `data: D`, a blank
+/// line, each line ending in LF or CRLF. Returns the bytes used, the type and the data, which
+/// the line-by-line path would dispatch for these bytes (nothing is copied); `None` for any
+/// other layout, a bare CR, or a value the size bound would drop.
+fn typed_event(rest: &[u8], max_event_bytes: usize) -> Option<(usize, &[u8], &[u8])> {
+    const EVENT: &[u8] = b"event: ";
+    const DATA: &[u8] = b"data: ";
+    let type_at = EVENT.len();
+    if !rest.starts_with(EVENT) {
+        return None;
+    }
+    let type_end = type_at + memchr::memchr2(b'\n', b'\r', &rest[type_at..])?;
+    let data_at = line_end(rest, type_end)? + DATA.len();
+    if !rest.get(..data_at)?.ends_with(DATA) {
+        return None;
+    }
+    let data_end = data_at + memchr::memchr2(b'\n', b'\r', &rest[data_at..])?;
+    let used = line_end(rest, line_end(rest, data_end)?)?;
+    let (event_type, data) = (&rest[type_at..type_end], &rest[data_at..data_end]);
+    // As `field` bounds them (the framer's line bound is looser than both).
+    if data.len() + 1 > max_event_bytes || event_type.len() > max_event_bytes {
+        return None;
+    }
+    Some((used, event_type, data))
+}
+
+/// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
+/// CRLF split across reads: the framer handles it).
+fn line_end(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at..)? {
+        [b'\n', ..] => Some(at + 1),
+        [b'\r', b'\n', ..] => Some(at + 2),
+        _ => None,
     }
 }
 

@@ -100,21 +100,29 @@ fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> 
 #[derive(Default)]
 struct StringCache {
     entries: Vec<(Vec<u8>, Py<PyString>)>,
+    /// The entry found last: the next event most often has the same type.
+    last: usize,
 }
 
 impl StringCache {
     const MAX: usize = 32;
 
     fn get(&mut self, py: Python<'_>, bytes: &[u8]) -> PyResult<Py<PyString>> {
-        if let Some((_, s)) = self
-            .entries
-            .iter()
-            .find(|(b, _)| b.len() == bytes.len() && b == bytes)
-        {
-            return Ok(s.clone_ref(py));
+        if bytes.is_empty() {
+            return Ok(pyo3::intern!(py, "").clone().unbind());
+        }
+        if let Some((b, s)) = self.entries.get(self.last) {
+            if b == bytes {
+                return Ok(s.clone_ref(py));
+            }
+        }
+        if let Some(at) = self.entries.iter().position(|(b, _)| b == bytes) {
+            self.last = at;
+            return Ok(self.entries[at].1.clone_ref(py));
         }
         let s = decode(py, bytes)?.unbind();
         if self.entries.len() < Self::MAX && bytes.len() <= 256 {
+            self.last = self.entries.len();
             self.entries.push((bytes.to_vec(), s.clone_ref(py)));
         }
         Ok(s)
