@@ -5,8 +5,6 @@
 //! events that `anthropic::on_event` would read the same way and gives up (returns `None`,
 //! having changed nothing) on anything else, which then goes to the full parse.
 
-use serde_json::Value;
-
 use crate::anthropic::read_usage;
 use crate::fastscan::count_string;
 use crate::json;
@@ -64,27 +62,6 @@ fn in_object<'a>(
     }
 }
 
-/// A usage field: an object's span, or nothing when it is anything else (then unread, as in
-/// the tree path).
-fn usage_span(skim: &mut Skim, span: &mut Option<(usize, usize)>) -> Option<()> {
-    if skim.at_object() {
-        *span = Some(skim.object_span()?);
-        return Some(());
-    }
-    skim.skip_value()
-}
-
-/// The usage object at `span`, parsed: it becomes the raw usage.
-fn usage_object(text: &str, span: Option<(usize, usize)>) -> Option<Option<json::Object>> {
-    let Some((start, end)) = span else {
-        return Some(None);
-    };
-    match json::parse(&text.as_bytes()[start..end])? {
-        Value::Object(usage) => Some(Some(usage)),
-        _ => None,
-    }
-}
-
 fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
     let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
     let mut seen = [false; 5];
@@ -95,16 +72,13 @@ fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
                 "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
                 "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
-                "usage" => {
-                    once(&mut None::<()>, &mut seen[4], Some(()))?;
-                    usage_span(skim, &mut usage)
-                }
+                "usage" => once(&mut usage, &mut seen[4], skim.object_span()?),
                 _ => skim.skip_value(),
             })
         }
         _ => skim.skip_value(),
     })?;
-    let usage = usage_object(text, usage)?;
+    let usage = json::object_at(text.as_bytes(), usage)?;
     // As `read_message`: identity kept when absent, the usage not final.
     if let Some(id) = id {
         ex.message_id = Some(id.to_owned());
@@ -132,13 +106,10 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 _ => skim.skip_value(),
             })
         }
-        "usage" => {
-            once(&mut None::<()>, &mut seen[2], Some(()))?;
-            usage_span(skim, &mut usage)
-        }
+        "usage" => once(&mut usage, &mut seen[2], skim.object_span()?),
         _ => skim.skip_value(),
     })?;
-    let usage = usage_object(text, usage)?;
+    let usage = json::object_at(text.as_bytes(), usage)?;
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }

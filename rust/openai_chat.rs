@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::fastscan::{count_string, skip_string};
 use crate::json::{self, Object};
 use crate::skim::{once, Skim};
-use crate::usage::{read_error, Extract};
+use crate::usage::{read_error, Extract, Provider};
 
 pub fn looks_like(value: &Value) -> bool {
     matches!(
@@ -30,6 +30,11 @@ struct Chunk<'a> {
     n_texts: usize,
     /// A tool call was streamed (its texts are among `texts`).
     tool_call: bool,
+    /// Where the usage object is, when the chunk carries one.
+    usage: Option<(usize, usize)>,
+    /// What `Provider::detect` looks at: the `object` field, and whether there is a `type`.
+    object: Option<&'a str>,
+    has_type: bool,
 }
 
 const MAX_TEXTS: usize = 12;
@@ -134,8 +139,9 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
 
 fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
     let mut chunk = Chunk::default();
-    let mut seen = [false; 6];
-    let (mut id, mut model, mut tier) = (None, None, None);
+    let mut seen = [false; 7];
+    let (mut id, mut model, mut tier, mut object, mut usage) = (None, None, None, None, None);
+    let mut has_type = false;
     skim.object(|skim, name| match name {
         "id" => once(&mut id, &mut seen[0], skim.null_or_plain()?),
         "model" => once(&mut model, &mut seen[1], skim.null_or_plain()?),
@@ -147,20 +153,28 @@ fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
             }
             skim.array(|skim| read_choice(skim, &mut chunk))
         }
-        // A chunk that carries usage or an error is read by `on_event`.
-        "usage" => once(&mut None::<()>, &mut seen[4], Some(())).and_then(|()| skim.expect_null()),
+        "usage" => once(&mut usage, &mut seen[4], skim.object_span()?),
+        // A chunk that carries an error is read by `on_event`.
         "error" => once(&mut None::<()>, &mut seen[5], Some(())).and_then(|()| skim.expect_null()),
+        "object" => once(&mut object, &mut seen[6], skim.null_or_plain()?),
+        "type" => {
+            has_type = true;
+            skim.skip_value()
+        }
         _ => skim.skip_value(),
     })?;
     if !skim.at_end() {
         return None;
     }
     (chunk.id, chunk.model, chunk.service_tier) = (id, model, tier);
+    (chunk.object, chunk.usage, chunk.has_type) = (object, usage, has_type);
     Some(chunk)
 }
 
-/// Handles a plain content or tool-call chunk (no usage, no error), the bulk of a stream;
-/// `false` leaves the event to `on_event`, which gives the same result for these chunks.
+/// Handles a chunk without an error (content, tool calls, the usage chunk), the bulk of a
+/// stream; `false` leaves the event to `on_event`, which gives the same result for these
+/// chunks. With the provider still `Auto`, it takes only a chunk that `Provider::detect`
+/// would call OpenAI Chat, and says so.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if from_template(ex, data) {
         return true;
@@ -172,6 +186,16 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     let Some(chunk) = read_chunk(&mut skim) else {
         return false;
     };
+    if ex.provider == Provider::Auto {
+        // No `type` (Anthropic and Responses events have one) and a chunk's `object`.
+        if chunk.has_type || chunk.object != Some("chat.completion.chunk") {
+            return false;
+        }
+    }
+    let Some(usage) = json::object_at(data, chunk.usage) else {
+        return false;
+    };
+    ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
     set(&mut ex.service_tier, chunk.service_tier);
@@ -181,6 +205,9 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
+    if let Some(usage) = usage {
+        read_usage(ex, &usage);
+    }
     if ex.chat_template.is_none() {
         ex.chat_template = ChunkTemplate::learn(data, &chunk);
     }

@@ -219,14 +219,13 @@ impl<'a> Skim<'a> {
         self.plain_string().map(Some)
     }
 
-    /// An object, checked and skipped: where it starts and ends (for a sub-parse).
-    pub fn object_span(&mut self) -> Option<(usize, usize)> {
-        if self.peek()? != b'{' {
-            return None;
-        }
+    /// An object's span (for a sub-parse), or `None` for any other value; either way the value
+    /// is checked and skipped. For a field that readers use only when it is an object.
+    pub fn object_span(&mut self) -> Option<Option<(usize, usize)>> {
         let start = self.pos;
+        let object = self.peek()? == b'{';
         self.skip_value()?;
-        Some((start, self.pos))
+        Some(object.then_some((start, self.pos)))
     }
 
     /// Whether the next value is an object (white space skipped).

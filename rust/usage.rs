@@ -158,7 +158,8 @@ impl Extract {
             return;
         }
         if data == b"[DONE]"
-            || (self.provider == Provider::OpenAiChat && openai_chat::fast_path(self, data))
+            || (matches!(self.provider, Provider::OpenAiChat | Provider::Auto)
+                && openai_chat::fast_path(self, data))
         {
             return;
         }

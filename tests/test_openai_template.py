@@ -152,3 +152,64 @@ def test_identity_is_the_last_chunks_when_it_changes_between_template_hits(
         == "chatcmpl-2"
         == record(pure, ends_other)["message_id"]
     )
+
+
+def usage_chunk(usage: str, **top: str) -> bytes:
+    fields = "".join(f',"{k}":{v}' for k, v in top.items())
+    return (
+        b'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1769279197,'
+        b'"model":"gpt-4.1-2025-04-14","choices":[]'
+        + fields.encode()
+        + b',"usage":'
+        + usage.encode()
+        + b"}\n\n"
+    )
+
+
+FULL_USAGE = (
+    '{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50,'
+    '"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":4}}'
+)
+USAGE_SHAPES = {
+    "full": usage_chunk(FULL_USAGE),
+    "null": usage_chunk("null"),
+    "number": usage_chunk("5"),
+    "bad_count": usage_chunk('{"prompt_tokens":-1,"completion_tokens":"x"}'),
+    "huge_count": usage_chunk('{"prompt_tokens":1e400,"completion_tokens":3}'),
+    "cached_over_prompt": usage_chunk(
+        '{"prompt_tokens":5,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":9}}'
+    ),
+    "duplicate_usage": usage_chunk(FULL_USAGE).replace(b',"usage":', b',"usage":{},"usage":'),
+    "with_type": usage_chunk(FULL_USAGE, type='"message_start"'),
+    "object_response": usage_chunk(FULL_USAGE).replace(b"chat.completion.chunk", b"response"),
+    "object_completion": usage_chunk(FULL_USAGE).replace(
+        b"chat.completion.chunk", b"chat.completion"
+    ),
+    "no_object": usage_chunk(FULL_USAGE).replace(b'"object":"chat.completion.chunk",', b""),
+    "error_null": usage_chunk(FULL_USAGE, error="null"),
+    "error_object": usage_chunk(FULL_USAGE, error='{"type":"server_error","message":"boom"}'),
+    "escaped_model": usage_chunk(FULL_USAGE).replace(b"gpt-4.1", b"gpt-\\u0034.1"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(USAGE_SHAPES))
+@pytest.mark.parametrize("provider", ["auto", "openai"])
+@pytest.mark.parametrize("first", [True, False])
+def test_usage_chunk_shapes_read_as_a_full_parse_reads_them(
+    both: tuple[ModuleType, ModuleType], shape: str, provider: str, first: bool
+) -> None:
+    """The usage chunk is read without a tree for all but its usage object; as the first event
+    of a stream (provider `auto`) it also decides the provider, as a full parse would."""
+    native, pure = both
+    body = USAGE_SHAPES[shape] if first else b"".join(PLAIN) + USAGE_SHAPES[shape]
+    results = []
+    for backend in (native, pure):
+        parser = backend.UsageParser(provider, estimator=Estimator())
+        parser.feed(body)
+        got = parser.finish().to_dict()
+        got["raw"] = dict(zip(RAW_FIELDS, parser._finish_raw(), strict=True))
+        results.append(got)
+    assert results[0] == results[1]
+    if shape == "full":
+        assert (results[0]["input_tokens"], results[0]["cache_read_input_tokens"]) == (12, 8)
+        assert results[0]["provider"] == "openai"
