@@ -19,7 +19,8 @@ if os.environ.get("SSEUSAGE_FAST_PURE") == "1":
     BACKEND = "pure"
 else:
     try:
-        from .native import Event, SSEDecoder, UsageParser, parse_usage
+        # The pure classes are the declared ones; the native ones have the same interface.
+        from .native import Event, SSEDecoder, UsageParser, parse_usage  # type: ignore[assignment]
 
         BACKEND = "native"
     except ImportError:

@@ -26,7 +26,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from typing import TYPE_CHECKING, Any, AnyStr
 
 from .record import UsageRecord
@@ -51,7 +59,8 @@ def _interruption(exc: BaseException) -> str:
 def _flag(record: Any, note: str) -> Any:
     # The record is frozen; a dataclass copy keeps the parser's figures and adds the doubt.
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return dataclasses.replace(record, requires_manual_review=True, notes=(*record.notes, note))
+        notes = (*getattr(record, "notes", ()), note)
+        return dataclasses.replace(record, requires_manual_review=True, notes=notes)
     return record
 
 
@@ -165,7 +174,7 @@ def _close_source(it: Iterator[Any]) -> None:
         logger.exception("sseusage_fast: closing the upstream iterator failed")
 
 
-def _run(it: Iterator[AnyStr], meter: _Meter) -> Iterator[AnyStr]:
+def _run(it: Iterator[AnyStr], meter: _Meter) -> Generator[AnyStr, None, None]:
     feed = meter.feed
     while True:
         try:
@@ -258,7 +267,7 @@ async def _aclose_source(it: AsyncIterator[Any]) -> None:
         logger.exception("sseusage_fast: closing the upstream iterator failed")
 
 
-async def _arun(it: AsyncIterator[AnyStr], meter: _Meter) -> AsyncIterator[AnyStr]:
+async def _arun(it: AsyncIterator[AnyStr], meter: _Meter) -> AsyncGenerator[AnyStr, None]:
     feed = meter.feed
     while True:
         try:

@@ -90,7 +90,8 @@ class LedgerRow:
         values.update(meta)
         return cls(**values)
 
-    def tokens(self) -> dict[str, int | None]:
+    def tokens(self) -> dict[str, Any]:
+        """The token fields (`int | None` each), as `UsageRecord` keyword arguments."""
         return {name: getattr(self, name) for name in TOKEN_FIELDS}
 
     def with_changes(self, **changes: Any) -> LedgerRow:
