@@ -524,3 +524,86 @@ def test_meter_survives_a_failing_parser() -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# -- rows written in batches ------------------------------------------------------------------
+
+
+class _ListLedger(Ledger):
+    """Keeps rows in a list; optionally fails on the first one (a broken database)."""
+
+    dialect = "list"
+
+    def __init__(self, fail_first: bool = False) -> None:
+        self.got: list[LedgerRow] = []
+        self.fail_first = fail_first
+
+    def record(self, row: LedgerRow, capture: object = None) -> None:
+        if self.fail_first:
+            self.fail_first = False
+            raise RuntimeError("the ledger is broken")
+        self.got.append(row)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+    count = rows = totals = update_rows = capture = schema_version = None  # type: ignore[assignment]
+
+
+def test_rows_wait_for_their_batch_but_keep_their_own_latency(
+    upstream: tuple[str, Starlette], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sseusage_fast.proxy.app as proxy_app
+
+    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 0.5)
+    led = _ListLedger()
+    app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
+    with serve(app) as url:
+        for _ in range(3):
+            assert _raw(url, "claude-opus-4-6", **{"x-api-key": ANTHROPIC_KEY})[0] == 200
+        assert led.got == []  # the batch is not due yet
+        deadline = time.monotonic() + 10
+        while len(led.got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert len(led.got) == 3
+    # The latency ends with the stream, not with the batch that wrote its row.
+    assert all(row.latency_ms is not None and row.latency_ms < 500 for row in led.got)
+    assert all(row.status == "complete" for row in led.got)
+
+
+def test_rows_still_batched_at_shutdown_are_written(
+    upstream: tuple[str, Starlette], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sseusage_fast.proxy.app as proxy_app
+
+    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 60.0)
+    led = _ListLedger()
+    app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
+    with serve(app) as url:
+        for model in ("claude-opus-4-6", "claude-opus-4-6-long", "claude-opus-4-6-overloaded"):
+            _raw(url, model, **{"x-api-key": ANTHROPIC_KEY})
+        assert led.got == []
+    assert [row.http_status for row in led.got] == [200, 200, 529]
+    # After shutdown there is no batch to wait for: a row is written at once.
+    app.state.proxy._finish_later(lambda: led.record(LedgerRow(request_id="late")))
+    assert led.got[-1].request_id == "late"
+
+
+def test_a_row_that_fails_to_write_does_not_lose_the_rest_of_its_batch(
+    upstream: tuple[str, Starlette],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import sseusage_fast.proxy.app as proxy_app
+
+    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 60.0)
+    led = _ListLedger(fail_first=True)
+    app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
+    with serve(app) as url:
+        for _ in range(2):
+            _raw(url, "claude-opus-4-6", **{"x-api-key": ANTHROPIC_KEY})
+    assert len(led.got) == 1 and led.got[0].status == "complete"
+    assert "the ledger is broken" in caplog.text

@@ -39,6 +39,7 @@ def run(
 
     ledger = open_ledger(db, spool=spool)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    app = None
     try:
         app = create_app(config, ledger)
         log.info(
@@ -65,6 +66,9 @@ def run(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if app is not None:
+            # Rows still waiting for their batch when a forced exit skipped the app's shutdown.
+            app.state.proxy.write_pending_rows()
         ledger.close()
         log.info("ledger closed")
 
