@@ -238,3 +238,23 @@ def test_postgres_dsn_without_psycopg_message() -> None:
     from sseusage_fast.ledger.postgres import PostgresLedger
 
     assert PostgresLedger.dialect == "postgres"
+
+
+def test_row_uuids_are_version_4_hex_unique_and_differ_after_fork() -> None:
+    ids = [LedgerRow().uuid for _ in range(20000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:100]:
+        assert uuid.UUID(hex=text).version == 4 and uuid.UUID(hex=text).hex == text
+        assert uuid.UUID(hex=text).variant == uuid.RFC_4122
+    # A forked worker must not repeat its parent's ids.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write, "".join(LedgerRow().uuid for _ in range(10)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 320).decode()
+    os.close(read)
+    parent = "".join(LedgerRow().uuid for _ in range(10))
+    assert len(child) == 320 and child != parent

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid as _uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from decimal import Decimal
+from random import getrandbits
 from typing import Any
 
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
@@ -19,7 +19,13 @@ def utcnow() -> datetime:
 
 
 def new_uuid() -> str:
-    return _uuid.uuid4().hex
+    """A random version-4 UUID as 32 hex digits, like `uuid.uuid4().hex`. Drawn from `random`
+    (seeded from the OS, reseeded in a forked child) rather than `os.urandom`: a system call
+    per row measured 8 us on a VM, and this id only has to be unique, not secret."""
+    n = getrandbits(128)
+    n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
+    n = (n & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    return f"{n:032x}"
 
 
 @dataclass(frozen=True, slots=True)
