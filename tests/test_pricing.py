@@ -773,3 +773,16 @@ def test_litellm_from_a_file(tmp_path: Path) -> None:
     record = rec("gpt-4.1", input_tokens=8_000, cache_read_input_tokens=2_000, output_tokens=1_000)
     for source in (path, str(path)):
         assert Pricing.from_litellm(source).cost(record) == Decimal("0.025")
+
+
+def test_model_names_are_resolved_once_and_the_cache_is_bounded(pricing: Pricing) -> None:
+    from sseusage_fast.pricing import _split_name
+
+    first = pricing.lookup("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert first is not None
+    assert pricing.lookup("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == first
+    # Clients choose model names: any number of them must not grow the cache without bound.
+    for i in range(5000):
+        pricing.lookup(f"no-such-model-{i}")
+    info = _split_name.cache_info()  # type: ignore[attr-defined]
+    assert info.hits >= 1 and info.maxsize is not None and info.currsize <= info.maxsize

@@ -137,6 +137,8 @@ class _Name:
     bedrock_regional: bool
 
 
+# Names repeat from request to request: resolve each once (bounded, as clients choose them).
+@lru_cache(maxsize=4096)
 def _split_name(model: str) -> _Name | None:
     raw = model.strip().lower()
     if not raw:
