@@ -7,6 +7,8 @@ The scenario is chosen by the request's model name, so the official SDKs can dri
   ...-cut       the connection drops mid-stream
   ...-gzip      the response is gzip-coded (flushed per event, so it still streams)
   ...-long      200 text deltas
+  ...-compact   JSON without spaces after separators, as the APIs send it (Anthropic keeps
+                `{"type": "ping"}` spaced); otherwise spaced, as the documentation prints it
 Anything else gets a normal stream (`"stream": true`) or JSON body.
 Headers: `x-replay-stall-headers: S` waits S seconds before answering; `x-replay-stall-body: S`
 pauses S seconds halfway through a stream. Streams closed before their end (the proxy went
@@ -43,9 +45,10 @@ LONG_DELTAS = [f"chunk {i} of the long answer. " for i in range(200)]
 _ids = itertools.count(1)
 
 
-def _sse(event: str | None, data: dict[str, Any]) -> bytes:
+def _sse(event: str | None, data: dict[str, Any], compact: bool = False) -> bytes:
     head = f"event: {event}\n" if event else ""
-    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    separators = (",", ":") if compact else None
+    return f"{head}data: {json.dumps(data, ensure_ascii=False, separators=separators)}\n\n".encode()
 
 
 def deltas_for(model: str) -> list[str]:
@@ -57,6 +60,7 @@ def deltas_for(model: str) -> list[str]:
 
 def anthropic_stream(model: str, msg_id: str) -> list[bytes]:
     usage_less = "nousage" in model
+    compact = "compact" in model
     start_usage = {
         "input_tokens": INPUT_TOKENS,
         "cache_creation_input_tokens": 0,
@@ -76,7 +80,7 @@ def anthropic_stream(model: str, msg_id: str) -> list[bytes]:
     if not usage_less:
         message["usage"] = start_usage
     events = [
-        _sse("message_start", {"type": "message_start", "message": message}),
+        _sse("message_start", {"type": "message_start", "message": message}, compact),
         _sse(
             "content_block_start",
             {
@@ -84,6 +88,7 @@ def anthropic_stream(model: str, msg_id: str) -> list[bytes]:
                 "index": 0,
                 "content_block": {"type": "text", "text": ""},
             },
+            compact,
         ),
         _sse("ping", {"type": "ping"}),
     ]
@@ -96,17 +101,18 @@ def anthropic_stream(model: str, msg_id: str) -> list[bytes]:
                     "index": 0,
                     "delta": {"type": "text_delta", "text": text},
                 },
+                compact,
             )
         )
-    events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}, compact))
     delta: dict[str, Any] = {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
     }
     if not usage_less:
         delta["usage"] = {"output_tokens": OUTPUT_TOKENS}
-    events.append(_sse("message_delta", delta))
-    events.append(_sse("message_stop", {"type": "message_stop"}))
+    events.append(_sse("message_delta", delta, compact))
+    events.append(_sse("message_stop", {"type": "message_stop"}, compact))
     return events
 
 
@@ -141,10 +147,11 @@ OVERLOADED = {
 def openai_stream(model: str, chat_id: str, include_usage: bool) -> list[bytes]:
     base = {"id": chat_id, "object": "chat.completion.chunk", "created": 1735689600, "model": model}
     usage_field: dict[str, Any] = {"usage": None} if include_usage else {}
+    compact = "compact" in model
 
     def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return _sse(None, {**base, "choices": [choice], **usage_field})
+        return _sse(None, {**base, "choices": [choice], **usage_field}, compact)
 
     events = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
     events += [chunk({"content": text}, None) for text in deltas_for(model)]
@@ -157,7 +164,7 @@ def openai_stream(model: str, chat_id: str, include_usage: bool) -> list[bytes]:
             "prompt_tokens_details": {"cached_tokens": CACHE_READ, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         }
-        events.append(_sse(None, {**base, "choices": [], "usage": usage}))
+        events.append(_sse(None, {**base, "choices": [], "usage": usage}, compact))
     events.append(b"data: [DONE]\n\n")
     return events
 

@@ -607,3 +607,25 @@ def test_a_row_that_fails_to_write_does_not_lose_the_rest_of_its_batch(
             _raw(url, "claude-opus-4-6", **{"x-api-key": ANTHROPIC_KEY})
     assert len(led.got) == 1 and led.got[0].status == "complete"
     assert "the ledger is broken" in caplog.text
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_replay_compact_scenario_is_the_same_stream_without_spaces(provider: str) -> None:
+    from replay_upstream import anthropic_stream, openai_stream
+    from sseusage_fast import parse_usage
+
+    def stream(model: str) -> bytes:
+        if provider == "anthropic":
+            return b"".join(anthropic_stream(model, "msg_1"))
+        return b"".join(openai_stream(model, "chatcmpl-1", True))
+
+    spaced, compact = stream("m-long"), stream("m-long-compact")
+    # Anthropic's ping stays spaced, as the API sends it.
+    assert compact.replace(b'{"type": "ping"}', b"").count(b'": ') == 0
+    assert spaced.count(b'": ') > 200 and len(compact) < len(spaced)
+    a, b = parse_usage(spaced, provider), parse_usage(compact, provider)
+    assert (a.input_tokens, a.output_tokens, a.status) == (
+        b.input_tokens,
+        b.output_tokens,
+        b.status,
+    )
