@@ -432,6 +432,14 @@ pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     if let Some(input) = input {
         t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
         t.cache_read = Some(cached.unwrap_or(0).min(input));
+        if cached.unwrap_or(0) > input {
+            // Inconsistent figures: the input count includes the cached ones.
+            let key = keys.input;
+            json::note(
+                notes,
+                format!("cached_tokens above {key}: cache reads capped at {key}"),
+            );
+        }
     }
     if let Some(output) = json::count(usage, keys.output, notes) {
         t.output = Some(output);

@@ -243,6 +243,10 @@ def test_inconsistent_counts_never_go_negative(
     # cached > prompt, reasoning > output, total smaller than its parts.
     record = differential(both, fill(provider, "5", "9", "1", "70", "80"), provider)
     assert record.input_tokens is not None
+    if provider in ("openai", "openai-responses"):
+        # Cache reads are part of the input count: capped at it, and the record says so.
+        assert (record.input_tokens, record.cache_read_input_tokens) == (0, 5)
+        assert any(n.startswith("cached_tokens above") for n in record.notes), record.notes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .jsonread import count, object_, string
+from .jsonread import count, note, object_, string
 
 if TYPE_CHECKING:
     from .usage import Extract
@@ -124,6 +124,9 @@ def read_usage_with(ex: Extract, usage: dict[str, Any], keys: tuple[str, str, st
     if total_input is not None:
         tokens["input_tokens"] = max(0, total_input - (cached or 0))
         tokens["cache_read_input_tokens"] = min(cached or 0, total_input)
+        if (cached or 0) > total_input:
+            # Inconsistent figures: the input count includes the cached ones.
+            note(notes, f"cached_tokens above {input_key}: cache reads capped at {input_key}")
     output = count(usage, output_key, notes)
     if output is not None:
         tokens["output_tokens"] = output
