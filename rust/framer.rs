@@ -6,7 +6,8 @@
 
 use memchr::memchr2;
 
-const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+/// The UTF-8 byte order mark, which a stream or body may start with.
+pub const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// Receives the lines of a stream.
 pub trait LineSink {

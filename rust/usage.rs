@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::event::{EventBuilder, EventSink, Lines};
 use crate::fastscan::{self, DeltaKind};
-use crate::framer::Framer;
+use crate::framer::{Framer, BOM};
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
 use crate::record::{BodyKind, RawRecord, Status, Tokens};
@@ -241,8 +241,10 @@ pub struct UsageCore {
     max_event_bytes: usize,
     /// Anything but white space arrived.
     saw_bytes: bool,
-    /// The first bytes, while they could still be the start of a zstd magic.
+    /// The first bytes, while they could still be the start of a BOM or a zstd magic.
     held: Vec<u8>,
+    /// The first bytes were checked for a byte order mark.
+    bom_seen: bool,
 }
 
 impl UsageCore {
@@ -256,6 +258,7 @@ impl UsageCore {
             max_event_bytes,
             saw_bytes: false,
             held: Vec::new(),
+            bom_seen: false,
         }
     }
 
@@ -278,16 +281,30 @@ impl UsageCore {
 
     fn sniff(&mut self, chunk: &[u8]) {
         if !self.held.is_empty() {
-            // The start of a possible zstd magic, held back: decide with the next bytes.
+            // The start of a possible BOM or zstd magic, held back: decide with the next bytes.
             let mut joined = std::mem::take(&mut self.held);
             joined.extend_from_slice(chunk);
             return self.sniff(&joined);
         }
-        let Some(at) = chunk.iter().position(|b| !b.is_ascii_whitespace()) else {
+        // A byte order mark at the very start is text encoding, not content: a JSON body may
+        // carry one too. The framer strips it from an event stream itself.
+        let mut skip = 0;
+        if !self.bom_seen && !chunk.is_empty() {
+            if chunk.len() < BOM.len() && BOM.starts_with(chunk) {
+                self.held = chunk.to_vec(); // too few bytes to tell: wait for the next read
+                return;
+            }
+            self.bom_seen = true;
+            if chunk.starts_with(BOM) {
+                skip = BOM.len();
+            }
+        }
+        let Some(at) = chunk[skip..].iter().position(|b| !b.is_ascii_whitespace()) else {
             // White space only: harmless to frame (blank lines), and needed if SSE follows.
             self.frame(chunk);
             return;
         };
+        let at = skip + at;
         self.saw_bytes = true;
         let head = &chunk[at..];
         if head.len() < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(head) {

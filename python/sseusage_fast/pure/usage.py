@@ -11,7 +11,7 @@ from typing import Any
 from ..record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS
 from . import anthropic, gemini, openai_chat, openai_responses
 from .event import EventBuilder, Lines
-from .framer import Framer
+from .framer import BOM, Framer
 from .jsonread import DEFAULT_MAX_EVENT_BYTES, as_bytes, parse
 from .textstats import TextStats
 
@@ -152,7 +152,8 @@ class UsageCore:
         self._max_event_bytes = max_event_bytes
         self._raw: tuple[Any, ...] | None = None
         self._saw_bytes = False  # anything but white space arrived
-        self._held = b""  # the first bytes, while they could still start a zstd magic
+        self._held = b""  # the first bytes, while they could still start a BOM or zstd magic
+        self._bom_seen = False  # the first bytes were checked for a byte order mark
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> None:
         """Feeds one network read."""
@@ -169,9 +170,19 @@ class UsageCore:
 
     def _sniff(self, chunk: bytes) -> None:
         if self._held:
-            # The start of a possible zstd magic, held back: decide with the next bytes.
+            # The start of a possible BOM or zstd magic, held back: decide with the next bytes.
             chunk, self._held = self._held + chunk, b""
-        start = len(chunk) - len(chunk.lstrip(_WHITESPACE))
+        # A byte order mark at the very start is text encoding, not content: a JSON body may
+        # carry one too. The framer strips it from an event stream itself.
+        skip = 0
+        if not self._bom_seen and chunk:
+            if len(chunk) < len(BOM) and BOM.startswith(chunk):
+                self._held = chunk  # too few bytes to tell: wait for the next read
+                return
+            self._bom_seen = True
+            if chunk.startswith(BOM):
+                skip = len(BOM)
+        start = len(chunk) - len(chunk[skip:].lstrip(_WHITESPACE))
         if start == len(chunk):
             self._framer.feed(chunk, self._lines)
             return
