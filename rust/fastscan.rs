@@ -156,18 +156,18 @@ pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> 
 fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<DeltaKind> {
     // Only the strings need a UTF-8 check: everything else is matched byte for byte.
     let b = &buf[..len];
-    let mut pos = skip_prefix(b, 0, br#"{"type":"content_block_delta","index":"#)?;
+    let mut pos = eat(b, 0, br#"{"type":"content_block_delta","index":"#)?;
     let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || (digits > 1 && b[pos] == b'0') {
         return None; // JSON has no leading zeros
     }
-    pos = skip_prefix(b, pos + digits, br#","delta":{"type":""#)?;
+    pos = eat(b, pos + digits, br#","delta":{"type":""#)?;
     let type_end = pos + string_stop(&b[pos..])?; // the delta type, any name without escapes
     if b[type_end] != b'"' || std::str::from_utf8(&b[pos..type_end]).is_err() {
         return None;
     }
     pos = type_end;
-    pos = skip_prefix(b, pos, br#"",""#)?;
+    pos = eat(b, pos, br#"",""#)?;
     let key_end = pos + string_stop(&b[pos..])?;
     let kind = match &b[pos..key_end] {
         b"text" => DeltaKind::Text,
@@ -176,7 +176,7 @@ fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<D
         b"signature" => DeltaKind::Ignored,
         _ => return None,
     };
-    pos = skip_prefix(b, key_end, br#"":""#)?;
+    pos = eat(b, key_end, br#"":""#)?;
     let mut counted = *stats;
     let mut ignored = TextStats::default();
     let target = if kind == DeltaKind::Ignored {
@@ -188,7 +188,7 @@ fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<D
     pos = count_string(buf, pos, target)?;
     // Two closing braces, JSON white space around them (Anthropic pads), nothing else.
     for _ in 0..2 {
-        pos = skip_prefix(b, skip_space(b, pos), b"}")?;
+        pos = eat(b, skip_space(b, pos), b"}")?;
     }
     if skip_space(b, pos) != b.len() {
         return None;
@@ -218,8 +218,9 @@ const HEAD_CRLF: &[u8] =
 /// Where the data field's value starts, counted from the end of the head.
 const DATA_FROM_HEAD_END: usize = br#"{"type":"content_block_delta","index":"#.len();
 
-/// The four delta types the API sends, each with its text field, up to the string's opening
-/// quote (a delta laid out any other way is for [`any_anthropic_event`]).
+/// The delta types that carry billed text (and the signature, which is skipped), each with
+/// its text field, up to the string's opening quote; any other delta is for
+/// [`any_anthropic_event`].
 const DELTA_TAILS: [(&[u8], DeltaKind); 4] = [
     (br#"text_delta","text":""#, DeltaKind::Text),
     (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
@@ -369,10 +370,6 @@ fn skip_blanks(b: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
-}
-
-fn skip_prefix(b: &[u8], pos: usize, prefix: &[u8]) -> Option<usize> {
-    b[pos..].starts_with(prefix).then_some(pos + prefix.len())
 }
 
 fn skip_space(b: &[u8], mut pos: usize) -> usize {
