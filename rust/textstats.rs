@@ -90,21 +90,14 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The first `n` (1..=16) of 16 bytes at once (SSE2, part of the x86_64 baseline): word
-/// characters, white space, word starts, and whether they end inside a word. `None` if any of
-/// the `n` bytes is not ASCII. The bytes past `n` are loaded but not counted.
+/// The word characters and the white space among 16 bytes, as bit masks (SSE2, part of the
+/// x86_64 baseline). Bytes >= 0x80 are in neither.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn ascii_block(block: &[u8], n: usize, in_word: u64) -> Option<(u64, u64, u64, u64)> {
+fn class_masks(x: std::arch::x86_64::__m128i) -> (u32, u32) {
     use std::arch::x86_64::*;
-    debug_assert!(block.len() >= 16 && (1..=16).contains(&n));
-    let keep = (1u32 << n) - 1;
-    // SAFETY: SSE2 is always available on x86_64; the load reads 16 bytes of `block`.
+    // SAFETY: SSE2 is always available on x86_64; these are register operations.
     unsafe {
-        let x = _mm_loadu_si128(block.as_ptr().cast());
-        if _mm_movemask_epi8(x) as u32 & keep != 0 {
-            return None;
-        }
         let set = |c: u8| _mm_set1_epi8(c as i8);
         let between = |v: __m128i, lo: u8, hi: u8| {
             _mm_and_si128(
@@ -119,16 +112,29 @@ fn ascii_block(block: &[u8], n: usize, in_word: u64) -> Option<(u64, u64, u64, u
             _mm_cmpeq_epi8(x, set(b'_')),
         );
         let space = _mm_or_si128(_mm_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
-        let word = _mm_movemask_epi8(word) as u32 & keep;
-        let space = _mm_movemask_epi8(space) as u32 & keep;
-        let starts = word & !((word << 1) | in_word as u32);
-        Some((
-            bits16(word),
-            bits16(space),
-            bits16(starts),
-            u64::from(word >> (n - 1) & 1),
-        ))
+        (
+            _mm_movemask_epi8(word) as u32,
+            _mm_movemask_epi8(space) as u32,
+        )
     }
+}
+
+/// The masks of the first `n` (1..=16) bytes of `block` (which has at least 16), or `None` if
+/// one of them is not ASCII. The bytes past `n` are loaded but not counted.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn ascii_masks(block: &[u8], n: usize) -> Option<(u32, u32)> {
+    use std::arch::x86_64::*;
+    debug_assert!(block.len() >= 16 && (1..=16).contains(&n));
+    let keep = (1u32 << n) - 1;
+    // SAFETY: SSE2 is always available on x86_64; the load reads 16 bytes of `block`.
+    let x = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
+    // SAFETY: as above, a register operation.
+    if unsafe { _mm_movemask_epi8(x) } as u32 & keep != 0 {
+        return None;
+    }
+    let (word, space) = class_masks(x);
+    Some((word & keep, space & keep))
 }
 
 /// Set bits in a mask of at most 16 bits. A table instead of `count_ones`: the x86_64 baseline
@@ -157,7 +163,7 @@ impl TextStats {
     pub fn add_plain_block(&mut self, block: &[u8; 16]) -> usize {
         use std::arch::x86_64::*;
         // SAFETY: SSE2 is always available on x86_64; the load reads the 16 bytes of `block`.
-        let (n, word, space) = unsafe {
+        let (x, stop) = unsafe {
             let x = _mm_loadu_si128(block.as_ptr().cast());
             let set = |c: u8| _mm_set1_epi8(c as i8);
             // Signed compares: bytes >= 0x80 are negative, so `x < 0x20` also catches them.
@@ -165,39 +171,26 @@ impl TextStats {
                 _mm_cmplt_epi8(x, set(0x20)),
                 _mm_or_si128(_mm_cmpeq_epi8(x, set(b'"')), _mm_cmpeq_epi8(x, set(b'\\'))),
             );
-            let stop = _mm_movemask_epi8(stop) as u32 | 1 << 16;
-            let n = stop.trailing_zeros() as usize;
-            let keep = (1u32 << n) - 1;
-            let between = |v: __m128i, lo: u8, hi: u8| {
-                _mm_and_si128(
-                    _mm_cmpgt_epi8(v, set(lo - 1)),
-                    _mm_cmplt_epi8(v, set(hi + 1)),
-                )
-            };
-            let letter = between(_mm_or_si128(x, set(0x20)), b'a', b'z');
-            let word = _mm_or_si128(
-                _mm_or_si128(letter, between(x, b'0', b'9')),
-                _mm_cmpeq_epi8(x, set(b'_')),
-            );
-            // Only the space: tab..CR are control characters, which end a plain run.
-            let space = _mm_cmpeq_epi8(x, set(b' '));
-            (
-                n,
-                _mm_movemask_epi8(word) as u32 & keep,
-                _mm_movemask_epi8(space) as u32 & keep,
-            )
+            (x, _mm_movemask_epi8(stop) as u32)
         };
-        if n == 0 {
-            return 0;
+        let n = (stop | 1 << 16).trailing_zeros() as usize;
+        if n > 0 {
+            let keep = (1u32 << n) - 1;
+            let (word, space) = class_masks(x);
+            self.add_masks(n, word & keep, space & keep);
         }
-        let alnum = bits16(word);
-        let spaces = bits16(space);
+        n
+    }
+
+    /// Counts `n` (1..=16) ASCII bytes from their word and white-space masks.
+    #[inline]
+    fn add_masks(&mut self, n: usize, word: u32, space: u32) {
+        let (alnum, spaces) = (bits16(word), bits16(space));
         self.alnum += alnum;
         self.space += spaces;
         self.punct += n as u64 - alnum - spaces;
         self.words += bits16(word & !((word << 1) | u32::from(self.in_word)));
         self.in_word = word >> (n - 1) & 1 == 1;
-        n
     }
 
     pub fn add(&mut self, text: &str) {
@@ -209,17 +202,12 @@ impl TextStats {
     /// counted, which beats a byte loop for the short texts of streamed deltas.
     pub fn add_within(&mut self, buf: &[u8], start: usize, end: usize) {
         let mut i = start;
-        let mut in_word = u64::from(self.in_word);
         while i < end {
             #[cfg(target_arch = "x86_64")]
             if let Some(block) = buf.get(i..i + 16) {
                 let n = (end - i).min(16);
-                if let Some((alnum, space, starts, last)) = ascii_block(block, n, in_word) {
-                    self.alnum += alnum;
-                    self.space += space;
-                    self.punct += n as u64 - alnum - space;
-                    self.words += starts;
-                    in_word = last;
+                if let Some((word, space)) = ascii_masks(block, n) {
+                    self.add_masks(n, word, space);
                     i += n;
                     continue;
                 }
@@ -227,24 +215,23 @@ impl TextStats {
             // Byte by byte up to the next block boundary (non-ASCII text, the buffer's end).
             let stop = (i + 16).min(end);
             while i < stop {
-                i += self.add_char(buf, i, &mut in_word);
+                i += self.add_char(buf, i);
             }
         }
-        self.in_word = in_word == 1;
     }
 
     /// Counts the character starting at `bytes[i]`; returns its length in bytes.
     #[inline]
-    fn add_char(&mut self, bytes: &[u8], i: usize, in_word: &mut u64) -> usize {
+    fn add_char(&mut self, bytes: &[u8], i: usize) -> usize {
         let b = bytes[i];
         if b < 0x80 {
             let class = ASCII_CLASS[usize::from(b)];
-            let word = u64::from(class & WORD);
-            self.alnum += word;
+            let word = class & WORD != 0;
+            self.alnum += u64::from(word);
             self.space += u64::from(class >> 1 & 1);
             self.punct += u64::from(class == 0);
-            self.words += word & !*in_word;
-            *in_word = word;
+            self.words += u64::from(word && !self.in_word);
+            self.in_word = word;
             return 1;
         }
         // `bytes` is valid UTF-8: the lead byte gives the length.
@@ -261,7 +248,7 @@ impl TextStats {
         } else {
             self.other += 1;
         }
-        *in_word = 0;
+        self.in_word = false;
         len
     }
 
