@@ -258,3 +258,28 @@ def test_row_uuids_are_version_4_hex_unique_and_differ_after_fork() -> None:
     os.close(read)
     parent = "".join(LedgerRow().uuid for _ in range(10))
     assert len(child) == 320 and child != parent
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_row_params_convert_exactly_what_to_db_converts(dialect: str) -> None:
+    from sseusage_fast.ledger.base import SQLLedger
+    from sseusage_fast.ledger.postgres import PostgresLedger
+    from sseusage_fast.ledger.row import COLUMNS
+    from sseusage_fast.ledger.sqlite import SQLiteLedger
+
+    cls: type[SQLLedger] = SQLiteLedger if dialect == "sqlite" else PostgresLedger
+    ledger = object.__new__(cls)  # no database: only the conversions are exercised
+    row = LedgerRow(
+        ts=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        backfilled_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
+        input_tokens=3,
+        estimated=("input_tokens",),
+        cost_usd=Decimal("0.25"),
+        no_usage_data=False,
+        requires_manual_review=True,
+        model="m",
+    )
+    full = [ledger._to_db(name, getattr(row, name)) for name in COLUMNS]
+    assert ledger._params(row) == full
+    empty = LedgerRow()
+    assert ledger._params(empty) == [ledger._to_db(n, getattr(empty, n)) for n in COLUMNS]

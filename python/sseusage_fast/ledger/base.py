@@ -33,6 +33,7 @@ log = logging.getLogger("sseusage_fast.ledger")
 
 _STOP = object()
 _row_values = operator.attrgetter(*COLUMNS)
+_COLUMN_AT = {name: at for at, name in enumerate(COLUMNS)}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -113,6 +114,9 @@ class SQLLedger(Ledger):
 
     # While rows are spooled, the writer tries the database again this often (seconds).
     retry_interval = 2.0
+    # The columns `_to_db` changes; None: all of them. Naming them spares the writer thread
+    # (which holds the GIL meanwhile) a method call per column of every row.
+    converted_columns: tuple[str, ...] | None = None
 
     def __init__(self, spool: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.Lock()
@@ -338,7 +342,14 @@ class SQLLedger(Ledger):
 
     def _params(self, row: LedgerRow) -> list[Any]:
         to_db = self._to_db
-        return [to_db(name, value) for name, value in zip(COLUMNS, _row_values(row))]
+        values = list(_row_values(row))
+        converted = self.converted_columns
+        if converted is None:
+            return [to_db(name, value) for name, value in zip(COLUMNS, values)]
+        for name in converted:
+            at = _COLUMN_AT[name]
+            values[at] = to_db(name, values[at])
+        return values
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -438,7 +449,7 @@ class SQLLedger(Ledger):
 
 
 def estimated_to_db(value: Sequence[str]) -> str:
-    return json.dumps(list(value))
+    return json.dumps(list(value)) if value else "[]"  # most rows: nothing estimated
 
 
 def estimated_from_db(value: str | None) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ class PostgresLedger(SQLLedger):
     placeholder = "%s"
     day_expr = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     cost_sum_expr = "SUM(cost_usd)"
+    converted_columns = ("estimated",)
 
     def __init__(self, dsn: str, *, spool: str | os.PathLike[str] | None = None) -> None:
         try:

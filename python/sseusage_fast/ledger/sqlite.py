@@ -35,6 +35,7 @@ class SQLiteLedger(SQLLedger):
     placeholder = "?"
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "decimal_sum(cost_usd)"
+    converted_columns = (*sorted(_TIMES), *sorted(_BOOLS), "estimated", "cost_usd")
 
     def __init__(self, path: str | Path, *, spool: str | Path | None = None) -> None:
         self.path = str(path)
