@@ -13,6 +13,10 @@ its general path, several times slower). Each proxy is warmed up first, and afte
 the client waits until the proxy is idle before reading its CPU time, so that rows written
 just after a run (batched, see proxy/app.py) are counted in that run and in no other.
 
+On a shared two-core machine the throughput ratio of identical code moves by a few percent
+from run to run (client, upstream and proxy compete for the cores): repeat runs, and read it
+with the proxy CPU per stream, the steadier figure.
+
     PYTHONPATH=python python benches/bench_proxy.py [--requests 300] [--concurrency 16]
 """
 
