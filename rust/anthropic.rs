@@ -37,8 +37,8 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
             ex.saw_tool_use |= kind == DeltaKind::ToolInput;
             return true;
         }
-        return false; // laid out otherwise: `on_event` reads it from the tree
     }
+    // Any other event, or a delta laid out otherwise (white space, other key order).
     if anthropic_skim::read(ex, data) {
         return true;
     }

@@ -1,8 +1,7 @@
-//! The Anthropic events that open and close a stream and its blocks (`message_start`,
-//! `content_block_start`, `message_delta`, and the no-op `content_block_stop` /
-//! `message_stop`), read with [`Skim`] instead of a JSON tree: only a usage object, when there
-//! is one, is parsed into a tree (it is kept as the raw usage). Each reader takes exactly the
-//! events that `anthropic::on_event` would read the same way and gives up (returns `None`,
+//! Anthropic events read with [`Skim`] instead of a JSON tree, in any JSON layout (the
+//! canonical text delta has a faster reader still, `fastscan`): only a usage object, when
+//! there is one, is parsed into a tree (it is kept as the raw usage). Each reader takes exactly
+//! the events that `anthropic::on_event` would read the same way and gives up (returns `None`,
 //! having changed nothing) on anything else, which then goes to the full parse.
 
 use crate::anthropic::read_usage;
@@ -13,23 +12,38 @@ use crate::usage::{Extract, Provider};
 
 /// Reads `data` if it is one of these events; `false` leaves it to the full parse.
 pub fn read(ex: &mut Extract, data: &[u8]) -> bool {
-    let read = if data.starts_with(br#"{"type":"content_block_start""#) {
-        content_block_start(ex, data)
-    } else if data.starts_with(br#"{"type":"message_delta""#) {
-        message_delta(ex, data)
-    } else if data.starts_with(br#"{"type":"message_start""#) {
-        message_start(ex, data)
-    } else if data.starts_with(br#"{"type":"content_block_stop""#) {
-        no_op(data, "content_block_stop")
-    } else if data.starts_with(br#"{"type":"message_stop""#) {
-        no_op(data, "message_stop")
-    } else {
-        None
+    let read = match leading_type(data) {
+        Some(b"content_block_delta") => content_block_delta(ex, data),
+        Some(b"content_block_start") => content_block_start(ex, data),
+        Some(b"message_delta") => message_delta(ex, data),
+        Some(b"message_start") => message_start(ex, data),
+        Some(b"content_block_stop") => no_op(data, "content_block_stop"),
+        Some(b"message_stop") => no_op(data, "message_stop"),
+        _ => None,
     };
     if read.is_some() {
         ex.provider = Provider::Anthropic;
     }
     read.is_some()
+}
+
+/// The value of a `type` field that opens the object, with any JSON white space around
+/// (`{"type":"x"` or `{ "type": "x"`): where every Anthropic event says what it is. Only a
+/// guide to the reader to try; the reader checks the whole event.
+fn leading_type(data: &[u8]) -> Option<&[u8]> {
+    let blank = |at: usize| {
+        at + data[at.min(data.len())..]
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+            .count()
+    };
+    let after = |at: usize, lit: &[u8]| data.get(at..)?.starts_with(lit).then_some(at + lit.len());
+    let at = after(blank(0), b"{")?;
+    let at = after(blank(at), b"\"type\"")?;
+    let at = after(blank(at), b":")?;
+    let at = after(blank(at), b"\"")?;
+    let len = memchr::memchr(b'"', &data[at..])?;
+    Some(&data[at..at + len])
 }
 
 /// Walks the event's top-level object: `type` must be `kind` (once); `field` is called with
@@ -116,6 +130,32 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
     if let Some(usage) = usage {
         read_usage(ex, usage, true);
     }
+    Some(())
+}
+
+fn content_block_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
+    let (mut text, mut thinking, mut partial) = (None, None, None);
+    let mut seen = [false; 4];
+    event(data, "content_block_delta", |skim, key| match key {
+        "delta" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            in_object(skim, |skim, key| match key {
+                "text" => once(&mut text, &mut seen[1], skim.null_or_string()?),
+                "thinking" => once(&mut thinking, &mut seen[2], skim.null_or_string()?),
+                "partial_json" => once(&mut partial, &mut seen[3], skim.null_or_string()?),
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    // As `count_delta`: the text, the thinking, the tool input, in that order.
+    let mut stats = ex.output_text;
+    for start in [text, thinking, partial].into_iter().flatten() {
+        count_string(data, start, &mut stats)?;
+    }
+    ex.output_text = stats;
+    ex.saw_thinking |= thinking.is_some();
+    ex.saw_tool_use |= partial.is_some();
     Some(())
 }
 

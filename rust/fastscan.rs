@@ -210,42 +210,74 @@ pub fn anthropic_event(
         .or_else(|| any_anthropic_event(rest, stats, max_event_bytes))
 }
 
-/// The event head up to the index digits, with each line ending.
-const HEAD_LF: &[u8] =
-    b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
-const HEAD_CRLF: &[u8] =
-    b"event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":";
-/// Where the data field's value starts, counted from the end of the head.
-const DATA_FROM_HEAD_END: usize = br#"{"type":"content_block_delta","index":"#.len();
+/// A layout of the text-delta event, matched with constant comparisons: its head up to the
+/// index digits for each line ending, what follows the digits, and the delta types that carry
+/// billed text (and the signature, which is skipped), each with its text field, up to the
+/// string's opening quote. Any other delta is for [`any_anthropic_event`].
+struct Layout {
+    head_lf: &'static [u8],
+    head_crlf: &'static [u8],
+    /// The JSON's part of the heads.
+    json_head: usize,
+    after_index: &'static [u8],
+    tails: [(&'static [u8], DeltaKind); 4],
+}
 
-/// The delta types that carry billed text (and the signature, which is skipped), each with
-/// its text field, up to the string's opening quote; any other delta is for
-/// [`any_anthropic_event`].
-const DELTA_TAILS: [(&[u8], DeltaKind); 4] = [
-    (br#"text_delta","text":""#, DeltaKind::Text),
-    (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
-    (
-        br#"input_json_delta","partial_json":""#,
-        DeltaKind::ToolInput,
-    ),
-    (br#"signature_delta","signature":""#, DeltaKind::Ignored),
+/// As the API writes it, and as Python's `json.dumps` writes it (a space after every `:` and
+/// `,`), the form a re-serialising proxy gives.
+const LAYOUTS: [Layout; 2] = [
+    Layout {
+        head_lf: b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+        head_crlf:
+            b"event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":",
+        json_head: br#"{"type":"content_block_delta","index":"#.len(),
+        after_index: br#","delta":{"type":""#,
+        tails: [
+            (br#"text_delta","text":""#, DeltaKind::Text),
+            (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
+            (
+                br#"input_json_delta","partial_json":""#,
+                DeltaKind::ToolInput,
+            ),
+            (br#"signature_delta","signature":""#, DeltaKind::Ignored),
+        ],
+    },
+    Layout {
+        head_lf:
+            b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"index\": ",
+        head_crlf:
+            b"event: content_block_delta\r\ndata: {\"type\": \"content_block_delta\", \"index\": ",
+        json_head: br#"{"type": "content_block_delta", "index": "#.len(),
+        after_index: br#", "delta": {"type": ""#,
+        tails: [
+            (br#"text_delta", "text": ""#, DeltaKind::Text),
+            (br#"thinking_delta", "thinking": ""#, DeltaKind::Thinking),
+            (
+                br#"input_json_delta", "partial_json": ""#,
+                DeltaKind::ToolInput,
+            ),
+            (br#"signature_delta", "signature": ""#, DeltaKind::Ignored),
+        ],
+    },
 ];
 
-/// [`anthropic_event`] for the layout the API writes, matched with constant comparisons and
-/// counted in one pass: no line search, no per-field UTF-8 check.
+/// [`anthropic_event`] for the layouts of [`LAYOUTS`]: constant comparisons, and the text
+/// counted in one pass; no line search, no per-field UTF-8 check.
 fn usual_anthropic_event(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> Option<(usize, DeltaKind)> {
-    let (eol, head): (&[u8], usize) = if has_at(rest, 0, HEAD_LF) {
-        (b"\n", HEAD_LF.len())
-    } else if has_at(rest, 0, HEAD_CRLF) {
-        (b"\r\n", HEAD_CRLF.len())
-    } else {
-        return None;
-    };
-    let data_start = head - DATA_FROM_HEAD_END;
+    let (layout, eol, head): (&Layout, &[u8], usize) = LAYOUTS.iter().find_map(|layout| {
+        if has_at(rest, 0, layout.head_lf) {
+            Some((layout, &b"\n"[..], layout.head_lf.len()))
+        } else if has_at(rest, 0, layout.head_crlf) {
+            Some((layout, &b"\r\n"[..], layout.head_crlf.len()))
+        } else {
+            None
+        }
+    })?;
+    let data_start = head - layout.json_head;
     let mut pos = head;
     let digits = rest[pos..]
         .iter()
@@ -254,8 +286,9 @@ fn usual_anthropic_event(
     if digits == 0 || (digits > 1 && rest[pos] == b'0') {
         return None; // JSON has no leading zeros
     }
-    pos = eat(rest, pos + digits, br#","delta":{"type":""#)?;
-    let (tail, kind) = *DELTA_TAILS
+    pos = eat(rest, pos + digits, layout.after_index)?;
+    let (tail, kind) = *layout
+        .tails
         .iter()
         .find(|(tail, _)| rest.get(pos) == tail.first() && has_at(rest, pos, tail))?;
     pos += tail.len();

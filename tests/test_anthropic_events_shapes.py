@@ -5,6 +5,8 @@ an otherwise ordinary stream; the records of both backends must be equal, field 
 
 from __future__ import annotations
 
+import json
+import re
 from types import ModuleType
 
 import pytest
@@ -108,6 +110,40 @@ SHAPES: dict[str, str] = {
     "block_duplicate_text": TEXT_START.replace('"text":""', '"text":"a","text":"b"'),
     "block_lone_surrogate": TEXT_START.replace('"text":""', '"text":"\\ud800"'),
     "block_not_object": '{"type":"content_block_start","index":0,"content_block":[]}',
+    # content_block_delta laid out otherwise than the API does (the canonical one has its own
+    # reader): white space, key order, several text fields, odd values
+    "text_spaced": json.dumps(json.loads(TEXT)),
+    "text_spaced_escapes": json.dumps(
+        {**json.loads(TEXT), "delta": {"type": "text_delta", "text": 'a "q" é 你\n'}}
+    ),
+    "text_delta_first": '{"type":"content_block_delta","delta":{"text":"Hi","type":"text_delta"},"index":0}',
+    "text_type_not_first": '{"index":0,"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}',
+    "text_null": TEXT.replace('"Hello"', "null"),
+    "text_number": TEXT.replace('"Hello"', "7"),
+    "text_duplicate": TEXT.replace('"text":"Hello"', '"text":"a","text":"Hello"'),
+    "text_and_thinking": TEXT.replace(
+        '"text":"Hello"', '"thinking":"hm","text":"Hi ","partial_json":"{}"'
+    ),
+    "thinking_spaced": '{ "type" : "content_block_delta" , "index" : 0 , "delta" : { "type" : "thinking_delta" , "thinking" : "so" } }',
+    "thinking_dumped": json.dumps(
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "so"},
+        }
+    ),
+    "tool_input_spaced": '{"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\\"a\\": 1"}}',
+    "signature_spaced": '{"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "EqQB"}}',
+    "text_delta_null": '{"type":"content_block_delta","index":0,"delta":null}',
+    "text_lone_surrogate": TEXT.replace("Hello", "\\ud800"),
+    "text_invalid_utf8": TEXT.replace("Hello", "H\udcffi"),
+    "text_trailing_comma": TEXT[:-2] + ",}}",
+    # every other event, spaced as Python's json.dumps writes it
+    "start_spaced": json.dumps(json.loads(START)),
+    "delta_spaced": json.dumps(json.loads(DELTA)),
+    "block_spaced": json.dumps(json.loads(TEXT_START)),
+    "stop_spaced": json.dumps(json.loads(STOP)),
+    "message_spaced": json.dumps(json.loads(MESSAGE_STOP)),
     # the no-op events
     "stop_extra": STOP[:-1] + ',"x":{"y":[1.5,-2]}}',
     "stop_bad_number": STOP.replace("0", "01"),
@@ -121,6 +157,10 @@ SHAPES: dict[str, str] = {
 }
 
 KIND_OF_SHAPE = {
+    "text": "content_block_delta",
+    "thinking": "content_block_delta",
+    "tool": "content_block_delta",
+    "signature": "content_block_delta",
     "start": "message_start",
     "delta": "message_delta",
     "block": "content_block_start",
@@ -129,9 +169,13 @@ KIND_OF_SHAPE = {
 }
 
 
-def stream(events: list[str], newline: str = "\n") -> bytes:
+def stream(events: list[str], newline: str = "\n", event_lines: bool = True) -> bytes:
+    """As the API sends them (`event:` lines, which the whole-event readers need), or without."""
     out = []
     for data in events:
+        name = re.search(r'"type"\s*:\s*"(\w+)"', data)
+        if event_lines and name:
+            out.append(f"event: {name.group(1)}{newline}")
         out.append(f"data: {data}{newline}{newline}")
     return "".join(out).encode("utf-8", "surrogateescape")
 
@@ -140,6 +184,7 @@ def ordinary(replace: dict[str, str]) -> list[str]:
     usual = {
         "message_start": START,
         "content_block_start": TEXT_START,
+        "content_block_delta": TEXT,
         "content_block_stop": STOP,
         "message_delta": DELTA,
         "message_stop": MESSAGE_STOP,
@@ -149,7 +194,7 @@ def ordinary(replace: dict[str, str]) -> list[str]:
         usual["message_start"],
         usual["content_block_start"],
         TEXT,
-        TEXT,
+        usual["content_block_delta"],
         usual["content_block_stop"],
         usual["message_delta"],
         usual["message_stop"],
@@ -167,11 +212,13 @@ def record(backend: ModuleType, body: bytes) -> dict[str, object]:
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("event_lines", [True, False])
 def test_each_shape_reads_as_a_full_parse_reads_it(
-    both: tuple[ModuleType, ModuleType], shape: str, newline: str
+    both: tuple[ModuleType, ModuleType], shape: str, newline: str, event_lines: bool
 ) -> None:
     native, pure = both
-    body = stream(ordinary({KIND_OF_SHAPE[shape.split("_")[0]]: SHAPES[shape]}), newline)
+    events = ordinary({KIND_OF_SHAPE[shape.split("_")[0]]: SHAPES[shape]})
+    body = stream(events, newline, event_lines)
     got = record(native, body)
     assert got == record(pure, body)
     assert got["provider"] == "anthropic"
