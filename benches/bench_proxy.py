@@ -8,8 +8,8 @@ of concurrent requests. Runs alternate between the two proxies (the order flips 
 best and median of each are compared.
 
 The events' JSON is compact, as the Anthropic API sends it (`--layout spaced`: with a space
-after every separator, as the documentation prints it; the parser reads that layout through
-its general path, several times slower). Each proxy is warmed up first, and after each run
+after every separator, as the documentation prints it and a re-serialising proxy sends it;
+the parser reads both layouts on its fast paths). Each proxy is warmed up first, and after each run
 the client waits until the proxy is idle before reading its CPU time, so that rows written
 just after a run (batched, see proxy/app.py) are counted in that run and in no other.
 
