@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -283,3 +284,53 @@ def test_row_params_convert_exactly_what_to_db_converts(dialect: str) -> None:
     assert ledger._params(row) == full
     empty = LedgerRow()
     assert ledger._params(empty) == [ledger._to_db(n, getattr(empty, n)) for n in COLUMNS]
+
+
+# ---------------------------------------------------------------------------------------------
+# a PostgreSQL server that is down when the proxy starts
+
+
+DOWN_DSN = "postgresql://user:secret@127.0.0.1:1/ledger"  # nothing listens on port 1
+
+
+def test_postgres_ledger_opens_with_the_server_down_and_spools(tmp_path: Path) -> None:
+    pytest.importorskip("psycopg")
+    spool = tmp_path / "spool.jsonl"
+    led = open_ledger(DOWN_DSN, spool=spool)
+    try:
+        led.record(full_row(request_id="req_down"))
+        assert led.flush(timeout=30)
+        assert led.spooled() == 1
+        with pytest.raises(Exception, match="connect|refused"):
+            led.count()  # reads need the server: they say so
+    finally:
+        led.close()
+    assert "secret" not in spool.read_text()
+    with pytest.raises(Exception, match="connect|refused"):
+        open_ledger(DOWN_DSN, spool=False)  # without a spool, rows would be lost: refuse
+
+
+def test_sqlite_ledger_that_cannot_open_fails_at_once(tmp_path: Path) -> None:
+    with pytest.raises(sqlite3.Error):
+        open_ledger(tmp_path)  # a directory, not a database file
+
+
+def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path: Path) -> None:
+    up = _pg_ledger()  # creates a fresh schema; its DSN is the one the server answers on
+    up_dsn = up.dsn  # type: ignore[attr-defined]
+    up.close()
+    led = open_ledger(DOWN_DSN, spool=tmp_path / "spool.jsonl")
+    try:
+        led.retry_interval = 0.05  # type: ignore[misc]
+        led.record(full_row(request_id="req_early"))
+        assert led.flush(timeout=30)
+        assert led.spooled() == 1
+        led.dsn = up_dsn  # type: ignore[attr-defined]  # the server is up now
+        deadline = time.monotonic() + 30
+        while led.spooled() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert led.spooled() == 0
+        assert [row.request_id for row in led.rows()] == ["req_early"]
+        assert led.schema_version() == LATEST_VERSION
+    finally:
+        led.close()

@@ -117,11 +117,24 @@ class SQLLedger(Ledger):
     # The columns `_to_db` changes; None: all of them. Naming them spares the writer thread
     # (which holds the GIL meanwhile) a method call per column of every row.
     converted_columns: tuple[str, ...] | None = None
+    # A database server that is down when the ledger opens (restarting, not reachable yet) need
+    # not stop a proxy: with a spool, rows wait there until it is up. A file database that
+    # cannot be opened is a setting to fix, and fails at once.
+    may_start_unavailable = False
 
     def __init__(self, spool: str | os.PathLike[str] | None = None) -> None:
         self._lock = threading.Lock()
-        self._conn = self._connect()
-        self._migrate(self._conn)
+        self._schema_ready = False
+        self._conn: Any = None
+        try:
+            self._conn = self._connect_migrated()
+        except Exception as exc:
+            if spool is None or not self.may_start_unavailable:
+                raise
+            log.warning(
+                "ledger database unavailable at start (rows are spooled until it is up): %s",
+                _one_line(exc),
+            )
         self._queue: queue.Queue[Any] = queue.Queue()
         self._hurry = threading.Event()
         self._closed = False
@@ -172,9 +185,30 @@ class SQLLedger(Ledger):
                 )
                 log.info("ledger schema migrated to version %d", version)
 
+    def _connect_migrated(self) -> Any:
+        """A new connection, the schema brought up to date first if this ledger has not yet."""
+        conn = self._connect()
+        if not self._schema_ready:
+            try:
+                self._migrate(conn)  # idempotent: a second run finds nothing to do
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+            self._schema_ready = True
+        return conn
+
+    def _reader(self) -> Any:
+        """The connection for reads and updates (callers hold `_lock`), opened on first use
+        when the database was down at start."""
+        if self._conn is None:
+            self._conn = self._connect_migrated()
+        return self._conn
+
     def schema_version(self) -> int:
         with self._lock:
-            return int(self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0])
+            found = self._reader().execute("SELECT MAX(version) FROM schema_version").fetchone()
+            return int(found[0])
 
     # -- writes --------------------------------------------------------------------------
 
@@ -201,7 +235,8 @@ class SQLLedger(Ledger):
         self._hurry.set()
         self._thread.join()
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     def spooled(self) -> int:
         """Rows waiting in the spool file for the database to come back."""
@@ -256,7 +291,7 @@ class SQLLedger(Ledger):
         if conn is not None:
             return conn
         try:
-            return self._connect()
+            return self._connect_migrated()
         except Exception as exc:  # noqa: BLE001 - the database is down: spool and retry later
             log.warning("ledger database unavailable: %s", _one_line(exc))
             return None
@@ -354,8 +389,10 @@ class SQLLedger(Ledger):
     # -- reads ---------------------------------------------------------------------------
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, self._transaction(self._conn):
-            return list(self._conn.execute(sql, params).fetchall())
+        with self._lock:
+            conn = self._reader()
+            with self._transaction(conn):
+                return list(conn.execute(sql, params).fetchall())
 
     def count(self, *, flagged_only: bool = False) -> int:
         if not flagged_only:
@@ -424,17 +461,20 @@ class SQLLedger(Ledger):
         return out
 
     def update_rows(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        with self._lock:
+            conn = self._reader()
+            with self._transaction(conn):
+                self._update(conn, changes)
+
+    def _update(self, conn: Any, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
         p = self.placeholder
-        with self._lock, self._transaction(self._conn):
-            for row_id, values in changes:
-                unknown = set(values) - set(COLUMNS)
-                if unknown:
-                    raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
-                assignments = ", ".join(f"{name} = {p}" for name in values)
-                params = [self._to_db(name, value) for name, value in values.items()]
-                self._conn.execute(
-                    f"UPDATE requests SET {assignments} WHERE id = {p}", [*params, row_id]
-                )
+        for row_id, values in changes:
+            unknown = set(values) - set(COLUMNS)
+            if unknown:
+                raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
+            assignments = ", ".join(f"{name} = {p}" for name in values)
+            params = [self._to_db(name, value) for name, value in values.items()]
+            conn.execute(f"UPDATE requests SET {assignments} WHERE id = {p}", [*params, row_id])
 
     def capture(self, row_id: int) -> Capture | None:
         p = self.placeholder

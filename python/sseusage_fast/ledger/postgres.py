@@ -34,6 +34,7 @@ class PostgresLedger(SQLLedger):
     day_expr = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     cost_sum_expr = "SUM(cost_usd)"
     converted_columns = ("estimated",)
+    may_start_unavailable = True
 
     def __init__(self, dsn: str, *, spool: str | os.PathLike[str] | None = None) -> None:
         try:
