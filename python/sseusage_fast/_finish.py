@@ -26,11 +26,12 @@ _PROVIDER, _MODEL, _BODY_KIND = _RAW["provider"], _RAW["model"], _RAW["body_kind
 _OUTPUT_FINAL, _RAW_USAGE, _NOTES = _RAW["output_final"], _RAW["raw_usage"], _RAW["notes"]
 _OUTPUT_STATS, _THINKING, _TOOLS = _RAW["output_stats"], _RAW["saw_thinking"], _RAW["saw_tool_use"]
 _N_COUNTS = len(TOKEN_COUNT_FIELDS)
-_DECIDED_HERE = ("no_usage_data", "requires_manual_review", "estimated", "interrupted")
+# The record's fields after the raw record's shared ones, in the order `build_record` appends.
+_APPENDED = ("no_usage_data", "requires_manual_review", "estimated", "interrupted")
 if (
-    FIELD_NAMES[:_N_COUNTS] != TOKEN_COUNT_FIELDS
-    or FIELD_NAMES[RAW_SHARED:] != (*_DECIDED_HERE, "raw_usage", "notes")
-    or FIELD_NAMES[:RAW_SHARED] != TOKEN_FIELDS + FIELD_NAMES[len(TOKEN_FIELDS) : RAW_SHARED]
+    FIELD_NAMES[: len(TOKEN_FIELDS)] != TOKEN_FIELDS
+    or TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS
+    or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes")
 ):
     raise ImportError("build_record's field order no longer matches UsageRecord")
 
