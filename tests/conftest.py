@@ -8,6 +8,9 @@ from types import ModuleType
 
 import pytest
 
+# Fixtures of the proxy tests (upstream, ledger), shared by their files.
+pytest_plugins = ["proxy_harness"]
+
 BACKENDS = ("native", "pure")
 
 

@@ -11,24 +11,23 @@ import struct
 import time
 from collections.abc import Iterator
 from dataclasses import astuple
-from pathlib import Path
 
 import anthropic
 import anyio
 import httpx
 import openai
 import pytest
+from proxy_harness import wait_rows
 from replay_upstream import (
     CACHE_READ,
     INPUT_TOKENS,
     LONG_DELTAS,
     OUTPUT_TOKENS,
     TEXT,
-    create_replay_app,
     free_port,
     serve,
 )
-from sseusage_fast.ledger import Ledger, LedgerRow, open_ledger
+from sseusage_fast.ledger import Ledger, LedgerRow
 from sseusage_fast.proxy import ProxyConfig, create_app
 from sseusage_fast.proxy.headers import fingerprint, key_fingerprint, narrow_accept_encoding
 from sseusage_fast.proxy.meter import Meter, backend
@@ -53,37 +52,11 @@ needs_openai = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[str, Starlette]]:
-    app = create_replay_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
-
-
 @pytest.fixture
 def proxy(upstream: tuple[str, Starlette], ledger: Ledger) -> Iterator[str]:
     app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), ledger)
     with serve(app) as url:
         yield url
-
-
-def wait_rows(ledger: Ledger, n: int, timeout: float = 10.0) -> list[LedgerRow]:
-    """The row is written when the proxy's relay ends, which may be just after the client's."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ledger.flush()
-        rows = list(ledger.rows())
-        if len(rows) >= n or time.monotonic() > deadline:
-            assert len(rows) == n, rows
-            return rows
-        time.sleep(0.02)
 
 
 def claude(base_url: str) -> anthropic.Anthropic:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from proxy_harness import wait_rows
 from replay_upstream import (
     INPUT_TOKENS,
     TEXT,
     anthropic_stream,
-    create_replay_app,
     free_port,
     serve,
 )
@@ -42,31 +42,6 @@ BODY = {
     "stream": True,
     "messages": [{"role": "user", "content": "Say hello to the world."}],
 }
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[str, Starlette]]:
-    app = create_replay_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
-
-
-def wait_rows(ledger: Ledger, n: int, timeout: float = 10.0) -> list[LedgerRow]:
-    deadline = time.monotonic() + timeout
-    while True:
-        ledger.flush()
-        rows = list(ledger.rows())
-        if len(rows) >= n or time.monotonic() > deadline:
-            assert len(rows) == n, rows
-            return rows
-        time.sleep(0.02)
 
 
 def _stream(base: str, **headers: str) -> tuple[int, bytes]:

@@ -26,25 +26,11 @@ SECRETS = (ANTHROPIC_KEY, OPENAI_KEY, GEMINI_KEY)
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[str, Starlette]]:
-    app = create_replay_app()
-    with serve(app) as url:
-        yield url, app
-
-
-@pytest.fixture(scope="module")
 def evil() -> Iterator[tuple[str, Starlette]]:
     """Where a hostile request would like the proxy to go."""
     app = create_replay_app()
     with serve(app) as url:
         yield url, app
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(tmp_path / "ledger.db")
-    yield led
-    led.close()
 
 
 def _body(model: str, stream: bool = True) -> dict[str, object]:
