@@ -9,6 +9,10 @@
 
 #![no_main]
 
+#[path = "chunking.rs"]
+mod chunking;
+use chunking::chunks;
+
 use libfuzzer_sys::fuzz_target;
 use sseusage_fast::json::MAX_COUNT;
 use sseusage_fast::record::{RawRecord, Status};
@@ -21,24 +25,6 @@ const PROVIDERS: [Provider; 5] = [
     Provider::OpenAiResponses,
     Provider::Gemini,
 ];
-
-/// Chunk boundaries from a small xorshift seeded by the input: sizes 0..=max, empty chunks too.
-fn chunks(stream: &[u8], seed: u16) -> Vec<&[u8]> {
-    let mut state = u32::from(seed) | 0x1_0000;
-    let max = [1usize, 2, 3, 7, 16, 64, 4096][usize::from(seed >> 13) % 7];
-    let mut out = Vec::new();
-    let mut rest = stream;
-    while !rest.is_empty() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let n = (state as usize % (max + 1)).min(rest.len());
-        let (head, tail) = rest.split_at(n);
-        out.push(head);
-        rest = tail;
-    }
-    out
-}
 
 fn fed<'a>(provider: Provider, max: usize, pieces: impl Iterator<Item = &'a [u8]>) -> RawRecord {
     let mut core = UsageCore::new(provider, max);
