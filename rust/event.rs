@@ -73,12 +73,12 @@ fn typed_event(rest: &[u8], max_event_bytes: usize) -> Option<(usize, &[u8], &[u
         return None;
     }
     let type_end = type_at + memchr::memchr2(b'\n', b'\r', &rest[type_at..])?;
-    let data_at = line_end(rest, type_end)? + DATA.len();
+    let data_at = lf_or_crlf_end(rest, type_end)? + DATA.len();
     if !rest.get(..data_at)?.ends_with(DATA) {
         return None;
     }
     let data_end = data_at + memchr::memchr2(b'\n', b'\r', &rest[data_at..])?;
-    let used = line_end(rest, line_end(rest, data_end)?)?;
+    let used = lf_or_crlf_end(rest, lf_or_crlf_end(rest, data_end)?)?;
     let (event_type, data) = (&rest[type_at..type_end], &rest[data_at..data_end]);
     // As `field` bounds them (the framer's line bound is looser than both).
     if data.len() + 1 > max_event_bytes || event_type.len() > max_event_bytes {
@@ -89,7 +89,7 @@ fn typed_event(rest: &[u8], max_event_bytes: usize) -> Option<(usize, &[u8], &[u
 
 /// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
 /// CRLF split across reads: the framer handles it).
-fn line_end(b: &[u8], at: usize) -> Option<usize> {
+fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
     match b.get(at..)? {
         [b'\n', ..] => Some(at + 1),
         [b'\r', b'\n', ..] => Some(at + 2),

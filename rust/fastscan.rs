@@ -147,15 +147,8 @@ pub enum DeltaKind {
 /// space allowed before the closing braces, as Anthropic pads them). Counts the string into
 /// `stats` and says which kind it was; `None` when the event is laid out any other way (then
 /// `stats` is untouched).
-pub fn anthropic_delta(data: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
-    anthropic_delta_in(data, data.len(), stats)
-}
-
-/// [`anthropic_delta`] on `buf[..len]`; the rest of `buf` (the read it came in) lets the text
-/// be counted in whole 16-byte blocks.
-fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<DeltaKind> {
+pub fn anthropic_delta(b: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
     // Only the strings need a UTF-8 check: everything else is matched byte for byte.
-    let b = &buf[..len];
     let mut pos = eat(b, 0, br#"{"type":"content_block_delta","index":"#)?;
     let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || (digits > 1 && b[pos] == b'0') {
@@ -185,7 +178,7 @@ fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<D
         &mut counted
     };
     // A string ends at its quote, before the line's end (a control character) at the latest.
-    pos = count_string(buf, pos, target)?;
+    pos = count_string(b, pos, target)?;
     // Two closing braces, JSON white space around them (Anthropic pads), nothing else.
     for _ in 0..2 {
         pos = eat(b, skip_space(b, pos), b"}")?;
@@ -197,23 +190,10 @@ fn anthropic_delta_in(buf: &[u8], len: usize, stats: &mut TextStats) -> Option<D
     Some(kind)
 }
 
-/// A whole text-delta event at the start of `rest`, LF or CRLF framed:
-/// `event: content_block_delta`, `data: <canonical delta JSON>`, a blank line. Returns the bytes
-/// used and the kind, having counted the text into `stats`; `None` (stats untouched) for
-/// anything else, which then goes through the line-by-line path.
-pub fn anthropic_event(
-    rest: &[u8],
-    stats: &mut TextStats,
-    max_event_bytes: usize,
-) -> Option<(usize, DeltaKind)> {
-    usual_anthropic_event(rest, stats, max_event_bytes)
-        .or_else(|| any_anthropic_event(rest, stats, max_event_bytes))
-}
-
 /// A layout of the text-delta event, matched with constant comparisons: its head up to the
 /// index digits for each line ending, what follows the digits, and the delta types that carry
 /// billed text (and the signature, which is skipped), each with its text field, up to the
-/// string's opening quote. Any other delta is for [`any_anthropic_event`].
+/// string's opening quote. Any other delta is left to the line-by-line path.
 struct Layout {
     head_lf: &'static [u8],
     head_crlf: &'static [u8],
@@ -261,9 +241,12 @@ const LAYOUTS: [Layout; 2] = [
     },
 ];
 
-/// [`anthropic_event`] for the layouts of [`LAYOUTS`]: constant comparisons, and the text
-/// counted in one pass; no line search, no per-field UTF-8 check.
-fn usual_anthropic_event(
+/// A whole text-delta event at the start of `rest` in one of the [`LAYOUTS`], LF or CRLF
+/// framed: `event: content_block_delta`, `data: <delta JSON>`, a blank line. Returns the bytes
+/// used and the kind, having counted the text into `stats`; `None` (stats untouched) for
+/// anything else, which then goes through the line-by-line path. Constant comparisons, and the
+/// text counted in one pass: no line search, no per-field UTF-8 check.
+pub fn anthropic_event(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
@@ -307,32 +290,6 @@ fn usual_anthropic_event(
     pos = eat(rest, eat(rest, pos, eol)?, eol)?;
     *stats = counted;
     Some((pos, kind))
-}
-
-/// [`anthropic_event`] for any canonical delta JSON: found by its line end, then read by
-/// [`anthropic_delta_in`].
-fn any_anthropic_event(
-    rest: &[u8],
-    stats: &mut TextStats,
-    max_event_bytes: usize,
-) -> Option<(usize, DeltaKind)> {
-    const EVENT: &[u8] = b"event: content_block_delta";
-    let after = rest.strip_prefix(EVENT)?;
-    // The event's one line ending, LF or CRLF, used by all three lines (else: general path).
-    let eol: &[u8] = match after {
-        [b'\n', ..] => b"\n",
-        [b'\r', b'\n', ..] => b"\r\n",
-        _ => return None,
-    };
-    let data = after[eol.len()..].strip_prefix(b"data: ")?;
-    let line_len = memchr::memchr2(b'\n', b'\r', data)?;
-    let tail = data.get(line_len..line_len + 2 * eol.len())?;
-    if tail[..eol.len()] != *eol || tail[eol.len()..] != *eol || line_len >= max_event_bytes {
-        return None;
-    }
-    let kind = anthropic_delta_in(data, line_len, stats)?;
-    let used = rest.len() - data.len() + line_len + 2 * eol.len();
-    Some((used, kind))
 }
 
 /// Whether `b[pos..]` starts with `lit`. Inlined and compared 16 or 8 bytes at a time (the
@@ -456,10 +413,31 @@ mod tests {
         assert_eq!(stats, TextStats::default());
     }
 
-    /// The constant-compare path and the line-search path agree on every event they both
-    /// take, and the first declines (never misreads) what it does not know.
+    /// What a full parse of the data line says: the kind and the counted text of the delta.
+    fn parsed_delta(data: &str) -> Option<(DeltaKind, TextStats)> {
+        let value: serde_json::Value = serde_json::from_str(data).ok()?;
+        let delta = value.get("delta")?;
+        let kinds = [
+            ("text", DeltaKind::Text),
+            ("thinking", DeltaKind::Thinking),
+            ("partial_json", DeltaKind::ToolInput),
+            ("signature", DeltaKind::Ignored),
+        ];
+        let (key, kind) = kinds
+            .into_iter()
+            .find(|(key, _)| delta.get(key).is_some())?;
+        let mut stats = TextStats::default();
+        if kind != DeltaKind::Ignored {
+            stats.add(delta.get(key)?.as_str()?);
+        }
+        Some((kind, stats))
+    }
+
+    /// The whole-event reader takes exactly what a full parse of a whole event reads, in both
+    /// layouts, and declines (never misreads) anything else: a cut event, a bare CR, an event
+    /// over the size bound, invalid JSON.
     #[test]
-    fn usual_event_path_agrees_with_the_general_one() {
+    fn whole_event_reads_as_a_full_parse() {
         let texts = [
             "Hello",
             "",
@@ -477,33 +455,37 @@ mod tests {
             ("text_delta", "thinking"),
             ("citations_delta", "text"),
         ];
-        let mut taken = 0;
+        let mut taken = [0; 2];
         for text in texts {
             for (delta_type, key) in kinds {
                 for pad in ["", " ", "        ", "           \t"] {
                     for eol in ["\n", "\r\n", "\r"] {
                         for index in ["0", "12", "01"] {
-                            let event = format!(
-                                "event: content_block_delta{eol}data: {{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{{\"type\":\"{delta_type}\",\"{key}\":\"{text}\"}}{pad}}}{eol}{eol}event: next"
-                            );
-                            let bytes = event.as_bytes();
-                            for cut in [bytes.len(), bytes.len() - 11, bytes.len() - 13] {
-                                for max in [usize::MAX, 90] {
-                                    let rest = &bytes[..cut];
-                                    let (mut a, mut b) =
-                                        (TextStats::default(), TextStats::default());
-                                    let usual = usual_anthropic_event(rest, &mut a, max);
-                                    let general = any_anthropic_event(rest, &mut b, max);
-                                    if usual.is_some() {
-                                        taken += 1;
-                                        assert_eq!(usual, general, "{event:?} {cut} {max}");
-                                        assert_eq!(a, b, "{event:?}");
-                                    } else {
-                                        assert_eq!(a, TextStats::default());
+                            for (layout, (colon, comma)) in
+                                [(":", ","), (": ", ", ")].into_iter().enumerate()
+                            {
+                                let data = format!(
+                                    "{{\"type\"{colon}\"content_block_delta\"{comma}\"index\"{colon}{index}{comma}\"delta\"{colon}{{\"type\"{colon}\"{delta_type}\"{comma}\"{key}\"{colon}\"{text}\"}}{pad}}}"
+                                );
+                                let event = format!(
+                                    "event: content_block_delta{eol}data: {data}{eol}{eol}"
+                                );
+                                let bytes = format!("{event}event: next").into_bytes();
+                                for cut in [bytes.len(), event.len(), event.len() - 1] {
+                                    for max in [usize::MAX, 90] {
+                                        let mut stats = TextStats::default();
+                                        let read = anthropic_event(&bytes[..cut], &mut stats, max);
+                                        let Some((used, kind)) = read else {
+                                            assert_eq!(stats, TextStats::default());
+                                            continue;
+                                        };
+                                        taken[layout] += 1;
+                                        let whole = cut >= event.len() && eol != "\r";
+                                        assert!(whole && data.len() < max, "{event:?} {cut} {max}");
+                                        assert_eq!(used, event.len(), "{event:?}");
+                                        let parsed = parsed_delta(&data);
+                                        assert_eq!(Some((kind, stats)), parsed, "{event:?}");
                                     }
-                                    let mut c = TextStats::default();
-                                    assert_eq!(anthropic_event(rest, &mut c, max), general);
-                                    assert_eq!(c, b);
                                 }
                             }
                         }
@@ -511,6 +493,6 @@ mod tests {
                 }
             }
         }
-        assert!(taken > 500, "{taken}");
+        assert!(taken[0] > 300 && taken[1] > 300, "{taken:?}");
     }
 }
