@@ -2,7 +2,7 @@
 //! event's grammar, picks out the few fields the meter needs, and skips the rest. Anything it
 //! is not sure to read exactly as serde_json would (escapes in names, exponents, deep nesting,
 //! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
-//! chunk with serde_json instead.
+//! event with serde_json instead.
 
 use crate::fastscan::{skip_string, string_stop};
 
