@@ -190,90 +190,115 @@ pub fn anthropic_delta(b: &[u8], stats: &mut TextStats) -> Option<DeltaKind> {
     Some(kind)
 }
 
-/// A layout of the text-delta event, matched with constant comparisons: its head up to the
-/// index digits for each line ending, what follows the digits, and the delta types that carry
-/// billed text (and the signature, which is skipped), each with its text field, up to the
-/// string's opening quote. Any other delta is left to the line-by-line path.
-struct Layout {
-    head_lf: &'static [u8],
-    head_crlf: &'static [u8],
-    /// The JSON's part of the heads.
-    json_head: usize,
-    after_index: &'static [u8],
-    tails: [(&'static [u8], DeltaKind); 4],
+/// The line every delta event starts with.
+const DELTA_EVENT_LINE: &[u8] = b"event: content_block_delta";
+
+/// The literal parts of a text-delta event's data line in one JSON layout: up to the index
+/// digits, after them, and the delta types that carry billed text (and the signature, which
+/// is skipped), each with its text field, up to the string's opening quote. Constants, so
+/// that every comparison compiles to a few 16-byte compares.
+trait DeltaLayout {
+    const HEAD: &'static [u8];
+    const AFTER_INDEX: &'static [u8];
+    const TAILS: [(&'static [u8], DeltaKind); 4];
 }
 
-/// As the API writes it, and as Python's `json.dumps` writes it (a space after every `:` and
-/// `,`), the form a re-serialising proxy gives.
-const LAYOUTS: [Layout; 2] = [
-    Layout {
-        head_lf: b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
-        head_crlf:
-            b"event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":",
-        json_head: br#"{"type":"content_block_delta","index":"#.len(),
-        after_index: br#","delta":{"type":""#,
-        tails: [
-            (br#"text_delta","text":""#, DeltaKind::Text),
-            (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
-            (
-                br#"input_json_delta","partial_json":""#,
-                DeltaKind::ToolInput,
-            ),
-            (br#"signature_delta","signature":""#, DeltaKind::Ignored),
-        ],
-    },
-    Layout {
-        head_lf:
-            b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"index\": ",
-        head_crlf:
-            b"event: content_block_delta\r\ndata: {\"type\": \"content_block_delta\", \"index\": ",
-        json_head: br#"{"type": "content_block_delta", "index": "#.len(),
-        after_index: br#", "delta": {"type": ""#,
-        tails: [
-            (br#"text_delta", "text": ""#, DeltaKind::Text),
-            (br#"thinking_delta", "thinking": ""#, DeltaKind::Thinking),
-            (
-                br#"input_json_delta", "partial_json": ""#,
-                DeltaKind::ToolInput,
-            ),
-            (br#"signature_delta", "signature": ""#, DeltaKind::Ignored),
-        ],
-    },
-];
+/// As the API writes it.
+struct Compact;
+impl DeltaLayout for Compact {
+    const HEAD: &'static [u8] = br#"data: {"type":"content_block_delta","index":"#;
+    const AFTER_INDEX: &'static [u8] = br#","delta":{"type":""#;
+    const TAILS: [(&'static [u8], DeltaKind); 4] = [
+        (br#"text_delta","text":""#, DeltaKind::Text),
+        (br#"thinking_delta","thinking":""#, DeltaKind::Thinking),
+        (
+            br#"input_json_delta","partial_json":""#,
+            DeltaKind::ToolInput,
+        ),
+        (br#"signature_delta","signature":""#, DeltaKind::Ignored),
+    ];
+}
 
-/// A whole text-delta event at the start of `rest` in one of the [`LAYOUTS`], LF or CRLF
-/// framed: `event: content_block_delta`, `data: <delta JSON>`, a blank line. Returns the bytes
-/// used and the kind, having counted the text into `stats`; `None` (stats untouched) for
-/// anything else, which then goes through the line-by-line path. Constant comparisons, and the
-/// text counted in one pass: no line search, no per-field UTF-8 check.
+/// As Python's `json.dumps` writes it (a space after every `:` and `,`), the form a
+/// re-serialising proxy gives.
+struct Spaced;
+impl DeltaLayout for Spaced {
+    const HEAD: &'static [u8] = br#"data: {"type": "content_block_delta", "index": "#;
+    const AFTER_INDEX: &'static [u8] = br#", "delta": {"type": ""#;
+    const TAILS: [(&'static [u8], DeltaKind); 4] = [
+        (br#"text_delta", "text": ""#, DeltaKind::Text),
+        (br#"thinking_delta", "thinking": ""#, DeltaKind::Thinking),
+        (
+            br#"input_json_delta", "partial_json": ""#,
+            DeltaKind::ToolInput,
+        ),
+        (br#"signature_delta", "signature": ""#, DeltaKind::Ignored),
+    ];
+}
+
+/// A whole text-delta event at the start of `rest`, in the [`Compact`] or [`Spaced`] layout,
+/// LF or CRLF framed: `event: content_block_delta`, `data: <delta JSON>`, a blank line.
+/// Returns the bytes used and the kind, having counted the text into `stats`; `None` (stats
+/// untouched) for anything else, which then goes through the line-by-line path. Constant
+/// comparisons, and the text counted in one pass: no line search, no per-field UTF-8 check.
 pub fn anthropic_event(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> Option<(usize, DeltaKind)> {
-    let (layout, eol, head): (&Layout, &[u8], usize) = LAYOUTS.iter().find_map(|layout| {
-        if has_at(rest, 0, layout.head_lf) {
-            Some((layout, &b"\n"[..], layout.head_lf.len()))
-        } else if has_at(rest, 0, layout.head_crlf) {
-            Some((layout, &b"\r\n"[..], layout.head_crlf.len()))
-        } else {
-            None
-        }
-    })?;
-    let data_start = head - layout.json_head;
-    let mut pos = head;
-    let digits = rest[pos..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    if digits == 0 || (digits > 1 && rest[pos] == b'0') {
-        return None; // JSON has no leading zeros
+    if !has_at(rest, 0, DELTA_EVENT_LINE) {
+        return None;
     }
-    pos = eat(rest, pos + digits, layout.after_index)?;
-    let (tail, kind) = *layout
-        .tails
-        .iter()
-        .find(|(tail, _)| rest.get(pos) == tail.first() && has_at(rest, pos, tail))?;
+    let at = DELTA_EVENT_LINE.len();
+    let crlf = match rest.get(at..at + 2)? {
+        [b'\n', _] => false,
+        b"\r\n" => true,
+        _ => return None,
+    };
+    let data = at + 1 + usize::from(crlf);
+    // `data: {"type":` then a quote (compact) or a space (spaced).
+    if rest.get(data + 14) == Some(&b'"') {
+        delta_data::<Compact>(rest, data, crlf, stats, max_event_bytes)
+    } else {
+        delta_data::<Spaced>(rest, data, crlf, stats, max_event_bytes)
+    }
+}
+
+/// The `data:` line of a text-delta event (at `rest[data..]`) in layout `L`, its line end
+/// (CRLF or LF), and the blank line after it: see [`anthropic_event`].
+#[inline(always)]
+fn delta_data<L: DeltaLayout>(
+    rest: &[u8],
+    data: usize,
+    crlf: bool,
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
+    let mut pos = eat(rest, data, L::HEAD)?;
+    // The index: digits, without a leading zero (a `0` must be followed by the next literal).
+    let first = *rest.get(pos)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    pos += 1;
+    if first != b'0' {
+        while rest.get(pos).is_some_and(u8::is_ascii_digit) {
+            pos += 1;
+        }
+    }
+    pos = eat(rest, pos, L::AFTER_INDEX)?;
+    // One literal after another, each a constant (a loop over the table would not be).
+    let (tail, kind) = if has_at(rest, pos, L::TAILS[0].0) {
+        L::TAILS[0]
+    } else if has_at(rest, pos, L::TAILS[1].0) {
+        L::TAILS[1]
+    } else if has_at(rest, pos, L::TAILS[2].0) {
+        L::TAILS[2]
+    } else if has_at(rest, pos, L::TAILS[3].0) {
+        L::TAILS[3]
+    } else {
+        return None;
+    };
     pos += tail.len();
     // The string ends at its quote, at a control character (the line's end) at the latest.
     let mut counted = *stats;
@@ -281,15 +306,29 @@ pub fn anthropic_event(
         DeltaKind::Ignored => skip_string(rest, pos)?,
         _ => count_string(rest, pos, &mut counted)?,
     };
-    // Two closing braces, spaces or tabs around them (Anthropic pads), then the line's end.
-    pos = skip_blanks(rest, eat(rest, pos, b"}")?);
-    pos = skip_blanks(rest, eat(rest, pos, b"}")?);
-    if pos - data_start >= max_event_bytes {
+    pos = closing_braces(rest, pos)?;
+    // The data line's JSON starts after `data: `.
+    if pos - (data + 6) >= max_event_bytes {
         return None;
     }
-    pos = eat(rest, eat(rest, pos, eol)?, eol)?;
+    // The line's end and a blank line.
+    pos = if crlf {
+        eat(rest, pos, b"\r\n\r\n")?
+    } else {
+        eat(rest, pos, b"\n\n")?
+    };
     *stats = counted;
     Some((pos, kind))
+}
+
+/// Past the two braces that close a delta event, spaces or tabs around them (Anthropic pads).
+#[inline(always)]
+fn closing_braces(b: &[u8], pos: usize) -> Option<usize> {
+    if has_at(b, pos, b"}}") && !matches!(b.get(pos + 2), Some(b' ' | b'\t')) {
+        return Some(pos + 2); // the usual case: no padding
+    }
+    let pos = skip_blanks(b, eat(b, pos, b"}")?);
+    Some(skip_blanks(b, eat(b, pos, b"}")?))
 }
 
 /// Whether `b[pos..]` starts with `lit`. Inlined and compared 16 or 8 bytes at a time (the
@@ -300,7 +339,7 @@ fn has_at(b: &[u8], pos: usize, lit: &[u8]) -> bool {
         return false;
     };
     if lit.len() < 8 {
-        return s.iter().zip(lit).all(|(x, y)| x == y);
+        return s == lit;
     }
     #[cfg(target_arch = "x86_64")]
     if lit.len() >= 16 {
