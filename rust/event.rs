@@ -48,13 +48,13 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         }
         let used = self.sink.whole_event(rest, b.max_event_bytes);
         if used > 0 {
-            b.last_event_id.clone_from(&b.id_buffer); // what dispatching it would have done
+            b.set_last_event_id(); // what dispatching it would have done
             return used;
         }
         let Some((used, event_type, data)) = typed_event(rest, b.max_event_bytes) else {
             return 0;
         };
-        b.last_event_id.clone_from(&b.id_buffer);
+        b.set_last_event_id();
         self.sink.sse_line();
         self.sink.event(event_type, data, &b.last_event_id);
         used
@@ -132,8 +132,16 @@ impl EventBuilder {
         Some((&self.event_type, &self.data[..self.data.len() - 1]))
     }
 
+    /// Dispatching an event sets the last event ID from the ID buffer. Streams without IDs
+    /// (nearly all) skip the copy.
+    fn set_last_event_id(&mut self) {
+        if !(self.id_buffer.is_empty() && self.last_event_id.is_empty()) {
+            self.last_event_id.clone_from(&self.id_buffer);
+        }
+    }
+
     fn dispatch<S: EventSink>(&mut self, sink: &mut S) {
-        self.last_event_id.clone_from(&self.id_buffer);
+        self.set_last_event_id();
         if self.oversized {
             self.oversized = false;
             sink.oversized_event();
@@ -249,7 +257,7 @@ impl EventBuilder {
             };
             if let Some(value) = value.filter(|v| v.len() < self.max_event_bytes) {
                 sink.sse_line();
-                self.last_event_id.clone_from(&self.id_buffer);
+                self.set_last_event_id();
                 sink.event(&self.event_type, value, &self.last_event_id);
                 self.event_type.clear();
                 return;
