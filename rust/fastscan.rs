@@ -42,8 +42,28 @@ pub fn string_stop(b: &[u8]) -> Option<usize> {
 
 /// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
 /// index just past the closing quote. `stats` may be partly updated when it returns `None`.
+/// Inlined: most streamed strings are short plain ASCII, read here without a call; the rest
+/// (escapes, non-ASCII text, the buffer's last bytes) continues in [`count_string_rest`].
+#[inline(always)]
 pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
     let mut pos = start;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = bytes.get(pos..pos + 16) {
+        let n = stats.add_plain_block(block.try_into().expect("16 bytes"));
+        pos += n;
+        if n < 16 {
+            if bytes[pos] == b'"' {
+                return Some(pos + 1);
+            }
+            break;
+        }
+    }
+    count_string_rest(bytes, pos, stats)
+}
+
+/// [`count_string`] from `pos` on.
+#[inline(never)]
+fn count_string_rest(bytes: &[u8], mut pos: usize, stats: &mut TextStats) -> Option<usize> {
     loop {
         // Plain ASCII, the bulk of streamed text: found and counted 16 bytes at a time.
         #[cfg(target_arch = "x86_64")]
