@@ -256,6 +256,29 @@ impl DeltaLayout for Spaced {
     ];
 }
 
+/// `parts` end to end, as an array of their total length `N` (checked at compile time).
+const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut n, mut p) = (0, 0);
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[n] = parts[p][i];
+            n += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    assert!(n == N, "N is not the parts' total length");
+    out
+}
+
+/// The most common delta (compact JSON, a one-digit index, text) as two constants around the
+/// index digit: two compares and two bounds checks instead of one per literal.
+const LF_TEXT_HEAD: [u8; 71] = concat(&[DELTA_EVENT_LINE, b"\n", Compact::HEAD]);
+const CRLF_TEXT_HEAD: [u8; 72] = concat(&[DELTA_EVENT_LINE, b"\r\n", Compact::HEAD]);
+const TEXT_AFTER_INDEX: [u8; 38] = concat(&[Compact::AFTER_INDEX, Compact::TAILS[0].0]);
+
 /// A whole text-delta event at the start of `rest`, in the [`Compact`] or [`Spaced`] layout,
 /// LF or CRLF framed: `event: content_block_delta`, `data: <delta JSON>`, a blank line.
 /// Returns the bytes used and the kind, having counted the text into `stats`; `None` (stats
@@ -266,6 +289,24 @@ pub fn anthropic_event(
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> Option<(usize, DeltaKind)> {
+    for (crlf, head) in [(false, &LF_TEXT_HEAD[..]), (true, &CRLF_TEXT_HEAD[..])] {
+        let digit = head.len();
+        if has_at(rest, 0, head)
+            && rest.get(digit).is_some_and(u8::is_ascii_digit)
+            && has_at(rest, digit + 1, &TEXT_AFTER_INDEX)
+        {
+            let data = head.len() - Compact::HEAD.len();
+            let pos = digit + 1 + TEXT_AFTER_INDEX.len();
+            return delta_string(
+                rest,
+                pos,
+                DeltaKind::Text,
+                (data, crlf),
+                stats,
+                max_event_bytes,
+            );
+        }
+    }
     if !has_at(rest, 0, DELTA_EVENT_LINE) {
         return None;
     }
@@ -277,23 +318,18 @@ pub fn anthropic_event(
     };
     let data = at + 1 + usize::from(crlf);
     // `data: {"type":` then a quote (compact) or a space (spaced).
-    if rest.get(data + 14) == Some(&b'"') {
-        delta_data::<Compact>(rest, data, crlf, stats, max_event_bytes)
+    let (pos, kind) = if rest.get(data + 14) == Some(&b'"') {
+        delta_head::<Compact>(rest, data)?
     } else {
-        delta_data::<Spaced>(rest, data, crlf, stats, max_event_bytes)
-    }
+        delta_head::<Spaced>(rest, data)?
+    };
+    delta_string(rest, pos, kind, (data, crlf), stats, max_event_bytes)
 }
 
-/// The `data:` line of a text-delta event (at `rest[data..]`) in layout `L`, its line end
-/// (CRLF or LF), and the blank line after it: see [`anthropic_event`].
+/// The `data:` line of a text-delta event (at `rest[data..]`) in layout `L` up to its string:
+/// where the string starts, and its kind.
 #[inline(always)]
-fn delta_data<L: DeltaLayout>(
-    rest: &[u8],
-    data: usize,
-    crlf: bool,
-    stats: &mut TextStats,
-    max_event_bytes: usize,
-) -> Option<(usize, DeltaKind)> {
+fn delta_head<L: DeltaLayout>(rest: &[u8], data: usize) -> Option<(usize, DeltaKind)> {
     let mut pos = eat(rest, data, L::HEAD)?;
     // The index: digits, without a leading zero (a `0` must be followed by the next literal).
     let first = *rest.get(pos)?;
@@ -319,7 +355,21 @@ fn delta_data<L: DeltaLayout>(
     } else {
         return None;
     };
-    pos += tail.len();
+    Some((pos + tail.len(), kind))
+}
+
+/// The rest of a delta event from its string at `pos`: the string (counted into `stats`
+/// unless ignored), the closing braces, the line's end and the blank line. `data` is where the
+/// data line starts; `crlf` whether lines end in CRLF.
+#[inline(always)]
+fn delta_string(
+    rest: &[u8],
+    mut pos: usize,
+    kind: DeltaKind,
+    (data, crlf): (usize, bool),
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
     // The string ends at its quote, at a control character (the line's end) at the latest.
     let mut counted = *stats;
     pos = match kind {
@@ -399,21 +449,30 @@ fn eat(b: &[u8], pos: usize, lit: &[u8]) -> Option<usize> {
     has_at(b, pos, lit).then_some(pos + lit.len())
 }
 
-/// Past the spaces and tabs at `pos` (JSON white space that cannot end a line), eight spaces
-/// at a time: the padding Anthropic writes runs to dozens.
+/// Past the spaces and tabs at `pos` (JSON white space that cannot end a line), 16 bytes at a
+/// time: the padding Anthropic writes runs to dozens.
 #[inline]
 fn skip_blanks(b: &[u8], mut pos: usize) -> usize {
-    const SPACES: u64 = u64::from_le_bytes(*b"        ");
     if !matches!(b.get(pos), Some(b' ' | b'\t')) {
         return pos; // the usual case: no padding
     }
-    while pos + 8 <= b.len() {
-        // The first byte that is not a space is the lowest nonzero byte of the XOR.
-        let spaces = (word_at(b, pos) ^ SPACES).trailing_zeros() as usize / 8;
-        pos += spaces;
-        if spaces < 8 {
-            break;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = b.get(pos..pos + 16) {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is always available on x86_64; the load reads the 16 bytes of `block`.
+        let blanks = unsafe {
+            let x = _mm_loadu_si128(block.as_ptr().cast());
+            let blank = _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\t' as i8)),
+            );
+            _mm_movemask_epi8(blank) as u32
+        };
+        let run = (!blanks).trailing_zeros() as usize; // 16 when all are blank
+        if run < 16 {
+            return pos + run;
         }
+        pos += 16;
     }
     while matches!(b.get(pos), Some(b' ' | b'\t')) {
         pos += 1;
