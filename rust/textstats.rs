@@ -52,6 +52,21 @@ fn decode_utf8(b: &[u8], i: usize) -> Option<(u32, usize)> {
     Some((cp, len))
 }
 
+/// The code point of the three-byte character at `b[i]` when its lead byte is one of those
+/// whose second byte may be any continuation byte (E1..EC, EE, EF: the CJK blocks among
+/// them): [`decode_utf8`]'s answer for these, in fewer steps. `None` for any other sequence.
+#[inline(always)]
+fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
+    let &[lead, second, third] = b.get(i..i + 3)? else {
+        return None;
+    };
+    let lead_ok = matches!(lead, 0xE1..=0xEC | 0xEE..=0xEF);
+    let tail_ok = second & 0xC0 == 0x80 && third & 0xC0 == 0x80;
+    (lead_ok && tail_ok).then(|| {
+        u32::from(lead & 0x0F) << 12 | u32::from(second & 0x3F) << 6 | u32::from(third & 0x3F)
+    })
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -262,7 +277,10 @@ impl TextStats {
             if lead < 0x80 {
                 break;
             }
-            let (cp, len) = decode_utf8(bytes, i)?;
+            let (cp, len) = match three_byte_char(bytes, i) {
+                Some(cp) => (cp, 3),
+                None => decode_utf8(bytes, i)?,
+            };
             if is_cjk(cp) {
                 self.cjk += 1;
             } else {
