@@ -92,7 +92,7 @@ fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
         }
         _ => skim.skip_value(),
     })?;
-    let usage = json::object_at(text.as_bytes(), usage)?;
+    let usage = json::object_in(text, usage)?;
     // As `read_message`: identity kept when absent, the usage not final.
     if let Some(id) = id {
         ex.message_id = Some(id.to_owned());
@@ -123,7 +123,7 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
         "usage" => once(&mut usage, &mut seen[2], skim.object_span()?),
         _ => skim.skip_value(),
     })?;
-    let usage = json::object_at(text.as_bytes(), usage)?;
+    let usage = json::object_in(text, usage)?;
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
