@@ -167,44 +167,90 @@ fn count_block(ex: &mut Extract, block: &Object) {
     }
 }
 
+/// What the meter reads from an Anthropic usage object. Read from a tree
+/// ([`UsageFields::from_object`]) or, without one, by the skim reader; applied to the record by
+/// [`apply_usage`] either way.
+#[derive(Debug, Default)]
+pub struct UsageFields {
+    pub input: Option<u64>,
+    pub cache_creation: Option<u64>,
+    pub cache_read: Option<u64>,
+    pub output: Option<u64>,
+    pub cache_creation_5m: Option<u64>,
+    pub cache_creation_1h: Option<u64>,
+    pub web_search: Option<u64>,
+    pub web_fetch: Option<u64>,
+    pub reasoning: Option<u64>,
+    pub service_tier: Option<String>,
+    pub speed: Option<String>,
+}
+
+impl UsageFields {
+    /// The fields of a usage tree; a value that is not a token count is ignored with a note.
+    pub fn from_object(usage: &Object, notes: &mut Vec<String>) -> Self {
+        let mut count = |obj: &Object, key: &str| json::count(obj, key, notes);
+        // In this order: the notes come out in it.
+        let mut f = UsageFields {
+            input: count(usage, "input_tokens"),
+            cache_creation: count(usage, "cache_creation_input_tokens"),
+            cache_read: count(usage, "cache_read_input_tokens"),
+            output: count(usage, "output_tokens"),
+            ..UsageFields::default()
+        };
+        if let Some(split) = json::object(usage, "cache_creation") {
+            f.cache_creation_5m = count(split, "ephemeral_5m_input_tokens");
+            f.cache_creation_1h = count(split, "ephemeral_1h_input_tokens");
+        }
+        if let Some(tools) = json::object(usage, "server_tool_use") {
+            f.web_search = count(tools, "web_search_requests");
+            f.web_fetch = count(tools, "web_fetch_requests");
+        }
+        if let Some(details) = json::object(usage, "output_tokens_details") {
+            f.reasoning = count(details, "thinking_tokens");
+        }
+        f.service_tier = json::string(usage, "service_tier");
+        f.speed = json::string(usage, "speed");
+        f
+    }
+}
+
 /// A usage object (cumulative counts: each field present replaces the last); it becomes the
 /// raw usage.
 pub fn read_usage(ex: &mut Extract, usage: Object, is_final: bool) {
-    let notes = &mut ex.notes;
+    let fields = UsageFields::from_object(&usage, &mut ex.notes);
+    apply_usage(ex, fields, is_final);
+    ex.set_raw_usage(Value::Object(usage));
+}
+
+/// Applies a usage object's fields: each one present replaces the last.
+pub fn apply_usage(ex: &mut Extract, f: UsageFields, is_final: bool) {
     let t = &mut ex.tokens;
-    let mut set = |slot: &mut Option<u64>, obj: &Object, key: &str| {
-        let value = json::count(obj, key, notes);
+    let fields = [
+        (&mut t.input, f.input),
+        (&mut t.cache_creation, f.cache_creation),
+        (&mut t.cache_read, f.cache_read),
+        (&mut t.output, f.output),
+        (&mut t.cache_creation_5m, f.cache_creation_5m),
+        (&mut t.cache_creation_1h, f.cache_creation_1h),
+        (&mut t.web_search, f.web_search),
+        (&mut t.web_fetch, f.web_fetch),
+        (&mut t.reasoning, f.reasoning),
+    ];
+    for (slot, value) in fields {
         if value.is_some() {
             *slot = value;
         }
-        value.is_some()
-    };
-    set(&mut t.input, &usage, "input_tokens");
-    set(&mut t.cache_creation, &usage, "cache_creation_input_tokens");
-    set(&mut t.cache_read, &usage, "cache_read_input_tokens");
-    let got_output = set(&mut t.output, &usage, "output_tokens");
-    if let Some(split) = json::object(&usage, "cache_creation") {
-        set(&mut t.cache_creation_5m, split, "ephemeral_5m_input_tokens");
-        set(&mut t.cache_creation_1h, split, "ephemeral_1h_input_tokens");
     }
-    if let Some(tools) = json::object(&usage, "server_tool_use") {
-        set(&mut t.web_search, tools, "web_search_requests");
-        set(&mut t.web_fetch, tools, "web_fetch_requests");
+    if f.service_tier.is_some() {
+        ex.service_tier = f.service_tier;
     }
-    if let Some(details) = json::object(&usage, "output_tokens_details") {
-        set(&mut t.reasoning, details, "thinking_tokens");
-    }
-    if let Some(tier) = json::string(&usage, "service_tier") {
-        ex.service_tier = Some(tier);
-    }
-    if let Some(speed) = json::string(&usage, "speed") {
-        ex.speed = Some(speed);
+    if f.speed.is_some() {
+        ex.speed = f.speed;
     }
     if is_final {
         ex.final_usage = true;
-        ex.output_final |= got_output;
+        ex.output_final |= f.output.is_some();
     }
-    ex.last_usage = Some(Value::Object(usage));
 }
 
 /// Bedrock's own counts on `message_stop`, used where the Anthropic fields are missing.

@@ -4,9 +4,8 @@
 //! the events that `anthropic::on_event` would read the same way and gives up (returns `None`,
 //! having changed nothing) on anything else, which then goes to the full parse.
 
-use crate::anthropic::read_usage;
+use crate::anthropic::{apply_usage, UsageFields};
 use crate::fastscan::count_string;
-use crate::json;
 use crate::skim::{once, Skim};
 use crate::usage::{Extract, Provider};
 
@@ -86,13 +85,12 @@ fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
                 "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
                 "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
-                "usage" => once(&mut usage, &mut seen[4], skim.object_span()?),
+                "usage" => once(&mut usage, &mut seen[4], usage_object(skim)?),
                 _ => skim.skip_value(),
             })
         }
         _ => skim.skip_value(),
     })?;
-    let usage = json::object_in(text, usage)?;
     // As `read_message`: identity kept when absent, the usage not final.
     if let Some(id) = id {
         ex.message_id = Some(id.to_owned());
@@ -103,8 +101,9 @@ fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some(usage) = usage {
-        read_usage(ex, usage, false);
+    if let Some((fields, (start, end))) = usage {
+        apply_usage(ex, fields, false);
+        ex.set_raw_usage_text(&text[start..end]);
     }
     Some(())
 }
@@ -120,17 +119,93 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 _ => skim.skip_value(),
             })
         }
-        "usage" => once(&mut usage, &mut seen[2], skim.object_span()?),
+        "usage" => once(&mut usage, &mut seen[2], usage_object(skim)?),
         _ => skim.skip_value(),
     })?;
-    let usage = json::object_in(text, usage)?;
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some(usage) = usage {
-        read_usage(ex, usage, true);
+    if let Some((fields, (start, end))) = usage {
+        apply_usage(ex, fields, true);
+        ex.set_raw_usage_text(&text[start..end]);
     }
     Some(())
+}
+
+/// A usage object read in place, without a tree: its fields and where it is in the event's
+/// text (kept as the raw usage, parsed only if it is the last). `Some(None)` for a value that
+/// is not an object (which the tree path ignores too); `None` for anything [`usage_fields`]
+/// leaves to the full parse.
+fn usage_object(skim: &mut Skim) -> Option<Option<(UsageFields, (usize, usize))>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let start = skim.position();
+    let fields = usage_fields(skim)?;
+    Some(Some((fields, (start, skim.position()))))
+}
+
+/// The fields `UsageFields::from_object` reads, when each is `null`, a plain count or (the
+/// tier and speed) a plain string, and no name comes twice; `None` otherwise (a value to note,
+/// a repeated name, of which the tree keeps only the last), leaving the event to the full
+/// parse.
+fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
+    let mut f = UsageFields::default();
+    let mut seen = [false; 9];
+    skim.object(|skim, key| match key {
+        "input_tokens" => once(&mut f.input, &mut seen[0], skim.null_or_count()?),
+        "cache_creation_input_tokens" => {
+            once(&mut f.cache_creation, &mut seen[1], skim.null_or_count()?)
+        }
+        "cache_read_input_tokens" => once(&mut f.cache_read, &mut seen[2], skim.null_or_count()?),
+        "output_tokens" => once(&mut f.output, &mut seen[3], skim.null_or_count()?),
+        "cache_creation" => {
+            once(&mut None::<()>, &mut seen[4], Some(()))?;
+            let mut seen = [false; 2];
+            in_object(skim, |skim, key| match key {
+                "ephemeral_5m_input_tokens" => once(
+                    &mut f.cache_creation_5m,
+                    &mut seen[0],
+                    skim.null_or_count()?,
+                ),
+                "ephemeral_1h_input_tokens" => once(
+                    &mut f.cache_creation_1h,
+                    &mut seen[1],
+                    skim.null_or_count()?,
+                ),
+                _ => skim.skip_value(),
+            })
+        }
+        "server_tool_use" => {
+            once(&mut None::<()>, &mut seen[5], Some(()))?;
+            let mut seen = [false; 2];
+            in_object(skim, |skim, key| match key {
+                "web_search_requests" => {
+                    once(&mut f.web_search, &mut seen[0], skim.null_or_count()?)
+                }
+                "web_fetch_requests" => once(&mut f.web_fetch, &mut seen[1], skim.null_or_count()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "output_tokens_details" => {
+            once(&mut None::<()>, &mut seen[6], Some(()))?;
+            let mut seen = false;
+            in_object(skim, |skim, key| match key {
+                "thinking_tokens" => once(&mut f.reasoning, &mut seen, skim.null_or_count()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "service_tier" => {
+            let tier = skim.null_or_plain()?.map(str::to_owned);
+            once(&mut f.service_tier, &mut seen[7], tier)
+        }
+        "speed" => {
+            let speed = skim.null_or_plain()?.map(str::to_owned);
+            once(&mut f.speed, &mut seen[8], speed)
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some(f)
 }
 
 fn content_block_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {

@@ -25,18 +25,6 @@ pub fn object_at(data: &[u8], span: Option<(usize, usize)>) -> Option<Option<Obj
     }
 }
 
-/// As [`object_at`], in text already known to be UTF-8: parsed in place, without the copy
-/// that replacing invalid UTF-8 makes.
-pub fn object_in(text: &str, span: Option<(usize, usize)>) -> Option<Option<Object>> {
-    let Some((start, end)) = span else {
-        return Some(None);
-    };
-    match serde_json::from_str(&text[start..end]).ok()? {
-        Value::Object(object) => Some(Some(object)),
-        _ => None,
-    }
-}
-
 /// A token count at `obj[key]`: `Some` for a valid count, `None` when absent or null, and a
 /// note (the field is then ignored) when the value is not a count.
 pub fn count(obj: &Object, key: &str, notes: &mut Vec<String>) -> Option<u64> {

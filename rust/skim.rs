@@ -5,6 +5,7 @@
 //! event with serde_json instead.
 
 use crate::fastscan::{skip_string, string_stop};
+use crate::json;
 
 /// serde_json refuses nesting deeper than 127; stop well before that.
 const MAX_DEPTH: usize = 64;
@@ -229,6 +230,32 @@ impl<'a> Skim<'a> {
     }
 
     /// Whether the next value is an object (white space skipped).
+    /// `null` (`None`), or a token count: a plain non-negative integer up to
+    /// [`json::MAX_COUNT`]. Anything else (a fraction, an exponent, a sign, a larger number, a
+    /// string) gives `None` overall: the full parse decides what it is and notes it.
+    pub fn null_or_count(&mut self) -> Option<Option<u64>> {
+        if self.null() {
+            return Some(None);
+        }
+        let start = self.pos;
+        let n = self.digits();
+        let text = &self.s[start..self.pos];
+        if n == 0 || n > 13 || (n > 1 && text.starts_with('0')) {
+            return None;
+        }
+        if matches!(self.b.get(self.pos), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let count: u64 = text.parse().ok()?;
+        (count <= json::MAX_COUNT).then_some(Some(count))
+    }
+
+    /// Where the reader is (past any white space): the start of the next value.
+    pub fn position(&mut self) -> usize {
+        self.space();
+        self.pos
+    }
+
     pub fn at_object(&mut self) -> bool {
         self.peek() == Some(b'{')
     }

@@ -103,7 +103,11 @@ pub struct Extract {
     pub speed: Option<String>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
+    /// The last usage object, as a tree; see `last_usage_text`.
     pub last_usage: Option<Value>,
+    /// Or, when the skim reader read it, its JSON text, parsed only when the record is made
+    /// (a stream's earlier usage objects never need a tree). At most one of the two is set.
+    pub last_usage_text: Option<String>,
     pub output_text: TextStats,
     pub saw_thinking: bool,
     pub saw_tool_use: bool,
@@ -118,6 +122,18 @@ pub struct Extract {
 }
 
 impl Extract {
+    /// The last usage object, as a tree.
+    pub fn set_raw_usage(&mut self, usage: Value) {
+        self.last_usage = Some(usage);
+        self.last_usage_text = None;
+    }
+
+    /// The last usage object, as JSON text that the skim reader checked.
+    pub fn set_raw_usage_text(&mut self, text: &str) {
+        self.last_usage = None;
+        self.last_usage_text = Some(text.to_owned());
+    }
+
     fn new(provider: Provider) -> Self {
         Extract {
             provider,
@@ -132,6 +148,7 @@ impl Extract {
             error_type: None,
             error_message: None,
             last_usage: None,
+            last_usage_text: None,
             output_text: TextStats::default(),
             saw_thinking: false,
             saw_tool_use: false,
@@ -462,7 +479,11 @@ impl UsageCore {
             speed: ex.speed,
             error_type: ex.error_type,
             error_message: ex.error_message,
-            raw_usage: ex.last_usage,
+            raw_usage: match ex.last_usage_text {
+                // The skim reader checked this text; a parse that failed would leave no dict.
+                Some(text) => serde_json::from_str(&text).ok(),
+                None => ex.last_usage,
+            },
             output_text: ex.output_text,
             saw_thinking: ex.saw_thinking,
             saw_tool_use: ex.saw_tool_use,

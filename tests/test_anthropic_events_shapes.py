@@ -79,6 +79,57 @@ SHAPES: dict[str, str] = {
         '"output_tokens":42,"server_tool_use":{"web_search_requests":2},"service_tier":"priority"}',
     ),
     "delta_duplicate_usage": DELTA.replace('"usage":{', '"usage":{"output_tokens":1},"usage":{'),
+    # the usage object's fields, read without a tree on the skim path
+    "delta_usage_key_twice": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":1,"output_tokens":42}'
+    ),
+    "delta_usage_key_twice_bad_last": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":42,"output_tokens":-1}'
+    ),
+    "delta_usage_null_count": DELTA.replace("42", "null"),
+    "delta_usage_zero": DELTA.replace("42", "0"),
+    "delta_usage_leading_zero": DELTA.replace("42", "042"),
+    "delta_usage_negative_zero": DELTA.replace("42", "-0"),
+    "delta_usage_true": DELTA.replace("42", "true"),
+    "delta_usage_max_count": DELTA.replace("42", "1000000000000"),
+    "delta_usage_14_digits": DELTA.replace("42", "10000000000000"),
+    "delta_usage_spaces": DELTA.replace(
+        '{"output_tokens":42}', '{ "output_tokens" : 42 , "x" : [ ] }'
+    ),
+    "delta_usage_every_field": DELTA.replace(
+        '{"output_tokens":42}',
+        '{"input_tokens":30,"cache_creation_input_tokens":5,"cache_read_input_tokens":9,'
+        '"output_tokens":42,"cache_creation":{"ephemeral_5m_input_tokens":2,'
+        '"ephemeral_1h_input_tokens":3},"server_tool_use":{"web_search_requests":2,'
+        '"web_fetch_requests":1},"output_tokens_details":{"thinking_tokens":7},'
+        '"service_tier":"batch","speed":"fast","unknown":{"a":[1,2.5,"x"]}}',
+    ),
+    "delta_usage_nested_twice": DELTA.replace(
+        '{"output_tokens":42}',
+        '{"output_tokens":42,"cache_creation":{"ephemeral_5m_input_tokens":2},'
+        '"cache_creation":{"ephemeral_1h_input_tokens":3}}',
+    ),
+    "delta_usage_nested_key_twice": DELTA.replace(
+        '{"output_tokens":42}',
+        '{"output_tokens":42,"server_tool_use":{"web_search_requests":2,"web_search_requests":4}}',
+    ),
+    "delta_usage_nested_not_object": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":42,"cache_creation":7,"server_tool_use":null}'
+    ),
+    "delta_usage_nested_bad_count": DELTA.replace(
+        '{"output_tokens":42}',
+        '{"output_tokens":42,"output_tokens_details":{"thinking_tokens":"7"}}',
+    ),
+    "delta_usage_tier_escaped": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":42,"service_tier":"prio\\u0072ity"}'
+    ),
+    "delta_usage_tier_null": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":42,"service_tier":null,"speed":3}'
+    ),
+    "delta_usage_tier_twice": DELTA.replace(
+        '{"output_tokens":42}', '{"output_tokens":42,"speed":"fast","speed":"standard"}'
+    ),
+    "start_usage_zero_input": START.replace('"input_tokens":25', '"input_tokens":0'),
     "delta_deep": DELTA[:-1] + ',"x":' + "[" * 70 + "]" * 70 + "}",
     # content_block_start
     "block_text_nonempty": TEXT_START.replace('"text":""', '"text":"Hi \\"you\\" 你好"'),
