@@ -49,3 +49,14 @@ def test_known_counts() -> None:
     # words, alnum, space, punct, cjk, other
     assert text_stats("Hello, wor_ld 42\n你好é") == (3, 13, 3, 1, 2, 1)
     assert text_stats("") == (0, 0, 0, 0, 0, 0)
+
+
+def test_every_code_point_is_classed_as_the_pure_twin_classes_it() -> None:
+    from conftest import load_backend
+
+    native: ModuleType = load_backend("native")
+    # In blocks of 64 code points (a misclassified one changes its block's counts), over
+    # everything up to past the last CJK range; surrogates are not text.
+    for first in range(0x80, 0x40100, 64):
+        text = "".join(chr(cp) for cp in range(first, first + 64) if not 0xD800 <= cp < 0xE000)
+        assert native.text_stats(text) == text_stats(text), hex(first)
