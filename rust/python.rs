@@ -269,12 +269,34 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
     })
 }
 
+/// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
+/// string made once per process: interning it anew on every record costs more than the rest
+/// of the tuple.
+fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+    use pyo3::intern;
+    let made = match name {
+        "complete" => intern!(py, "complete"),
+        "partial" => intern!(py, "partial"),
+        "no_usage" => intern!(py, "no_usage"),
+        "error" => intern!(py, "error"),
+        "not_sse" => intern!(py, "not_sse"),
+        "sse" => intern!(py, "sse"),
+        "json" => intern!(py, "json"),
+        "anthropic" => intern!(py, "anthropic"),
+        "openai" => intern!(py, "openai"),
+        "openai-responses" => intern!(py, "openai-responses"),
+        "gemini" => intern!(py, "gemini"),
+        _ => return PyString::intern(py, name),
+    };
+    made.clone()
+}
+
 /// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
     let t = &r.tokens;
     let raw_usage = r.raw_usage.as_ref().map(|u| to_python(py, u)).transpose()?;
-    let provider = r.provider.map(|p| PyString::intern(py, p));
+    let provider = r.provider.map(|p| fixed_name(py, p));
     let items: [Bound<'py, PyAny>; 26] = [
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
@@ -291,12 +313,12 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
         r.model.as_deref().into_bound_py_any(py)?,
         r.message_id.as_deref().into_bound_py_any(py)?,
         r.stop_reason.as_deref().into_bound_py_any(py)?,
-        PyString::intern(py, r.status.as_str()).into_any(),
+        fixed_name(py, r.status.as_str()).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
         raw_usage.into_bound_py_any(py)?,
         PyTuple::new(py, &r.notes)?.into_any(),
-        PyString::intern(py, r.body_kind.as_str()).into_any(),
+        fixed_name(py, r.body_kind.as_str()).into_any(),
         r.output_final.into_bound_py_any(py)?,
         r.output_text.as_tuple().into_bound_py_any(py)?,
         r.saw_thinking.into_bound_py_any(py)?,
