@@ -79,16 +79,11 @@ class FinishMixin:
     # faster builder for the same record).
     _new_record: Callable[[list[Any]], UsageRecord] = staticmethod(record_from_values)
 
-    _request: Any
-    _estimator: Estimator | None
-    _estimate: bool
-    _record: UsageRecord | None
-
-    def _setup(self, request: Any, estimator: Estimator | None, estimate: bool) -> None:
-        self._request = request
-        self._estimator = estimator
-        self._estimate = estimate
-        self._record = None
+    # The settings' defaults; `UsageParser.__init__` stores only the ones given otherwise.
+    _request: Any = None
+    _estimator: Estimator | None = None
+    _estimate: bool = True
+    _record: UsageRecord | None = None
 
     def finish(self, *, interrupted: str | None = None) -> UsageRecord:
         """End of stream: the one record of this request. Later calls return the same record
