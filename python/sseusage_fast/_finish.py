@@ -36,39 +36,51 @@ if (
     raise ImportError("build_record's field order no longer matches UsageRecord")
 
 
+_NO_COUNTS = (None,) * _N_COUNTS
+
+
 def build_record(
     raw: tuple[Any, ...],
-    *,
     request: Any,
     estimator: Estimator,
     estimate: bool,
     interrupted: str | None,
     new_record: Callable[[list[Any]], UsageRecord] = record_from_values,
 ) -> tuple[UsageRecord, RequestInfo | None]:
-    values = list(raw[:RAW_SHARED])
+    """The record of a core's raw record, and what the request body holds (None without one).
+    Positional: one call per request, and keywords cost more than the rest of the call."""
+    values = list(raw)  # its tail becomes the record's below
     status, model = values[_STATUS], values[_MODEL]
-    reported = values[:_N_COUNTS].count(None) != _N_COUNTS
+    # As `.count(None) != _N_COUNTS` (the same `==` item by item), stopping at the first count.
+    reported = raw[:_N_COUNTS] != _NO_COUNTS
     # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
     error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
     info = Estimator.request_info(request, values[_PROVIDER]) if request is not None else None
 
-    estimated: list[str] = []
+    estimated: tuple[str, ...] = ()
     if estimate and not error_body:
         if not raw[_OUTPUT_FINAL] and status != "not_sse":
             # A message_start placeholder is not the output; the streamed text is a floor.
             guess = estimator.estimate(raw[_OUTPUT_STATS], model=model, kind="output")
             values[_OUTPUT] = max(guess, values[_OUTPUT] or 0)
-            estimated.append("output_tokens")
+            estimated = ("output_tokens",)
         if values[_INPUT] is None and info is not None:
             values[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
             values[_INPUT] += info.overhead
-            estimated.append("input_tokens")
+            estimated += ("input_tokens",)
 
     # The figures a bill is made of: when one of these is unknown or estimated, a human looks.
     review = not error_body and (
-        status != "complete" or bool(estimated) or values[_INPUT] is None or values[_OUTPUT] is None
+        status != "complete" or values[_INPUT] is None or values[_OUTPUT] is None or estimated != ()
     )
-    values += (not reported, review, tuple(estimated), interrupted, raw[_RAW_USAGE], raw[_NOTES])
+    values[RAW_SHARED:] = (
+        not reported,
+        review,
+        estimated,
+        interrupted,
+        raw[_RAW_USAGE],
+        raw[_NOTES],
+    )
     return new_record(values), info
 
 
@@ -88,19 +100,15 @@ class FinishMixin:
     def finish(self, *, interrupted: str | None = None) -> UsageRecord:
         """End of stream: the one record of this request. Later calls return the same record
         (with `interrupted` updated when given)."""
-        if self._record is not None:
-            if interrupted is not None and interrupted != self._record.interrupted:
-                return replace(self._record, interrupted=interrupted)
-            return self._record
+        record = self._record
+        if record is not None:
+            if interrupted is not None and interrupted != record.interrupted:
+                return replace(record, interrupted=interrupted)
+            return record
         raw = self._finish_raw()  # type: ignore[attr-defined]  # the core's
         estimator = self._estimator or default_estimator()
         record, info = build_record(
-            raw,
-            request=self._request,
-            estimator=estimator,
-            estimate=self._estimate,
-            interrupted=interrupted,
-            new_record=self._new_record,
+            raw, self._request, estimator, self._estimate, interrupted, self._new_record
         )
         estimator.observe(
             record,
