@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .estimator import Estimator, RequestInfo, default_estimator
+from .estimator import Estimator, RequestInfo, Stats, _core_base_tokens, default_estimator
 from .record import (
     FIELD_NAMES,
     RAW_FIELDS,
@@ -61,11 +61,11 @@ def build_record(
     if estimate and not error_body:
         if not raw[_OUTPUT_FINAL] and status != "not_sse":
             # A message_start placeholder is not the output; the streamed text is a floor.
-            guess = estimator.estimate(raw[_OUTPUT_STATS], model=model, kind="output")
+            guess = _estimate_tokens(estimator, raw[_OUTPUT_STATS], model, "output")
             values[_OUTPUT] = max(guess, values[_OUTPUT] or 0)
             estimated = ("output_tokens",)
         if values[_INPUT] is None and info is not None:
-            values[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
+            values[_INPUT] = _estimate_tokens(estimator, info.stats, model, "input")
             values[_INPUT] += info.overhead
             estimated += ("input_tokens",)
 
@@ -82,6 +82,14 @@ def build_record(
         raw[_NOTES],
     )
     return new_record(values), info
+
+
+def _estimate_tokens(estimator: Estimator, stats: Stats, model: str | None, kind: str) -> int:
+    """`estimator.estimate` of stats that a core counted (six ints): unchecked for a plain
+    Estimator; a subclass may refine `estimate` or `base_tokens`, so it gets the public call."""
+    if type(estimator) is Estimator:
+        return estimator._estimate(stats, model, kind, _core_base_tokens)
+    return estimator.estimate(stats, model=model, kind=kind)
 
 
 class FinishMixin:
@@ -110,14 +118,32 @@ class FinishMixin:
         record, info = build_record(
             raw, self._request, estimator, self._estimate, interrupted, self._new_record
         )
-        estimator.observe(
-            record,
-            input_stats=info.stats if info is not None else None,
-            input_overhead=info.overhead if info is not None else 0,
-            input_has_media=bool(info is not None and info.media),
-            output_stats=raw[_OUTPUT_STATS],
-            output_has_thinking=raw[_THINKING],
-            output_has_tools=raw[_TOOLS],
-        )
+        if info is None:
+            input_stats, overhead, media = None, 0, False
+        else:
+            input_stats, overhead, media = info.stats, info.overhead, bool(info.media)
+        if type(estimator) is Estimator:
+            # Every stats tuple here was counted by a core (text_stats for the request): six
+            # ints, so `base_tokens` needs no check.
+            estimator._observe(
+                record,
+                input_stats,
+                overhead,
+                media,
+                raw[_OUTPUT_STATS],
+                raw[_THINKING],
+                raw[_TOOLS],
+                _core_base_tokens,
+            )
+        else:  # a subclass may refine `observe` or `base_tokens`: the public call, as before
+            estimator.observe(
+                record,
+                input_stats=input_stats,
+                input_overhead=overhead,
+                input_has_media=media,
+                output_stats=raw[_OUTPUT_STATS],
+                output_has_thinking=raw[_THINKING],
+                output_has_tools=raw[_TOOLS],
+            )
         self._record = record
         return record

@@ -125,9 +125,29 @@ def _check_stats(stats: Sequence[int]) -> Stats:
     return tuple(map(int, stats))  # type: ignore[return-value]
 
 
+def _core_base_tokens(stats: Sequence[int]) -> float:
+    """`Estimator.base_tokens` of stats that a core counted (`text_stats`, a parser's output
+    stats), which are always a 6-tuple of ints: nothing to check, and int() of an int is the
+    int, so no conversion. The same products summed by the same sum(), left to right from 0,
+    so the same float on every Python (3.12's sum() compensates rounding: an `a + b + ...`
+    chain would not always match). A test checks it against `base_tokens`."""
+    words, alnum, space, punct, cjk, other = stats
+    return sum(
+        (
+            COEF_WORDS * words,
+            COEF_ALNUM * alnum,
+            COEF_SPACE * space,
+            COEF_PUNCT * punct,
+            COEF_CJK * cjk,
+            COEF_OTHER * other,
+        )
+    )
+
+
 def _has_chars(stats: Sequence[int]) -> bool:
-    # words counts runs of alnum, so the characters are everything after it.
-    return any(v > 0 for v in stats[1:])
+    # words counts runs of alnum, so the characters are everything after it. For ints, the
+    # same as any(v > 0 ...), without a generator.
+    return max(stats[1:]) > 0
 
 
 class _Window:
@@ -218,10 +238,19 @@ class Estimator:
     ) -> int:
         """Tokens for a text's stats: the base times the model's learned ratio when there is
         one. At least 1 for any text, 0 for none."""
-        stats = _check_stats(stats)
+        return self._estimate(_check_stats(stats), model, kind, self.base_tokens)
+
+    def _estimate(
+        self,
+        stats: Sequence[int],
+        model: str | None,
+        kind: str,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> int:
+        # `estimate` of checked stats, positional; `base_of` as in `_observe`.
         if not _has_chars(stats):
             return 0
-        value = self.base_tokens(stats)
+        value = base_of(stats)
         ratio = self.ratio(model, kind)
         if ratio is not None:
             value *= ratio
@@ -308,26 +337,71 @@ class Estimator:
         off first. Input is learned from uncached + cache write + cache read tokens, less
         `input_overhead` (what `request_overhead` gave), when the request had no images/files.
         """
+        self._observe(
+            record,
+            input_stats,
+            input_overhead,
+            input_has_media,
+            output_stats,
+            output_has_thinking,
+            output_has_tools,
+            self.base_tokens,
+        )
+
+    def _observe(
+        self,
+        record: UsageRecord,
+        input_stats: Sequence[int] | None,
+        input_overhead: int,
+        input_has_media: bool,
+        output_stats: Sequence[int] | None,
+        output_has_thinking: bool,
+        output_has_tools: bool,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        # `observe`, positional (a parser's `finish` calls this once per request), with the
+        # function that turns stats into the base: `finish` passes `_core_base_tokens` for
+        # the stats its core counted.
         if record.status != "complete":
             return
         key = normalize_model(record.model)
         if key is None:
             return
-        server_tools = bool(record.web_search_requests) or bool(record.web_fetch_requests)
+        if record.web_search_requests or record.web_fetch_requests:
+            return  # server tools: neither output nor input is a fair sample
         if output_stats is not None and not (output_has_thinking or output_has_tools):
             actual = _visible_output(record)
-            if actual is not None and not server_tools:
-                self._learn(key, "output", actual, output_stats)
-        if input_stats is not None and not input_has_media and not server_tools:
-            fields = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-            if not any(f in record.estimated for f in fields) and record.input_tokens is not None:
-                total = sum(getattr(record, f) or 0 for f in fields)
-                self._learn(key, "input", total - max(0, int(input_overhead)), input_stats)
+            if actual is not None:
+                self._learn(key, "output", actual, output_stats, base_of)
+        if input_stats is not None and not input_has_media and record.input_tokens is not None:
+            estimated = record.estimated
+            if not (
+                "input_tokens" in estimated
+                or "cache_creation_input_tokens" in estimated
+                or "cache_read_input_tokens" in estimated
+            ):
+                # As sum() over a generator (the same items: the same result on any Python).
+                total = sum(
+                    (
+                        record.input_tokens or 0,
+                        record.cache_creation_input_tokens or 0,
+                        record.cache_read_input_tokens or 0,
+                    )
+                )
+                actual = total - max(0, int(input_overhead))
+                self._learn(key, "input", actual, input_stats, base_of)
 
-    def _learn(self, key: str, kind: str, actual: int, stats: Sequence[int]) -> None:
+    def _learn(
+        self,
+        key: str,
+        kind: str,
+        actual: int,
+        stats: Sequence[int],
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
         if actual <= 0:
             return
-        base = self.base_tokens(stats)
+        base = base_of(stats)
         if base < MIN_BASE_TOKENS:
             return
         ratio = min(RATIO_MAX, max(RATIO_MIN, actual / base))
