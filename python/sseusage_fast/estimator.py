@@ -151,8 +151,9 @@ def _has_chars(stats: Sequence[int]) -> bool:
 
 
 class _Window:
-    """The last `size` ratios of one (model, kind), in arrival order and sorted: the median
-    after each sample costs a binary search, not a sort (`observe` runs once per request)."""
+    """The last `size` ratios of one (model, kind), in arrival order and sorted: a sample
+    costs a binary search and the median an index, not a sort (`observe` runs once per
+    request)."""
 
     __slots__ = ("ordered", "recent")
 
@@ -161,10 +162,11 @@ class _Window:
         self.ordered = sorted(self.recent)
 
     def add(self, ratio: float) -> None:
-        if len(self.recent) == self.recent.maxlen:
-            del self.ordered[bisect_left(self.ordered, self.recent[0])]
-        self.recent.append(ratio)
-        insort(self.ordered, ratio)
+        recent, ordered = self.recent, self.ordered
+        if len(recent) == recent.maxlen:
+            del ordered[bisect_left(ordered, recent[0])]
+        recent.append(ratio)
+        insort(ordered, ratio)
 
     def median(self) -> float:
         # As statistics.median: the middle value, or the mean of the middle two.
@@ -196,13 +198,14 @@ class Estimator:
             raise ValueError("window must be at least 1")
         self._window = window
         self._lock = threading.Lock()
+        # The learned ratio of a (model, kind) is the median of its window, once the window
+        # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
         self._ratios: dict[tuple[str, str], _Window] = {}
-        self._medians: dict[tuple[str, str], float] = {}
         self._learned = 0
 
     def __repr__(self) -> str:
         with self._lock:
-            keys = sorted(f"{m}/{k}" for (m, k) in self._medians)
+            keys = sorted(f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= MIN_SAMPLES)
             return f"Estimator(calibrated={keys}, learned={self._learned})"
 
     # ---- estimating ------------------------------------------------------------------------
@@ -218,7 +221,10 @@ class Estimator:
         if key is None:
             return None
         with self._lock:
-            return self._medians.get((key, kind))
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < MIN_SAMPLES:
+                return None
+            return window.median()  # it ignores up to half the window being odd
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""
@@ -404,22 +410,24 @@ class Estimator:
         base = base_of(stats)
         if base < MIN_BASE_TOKENS:
             return
-        ratio = min(RATIO_MAX, max(RATIO_MIN, actual / base))
-        with self._lock:
-            window = self._ratios.get((key, kind))
+        # min(RATIO_MAX, max(RATIO_MIN, ratio)) as those two compare (NaN included), without
+        # the two calls.
+        ratio = actual / base
+        if not ratio > RATIO_MIN:
+            ratio = RATIO_MIN
+        elif not ratio < RATIO_MAX:
+            ratio = RATIO_MAX
+        window_key = (key, kind)
+        lock = self._lock
+        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
+        try:
+            window = self._ratios.get(window_key)
             if window is None:
-                window = self._ratios[(key, kind)] = _Window(self._window)
+                window = self._ratios[window_key] = _Window(self._window)
             window.add(ratio)
             self._learned += 1
-            self._update(key, kind)
-
-    def _update(self, key: str, kind: str) -> None:
-        # Caller holds the lock. The median ignores up to half the window being odd.
-        window = self._ratios[(key, kind)]
-        if len(window) >= MIN_SAMPLES:
-            self._medians[(key, kind)] = window.median()
-        else:
-            self._medians.pop((key, kind), None)
+        finally:
+            lock.release()
 
     # ---- persistence -----------------------------------------------------------------------
 
@@ -461,7 +469,6 @@ class Estimator:
                 good = _clean_ratios(values)
                 if good:
                     est._ratios[(model, kind)] = _Window(est._window, good)
-                    est._update(model, kind)
         return est
 
     def save(self, path: str | os.PathLike[str]) -> None:
