@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import statistics
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -15,10 +17,13 @@ from sseusage_fast.estimator import (
     ANTHROPIC_TOOLS_SYSTEM_TOKENS,
     IMAGE_TOKENS,
     MIN_BASE_TOKENS,
+    RATIO_MAX,
+    RATIO_MIN,
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REQUEST,
     WINDOW,
     Estimator,
+    _core_base_tokens,
     _Window,
     default_estimator,
     normalize_model,
@@ -107,6 +112,37 @@ def test_stat_fields_agree_with_textstats() -> None:
 def test_stats_must_have_six_counts() -> None:
     with pytest.raises(ValueError):
         Estimator().estimate((1, 2, 3))
+
+
+@given(st.tuples(*[st.integers(0, 10**9)] * 6))
+def test_core_base_tokens_is_base_tokens(stats: tuple[int, int, int, int, int, int]) -> None:
+    # The unchecked base of a core's stats: the very same float (sum() of the same products;
+    # since 3.12 sum() compensates rounding, so an a + b + ... chain would differ).
+    assert _core_base_tokens(stats) == Estimator.base_tokens(stats)
+    assert type(_core_base_tokens(stats)) is float
+
+
+def test_base_tokens_of_other_sequences_is_unchanged() -> None:
+    # Lists, floats (truncated, as int() does) and bools go through the checked path.
+    floats: list[Any] = [1.9, 2.5, 3.7, 4.2, 5.5, 6.1]
+    assert Estimator.base_tokens(floats) == Estimator.base_tokens((1, 2, 3, 4, 5, 6))
+    assert Estimator.base_tokens((True, False, True, 1, 0, 2)) == Estimator.base_tokens(
+        (1, 0, 1, 1, 0, 2)
+    )
+    for bad in ((1, 2, 3), [1, 2, 3, 4, 5, 6, 7]):
+        with pytest.raises(ValueError, match="stats must have 6 counts"):
+            Estimator.base_tokens(bad)
+        with pytest.raises(ValueError, match="stats must have 6 counts"):
+            Estimator().estimate(bad)
+    with pytest.raises(TypeError):
+        Estimator.base_tokens((1, 2, None, 4, 5, 6))  # type: ignore[arg-type]
+
+
+def test_negative_counts_are_no_characters() -> None:
+    # _has_chars: any count after words above 0 (max() of them, for ints the same test).
+    est = Estimator()
+    assert est.estimate([-3, -1, 0, 0, 0, -2]) == 0
+    assert est.estimate([5, -1, 0, 0, 0, 1]) >= 1
 
 
 def test_cjk_is_about_one_token_per_character() -> None:
@@ -477,6 +513,18 @@ def test_ratio_is_clipped() -> None:
     est = Estimator()
     observe_stream(est, rng, "m", 100.0, 5, noise=0)
     assert est.ratio("m") == 4.0
+
+
+def test_ratio_is_clipped_as_min_max_would() -> None:
+    # `_learn` clips by comparisons; min(RATIO_MAX, max(RATIO_MIN, r)) is the reference
+    # (NaN included: max keeps its first argument then).
+    stats = (500, 3000, 400, 100, 0, 0)
+    base = Estimator.base_tokens(stats)
+    for actual in (1, 10**6, 10**300, math.inf, math.nan, 7.5, RATIO_MIN * base, RATIO_MAX * base):
+        est = Estimator()
+        est._learn("m", "output", actual, stats, Estimator.base_tokens)  # type: ignore[arg-type]
+        expected = min(RATIO_MAX, max(RATIO_MIN, actual / base))
+        assert list(est._ratios[("m", "output")]) == [expected]
 
 
 def test_input_is_learned_from_all_input_buckets_less_overhead() -> None:

@@ -19,6 +19,8 @@ def make_parser_class(
     core: a direct Rust call, no Python frame per chunk); `new_record` builds the record from
     its values in field order, when the backend has a faster way than the shared one."""
 
+    core_init = core.__dict__.get("__init__")  # the pure core's; the native one has __new__
+
     class UsageParser(FinishMixin, core):  # type: ignore[misc, valid-type]
         """Incremental usage meter: `feed(chunk)` on every network read, `finish()` once.
 
@@ -35,10 +37,16 @@ def make_parser_class(
             estimate: bool = True,
             max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         ) -> None:
-            core_init = core.__dict__.get("__init__")
-            if core_init is not None:  # the pure core; the native one is set up in __new__
+            if core_init is not None:
                 core_init(self, provider, max_event_bytes=max_event_bytes)
-            self._setup(request, estimator, estimate)
+            # The defaults are FinishMixin's class attributes: a parser made with them stores
+            # nothing here (a third off the cost of creating one, once per request).
+            if request is not None:
+                self._request = request
+            if estimator is not None:
+                self._estimator = estimator
+            if estimate is not True:
+                self._estimate = estimate
 
     UsageParser.__module__ = module
     if new_record is not None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .estimator import Estimator, RequestInfo, default_estimator
+from .estimator import Estimator, RequestInfo, Stats, _core_base_tokens, default_estimator
 from .record import (
     FIELD_NAMES,
     RAW_FIELDS,
@@ -36,40 +36,60 @@ if (
     raise ImportError("build_record's field order no longer matches UsageRecord")
 
 
+_NO_COUNTS = (None,) * _N_COUNTS
+
+
 def build_record(
     raw: tuple[Any, ...],
-    *,
     request: Any,
     estimator: Estimator,
     estimate: bool,
     interrupted: str | None,
     new_record: Callable[[list[Any]], UsageRecord] = record_from_values,
 ) -> tuple[UsageRecord, RequestInfo | None]:
-    values = list(raw[:RAW_SHARED])
+    """The record of a core's raw record, and what the request body holds (None without one).
+    Positional: one call per request, and keywords cost more than the rest of the call."""
+    values = list(raw)  # its tail becomes the record's below
     status, model = values[_STATUS], values[_MODEL]
-    reported = values[:_N_COUNTS].count(None) != _N_COUNTS
+    # As `.count(None) != _N_COUNTS` (the same `==` item by item), stopping at the first count.
+    reported = raw[:_N_COUNTS] != _NO_COUNTS
     # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
     error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
     info = Estimator.request_info(request, values[_PROVIDER]) if request is not None else None
 
-    estimated: list[str] = []
+    estimated: tuple[str, ...] = ()
     if estimate and not error_body:
         if not raw[_OUTPUT_FINAL] and status != "not_sse":
             # A message_start placeholder is not the output; the streamed text is a floor.
-            guess = estimator.estimate(raw[_OUTPUT_STATS], model=model, kind="output")
+            guess = _estimate_tokens(estimator, raw[_OUTPUT_STATS], model, "output")
             values[_OUTPUT] = max(guess, values[_OUTPUT] or 0)
-            estimated.append("output_tokens")
+            estimated = ("output_tokens",)
         if values[_INPUT] is None and info is not None:
-            values[_INPUT] = estimator.estimate(info.stats, model=model, kind="input")
+            values[_INPUT] = _estimate_tokens(estimator, info.stats, model, "input")
             values[_INPUT] += info.overhead
-            estimated.append("input_tokens")
+            estimated += ("input_tokens",)
 
     # The figures a bill is made of: when one of these is unknown or estimated, a human looks.
     review = not error_body and (
-        status != "complete" or bool(estimated) or values[_INPUT] is None or values[_OUTPUT] is None
+        status != "complete" or values[_INPUT] is None or values[_OUTPUT] is None or estimated != ()
     )
-    values += (not reported, review, tuple(estimated), interrupted, raw[_RAW_USAGE], raw[_NOTES])
+    values[RAW_SHARED:] = (
+        not reported,
+        review,
+        estimated,
+        interrupted,
+        raw[_RAW_USAGE],
+        raw[_NOTES],
+    )
     return new_record(values), info
+
+
+def _estimate_tokens(estimator: Estimator, stats: Stats, model: str | None, kind: str) -> int:
+    """`estimator.estimate` of stats that a core counted (six ints): unchecked for a plain
+    Estimator; a subclass may refine `estimate` or `base_tokens`, so it gets the public call."""
+    if type(estimator) is Estimator:
+        return estimator._estimate(stats, model, kind, _core_base_tokens)
+    return estimator.estimate(stats, model=model, kind=kind)
 
 
 class FinishMixin:
@@ -79,42 +99,51 @@ class FinishMixin:
     # faster builder for the same record).
     _new_record: Callable[[list[Any]], UsageRecord] = staticmethod(record_from_values)
 
-    _request: Any
-    _estimator: Estimator | None
-    _estimate: bool
-    _record: UsageRecord | None
-
-    def _setup(self, request: Any, estimator: Estimator | None, estimate: bool) -> None:
-        self._request = request
-        self._estimator = estimator
-        self._estimate = estimate
-        self._record = None
+    # The settings' defaults; `UsageParser.__init__` stores only the ones given otherwise.
+    _request: Any = None
+    _estimator: Estimator | None = None
+    _estimate: bool = True
+    _record: UsageRecord | None = None
 
     def finish(self, *, interrupted: str | None = None) -> UsageRecord:
         """End of stream: the one record of this request. Later calls return the same record
         (with `interrupted` updated when given)."""
-        if self._record is not None:
-            if interrupted is not None and interrupted != self._record.interrupted:
-                return replace(self._record, interrupted=interrupted)
-            return self._record
+        record = self._record
+        if record is not None:
+            if interrupted is not None and interrupted != record.interrupted:
+                return replace(record, interrupted=interrupted)
+            return record
         raw = self._finish_raw()  # type: ignore[attr-defined]  # the core's
         estimator = self._estimator or default_estimator()
         record, info = build_record(
-            raw,
-            request=self._request,
-            estimator=estimator,
-            estimate=self._estimate,
-            interrupted=interrupted,
-            new_record=self._new_record,
+            raw, self._request, estimator, self._estimate, interrupted, self._new_record
         )
-        estimator.observe(
-            record,
-            input_stats=info.stats if info is not None else None,
-            input_overhead=info.overhead if info is not None else 0,
-            input_has_media=bool(info is not None and info.media),
-            output_stats=raw[_OUTPUT_STATS],
-            output_has_thinking=raw[_THINKING],
-            output_has_tools=raw[_TOOLS],
-        )
+        if info is None:
+            input_stats, overhead, media = None, 0, False
+        else:
+            input_stats, overhead, media = info.stats, info.overhead, bool(info.media)
+        if type(estimator) is Estimator:
+            # Every stats tuple here was counted by a core (text_stats for the request): six
+            # ints, so `base_tokens` needs no check.
+            estimator._observe(
+                record,
+                input_stats,
+                overhead,
+                media,
+                raw[_OUTPUT_STATS],
+                raw[_THINKING],
+                raw[_TOOLS],
+                _core_base_tokens,
+            )
+        else:  # a subclass may refine `observe` or `base_tokens`: the public call, as before
+            estimator.observe(
+                record,
+                input_stats=input_stats,
+                input_overhead=overhead,
+                input_has_media=media,
+                output_stats=raw[_OUTPUT_STATS],
+                output_has_thinking=raw[_THINKING],
+                output_has_tools=raw[_TOOLS],
+            )
         self._record = record
         return record

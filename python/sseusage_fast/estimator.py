@@ -125,14 +125,35 @@ def _check_stats(stats: Sequence[int]) -> Stats:
     return tuple(map(int, stats))  # type: ignore[return-value]
 
 
+def _core_base_tokens(stats: Sequence[int]) -> float:
+    """`Estimator.base_tokens` of stats that a core counted (`text_stats`, a parser's output
+    stats), which are always a 6-tuple of ints: nothing to check, and int() of an int is the
+    int, so no conversion. The same products summed by the same sum(), left to right from 0,
+    so the same float on every Python (3.12's sum() compensates rounding: an `a + b + ...`
+    chain would not always match). A test checks it against `base_tokens`."""
+    words, alnum, space, punct, cjk, other = stats
+    return sum(
+        (
+            COEF_WORDS * words,
+            COEF_ALNUM * alnum,
+            COEF_SPACE * space,
+            COEF_PUNCT * punct,
+            COEF_CJK * cjk,
+            COEF_OTHER * other,
+        )
+    )
+
+
 def _has_chars(stats: Sequence[int]) -> bool:
-    # words counts runs of alnum, so the characters are everything after it.
-    return any(v > 0 for v in stats[1:])
+    # words counts runs of alnum, so the characters are everything after it. For ints, the
+    # same as any(v > 0 ...), without a generator.
+    return max(stats[1:]) > 0
 
 
 class _Window:
-    """The last `size` ratios of one (model, kind), in arrival order and sorted: the median
-    after each sample costs a binary search, not a sort (`observe` runs once per request)."""
+    """The last `size` ratios of one (model, kind), in arrival order and sorted: a sample
+    costs a binary search and the median an index, not a sort (`observe` runs once per
+    request)."""
 
     __slots__ = ("ordered", "recent")
 
@@ -141,10 +162,11 @@ class _Window:
         self.ordered = sorted(self.recent)
 
     def add(self, ratio: float) -> None:
-        if len(self.recent) == self.recent.maxlen:
-            del self.ordered[bisect_left(self.ordered, self.recent[0])]
-        self.recent.append(ratio)
-        insort(self.ordered, ratio)
+        recent, ordered = self.recent, self.ordered
+        if len(recent) == recent.maxlen:
+            del ordered[bisect_left(ordered, recent[0])]
+        recent.append(ratio)
+        insort(ordered, ratio)
 
     def median(self) -> float:
         # As statistics.median: the middle value, or the mean of the middle two.
@@ -176,13 +198,14 @@ class Estimator:
             raise ValueError("window must be at least 1")
         self._window = window
         self._lock = threading.Lock()
+        # The learned ratio of a (model, kind) is the median of its window, once the window
+        # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
         self._ratios: dict[tuple[str, str], _Window] = {}
-        self._medians: dict[tuple[str, str], float] = {}
         self._learned = 0
 
     def __repr__(self) -> str:
         with self._lock:
-            keys = sorted(f"{m}/{k}" for (m, k) in self._medians)
+            keys = sorted(f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= MIN_SAMPLES)
             return f"Estimator(calibrated={keys}, learned={self._learned})"
 
     # ---- estimating ------------------------------------------------------------------------
@@ -198,7 +221,10 @@ class Estimator:
         if key is None:
             return None
         with self._lock:
-            return self._medians.get((key, kind))
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < MIN_SAMPLES:
+                return None
+            return window.median()  # it ignores up to half the window being odd
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""
@@ -218,10 +244,19 @@ class Estimator:
     ) -> int:
         """Tokens for a text's stats: the base times the model's learned ratio when there is
         one. At least 1 for any text, 0 for none."""
-        stats = _check_stats(stats)
+        return self._estimate(_check_stats(stats), model, kind, self.base_tokens)
+
+    def _estimate(
+        self,
+        stats: Sequence[int],
+        model: str | None,
+        kind: str,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> int:
+        # `estimate` of checked stats, positional; `base_of` as in `_observe`.
         if not _has_chars(stats):
             return 0
-        value = self.base_tokens(stats)
+        value = base_of(stats)
         ratio = self.ratio(model, kind)
         if ratio is not None:
             value *= ratio
@@ -308,44 +343,91 @@ class Estimator:
         off first. Input is learned from uncached + cache write + cache read tokens, less
         `input_overhead` (what `request_overhead` gave), when the request had no images/files.
         """
+        self._observe(
+            record,
+            input_stats,
+            input_overhead,
+            input_has_media,
+            output_stats,
+            output_has_thinking,
+            output_has_tools,
+            self.base_tokens,
+        )
+
+    def _observe(
+        self,
+        record: UsageRecord,
+        input_stats: Sequence[int] | None,
+        input_overhead: int,
+        input_has_media: bool,
+        output_stats: Sequence[int] | None,
+        output_has_thinking: bool,
+        output_has_tools: bool,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        # `observe`, positional (a parser's `finish` calls this once per request), with the
+        # function that turns stats into the base: `finish` passes `_core_base_tokens` for
+        # the stats its core counted.
         if record.status != "complete":
             return
         key = normalize_model(record.model)
         if key is None:
             return
-        server_tools = bool(record.web_search_requests) or bool(record.web_fetch_requests)
+        if record.web_search_requests or record.web_fetch_requests:
+            return  # server tools: neither output nor input is a fair sample
         if output_stats is not None and not (output_has_thinking or output_has_tools):
             actual = _visible_output(record)
-            if actual is not None and not server_tools:
-                self._learn(key, "output", actual, output_stats)
-        if input_stats is not None and not input_has_media and not server_tools:
-            fields = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-            if not any(f in record.estimated for f in fields) and record.input_tokens is not None:
-                total = sum(getattr(record, f) or 0 for f in fields)
-                self._learn(key, "input", total - max(0, int(input_overhead)), input_stats)
+            if actual is not None:
+                self._learn(key, "output", actual, output_stats, base_of)
+        if input_stats is not None and not input_has_media and record.input_tokens is not None:
+            estimated = record.estimated
+            if not (
+                "input_tokens" in estimated
+                or "cache_creation_input_tokens" in estimated
+                or "cache_read_input_tokens" in estimated
+            ):
+                # As sum() over a generator (the same items: the same result on any Python).
+                total = sum(
+                    (
+                        record.input_tokens or 0,
+                        record.cache_creation_input_tokens or 0,
+                        record.cache_read_input_tokens or 0,
+                    )
+                )
+                actual = total - max(0, int(input_overhead))
+                self._learn(key, "input", actual, input_stats, base_of)
 
-    def _learn(self, key: str, kind: str, actual: int, stats: Sequence[int]) -> None:
+    def _learn(
+        self,
+        key: str,
+        kind: str,
+        actual: int,
+        stats: Sequence[int],
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
         if actual <= 0:
             return
-        base = self.base_tokens(stats)
+        base = base_of(stats)
         if base < MIN_BASE_TOKENS:
             return
-        ratio = min(RATIO_MAX, max(RATIO_MIN, actual / base))
-        with self._lock:
-            window = self._ratios.get((key, kind))
+        # min(RATIO_MAX, max(RATIO_MIN, ratio)) as those two compare (NaN included), without
+        # the two calls.
+        ratio = actual / base
+        if not ratio > RATIO_MIN:
+            ratio = RATIO_MIN
+        elif not ratio < RATIO_MAX:
+            ratio = RATIO_MAX
+        window_key = (key, kind)
+        lock = self._lock
+        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
+        try:
+            window = self._ratios.get(window_key)
             if window is None:
-                window = self._ratios[(key, kind)] = _Window(self._window)
+                window = self._ratios[window_key] = _Window(self._window)
             window.add(ratio)
             self._learned += 1
-            self._update(key, kind)
-
-    def _update(self, key: str, kind: str) -> None:
-        # Caller holds the lock. The median ignores up to half the window being odd.
-        window = self._ratios[(key, kind)]
-        if len(window) >= MIN_SAMPLES:
-            self._medians[(key, kind)] = window.median()
-        else:
-            self._medians.pop((key, kind), None)
+        finally:
+            lock.release()
 
     # ---- persistence -----------------------------------------------------------------------
 
@@ -387,7 +469,6 @@ class Estimator:
                 good = _clean_ratios(values)
                 if good:
                     est._ratios[(model, kind)] = _Window(est._window, good)
-                    est._update(model, kind)
         return est
 
     def save(self, path: str | os.PathLike[str]) -> None:

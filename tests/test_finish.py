@@ -1,0 +1,95 @@
+"""`finish()` and the settings it reads. On its fast path (a plain Estimator: the core's stats
+taken unchecked, positional calls) it gives exactly what the public path gives (an Estimator
+subclass takes that one): the same records, and the same learned state after the same
+streams."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sseusage_fast import estimator as estimator_module
+from sseusage_fast.estimator import Estimator
+from sseusage_fast.record import RAW_FIELDS
+
+# benches/ is not a package (it runs as scripts): import its corpus by path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
+import corpus
+
+TEXTS = ("a prompt about streams, tokens and bills. " * 20, "天气很好，温度 21°C " * 30, "x")
+
+
+class PublicPath(Estimator):
+    """Overrides nothing, but is not `Estimator` itself: `finish` calls its public methods."""
+
+
+def request_for(provider: str, rng: random.Random) -> Any:
+    text = rng.choice(TEXTS) + str(rng.random())
+    if provider == "anthropic":
+        body: dict[str, Any] = {
+            "system": "be brief",
+            "messages": [{"role": "user", "content": text}],
+        }
+    else:
+        body = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": text}]}
+    return rng.choice([body, json.dumps(body), json.dumps(body).encode()])
+
+
+@pytest.fixture(scope="module")
+def streams() -> list[corpus.Stream]:
+    return corpus.build_corpus(seed=31, target_bytes=256 * corpus.KIB)
+
+
+def test_core_stats_are_six_ints(backend: ModuleType, streams: list[corpus.Stream]) -> None:
+    # What the fast path trusts: every stats tuple a core counts is a 6-tuple of exact ints.
+    at = RAW_FIELDS.index("output_stats")
+    for stream in streams:
+        parser = backend.UsageParser()
+        parser.feed(stream.body[: len(stream.body) // 2])
+        stats = parser._finish_raw()[at]
+        assert type(stats) is tuple and len(stats) == 6
+        assert all(type(v) is int for v in stats)
+    stats = estimator_module.text_stats(TEXTS[0] + TEXTS[1])
+    assert type(stats) is tuple and len(stats) == 6
+    assert all(type(v) is int for v in stats)
+
+
+def test_fast_path_is_the_public_path(backend: ModuleType, streams: list[corpus.Stream]) -> None:
+    rng = random.Random(8)
+    fast, public = Estimator(), PublicPath()
+    estimated: set[str] = set()
+    for _ in range(3):  # later rounds estimate with what earlier ones learned
+        for stream in streams:
+            body = stream.body
+            if rng.random() < 0.3:  # cut: partial and no-usage records, output estimates
+                body = body[: rng.randrange(len(body) + 1)]
+            request = request_for(stream.provider, rng) if rng.random() < 0.6 else None
+            interrupted = rng.choice([None, "cancelled"])
+            records = []
+            for est in (fast, public):
+                parser = backend.UsageParser(request=request, estimator=est)
+                parser.feed(body)
+                records.append(parser.finish(interrupted=interrupted))
+            assert records[0] == records[1]
+            estimated.update(records[0].estimated)
+    # Both estimates and both kinds of learning took place.
+    assert estimated == {"input_tokens", "output_tokens"}
+    state = json.loads(fast.to_json())
+    assert {kind for kinds in state["ratios"].values() for kind in kinds} == {"input", "output"}
+    assert fast.to_json() == public.to_json()
+
+
+def test_default_settings_are_not_stored(backend: ModuleType) -> None:
+    # Defaults are class attributes; given ones are stored and used.
+    parser = backend.UsageParser()
+    assert "_request" not in getattr(parser, "__dict__", {})
+    est = Estimator()
+    parser = backend.UsageParser("openai", request={"messages": []}, estimator=est, estimate=False)
+    assert (parser._request, parser._estimator, parser._estimate) == ({"messages": []}, est, False)
+    parser.feed(b'data: {"id":"c","model":"gpt-4o","choices":[]}\n\n')
+    assert parser.finish().estimated == ()
