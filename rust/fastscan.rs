@@ -46,12 +46,35 @@ pub fn string_stop(b: &[u8]) -> Option<usize> {
 /// (escapes, non-ASCII text, the buffer's last bytes) continues in [`count_string_rest`].
 #[inline(always)]
 pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
+    count_string_with::<false>(bytes, start, stats)
+}
+
+/// [`count_string`], 32 bytes a step with AVX2 when `WIDE`. Only the AVX2 paths (functions
+/// compiled with the `avx2` and `popcnt` target features, entered when [`crate::simd::wide`]
+/// says so) may instantiate it with `WIDE`.
+#[inline(always)]
+fn count_string_with<const WIDE: bool>(
+    bytes: &[u8],
+    start: usize,
+    stats: &mut TextStats,
+) -> Option<usize> {
     let mut pos = start;
     #[cfg(target_arch = "x86_64")]
-    while let Some(block) = bytes.get(pos..pos + 16) {
-        let n = stats.add_plain_block(block.try_into().expect("16 bytes"));
+    loop {
+        let n = if WIDE {
+            let Some(block) = bytes.get(pos..pos + 32) else {
+                break;
+            };
+            // SAFETY: `WIDE` code runs only where AVX2 and POPCNT are available (above).
+            unsafe { stats.add_plain_block32(block.try_into().expect("32 bytes")) }
+        } else {
+            let Some(block) = bytes.get(pos..pos + 16) else {
+                break;
+            };
+            stats.add_plain_block(block.try_into().expect("16 bytes"))
+        };
         pos += n;
-        if n < 16 {
+        if n < if WIDE { 32 } else { 16 } {
             if bytes[pos] == b'"' {
                 return Some(pos + 1);
             }
@@ -288,6 +311,33 @@ pub fn anthropic_event(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
+    wide: bool,
+) -> Option<(usize, DeltaKind)> {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
+        return unsafe { anthropic_event_wide(rest, stats, max_event_bytes) };
+    }
+    let _ = wide;
+    anthropic_event_with::<false>(rest, stats, max_event_bytes)
+}
+
+/// [`anthropic_event`] compiled for AVX2 and POPCNT: the text counted 32 bytes a step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn anthropic_event_wide(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> Option<(usize, DeltaKind)> {
+    anthropic_event_with::<true>(rest, stats, max_event_bytes)
+}
+
+#[inline(always)]
+fn anthropic_event_with<const WIDE: bool>(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
 ) -> Option<(usize, DeltaKind)> {
     for (crlf, head) in [(false, &LF_TEXT_HEAD[..]), (true, &CRLF_TEXT_HEAD[..])] {
         let digit = head.len();
@@ -297,7 +347,7 @@ pub fn anthropic_event(
         {
             let data = head.len() - Compact::HEAD.len();
             let pos = digit + 1 + TEXT_AFTER_INDEX.len();
-            return delta_string(
+            return delta_string::<WIDE>(
                 rest,
                 pos,
                 DeltaKind::Text,
@@ -323,7 +373,7 @@ pub fn anthropic_event(
     } else {
         delta_head::<Spaced>(rest, data)?
     };
-    delta_string(rest, pos, kind, (data, crlf), stats, max_event_bytes)
+    delta_string::<WIDE>(rest, pos, kind, (data, crlf), stats, max_event_bytes)
 }
 
 /// The `data:` line of a text-delta event (at `rest[data..]`) in layout `L` up to its string:
@@ -362,7 +412,7 @@ fn delta_head<L: DeltaLayout>(rest: &[u8], data: usize) -> Option<(usize, DeltaK
 /// unless ignored), the closing braces, the line's end and the blank line. `data` is where the
 /// data line starts; `crlf` whether lines end in CRLF.
 #[inline(always)]
-fn delta_string(
+fn delta_string<const WIDE: bool>(
     rest: &[u8],
     mut pos: usize,
     kind: DeltaKind,
@@ -374,7 +424,7 @@ fn delta_string(
     let mut counted = *stats;
     pos = match kind {
         DeltaKind::Ignored => skip_string(rest, pos)?,
-        _ => count_string(rest, pos, &mut counted)?,
+        _ => count_string_with::<WIDE>(rest, pos, &mut counted)?,
     };
     pos = closing_braces(rest, pos)?;
     // The data line's JSON starts after `data: `.
@@ -564,6 +614,11 @@ mod tests {
             "sixteen bytes!!!",
             "a\\ud800",
             "x\u{1}y",
+            // Around the 16- and 32-byte steps of the block counters.
+            "thirty-one bytes of plain text.",
+            "thirty-two bytes of plain text..",
+            "thirty-three bytes of plain text.",
+            "a longer text, words_and 42 digits\\tthen\\n 你好 and more words to the end",
         ];
         let kinds = [
             ("text_delta", "text"),
@@ -590,9 +645,13 @@ mod tests {
                                 );
                                 let bytes = format!("{event}event: next").into_bytes();
                                 for cut in [bytes.len(), event.len(), event.len() - 1] {
-                                    for max in [usize::MAX, 90] {
+                                    for (max, wide) in [usize::MAX, 90]
+                                        .into_iter()
+                                        .flat_map(|max| [(max, false), (max, crate::simd::wide())])
+                                    {
                                         let mut stats = TextStats::default();
-                                        let read = anthropic_event(&bytes[..cut], &mut stats, max);
+                                        let read =
+                                            anthropic_event(&bytes[..cut], &mut stats, max, wide);
                                         let Some((used, kind)) = read else {
                                             assert_eq!(stats, TextStats::default());
                                             continue;

@@ -17,6 +17,7 @@ pub mod json;
 pub mod openai_chat;
 pub mod openai_responses;
 pub mod record;
+pub mod simd;
 pub mod skim;
 pub mod textstats;
 pub mod usage;

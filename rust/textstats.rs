@@ -191,6 +191,58 @@ impl TextStats {
         n
     }
 
+    /// As [`TextStats::add_plain_block`], 32 bytes at a time with AVX2 (and POPCNT, which
+    /// every AVX2 processor has); returns how many it counted (32 when there is none to stop at).
+    ///
+    /// # Safety
+    /// The processor must have AVX2 and POPCNT ([`crate::simd::wide`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    #[inline]
+    pub fn add_plain_block32(&mut self, block: &[u8; 32]) -> usize {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's context has AVX2 (this function's own target feature); the load
+        // reads the 32 bytes of `block`.
+        let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
+        let set = |c: u8| _mm256_set1_epi8(c as i8);
+        // Signed compares: bytes >= 0x80 are negative, so `x < 0x20` also catches them.
+        let stop = _mm256_or_si256(
+            _mm256_cmpgt_epi8(set(0x20), x),
+            _mm256_or_si256(
+                _mm256_cmpeq_epi8(x, set(b'"')),
+                _mm256_cmpeq_epi8(x, set(b'\\')),
+            ),
+        );
+        let stop = _mm256_movemask_epi8(stop) as u32;
+        let n = (u64::from(stop) | 1 << 32).trailing_zeros() as usize;
+        if n == 0 {
+            return 0;
+        }
+        let between = |v: __m256i, lo: u8, hi: u8| {
+            _mm256_and_si256(
+                _mm256_cmpgt_epi8(v, set(lo - 1)),
+                _mm256_cmpgt_epi8(set(hi + 1), v),
+            )
+        };
+        let letter = between(_mm256_or_si256(x, set(0x20)), b'a', b'z');
+        let word = _mm256_or_si256(
+            _mm256_or_si256(letter, between(x, b'0', b'9')),
+            _mm256_cmpeq_epi8(x, set(b'_')),
+        );
+        let space = _mm256_or_si256(_mm256_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
+        let keep = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+        let word = _mm256_movemask_epi8(word) as u32 & keep;
+        let space = _mm256_movemask_epi8(space) as u32 & keep;
+        let (alnum, spaces) = (u64::from(word.count_ones()), u64::from(space.count_ones()));
+        self.alnum += alnum;
+        self.space += spaces;
+        self.punct += n as u64 - alnum - spaces;
+        let starts = word & !((word << 1) | u32::from(self.in_word));
+        self.words += u64::from(starts.count_ones());
+        self.in_word = word >> (n - 1) & 1 == 1;
+        n
+    }
+
     /// Counts `n` (1..=16) ASCII bytes from their word and white-space masks.
     #[inline]
     fn add_masks(&mut self, n: usize, word: u32, space: u32) {

@@ -92,6 +92,8 @@ pub fn read_error(ex: &mut Extract, obj: &Object) {
 #[derive(Debug)]
 pub struct Extract {
     pub provider: Provider,
+    /// The AVX2 paths may run ([`crate::simd::wide`]).
+    pub wide: bool,
     pub tokens: Tokens,
     pub output_final: bool,
     /// Final figures seen (Anthropic `message_delta`, a whole response body).
@@ -137,6 +139,7 @@ impl Extract {
     fn new(provider: Provider) -> Self {
         Extract {
             provider,
+            wide: crate::simd::wide(),
             tokens: Tokens::default(),
             output_final: false,
             final_usage: false,
@@ -224,7 +227,7 @@ impl EventSink for Extract {
         if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
         }
-        match fastscan::anthropic_event(rest, &mut self.output_text, max_event_bytes) {
+        match fastscan::anthropic_event(rest, &mut self.output_text, max_event_bytes, self.wide) {
             Some((used, kind)) => {
                 self.events += 1;
                 self.saw_sse_line = true;
