@@ -421,7 +421,7 @@ fn delta_string<const WIDE: bool>(
     max_event_bytes: usize,
 ) -> Option<(usize, DeltaKind)> {
     // The string ends at its quote, at a control character (the line's end) at the latest.
-    let mut counted = *stats;
+    let mut counted = stats.continued();
     pos = match kind {
         DeltaKind::Ignored => skip_string(rest, pos)?,
         _ => count_string_with::<WIDE>(rest, pos, &mut counted)?,
@@ -437,7 +437,7 @@ fn delta_string<const WIDE: bool>(
     } else {
         eat(rest, pos, b"\n\n")?
     };
-    *stats = counted;
+    stats.append(&counted);
     Some((pos, kind))
 }
 

@@ -349,6 +349,27 @@ impl TextStats {
     pub fn is_empty(&self) -> bool {
         self.alnum + self.space + self.punct + self.cjk + self.other == 0
     }
+
+    /// Empty counts that go on from where `self` ended (inside a word or not): counting a
+    /// text into these and then [`TextStats::append`]-ing them to `self` counts as counting
+    /// the text into `self`, but leaves `self` as it was until the text is known to be good.
+    pub fn continued(&self) -> Self {
+        TextStats {
+            in_word: self.in_word,
+            ..TextStats::default()
+        }
+    }
+
+    /// Adds counts made from [`TextStats::continued`].
+    pub fn append(&mut self, later: &TextStats) {
+        self.words += later.words;
+        self.alnum += later.alnum;
+        self.space += later.space;
+        self.punct += later.punct;
+        self.cjk += later.cjk;
+        self.other += later.other;
+        self.in_word = later.in_word;
+    }
 }
 
 #[cfg(test)]
