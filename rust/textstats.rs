@@ -2,21 +2,22 @@
 //! `pure/textstats.py`). The Python `Estimator` turns the counts into tokens.
 
 /// Code points counted as CJK (the pure twin's `CJK_RANGES`, which a test compares).
+#[inline]
 fn is_cjk(cp: u32) -> bool {
-    // A match on ranges compiles to a few comparisons; the main ideograph block comes first.
-    matches!(
-        cp,
-        0x4E00..=0x9FFF
-            | 0x1100..=0x11FF
-            | 0x2E80..=0x2FDF
-            | 0x3000..=0x30FF
-            | 0x3100..=0x31FF
-            | 0x3400..=0x4DBF
-            | 0xAC00..=0xD7AF
-            | 0xF900..=0xFAFF
-            | 0xFF00..=0xFFEF
-            | 0x20000..=0x3FFFF
-    )
+    // The main ideograph block first, on its own: most CJK text is in it.
+    (0x4E00..=0x9FFF).contains(&cp)
+        || matches!(
+            cp,
+            0x1100..=0x11FF
+                | 0x2E80..=0x2FDF
+                | 0x3000..=0x30FF
+                | 0x3100..=0x31FF
+                | 0x3400..=0x4DBF
+                | 0xAC00..=0xD7AF
+                | 0xF900..=0xFAFF
+                | 0xFF00..=0xFFEF
+                | 0x20000..=0x3FFFF
+        )
 }
 
 /// The multi-byte character at `b[i]` (a byte >= 0x80) and its length, with the checks of
