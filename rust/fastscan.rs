@@ -302,37 +302,69 @@ const LF_TEXT_HEAD: [u8; 71] = concat(&[DELTA_EVENT_LINE, b"\n", Compact::HEAD])
 const CRLF_TEXT_HEAD: [u8; 72] = concat(&[DELTA_EVENT_LINE, b"\r\n", Compact::HEAD]);
 const TEXT_AFTER_INDEX: [u8; 38] = concat(&[Compact::AFTER_INDEX, Compact::TAILS[0].0]);
 
-/// A whole text-delta event at the start of `rest`, in the [`Compact`] or [`Spaced`] layout,
-/// LF or CRLF framed: `event: content_block_delta`, `data: <delta JSON>`, a blank line.
-/// Returns the bytes used and the kind, having counted the text into `stats`; `None` (stats
-/// untouched) for anything else, which then goes through the line-by-line path. Constant
-/// comparisons, and the text counted in one pass: no line search, no per-field UTF-8 check.
-pub fn anthropic_event(
+/// What a run of whole text-delta events held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeltaRun {
+    /// The bytes the events took, through the blank line of the last.
+    pub used: usize,
+    pub events: u64,
+    pub thinking: bool,
+    pub tool_use: bool,
+}
+
+/// The whole text-delta events at the start of `rest`, one after another, each in the
+/// [`Compact`] or [`Spaced`] layout, LF or CRLF framed: `event: content_block_delta`,
+/// `data: <delta JSON>`, a blank line. Counts their text into `stats` and stops at the first
+/// thing that is not such an event, which then goes through the line-by-line path. Constant
+/// comparisons and the text counted in one pass: no line search, no per-field UTF-8 check.
+/// `wide` is [`crate::simd::wide`]; the AVX2 version is entered once per run, not per event.
+pub fn anthropic_events(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
     wide: bool,
-) -> Option<(usize, DeltaKind)> {
+) -> DeltaRun {
     #[cfg(target_arch = "x86_64")]
     if wide {
         // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
-        return unsafe { anthropic_event_wide(rest, stats, max_event_bytes) };
+        return unsafe { anthropic_events_wide(rest, stats, max_event_bytes) };
     }
     let _ = wide;
-    anthropic_event_with::<false>(rest, stats, max_event_bytes)
+    anthropic_events_with::<false>(rest, stats, max_event_bytes)
 }
 
-/// [`anthropic_event`] compiled for AVX2 and POPCNT: the text counted 32 bytes a step.
+/// [`anthropic_events`] compiled for AVX2 and POPCNT: the text counted 32 bytes a step.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt")]
-unsafe fn anthropic_event_wide(
+unsafe fn anthropic_events_wide(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
-) -> Option<(usize, DeltaKind)> {
-    anthropic_event_with::<true>(rest, stats, max_event_bytes)
+) -> DeltaRun {
+    anthropic_events_with::<true>(rest, stats, max_event_bytes)
 }
 
+#[inline(always)]
+fn anthropic_events_with<const WIDE: bool>(
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> DeltaRun {
+    let mut run = DeltaRun::default();
+    while let Some((used, kind)) =
+        anthropic_event_with::<WIDE>(&rest[run.used..], stats, max_event_bytes)
+    {
+        run.used += used;
+        run.events += 1;
+        run.thinking |= kind == DeltaKind::Thinking;
+        run.tool_use |= kind == DeltaKind::ToolInput;
+    }
+    run
+}
+
+/// One whole text-delta event at the start of `rest` (see [`anthropic_events`]): the bytes it
+/// takes and its kind, its text counted into `stats`; `None`, stats untouched, for anything
+/// else.
 #[inline(always)]
 fn anthropic_event_with<const WIDE: bool>(
     rest: &[u8],
@@ -601,6 +633,45 @@ mod tests {
         Some((kind, stats))
     }
 
+    /// A run takes the whole delta events in a row and stops, stats untouched, at the first
+    /// it does not take (here: invalid JSON, then another event type).
+    #[test]
+    fn a_run_stops_at_the_first_event_it_does_not_take() {
+        let delta = |text: &str, kind: &str, key: &str| {
+            format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"{kind}\",\"{key}\":\"{text}\"}}}}\n\n")
+        };
+        let taken = [
+            delta("Hello ", "text_delta", "text"),
+            delta("hmm", "thinking_delta", "thinking"),
+            delta("{\\\"a\\\":", "input_json_delta", "partial_json"),
+        ]
+        .concat();
+        for wide in [false, crate::simd::wide()] {
+            for rest in [
+                delta("a\u{1}b", "text_delta", "text"),
+                "event: ping\ndata: {\"type\":\"ping\"}\n\n".to_owned(),
+                String::new(),
+            ] {
+                let bytes = format!("{taken}{rest}{}", delta("never", "text_delta", "text"));
+                let mut stats = TextStats::default();
+                let run = anthropic_events(bytes.as_bytes(), &mut stats, usize::MAX, wide);
+                let whole_run = rest.is_empty();
+                assert_eq!(run.events, if whole_run { 4 } else { 3 });
+                let mut expected = TextStats::default();
+                for text in ["Hello ", "hmm", "{\"a\":"] {
+                    expected.add(text);
+                }
+                if whole_run {
+                    expected.add("never");
+                }
+                assert_eq!(stats, expected, "{rest:?}");
+                assert!(run.thinking && run.tool_use);
+                let used = if whole_run { bytes.len() } else { taken.len() };
+                assert_eq!(run.used, used, "{rest:?}");
+            }
+        }
+    }
+
     /// The whole-event reader takes exactly what a full parse of a whole event reads, in both
     /// layouts, and declines (never misreads) anything else: a cut event, a bare CR, an event
     /// over the size bound, invalid JSON.
@@ -650,18 +721,29 @@ mod tests {
                                         .flat_map(|max| [(max, false), (max, crate::simd::wide())])
                                     {
                                         let mut stats = TextStats::default();
-                                        let read =
-                                            anthropic_event(&bytes[..cut], &mut stats, max, wide);
-                                        let Some((used, kind)) = read else {
+                                        let run =
+                                            anthropic_events(&bytes[..cut], &mut stats, max, wide);
+                                        if run.events == 0 {
+                                            assert_eq!(run, DeltaRun::default());
                                             assert_eq!(stats, TextStats::default());
                                             continue;
-                                        };
+                                        }
                                         taken[layout] += 1;
                                         let whole = cut >= event.len() && eol != "\r";
                                         assert!(whole && data.len() < max, "{event:?} {cut} {max}");
-                                        assert_eq!(used, event.len(), "{event:?}");
-                                        let parsed = parsed_delta(&data);
-                                        assert_eq!(Some((kind, stats)), parsed, "{event:?}");
+                                        assert_eq!(run.events, 1, "{event:?}");
+                                        assert_eq!(run.used, event.len(), "{event:?}");
+                                        let (kind, counted) = parsed_delta(&data).expect("parses");
+                                        assert_eq!(stats, counted, "{event:?}");
+                                        let flags = (
+                                            kind == DeltaKind::Thinking,
+                                            kind == DeltaKind::ToolInput,
+                                        );
+                                        assert_eq!(
+                                            (run.thinking, run.tool_use),
+                                            flags,
+                                            "{event:?}"
+                                        );
                                     }
                                 }
                             }

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::event::{EventBuilder, EventSink, Lines};
-use crate::fastscan::{self, DeltaKind};
+use crate::fastscan;
 use crate::framer::{Framer, BOM};
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
@@ -227,17 +227,16 @@ impl EventSink for Extract {
         if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
         }
-        match fastscan::anthropic_event(rest, &mut self.output_text, max_event_bytes, self.wide) {
-            Some((used, kind)) => {
-                self.events += 1;
-                self.saw_sse_line = true;
-                self.provider = Provider::Anthropic;
-                self.saw_thinking |= kind == DeltaKind::Thinking;
-                self.saw_tool_use |= kind == DeltaKind::ToolInput;
-                used
-            }
-            None => 0,
+        let run =
+            fastscan::anthropic_events(rest, &mut self.output_text, max_event_bytes, self.wide);
+        if run.events > 0 {
+            self.events += run.events;
+            self.saw_sse_line = true;
+            self.provider = Provider::Anthropic;
+            self.saw_thinking |= run.thinking;
+            self.saw_tool_use |= run.tool_use;
         }
+        run.used
     }
 }
 
