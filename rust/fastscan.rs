@@ -302,9 +302,9 @@ const LF_TEXT_HEAD: [u8; 71] = concat(&[DELTA_EVENT_LINE, b"\n", Compact::HEAD])
 const CRLF_TEXT_HEAD: [u8; 72] = concat(&[DELTA_EVENT_LINE, b"\r\n", Compact::HEAD]);
 const TEXT_AFTER_INDEX: [u8; 38] = concat(&[Compact::AFTER_INDEX, Compact::TAILS[0].0]);
 
-/// What a run of whole text-delta events held.
+/// What a run of whole events held (text deltas and the quiet events between them).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct DeltaRun {
+pub struct EventRun {
     /// The bytes the events took, through the blank line of the last.
     pub used: usize,
     pub events: u64,
@@ -314,23 +314,25 @@ pub struct DeltaRun {
 
 /// The whole text-delta events at the start of `rest`, one after another, each in the
 /// [`Compact`] or [`Spaced`] layout, LF or CRLF framed: `event: content_block_delta`,
-/// `data: <delta JSON>`, a blank line. Counts their text into `stats` and stops at the first
-/// thing that is not such an event, which then goes through the line-by-line path. Constant
+/// `data: <delta JSON>`, a blank line; with `quiet` (the stream is known to be Anthropic's),
+/// also the [`quiet_event`]s between them. Counts their text into `stats` and stops at the
+/// first thing it does not take, which then goes through the line-by-line path. Constant
 /// comparisons and the text counted in one pass: no line search, no per-field UTF-8 check.
 /// `wide` is [`crate::simd::wide`]; the AVX2 version is entered once per run, not per event.
 pub fn anthropic_events(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
+    quiet: bool,
     wide: bool,
-) -> DeltaRun {
+) -> EventRun {
     #[cfg(target_arch = "x86_64")]
     if wide {
         // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
-        return unsafe { anthropic_events_wide(rest, stats, max_event_bytes) };
+        return unsafe { anthropic_events_wide(rest, stats, max_event_bytes, quiet) };
     }
     let _ = wide;
-    anthropic_events_with::<false>(rest, stats, max_event_bytes)
+    anthropic_events_with::<false>(rest, stats, max_event_bytes, quiet)
 }
 
 /// [`anthropic_events`] compiled for AVX2 and POPCNT: the text counted 32 bytes a step.
@@ -340,8 +342,9 @@ unsafe fn anthropic_events_wide(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
-) -> DeltaRun {
-    anthropic_events_with::<true>(rest, stats, max_event_bytes)
+    quiet: bool,
+) -> EventRun {
+    anthropic_events_with::<true>(rest, stats, max_event_bytes, quiet)
 }
 
 #[inline(always)]
@@ -349,17 +352,115 @@ fn anthropic_events_with<const WIDE: bool>(
     rest: &[u8],
     stats: &mut TextStats,
     max_event_bytes: usize,
-) -> DeltaRun {
-    let mut run = DeltaRun::default();
-    while let Some((used, kind)) =
-        anthropic_event_with::<WIDE>(&rest[run.used..], stats, max_event_bytes)
-    {
-        run.used += used;
+    quiet: bool,
+) -> EventRun {
+    let mut run = EventRun::default();
+    loop {
+        let next = &rest[run.used..];
+        if let Some((used, kind)) = anthropic_event_with::<WIDE>(next, stats, max_event_bytes) {
+            run.used += used;
+            run.thinking |= kind == DeltaKind::Thinking;
+            run.tool_use |= kind == DeltaKind::ToolInput;
+        } else if let Some(used) = quiet.then(|| quiet_event(next, max_event_bytes)).flatten() {
+            run.used += used;
+        } else {
+            return run;
+        }
         run.events += 1;
-        run.thinking |= kind == DeltaKind::Thinking;
-        run.tool_use |= kind == DeltaKind::ToolInput;
     }
-    run
+}
+
+/// The events that change nothing the meter reads, laid out as the API writes them: `ping`,
+/// `content_block_stop`, `message_stop` (without Bedrock's metrics), and the start of a text
+/// block whose text is still empty. Each is its event line, the data line (spaces or tabs
+/// allowed before the closing brace, as Anthropic pads) and a blank line, LF or CRLF framed.
+/// Returns the bytes one takes; the line path would read it as a no-op (after checking the
+/// same: that it is valid JSON of its type).
+fn quiet_event(rest: &[u8], max_event_bytes: usize) -> Option<usize> {
+    struct Quiet {
+        line: &'static [u8],
+        /// The data's JSON up to the index, or (without one) up to the closing brace.
+        head: &'static [u8],
+        /// With an index: the JSON after it, up to the closing brace.
+        after_index: Option<&'static [u8]>,
+    }
+    const QUIET: [Quiet; 5] = [
+        Quiet {
+            line: b"event: ping",
+            head: br#"{"type": "ping""#,
+            after_index: None,
+        },
+        Quiet {
+            line: b"event: ping",
+            head: br#"{"type":"ping""#,
+            after_index: None,
+        },
+        Quiet {
+            line: b"event: message_stop",
+            head: br#"{"type":"message_stop""#,
+            after_index: None,
+        },
+        Quiet {
+            line: b"event: content_block_stop",
+            head: br#"{"type":"content_block_stop","index":"#,
+            after_index: Some(b""),
+        },
+        Quiet {
+            line: b"event: content_block_start",
+            head: br#"{"type":"content_block_start","index":"#,
+            after_index: Some(br#","content_block":{"type":"text","text":""}"#),
+        },
+    ];
+    for Quiet {
+        line,
+        head,
+        after_index,
+    } in QUIET
+    {
+        if !has_at(rest, 0, line) {
+            continue;
+        }
+        let crlf = match rest.get(line.len()..line.len() + 2)? {
+            [b'\n', _] => false,
+            b"\r\n" => true,
+            _ => return None,
+        };
+        let data = line.len() + 1 + usize::from(crlf) + b"data: ".len();
+        if !has_at(rest, data - b"data: ".len(), b"data: ") || !has_at(rest, data, head) {
+            continue;
+        }
+        let mut pos = data + head.len();
+        if let Some(after_index) = after_index {
+            pos = eat(rest, index_digits(rest, pos)?, after_index)?;
+        }
+        pos = eat(rest, skip_blanks(rest, pos), b"}")?;
+        if pos - data >= max_event_bytes {
+            return None;
+        }
+        return if crlf {
+            eat(rest, pos, b"\r\n\r\n")
+        } else {
+            eat(rest, pos, b"\n\n")
+        };
+    }
+    None
+}
+
+/// Past the digits of an index at `pos`: at least one, no leading zero (a `0` must be
+/// followed by what comes after the number).
+#[inline(always)]
+fn index_digits(rest: &[u8], mut pos: usize) -> Option<usize> {
+    let first = *rest.get(pos)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    pos += 1;
+    if first != b'0' {
+        while rest.get(pos).is_some_and(u8::is_ascii_digit) {
+            pos += 1;
+        }
+    }
+    Some(pos)
 }
 
 /// One whole text-delta event at the start of `rest` (see [`anthropic_events`]): the bytes it
@@ -412,19 +513,8 @@ fn anthropic_event_with<const WIDE: bool>(
 /// where the string starts, and its kind.
 #[inline(always)]
 fn delta_head<L: DeltaLayout>(rest: &[u8], data: usize) -> Option<(usize, DeltaKind)> {
-    let mut pos = eat(rest, data, L::HEAD)?;
-    // The index: digits, without a leading zero (a `0` must be followed by the next literal).
-    let first = *rest.get(pos)?;
-    if !first.is_ascii_digit() {
-        return None;
-    }
-    pos += 1;
-    if first != b'0' {
-        while rest.get(pos).is_some_and(u8::is_ascii_digit) {
-            pos += 1;
-        }
-    }
-    pos = eat(rest, pos, L::AFTER_INDEX)?;
+    let pos = index_digits(rest, eat(rest, data, L::HEAD)?)?;
+    let pos = eat(rest, pos, L::AFTER_INDEX)?;
     // One literal after another, each a constant (a loop over the table would not be).
     let (tail, kind) = if has_at(rest, pos, L::TAILS[0].0) {
         L::TAILS[0]
@@ -633,6 +723,73 @@ mod tests {
         Some((kind, stats))
     }
 
+    /// Quiet events are taken whole in the layouts the API writes, and nothing near them.
+    #[test]
+    fn quiet_events_are_taken_only_as_the_api_writes_them() {
+        let taken = [
+            ("ping", r#"{"type": "ping"}"#),
+            ("ping", r#"{"type":"ping"}"#),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":0}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":12   }"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":3,"content_block":{"type":"text","text":""}}"#,
+            ),
+        ];
+        let declined = [
+            ("ping", r#"{"type":"message_stop"}"#),
+            ("ping", r#"{"type": "ping", "x": 1}"#),
+            (
+                "message_stop",
+                r#"{"type":"message_stop","amazon-bedrock-invocationMetrics":{}}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":01}"#,
+            ),
+            (
+                "content_block_stop",
+                r#"{"type":"content_block_stop","index":-1}"#,
+            ),
+            ("content_block_stop", r#"{"type":"content_block_stop"}"#),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"a"}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+            ),
+        ];
+        for eol in ["\n", "\r\n"] {
+            for (name, data) in taken {
+                let event = format!("event: {name}{eol}data: {data}{eol}{eol}");
+                assert_eq!(quiet_event(event.as_bytes(), usize::MAX), Some(event.len()));
+                assert_eq!(
+                    quiet_event(event.as_bytes(), data.len()),
+                    None,
+                    "size bound"
+                );
+                for cut in [event.len() - 1, event.len() - eol.len() - 1] {
+                    assert_eq!(quiet_event(&event.as_bytes()[..cut], usize::MAX), None);
+                }
+            }
+            for (name, data) in declined {
+                let event = format!("event: {name}{eol}data: {data}{eol}{eol}");
+                assert_eq!(quiet_event(event.as_bytes(), usize::MAX), None, "{event:?}");
+            }
+        }
+        let mixed = "event: ping\ndata: {\"type\": \"ping\"}\r\n\r\n";
+        assert_eq!(quiet_event(mixed.as_bytes(), usize::MAX), None);
+    }
+
     /// A run takes the whole delta events in a row and stops, stats untouched, at the first
     /// it does not take (here: invalid JSON, then another event type).
     #[test]
@@ -654,7 +811,7 @@ mod tests {
             ] {
                 let bytes = format!("{taken}{rest}{}", delta("never", "text_delta", "text"));
                 let mut stats = TextStats::default();
-                let run = anthropic_events(bytes.as_bytes(), &mut stats, usize::MAX, wide);
+                let run = anthropic_events(bytes.as_bytes(), &mut stats, usize::MAX, false, wide);
                 let whole_run = rest.is_empty();
                 assert_eq!(run.events, if whole_run { 4 } else { 3 });
                 let mut expected = TextStats::default();
@@ -721,10 +878,15 @@ mod tests {
                                         .flat_map(|max| [(max, false), (max, crate::simd::wide())])
                                     {
                                         let mut stats = TextStats::default();
-                                        let run =
-                                            anthropic_events(&bytes[..cut], &mut stats, max, wide);
+                                        let run = anthropic_events(
+                                            &bytes[..cut],
+                                            &mut stats,
+                                            max,
+                                            false,
+                                            wide,
+                                        );
                                         if run.events == 0 {
-                                            assert_eq!(run, DeltaRun::default());
+                                            assert_eq!(run, EventRun::default());
                                             assert_eq!(stats, TextStats::default());
                                             continue;
                                         }

@@ -227,8 +227,16 @@ impl EventSink for Extract {
         if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
         }
-        let run =
-            fastscan::anthropic_events(rest, &mut self.output_text, max_event_bytes, self.wide);
+        // Quiet events are taken only once the stream is known to be Anthropic's: the line
+        // path does not decide the provider on a ping.
+        let quiet = self.provider == Provider::Anthropic;
+        let run = fastscan::anthropic_events(
+            rest,
+            &mut self.output_text,
+            max_event_bytes,
+            quiet,
+            self.wide,
+        );
         if run.events > 0 {
             self.events += run.events;
             self.saw_sse_line = true;

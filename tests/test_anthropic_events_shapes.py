@@ -308,3 +308,25 @@ def test_any_mix_of_shapes_native_equals_pure(
         parser.feed(body[a:b])
     fed = {**parser.finish().to_dict(), "raw": dict(zip(RAW_FIELDS, parser._finish_raw()))}
     assert fed == record(pure, body) == record(native, body)
+
+
+PING = '{"type": "ping"}'
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [PING, PING, PING],
+        [PING, PING, STOP, MESSAGE_STOP],
+        [TEXT_START, STOP],
+        [PING, START, TEXT_START, TEXT, PING, TEXT, STOP, DELTA, MESSAGE_STOP],
+    ],
+    ids=["pings", "quiet_only", "block_only", "ping_first"],
+)
+def test_quiet_events_before_the_provider_is_known(
+    both: tuple[ModuleType, ModuleType], events: list[str]
+) -> None:
+    # Events that carry nothing (ping, a block's stop) must not decide the provider.
+    native, pure = both
+    body = stream(events)
+    assert record(native, body) == record(pure, body)
