@@ -262,7 +262,7 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (k, v) in map {
-                dict.set_item(k, to_python(py, v)?)?;
+                dict.set_item(usage_key(py, k), to_python(py, v)?)?;
             }
             dict.into_any()
         }
@@ -287,6 +287,44 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "openai-responses" => intern!(py, "openai-responses"),
         "gemini" => intern!(py, "gemini"),
         _ => return PyString::intern(py, name),
+    };
+    made.clone()
+}
+
+/// A key of a raw usage dict: the providers' usual names are made once per process (with
+/// their hash, which the dict needs), anything else anew.
+fn usage_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
+    use pyo3::intern;
+    let made = match key {
+        "input_tokens" => intern!(py, "input_tokens"),
+        "output_tokens" => intern!(py, "output_tokens"),
+        "cache_creation_input_tokens" => intern!(py, "cache_creation_input_tokens"),
+        "cache_read_input_tokens" => intern!(py, "cache_read_input_tokens"),
+        "cache_creation" => intern!(py, "cache_creation"),
+        "ephemeral_5m_input_tokens" => intern!(py, "ephemeral_5m_input_tokens"),
+        "ephemeral_1h_input_tokens" => intern!(py, "ephemeral_1h_input_tokens"),
+        "server_tool_use" => intern!(py, "server_tool_use"),
+        "web_search_requests" => intern!(py, "web_search_requests"),
+        "web_fetch_requests" => intern!(py, "web_fetch_requests"),
+        "service_tier" => intern!(py, "service_tier"),
+        "prompt_tokens" => intern!(py, "prompt_tokens"),
+        "completion_tokens" => intern!(py, "completion_tokens"),
+        "total_tokens" => intern!(py, "total_tokens"),
+        "prompt_tokens_details" => intern!(py, "prompt_tokens_details"),
+        "completion_tokens_details" => intern!(py, "completion_tokens_details"),
+        "input_tokens_details" => intern!(py, "input_tokens_details"),
+        "output_tokens_details" => intern!(py, "output_tokens_details"),
+        "cached_tokens" => intern!(py, "cached_tokens"),
+        "reasoning_tokens" => intern!(py, "reasoning_tokens"),
+        "audio_tokens" => intern!(py, "audio_tokens"),
+        "accepted_prediction_tokens" => intern!(py, "accepted_prediction_tokens"),
+        "rejected_prediction_tokens" => intern!(py, "rejected_prediction_tokens"),
+        "promptTokenCount" => intern!(py, "promptTokenCount"),
+        "candidatesTokenCount" => intern!(py, "candidatesTokenCount"),
+        "totalTokenCount" => intern!(py, "totalTokenCount"),
+        "cachedContentTokenCount" => intern!(py, "cachedContentTokenCount"),
+        "thoughtsTokenCount" => intern!(py, "thoughtsTokenCount"),
+        _ => return PyString::new(py, key),
     };
     made.clone()
 }
