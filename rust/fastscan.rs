@@ -474,12 +474,16 @@ fn anthropic_event_with<const WIDE: bool>(
 ) -> Option<(usize, DeltaKind)> {
     for (crlf, head) in [(false, &LF_TEXT_HEAD[..]), (true, &CRLF_TEXT_HEAD[..])] {
         let digit = head.len();
-        if has_at(rest, 0, head)
-            && rest.get(digit).is_some_and(u8::is_ascii_digit)
-            && has_at(rest, digit + 1, &TEXT_AFTER_INDEX)
+        let pos = digit + 1 + TEXT_AFTER_INDEX.len();
+        // One bounds check for the whole prefix: the compares within it need none.
+        let Some(prefix) = rest.get(..pos) else {
+            continue;
+        };
+        if has_at(prefix, 0, head)
+            && prefix[digit].is_ascii_digit()
+            && has_at(prefix, digit + 1, &TEXT_AFTER_INDEX)
         {
             let data = head.len() - Compact::HEAD.len();
-            let pos = digit + 1 + TEXT_AFTER_INDEX.len();
             return delta_string::<WIDE>(
                 rest,
                 pos,
