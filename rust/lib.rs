@@ -24,6 +24,8 @@ pub mod usage;
 #[cfg(test)]
 mod tests_framing;
 #[cfg(test)]
+mod tests_openai;
+#[cfg(test)]
 mod tests_usage;
 
 #[cfg(feature = "python")]

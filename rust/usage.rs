@@ -118,7 +118,7 @@ pub struct Extract {
 }
 
 impl Extract {
-    fn new(provider: Provider) -> Self {
+    pub(crate) fn new(provider: Provider) -> Self {
         Extract {
             provider,
             tokens: Tokens::default(),

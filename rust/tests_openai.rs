@@ -1,0 +1,451 @@
+//! OpenAI Chat streams against a full parse: whatever fast path a chunk takes (the stream's
+//! learned template, from the framer or from a dispatched event; the skim reader), the record
+//! is the one that parsing every event's data with serde_json gives. The odd chunks are the
+//! shapes a fast path must decline: other keys, order, identity, escapes, bad text, framing.
+
+use crate::json;
+use crate::openai_chat;
+use crate::record::RawRecord;
+use crate::tests_usage::{feed_chunks, show, stable_with, Rng};
+use crate::usage::{Extract, Provider, DEFAULT_MAX_EVENT_BYTES};
+
+const HEAD: &str = r#""id":"chatcmpl-1","object":"chat.completion.chunk","created":1769279197,"model":"gpt-4.1-2025-04-14","service_tier":"default","system_fingerprint":"fp_a9""#;
+
+/// A chunk's data as OpenAI writes it (`"usage":null` when the request asked for usage).
+fn chunk(delta: &str, finish: &str, usage_key: bool) -> Vec<u8> {
+    let usage = if usage_key { r#","usage":null"# } else { "" };
+    format!(
+        r#"{{{HEAD},"choices":[{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}]{usage}}}"#
+    )
+    .into_bytes()
+}
+
+fn content(text: &str) -> Vec<u8> {
+    chunk(&format!(r#"{{"content":"{text}"}}"#), "null", true)
+}
+
+/// The first chunk of a stream (not a template: it has a role) and plain content chunks that
+/// match the template learned from the first of them.
+fn plain() -> Vec<Vec<u8>> {
+    vec![
+        chunk(
+            r#"{"role":"assistant","content":"","refusal":null}"#,
+            "null",
+            true,
+        ),
+        content("Hello"),
+        content(" world, 你好 é"),
+        content(""),
+        content(r#"a \"quoted\" \\ line\nnext \u00e9\ud83d\ude00"#),
+        content("sixteen bytes!!!sixteen bytes!!!x"),
+        content(r#"ends in an escaped quote\""#),
+        content(r#"\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}"#),
+    ]
+}
+
+/// The same stream from a request without `stream_options.include_usage`.
+fn bare() -> Vec<Vec<u8>> {
+    ["Hi", " there", " é"]
+        .iter()
+        .map(|t| chunk(&format!(r#"{{"content":"{t}"}}"#), "null", false))
+        .collect()
+}
+
+fn replace(data: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data);
+    assert!(text.contains(from), "{from:?} not in {text}");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = data
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("present");
+    [&data[..at], to, &data[at + from.len()..]].concat()
+}
+
+const USAGE: &str = r#"{"prompt_tokens":20,"completion_tokens":30,"total_tokens":50,"prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":4}}"#;
+
+fn usage_chunk() -> Vec<u8> {
+    format!(r#"{{{HEAD},"choices":[],"usage":{USAGE}}}"#).into_bytes()
+}
+
+/// Chunks that differ from the template in one way each.
+fn odd() -> Vec<(&'static str, Vec<u8>)> {
+    let c = content("word 你好");
+    let tool = |calls: &str| chunk(&format!(r#"{{"tool_calls":{calls}}}"#), "null", true);
+    vec![
+        ("other_model", replace(&c, "gpt-4.1-2025-04-14", "gpt-4o")),
+        ("other_id", replace(&c, "chatcmpl-1", "chatcmpl-2")),
+        ("other_created", replace(&c, "1769279197", "1769279198")),
+        ("no_usage_key", bare()[0].clone()),
+        (
+            "usage_first",
+            replace(&c, r#"{"id""#, r#"{"usage":null,"id""#),
+        ),
+        ("finish", chunk(r#"{"content":"end"}"#, r#""stop""#, true)),
+        ("finish_empty", chunk("{}", r#""stop""#, true)),
+        (
+            "extra_key",
+            chunk(r#"{"content":"x","refusal":null}"#, "null", true),
+        ),
+        (
+            "reordered_delta",
+            chunk(r#"{"content":"x","role":"assistant"}"#, "null", true),
+        ),
+        (
+            "reordered_top",
+            replace(&c, r#""id":"chatcmpl-1","object""#, r#""object""#),
+        ),
+        (
+            "reasoning",
+            chunk(r#"{"reasoning_content":"think"}"#, "null", true),
+        ),
+        ("content_null", chunk(r#"{"content":null}"#, "null", true)),
+        (
+            "content_parts",
+            chunk(
+                r#"{"content":[{"type":"text","text":"part"}]}"#,
+                "null",
+                true,
+            ),
+        ),
+        ("content_number", chunk(r#"{"content":5}"#, "null", true)),
+        ("spaced", replace(&c, r#""content":""#, r#""content": ""#)),
+        ("trailing_space", [c.as_slice(), b" "].concat()),
+        ("trailing_garbage", [c.as_slice(), b"x"].concat()),
+        ("cut_json", c[..c.len() - 1].to_vec()),
+        (
+            "two_choices",
+            replace(
+                &c,
+                r#"}],"usage""#,
+                r#"},{"index":1,"delta":{"content":"y"}}],"usage""#,
+            ),
+        ),
+        (
+            "invalid_utf8",
+            replace_bytes(&c, "你".as_bytes(), b"\xe4\xbd"),
+        ),
+        ("overlong_utf8", replace_bytes(&c, b"word", b"\xc0\xafrd")),
+        ("lone_surrogate", replace(&c, "word", r"\ud800")),
+        ("bad_escape", replace(&c, "word", r"\q")),
+        ("raw_control", replace(&c, "word", "a\u{1}b")),
+        ("raw_tab", replace(&c, "word", "a\tb")),
+        (
+            "duplicate_usage",
+            replace(&c, r#""usage":null}"#, r#""usage":null,"usage":null}"#),
+        ),
+        (
+            "duplicate_content",
+            chunk(r#"{"content":"a","content":"b"}"#, "null", true),
+        ),
+        (
+            "usage_object",
+            replace(&c, r#""usage":null"#, &format!(r#""usage":{USAGE}"#)),
+        ),
+        ("usage_chunk", usage_chunk()),
+        (
+            "error",
+            format!(r#"{{"error":{{"message":"boom","type":"server_error"}},{HEAD}}}"#)
+                .into_bytes(),
+        ),
+        ("done", b"[DONE]".to_vec()),
+        ("not_json", b"hello".to_vec()),
+        (
+            "tool_start",
+            tool(
+                r#"[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]"#,
+            ),
+        ),
+        (
+            "tool_arguments",
+            tool(r#"[{"index":0,"function":{"arguments":"{\"city\": \"Par\u00eds\n\"}"}}]"#),
+        ),
+        (
+            "tool_two",
+            tool(
+                r#"[{"index":0,"function":{"arguments":"{}"}},{"index":1,"function":{"name":"f","arguments":"{\"a\":1}"}}]"#,
+            ),
+        ),
+        (
+            "tool_odd_items",
+            tool(r#"[1,null,{"index":0,"function":null},{"function":{"name":5}}]"#),
+        ),
+        (
+            "tool_with_content",
+            chunk(
+                r#"{"content":"see:","tool_calls":[{"index":0,"function":{"arguments":"x"}}]}"#,
+                "null",
+                true,
+            ),
+        ),
+    ]
+}
+
+/// How one event is framed: its lines' ends and what comes before its `data` line.
+const FRAMINGS: [(&str, &str, &str); 11] = [
+    ("", "data: ", "\n\n"),
+    ("", "data: ", "\r\n\r\n"),
+    ("", "data: ", "\n\r\n"),
+    ("", "data: ", "\r\n\n"),
+    ("", "data: ", "\r\r"),
+    ("", "data:", "\n\n"),
+    ("", "data:  ", "\n\n"),
+    ("id: 7\n", "data: ", "\n\n"),
+    (": keep-alive\n", "data: ", "\n\n"),
+    ("event: message\n", "data: ", "\n\n"),
+    ("\n", "data: ", "\n\n"),
+];
+
+fn framed(data: &[u8], (before, field, end): (&str, &str, &str)) -> Vec<u8> {
+    [before.as_bytes(), field.as_bytes(), data, end.as_bytes()].concat()
+}
+
+/// The data that the event `framed` makes of `data` dispatches (one leading space is the
+/// field's; a second one is the data's).
+fn dispatched(data: &[u8], (_, field, _): (&str, &str, &str)) -> Vec<u8> {
+    let extra = field.strip_prefix("data: ").unwrap_or("").as_bytes();
+    [extra, data].concat()
+}
+
+fn stream(datas: &[Vec<u8>]) -> Vec<u8> {
+    datas.iter().flat_map(|d| framed(d, FRAMINGS[0])).collect()
+}
+
+/// What reading each event's data with serde_json gives (no fast path), in `show`'s form.
+fn full_parse(datas: &[Vec<u8>]) -> String {
+    let mut ex = Extract::new(Provider::OpenAiChat);
+    for data in datas {
+        ex.events += 1;
+        if data.as_slice() == b"[DONE]" {
+            continue;
+        }
+        match json::parse(data) {
+            Some(value) => openai_chat::on_event(&mut ex, &value),
+            None => ex.invalid_events += 1,
+        }
+    }
+    comparable(
+        ex.provider.name(),
+        &[
+            format!("{:?}", ex.tokens),
+            format!(
+                "{:?}",
+                (&ex.model, &ex.message_id, &ex.stop_reason, &ex.service_tier)
+            ),
+            format!("{:?}", (&ex.error_type, &ex.error_message, &ex.last_usage)),
+            format!("{:?}", ex.output_text.as_tuple()),
+            format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
+        ],
+        &ex.notes,
+        ex.invalid_events,
+    )
+}
+
+/// The fields of a record that `full_parse` shows.
+fn from_record(r: &RawRecord) -> String {
+    comparable(
+        r.provider,
+        &[
+            format!("{:?}", r.tokens),
+            format!(
+                "{:?}",
+                (&r.model, &r.message_id, &r.stop_reason, &r.service_tier)
+            ),
+            format!("{:?}", (&r.error_type, &r.error_message, &r.raw_usage)),
+            format!("{:?}", r.output_text.as_tuple()),
+            format!("{:?}", (r.saw_thinking, r.saw_tool_use, r.events)),
+        ],
+        &r.notes,
+        0,
+    )
+}
+
+fn comparable(provider: Option<&str>, fields: &[String], notes: &[String], invalid: u64) -> String {
+    let mut notes = notes.to_vec();
+    if invalid > 0 {
+        notes.push(format!(
+            "ignored {invalid} event(s) whose data is not valid JSON"
+        ));
+    }
+    format!("provider={provider:?} {} notes={notes:?}", fields.join(" "))
+}
+
+/// The record of `body` fed whole, in random pieces and one byte at a time (each must agree).
+fn read(provider: Provider, max: usize, body: &[u8]) -> String {
+    let whole = show(&feed_chunks(provider, max, [body]));
+    let mut rng = Rng(body.len() as u64);
+    for sizes in [7, 300, 5000] {
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        while at < body.len() {
+            let n = rng.below(sizes).min(body.len() - at);
+            pieces.push(&body[at..at + n]);
+            at += n;
+        }
+        assert_eq!(
+            show(&feed_chunks(provider, max, pieces)),
+            whole,
+            "pieces of up to {sizes}"
+        );
+    }
+    let bytewise = show(&feed_chunks(provider, max, body.chunks(1)));
+    assert_eq!(bytewise, whole, "one byte at a time");
+    from_record(&feed_chunks(provider, max, [body]))
+}
+
+fn check(datas: &[Vec<u8>], body: &[u8], what: &str) {
+    let expected = full_parse(datas);
+    for provider in [Provider::OpenAiChat, Provider::Auto] {
+        let got = read(provider, DEFAULT_MAX_EVENT_BYTES, body);
+        assert_eq!(got, expected, "{what} ({provider:?})");
+    }
+}
+
+#[test]
+fn plain_stream_reads_as_a_full_parse() {
+    let mut datas = plain();
+    datas.extend([usage_chunk(), b"[DONE]".to_vec()]);
+    check(&datas, &stream(&datas), "plain");
+    stable_with(
+        Provider::OpenAiChat,
+        DEFAULT_MAX_EVENT_BYTES,
+        &stream(&datas),
+    );
+    let mut datas = vec![plain()[0].clone()];
+    datas.extend(bare());
+    check(&datas, &stream(&datas), "bare");
+}
+
+#[test]
+fn odd_chunk_after_the_template_reads_as_a_full_parse() {
+    let plain = plain();
+    for (name, odd) in odd() {
+        for with_usage in [false, true] {
+            let mut datas = plain[..4].to_vec();
+            datas.push(odd.clone());
+            datas.extend_from_slice(&plain[4..]);
+            if with_usage {
+                datas.push(usage_chunk());
+            }
+            check(&datas, &stream(&datas), name);
+        }
+    }
+}
+
+#[test]
+fn every_framing_reads_as_a_full_parse() {
+    let plain = plain();
+    for framing in FRAMINGS {
+        // The framing of one template chunk, then of every chunk.
+        let mut body = stream(&plain[..3]);
+        body.extend(framed(&plain[3], framing));
+        body.extend(stream(&plain[4..]));
+        let mut datas = plain.clone();
+        datas[3] = dispatched(&plain[3], framing);
+        check(&datas, &body, &format!("{framing:?} once"));
+        let body: Vec<u8> = plain.iter().flat_map(|d| framed(d, framing)).collect();
+        let datas: Vec<Vec<u8>> = plain.iter().map(|d| dispatched(d, framing)).collect();
+        check(&datas, &body, &format!("{framing:?} throughout"));
+    }
+}
+
+#[test]
+fn a_stream_cut_anywhere_reads_as_its_whole_events() {
+    let mut datas = plain();
+    datas.push(usage_chunk());
+    let body = stream(&datas);
+    let mut ends = vec![0];
+    for data in &datas {
+        ends.push(ends.last().unwrap() + framed(data, FRAMINGS[0]).len());
+    }
+    // Before the first line ends, the body is not yet an event stream.
+    for cut in ends[1]..=body.len() {
+        // The events whose blank line arrived, and a last one whose data line is complete
+        // JSON (salvaged at the end).
+        let whole = ends.iter().filter(|&&e| e > 0 && e <= cut).count();
+        let mut read = datas[..whole].to_vec();
+        if whole < datas.len() && cut >= ends[whole + 1] - 2 {
+            read.push(datas[whole].clone());
+        }
+        let got = from_record(&feed_chunks(
+            Provider::OpenAiChat,
+            DEFAULT_MAX_EVENT_BYTES,
+            [&body[..cut]],
+        ));
+        assert_eq!(got, full_parse(&read), "cut at {cut}");
+    }
+}
+
+#[test]
+fn random_mixes_read_as_a_full_parse() {
+    let kinds: Vec<Vec<u8>> = plain()
+        .into_iter()
+        .chain(bare())
+        .chain(odd().into_iter().map(|(_, d)| d))
+        .collect();
+    let mut rng = Rng(0x0E7A1);
+    for round in 0..300 {
+        // A stream starts with the role chunk (which also names the provider for `Auto`).
+        let n = 1 + rng.below(14);
+        let datas: Vec<Vec<u8>> = std::iter::once(kinds[0].clone())
+            .chain((1..n).map(|_| kinds[rng.below(kinds.len())].clone()))
+            .collect();
+        let framings: Vec<_> = (0..n)
+            .map(|_| {
+                FRAMINGS[if rng.below(3) == 0 {
+                    rng.below(FRAMINGS.len())
+                } else {
+                    0
+                }]
+            })
+            .collect();
+        let body: Vec<u8> = datas
+            .iter()
+            .zip(&framings)
+            .flat_map(|(d, &f)| framed(d, f))
+            .collect();
+        let datas: Vec<Vec<u8>> = datas
+            .iter()
+            .zip(&framings)
+            .map(|(d, &f)| dispatched(d, f))
+            .collect();
+        check(
+            &datas,
+            &body,
+            &format!("round {round} {:?}", String::from_utf8_lossy(&body)),
+        );
+    }
+}
+
+/// A template chunk of `max - 1` bytes of data is read; one of `max` bytes is dropped as too
+/// large, on the whole-event path as on the line path.
+#[test]
+fn template_chunk_at_the_size_bound() {
+    let plain = plain();
+    let big = content(&"long text ".repeat(100));
+    let mut datas = plain[..3].to_vec();
+    datas.push(big.clone());
+    datas.push(plain[3].clone());
+    let body = stream(&datas);
+    let fits = read(Provider::OpenAiChat, big.len() + 1, &body);
+    assert_eq!(fits, full_parse(&datas));
+    stable_with(Provider::OpenAiChat, big.len() + 1, &body);
+    let over = feed_chunks(Provider::OpenAiChat, big.len(), [&body[..]]);
+    assert_eq!(
+        read(Provider::OpenAiChat, big.len(), &body),
+        from_record(&over)
+    );
+    assert_eq!(over.error_type.as_deref(), Some("event_too_large"));
+    datas.remove(3);
+    let mut ex = Extract::new(Provider::OpenAiChat);
+    for data in &datas {
+        openai_chat::on_event(&mut ex, &json::parse(data).expect("JSON"));
+    }
+    assert_eq!(
+        over.output_text, ex.output_text,
+        "the dropped chunk is not counted"
+    );
+}
