@@ -85,6 +85,20 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
             replace(&c, r#"{"id""#, r#"{"usage":null,"id""#),
         ),
         ("finish", chunk(r#"{"content":"end"}"#, r#""stop""#, true)),
+        // Differences that keep the chunk's length: only a byte compare sees them.
+        (
+            "finish_same_length",
+            chunk(r#"{"content":"end"}"#, r#""xy""#, true),
+        ),
+        (
+            "usage_same_length",
+            replace(&c, r#""usage":null"#, r#""usage":{  }"#),
+        ),
+        (
+            "other_key_name",
+            replace(&c, r#""content":"#, r#""contenx":"#),
+        ),
+        ("other_index", replace(&c, r#""index":0"#, r#""index":1"#)),
         ("finish_empty", chunk("{}", r#""stop""#, true)),
         (
             "extra_key",
@@ -319,19 +333,60 @@ fn plain_stream_reads_as_a_full_parse() {
     check(&datas, &stream(&datas), "bare");
 }
 
+/// `data` with the stream's id made `pad` bytes longer: the template's head then ends at each
+/// offset of a 16-byte block in turn.
+fn padded(data: &[u8], pad: usize) -> Vec<u8> {
+    let id = br#""chatcmpl-1""#;
+    match data.windows(id.len()).position(|w| w == id) {
+        Some(_) => replace_bytes(
+            data,
+            id,
+            format!(r#""chatcmpl-1{}""#, "x".repeat(pad)).as_bytes(),
+        ),
+        None => data.to_vec(),
+    }
+}
+
 #[test]
 fn odd_chunk_after_the_template_reads_as_a_full_parse() {
-    let plain = plain();
-    for (name, odd) in odd() {
-        for with_usage in [false, true] {
-            let mut datas = plain[..4].to_vec();
-            datas.push(odd.clone());
-            datas.extend_from_slice(&plain[4..]);
-            if with_usage {
-                datas.push(usage_chunk());
+    for pad in 0..16 {
+        let plain: Vec<Vec<u8>> = plain().iter().map(|d| padded(d, pad)).collect();
+        for (name, odd) in odd() {
+            for with_usage in [false, true] {
+                let mut datas = plain[..4].to_vec();
+                datas.push(padded(&odd, pad));
+                datas.extend_from_slice(&plain[4..]);
+                if with_usage {
+                    datas.push(padded(&usage_chunk(), pad));
+                }
+                check(
+                    &datas,
+                    &stream(&datas),
+                    &format!("{name}, id padded by {pad}"),
+                );
             }
-            check(&datas, &stream(&datas), name);
         }
+    }
+}
+
+/// A data line ended by a bare CR and followed by another line and LF: no blank line yet, so
+/// the next event's data joins it (CR then one byte is not a CRLF).
+#[test]
+fn bare_cr_then_a_line_is_no_event_end() {
+    let plain = plain();
+    for between in ["\rx\n", "\r:\n", "\r\r"] {
+        let mut body = stream(&plain[..3]);
+        body.extend(framed(&plain[3], ("", "data: ", between)));
+        body.extend(stream(&plain[4..]));
+        let mut datas = plain[..3].to_vec();
+        let joined = between != "\r\r";
+        if joined {
+            datas.push([&plain[3][..], b"\n", &plain[4]].concat());
+            datas.extend_from_slice(&plain[5..]);
+        } else {
+            datas.extend_from_slice(&plain[3..]);
+        }
+        check(&datas, &body, between);
     }
 }
 
