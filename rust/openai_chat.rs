@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::fastscan::{count_string, skip_string};
 use crate::json::{self, Object};
 use crate::skim::{once, Skim};
+use crate::textstats::TextStats;
 use crate::usage::{read_error, Extract, Provider};
 
 pub fn looks_like(value: &Value) -> bool {
@@ -227,6 +228,8 @@ const CONTENT_ENDS: [&[u8]; 2] = [
     br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
     br#"},"logprobs":null,"finish_reason":null}]}"#,
 ];
+/// The field name of a data line, as the template's head starts with it.
+const DATA_FIELD: &[u8] = b"data: ";
 
 /// The bytes that the plain content chunks of one stream share up to their content (id,
 /// object, created, model, fingerprint, `"choices":[{"index":0,"delta":{`), learned from a
@@ -234,14 +237,17 @@ const CONTENT_ENDS: [&[u8]; 2] = [
 /// usual ending is the same document but for the string: only the string is read.
 #[derive(Debug, Clone)]
 pub struct ChunkTemplate {
-    prefix: Vec<u8>,
+    /// `data: `, the shared prefix and `"content":"`: a whole event's first bytes (a
+    /// dispatched event's data is compared from `DATA_FIELD.len()` on).
+    head: Vec<u8>,
     /// The one of `CONTENT_ENDS` that this stream's chunks end with.
     end: &'static [u8],
     id: Option<String>,
     model: Option<String>,
     service_tier: Option<String>,
-    /// `ex` holds this template's identity fields: every chunk of an OpenAI stream comes
-    /// through [`from_template`], so only a miss (cleared here) can have changed them since.
+    /// `ex` holds this template's identity fields. A chunk the template does not read reaches
+    /// [`from_template`] (a whole event [`whole_event`] declines is then dispatched line by
+    /// line), which clears this on its miss: only such a chunk can have changed them since.
     identity_set: bool,
 }
 
@@ -257,10 +263,11 @@ impl ChunkTemplate {
             .iter()
             .find(|end| data[string_end..] == ***end)?;
         let learnable = chunk.finish_reason.is_none()
+            && chunk.usage.is_none()
             && data[key_at..start] == *CONTENT_KEY
             && prefix.ends_with(br#""delta":{"#);
         learnable.then(|| ChunkTemplate {
-            prefix: prefix.to_vec(),
+            head: [DATA_FIELD, &data[..start]].concat(),
             end,
             id: chunk.id.map(str::to_owned),
             model: chunk.model.map(str::to_owned),
@@ -268,42 +275,116 @@ impl ChunkTemplate {
             identity_set: true, // `fast_path` has just set them from this chunk
         })
     }
-}
 
-/// A chunk that matches the stream's template: count its content, set what the prefix sets.
-fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
-    let Some(mut template) = ex.chat_template.take() else {
-        return false;
-    };
-    let hit = template.read(ex, data);
-    ex.chat_template = Some(template);
-    hit
-}
+    /// If `b` starts with `head`, a content string and the template's end: the index past the
+    /// end, and `stats` with the string counted. Otherwise `None`.
+    #[inline]
+    fn count(&self, b: &[u8], head: &[u8], stats: &TextStats) -> Option<(usize, TextStats)> {
+        if !same_bytes(b.get(..head.len())?, head) {
+            return None;
+        }
+        let mut counted = *stats;
+        let string_end = count_string(b, head.len(), &mut counted)?;
+        let end = string_end + self.end.len();
+        same_bytes(b.get(string_end..end)?, self.end).then_some((end, counted))
+    }
 
-impl ChunkTemplate {
-    fn read(&mut self, ex: &mut Extract, data: &[u8]) -> bool {
-        let counted = data
-            .strip_prefix(self.prefix.as_slice())
-            .and_then(|rest| rest.strip_prefix(CONTENT_KEY))
-            .and_then(|rest| {
-                let mut counted = ex.output_text;
-                let end = count_string(rest, 0, &mut counted)?;
-                (rest[end..] == *self.end).then_some(counted)
-            });
-        let Some(counted) = counted else {
-            // This chunk goes on to a reader that may set the identity fields.
-            self.identity_set = false;
-            return false;
-        };
-        ex.output_text = counted;
+    /// A chunk matched: sets the identity fields its head carries (once after each miss).
+    fn set_identity(
+        &mut self,
+        id: &mut Option<String>,
+        model: &mut Option<String>,
+        tier: &mut Option<String>,
+    ) {
         if !self.identity_set {
-            set(&mut ex.message_id, self.id.as_deref());
-            set(&mut ex.model, self.model.as_deref());
-            set(&mut ex.service_tier, self.service_tier.as_deref());
+            set(id, self.id.as_deref());
+            set(model, self.model.as_deref());
+            set(tier, self.service_tier.as_deref());
             self.identity_set = true;
         }
-        true
     }
+}
+
+/// A dispatched event's data that matches the stream's template: counts its content, sets
+/// what the head sets.
+fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return false;
+    };
+    let head = &template.head[DATA_FIELD.len()..];
+    match template.count(data, head, &ex.output_text) {
+        Some((end, counted)) if end == data.len() => {
+            ex.output_text = counted;
+            template.set_identity(&mut ex.message_id, &mut ex.model, &mut ex.service_tier);
+            true
+        }
+        _ => {
+            // This chunk goes on to a reader that may set the identity fields.
+            template.identity_set = false;
+            false
+        }
+    }
+}
+
+/// `data: <a chunk that matches the template>` and a blank line, LF or CRLF framed, whole at
+/// the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
+/// used; 0 for anything else (a bare CR, an event over `max_event_bytes`), which the framer
+/// then reads line by line.
+pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usize {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return 0;
+    };
+    let Some((data_end, counted)) = template.count(rest, &template.head, &ex.output_text) else {
+        return 0;
+    };
+    // As the event builder bounds a data line.
+    if data_end - DATA_FIELD.len() >= max_event_bytes {
+        return 0;
+    }
+    let Some(used) = lf_or_crlf_end(rest, data_end).and_then(|at| lf_or_crlf_end(rest, at)) else {
+        return 0;
+    };
+    ex.output_text = counted;
+    template.set_identity(&mut ex.message_id, &mut ex.model, &mut ex.service_tier);
+    used
+}
+
+/// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
+/// CRLF split across reads: the framer handles it).
+#[inline]
+fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at..)? {
+        [b'\n', ..] => Some(at + 1),
+        [b'\r', b'\n', ..] => Some(at + 2),
+        _ => None,
+    }
+}
+
+/// `a == b`, inlined and 16 bytes at a time (the last block overlapping): the template's head
+/// is some 250 bytes, compared on every chunk.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if a.len() >= 16 {
+        use std::arch::x86_64::*;
+        let last = a.len() - 16;
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset
+        // of at most `len - 16` of `a` or `b`, which have the same length.
+        unsafe {
+            let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
+            let mut same = _mm_cmpeq_epi8(load(a, last), load(b, last));
+            let mut at = 0;
+            while at < last {
+                same = _mm_and_si128(same, _mm_cmpeq_epi8(load(a, at), load(b, at)));
+                at += 16;
+            }
+            return _mm_movemask_epi8(same) == 0xFFFF;
+        }
+    }
+    a == b
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {
