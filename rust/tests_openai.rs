@@ -84,11 +84,11 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
             "usage_first",
             replace(&c, r#"{"id""#, r#"{"usage":null,"id""#),
         ),
-        ("finish", chunk(r#"{"content":"end"}"#, r#""stop""#, true)),
+        ("finish", chunk(r#"{"content":"word"}"#, r#""stop""#, true)),
         // Differences that keep the chunk's length: only a byte compare sees them.
         (
             "finish_same_length",
-            chunk(r#"{"content":"end"}"#, r#""xy""#, true),
+            chunk(r#"{"content":"word"}"#, r#""xy""#, true),
         ),
         (
             "usage_same_length",
@@ -102,11 +102,11 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         ("finish_empty", chunk("{}", r#""stop""#, true)),
         (
             "extra_key",
-            chunk(r#"{"content":"x","refusal":null}"#, "null", true),
+            chunk(r#"{"content":"word","refusal":null}"#, "null", true),
         ),
         (
             "reordered_delta",
-            chunk(r#"{"content":"x","role":"assistant"}"#, "null", true),
+            chunk(r#"{"content":"word","role":"assistant"}"#, "null", true),
         ),
         (
             "reordered_top",
@@ -114,7 +114,7 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "reasoning",
-            chunk(r#"{"reasoning_content":"think"}"#, "null", true),
+            chunk(r#"{"reasoning_content":"word"}"#, "null", true),
         ),
         ("content_null", chunk(r#"{"content":null}"#, "null", true)),
         (
@@ -162,7 +162,7 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         ("usage_chunk", usage_chunk()),
         (
             "error",
-            format!(r#"{{"error":{{"message":"boom","type":"server_error"}},{HEAD}}}"#)
+            format!(r#"{{"error":{{"message":"word","type":"server_error"}},{HEAD}}}"#)
                 .into_bytes(),
         ),
         ("done", b"[DONE]".to_vec()),
@@ -170,12 +170,12 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         (
             "tool_start",
             tool(
-                r#"[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]"#,
+                r#"[{"index":0,"id":"call_1","type":"function","function":{"name":"get_word","arguments":""}}]"#,
             ),
         ),
         (
             "tool_arguments",
-            tool(r#"[{"index":0,"function":{"arguments":"{\"city\": \"Par\u00eds\n\"}"}}]"#),
+            tool(r#"[{"index":0,"function":{"arguments":"word{\"city\": \"Par\u00eds\n\"}"}}]"#),
         ),
         (
             "tool_two",
@@ -188,9 +188,37 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
             tool(r#"[1,null,{"index":0,"function":null},{"function":{"name":5}}]"#),
         ),
         (
+            "tool_odd_items_one_text",
+            tool(r#"[1,null,{"index":0,"function":{"arguments":"word","x":[]}},{"function":{}}]"#),
+        ),
+        (
+            "content_with_odd_tool",
+            chunk(
+                r#"{"content":"word","tool_calls":[{"index":0,"function":null}]}"#,
+                "null",
+                true,
+            ),
+        ),
+        (
+            "reasoning_plain",
+            chunk(r#"{"reasoning":"word","content":null}"#, "null", true),
+        ),
+        (
+            "tool_name",
+            tool(r#"[{"index":0,"function":{"name":"word"}}]"#),
+        ),
+        (
+            "tool_arguments_spaced",
+            tool(r#"[ {"index": 0, "function": {"arguments": "word"} } ]"#),
+        ),
+        (
+            "tool_arguments_null_name",
+            tool(r#"[{"index":0,"function":{"name":null,"arguments":"word"}}]"#),
+        ),
+        (
             "tool_with_content",
             chunk(
-                r#"{"content":"see:","tool_calls":[{"index":0,"function":{"arguments":"x"}}]}"#,
+                r#"{"content":"see:","tool_calls":[{"index":0,"function":{"arguments":"word"}}]}"#,
                 "null",
                 true,
             ),
@@ -365,6 +393,47 @@ fn odd_chunk_after_the_template_reads_as_a_full_parse() {
                     &format!("{name}, id padded by {pad}"),
                 );
             }
+        }
+    }
+}
+
+/// Strings to put in place of a chunk's text: plain, empty, escaped, non-ASCII, one that looks
+/// like the rest of a chunk, and invalid ones (the reader must decline those).
+const TEXTS: [&str; 9] = [
+    "other words",
+    "",
+    r#"a \"quoted\" \\ \n\u00e9\ud83d\ude00"#,
+    "你好, é",
+    r#"\"},\"logprobs\":null,\"finish_reason\":null}]}"#,
+    r"\ud800",
+    "a\u{1}b",
+    "x\"y",
+    "x\\",
+];
+
+/// Each odd chunk that has a text, repeated with other texts: a reader that learns the odd
+/// layout must read each repeat as a full parse does, and decline the invalid ones.
+#[test]
+fn odd_layout_repeated_with_other_texts_reads_as_a_full_parse() {
+    let plain = plain();
+    for (name, odd) in odd() {
+        let Some(at) = odd.windows(4).position(|w| w == b"word") else {
+            continue;
+        };
+        for pad in [0, 5] {
+            let mut datas = plain[..3].to_vec();
+            datas.push(padded(&odd, pad));
+            for text in TEXTS {
+                let repeat = [&odd[..at], text.as_bytes(), &odd[at + 4..]].concat();
+                datas.push(padded(&repeat, pad));
+                datas.push(padded(&plain[3], pad)); // back to the plain layout and again
+                datas.push(padded(&repeat, pad));
+            }
+            check(
+                &datas,
+                &stream(&datas),
+                &format!("{name}, id padded by {pad}"),
+            );
         }
     }
 }
