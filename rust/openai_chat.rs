@@ -209,8 +209,9 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if let Some(usage) = usage {
         read_usage(ex, &usage);
     }
-    if ex.chat_template.is_none() {
-        ex.chat_template = ChunkTemplate::learn(data, &chunk);
+    if let Some(layout) = Layout::learn(data, &chunk) {
+        let template = ex.chat_template.get_or_insert_with(ChunkTemplate::default);
+        template.learn(layout);
     }
     true
 }
@@ -221,131 +222,204 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
-const CONTENT_KEY: &[u8] = br#""content":""#;
-/// What follows the content string in a plain content chunk: with `"usage": null` (when the
-/// request asked for usage) or without it.
-const CONTENT_ENDS: [&[u8]; 2] = [
-    br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
-    br#"},"logprobs":null,"finish_reason":null}]}"#,
-];
-/// The field name of a data line, as the template's head starts with it.
+/// The field name of a data line, as each layout's head starts with it.
 const DATA_FIELD: &[u8] = b"data: ";
 
-/// The bytes that the plain content chunks of one stream share up to their content (id,
-/// object, created, model, fingerprint, `"choices":[{"index":0,"delta":{`), learned from a
-/// chunk the full reader accepted. A later chunk that is that prefix, a content string and the
-/// usual ending is the same document but for the string: only the string is read.
+/// One layout of a stream's chunks: a whole chunk but for its one text string (the content,
+/// the reasoning, a tool call's arguments), the only part that changes from chunk to chunk.
+/// Learned from a chunk the full reader accepted: a later chunk that is the head, a valid
+/// string and the end is the same document but for the string, so only the string is read.
 #[derive(Debug, Clone)]
-pub struct ChunkTemplate {
-    /// `data: `, the shared prefix and `"content":"`: a whole event's first bytes (a
+struct Layout {
+    /// `data: ` and the chunk up to the string's opening quote: a whole event's first bytes (a
     /// dispatched event's data is compared from `DATA_FIELD.len()` on).
     head: Vec<u8>,
-    /// The one of `CONTENT_ENDS` that this stream's chunks end with.
-    end: &'static [u8],
+    /// The chunk after the string's closing quote.
+    end: Vec<u8>,
+    /// What the string is: reasoning text, and whether the chunk streams a tool call.
+    reasoning: bool,
+    tool_call: bool,
     id: Option<String>,
     model: Option<String>,
     service_tier: Option<String>,
-    /// `ex` holds this template's identity fields. A chunk the template does not read reaches
-    /// [`from_template`] (a whole event [`whole_event`] declines is then dispatched line by
-    /// line), which clears this on its miss: only such a chunk can have changed them since.
-    identity_set: bool,
 }
 
-impl ChunkTemplate {
-    fn learn(data: &[u8], chunk: &Chunk) -> Option<ChunkTemplate> {
-        let [(start, false)] = chunk.texts[..chunk.n_texts] else {
+/// Layouts kept at once, one per kind of text: content, reasoning, tool call.
+const LAYOUTS: usize = 3;
+
+/// The layouts of a stream's chunks, the latest of each kind.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkTemplate {
+    layouts: [Option<Layout>; LAYOUTS],
+    /// The layout the last chunk matched, tried first: chunks come in runs of one kind.
+    last: usize,
+    /// The layout whose identity fields `ex` holds. A chunk no layout reads reaches
+    /// [`from_template`] (a whole event [`whole_event`] declines is then dispatched line by
+    /// line), which clears this on its miss: only such a chunk can have changed them since.
+    identity_of: Option<usize>,
+}
+
+/// A chunk that one of the layouts reads: which, the index just past it, the stats with its
+/// string counted, and what kind of text it was.
+struct Hit {
+    layout: usize,
+    end: usize,
+    counted: TextStats,
+    reasoning: bool,
+    tool_call: bool,
+}
+
+impl Layout {
+    /// The layout of a chunk the full reader has just read, if it has one text and nothing
+    /// else that a chunk's reading sets beyond the identity (no finish reason, no usage).
+    fn learn(data: &[u8], chunk: &Chunk) -> Option<Layout> {
+        let [(start, reasoning)] = chunk.texts[..chunk.n_texts] else {
             return None;
         };
-        let key_at = start.checked_sub(CONTENT_KEY.len())?;
-        let prefix = &data[..key_at];
+        if chunk.finish_reason.is_some() || chunk.usage.is_some() {
+            return None;
+        }
         let string_end = skip_string(data, start)?;
-        let end = *CONTENT_ENDS
-            .iter()
-            .find(|end| data[string_end..] == ***end)?;
-        let learnable = chunk.finish_reason.is_none()
-            && chunk.usage.is_none()
-            && data[key_at..start] == *CONTENT_KEY
-            && prefix.ends_with(br#""delta":{"#);
-        learnable.then(|| ChunkTemplate {
+        Some(Layout {
             head: [DATA_FIELD, &data[..start]].concat(),
-            end,
+            end: data[string_end..].to_vec(),
+            reasoning,
+            tool_call: chunk.tool_call,
             id: chunk.id.map(str::to_owned),
             model: chunk.model.map(str::to_owned),
             service_tier: chunk.service_tier.map(str::to_owned),
-            identity_set: true, // `fast_path` has just set them from this chunk
         })
     }
 
-    /// If `b` starts with `head`, a content string and the template's end: the index past the
-    /// end, and `stats` with the string counted. Otherwise `None`.
+    fn kind(&self) -> usize {
+        if self.tool_call {
+            2
+        } else {
+            usize::from(self.reasoning)
+        }
+    }
+
+    /// If `b` is the head from byte `skip` on, a string and the end: the index past the end,
+    /// and `stats` with the string counted.
     #[inline]
-    fn count(&self, b: &[u8], head: &[u8], stats: &TextStats) -> Option<(usize, TextStats)> {
+    fn read(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<(usize, TextStats)> {
+        let head = &self.head[skip..];
         if !same_bytes(b.get(..head.len())?, head) {
             return None;
         }
         let mut counted = *stats;
         let string_end = count_string(b, head.len(), &mut counted)?;
         let end = string_end + self.end.len();
-        same_bytes(b.get(string_end..end)?, self.end).then_some((end, counted))
+        same_bytes(b.get(string_end..end)?, &self.end).then_some((end, counted))
+    }
+}
+
+impl ChunkTemplate {
+    /// Keeps the layout of a chunk just read by the full reader (which set `ex`'s identity
+    /// fields from it), in place of the one of its kind.
+    fn learn(&mut self, layout: Layout) {
+        let kind = layout.kind();
+        self.layouts[kind] = Some(layout);
+        (self.last, self.identity_of) = (kind, Some(kind));
     }
 
-    /// A chunk matched: sets the identity fields its head carries (once after each miss).
-    fn set_identity(
-        &mut self,
-        id: &mut Option<String>,
-        model: &mut Option<String>,
-        tier: &mut Option<String>,
-    ) {
-        if !self.identity_set {
-            set(id, self.id.as_deref());
-            set(model, self.model.as_deref());
-            set(tier, self.service_tier.as_deref());
-            self.identity_set = true;
+    /// The layout that reads `b` (compared from byte `skip` of the heads), the last one first.
+    #[inline]
+    fn read(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
+        match self.read_with(self.last, b, skip, stats) {
+            Some(hit) => Some(hit),
+            None => self.read_other(b, skip, stats),
+        }
+    }
+
+    /// A chunk of another layout than the last one's: a change of kind, or a miss.
+    #[inline(never)]
+    fn read_other(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
+        (0..LAYOUTS)
+            .filter(|&at| at != self.last)
+            .find_map(|at| self.read_with(at, b, skip, stats))
+    }
+
+    #[inline]
+    fn read_with(&self, at: usize, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
+        let layout = self.layouts.get(at)?.as_ref()?;
+        let (end, counted) = layout.read(b, skip, stats)?;
+        Some(Hit {
+            layout: at,
+            end,
+            counted,
+            reasoning: layout.reasoning,
+            tool_call: layout.tool_call,
+        })
+    }
+}
+
+/// Sets what a chunk that `hit` read says: its text, its kind, its layout's identity fields
+/// (once after each miss).
+#[inline]
+fn take_hit(ex: &mut Extract, hit: Hit) {
+    ex.output_text = hit.counted;
+    ex.saw_thinking |= hit.reasoning;
+    ex.saw_tool_use |= hit.tool_call;
+    if let Some(template) = ex.chat_template.as_mut() {
+        template.last = hit.layout;
+        if template.identity_of != Some(hit.layout) {
+            set_identity(ex, hit.layout);
         }
     }
 }
 
-/// A dispatched event's data that matches the stream's template: counts its content, sets
-/// what the head sets.
+#[cold]
+fn set_identity(ex: &mut Extract, at: usize) {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return;
+    };
+    let Some(layout) = &template.layouts[at] else {
+        return;
+    };
+    set(&mut ex.message_id, layout.id.as_deref());
+    set(&mut ex.model, layout.model.as_deref());
+    set(&mut ex.service_tier, layout.service_tier.as_deref());
+    template.identity_of = Some(at);
+}
+
+/// A dispatched event's data that one of the stream's layouts reads.
 fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
     let Some(template) = ex.chat_template.as_mut() else {
         return false;
     };
-    let head = &template.head[DATA_FIELD.len()..];
-    match template.count(data, head, &ex.output_text) {
-        Some((end, counted)) if end == data.len() => {
-            ex.output_text = counted;
-            template.set_identity(&mut ex.message_id, &mut ex.model, &mut ex.service_tier);
+    match template.read(data, DATA_FIELD.len(), &ex.output_text) {
+        Some(hit) if hit.end == data.len() => {
+            take_hit(ex, hit);
             true
         }
         _ => {
             // This chunk goes on to a reader that may set the identity fields.
-            template.identity_set = false;
+            template.identity_of = None;
             false
         }
     }
 }
 
-/// `data: <a chunk that matches the template>` and a blank line, LF or CRLF framed, whole at
-/// the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
+/// `data: <a chunk that one of the layouts reads>` and a blank line, LF or CRLF framed, whole
+/// at the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
 /// used; 0 for anything else (a bare CR, an event over `max_event_bytes`), which the framer
 /// then reads line by line.
 pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usize {
-    let Some(template) = ex.chat_template.as_mut() else {
+    let Some(template) = &ex.chat_template else {
         return 0;
     };
-    let Some((data_end, counted)) = template.count(rest, &template.head, &ex.output_text) else {
+    let Some(hit) = template.read(rest, 0, &ex.output_text) else {
         return 0;
     };
     // As the event builder bounds a data line.
-    if data_end - DATA_FIELD.len() >= max_event_bytes {
+    if hit.end - DATA_FIELD.len() >= max_event_bytes {
         return 0;
     }
-    let Some(used) = lf_or_crlf_end(rest, data_end).and_then(|at| lf_or_crlf_end(rest, at)) else {
+    let Some(used) = lf_or_crlf_end(rest, hit.end).and_then(|at| lf_or_crlf_end(rest, at)) else {
         return 0;
     };
-    ex.output_text = counted;
-    template.set_identity(&mut ex.message_id, &mut ex.model, &mut ex.service_tier);
+    take_hit(ex, hit);
     used
 }
 

@@ -78,6 +78,26 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("other_model", replace(&c, "gpt-4.1-2025-04-14", "gpt-4o")),
         ("other_id", replace(&c, "chatcmpl-1", "chatcmpl-2")),
+        (
+            "other_id_no_text",
+            replace(&chunk("{}", "null", true), "chatcmpl-1", "chatcmpl-2"),
+        ),
+        (
+            "tool_other_id",
+            replace(
+                &tool(r#"[{"index":0,"function":{"arguments":"word"}}]"#),
+                "chatcmpl-1",
+                "chatcmpl-2",
+            ),
+        ),
+        (
+            "tool_finish",
+            chunk(
+                r#"{"tool_calls":[{"index":0,"function":{"arguments":"word"}}]}"#,
+                r#""tool_calls""#,
+                true,
+            ),
+        ),
         ("other_created", replace(&c, "1769279197", "1769279198")),
         ("no_usage_key", bare()[0].clone()),
         (
@@ -157,7 +177,7 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "usage_object",
-            replace(&c, r#""usage":null"#, &format!(r#""usage":{USAGE}"#)),
+            replace(&c, r#""usage":null"#, &USAGE.replace("20", "21")),
         ),
         ("usage_chunk", usage_chunk()),
         (
@@ -397,6 +417,12 @@ fn odd_chunk_after_the_template_reads_as_a_full_parse() {
     }
 }
 
+/// `data` with its first `word` replaced by `text`.
+fn with_text(data: &[u8], text: &str) -> Option<Vec<u8>> {
+    let at = data.windows(4).position(|w| w == b"word")?;
+    Some([&data[..at], text.as_bytes(), &data[at + 4..]].concat())
+}
+
 /// Strings to put in place of a chunk's text: plain, empty, escaped, non-ASCII, one that looks
 /// like the rest of a chunk, and invalid ones (the reader must decline those).
 const TEXTS: [&str; 9] = [
@@ -417,14 +443,14 @@ const TEXTS: [&str; 9] = [
 fn odd_layout_repeated_with_other_texts_reads_as_a_full_parse() {
     let plain = plain();
     for (name, odd) in odd() {
-        let Some(at) = odd.windows(4).position(|w| w == b"word") else {
+        if with_text(&odd, "").is_none() {
             continue;
-        };
+        }
         for pad in [0, 5] {
             let mut datas = plain[..3].to_vec();
             datas.push(padded(&odd, pad));
             for text in TEXTS {
-                let repeat = [&odd[..at], text.as_bytes(), &odd[at + 4..]].concat();
+                let repeat = with_text(&odd, text).expect("a text");
                 datas.push(padded(&repeat, pad));
                 datas.push(padded(&plain[3], pad)); // back to the plain layout and again
                 datas.push(padded(&repeat, pad));
@@ -438,22 +464,47 @@ fn odd_layout_repeated_with_other_texts_reads_as_a_full_parse() {
     }
 }
 
-/// A data line ended by a bare CR and followed by another line and LF: no blank line yet, so
-/// the next event's data joins it (CR then one byte is not a CRLF).
+/// Two layouts in turn, each chunk with another text: whatever a reader keeps of the first
+/// layout (its identity, finish reason, usage) must give way to what the other one says.
 #[test]
-fn bare_cr_then_a_line_is_no_event_end() {
+fn odd_layouts_in_turn_read_as_a_full_parse() {
     let plain = plain();
-    for between in ["\rx\n", "\r:\n", "\r\r"] {
+    let odd = odd();
+    let c = content("word");
+    let firsts = std::iter::once(("plain", c)).chain(odd.iter().cloned());
+    for (first_name, first) in firsts {
+        if with_text(&first, "").is_none() {
+            continue;
+        }
+        for (second_name, second) in &odd {
+            let mut datas = plain[..2].to_vec();
+            for text in ["a", "bb", "ccc"] {
+                datas.push(with_text(&first, text).expect("a text"));
+                datas.push(with_text(second, text).unwrap_or_else(|| second.clone()));
+            }
+            datas.push(with_text(&first, "dddd").expect("a text"));
+            let what = format!("{first_name} then {second_name}");
+            check(&datas, &stream(&datas), &what);
+        }
+    }
+}
+
+/// A template chunk's data line without a blank line after it: the next event's data joins
+/// it (one more line, or a bare CR and another line: CR then one byte is not a CRLF). A bare
+/// CR then a CR is a blank line.
+#[test]
+fn a_data_line_without_a_blank_line_joins_the_next() {
+    let plain = plain();
+    for between in ["\n", "\r\n", "\rx\n", "\r:\n", "\r\r"] {
         let mut body = stream(&plain[..3]);
         body.extend(framed(&plain[3], ("", "data: ", between)));
         body.extend(stream(&plain[4..]));
         let mut datas = plain[..3].to_vec();
-        let joined = between != "\r\r";
-        if joined {
+        if between == "\r\r" {
+            datas.extend_from_slice(&plain[3..]);
+        } else {
             datas.push([&plain[3][..], b"\n", &plain[4]].concat());
             datas.extend_from_slice(&plain[5..]);
-        } else {
-            datas.extend_from_slice(&plain[3..]);
         }
         check(&datas, &body, between);
     }
