@@ -259,16 +259,6 @@ pub struct ChunkTemplate {
     identity_of: Option<usize>,
 }
 
-/// A chunk that one of the layouts reads: which, the index just past it, the stats with its
-/// string counted, and what kind of text it was.
-struct Hit {
-    layout: usize,
-    end: usize,
-    counted: TextStats,
-    reasoning: bool,
-    tool_call: bool,
-}
-
 impl Layout {
     /// The layout of a chunk the full reader has just read, if it has one text and nothing
     /// else that a chunk's reading sets beyond the identity (no finish reason, no usage).
@@ -299,18 +289,17 @@ impl Layout {
         }
     }
 
-    /// If `b` is the head from byte `skip` on, a string and the end: the index past the end,
-    /// and `stats` with the string counted.
+    /// If `b` is the head from byte `skip` on, a string and the end: the index past the end.
+    /// Counts the string into `stats`, which may be partly updated when it returns `None`.
     #[inline]
-    fn read(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<(usize, TextStats)> {
+    fn read(&self, b: &[u8], skip: usize, stats: &mut TextStats) -> Option<usize> {
         let head = &self.head[skip..];
         if !same_bytes(b.get(..head.len())?, head) {
             return None;
         }
-        let mut counted = *stats;
-        let string_end = count_string(b, head.len(), &mut counted)?;
+        let string_end = count_string(b, head.len(), stats)?;
         let end = string_end + self.end.len();
-        same_bytes(b.get(string_end..end)?, &self.end).then_some((end, counted))
+        same_bytes(b.get(string_end..end)?, &self.end).then_some(end)
     }
 }
 
@@ -323,49 +312,76 @@ impl ChunkTemplate {
         (self.last, self.identity_of) = (kind, Some(kind));
     }
 
-    /// The layout that reads `b` (compared from byte `skip` of the heads), the last one first.
+    /// The layout that reads `b` (compared from byte `skip` of the heads) as a chunk that
+    /// `accept` takes (given the index past the chunk, it says how many bytes were used), the
+    /// last one first: which layout, and the bytes used. Counts the string into `stats`, which
+    /// is left as it was when none does. The count goes straight into `stats` (the text
+    /// statistics of the stream): a copy made after counting would stall on reading back what
+    /// the counter has just stored.
     #[inline]
-    fn read(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
-        match self.read_with(self.last, b, skip, stats) {
-            Some(hit) => Some(hit),
-            None => self.read_other(b, skip, stats),
+    fn read(
+        &self,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize> + Copy,
+    ) -> Option<(usize, usize)> {
+        let before = *stats;
+        if let Some(used) = self.read_with(self.last, b, skip, stats, accept) {
+            return Some((self.last, used));
         }
+        *stats = before;
+        self.read_other(b, skip, stats, accept)
     }
 
     /// A chunk of another layout than the last one's: a change of kind, or a miss.
     #[inline(never)]
-    fn read_other(&self, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
-        (0..LAYOUTS)
-            .filter(|&at| at != self.last)
-            .find_map(|at| self.read_with(at, b, skip, stats))
+    fn read_other(
+        &self,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize> + Copy,
+    ) -> Option<(usize, usize)> {
+        let before = *stats;
+        for at in (0..LAYOUTS).filter(|&at| at != self.last) {
+            if let Some(used) = self.read_with(at, b, skip, stats, accept) {
+                return Some((at, used));
+            }
+            *stats = before;
+        }
+        None
     }
 
     #[inline]
-    fn read_with(&self, at: usize, b: &[u8], skip: usize, stats: &TextStats) -> Option<Hit> {
+    fn read_with(
+        &self,
+        at: usize,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize>,
+    ) -> Option<usize> {
         let layout = self.layouts.get(at)?.as_ref()?;
-        let (end, counted) = layout.read(b, skip, stats)?;
-        Some(Hit {
-            layout: at,
-            end,
-            counted,
-            reasoning: layout.reasoning,
-            tool_call: layout.tool_call,
-        })
+        accept(layout.read(b, skip, stats)?)
     }
 }
 
-/// Sets what a chunk that `hit` read says: its text, its kind, its layout's identity fields
-/// (once after each miss).
+/// Sets what a chunk of layout `at` says beside its text: its kind, and the layout's identity
+/// fields (once after each miss).
 #[inline]
-fn take_hit(ex: &mut Extract, hit: Hit) {
-    ex.output_text = hit.counted;
-    ex.saw_thinking |= hit.reasoning;
-    ex.saw_tool_use |= hit.tool_call;
-    if let Some(template) = ex.chat_template.as_mut() {
-        template.last = hit.layout;
-        if template.identity_of != Some(hit.layout) {
-            set_identity(ex, hit.layout);
-        }
+fn take_hit(ex: &mut Extract, at: usize) {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return;
+    };
+    let Some(layout) = template.layouts.get(at).and_then(Option::as_ref) else {
+        return;
+    };
+    template.last = at;
+    ex.saw_thinking |= layout.reasoning;
+    ex.saw_tool_use |= layout.tool_call;
+    if template.identity_of != Some(at) {
+        set_identity(ex, at);
     }
 }
 
@@ -388,17 +404,14 @@ fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
     let Some(template) = ex.chat_template.as_mut() else {
         return false;
     };
-    match template.read(data, DATA_FIELD.len(), &ex.output_text) {
-        Some(hit) if hit.end == data.len() => {
-            take_hit(ex, hit);
-            true
-        }
-        _ => {
-            // This chunk goes on to a reader that may set the identity fields.
-            template.identity_of = None;
-            false
-        }
-    }
+    let whole = |end| (end == data.len()).then_some(end);
+    let Some((at, _)) = template.read(data, DATA_FIELD.len(), &mut ex.output_text, whole) else {
+        // This chunk goes on to a reader that may set the identity fields.
+        template.identity_of = None;
+        return false;
+    };
+    take_hit(ex, at);
+    true
 }
 
 /// `data: <a chunk that one of the layouts reads>` and a blank line, LF or CRLF framed, whole
@@ -409,17 +422,17 @@ pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usi
     let Some(template) = &ex.chat_template else {
         return 0;
     };
-    let Some(hit) = template.read(rest, 0, &ex.output_text) else {
+    let framed = |end: usize| {
+        // As the event builder bounds a data line.
+        if end - DATA_FIELD.len() >= max_event_bytes {
+            return None;
+        }
+        lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at))
+    };
+    let Some((at, used)) = template.read(rest, 0, &mut ex.output_text, framed) else {
         return 0;
     };
-    // As the event builder bounds a data line.
-    if hit.end - DATA_FIELD.len() >= max_event_bytes {
-        return 0;
-    }
-    let Some(used) = lf_or_crlf_end(rest, hit.end).and_then(|at| lf_or_crlf_end(rest, at)) else {
-        return 0;
-    };
-    take_hit(ex, hit);
+    take_hit(ex, at);
     used
 }
 
