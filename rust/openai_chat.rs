@@ -207,7 +207,7 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
     if let Some(usage) = usage {
-        read_usage(ex, &usage);
+        take_usage(ex, usage);
     }
     if let Some(layout) = Layout::learn(data, &chunk) {
         let template = ex.chat_template.get_or_insert_with(ChunkTemplate::default);
@@ -590,8 +590,20 @@ fn read_usage(ex: &mut Extract, usage: &Object) {
     read_usage_with(ex, usage, &CHAT_KEYS);
 }
 
-/// The input count includes `cached_tokens`: split into uncached input and cache read.
+/// A usage object parsed on its own (by the fast path): kept as the raw usage as it is,
+/// without the copy that one borrowed from a whole event's tree needs.
+fn take_usage(ex: &mut Extract, usage: Object) {
+    read_counts(ex, &usage, &CHAT_KEYS);
+    ex.last_usage = Some(Value::Object(usage));
+}
+
 pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
+    read_counts(ex, usage, keys);
+    ex.last_usage = Some(Value::Object(usage.clone()));
+}
+
+/// The input count includes `cached_tokens`: split into uncached input and cache read.
+fn read_counts(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     let notes = &mut ex.notes;
     let input = json::count(usage, keys.input, notes);
     let details = json::object(usage, keys.input_details);
@@ -618,5 +630,4 @@ pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
         t.reasoning = Some(reasoning);
     }
     ex.final_usage = true;
-    ex.last_usage = Some(Value::Object(usage.clone()));
 }
