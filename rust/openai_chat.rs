@@ -353,7 +353,7 @@ impl ChunkTemplate {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_with(
         &self,
         at: usize,
@@ -427,7 +427,10 @@ pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usi
         if end - DATA_FIELD.len() >= max_event_bytes {
             return None;
         }
-        lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at))
+        match rest.get(end..end + 2) {
+            Some(b"\n\n") => Some(end + 2), // the usual framing, in one compare
+            _ => lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at)),
+        }
     };
     let Some((at, used)) = template.read(rest, 0, &mut ex.output_text, framed) else {
         return 0;
