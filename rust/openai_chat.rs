@@ -216,6 +216,13 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     true
 }
 
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_in(whole: &[u8], part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start + part.len();
+    (whole.get(start..end)? == part.as_bytes()).then_some((start, end))
+}
+
 fn set(slot: &mut Option<String>, value: Option<&str>) {
     if let Some(v) = value.filter(|v| slot.as_deref() != Some(*v)) {
         *slot = Some(v.to_owned());
@@ -231,17 +238,19 @@ const DATA_FIELD: &[u8] = b"data: ";
 /// string and the end is the same document but for the string, so only the string is read.
 #[derive(Debug, Clone)]
 struct Layout {
-    /// `data: ` and the chunk up to the string's opening quote: a whole event's first bytes (a
-    /// dispatched event's data is compared from `DATA_FIELD.len()` on).
-    head: Vec<u8>,
-    /// The chunk after the string's closing quote.
-    end: Vec<u8>,
+    /// `data: ` and the chunk it was learned from, in one allocation: learning is part of the
+    /// slow path, two or three times a stream.
+    bytes: Vec<u8>,
+    /// The head is `bytes` up to the string's body (a whole event's first bytes; a dispatched
+    /// event's data is compared from `DATA_FIELD.len()` on), the end is `bytes` from just past
+    /// the string's closing quote.
+    head_len: usize,
+    end_at: usize,
     /// What the string is: reasoning text, and whether the chunk streams a tool call.
     reasoning: bool,
     tool_call: bool,
-    id: Option<String>,
-    model: Option<String>,
-    service_tier: Option<String>,
+    /// Where the chunk's id, model and service tier are in `bytes`, when it has them.
+    identity: [Option<(usize, usize)>; 3],
 }
 
 /// Layouts kept at once, one per kind of text: content, reasoning, tool call.
@@ -270,15 +279,22 @@ impl Layout {
             return None;
         }
         let string_end = skip_string(data, start)?;
+        let at = DATA_FIELD.len();
+        let span = |text: Option<&str>| span_in(data, text?).map(|(a, b)| (at + a, at + b));
         Some(Layout {
-            head: [DATA_FIELD, &data[..start]].concat(),
-            end: data[string_end..].to_vec(),
+            bytes: [DATA_FIELD, data].concat(),
+            head_len: at + start,
+            end_at: at + string_end,
             reasoning,
             tool_call: chunk.tool_call,
-            id: chunk.id.map(str::to_owned),
-            model: chunk.model.map(str::to_owned),
-            service_tier: chunk.service_tier.map(str::to_owned),
+            identity: [span(chunk.id), span(chunk.model), span(chunk.service_tier)],
         })
+    }
+
+    /// The identity field at `at` (id, model, service tier), as the chunk gave it.
+    fn identity(&self, at: usize) -> Option<&str> {
+        let (start, end) = self.identity[at]?;
+        std::str::from_utf8(&self.bytes[start..end]).ok()
     }
 
     fn kind(&self) -> usize {
@@ -293,13 +309,14 @@ impl Layout {
     /// Counts the string into `stats`, which may be partly updated when it returns `None`.
     #[inline]
     fn read(&self, b: &[u8], skip: usize, stats: &mut TextStats) -> Option<usize> {
-        let head = &self.head[skip..];
+        let head = &self.bytes[skip..self.head_len];
         if !same_bytes(b.get(..head.len())?, head) {
             return None;
         }
         let string_end = count_string(b, head.len(), stats)?;
-        let end = string_end + self.end.len();
-        same_bytes(b.get(string_end..end)?, &self.end).then_some(end)
+        let layout_end = &self.bytes[self.end_at..];
+        let end = string_end + layout_end.len();
+        same_bytes(b.get(string_end..end)?, layout_end).then_some(end)
     }
 }
 
@@ -393,9 +410,9 @@ fn set_identity(ex: &mut Extract, at: usize) {
     let Some(layout) = &template.layouts[at] else {
         return;
     };
-    set(&mut ex.message_id, layout.id.as_deref());
-    set(&mut ex.model, layout.model.as_deref());
-    set(&mut ex.service_tier, layout.service_tier.as_deref());
+    set(&mut ex.message_id, layout.identity(0));
+    set(&mut ex.model, layout.identity(1));
+    set(&mut ex.service_tier, layout.identity(2));
     template.identity_of = Some(at);
 }
 
