@@ -467,8 +467,10 @@ fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-/// `a == b`, inlined and 16 bytes at a time (the last block overlapping): the template's head
-/// is some 250 bytes, compared on every chunk.
+/// `a == b`, inlined and 16 bytes at a time (the last block overlapping): a layout's head is
+/// some 250 bytes, compared on every chunk. It stops at the first 256 bytes that differ, so
+/// that a long layout (learned from a long chunk, and compared with the rest of a read that
+/// holds many short ones) costs no more than the part of it that matches.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -482,13 +484,21 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         // of at most `len - 16` of `a` or `b`, which have the same length.
         unsafe {
             let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
-            let mut same = _mm_cmpeq_epi8(load(a, last), load(b, last));
+            let same_at = |at: usize| _mm_cmpeq_epi8(load(a, at), load(b, at));
+            let all = |same: __m128i| _mm_movemask_epi8(same) == 0xFFFF;
+            let mut same = same_at(last);
             let mut at = 0;
             while at < last {
-                same = _mm_and_si128(same, _mm_cmpeq_epi8(load(a, at), load(b, at)));
-                at += 16;
+                let window_end = (at + 256).min(last);
+                while at < window_end {
+                    same = _mm_and_si128(same, same_at(at));
+                    at += 16;
+                }
+                if !all(same) {
+                    return false;
+                }
             }
-            return _mm_movemask_epi8(same) == 0xFFFF;
+            return all(same);
         }
     }
     a == b

@@ -624,3 +624,32 @@ fn template_chunk_at_the_size_bound() {
         "the dropped chunk is not counted"
     );
 }
+
+/// A layout learned from a long chunk (a long field after its text), then many short chunks
+/// in one read that start like it and are not layouts to learn (they finish): each is
+/// compared with the layout only as far as it matches, so that reading takes time in
+/// proportion to the bytes, not to the chunks times the layout's length.
+#[test]
+fn a_long_layout_costs_only_what_matches_of_it() {
+    let pad = "a".repeat(2 << 20);
+    let long = format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"pad":"{pad}"}}"#);
+    let short = br#"{"choices":[{"index":0,"delta":{"content":"y"},"finish_reason":"stop"}]}"#;
+    let n = 40_000;
+    let mut body = stream(&[long.into_bytes()]);
+    for _ in 0..n {
+        body.extend(framed(short, FRAMINGS[0]));
+    }
+    let started = std::time::Instant::now();
+    let got = feed_chunks(Provider::OpenAiChat, DEFAULT_MAX_EVENT_BYTES, [&body[..]]);
+    let took = started.elapsed();
+    let mut expected = crate::textstats::TextStats::default();
+    expected.add("x");
+    (0..n).for_each(|_| expected.add("y"));
+    assert_eq!(got.output_text, expected);
+    assert_eq!(
+        (got.events, got.stop_reason.as_deref()),
+        (n + 1, Some("stop"))
+    );
+    // Comparing the whole layout with each short chunk would take minutes.
+    assert!(took.as_secs() < 30, "{took:?} for {n} short chunks");
+}
