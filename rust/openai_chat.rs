@@ -238,20 +238,21 @@ const DATA_FIELD: &[u8] = b"data: ";
 /// string and the end is the same document but for the string, so only the string is read.
 #[derive(Debug, Clone)]
 struct Layout {
-    /// `data: ` and the chunk it was learned from, in one allocation: learning is part of the
+    /// `data: `, the chunk up to the string's body (the head: a whole event's first bytes; a
+    /// dispatched event's data is compared from `DATA_FIELD.len()` on), then the chunk from
+    /// just past the string's closing quote (the end). One allocation: learning is part of the
     /// slow path, two or three times a stream.
     bytes: Vec<u8>,
-    /// The head is `bytes` up to the string's body (a whole event's first bytes; a dispatched
-    /// event's data is compared from `DATA_FIELD.len()` on), the end is `bytes` from just past
-    /// the string's closing quote.
     head_len: usize,
-    end_at: usize,
     /// What the string is: reasoning text, and whether the chunk streams a tool call.
     reasoning: bool,
     tool_call: bool,
     /// Where the chunk's id, model and service tier are in `bytes`, when it has them.
     identity: [Option<(usize, usize)>; 3],
 }
+
+/// The most bytes a layout keeps (its head and end): a real chunk's are a few hundred.
+const MAX_LAYOUT: usize = 16 << 10;
 
 /// Layouts kept at once, one per kind of text: content, reasoning, tool call.
 const LAYOUTS: usize = 3;
@@ -279,12 +280,17 @@ impl Layout {
             return None;
         }
         let string_end = skip_string(data, start)?;
-        let at = DATA_FIELD.len();
-        let span = |text: Option<&str>| span_in(data, text?).map(|(a, b)| (at + a, at + b));
+        let (head, end) = (&data[..start], &data[string_end..]);
+        if head.len() + end.len() > MAX_LAYOUT {
+            return None;
+        }
+        // From offsets in the chunk to offsets in the layout, which leaves the string out.
+        let gap = string_end - start;
+        let at = |i: usize| DATA_FIELD.len() + i - if i < start { 0 } else { gap };
+        let span = |text: Option<&str>| span_in(data, text?).map(|(a, b)| (at(a), at(b)));
         Some(Layout {
-            bytes: [DATA_FIELD, data].concat(),
-            head_len: at + start,
-            end_at: at + string_end,
+            bytes: [DATA_FIELD, head, end].concat(),
+            head_len: DATA_FIELD.len() + head.len(),
             reasoning,
             tool_call: chunk.tool_call,
             identity: [span(chunk.id), span(chunk.model), span(chunk.service_tier)],
@@ -307,14 +313,14 @@ impl Layout {
 
     /// If `b` is the head from byte `skip` on, a string and the end: the index past the end.
     /// Counts the string into `stats`, which may be partly updated when it returns `None`.
-    #[inline]
+    #[inline(always)]
     fn read(&self, b: &[u8], skip: usize, stats: &mut TextStats) -> Option<usize> {
         let head = &self.bytes[skip..self.head_len];
         if !same_bytes(b.get(..head.len())?, head) {
             return None;
         }
         let string_end = count_string(b, head.len(), stats)?;
-        let layout_end = &self.bytes[self.end_at..];
+        let layout_end = &self.bytes[self.head_len..];
         let end = string_end + layout_end.len();
         same_bytes(b.get(string_end..end)?, layout_end).then_some(end)
     }
@@ -467,11 +473,14 @@ fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// How many bytes `same_bytes` compares before it checks whether they all matched.
+const WINDOW: usize = 512;
+
 /// `a == b`, inlined and 16 bytes at a time (the last block overlapping): a layout's head is
-/// some 250 bytes, compared on every chunk. It stops at the first 256 bytes that differ, so
-/// that a long layout (learned from a long chunk, and compared with the rest of a read that
-/// holds many short ones) costs no more than the part of it that matches.
-#[inline]
+/// some 250 bytes, compared on every chunk. A longer pattern is compared `WINDOW` bytes at a
+/// time, stopping at the first window that differs, so that a long layout compared with the
+/// rest of a read that holds many short chunks costs each no more than what matches of it.
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -488,8 +497,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
             let all = |same: __m128i| _mm_movemask_epi8(same) == 0xFFFF;
             let mut same = same_at(last);
             let mut at = 0;
-            while at < last {
-                let window_end = (at + 256).min(last);
+            while last - at > WINDOW {
+                let window_end = at + WINDOW;
                 while at < window_end {
                     same = _mm_and_si128(same, same_at(at));
                     at += 16;
@@ -497,6 +506,10 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
                 if !all(same) {
                     return false;
                 }
+            }
+            while at < last {
+                same = _mm_and_si128(same, same_at(at));
+                at += 16;
             }
             return all(same);
         }
@@ -660,4 +673,24 @@ fn read_counts(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
         t.reasoning = Some(reasoning);
     }
     ex.final_usage = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let a: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..a.len() {
+            let a = &a[..len];
+            assert!(same_bytes(a, a), "{len}");
+            assert!(!same_bytes(a, &[a, b"x"].concat()), "{len}");
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(a, &b), "{len} {at}");
+            }
+        }
+    }
 }

@@ -79,6 +79,10 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
         ("other_model", replace(&c, "gpt-4.1-2025-04-14", "gpt-4o")),
         ("other_id", replace(&c, "chatcmpl-1", "chatcmpl-2")),
         (
+            "identity_after_text",
+            br#"{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"word"}}],"id":"chatcmpl-3","model":"m-3","service_tier":"flex"}"#.to_vec(),
+        ),
+        (
             "other_id_no_text",
             replace(&chunk("{}", "null", true), "chatcmpl-1", "chatcmpl-2"),
         ),
@@ -625,10 +629,10 @@ fn template_chunk_at_the_size_bound() {
     );
 }
 
-/// A layout learned from a long chunk (a long field after its text), then many short chunks
-/// in one read that start like it and are not layouts to learn (they finish): each is
-/// compared with the layout only as far as it matches, so that reading takes time in
-/// proportion to the bytes, not to the chunks times the layout's length.
+/// A long chunk (a long field after its text), then many short chunks in one read that start
+/// like it and are not layouts to learn (they finish): reading takes time in proportion to
+/// the bytes, not to the chunks times the long one's length (a layout is kept only for a
+/// chunk whose head and end are short, and is compared only as far as it matches).
 #[test]
 fn a_long_layout_costs_only_what_matches_of_it() {
     let pad = "a".repeat(2 << 20);
