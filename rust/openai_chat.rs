@@ -440,7 +440,9 @@ fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
 /// `data: <a chunk that one of the layouts reads>` and a blank line, LF or CRLF framed, whole
 /// at the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
 /// used; 0 for anything else (a bare CR, an event over `max_event_bytes`), which the framer
-/// then reads line by line.
+/// then reads line by line. Out of line: the framer's loop, which the Anthropic reader shares,
+/// keeps one shape whatever this one grows to.
+#[inline(never)]
 pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usize {
     let Some(template) = &ex.chat_template else {
         return 0;
