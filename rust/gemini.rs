@@ -141,5 +141,5 @@ fn read_usage(ex: &mut Extract, usage: &Object) {
     if g.thoughts.is_some() {
         t.reasoning = g.thoughts;
     }
-    ex.last_usage = Some(Value::Object(usage.clone()));
+    ex.set_raw_usage(Value::Object(usage.clone()));
 }

@@ -25,6 +25,8 @@ pub mod usage;
 #[cfg(test)]
 mod tests_framing;
 #[cfg(test)]
+mod tests_openai;
+#[cfg(test)]
 mod tests_usage;
 
 #[cfg(feature = "python")]

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::fastscan::{count_string, skip_string};
 use crate::json::{self, Object};
 use crate::skim::{once, Skim};
+use crate::textstats::TextStats;
 use crate::usage::{read_error, Extract, Provider};
 
 pub fn looks_like(value: &Value) -> bool {
@@ -206,12 +207,20 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
     if let Some(usage) = usage {
-        read_usage(ex, &usage);
+        take_usage(ex, usage);
     }
-    if ex.chat_template.is_none() {
-        ex.chat_template = ChunkTemplate::learn(data, &chunk);
+    if let Some(layout) = Layout::learn(data, &chunk) {
+        let template = ex.chat_template.get_or_insert_with(ChunkTemplate::default);
+        template.learn(layout);
     }
     true
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_in(whole: &[u8], part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start + part.len();
+    (whole.get(start..end)? == part.as_bytes()).then_some((start, end))
 }
 
 fn set(slot: &mut Option<String>, value: Option<&str>) {
@@ -220,90 +229,294 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
-const CONTENT_KEY: &[u8] = br#""content":""#;
-/// What follows the content string in a plain content chunk: with `"usage": null` (when the
-/// request asked for usage) or without it.
-const CONTENT_ENDS: [&[u8]; 2] = [
-    br#"},"logprobs":null,"finish_reason":null}],"usage":null}"#,
-    br#"},"logprobs":null,"finish_reason":null}]}"#,
-];
+/// The field name of a data line, as each layout's head starts with it.
+const DATA_FIELD: &[u8] = b"data: ";
 
-/// The bytes that the plain content chunks of one stream share up to their content (id,
-/// object, created, model, fingerprint, `"choices":[{"index":0,"delta":{`), learned from a
-/// chunk the full reader accepted. A later chunk that is that prefix, a content string and the
-/// usual ending is the same document but for the string: only the string is read.
+/// One layout of a stream's chunks: a whole chunk but for its one text string (the content,
+/// the reasoning, a tool call's arguments), the only part that changes from chunk to chunk.
+/// Learned from a chunk the full reader accepted: a later chunk that is the head, a valid
+/// string and the end is the same document but for the string, so only the string is read.
 #[derive(Debug, Clone)]
-pub struct ChunkTemplate {
-    prefix: Vec<u8>,
-    /// The one of `CONTENT_ENDS` that this stream's chunks end with.
-    end: &'static [u8],
-    id: Option<String>,
-    model: Option<String>,
-    service_tier: Option<String>,
-    /// `ex` holds this template's identity fields: every chunk of an OpenAI stream comes
-    /// through [`from_template`], so only a miss (cleared here) can have changed them since.
-    identity_set: bool,
+struct Layout {
+    /// `data: `, the chunk up to the string's body (the head: a whole event's first bytes; a
+    /// dispatched event's data is compared from `DATA_FIELD.len()` on), then the chunk from
+    /// just past the string's closing quote (the end). One allocation: learning is part of the
+    /// slow path, two or three times a stream.
+    bytes: Vec<u8>,
+    head_len: usize,
+    /// What the string is: reasoning text, and whether the chunk streams a tool call.
+    reasoning: bool,
+    tool_call: bool,
+    /// Where the chunk's id, model and service tier are in `bytes`, when it has them.
+    identity: [Option<(usize, usize)>; 3],
 }
 
-impl ChunkTemplate {
-    fn learn(data: &[u8], chunk: &Chunk) -> Option<ChunkTemplate> {
-        let [(start, false)] = chunk.texts[..chunk.n_texts] else {
+/// The most bytes a layout keeps (its head and end): a real chunk's are a few hundred.
+const MAX_LAYOUT: usize = 16 << 10;
+
+/// Layouts kept at once, one per kind of text: content, reasoning, tool call.
+const LAYOUTS: usize = 3;
+
+/// The layouts of a stream's chunks, the latest of each kind.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkTemplate {
+    layouts: [Option<Layout>; LAYOUTS],
+    /// The layout the last chunk matched, tried first: chunks come in runs of one kind.
+    last: usize,
+    /// The layout whose identity fields `ex` holds. A chunk no layout reads reaches
+    /// [`from_template`] (a whole event [`whole_event`] declines is then dispatched line by
+    /// line), which clears this on its miss: only such a chunk can have changed them since.
+    identity_of: Option<usize>,
+}
+
+impl Layout {
+    /// The layout of a chunk the full reader has just read, if it has one text and nothing
+    /// else that a chunk's reading sets beyond the identity (no finish reason, no usage).
+    fn learn(data: &[u8], chunk: &Chunk) -> Option<Layout> {
+        let [(start, reasoning)] = chunk.texts[..chunk.n_texts] else {
             return None;
         };
-        let key_at = start.checked_sub(CONTENT_KEY.len())?;
-        let prefix = &data[..key_at];
+        if chunk.finish_reason.is_some() || chunk.usage.is_some() {
+            return None;
+        }
         let string_end = skip_string(data, start)?;
-        let end = *CONTENT_ENDS
-            .iter()
-            .find(|end| data[string_end..] == ***end)?;
-        let learnable = chunk.finish_reason.is_none()
-            && data[key_at..start] == *CONTENT_KEY
-            && prefix.ends_with(br#""delta":{"#);
-        learnable.then(|| ChunkTemplate {
-            prefix: prefix.to_vec(),
-            end,
-            id: chunk.id.map(str::to_owned),
-            model: chunk.model.map(str::to_owned),
-            service_tier: chunk.service_tier.map(str::to_owned),
-            identity_set: true, // `fast_path` has just set them from this chunk
+        let (head, end) = (&data[..start], &data[string_end..]);
+        if head.len() + end.len() > MAX_LAYOUT {
+            return None;
+        }
+        // From offsets in the chunk to offsets in the layout, which leaves the string out.
+        let gap = string_end - start;
+        let at = |i: usize| DATA_FIELD.len() + i - if i < start { 0 } else { gap };
+        let span = |text: Option<&str>| span_in(data, text?).map(|(a, b)| (at(a), at(b)));
+        Some(Layout {
+            bytes: [DATA_FIELD, head, end].concat(),
+            head_len: DATA_FIELD.len() + head.len(),
+            reasoning,
+            tool_call: chunk.tool_call,
+            identity: [span(chunk.id), span(chunk.model), span(chunk.service_tier)],
         })
     }
-}
 
-/// A chunk that matches the stream's template: count its content, set what the prefix sets.
-fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
-    let Some(mut template) = ex.chat_template.take() else {
-        return false;
-    };
-    let hit = template.read(ex, data);
-    ex.chat_template = Some(template);
-    hit
+    /// The identity field at `at` (id, model, service tier), as the chunk gave it.
+    fn identity(&self, at: usize) -> Option<&str> {
+        let (start, end) = self.identity[at]?;
+        std::str::from_utf8(&self.bytes[start..end]).ok()
+    }
+
+    fn kind(&self) -> usize {
+        if self.tool_call {
+            2
+        } else {
+            usize::from(self.reasoning)
+        }
+    }
+
+    /// If `b` is the head from byte `skip` on, a string and the end: the index past the end.
+    /// Counts the string into `stats`, which may be partly updated when it returns `None`.
+    #[inline(always)]
+    fn read(&self, b: &[u8], skip: usize, stats: &mut TextStats) -> Option<usize> {
+        let head = &self.bytes[skip..self.head_len];
+        if !same_bytes(b.get(..head.len())?, head) {
+            return None;
+        }
+        let string_end = count_string(b, head.len(), stats)?;
+        let layout_end = &self.bytes[self.head_len..];
+        let end = string_end + layout_end.len();
+        same_bytes(b.get(string_end..end)?, layout_end).then_some(end)
+    }
 }
 
 impl ChunkTemplate {
-    fn read(&mut self, ex: &mut Extract, data: &[u8]) -> bool {
-        let counted = data
-            .strip_prefix(self.prefix.as_slice())
-            .and_then(|rest| rest.strip_prefix(CONTENT_KEY))
-            .and_then(|rest| {
-                let mut counted = ex.output_text;
-                let end = count_string(rest, 0, &mut counted)?;
-                (rest[end..] == *self.end).then_some(counted)
-            });
-        let Some(counted) = counted else {
-            // This chunk goes on to a reader that may set the identity fields.
-            self.identity_set = false;
-            return false;
-        };
-        ex.output_text = counted;
-        if !self.identity_set {
-            set(&mut ex.message_id, self.id.as_deref());
-            set(&mut ex.model, self.model.as_deref());
-            set(&mut ex.service_tier, self.service_tier.as_deref());
-            self.identity_set = true;
-        }
-        true
+    /// Keeps the layout of a chunk just read by the full reader (which set `ex`'s identity
+    /// fields from it), in place of the one of its kind.
+    fn learn(&mut self, layout: Layout) {
+        let kind = layout.kind();
+        self.layouts[kind] = Some(layout);
+        (self.last, self.identity_of) = (kind, Some(kind));
     }
+
+    /// The layout that reads `b` (compared from byte `skip` of the heads) as a chunk that
+    /// `accept` takes (given the index past the chunk, it says how many bytes were used), the
+    /// last one first: which layout, and the bytes used. Counts the string into `stats`, which
+    /// is left as it was when none does. The count goes straight into `stats` (the text
+    /// statistics of the stream): a copy made after counting would stall on reading back what
+    /// the counter has just stored.
+    #[inline]
+    fn read(
+        &self,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize> + Copy,
+    ) -> Option<(usize, usize)> {
+        let before = *stats;
+        if let Some(used) = self.read_with(self.last, b, skip, stats, accept) {
+            return Some((self.last, used));
+        }
+        *stats = before;
+        self.read_other(b, skip, stats, accept)
+    }
+
+    /// A chunk of another layout than the last one's: a change of kind, or a miss.
+    #[inline(never)]
+    fn read_other(
+        &self,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize> + Copy,
+    ) -> Option<(usize, usize)> {
+        let before = *stats;
+        for at in (0..LAYOUTS).filter(|&at| at != self.last) {
+            if let Some(used) = self.read_with(at, b, skip, stats, accept) {
+                return Some((at, used));
+            }
+            *stats = before;
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn read_with(
+        &self,
+        at: usize,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize>,
+    ) -> Option<usize> {
+        let layout = self.layouts.get(at)?.as_ref()?;
+        accept(layout.read(b, skip, stats)?)
+    }
+}
+
+/// Sets what a chunk of layout `at` says beside its text: its kind, and the layout's identity
+/// fields (once after each miss).
+#[inline]
+fn take_hit(ex: &mut Extract, at: usize) {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return;
+    };
+    let Some(layout) = template.layouts.get(at).and_then(Option::as_ref) else {
+        return;
+    };
+    template.last = at;
+    ex.saw_thinking |= layout.reasoning;
+    ex.saw_tool_use |= layout.tool_call;
+    if template.identity_of != Some(at) {
+        set_identity(ex, at);
+    }
+}
+
+#[cold]
+fn set_identity(ex: &mut Extract, at: usize) {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return;
+    };
+    let Some(layout) = &template.layouts[at] else {
+        return;
+    };
+    set(&mut ex.message_id, layout.identity(0));
+    set(&mut ex.model, layout.identity(1));
+    set(&mut ex.service_tier, layout.identity(2));
+    template.identity_of = Some(at);
+}
+
+/// A dispatched event's data that one of the stream's layouts reads.
+fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
+    let Some(template) = ex.chat_template.as_mut() else {
+        return false;
+    };
+    let whole = |end| (end == data.len()).then_some(end);
+    let Some((at, _)) = template.read(data, DATA_FIELD.len(), &mut ex.output_text, whole) else {
+        // This chunk goes on to a reader that may set the identity fields.
+        template.identity_of = None;
+        return false;
+    };
+    take_hit(ex, at);
+    true
+}
+
+/// `data: <a chunk that one of the layouts reads>` and a blank line, LF or CRLF framed, whole
+/// at the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
+/// used; 0 for anything else (a bare CR, an event over `max_event_bytes`), which the framer
+/// then reads line by line. Out of line: the framer's loop, which the Anthropic reader shares,
+/// keeps one shape whatever this one grows to.
+#[inline(never)]
+pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usize {
+    let Some(template) = &ex.chat_template else {
+        return 0;
+    };
+    let framed = |end: usize| {
+        // As the event builder bounds a data line.
+        if end - DATA_FIELD.len() >= max_event_bytes {
+            return None;
+        }
+        match rest.get(end..end + 2) {
+            Some(b"\n\n") => Some(end + 2), // the usual framing, in one compare
+            _ => lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at)),
+        }
+    };
+    let Some((at, used)) = template.read(rest, 0, &mut ex.output_text, framed) else {
+        return 0;
+    };
+    take_hit(ex, at);
+    used
+}
+
+/// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
+/// CRLF split across reads: the framer handles it).
+#[inline]
+fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
+    match b.get(at..)? {
+        [b'\n', ..] => Some(at + 1),
+        [b'\r', b'\n', ..] => Some(at + 2),
+        _ => None,
+    }
+}
+
+/// How many bytes `same_bytes` compares before it checks whether they all matched.
+const WINDOW: usize = 512;
+
+/// `a == b`, inlined and 16 bytes at a time (the last block overlapping): a layout's head is
+/// some 250 bytes, compared on every chunk. A longer pattern is compared `WINDOW` bytes at a
+/// time, stopping at the first window that differs, so that a long layout compared with the
+/// rest of a read that holds many short chunks costs each no more than what matches of it.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if a.len() >= 16 {
+        use std::arch::x86_64::*;
+        let last = a.len() - 16;
+        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset
+        // of at most `len - 16` of `a` or `b`, which have the same length.
+        unsafe {
+            let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
+            let same_at = |at: usize| _mm_cmpeq_epi8(load(a, at), load(b, at));
+            let all = |same: __m128i| _mm_movemask_epi8(same) == 0xFFFF;
+            let mut same = same_at(last);
+            let mut at = 0;
+            while last - at > WINDOW {
+                let window_end = at + WINDOW;
+                while at < window_end {
+                    same = _mm_and_si128(same, same_at(at));
+                    at += 16;
+                }
+                if !all(same) {
+                    return false;
+                }
+            }
+            while at < last {
+                same = _mm_and_si128(same, same_at(at));
+                at += 16;
+            }
+            return all(same);
+        }
+    }
+    a == b
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {
@@ -422,8 +635,20 @@ fn read_usage(ex: &mut Extract, usage: &Object) {
     read_usage_with(ex, usage, &CHAT_KEYS);
 }
 
-/// The input count includes `cached_tokens`: split into uncached input and cache read.
+/// A usage object parsed on its own (by the fast path): kept as the raw usage as it is,
+/// without the copy that one borrowed from a whole event's tree needs.
+fn take_usage(ex: &mut Extract, usage: Object) {
+    read_counts(ex, &usage, &CHAT_KEYS);
+    ex.set_raw_usage(Value::Object(usage));
+}
+
 pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
+    read_counts(ex, usage, keys);
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}
+
+/// The input count includes `cached_tokens`: split into uncached input and cache read.
+fn read_counts(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     let notes = &mut ex.notes;
     let input = json::count(usage, keys.input, notes);
     let details = json::object(usage, keys.input_details);
@@ -450,5 +675,24 @@ pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
         t.reasoning = Some(reasoning);
     }
     ex.final_usage = true;
-    ex.last_usage = Some(Value::Object(usage.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let a: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..a.len() {
+            let a = &a[..len];
+            assert!(same_bytes(a, a), "{len}");
+            assert!(!same_bytes(a, &[a, b"x"].concat()), "{len}");
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_bytes(a, &b), "{len} {at}");
+            }
+        }
+    }
 }

@@ -68,7 +68,12 @@ impl<'a> Skim<'a> {
             return None;
         }
         let start = self.pos + 1;
-        self.pos = skip_string(self.b, start)?;
+        // The text is UTF-8 already: a string without escapes needs no check but its end.
+        let stop = start + string_stop(&self.b[start..])?;
+        self.pos = match self.b[stop] {
+            b'"' => stop + 1,
+            _ => skip_string(self.b, start)?,
+        };
         Some(start)
     }
 

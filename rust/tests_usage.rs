@@ -79,7 +79,7 @@ fn peak_since(start: isize) -> isize {
 // Helpers.
 
 /// Every field of a record, for comparing records (RawRecord has no PartialEq).
-fn show(r: &RawRecord) -> String {
+pub(crate) fn show(r: &RawRecord) -> String {
     format!(
         "status={:?} body_kind={:?} provider={:?} tokens={:?} output_final={} model={:?} \
          message_id={:?} stop_reason={:?} service_tier={:?} speed={:?} error_type={:?} \
@@ -106,7 +106,7 @@ fn show(r: &RawRecord) -> String {
     )
 }
 
-fn feed_chunks<'a>(
+pub(crate) fn feed_chunks<'a>(
     provider: Provider,
     max: usize,
     chunks: impl IntoIterator<Item = &'a [u8]>,
@@ -119,7 +119,7 @@ fn feed_chunks<'a>(
 }
 
 /// A small deterministic PRNG (splitmix64).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -130,14 +130,14 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
 
 /// The record of `body` fed whole; asserts that every two-chunk split, one-byte-at-a-time
 /// feeding (with empty chunks between) and random chunkings give the very same record.
-fn stable_with(provider: Provider, max: usize, body: &[u8]) -> RawRecord {
+pub(crate) fn stable_with(provider: Provider, max: usize, body: &[u8]) -> RawRecord {
     let whole = parse_usage(body, provider, max);
     let expected = show(&whole);
     let fed = feed_chunks(provider, max, [body]);

@@ -136,7 +136,7 @@ impl Extract {
         self.last_usage_text = Some(text.to_owned());
     }
 
-    fn new(provider: Provider) -> Self {
+    pub(crate) fn new(provider: Provider) -> Self {
         Extract {
             provider,
             wide: crate::simd::wide(),
@@ -224,6 +224,15 @@ impl EventSink for Extract {
     }
 
     fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> usize {
+        if self.provider == Provider::OpenAiChat {
+            // A plain content chunk that matches the stream's template, read from the framer.
+            let used = openai_chat::whole_event(self, rest, max_event_bytes);
+            if used > 0 {
+                self.events += 1;
+                self.saw_sse_line = true;
+            }
+            return used;
+        }
         if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
         }
