@@ -101,7 +101,10 @@ fn count_string_rest(bytes: &[u8], mut pos: usize, stats: &mut TextStats) -> Opt
             b'"' => return Some(pos + 1),
             b'\\' => {
                 let (ch, len) = unescape(&bytes[pos..])?;
-                stats.add(ch.encode_utf8(&mut [0u8; 4]));
+                match u8::try_from(ch).ok().filter(u8::is_ascii) {
+                    Some(ascii) => stats.add_ascii(ascii), // `\n`, `\"` and the like
+                    None => stats.add(ch.encode_utf8(&mut [0u8; 4])),
+                }
                 pos += len;
             }
             0x80.. => pos = stats.add_non_ascii(bytes, pos)?,

@@ -282,18 +282,24 @@ impl TextStats {
         }
     }
 
+    /// Counts one ASCII character (`b` < 0x80).
+    #[inline]
+    pub fn add_ascii(&mut self, b: u8) {
+        let class = ASCII_CLASS[usize::from(b & 0x7F)];
+        let word = class & WORD != 0;
+        self.alnum += u64::from(word);
+        self.space += u64::from(class >> 1 & 1);
+        self.punct += u64::from(class == 0);
+        self.words += u64::from(word && !self.in_word);
+        self.in_word = word;
+    }
+
     /// Counts the character starting at `bytes[i]`; returns its length in bytes.
     #[inline]
     fn add_char(&mut self, bytes: &[u8], i: usize) -> usize {
         let b = bytes[i];
         if b < 0x80 {
-            let class = ASCII_CLASS[usize::from(b)];
-            let word = class & WORD != 0;
-            self.alnum += u64::from(word);
-            self.space += u64::from(class >> 1 & 1);
-            self.punct += u64::from(class == 0);
-            self.words += u64::from(word && !self.in_word);
-            self.in_word = word;
+            self.add_ascii(b);
             return 1;
         }
         // `bytes` is valid UTF-8: the lead byte gives the length.
