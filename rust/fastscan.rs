@@ -418,7 +418,7 @@ fn quiet_event(rest: &[u8], max_event_bytes: usize) -> Option<usize> {
         line,
         head,
         after_index,
-    } in QUIET
+    } in &QUIET
     {
         if !has_at(rest, 0, line) {
             continue;
