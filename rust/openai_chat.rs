@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::fastscan::{count_string, skip_string};
+use crate::fastscan::{count_string, count_string_with, skip_string};
 use crate::json::{self, Object};
 use crate::skim::{once, Skim};
 use crate::textstats::TextStats;
@@ -264,7 +264,7 @@ pub struct ChunkTemplate {
     /// The layout the last chunk matched, tried first: chunks come in runs of one kind.
     last: usize,
     /// The layout whose identity fields `ex` holds. A chunk no layout reads reaches
-    /// [`from_template`] (a whole event [`whole_event`] declines is then dispatched line by
+    /// [`from_template`] (a whole event [`whole_events`] declines is then dispatched line by
     /// line), which clears this on its miss: only such a chunk can have changed them since.
     identity_of: Option<usize>,
 }
@@ -311,19 +311,93 @@ impl Layout {
         }
     }
 
-    /// If `b` is the head from byte `skip` on, a string and the end: the index past the end.
-    /// Counts the string into `stats`, which may be partly updated when it returns `None`.
+    /// If `b` is the head from byte `skip` on, a string and the end, and `accept` takes the
+    /// index past the end (it returns the bytes used): counts the string into `stats` and
+    /// returns the bytes used; `None` leaves `stats` as it was. The string is counted into
+    /// fresh counts appended on success: no copy of `stats` to restore, and none to read back
+    /// just after the counter stored it.
     #[inline(always)]
-    fn read(&self, b: &[u8], skip: usize, stats: &mut TextStats) -> Option<usize> {
+    fn read<const WIDE: bool>(
+        &self,
+        b: &[u8],
+        skip: usize,
+        stats: &mut TextStats,
+        accept: impl Fn(usize) -> Option<usize>,
+    ) -> Option<usize> {
         let head = &self.bytes[skip..self.head_len];
-        if !same_bytes(b.get(..head.len())?, head) {
+        if !same_bytes::<WIDE>(b.get(..head.len())?, head) {
             return None;
         }
-        let string_end = count_string(b, head.len(), stats)?;
+        let mut counted = stats.continued();
+        let string_end = count_string_with::<WIDE>(b, head.len(), &mut counted)?;
         let layout_end = &self.bytes[self.head_len..];
         let end = string_end + layout_end.len();
-        same_bytes(b.get(string_end..end)?, layout_end).then_some(end)
+        if !same_bytes::<WIDE>(b.get(string_end..end)?, layout_end) {
+            return None;
+        }
+        let used = accept(end)?;
+        stats.append(&counted);
+        Some(used)
     }
+
+    /// The whole events at the start of `rest` that this layout reads, one after another
+    /// (chunks come in runs of one kind): counts their strings into `stats`.
+    #[inline(always)]
+    fn read_run<const WIDE: bool>(
+        &self,
+        rest: &[u8],
+        stats: &mut TextStats,
+        max_event_bytes: usize,
+    ) -> ChunkRun {
+        let mut run = ChunkRun::default();
+        loop {
+            let next = &rest[run.used..];
+            let framed = |end| framed_end(next, end, max_event_bytes);
+            let Some(used) = self.read::<WIDE>(next, 0, stats, framed) else {
+                return run;
+            };
+            run.used += used;
+            run.events += 1;
+        }
+    }
+}
+
+/// What a run of whole events held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRun {
+    /// The bytes the events took, through the blank line of the last.
+    pub used: usize,
+    pub events: u64,
+}
+
+/// [`Layout::read_run`], compiled for AVX2 and POPCNT when `wide` ([`crate::simd::wide`]):
+/// heads compared and text counted 32 bytes a step.
+#[inline]
+fn layout_run(
+    layout: &Layout,
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+    wide: bool,
+) -> ChunkRun {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
+        return unsafe { layout_run_wide(layout, rest, stats, max_event_bytes) };
+    }
+    let _ = wide;
+    layout.read_run::<false>(rest, stats, max_event_bytes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn layout_run_wide(
+    layout: &Layout,
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+) -> ChunkRun {
+    layout.read_run::<true>(rest, stats, max_event_bytes)
 }
 
 impl ChunkTemplate {
@@ -335,58 +409,12 @@ impl ChunkTemplate {
         (self.last, self.identity_of) = (kind, Some(kind));
     }
 
-    /// The layout that reads `b` (compared from byte `skip` of the heads) as a chunk that
-    /// `accept` takes (given the index past the chunk, it says how many bytes were used), the
-    /// last one first: which layout, and the bytes used. Counts the string into `stats`, which
-    /// is left as it was when none does. The count goes straight into `stats` (the text
-    /// statistics of the stream): a copy made after counting would stall on reading back what
-    /// the counter has just stored.
-    #[inline]
-    fn read(
-        &self,
-        b: &[u8],
-        skip: usize,
-        stats: &mut TextStats,
-        accept: impl Fn(usize) -> Option<usize> + Copy,
-    ) -> Option<(usize, usize)> {
-        let before = *stats;
-        if let Some(used) = self.read_with(self.last, b, skip, stats, accept) {
-            return Some((self.last, used));
-        }
-        *stats = before;
-        self.read_other(b, skip, stats, accept)
-    }
-
-    /// A chunk of another layout than the last one's: a change of kind, or a miss.
-    #[inline(never)]
-    fn read_other(
-        &self,
-        b: &[u8],
-        skip: usize,
-        stats: &mut TextStats,
-        accept: impl Fn(usize) -> Option<usize> + Copy,
-    ) -> Option<(usize, usize)> {
-        let before = *stats;
-        for at in (0..LAYOUTS).filter(|&at| at != self.last) {
-            if let Some(used) = self.read_with(at, b, skip, stats, accept) {
-                return Some((at, used));
-            }
-            *stats = before;
-        }
-        None
-    }
-
-    #[inline(always)]
-    fn read_with(
-        &self,
-        at: usize,
-        b: &[u8],
-        skip: usize,
-        stats: &mut TextStats,
-        accept: impl Fn(usize) -> Option<usize>,
-    ) -> Option<usize> {
-        let layout = self.layouts.get(at)?.as_ref()?;
-        accept(layout.read(b, skip, stats)?)
+    /// The layouts, the one the last chunk matched first: chunks come in runs of one kind.
+    fn in_turn(&self) -> impl Iterator<Item = (usize, &Layout)> {
+        let others = (0..LAYOUTS).filter(|&at| at != self.last);
+        std::iter::once(self.last)
+            .chain(others)
+            .filter_map(|at| Some((at, self.layouts.get(at)?.as_ref()?)))
     }
 }
 
@@ -428,7 +456,13 @@ fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
         return false;
     };
     let whole = |end| (end == data.len()).then_some(end);
-    let Some((at, _)) = template.read(data, DATA_FIELD.len(), &mut ex.output_text, whole) else {
+    let stats = &mut ex.output_text;
+    let hit = template.in_turn().find(|(_, layout)| {
+        layout
+            .read::<false>(data, DATA_FIELD.len(), stats, whole)
+            .is_some()
+    });
+    let Some((at, _)) = hit else {
         // This chunk goes on to a reader that may set the identity fields.
         template.identity_of = None;
         return false;
@@ -438,30 +472,44 @@ fn from_template(ex: &mut Extract, data: &[u8]) -> bool {
 }
 
 /// `data: <a chunk that one of the layouts reads>` and a blank line, LF or CRLF framed, whole
-/// at the start of `rest`: reads it as [`from_template`] reads its data and returns the bytes
-/// used; 0 for anything else (a bare CR, an event over `max_event_bytes`), which the framer
-/// then reads line by line. Out of line: the framer's loop, which the Anthropic reader shares,
-/// keeps one shape whatever this one grows to.
+/// at the start of `rest`, and as many such events after it as the layouts read: reads each as
+/// [`from_template`] reads its data and returns the bytes used and the events; none for
+/// anything else (a bare CR, an event over `max_event_bytes`), which the framer then reads
+/// line by line. Out of line: the framer's loop, which the Anthropic reader shares, keeps one
+/// shape whatever this one grows to.
 #[inline(never)]
-pub fn whole_event(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> usize {
-    let Some(template) = &ex.chat_template else {
-        return 0;
-    };
-    let framed = |end: usize| {
-        // As the event builder bounds a data line.
-        if end - DATA_FIELD.len() >= max_event_bytes {
-            return None;
-        }
-        match rest.get(end..end + 2) {
-            Some(b"\n\n") => Some(end + 2), // the usual framing, in one compare
-            _ => lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at)),
-        }
-    };
-    let Some((at, used)) = template.read(rest, 0, &mut ex.output_text, framed) else {
-        return 0;
-    };
-    take_hit(ex, at);
-    used
+pub fn whole_events(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> ChunkRun {
+    let mut run = ChunkRun::default();
+    while let Some((at, part)) = next_run(ex, &rest[run.used..], max_event_bytes) {
+        take_hit(ex, at);
+        run.used += part.used;
+        run.events += part.events;
+    }
+    run
+}
+
+/// The events at the start of `rest` that one layout reads (the last one's first): which
+/// layout, and what they held.
+#[inline]
+fn next_run(ex: &mut Extract, rest: &[u8], max_event_bytes: usize) -> Option<(usize, ChunkRun)> {
+    let template = ex.chat_template.as_ref()?;
+    template.in_turn().find_map(|(at, layout)| {
+        let run = layout_run(layout, rest, &mut ex.output_text, max_event_bytes, ex.wide);
+        (run.events > 0).then_some((at, run))
+    })
+}
+
+/// Past the blank line that must follow a whole event's data line ending at `end`, if the
+/// data is within `max_event_bytes` (as the event builder bounds a data line).
+#[inline(always)]
+fn framed_end(rest: &[u8], end: usize, max_event_bytes: usize) -> Option<usize> {
+    if end - DATA_FIELD.len() >= max_event_bytes {
+        return None;
+    }
+    match rest.get(end..end + 2) {
+        Some(b"\n\n") => Some(end + 2), // the usual framing, in one compare
+        _ => lf_or_crlf_end(rest, end).and_then(|at| lf_or_crlf_end(rest, at)),
+    }
 }
 
 /// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
@@ -478,45 +526,99 @@ fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
 /// How many bytes `same_bytes` compares before it checks whether they all matched.
 const WINDOW: usize = 512;
 
-/// `a == b`, inlined and 16 bytes at a time (the last block overlapping): a layout's head is
-/// some 250 bytes, compared on every chunk. A longer pattern is compared `WINDOW` bytes at a
-/// time, stopping at the first window that differs, so that a long layout compared with the
-/// rest of a read that holds many short chunks costs each no more than what matches of it.
+/// `a == b`, inlined and 16 bytes at a time (32 with AVX2 when `WIDE`; the last block
+/// overlapping): a layout's head is some 250 bytes, compared on every chunk. A longer pattern
+/// is compared `WINDOW` bytes at a time, stopping at the first window that differs, so that a
+/// long layout compared with the rest of a read that holds many short chunks costs each no
+/// more than what matches of it. Only the AVX2 paths may instantiate it with `WIDE`.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+fn same_bytes<const WIDE: bool>(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= 16 {
-        use std::arch::x86_64::*;
-        let last = a.len() - 16;
-        // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset
-        // of at most `len - 16` of `a` or `b`, which have the same length.
-        unsafe {
-            let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
-            let same_at = |at: usize| _mm_cmpeq_epi8(load(a, at), load(b, at));
-            let all = |same: __m128i| _mm_movemask_epi8(same) == 0xFFFF;
-            let mut same = same_at(last);
-            let mut at = 0;
-            while last - at > WINDOW {
-                let window_end = at + WINDOW;
-                while at < window_end {
-                    same = _mm_and_si128(same, same_at(at));
-                    at += 16;
-                }
-                if !all(same) {
-                    return false;
-                }
-            }
-            while at < last {
+    {
+        if WIDE && a.len() >= 32 {
+            // SAFETY: `WIDE` code runs only where AVX2 is available (above).
+            return unsafe { same_bytes32(a, b) };
+        }
+        if a.len() >= 16 {
+            return same_bytes16(a, b);
+        }
+    }
+    same_short(a, b)
+}
+
+/// [`same_bytes`] for slices of the same length, at least 16 bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn same_bytes16(a: &[u8], b: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    debug_assert!(a.len() == b.len() && a.len() >= 16);
+    let last = a.len() - 16;
+    // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset
+    // of at most `len - 16` of `a` or `b`, which have the same length.
+    unsafe {
+        let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
+        let same_at = |at: usize| _mm_cmpeq_epi8(load(a, at), load(b, at));
+        let all = |same: __m128i| _mm_movemask_epi8(same) == 0xFFFF;
+        let mut same = same_at(last);
+        let mut at = 0;
+        while last - at > WINDOW {
+            let window_end = at + WINDOW;
+            while at < window_end {
                 same = _mm_and_si128(same, same_at(at));
                 at += 16;
             }
-            return all(same);
+            if !all(same) {
+                return false;
+            }
+        }
+        while at < last {
+            same = _mm_and_si128(same, same_at(at));
+            at += 16;
+        }
+        all(same)
+    }
+}
+
+/// [`same_bytes`] for slices of the same length, at least 32 bytes, with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn same_bytes32(a: &[u8], b: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    debug_assert!(a.len() == b.len() && a.len() >= 32);
+    let last = a.len() - 32;
+    // SAFETY: this function's own target feature; every load reads 32 bytes at an offset of
+    // at most `len - 32` of `a` or `b`, which have the same length.
+    let load = |x: &[u8], at: usize| unsafe { _mm256_loadu_si256(x.as_ptr().add(at).cast()) };
+    let same_at = |at: usize| _mm256_cmpeq_epi8(load(a, at), load(b, at));
+    let all = |same: __m256i| _mm256_movemask_epi8(same) == -1;
+    let mut same = same_at(last);
+    let mut at = 0;
+    while last - at > WINDOW {
+        let window_end = at + WINDOW;
+        while at < window_end {
+            same = _mm256_and_si256(same, same_at(at));
+            at += 32;
+        }
+        if !all(same) {
+            return false;
         }
     }
-    a == b
+    while at < last {
+        same = _mm256_and_si256(same, same_at(at));
+        at += 32;
+    }
+    all(same)
+}
+
+/// [`same_bytes`] for slices of the same length under 16 bytes (a test's tiny layouts): no
+/// `memcmp` call.
+#[inline]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 pub fn on_event(ex: &mut Extract, value: &Value) {
@@ -681,17 +783,34 @@ fn read_counts(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
 mod tests {
     use super::*;
 
+    /// `same_bytes` in the AVX2 build, entered only where the processor has it.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn same_bytes_wide(a: &[u8], b: &[u8]) -> bool {
+        same_bytes::<true>(a, b)
+    }
+
+    fn same_bytes_both(a: &[u8], b: &[u8]) -> bool {
+        let narrow = same_bytes::<false>(a, b);
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::wide() {
+            // SAFETY: `simd::wide()`: the processor has AVX2 and POPCNT.
+            assert_eq!(unsafe { same_bytes_wide(a, b) }, narrow);
+        }
+        narrow
+    }
+
     #[test]
     fn same_bytes_is_slice_equality() {
         let a: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
         for len in 0..a.len() {
             let a = &a[..len];
-            assert!(same_bytes(a, a), "{len}");
-            assert!(!same_bytes(a, &[a, b"x"].concat()), "{len}");
+            assert!(same_bytes_both(a, a), "{len}");
+            assert!(!same_bytes_both(a, &[a, b"x"].concat()), "{len}");
             for at in 0..len {
                 let mut b = a.to_vec();
                 b[at] ^= 0x20;
-                assert!(!same_bytes(a, &b), "{len} {at}");
+                assert!(!same_bytes_both(a, &b), "{len} {at}");
             }
         }
     }
