@@ -607,9 +607,13 @@ fn same_bytes32(a: &[u8], b: &[u8]) -> bool {
             return false;
         }
     }
-    while at < last {
+    // Two blocks a step: a head of some 250 bytes takes four steps.
+    while at + 32 < last {
+        same = _mm256_and_si256(same, _mm256_and_si256(same_at(at), same_at(at + 32)));
+        at += 64;
+    }
+    if at < last {
         same = _mm256_and_si256(same, same_at(at));
-        at += 32;
     }
     all(same)
 }
