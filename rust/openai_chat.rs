@@ -138,38 +138,135 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
     Some(())
 }
 
-fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
+/// The top level of a chunk as far as it was read: the fields it keeps, and the names seen
+/// (each may come once). `S` is a field's text (`&str` while reading, its span in the chunk
+/// when kept in a [`Prefix`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Top<S> {
+    id: Option<S>,
+    model: Option<S>,
+    tier: Option<S>,
+    object: Option<S>,
+    usage: Option<(usize, usize)>,
+    has_type: bool,
+    seen: [bool; 7],
+}
+
+/// A place to go on reading a chunk's top level from: just past the comma before a field
+/// name, and what the fields before it held.
+type Resume<'a> = (usize, Top<&'a str>);
+
+/// Reads a chunk's top-level object: the whole of it, or (`resume`) its fields from a point
+/// that an earlier chunk with the same bytes up to there left. Returns the chunk and the point
+/// just before its `choices` (where chunks of a stream start to differ), when it has one.
+fn read_chunk<'a>(
+    skim: &mut Skim<'a>,
+    resume: Option<Resume<'a>>,
+) -> Option<(Chunk<'a>, Option<Resume<'a>>)> {
     let mut chunk = Chunk::default();
-    let mut seen = [false; 7];
-    let (mut id, mut model, mut tier, mut object, mut usage) = (None, None, None, None, None);
-    let mut has_type = false;
-    skim.object(|skim, name| match name {
-        "id" => once(&mut id, &mut seen[0], skim.null_or_plain()?),
-        "model" => once(&mut model, &mut seen[1], skim.null_or_plain()?),
-        "service_tier" => once(&mut tier, &mut seen[2], skim.null_or_plain()?),
-        "choices" => {
-            once(&mut None::<()>, &mut seen[3], Some(()))?;
-            if skim.expect_null().is_some() {
-                return Some(());
+    let (start, mut top) = resume.unwrap_or_default();
+    // Where the last field's value ended, and the point before `choices`.
+    let (mut value_end, mut before_choices) = (None, None);
+    let mut field = |skim: &mut Skim<'a>, name: &str| {
+        let t = &mut top;
+        match name {
+            "id" => once(&mut t.id, &mut t.seen[0], skim.null_or_plain()?),
+            "model" => once(&mut t.model, &mut t.seen[1], skim.null_or_plain()?),
+            "service_tier" => once(&mut t.tier, &mut t.seen[2], skim.null_or_plain()?),
+            "choices" => {
+                // `value_end` is at the comma before this name (`object` ate it there).
+                let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
+                before_choices = comma.map(|at| (at + 1, *t));
+                once(&mut None::<()>, &mut t.seen[3], Some(()))?;
+                if skim.expect_null().is_none() {
+                    skim.array(|skim| read_choice(skim, &mut chunk))?;
+                }
+                Some(())
             }
-            skim.array(|skim| read_choice(skim, &mut chunk))
-        }
-        "usage" => once(&mut usage, &mut seen[4], skim.object_span()?),
-        // A chunk that carries an error is read by `on_event`.
-        "error" => once(&mut None::<()>, &mut seen[5], Some(())).and_then(|()| skim.expect_null()),
-        "object" => once(&mut object, &mut seen[6], skim.null_or_plain()?),
-        "type" => {
-            has_type = true;
-            skim.skip_value()
-        }
-        _ => skim.skip_value(),
-    })?;
+            "usage" => once(&mut t.usage, &mut t.seen[4], skim.object_span()?),
+            // A chunk that carries an error is read by `on_event`.
+            "error" => {
+                once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
+            }
+            "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
+            "type" => {
+                t.has_type = true;
+                skim.skip_value()
+            }
+            _ => skim.skip_value(),
+        }?;
+        value_end = Some(skim.position());
+        Some(())
+    };
+    if resume.is_some() {
+        skim.resume_at(start);
+        skim.fields(&mut field)?;
+    } else {
+        skim.object(&mut field)?;
+    }
     if !skim.at_end() {
         return None;
     }
-    (chunk.id, chunk.model, chunk.service_tier) = (id, model, tier);
-    (chunk.object, chunk.usage, chunk.has_type) = (object, usage, has_type);
-    Some(chunk)
+    (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
+    (chunk.object, chunk.usage, chunk.has_type) = (top.object, top.usage, top.has_type);
+    Some((chunk, before_choices))
+}
+
+/// The bytes of a stream's chunks up to their `choices` (the id, the model and the like,
+/// the same in every chunk) and the state of the top-level read there: a chunk that starts
+/// with them is read from there on.
+#[derive(Debug, Clone)]
+struct Prefix {
+    bytes: Vec<u8>,
+    top: Top<(usize, usize)>,
+}
+
+impl Prefix {
+    /// The prefix of `data` up to `point`, when it is of a size worth keeping.
+    fn keep(data: &[u8], (at, top): Resume) -> Option<Prefix> {
+        if at > MAX_LAYOUT {
+            return None;
+        }
+        // `Some(None)` for a field that is absent, `None` if one is not in `data`.
+        let span = |text: Option<&str>| match text {
+            Some(text) => span_in(data, text).map(Some),
+            None => Some(None),
+        };
+        let top = Top {
+            id: span(top.id)?,
+            model: span(top.model)?,
+            tier: span(top.tier)?,
+            object: span(top.object)?,
+            usage: top.usage,
+            has_type: top.has_type,
+            seen: top.seen,
+        };
+        let bytes = data.get(..at)?.to_vec();
+        Some(Prefix { bytes, top })
+    }
+
+    /// Where to resume reading `text` (a chunk's data) if it starts with this prefix.
+    fn resume_in<'a>(&self, text: &'a str) -> Option<Resume<'a>> {
+        let at = self.bytes.len();
+        if !same_bytes::<false>(text.as_bytes().get(..at)?, &self.bytes) {
+            return None;
+        }
+        let field = |span: Option<(usize, usize)>| match span {
+            Some((start, end)) => text.get(start..end).map(Some),
+            None => Some(None),
+        };
+        let t = &self.top;
+        let top = Top {
+            id: field(t.id)?,
+            model: field(t.model)?,
+            tier: field(t.tier)?,
+            object: field(t.object)?,
+            usage: t.usage,
+            has_type: t.has_type,
+            seen: t.seen,
+        };
+        Some((at, top))
+    }
 }
 
 /// Handles a chunk without an error (content, tool calls, the usage chunk), the bulk of a
@@ -184,7 +281,12 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
         return false;
     };
     let mut skim = Skim::new(text);
-    let Some(chunk) = read_chunk(&mut skim) else {
+    // The reader goes on from the stream's prefix where the chunk starts with it: the state
+    // there is what reading the same bytes from the start gives (it reads forward only, and
+    // the prefix ends at a comma, where no token goes on).
+    let template = ex.chat_template.as_ref();
+    let resume = template.and_then(|t| t.prefix.as_ref()?.resume_in(text));
+    let Some((chunk, before_choices)) = read_chunk(&mut skim, resume) else {
         return false;
     };
     if ex.provider == Provider::Auto {
@@ -209,9 +311,17 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if let Some(usage) = usage {
         take_usage(ex, usage);
     }
-    if let Some(layout) = Layout::learn(data, &chunk) {
+    let layout = Layout::learn(data, &chunk);
+    let prefix = before_choices.filter(|_| resume.is_none());
+    let prefix = prefix.and_then(|point| Prefix::keep(data, point));
+    if layout.is_some() || prefix.is_some() {
         let template = ex.chat_template.get_or_insert_with(ChunkTemplate::default);
-        template.learn(layout);
+        if let Some(layout) = layout {
+            template.learn(layout);
+        }
+        if prefix.is_some() {
+            template.prefix = prefix;
+        }
     }
     true
 }
@@ -220,7 +330,8 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
 fn span_in(whole: &[u8], part: &str) -> Option<(usize, usize)> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
     let end = start + part.len();
-    (whole.get(start..end)? == part.as_bytes()).then_some((start, end))
+    // `part` points into `whole` (no byte compare, which calls `memcmp` even when empty).
+    (end <= whole.len()).then_some((start, end))
 }
 
 fn set(slot: &mut Option<String>, value: Option<&str>) {
@@ -267,6 +378,8 @@ pub struct ChunkTemplate {
     /// [`from_template`] (a whole event [`whole_events`] declines is then dispatched line by
     /// line), which clears this on its miss: only such a chunk can have changed them since.
     identity_of: Option<usize>,
+    /// The stream's chunks up to their `choices`, for the full reader.
+    prefix: Option<Prefix>,
 }
 
 impl Layout {

@@ -103,6 +103,14 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         ("other_created", replace(&c, "1769279197", "1769279198")),
+        // Differences before `choices` that keep the length: the stream's prefix is read on
+        // from only when every byte of it is the same.
+        ("escaped_id", replace(&c, "chatcmpl-1", r"chatcmp\n1")),
+        ("not_json_created", replace(&c, "1769279197", "17692x9197")),
+        (
+            "repeated_id",
+            replace(&c, r#""usage":null}"#, r#""usage":null,"id":null}"#),
+        ),
         ("no_usage_key", bare()[0].clone()),
         (
             "usage_first",
