@@ -31,8 +31,8 @@ struct Chunk<'a> {
     n_texts: usize,
     /// A tool call was streamed (its texts are among `texts`).
     tool_call: bool,
-    /// Where the usage object is, when the chunk carries one.
-    usage: Option<(usize, usize)>,
+    /// The usage object's counts and where it is, when the chunk carries one.
+    usage: Option<(UsageCounts, (usize, usize))>,
     /// What `Provider::detect` looks at: the `object` field, and whether there is a `type`.
     object: Option<&'a str>,
     has_type: bool,
@@ -138,6 +138,72 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
     Some(())
 }
 
+/// The counts of a usage object that the meter reads (`read_counts`), each `None` when absent
+/// or `null`.
+#[derive(Debug, Clone, Copy, Default)]
+struct UsageCounts {
+    input: Option<u64>,
+    cached: Option<u64>,
+    output: Option<u64>,
+    reasoning: Option<u64>,
+}
+
+/// A usage object read in place, without a tree: its counts and where it is in the chunk (kept
+/// as text, parsed only if it is the stream's last). `Some(None)` for a value that is not an
+/// object (which the tree path ignores too); `None` for anything [`usage_counts`] leaves to
+/// the full parse.
+fn usage_object(skim: &mut Skim) -> Option<Option<(UsageCounts, (usize, usize))>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let start = skim.position();
+    let counts = usage_counts(skim)?;
+    Some(Some((counts, (start, skim.position()))))
+}
+
+/// The counts `read_counts` reads (Chat Completions names), when each is `null` or a plain
+/// count and no name they are under comes twice; `None` otherwise (a value to note, a repeated
+/// name, of which the tree keeps only the last), leaving the chunk to the full parse.
+fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
+    let mut c = UsageCounts::default();
+    let mut seen = [false; 4];
+    skim.object(|skim, key| match key {
+        "prompt_tokens" => once(&mut c.input, &mut seen[0], skim.null_or_count()?),
+        "completion_tokens" => once(&mut c.output, &mut seen[1], skim.null_or_count()?),
+        "prompt_tokens_details" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            let mut seen = false;
+            object_or_skip(skim, |skim, key| match key {
+                "cached_tokens" => once(&mut c.cached, &mut seen, skim.null_or_count()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "completion_tokens_details" => {
+            once(&mut None::<()>, &mut seen[3], Some(()))?;
+            let mut seen = false;
+            object_or_skip(skim, |skim, key| match key {
+                "reasoning_tokens" => once(&mut c.reasoning, &mut seen, skim.null_or_count()?),
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some(c)
+}
+
+/// An object value walked by `field`; any other value skipped (the tree path reads into
+/// objects only).
+fn object_or_skip<'a>(
+    skim: &mut Skim<'a>,
+    field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
+) -> Option<()> {
+    if skim.at_object() {
+        skim.object(field)
+    } else {
+        skim.skip_value()
+    }
+}
+
 /// The top level of a chunk as far as it was read: the fields it keeps, and the names seen
 /// (each may come once). `S` is a field's text (`&str` while reading, its span in the chunk
 /// when kept in a [`Prefix`]).
@@ -147,7 +213,7 @@ struct Top<S> {
     model: Option<S>,
     tier: Option<S>,
     object: Option<S>,
-    usage: Option<(usize, usize)>,
+    usage: Option<(UsageCounts, (usize, usize))>,
     has_type: bool,
     seen: [bool; 7],
 }
@@ -183,7 +249,7 @@ fn read_chunk<'a>(
                 }
                 Some(())
             }
-            "usage" => once(&mut t.usage, &mut t.seen[4], skim.object_span()?),
+            "usage" => once(&mut t.usage, &mut t.seen[4], usage_object(skim)?),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
@@ -295,9 +361,6 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
             return false;
         }
     }
-    let Some(usage) = json::object_at(data, chunk.usage) else {
-        return false;
-    };
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -308,8 +371,10 @@ pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    if let Some(usage) = usage {
-        take_usage(ex, usage);
+    if let Some((counts, (start, end))) = chunk.usage {
+        set_counts(ex, counts, &CHAT_KEYS);
+        // Parsed only if it is the last usage object of the stream, when the record is made.
+        ex.set_raw_usage_text(&text[start..end]);
     }
     let layout = Layout::learn(data, &chunk);
     let prefix = before_choices.filter(|_| resume.is_none());
@@ -854,44 +919,57 @@ fn read_usage(ex: &mut Extract, usage: &Object) {
     read_usage_with(ex, usage, &CHAT_KEYS);
 }
 
-/// A usage object parsed on its own (by the fast path): kept as the raw usage as it is,
-/// without the copy that one borrowed from a whole event's tree needs.
-fn take_usage(ex: &mut Extract, usage: Object) {
-    read_counts(ex, &usage, &CHAT_KEYS);
-    ex.set_raw_usage(Value::Object(usage));
-}
-
 pub fn read_usage_with(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     read_counts(ex, usage, keys);
     ex.set_raw_usage(Value::Object(usage.clone()));
 }
 
-/// The input count includes `cached_tokens`: split into uncached input and cache read.
+/// The counts of a usage object, with a note for each value that is not a count.
 fn read_counts(ex: &mut Extract, usage: &Object, keys: &UsageKeys) {
     let notes = &mut ex.notes;
     let input = json::count(usage, keys.input, notes);
     let details = json::object(usage, keys.input_details);
     let cached = details.and_then(|d| json::count(d, "cached_tokens", notes));
+    set_input(ex, input, cached, keys);
+    let notes = &mut ex.notes;
+    let output = json::count(usage, keys.output, notes);
+    let out_details = json::object(usage, keys.output_details);
+    let reasoning = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes));
+    set_output(ex, output, reasoning);
+}
+
+/// Counts read without a tree (no notes: the skim reader leaves values to note to the tree).
+fn set_counts(ex: &mut Extract, counts: UsageCounts, keys: &UsageKeys) {
+    set_input(ex, counts.input, counts.cached, keys);
+    set_output(ex, counts.output, counts.reasoning);
+}
+
+/// The input count includes `cached_tokens`: split into uncached input and cache read.
+fn set_input(ex: &mut Extract, input: Option<u64>, cached: Option<u64>, keys: &UsageKeys) {
+    let Some(input) = input else {
+        return;
+    };
     let t = &mut ex.tokens;
-    if let Some(input) = input {
-        t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
-        t.cache_read = Some(cached.unwrap_or(0).min(input));
-        if cached.unwrap_or(0) > input {
-            // Inconsistent figures: the input count includes the cached ones.
-            let key = keys.input;
-            json::note(
-                notes,
-                format!("cached_tokens above {key}: cache reads capped at {key}"),
-            );
-        }
+    t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
+    t.cache_read = Some(cached.unwrap_or(0).min(input));
+    if cached.unwrap_or(0) > input {
+        // Inconsistent figures: the input count includes the cached ones.
+        let key = keys.input;
+        json::note(
+            &mut ex.notes,
+            format!("cached_tokens above {key}: cache reads capped at {key}"),
+        );
     }
-    if let Some(output) = json::count(usage, keys.output, notes) {
-        t.output = Some(output);
+}
+
+/// The output count (reasoning included) and its reasoning share; these are final figures.
+fn set_output(ex: &mut Extract, output: Option<u64>, reasoning: Option<u64>) {
+    if let Some(output) = output {
+        ex.tokens.output = Some(output);
         ex.output_final = true;
     }
-    let out_details = json::object(usage, keys.output_details);
-    if let Some(reasoning) = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes)) {
-        t.reasoning = Some(reasoning);
+    if let Some(reasoning) = reasoning {
+        ex.tokens.reasoning = Some(reasoning);
     }
     ex.final_usage = true;
 }
