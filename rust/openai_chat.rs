@@ -240,7 +240,7 @@ fn read_chunk<'a>(
             "model" => once(&mut t.model, &mut t.seen[1], skim.null_or_plain()?),
             "service_tier" => once(&mut t.tier, &mut t.seen[2], skim.null_or_plain()?),
             "choices" => {
-                // `value_end` is at the comma before this name (`object` ate it there).
+                // The last value ended (past white space) at the comma before this name.
                 let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
                 before_choices = comma.map(|at| (at + 1, *t));
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
@@ -492,8 +492,8 @@ impl Layout {
     /// If `b` is the head from byte `skip` on, a string and the end, and `accept` takes the
     /// index past the end (it returns the bytes used): counts the string into `stats` and
     /// returns the bytes used; `None` leaves `stats` as it was. The string is counted into
-    /// fresh counts appended on success: no copy of `stats` to restore, and none to read back
-    /// just after the counter stored it.
+    /// fresh counts appended on success: no copy of `stats` to make before and restore after a
+    /// miss.
     #[inline(always)]
     fn read<const WIDE: bool>(
         &self,
