@@ -53,7 +53,7 @@ pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option
 /// compiled with the `avx2` and `popcnt` target features, entered when [`crate::simd::wide`]
 /// says so) may instantiate it with `WIDE`.
 #[inline(always)]
-fn count_string_with<const WIDE: bool>(
+pub(crate) fn count_string_with<const WIDE: bool>(
     bytes: &[u8],
     start: usize,
     stats: &mut TextStats,

@@ -164,13 +164,19 @@ impl<'a> Skim<'a> {
     }
 
     /// Walks an object: `field` is called with each name and must consume its value.
-    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
+    pub fn object(&mut self, field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
         if self.eat(b'}') {
             return Some(());
         }
+        self.fields(field)
+    }
+
+    /// The rest of an object from a field's name on (after its `{` or a comma): its fields,
+    /// each passed to `field` as in [`Skim::object`], and its closing brace.
+    pub fn fields(&mut self, mut field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
         loop {
             let name = self.plain_string()?;
             if !self.eat(b':') {
@@ -268,6 +274,11 @@ impl<'a> Skim<'a> {
     /// Only `null` is accepted.
     pub fn expect_null(&mut self) -> Option<()> {
         self.null().then_some(())
+    }
+
+    /// Goes on reading from byte `pos` (where an earlier read of the same bytes left off).
+    pub fn resume_at(&mut self, pos: usize) {
+        self.pos = pos.min(self.b.len());
     }
 
     pub fn text(&self) -> &'a str {

@@ -5,7 +5,7 @@
 
 use crate::json;
 use crate::openai_chat;
-use crate::record::RawRecord;
+use crate::record::{RawRecord, Status};
 use crate::tests_usage::{feed_chunks, show, stable_with, Rng};
 use crate::usage::{Extract, Provider, DEFAULT_MAX_EVENT_BYTES};
 
@@ -103,6 +103,14 @@ fn odd() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         ("other_created", replace(&c, "1769279197", "1769279198")),
+        // Differences before `choices` that keep the length: the stream's prefix is read on
+        // from only when every byte of it is the same.
+        ("escaped_id", replace(&c, "chatcmpl-1", r"chatcmp\n1")),
+        ("not_json_created", replace(&c, "1769279197", "17692x9197")),
+        (
+            "repeated_id",
+            replace(&c, r#""usage":null}"#, r#""usage":null,"id":null}"#),
+        ),
         ("no_usage_key", bare()[0].clone()),
         (
             "usage_first",
@@ -304,10 +312,24 @@ fn full_parse(datas: &[Vec<u8>]) -> String {
             format!("{:?}", (&ex.error_type, &ex.error_message, &ex.last_usage)),
             format!("{:?}", ex.output_text.as_tuple()),
             format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
+            format!("{:?}", (ex.output_final, status(&ex).as_str())),
         ],
         &ex.notes,
         ex.invalid_events,
     )
+}
+
+/// The status a record of what `ex` read has (as `UsageCore::record` decides it for a stream).
+fn status(ex: &Extract) -> Status {
+    if ex.error_type.is_some() {
+        Status::Error
+    } else if ex.final_usage {
+        Status::Complete
+    } else if ex.tokens.any() {
+        Status::Partial
+    } else {
+        Status::NoUsage
+    }
 }
 
 /// The fields of a record that `full_parse` shows.
@@ -323,6 +345,7 @@ fn from_record(r: &RawRecord) -> String {
             format!("{:?}", (&r.error_type, &r.error_message, &r.raw_usage)),
             format!("{:?}", r.output_text.as_tuple()),
             format!("{:?}", (r.saw_thinking, r.saw_tool_use, r.events)),
+            format!("{:?}", (r.output_final, r.status.as_str())),
         ],
         &r.notes,
         0,
@@ -656,4 +679,54 @@ fn a_long_layout_costs_only_what_matches_of_it() {
     );
     // Comparing the whole layout with each short chunk would take minutes.
     assert!(took.as_secs() < 30, "{took:?} for {n} short chunks");
+}
+
+/// Usage objects in the shapes a reader may meet, odd ones included: read without a tree
+/// when each count is plain, else (a value to note, a repeated name, an escaped name) by the
+/// full parse; either way as the full parse reads them, raw usage and notes included.
+const USAGE_SHAPES: [&str; 27] = [
+    USAGE,
+    r#"{"prompt_tokens":6687,"completion_tokens":114,"total_tokens":6801,"prompt_tokens_details":{"cached_tokens":3328,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}"#,
+    r#"{}"#,
+    r#"{ "prompt_tokens" : 7 , "completion_tokens" : 8 }"#,
+    r#"{"prompt_tokens":null,"completion_tokens":null,"prompt_tokens_details":null}"#,
+    r#"{"prompt_tokens":"20","completion_tokens":30}"#,
+    r#"{"prompt_tokens":-1,"completion_tokens":3}"#,
+    r#"{"prompt_tokens":1.0,"completion_tokens":3}"#,
+    r#"{"prompt_tokens":1e3,"completion_tokens":3}"#,
+    r#"{"prompt_tokens":99999999999999999999,"completion_tokens":3}"#,
+    r#"{"prompt_tokens":1000000000001,"completion_tokens":1000000000000}"#,
+    r#"{"prompt_tokens":01}"#,
+    r#"{"prompt_tokens":20,"prompt_tokens":21}"#,
+    r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens_details":{}}"#,
+    r#"{"prompt_tokens":5,"prompt_tokens_details":[1]}"#,
+    r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":null}}"#,
+    r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":9}}"#,
+    r#"{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":"1"}}"#,
+    r#"{"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":3,"reasoning_tokens":4}}"#,
+    r#"{"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":3},"completion_tokens_details":null}"#,
+    r#"{"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":true}}"#,
+    r#"{"completion_tokens":4,"completion_tokens_details":"x"}"#,
+    r#"{"x":{"y":[1,{"z":null}],"s":"a\"b"},"prompt_tokens":7}"#,
+    r#"{"prompt\u005ftokens":7}"#,
+    r#"5"#,
+    r#"[]"#,
+    r#"{"prompt_tokens":7,"completion_tokens":8"#,
+];
+
+#[test]
+fn usage_shapes_read_as_a_full_parse() {
+    let usage_chunk =
+        |usage: &str| format!(r#"{{{HEAD},"choices":[],"usage":{usage}}}"#).into_bytes();
+    let plain = plain();
+    for shape in USAGE_SHAPES {
+        // The shape alone, then before and after another usage object (the last one wins).
+        for (first, second) in [(shape, None), (USAGE, Some(shape)), (shape, Some(USAGE))] {
+            let mut datas = plain[..3].to_vec();
+            datas.push(usage_chunk(first));
+            datas.extend_from_slice(&plain[3..5]);
+            datas.extend(second.map(usage_chunk));
+            check(&datas, &stream(&datas), &format!("{first} then {second:?}"));
+        }
+    }
 }

@@ -225,13 +225,13 @@ impl EventSink for Extract {
 
     fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> usize {
         if self.provider == Provider::OpenAiChat {
-            // A plain content chunk that matches the stream's template, read from the framer.
-            let used = openai_chat::whole_event(self, rest, max_event_bytes);
-            if used > 0 {
-                self.events += 1;
+            // Plain content chunks that match the stream's template, read from the framer.
+            let run = openai_chat::whole_events(self, rest, max_event_bytes);
+            if run.events > 0 {
+                self.events += run.events;
                 self.saw_sse_line = true;
             }
-            return used;
+            return run.used;
         }
         if !matches!(self.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
