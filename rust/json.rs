@@ -18,17 +18,6 @@ pub fn parse(data: &[u8]) -> Option<Value> {
     }
 }
 
-/// The object at `span` of `data` (found by [`crate::skim::Skim::object_span`]), as a tree.
-pub fn object_at(data: &[u8], span: Option<(usize, usize)>) -> Option<Option<Object>> {
-    let Some((start, end)) = span else {
-        return Some(None);
-    };
-    match parse(&data[start..end])? {
-        Value::Object(object) => Some(Some(object)),
-        _ => None,
-    }
-}
-
 /// A token count at `obj[key]`: `Some` for a valid count, `None` when absent or null, and a
 /// note (the field is then ignored) when the value is not a count.
 pub fn count(obj: &Object, key: &str, notes: &mut Vec<String>) -> Option<u64> {

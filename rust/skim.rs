@@ -231,15 +231,6 @@ impl<'a> Skim<'a> {
         self.plain_string().map(Some)
     }
 
-    /// An object's span (for a sub-parse), or `None` for any other value; either way the value
-    /// is checked and skipped. For a field that readers use only when it is an object.
-    pub fn object_span(&mut self) -> Option<Option<(usize, usize)>> {
-        let start = self.pos;
-        let object = self.peek()? == b'{';
-        self.skip_value()?;
-        Some(object.then_some((start, self.pos)))
-    }
-
     /// Whether the next value is an object (white space skipped).
     /// `null` (`None`), or a token count: a plain non-negative integer up to
     /// [`json::MAX_COUNT`]. Anything else (a fraction, an exponent, a sign, a larger number, a
