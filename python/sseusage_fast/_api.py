@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._finish import FinishMixin
@@ -13,11 +13,14 @@ DEFAULT_MAX_EVENT_BYTES = 16 << 20
 
 
 def make_parser_class(
-    core: type, module: str, new_record: Callable[[list[Any]], UsageRecord] | None = None
+    core: type,
+    module: str,
+    new_record: Callable[[Sequence[Any], tuple[Any, ...]], UsageRecord] | None = None,
 ) -> type:
     """`UsageParser` over a core class whose `feed` stays the core's own method (for the native
     core: a direct Rust call, no Python frame per chunk); `new_record` builds the record from
-    its values in field order, when the backend has a faster way than the shared one."""
+    its values in field order (`record_from_values(head, tail)`), when the backend has a faster
+    way than the shared one."""
 
     core_init = core.__dict__.get("__init__")  # the pure core's; the native one has __new__
 

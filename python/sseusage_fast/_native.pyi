@@ -1,10 +1,18 @@
 """Type stubs of the Rust extension (rust/python.rs)."""
 
-from typing import Any, TypeAlias, TypeVar, final
+from collections.abc import Sequence
+from typing import Any, Generic, TypeAlias, TypeVar, final
 
 from typing_extensions import Self
 
-__all__ = ["Event", "SSEDecoder", "UsageCore", "new_frozen", "parse_usage_raw", "text_stats"]
+__all__ = [
+    "Event",
+    "RecordBuilder",
+    "SSEDecoder",
+    "UsageCore",
+    "parse_usage_raw",
+    "text_stats",
+]
 
 _Chunk: TypeAlias = bytes | bytearray | memoryview
 _T = TypeVar("_T")
@@ -48,4 +56,11 @@ def parse_usage_raw(
     body: _Chunk, provider: str = "auto", max_event_bytes: int = ...
 ) -> tuple[Any, ...]: ...
 def text_stats(text: str) -> tuple[int, int, int, int, int, int]: ...
-def new_frozen(cls: type[_T], names: tuple[str, ...], values: list[Any], /) -> _T: ...
+
+@final
+class RecordBuilder(Generic[_T]):
+    """Builds instances of a class with `__slots__` from values in a fixed field order."""
+
+    def __new__(cls, record_class: type[_T], names: tuple[str, ...], /) -> Self: ...
+    def build(self, head: Sequence[Any], tail: tuple[Any, ...], /) -> _T:
+        """`head`: a tuple or a list."""
