@@ -269,6 +269,147 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
     })
 }
 
+/// A usage object's JSON text as the Python value `to_python` makes of its tree, made straight
+/// from the text (no tree to build and drop): serde_json's own reader calls back with each
+/// value, so numbers, escapes, the depth limit and what is an error are the tree's. An object's
+/// keys come in the tree's order (sorted; of equal keys the last one's value), as
+/// `serde_json::Map` keeps them. `None` for a text that does not parse, as `from_str(..).ok()`.
+fn json_text_to_python<'py>(py: Python<'py>, text: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use serde::de::DeserializeSeed;
+    let failed = std::cell::Cell::new(None);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let value = ToPython {
+        py,
+        failed: &failed,
+    }
+    .deserialize(&mut reader)
+    .and_then(|value| reader.end().map(|()| value));
+    match failed.take() {
+        Some(err) => Err(err),
+        None => Ok(value.ok()),
+    }
+}
+
+/// Makes the Python value of the JSON value serde_json reads; a Python error (out of memory)
+/// is kept in `failed` and stops the reader.
+#[derive(Clone, Copy)]
+struct ToPython<'a, 'py> {
+    py: Python<'py>,
+    failed: &'a std::cell::Cell<Option<PyErr>>,
+}
+
+impl<'py> ToPython<'_, 'py> {
+    fn made<T: IntoPyObjectExt<'py>, E: serde::de::Error>(
+        self,
+        value: T,
+    ) -> Result<Bound<'py, PyAny>, E> {
+        value
+            .into_bound_py_any(self.py)
+            .map_err(|err| self.fail(err))
+    }
+
+    fn fail<E: serde::de::Error>(self, err: PyErr) -> E {
+        self.failed.set(Some(err));
+        E::custom("a Python error")
+    }
+}
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for ToPython<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for ToPython<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // A tree keeps a number only when it is finite (null otherwise); the reader makes none
+        // that is not, but the rule is the tree's.
+        if v.is_finite() {
+            self.made(v)
+        } else {
+            self.visit_unit()
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PyString::new(self.py, v).into_any())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let list = PyList::empty(self.py);
+        while let Some(item) = seq.next_element_seed(self)? {
+            list.append(item).map_err(|err| self.fail(err))?;
+        }
+        Ok(list.into_any())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            entries.push((key, map.next_value_seed(self)?));
+        }
+        // A stable sort: of equal keys the last is set last, so its value is the one kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let dict = PyDict::new(self.py);
+        for (key, value) in entries {
+            dict.set_item(usage_key(self.py, &key), value)
+                .map_err(|err| self.fail(err))?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.to_owned().into())
+    }
+}
+
 /// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
 /// string made once per process: interning it anew on every record costs more than the rest
 /// of the tuple.
@@ -333,7 +474,10 @@ fn usage_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
     let t = &r.tokens;
-    let raw_usage = r.raw_usage.as_ref().map(|u| to_python(py, u)).transpose()?;
+    let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
+        (Some(text), _) => json_text_to_python(py, text)?,
+        (None, tree) => tree.as_ref().map(|u| to_python(py, u)).transpose()?,
+    };
     let provider = r.provider.map(|p| fixed_name(py, p));
     let items: [Bound<'py, PyAny>; 26] = [
         t.input.into_bound_py_any(py)?,
@@ -402,7 +546,7 @@ impl UsageCore {
 
     fn _finish_raw<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         if let Some(core) = self.core.take() {
-            self.raw = Some(record_tuple(py, &core.finish())?.unbind());
+            self.raw = Some(record_tuple(py, &core.finish_keeping_text())?.unbind());
         }
         Ok(self.raw.as_ref().expect("finished").bind(py).clone())
     }

@@ -383,7 +383,15 @@ impl UsageCore {
     }
 
     /// End of stream. Reads what a cut stream left unfinished, and says what the body was.
-    pub fn finish(mut self) -> RawRecord {
+    pub fn finish(self) -> RawRecord {
+        let mut record = self.finish_keeping_text();
+        record.parse_usage_text();
+        record
+    }
+
+    /// As `finish`, but a usage object kept as JSON text stays text (`raw_usage_text`): the
+    /// Python binding makes its dict straight from the text.
+    pub fn finish_keeping_text(mut self) -> RawRecord {
         if !self.held.is_empty() {
             // A body too short to be zstd: read as what it is, bytes of an event stream.
             let held = std::mem::take(&mut self.held);
@@ -498,11 +506,8 @@ impl UsageCore {
             speed: ex.speed,
             error_type: ex.error_type,
             error_message: ex.error_message,
-            raw_usage: match ex.last_usage_text {
-                // The skim reader checked this text; a parse that failed would leave no dict.
-                Some(text) => serde_json::from_str(&text).ok(),
-                None => ex.last_usage,
-            },
+            raw_usage: ex.last_usage,
+            raw_usage_text: ex.last_usage_text,
             output_text: ex.output_text,
             saw_thinking: ex.saw_thinking,
             saw_tool_use: ex.saw_tool_use,
