@@ -432,6 +432,35 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
     made.clone()
 }
 
+/// A value that requests repeat (a model, a stop reason, a service tier, a speed) as a Python
+/// string shared by the records that hold it: made once per process instead of once per
+/// record, and hashed once (the estimator looks its model up in a cache per record). The first
+/// `MAX` such values seen are kept, each at most `MAX_LEN` bytes; others are made anew.
+fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<(Box<str>, Py<PyString>)>> = Mutex::new(Vec::new());
+    const MAX: usize = 64;
+    const MAX_LEN: usize = 128;
+    let find = |seen: &[(Box<str>, Py<PyString>)]| {
+        seen.iter()
+            .find(|(seen, _)| **seen == *name)
+            .map(|(_, made)| made.bind(py).clone())
+    };
+    // No Python code runs while the lock is held: taking a reference runs none.
+    if let Some(made) = SEEN.lock().ok().and_then(|seen| find(&seen)) {
+        return made;
+    }
+    let made = PyString::new(py, name);
+    if name.len() <= MAX_LEN {
+        if let Ok(mut seen) = SEEN.lock() {
+            if seen.len() < MAX && find(&seen).is_none() {
+                seen.push((name.into(), made.clone().unbind()));
+            }
+        }
+    }
+    made
+}
+
 /// A key of a raw usage dict: the providers' usual names are made once per process (with
 /// their hash, which the dict needs), anything else anew.
 fn usage_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
@@ -479,6 +508,7 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
         (None, tree) => tree.as_ref().map(|u| to_python(py, u)).transpose()?,
     };
     let provider = r.provider.map(|p| fixed_name(py, p));
+    let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
     let items: [Bound<'py, PyAny>; 26] = [
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
@@ -489,12 +519,12 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
         t.reasoning.into_bound_py_any(py)?,
         t.web_search.into_bound_py_any(py)?,
         t.web_fetch.into_bound_py_any(py)?,
-        r.service_tier.as_deref().into_bound_py_any(py)?,
-        r.speed.as_deref().into_bound_py_any(py)?,
+        repeated(&r.service_tier).into_bound_py_any(py)?,
+        repeated(&r.speed).into_bound_py_any(py)?,
         provider.into_bound_py_any(py)?,
-        r.model.as_deref().into_bound_py_any(py)?,
+        repeated(&r.model).into_bound_py_any(py)?,
         r.message_id.as_deref().into_bound_py_any(py)?,
-        r.stop_reason.as_deref().into_bound_py_any(py)?,
+        repeated(&r.stop_reason).into_bound_py_any(py)?,
         fixed_name(py, r.status.as_str()).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
