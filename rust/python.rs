@@ -541,28 +541,67 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
 }
 
 /// The streaming half of `UsageParser`: `feed` is this method itself (no Python wrapper in
-/// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`.
+/// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`. It takes the
+/// parser's whole signature, so that making a parser calls no Python `__init__`, and keeps the
+/// settings that `finish` reads.
 #[pyclass(subclass, module = "sseusage_fast._native")]
 pub struct UsageCore {
     core: Option<usage::UsageCore>,
     raw: Option<Py<PyTuple>>,
+    #[pyo3(get, name = "_request")]
+    request: Option<Py<PyAny>>,
+    #[pyo3(get, name = "_estimator")]
+    estimator: Option<Py<PyAny>>,
+    /// As given; `None` when not given (then `True`).
+    estimate: Option<Py<PyAny>>,
+}
+
+/// An argument as given, `None` included (told apart from an argument not given).
+fn as_given(value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    Ok(Some(value.clone().unbind()))
 }
 
 #[pymethods]
 impl UsageCore {
     #[new]
-    #[pyo3(signature = (provider = "auto", *_args, max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64, **_kwargs))]
+    #[pyo3(
+        signature = (
+            provider = "auto",
+            *,
+            request = None,
+            estimator = None,
+            estimate = None,
+            max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64,
+        ),
+        text_signature = "(provider='auto', *, request=None, estimator=None, estimate=True, \
+                          max_event_bytes=16777216)"
+    )]
     fn new(
         provider: &str,
-        _args: &Bound<'_, PyTuple>,
+        request: Option<Py<PyAny>>,
+        estimator: Option<Py<PyAny>>,
+        #[pyo3(from_py_with = as_given)] estimate: Option<Py<PyAny>>,
         max_event_bytes: i64,
-        _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
         Ok(UsageCore {
             core: Some(core),
             raw: None,
+            request,
+            estimator,
+            estimate,
         })
+    }
+
+    #[getter(_estimate)]
+    fn estimate(&self, py: Python<'_>) -> Py<PyAny> {
+        match &self.estimate {
+            Some(given) => given.clone_ref(py),
+            None => pyo3::types::PyBool::new(py, true)
+                .to_owned()
+                .into_any()
+                .unbind(),
+        }
     }
 
     /// Feeds one network read. Cheap: no Python object is built.

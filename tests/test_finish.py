@@ -93,3 +93,44 @@ def test_default_settings_are_not_stored(backend: ModuleType) -> None:
     assert (parser._request, parser._estimator, parser._estimate) == ({"messages": []}, est, False)
     parser.feed(b'data: {"id":"c","model":"gpt-4o","choices":[]}\n\n')
     assert parser.finish().estimated == ()
+
+
+def test_settings_are_kept_as_given(backend: ModuleType) -> None:
+    # The native core's __new__ keeps them (no Python __init__): the same objects, `None` and
+    # other falsy values of `estimate` included, and the same estimates from them.
+    parser = backend.UsageParser()
+    assert (parser._request, parser._estimator, parser._estimate) == (None, None, True)
+    assert parser._estimate is True
+    body = b'data: {"id":"c","model":"gpt-4o","choices":[{"delta":{"content":"Hi"}}]}\n\n'
+    request = {"messages": [{"role": "user", "content": "Hello there"}]}
+    for estimate in (True, False, None, 0, 1, "yes"):
+        est = Estimator()
+        parser = backend.UsageParser(
+            provider="openai", request=request, estimator=est, estimate=estimate
+        )
+        assert parser._request is request and parser._estimator is est
+        assert parser._estimate is estimate
+        parser.feed(body)
+        assert parser.finish().estimated == (("output_tokens", "input_tokens") if estimate else ())
+
+
+def test_parser_signature_and_refusals_are_the_same_on_both(
+    both: tuple[ModuleType, ModuleType],
+) -> None:
+    import inspect
+
+    native, pure = both
+    assert str(inspect.signature(native.UsageParser)) == str(inspect.signature(pure.UsageParser))
+    assert native.UsageParser.__doc__ == pure.UsageParser.__doc__
+    for backend in both:
+        with pytest.raises(TypeError):
+            backend.UsageParser("auto", None)
+        with pytest.raises(TypeError):
+            backend.UsageParser(no_such_setting=1)
+        with pytest.raises(ValueError, match="unknown provider"):
+            backend.UsageParser("nope")
+        with pytest.raises(ValueError, match="max_event_bytes"):
+            backend.UsageParser(max_event_bytes=0)
+        parser = backend.UsageParser(max_event_bytes=64)
+        parser.feed(b"data: " + b"x" * 100 + b"\n\n")
+        assert parser.finish().error_type == "event_too_large"

@@ -47,8 +47,20 @@ class UsageCore:
     """The streaming half of `UsageParser`; the Python subclass adds `finish()`."""
 
     def __new__(
-        cls, provider: str = "auto", *_args: Any, max_event_bytes: int = ..., **_kwargs: Any
+        cls,
+        provider: str = "auto",
+        *,
+        request: Any = None,
+        estimator: Any = None,
+        estimate: Any = True,
+        max_event_bytes: int = ...,
     ) -> Self: ...
+    @property
+    def _request(self) -> Any: ...
+    @property
+    def _estimator(self) -> Any: ...
+    @property
+    def _estimate(self) -> Any: ...
     def feed(self, chunk: _Chunk, /) -> None: ...
     def _finish_raw(self) -> tuple[Any, ...]: ...
 
