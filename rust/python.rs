@@ -540,20 +540,27 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
     PyTuple::new(py, items)
 }
 
+/// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
+/// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
+/// members of the object, without a call.
+#[pyclass(frozen, subclass, module = "sseusage_fast._native")]
+pub struct ParserSettings {
+    #[pyo3(get, name = "_request")]
+    request: Py<PyAny>,
+    #[pyo3(get, name = "_estimator")]
+    estimator: Py<PyAny>,
+    #[pyo3(get, name = "_estimate")]
+    estimate: Py<PyAny>,
+}
+
 /// The streaming half of `UsageParser`: `feed` is this method itself (no Python wrapper in
 /// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`. It takes the
-/// parser's whole signature, so that making a parser calls no Python `__init__`, and keeps the
-/// settings that `finish` reads.
-#[pyclass(subclass, module = "sseusage_fast._native")]
+/// parser's whole signature and keeps the settings, so that making a parser calls no Python
+/// `__init__`.
+#[pyclass(extends = ParserSettings, subclass, module = "sseusage_fast._native")]
 pub struct UsageCore {
     core: Option<usage::UsageCore>,
     raw: Option<Py<PyTuple>>,
-    #[pyo3(get, name = "_request")]
-    request: Option<Py<PyAny>>,
-    #[pyo3(get, name = "_estimator")]
-    estimator: Option<Py<PyAny>>,
-    /// As given; `None` when not given (then `True`).
-    estimate: Option<Py<PyAny>>,
 }
 
 /// An argument as given, `None` included (told apart from an argument not given).
@@ -577,31 +584,28 @@ impl UsageCore {
                           max_event_bytes=16777216)"
     )]
     fn new(
+        py: Python<'_>,
         provider: &str,
         request: Option<Py<PyAny>>,
         estimator: Option<Py<PyAny>>,
         #[pyo3(from_py_with = as_given)] estimate: Option<Py<PyAny>>,
         max_event_bytes: i64,
-    ) -> PyResult<Self> {
+    ) -> PyResult<PyClassInitializer<Self>> {
         let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
-        Ok(UsageCore {
+        let settings = ParserSettings {
+            request: request.unwrap_or_else(|| py.None()),
+            estimator: estimator.unwrap_or_else(|| py.None()),
+            estimate: estimate.unwrap_or_else(|| {
+                pyo3::types::PyBool::new(py, true)
+                    .to_owned()
+                    .into_any()
+                    .unbind()
+            }),
+        };
+        Ok(PyClassInitializer::from(settings).add_subclass(UsageCore {
             core: Some(core),
             raw: None,
-            request,
-            estimator,
-            estimate,
-        })
-    }
-
-    #[getter(_estimate)]
-    fn estimate(&self, py: Python<'_>) -> Py<PyAny> {
-        match &self.estimate {
-            Some(given) => given.clone_ref(py),
-            None => pyo3::types::PyBool::new(py, true)
-                .to_owned()
-                .into_any()
-                .unbind(),
-        }
+        }))
     }
 
     /// Feeds one network read. Cheap: no Python object is built.
@@ -787,6 +791,7 @@ fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Event>()?;
     m.add_class::<SSEDecoder>()?;
+    m.add_class::<ParserSettings>()?;
     m.add_class::<UsageCore>()?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;

@@ -7,6 +7,7 @@ from typing_extensions import Self
 
 __all__ = [
     "Event",
+    "ParserSettings",
     "RecordBuilder",
     "SSEDecoder",
     "UsageCore",
@@ -43,7 +44,17 @@ class SSEDecoder:
     @property
     def retry(self) -> int | None: ...
 
-class UsageCore:
+class ParserSettings:
+    """The settings of a parser that `finish` reads (the base of `UsageCore`)."""
+
+    @property
+    def _request(self) -> Any: ...
+    @property
+    def _estimator(self) -> Any: ...
+    @property
+    def _estimate(self) -> Any: ...
+
+class UsageCore(ParserSettings):
     """The streaming half of `UsageParser`; the Python subclass adds `finish()`."""
 
     def __new__(
@@ -55,12 +66,6 @@ class UsageCore:
         estimate: Any = True,
         max_event_bytes: int = ...,
     ) -> Self: ...
-    @property
-    def _request(self) -> Any: ...
-    @property
-    def _estimator(self) -> Any: ...
-    @property
-    def _estimate(self) -> Any: ...
     def feed(self, chunk: _Chunk, /) -> None: ...
     def _finish_raw(self) -> tuple[Any, ...]: ...
 
