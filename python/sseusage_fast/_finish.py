@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from . import estimator as _estimator_module
 from .estimator import Estimator, Stats, _core_base_tokens, default_estimator
 from .record import (
     FIELD_NAMES,
@@ -26,17 +27,22 @@ _PROVIDER, _MODEL, _BODY_KIND = _RAW["provider"], _RAW["model"], _RAW["body_kind
 _OUTPUT_FINAL, _RAW_USAGE, _NOTES = _RAW["output_final"], _RAW["raw_usage"], _RAW["notes"]
 _OUTPUT_STATS, _THINKING, _TOOLS = _RAW["output_stats"], _RAW["saw_thinking"], _RAW["saw_tool_use"]
 _N_COUNTS = len(TOKEN_COUNT_FIELDS)
+_CACHE_WRITE, _CACHE_READ = _RAW["cache_creation_input_tokens"], _RAW["cache_read_input_tokens"]
+_CACHE_5M, _CACHE_1H = (
+    _RAW["cache_creation_5m_input_tokens"],
+    _RAW["cache_creation_1h_input_tokens"],
+)
+_REASONING = _RAW["reasoning_tokens"]
+_COUNTS = (_OUTPUT, _INPUT, _CACHE_WRITE, _CACHE_READ, _CACHE_5M, _CACHE_1H, _REASONING)
 # The record's fields after the raw record's shared ones, in the order `finish` appends.
 _APPENDED = ("no_usage_data", "requires_manual_review", "estimated", "interrupted")
 if (
     FIELD_NAMES[: len(TOKEN_FIELDS)] != TOKEN_FIELDS
     or TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS
     or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes")
+    or sorted(_COUNTS) != list(range(_N_COUNTS))
 ):
     raise ImportError("finish's field order no longer matches UsageRecord")
-
-
-_NO_COUNTS = (None,) * _N_COUNTS
 
 
 def _estimate_tokens(estimator: Estimator, stats: Stats, model: str | None, kind: str) -> int:
@@ -73,11 +79,23 @@ class FinishMixin:
         # One function, once per request: the record built here rather than in a helper of
         # six arguments that returns two values (a tenth of the cost of `finish`).
         raw = self._finish_raw()  # type: ignore[attr-defined]  # the core's
-        estimator = self._estimator or default_estimator()
+        # The process-wide default, read without a call to `default_estimator()` once it
+        # exists (the call costs more than any line here).
+        estimator = self._estimator or _estimator_module._default or default_estimator()
         request = self._request
         status, model = raw[_STATUS], raw[_MODEL]
-        # As `.count(None) != _N_COUNTS` (the same `==` item by item), stopping at the first count.
-        reported = raw[:_N_COUNTS] != _NO_COUNTS
+        # Any token count proper reported (`raw[:_N_COUNTS] != (None,) * _N_COUNTS`, unrolled:
+        # the slice and its compare cost more than the rest of this block). Output first: the
+        # count most often reported.
+        reported = not (
+            raw[_OUTPUT] is None
+            and raw[_INPUT] is None
+            and raw[_CACHE_WRITE] is None
+            and raw[_CACHE_READ] is None
+            and raw[_CACHE_5M] is None
+            and raw[_CACHE_1H] is None
+            and raw[_REASONING] is None
+        )
         # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
         error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
         info = None if request is None else Estimator.request_info(request, raw[_PROVIDER])
