@@ -618,8 +618,10 @@ impl UsageCore {
     }
 
     fn _finish_raw<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        if let Some(core) = self.core.take() {
-            self.raw = Some(record_tuple(py, &core.finish_keeping_text())?.unbind());
+        if let Some(core) = self.core.as_mut() {
+            let record = core.finish_keeping_text();
+            self.core = None;
+            self.raw = Some(record_tuple(py, &record)?.unbind());
         }
         Ok(self.raw.as_ref().expect("finished").bind(py).clone())
     }
