@@ -269,6 +269,147 @@ fn to_python<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<
     })
 }
 
+/// A usage object's JSON text as the Python value `to_python` makes of its tree, made straight
+/// from the text (no tree to build and drop): serde_json's own reader calls back with each
+/// value, so numbers, escapes, the depth limit and what is an error are the tree's. An object's
+/// keys come in the tree's order (sorted; of equal keys the last one's value), as
+/// `serde_json::Map` keeps them. `None` for a text that does not parse, as `from_str(..).ok()`.
+fn json_text_to_python<'py>(py: Python<'py>, text: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use serde::de::DeserializeSeed;
+    let failed = std::cell::Cell::new(None);
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let value = ToPython {
+        py,
+        failed: &failed,
+    }
+    .deserialize(&mut reader)
+    .and_then(|value| reader.end().map(|()| value));
+    match failed.take() {
+        Some(err) => Err(err),
+        None => Ok(value.ok()),
+    }
+}
+
+/// Makes the Python value of the JSON value serde_json reads; a Python error (out of memory)
+/// is kept in `failed` and stops the reader.
+#[derive(Clone, Copy)]
+struct ToPython<'a, 'py> {
+    py: Python<'py>,
+    failed: &'a std::cell::Cell<Option<PyErr>>,
+}
+
+impl<'py> ToPython<'_, 'py> {
+    fn made<T: IntoPyObjectExt<'py>, E: serde::de::Error>(
+        self,
+        value: T,
+    ) -> Result<Bound<'py, PyAny>, E> {
+        value
+            .into_bound_py_any(self.py)
+            .map_err(|err| self.fail(err))
+    }
+
+    fn fail<E: serde::de::Error>(self, err: PyErr) -> E {
+        self.failed.set(Some(err));
+        E::custom("a Python error")
+    }
+}
+
+impl<'de, 'py> serde::de::DeserializeSeed<'de> for ToPython<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de, 'py> serde::de::Visitor<'de> for ToPython<'_, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.py.None().into_bound(self.py))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.made(v)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // A tree keeps a number only when it is finite (null otherwise); the reader makes none
+        // that is not, but the rule is the tree's.
+        if v.is_finite() {
+            self.made(v)
+        } else {
+            self.visit_unit()
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PyString::new(self.py, v).into_any())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let list = PyList::empty(self.py);
+        while let Some(item) = seq.next_element_seed(self)? {
+            list.append(item).map_err(|err| self.fail(err))?;
+        }
+        Ok(list.into_any())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            entries.push((key, map.next_value_seed(self)?));
+        }
+        // A stable sort: of equal keys the last is set last, so its value is the one kept.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let dict = PyDict::new(self.py);
+        for (key, value) in entries {
+            dict.set_item(usage_key(self.py, &key), value)
+                .map_err(|err| self.fail(err))?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Key {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.to_owned().into())
+    }
+}
+
 /// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
 /// string made once per process: interning it anew on every record costs more than the rest
 /// of the tuple.
@@ -289,6 +430,35 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         _ => return PyString::intern(py, name),
     };
     made.clone()
+}
+
+/// A value that requests repeat (a model, a stop reason, a service tier, a speed) as a Python
+/// string shared by the records that hold it: made once per process instead of once per
+/// record, and hashed once (the estimator looks its model up in a cache per record). The first
+/// `MAX` such values seen are kept, each at most `MAX_LEN` bytes; others are made anew.
+fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<(Box<str>, Py<PyString>)>> = Mutex::new(Vec::new());
+    const MAX: usize = 64;
+    const MAX_LEN: usize = 128;
+    let find = |seen: &[(Box<str>, Py<PyString>)]| {
+        seen.iter()
+            .find(|(seen, _)| **seen == *name)
+            .map(|(_, made)| made.bind(py).clone())
+    };
+    // No Python code runs while the lock is held: taking a reference runs none.
+    if let Some(made) = SEEN.lock().ok().and_then(|seen| find(&seen)) {
+        return made;
+    }
+    let made = PyString::new(py, name);
+    if name.len() <= MAX_LEN {
+        if let Ok(mut seen) = SEEN.lock() {
+            if seen.len() < MAX && find(&seen).is_none() {
+                seen.push((name.into(), made.clone().unbind()));
+            }
+        }
+    }
+    made
 }
 
 /// A key of a raw usage dict: the providers' usual names are made once per process (with
@@ -333,8 +503,12 @@ fn usage_key<'py>(py: Python<'py>, key: &str) -> Bound<'py, PyString> {
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
     let t = &r.tokens;
-    let raw_usage = r.raw_usage.as_ref().map(|u| to_python(py, u)).transpose()?;
+    let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
+        (Some(text), _) => json_text_to_python(py, text)?,
+        (None, tree) => tree.as_ref().map(|u| to_python(py, u)).transpose()?,
+    };
     let provider = r.provider.map(|p| fixed_name(py, p));
+    let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
     let items: [Bound<'py, PyAny>; 26] = [
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
@@ -345,12 +519,12 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
         t.reasoning.into_bound_py_any(py)?,
         t.web_search.into_bound_py_any(py)?,
         t.web_fetch.into_bound_py_any(py)?,
-        r.service_tier.as_deref().into_bound_py_any(py)?,
-        r.speed.as_deref().into_bound_py_any(py)?,
+        repeated(&r.service_tier).into_bound_py_any(py)?,
+        repeated(&r.speed).into_bound_py_any(py)?,
         provider.into_bound_py_any(py)?,
-        r.model.as_deref().into_bound_py_any(py)?,
+        repeated(&r.model).into_bound_py_any(py)?,
         r.message_id.as_deref().into_bound_py_any(py)?,
-        r.stop_reason.as_deref().into_bound_py_any(py)?,
+        repeated(&r.stop_reason).into_bound_py_any(py)?,
         fixed_name(py, r.status.as_str()).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
@@ -366,29 +540,72 @@ fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTu
     PyTuple::new(py, items)
 }
 
+/// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
+/// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
+/// members of the object, without a call.
+#[pyclass(frozen, subclass, module = "sseusage_fast._native")]
+pub struct ParserSettings {
+    #[pyo3(get, name = "_request")]
+    request: Py<PyAny>,
+    #[pyo3(get, name = "_estimator")]
+    estimator: Py<PyAny>,
+    #[pyo3(get, name = "_estimate")]
+    estimate: Py<PyAny>,
+}
+
 /// The streaming half of `UsageParser`: `feed` is this method itself (no Python wrapper in
-/// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`.
-#[pyclass(subclass, module = "sseusage_fast._native")]
+/// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`. It takes the
+/// parser's whole signature and keeps the settings, so that making a parser calls no Python
+/// `__init__`.
+#[pyclass(extends = ParserSettings, subclass, module = "sseusage_fast._native")]
 pub struct UsageCore {
     core: Option<usage::UsageCore>,
     raw: Option<Py<PyTuple>>,
 }
 
+/// An argument as given, `None` included (told apart from an argument not given).
+fn as_given(value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    Ok(Some(value.clone().unbind()))
+}
+
 #[pymethods]
 impl UsageCore {
     #[new]
-    #[pyo3(signature = (provider = "auto", *_args, max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64, **_kwargs))]
+    #[pyo3(
+        signature = (
+            provider = "auto",
+            *,
+            request = None,
+            estimator = None,
+            estimate = None,
+            max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64,
+        ),
+        text_signature = "(provider='auto', *, request=None, estimator=None, estimate=True, \
+                          max_event_bytes=16777216)"
+    )]
     fn new(
+        py: Python<'_>,
         provider: &str,
-        _args: &Bound<'_, PyTuple>,
+        request: Option<Py<PyAny>>,
+        estimator: Option<Py<PyAny>>,
+        #[pyo3(from_py_with = as_given)] estimate: Option<Py<PyAny>>,
         max_event_bytes: i64,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
+    ) -> PyResult<PyClassInitializer<Self>> {
         let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
-        Ok(UsageCore {
+        let settings = ParserSettings {
+            request: request.unwrap_or_else(|| py.None()),
+            estimator: estimator.unwrap_or_else(|| py.None()),
+            estimate: estimate.unwrap_or_else(|| {
+                pyo3::types::PyBool::new(py, true)
+                    .to_owned()
+                    .into_any()
+                    .unbind()
+            }),
+        };
+        Ok(PyClassInitializer::from(settings).add_subclass(UsageCore {
             core: Some(core),
             raw: None,
-        })
+        }))
     }
 
     /// Feeds one network read. Cheap: no Python object is built.
@@ -401,8 +618,10 @@ impl UsageCore {
     }
 
     fn _finish_raw<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        if let Some(core) = self.core.take() {
-            self.raw = Some(record_tuple(py, &core.finish())?.unbind());
+        if let Some(core) = self.core.as_mut() {
+            let record = core.finish_keeping_text();
+            self.core = None;
+            self.raw = Some(record_tuple(py, &record)?.unbind());
         }
         Ok(self.raw.as_ref().expect("finished").bind(py).clone())
     }
@@ -423,35 +642,143 @@ fn parse_usage_raw<'py>(
     record_tuple(py, &raw)
 }
 
-/// `object.__new__(cls)` with `names[i]` set to `values[i]` as `object.__setattr__` sets
-/// them: how a frozen dataclass's `__init__` fills its slots, without a Python call per field
-/// (a parser builds one record per request).
-#[pyfunction]
-#[pyo3(signature = (cls, names, values, /))]
-fn new_frozen<'py>(
-    cls: &Bound<'py, PyType>,
-    names: &Bound<'py, PyTuple>,
-    values: &Bound<'py, PyList>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = cls.py();
-    if names.len() != values.len() {
-        return Err(PyValueError::new_err(format!(
-            "{} names but {} values",
-            names.len(),
-            values.len()
-        )));
-    }
-    let object = cls.call_method1(pyo3::intern!(py, "__new__"), (cls,))?;
-    for (name, value) in names.iter().zip(values.iter()) {
-        // SAFETY: all three are live objects held by this frame; the call borrows them.
-        let status = unsafe {
-            pyo3::ffi::PyObject_GenericSetAttr(object.as_ptr(), name.as_ptr(), value.as_ptr())
+/// Builds instances of a class with `__slots__` (the frozen `UsageRecord`) from values in a
+/// fixed field order: the object that `object.__new__(cls)` and then `object.__setattr__` per
+/// field make (how a frozen dataclass's `__init__` fills its slots), for the cost of writing
+/// the slots. A parser builds one record per request.
+///
+/// The slots' offsets come from the class's member table (`tp_members`, in the stable ABI),
+/// and are checked once by reading an instance back through Python's attribute lookup.
+#[pyclass(frozen, module = "sseusage_fast._native")]
+pub struct RecordBuilder {
+    cls: Py<PyType>,
+    alloc: pyo3::ffi::allocfunc,
+    /// Of each field, in order: where its slot is in the object.
+    offsets: Vec<usize>,
+}
+
+#[pymethods]
+impl RecordBuilder {
+    #[new]
+    #[pyo3(signature = (cls, names, /))]
+    fn new(cls: &Bound<'_, PyType>, names: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        use pyo3::ffi;
+        let py = cls.py();
+        let tp = cls.as_type_ptr();
+        let fail = |why: &str| Err(PyTypeError::new_err(format!("RecordBuilder: {why}")));
+        // SAFETY: `tp` is a live type object; these slots are readable from any type on 3.10+
+        // (the abi3 floor), and the member table ends with a nameless entry.
+        let (new, object_new, flags, alloc, members) = unsafe {
+            (
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_new),
+                ffi::PyType_GetSlot(&raw mut ffi::PyBaseObject_Type, ffi::Py_tp_new),
+                ffi::PyType_GetFlags(tp),
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc),
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_members).cast::<ffi::PyMemberDef>(),
+            )
         };
-        if status != 0 {
-            return Err(PyErr::fetch(py));
+        // `object.__new__(cls)` is `cls->tp_alloc(cls, 0)` when no arguments are given and the
+        // class is not abstract; a class with its own `__new__` would have it run.
+        if new != object_new || flags & ffi::Py_TPFLAGS_IS_ABSTRACT != 0 || alloc.is_null() {
+            return fail("the class must be made by object.__new__");
         }
+        // SAFETY: `alloc` is the type's tp_alloc slot, an allocfunc.
+        let alloc: ffi::allocfunc = unsafe { std::mem::transmute(alloc) };
+        let basic_size: usize = cls.getattr(pyo3::intern!(py, "__basicsize__"))?.extract()?;
+        let word = std::mem::size_of::<*mut ffi::PyObject>();
+        let mut offsets = Vec::with_capacity(names.len());
+        for name in names.iter() {
+            let name = name.cast::<PyString>()?.to_str()?;
+            let mut found = None;
+            let mut member = members;
+            // SAFETY: walks the member table up to its nameless end; names are C strings.
+            unsafe {
+                while !member.is_null() && !(*member).name.is_null() {
+                    let m = &*member;
+                    if std::ffi::CStr::from_ptr(m.name).to_bytes() == name.as_bytes() {
+                        found = Some(m);
+                        break;
+                    }
+                    member = member.add(1);
+                }
+            }
+            let Some(m) = found else {
+                return fail(&format!("no slot {name:?}"));
+            };
+            let offset = usize::try_from(m.offset).unwrap_or(0);
+            if m.type_code != ffi::Py_T_OBJECT_EX
+                || m.flags & (ffi::Py_READONLY | ffi::Py_RELATIVE_OFFSET) != 0
+                || offset < word
+                || offset % word != 0
+                || offset + word > basic_size
+                || offsets.contains(&offset)
+            {
+                return fail(&format!("slot {name:?} is not a plain object slot"));
+            }
+            offsets.push(offset);
+        }
+        let builder = RecordBuilder {
+            cls: cls.clone().unbind(),
+            alloc,
+            offsets,
+        };
+        // Read back through Python: each name must find the value written at its offset (no
+        // property or other descriptor in front of a slot).
+        let probes: Vec<_> = (0..names.len()).map(|_| PyList::empty(py)).collect();
+        let object = builder.build(PyTuple::new(py, &probes)?.as_any(), &PyTuple::empty(py))?;
+        for (name, probe) in names.iter().zip(&probes) {
+            if !object.getattr(name.cast::<PyString>()?)?.is(probe) {
+                return fail(&format!("slot {name} does not read back"));
+            }
+        }
+        Ok(builder)
     }
-    Ok(object)
+
+    /// A new instance with the fields in `names` order: the first ones from `head` (a tuple
+    /// or list, which may hold more), the last ones from `tail`. A parser passes its core's raw
+    /// record as the head (its first fields are the record's), so it copies nothing.
+    #[pyo3(signature = (head, tail, /))]
+    fn build<'py>(
+        &self,
+        head: &Bound<'py, PyAny>,
+        tail: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = head.py();
+        let fields = self.offsets.len();
+        let (tuple, list) = (head.cast::<PyTuple>().ok(), head.cast::<PyList>().ok());
+        let head_len = match (&tuple, &list) {
+            (Some(tuple), _) => tuple.len(),
+            (_, Some(list)) => list.len(),
+            _ => return Err(PyTypeError::new_err("head must be a tuple or a list")),
+        };
+        let from_head = fields.checked_sub(tail.len()).filter(|&n| n <= head_len);
+        let Some(from_head) = from_head else {
+            return Err(PyValueError::new_err(format!(
+                "{fields} fields but {head_len} values in head and {} in tail",
+                tail.len()
+            )));
+        };
+        // SAFETY: tp_alloc gives a zeroed instance (its slots NULL) or NULL with an error set.
+        let object = unsafe {
+            Bound::from_owned_ptr_or_err(py, (self.alloc)(self.cls.bind(py).as_type_ptr(), 0))?
+        };
+        for (i, &offset) in self.offsets.iter().enumerate() {
+            let value = match (&tuple, &list) {
+                _ if i >= from_head => tail.get_item(i - from_head)?,
+                (Some(tuple), _) => tuple.get_item(i)?,
+                (_, Some(list)) => list.get_item(i)?,
+                _ => unreachable!("head is a tuple or a list"),
+            };
+            // SAFETY: `offset` is a distinct object slot inside the instance (checked when the
+            // builder was made), still NULL; the slot takes the reference `into_ptr` hands over.
+            // (On an error above, the instance is freed with the slots set so far.)
+            unsafe {
+                let slot = object.as_ptr().cast::<u8>().add(offset);
+                *slot.cast::<*mut pyo3::ffi::PyObject>() = value.into_ptr();
+            }
+        }
+        Ok(object)
+    }
 }
 
 /// Character-class counts of a text (the estimator's input).
@@ -466,9 +793,10 @@ fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64) {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Event>()?;
     m.add_class::<SSEDecoder>()?;
+    m.add_class::<ParserSettings>()?;
     m.add_class::<UsageCore>()?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
-    m.add_function(wrap_pyfunction!(new_frozen, m)?)?;
+    m.add_class::<RecordBuilder>()?;
     Ok(())
 }

@@ -89,12 +89,25 @@ pub struct RawRecord {
     pub speed: Option<String>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
-    /// The provider's last usage object.
+    /// The provider's last usage object, as a tree (None while `raw_usage_text` holds it).
     pub raw_usage: Option<serde_json::Value>,
+    /// Or as the JSON text the skim reader checked, left unparsed by
+    /// [`crate::usage::UsageCore::finish_keeping_text`] for a reader that converts the text
+    /// itself. At most one of the two is set.
+    pub raw_usage_text: Option<String>,
     /// Visible output text (text, thinking, tool input JSON), counted.
     pub output_text: TextStats,
     pub saw_thinking: bool,
     pub saw_tool_use: bool,
     pub events: u64,
     pub notes: Vec<String>,
+}
+
+impl RawRecord {
+    /// Parses `raw_usage_text` into `raw_usage` (a text that does not parse leaves none).
+    pub fn parse_usage_text(&mut self) {
+        if let Some(text) = self.raw_usage_text.take() {
+            self.raw_usage = serde_json::from_str(&text).ok();
+        }
+    }
 }

@@ -384,6 +384,15 @@ impl UsageCore {
 
     /// End of stream. Reads what a cut stream left unfinished, and says what the body was.
     pub fn finish(mut self) -> RawRecord {
+        let mut record = self.finish_keeping_text();
+        record.parse_usage_text();
+        record
+    }
+
+    /// As `finish`, but a usage object kept as JSON text stays text (`raw_usage_text`): the
+    /// Python binding makes its dict straight from the text. In place (the core, a kilobyte,
+    /// is not moved), leaving it spent: drop it after.
+    pub fn finish_keeping_text(&mut self) -> RawRecord {
         if !self.held.is_empty() {
             // A body too short to be zstd: read as what it is, bytes of an event stream.
             let held = std::mem::take(&mut self.held);
@@ -467,8 +476,8 @@ impl UsageCore {
         BodyKind::NotSse
     }
 
-    fn record(self, body_kind: BodyKind) -> RawRecord {
-        let mut ex = self.extract;
+    fn record(&mut self, body_kind: BodyKind) -> RawRecord {
+        let ex = &mut self.extract;
         if ex.invalid_events > 0 {
             let n = ex.invalid_events;
             ex.notes
@@ -489,25 +498,22 @@ impl UsageCore {
             status,
             body_kind,
             provider: ex.provider.name(),
-            tokens: ex.tokens,
+            tokens: ex.tokens.clone(),
             output_final: ex.output_final,
-            model: ex.model,
-            message_id: ex.message_id,
-            stop_reason: ex.stop_reason,
-            service_tier: ex.service_tier,
-            speed: ex.speed,
-            error_type: ex.error_type,
-            error_message: ex.error_message,
-            raw_usage: match ex.last_usage_text {
-                // The skim reader checked this text; a parse that failed would leave no dict.
-                Some(text) => serde_json::from_str(&text).ok(),
-                None => ex.last_usage,
-            },
+            model: std::mem::take(&mut ex.model),
+            message_id: std::mem::take(&mut ex.message_id),
+            stop_reason: std::mem::take(&mut ex.stop_reason),
+            service_tier: std::mem::take(&mut ex.service_tier),
+            speed: std::mem::take(&mut ex.speed),
+            error_type: std::mem::take(&mut ex.error_type),
+            error_message: std::mem::take(&mut ex.error_message),
+            raw_usage: ex.last_usage.take(),
+            raw_usage_text: ex.last_usage_text.take(),
             output_text: ex.output_text,
             saw_thinking: ex.saw_thinking,
             saw_tool_use: ex.saw_tool_use,
             events: ex.events,
-            notes: ex.notes,
+            notes: std::mem::take(&mut ex.notes),
         }
     }
 }

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from sseusage_fast import estimator as estimator_module
+from sseusage_fast import pure
 from sseusage_fast.estimator import Estimator
-from sseusage_fast.record import RAW_FIELDS
+from sseusage_fast.record import RAW_FIELDS, TOKEN_COUNT_FIELDS
 
 # benches/ is not a package (it runs as scripts): import its corpus by path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
@@ -93,3 +94,81 @@ def test_default_settings_are_not_stored(backend: ModuleType) -> None:
     assert (parser._request, parser._estimator, parser._estimate) == ({"messages": []}, est, False)
     parser.feed(b'data: {"id":"c","model":"gpt-4o","choices":[]}\n\n')
     assert parser.finish().estimated == ()
+
+
+def test_settings_are_kept_as_given(backend: ModuleType) -> None:
+    # The native core's __new__ keeps them (no Python __init__): the same objects, `None` and
+    # other falsy values of `estimate` included, and the same estimates from them.
+    parser = backend.UsageParser()
+    assert (parser._request, parser._estimator, parser._estimate) == (None, None, True)
+    assert parser._estimate is True
+    body = b'data: {"id":"c","model":"gpt-4o","choices":[{"delta":{"content":"Hi"}}]}\n\n'
+    request = {"messages": [{"role": "user", "content": "Hello there"}]}
+    for estimate in (True, False, None, 0, 1, "yes"):
+        est = Estimator()
+        parser = backend.UsageParser(
+            provider="openai", request=request, estimator=est, estimate=estimate
+        )
+        assert parser._request is request and parser._estimator is est
+        assert parser._estimate is estimate
+        parser.feed(body)
+        assert parser.finish().estimated == (("output_tokens", "input_tokens") if estimate else ())
+
+
+def test_parser_signature_and_refusals_are_the_same_on_both(
+    both: tuple[ModuleType, ModuleType],
+) -> None:
+    import inspect
+
+    native, pure = both
+    assert str(inspect.signature(native.UsageParser)) == str(inspect.signature(pure.UsageParser))
+    assert native.UsageParser.__doc__ == pure.UsageParser.__doc__
+    for backend in both:
+        with pytest.raises(TypeError):
+            backend.UsageParser("auto", None)
+        with pytest.raises(TypeError):
+            backend.UsageParser(no_such_setting=1)
+        with pytest.raises(ValueError, match="unknown provider"):
+            backend.UsageParser("nope")
+        with pytest.raises(ValueError, match="max_event_bytes"):
+            backend.UsageParser(max_event_bytes=0)
+        parser = backend.UsageParser(max_event_bytes=64)
+        parser.feed(b"data: " + b"x" * 100 + b"\n\n")
+        assert parser.finish().error_type == "event_too_large"
+
+
+@pytest.mark.parametrize("count", [None, *TOKEN_COUNT_FIELDS, "web_search_requests"])
+def test_no_usage_data_sees_each_count(count: str | None) -> None:
+    # finish tells "no count reported" from the raw record's counts one by one.
+    from sseusage_fast._api import make_parser_class
+
+    raw = list(pure.UsageParser()._finish_raw())
+    if count is not None:
+        raw[RAW_FIELDS.index(count)] = 0
+
+    class Core:
+        def __init__(self, provider: str, max_event_bytes: int) -> None:
+            pass
+
+        def _finish_raw(self) -> tuple[Any, ...]:
+            return tuple(raw)
+
+    record = make_parser_class(Core, __name__)(estimate=False).finish()
+    assert record.no_usage_data is (count is None or count not in TOKEN_COUNT_FIELDS)
+
+
+def test_without_an_estimator_the_default_one_learns(
+    backend: ModuleType, streams: list[corpus.Stream]
+) -> None:
+    default = estimator_module.default_estimator()
+    for stream in streams:
+        given = Estimator()
+        parser = backend.UsageParser(estimator=given)
+        parser.feed(stream.body)
+        parser.finish()
+        before = default.learned
+        parser = backend.UsageParser()
+        parser.feed(stream.body)
+        parser.finish()
+        assert default.learned - before == given.learned
+    assert default.learned > 0

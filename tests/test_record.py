@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import sys
+from typing import Any
 
 import pytest
 from sseusage_fast.record import FIELD_NAMES, RAW_FIELDS, UsageRecord, record_from_values
@@ -33,11 +36,20 @@ def test_record_from_values_equals_the_dataclass_constructor() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.input_tokens = 5  # type: ignore[misc]
     assert dataclasses.replace(record, input_tokens=7).input_tokens == 7
+    # A head that holds more (a raw record) and a tail; every split gives the same record.
+    for at in range(len(values) + 1):
+        head = (*values[:at], "more", "values")
+        assert record_from_values(head, values[at:]) == record
+        assert record_from_values(list(head), values[at:]) == record
 
 
 def test_record_from_values_refuses_a_wrong_count() -> None:
     with pytest.raises(ValueError, match="fields"):
         record_from_values((1, 2))
+    with pytest.raises(ValueError, match="fields"):
+        record_from_values((1, 2), (3,))
+    with pytest.raises(ValueError, match="fields"):
+        record_from_values((), (0,) * (len(FIELD_NAMES) + 1))
 
 
 RAW_CASES = {
@@ -85,10 +97,77 @@ def test_native_builder_makes_the_same_record() -> None:
     native = pytest.importorskip("sseusage_fast._native")
     values = [getattr(UsageRecord(), name) for name in FIELD_NAMES]
     values[0], values[-1] = 7, ("n",)
-    record = native.new_frozen(UsageRecord, FIELD_NAMES, values)
+    values[FIELD_NAMES.index("raw_usage")] = {"input_tokens": 7}
+    builder = native.RecordBuilder(UsageRecord, FIELD_NAMES)
+    record = builder.build(values, ())
     assert type(record) is UsageRecord
     assert record == record_from_values(values) == UsageRecord(*values)
-    with pytest.raises(ValueError, match="names"):
-        native.new_frozen(UsageRecord, FIELD_NAMES, values[:-1])
-    with pytest.raises(AttributeError):
-        native.new_frozen(UsageRecord, ("no_such_field",), [1])
+    assert all(getattr(record, name) is value for name, value in zip(FIELD_NAMES, values))
+    assert gc.is_tracked(record) == gc.is_tracked(UsageRecord(*values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.input_tokens = 5  # type: ignore[misc]
+    assert dataclasses.replace(record, input_tokens=8).input_tokens == 8
+    # Every split into a head (tuple or list, longer than needed) and a tail.
+    for at in range(len(values) + 1):
+        head = (*values[:at], "more")
+        for made in (
+            builder.build(head, tuple(values[at:])),
+            builder.build(list(head), tuple(values[at:])),
+        ):
+            assert all(getattr(made, name) is value for name, value in zip(FIELD_NAMES, values))
+    for head, tail in [(values[:-1], ()), ((), (0,) * (len(values) + 1)), (values[:3], (1, 2))]:
+        with pytest.raises(ValueError, match="fields"):
+            builder.build(head, tail)
+    with pytest.raises(TypeError, match="tuple or a list"):
+        builder.build(iter(values), ())
+
+
+def test_native_builder_holds_one_reference_per_field() -> None:
+    native = pytest.importorskip("sseusage_fast._native")
+    builder = native.RecordBuilder(UsageRecord, FIELD_NAMES)
+    value = object()
+    for split in (len(FIELD_NAMES), 20):
+        head, tail = [value] * split, (value,) * (len(FIELD_NAMES) - split)
+        before = sys.getrefcount(value)
+        record = builder.build(head, tail)
+        assert sys.getrefcount(value) == before + len(FIELD_NAMES)
+        del record
+        assert sys.getrefcount(value) == before
+
+
+class _Plain:
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OwnNew:
+    a: int = 0
+
+    def __new__(cls, *args: object) -> Any:  # a __new__ of its own is what matters
+        return object.__new__(cls)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shadowed:
+    a: int = 0
+
+
+_Shadowed.a = property(lambda self: 1)  # type: ignore[assignment, method-assign]
+
+
+@pytest.mark.parametrize(
+    ("cls", "names", "why"),
+    [
+        (UsageRecord, ("no_such_field",), "no slot"),
+        (UsageRecord, ("input_tokens", "input_tokens"), "not a plain object slot"),
+        (_Plain, ("a",), "no slot"),
+        (_OwnNew, ("a",), "object.__new__"),
+        (_Shadowed, ("a",), "does not read back"),
+    ],
+)
+def test_native_builder_refuses_what_it_cannot_build(
+    cls: type, names: tuple[str, ...], why: str
+) -> None:
+    native = pytest.importorskip("sseusage_fast._native")
+    with pytest.raises(TypeError, match=why):
+        native.RecordBuilder(cls, names)

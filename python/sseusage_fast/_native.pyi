@@ -1,10 +1,19 @@
 """Type stubs of the Rust extension (rust/python.rs)."""
 
-from typing import Any, TypeAlias, TypeVar, final
+from collections.abc import Sequence
+from typing import Any, Generic, TypeAlias, TypeVar, final
 
 from typing_extensions import Self
 
-__all__ = ["Event", "SSEDecoder", "UsageCore", "new_frozen", "parse_usage_raw", "text_stats"]
+__all__ = [
+    "Event",
+    "ParserSettings",
+    "RecordBuilder",
+    "SSEDecoder",
+    "UsageCore",
+    "parse_usage_raw",
+    "text_stats",
+]
 
 _Chunk: TypeAlias = bytes | bytearray | memoryview
 _T = TypeVar("_T")
@@ -35,11 +44,27 @@ class SSEDecoder:
     @property
     def retry(self) -> int | None: ...
 
-class UsageCore:
+class ParserSettings:
+    """The settings of a parser that `finish` reads (the base of `UsageCore`)."""
+
+    @property
+    def _request(self) -> Any: ...
+    @property
+    def _estimator(self) -> Any: ...
+    @property
+    def _estimate(self) -> Any: ...
+
+class UsageCore(ParserSettings):
     """The streaming half of `UsageParser`; the Python subclass adds `finish()`."""
 
     def __new__(
-        cls, provider: str = "auto", *_args: Any, max_event_bytes: int = ..., **_kwargs: Any
+        cls,
+        provider: str = "auto",
+        *,
+        request: Any = None,
+        estimator: Any = None,
+        estimate: Any = True,
+        max_event_bytes: int = ...,
     ) -> Self: ...
     def feed(self, chunk: _Chunk, /) -> None: ...
     def _finish_raw(self) -> tuple[Any, ...]: ...
@@ -48,4 +73,11 @@ def parse_usage_raw(
     body: _Chunk, provider: str = "auto", max_event_bytes: int = ...
 ) -> tuple[Any, ...]: ...
 def text_stats(text: str) -> tuple[int, int, int, int, int, int]: ...
-def new_frozen(cls: type[_T], names: tuple[str, ...], values: list[Any], /) -> _T: ...
+
+@final
+class RecordBuilder(Generic[_T]):
+    """Builds instances of a class with `__slots__` from values in a fixed field order."""
+
+    def __new__(cls, record_class: type[_T], names: tuple[str, ...], /) -> Self: ...
+    def build(self, head: Sequence[Any], tail: tuple[Any, ...], /) -> _T:
+        """`head`: a tuple or a list."""

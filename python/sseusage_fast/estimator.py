@@ -376,9 +376,16 @@ class Estimator:
         if record.web_search_requests or record.web_fetch_requests:
             return  # server tools: neither output nor input is a fair sample
         if output_stats is not None and not (output_has_thinking or output_has_tools):
-            actual = _visible_output(record)
-            if actual is not None:
-                self._learn(key, "output", actual, output_stats, base_of)
+            # The billed output that the stream showed, when known and a fair sample (`_learn`
+            # drops a count that is not positive): reasoning that the provider reports apart
+            # and does not stream (OpenAI reasoning, Gemini thoughts) is taken off.
+            actual = record.output_tokens
+            if actual and "output_tokens" not in record.estimated:
+                reasoning = record.reasoning_tokens
+                if not reasoning:
+                    self._learn(key, "output", actual, output_stats, base_of)
+                elif "reasoning_tokens" not in record.estimated:
+                    self._learn(key, "output", actual - reasoning, output_stats, base_of)
         if input_stats is not None and not input_has_media and record.input_tokens is not None:
             estimated = record.estimated
             if not (
@@ -515,20 +522,6 @@ def default_estimator() -> Estimator:
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-
-def _visible_output(record: UsageRecord) -> int | None:
-    """Billed output tokens that the stream showed, or None when unknown or not a fair
-    sample."""
-    if "output_tokens" in record.estimated or not record.output_tokens:
-        return None
-    actual = record.output_tokens
-    if record.reasoning_tokens:
-        if "reasoning_tokens" in record.estimated:
-            return None
-        # Reported apart and not streamed (OpenAI reasoning, Gemini thoughts): take it off.
-        actual -= record.reasoning_tokens
-    return actual if actual > 0 else None
 
 
 def _clean_ratios(values: Iterable[Any]) -> list[float]:

@@ -102,11 +102,18 @@ RAW_FIELDS: tuple[str, ...] = FIELD_NAMES[:RAW_SHARED] + (
 _SLOT_SETTERS = tuple(UsageRecord.__dict__[name].__set__ for name in FIELD_NAMES)
 
 
-def record_from_values(values: Sequence[Any]) -> UsageRecord:
-    """`UsageRecord(*values)`, the values in `FIELD_NAMES` order, built faster."""
-    if len(values) != len(_SLOT_SETTERS):
-        raise ValueError(f"a UsageRecord has {len(_SLOT_SETTERS)} fields, got {len(values)}")
+def record_from_values(head: Sequence[Any], tail: Sequence[Any] = ()) -> UsageRecord:
+    """`UsageRecord(*head[:n], *tail)` with `n` the fields before the tail, built faster: the
+    values in `FIELD_NAMES` order, the first ones from `head` (which may hold more: a parser
+    passes its core's raw record, whose first fields are the record's), the rest from `tail`."""
+    n = len(_SLOT_SETTERS) - len(tail)
+    if n < 0 or len(head) < n:
+        raise ValueError(
+            f"a UsageRecord has {len(_SLOT_SETTERS)} fields, got {len(head)} + {len(tail)}"
+        )
     record: UsageRecord = object.__new__(UsageRecord)
-    for set_slot, value in zip(_SLOT_SETTERS, values):
+    for set_slot, value in zip(_SLOT_SETTERS, head[:n]):
+        set_slot(record, value)
+    for set_slot, value in zip(_SLOT_SETTERS[n:], tail):
         set_slot(record, value)
     return record
