@@ -392,7 +392,7 @@ impl UsageCore {
     /// As `finish`, but a usage object kept as JSON text stays text (`raw_usage_text`): the
     /// Python binding makes its dict straight from the text. In place (the core, a kilobyte,
     /// is not moved), leaving it spent: drop it after.
-    pub fn finish_keeping_text(&mut self) -> RawRecord {
+    pub(crate) fn finish_keeping_text(&mut self) -> RawRecord {
         if !self.held.is_empty() {
             // A body too short to be zstd: read as what it is, bytes of an event stream.
             let held = std::mem::take(&mut self.held);
