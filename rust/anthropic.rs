@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
+use crate::anthropic_events::{self, DeltaKind};
 use crate::anthropic_skim;
-use crate::fastscan::{self, DeltaKind};
 use crate::json::{self, Object};
 use crate::usage::{read_error, Extract, Provider};
 
@@ -31,7 +31,7 @@ pub fn looks_like(value: &Value) -> bool {
 /// Handles the events that need no JSON tree; `false` leaves the event to `on_event`.
 pub fn fast_path(ex: &mut Extract, data: &[u8]) -> bool {
     if data.starts_with(br#"{"type":"content_block_delta""#) {
-        if let Some(kind) = fastscan::anthropic_delta(data, &mut ex.output_text) {
+        if let Some(kind) = anthropic_events::anthropic_delta(data, &mut ex.output_text) {
             ex.provider = Provider::Anthropic;
             ex.saw_thinking |= kind == DeltaKind::Thinking;
             ex.saw_tool_use |= kind == DeltaKind::ToolInput;

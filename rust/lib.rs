@@ -8,6 +8,7 @@
 //! The PyO3 binding (feature `python`) is a thin skin in [`python`].
 
 pub mod anthropic;
+pub mod anthropic_events;
 pub mod anthropic_skim;
 pub mod event;
 pub mod fastscan;

@@ -6,8 +6,8 @@
 
 use serde_json::Value;
 
+use crate::anthropic_events;
 use crate::event::{EventBuilder, EventSink, Lines};
-use crate::fastscan;
 use crate::framer::{Framer, BOM};
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
@@ -239,7 +239,7 @@ impl EventSink for Extract {
         // Quiet events are taken only once the stream is known to be Anthropic's: the line
         // path does not decide the provider on a ping.
         let quiet = self.provider == Provider::Anthropic;
-        let run = fastscan::anthropic_events(
+        let run = anthropic_events::anthropic_events(
             rest,
             &mut self.output_text,
             max_event_bytes,
