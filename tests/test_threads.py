@@ -273,7 +273,7 @@ def test_pure_parser_shared_between_threads_is_unsupported_but_safe(
 
 
 def test_extension_declares_gil_not_used() -> None:
-    source = (ROOT / "rust" / "python.rs").read_text()
+    source = (ROOT / "rust" / "python" / "mod.rs").read_text()
     assert "#[pymodule(gil_used = false)]" in source
 
 

@@ -1,4 +1,4 @@
-"""Type stubs of the Rust extension (rust/python.rs)."""
+"""Type stubs of the Rust extension (rust/python/)."""
 
 from collections.abc import Sequence
 from typing import Any, Generic, TypeAlias, TypeVar, final

@@ -1,4 +1,4 @@
-"""`SSEDecoder`, pure Python (twin of the decoder in python.rs)."""
+"""`SSEDecoder`, pure Python (twin of the decoder in rust/python/decoder.rs)."""
 
 from __future__ import annotations
 

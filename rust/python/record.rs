@@ -1,0 +1,239 @@
+//! The raw record as a tuple, and the `UsageRecord` made from it.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple, PyType};
+use pyo3::IntoPyObjectExt;
+
+use super::values::{json_text_to_python, to_python};
+use crate::record::RawRecord;
+
+/// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
+/// string made once per process: interning it anew on every record costs more than the rest
+/// of the tuple.
+fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
+    use pyo3::intern;
+    let made = match name {
+        "complete" => intern!(py, "complete"),
+        "partial" => intern!(py, "partial"),
+        "no_usage" => intern!(py, "no_usage"),
+        "error" => intern!(py, "error"),
+        "not_sse" => intern!(py, "not_sse"),
+        "sse" => intern!(py, "sse"),
+        "json" => intern!(py, "json"),
+        "anthropic" => intern!(py, "anthropic"),
+        "openai" => intern!(py, "openai"),
+        "openai-responses" => intern!(py, "openai-responses"),
+        "gemini" => intern!(py, "gemini"),
+        _ => return PyString::intern(py, name),
+    };
+    made.clone()
+}
+
+/// A value that requests repeat (a model, a stop reason, a service tier, a speed) as a Python
+/// string shared by the records that hold it: made once per process instead of once per
+/// record, and hashed once (the estimator looks its model up in a cache per record). The first
+/// `MAX` such values seen are kept, each at most `MAX_LEN` bytes; others are made anew.
+fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<(Box<str>, Py<PyString>)>> = Mutex::new(Vec::new());
+    const MAX: usize = 64;
+    const MAX_LEN: usize = 128;
+    let find = |seen: &[(Box<str>, Py<PyString>)]| {
+        seen.iter()
+            .find(|(seen, _)| **seen == *name)
+            .map(|(_, made)| made.bind(py).clone())
+    };
+    // No Python code runs while the lock is held: taking a reference runs none.
+    if let Some(made) = SEEN.lock().ok().and_then(|seen| find(&seen)) {
+        return made;
+    }
+    let made = PyString::new(py, name);
+    if name.len() <= MAX_LEN {
+        if let Ok(mut seen) = SEEN.lock() {
+            if seen.len() < MAX && find(&seen).is_none() {
+                seen.push((name.into(), made.clone().unbind()));
+            }
+        }
+    }
+    made
+}
+
+/// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
+/// pure twin's field by field): one tuple per request costs a fraction of a dict.
+pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
+    let t = &r.tokens;
+    let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
+        (Some(text), _) => json_text_to_python(py, text)?,
+        (None, tree) => tree.as_ref().map(|u| to_python(py, u)).transpose()?,
+    };
+    let provider = r.provider.map(|p| fixed_name(py, p));
+    let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
+    let items: [Bound<'py, PyAny>; 26] = [
+        t.input.into_bound_py_any(py)?,
+        t.cache_creation.into_bound_py_any(py)?,
+        t.cache_creation_5m.into_bound_py_any(py)?,
+        t.cache_creation_1h.into_bound_py_any(py)?,
+        t.cache_read.into_bound_py_any(py)?,
+        t.output.into_bound_py_any(py)?,
+        t.reasoning.into_bound_py_any(py)?,
+        t.web_search.into_bound_py_any(py)?,
+        t.web_fetch.into_bound_py_any(py)?,
+        repeated(&r.service_tier).into_bound_py_any(py)?,
+        repeated(&r.speed).into_bound_py_any(py)?,
+        provider.into_bound_py_any(py)?,
+        repeated(&r.model).into_bound_py_any(py)?,
+        r.message_id.as_deref().into_bound_py_any(py)?,
+        repeated(&r.stop_reason).into_bound_py_any(py)?,
+        fixed_name(py, r.status.as_str()).into_any(),
+        r.error_type.as_deref().into_bound_py_any(py)?,
+        r.error_message.as_deref().into_bound_py_any(py)?,
+        raw_usage.into_bound_py_any(py)?,
+        PyTuple::new(py, &r.notes)?.into_any(),
+        fixed_name(py, r.body_kind.as_str()).into_any(),
+        r.output_final.into_bound_py_any(py)?,
+        r.output_text.as_tuple().into_bound_py_any(py)?,
+        r.saw_thinking.into_bound_py_any(py)?,
+        r.saw_tool_use.into_bound_py_any(py)?,
+        r.events.into_bound_py_any(py)?,
+    ];
+    PyTuple::new(py, items)
+}
+/// Builds instances of a class with `__slots__` (the frozen `UsageRecord`) from values in a
+/// fixed field order: the object that `object.__new__(cls)` and then `object.__setattr__` per
+/// field make (how a frozen dataclass's `__init__` fills its slots), for the cost of writing
+/// the slots. A parser builds one record per request.
+///
+/// The slots' offsets come from the class's member table (`tp_members`, in the stable ABI),
+/// and are checked once by reading an instance back through Python's attribute lookup.
+#[pyclass(frozen, module = "sseusage_fast._native")]
+pub struct RecordBuilder {
+    cls: Py<PyType>,
+    alloc: pyo3::ffi::allocfunc,
+    /// Of each field, in order: where its slot is in the object.
+    offsets: Vec<usize>,
+}
+
+#[pymethods]
+impl RecordBuilder {
+    #[new]
+    #[pyo3(signature = (cls, names, /))]
+    fn new(cls: &Bound<'_, PyType>, names: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        use pyo3::ffi;
+        let py = cls.py();
+        let tp = cls.as_type_ptr();
+        let fail = |why: &str| Err(PyTypeError::new_err(format!("RecordBuilder: {why}")));
+        // SAFETY: `tp` is a live type object; these slots are readable from any type on 3.10+
+        // (the abi3 floor), and the member table ends with a nameless entry.
+        let (new, object_new, flags, alloc, members) = unsafe {
+            (
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_new),
+                ffi::PyType_GetSlot(&raw mut ffi::PyBaseObject_Type, ffi::Py_tp_new),
+                ffi::PyType_GetFlags(tp),
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_alloc),
+                ffi::PyType_GetSlot(tp, ffi::Py_tp_members).cast::<ffi::PyMemberDef>(),
+            )
+        };
+        // `object.__new__(cls)` is `cls->tp_alloc(cls, 0)` when no arguments are given and the
+        // class is not abstract; a class with its own `__new__` would have it run.
+        if new != object_new || flags & ffi::Py_TPFLAGS_IS_ABSTRACT != 0 || alloc.is_null() {
+            return fail("the class must be made by object.__new__");
+        }
+        // SAFETY: `alloc` is the type's tp_alloc slot, an allocfunc.
+        let alloc: ffi::allocfunc = unsafe { std::mem::transmute(alloc) };
+        let basic_size: usize = cls.getattr(pyo3::intern!(py, "__basicsize__"))?.extract()?;
+        let word = std::mem::size_of::<*mut ffi::PyObject>();
+        let mut offsets = Vec::with_capacity(names.len());
+        for name in names.iter() {
+            let name = name.cast::<PyString>()?.to_str()?;
+            let mut found = None;
+            let mut member = members;
+            // SAFETY: walks the member table up to its nameless end; names are C strings.
+            unsafe {
+                while !member.is_null() && !(*member).name.is_null() {
+                    let m = &*member;
+                    if std::ffi::CStr::from_ptr(m.name).to_bytes() == name.as_bytes() {
+                        found = Some(m);
+                        break;
+                    }
+                    member = member.add(1);
+                }
+            }
+            let Some(m) = found else {
+                return fail(&format!("no slot {name:?}"));
+            };
+            let offset = usize::try_from(m.offset).unwrap_or(0);
+            if m.type_code != ffi::Py_T_OBJECT_EX
+                || m.flags & (ffi::Py_READONLY | ffi::Py_RELATIVE_OFFSET) != 0
+                || offset < word
+                || offset % word != 0
+                || offset + word > basic_size
+                || offsets.contains(&offset)
+            {
+                return fail(&format!("slot {name:?} is not a plain object slot"));
+            }
+            offsets.push(offset);
+        }
+        let builder = RecordBuilder {
+            cls: cls.clone().unbind(),
+            alloc,
+            offsets,
+        };
+        // Read back through Python: each name must find the value written at its offset (no
+        // property or other descriptor in front of a slot).
+        let probes: Vec<_> = (0..names.len()).map(|_| PyList::empty(py)).collect();
+        let object = builder.build(PyTuple::new(py, &probes)?.as_any(), &PyTuple::empty(py))?;
+        for (name, probe) in names.iter().zip(&probes) {
+            if !object.getattr(name.cast::<PyString>()?)?.is(probe) {
+                return fail(&format!("slot {name} does not read back"));
+            }
+        }
+        Ok(builder)
+    }
+
+    /// A new instance with the fields in `names` order: the first ones from `head` (a tuple
+    /// or list, which may hold more), the last ones from `tail`. A parser passes its core's raw
+    /// record as the head (its first fields are the record's), so it copies nothing.
+    #[pyo3(signature = (head, tail, /))]
+    fn build<'py>(
+        &self,
+        head: &Bound<'py, PyAny>,
+        tail: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = head.py();
+        let fields = self.offsets.len();
+        let (tuple, list) = (head.cast::<PyTuple>().ok(), head.cast::<PyList>().ok());
+        let head_len = match (&tuple, &list) {
+            (Some(tuple), _) => tuple.len(),
+            (_, Some(list)) => list.len(),
+            _ => return Err(PyTypeError::new_err("head must be a tuple or a list")),
+        };
+        let from_head = fields.checked_sub(tail.len()).filter(|&n| n <= head_len);
+        let Some(from_head) = from_head else {
+            return Err(PyValueError::new_err(format!(
+                "{fields} fields but {head_len} values in head and {} in tail",
+                tail.len()
+            )));
+        };
+        // SAFETY: tp_alloc gives a zeroed instance (its slots NULL) or NULL with an error set.
+        let object = unsafe {
+            Bound::from_owned_ptr_or_err(py, (self.alloc)(self.cls.bind(py).as_type_ptr(), 0))?
+        };
+        for (i, &offset) in self.offsets.iter().enumerate() {
+            let value = match (&tuple, &list) {
+                _ if i >= from_head => tail.get_item(i - from_head)?,
+                (Some(tuple), _) => tuple.get_item(i)?,
+                (_, Some(list)) => list.get_item(i)?,
+                _ => unreachable!("head is a tuple or a list"),
+            };
+            // SAFETY: `offset` is a distinct object slot inside the instance (checked when the
+            // builder was made), still NULL; the slot takes the reference `into_ptr` hands over.
+            // (On an error above, the instance is freed with the slots set so far.)
+            unsafe {
+                let slot = object.as_ptr().cast::<u8>().add(offset);
+                *slot.cast::<*mut pyo3::ffi::PyObject>() = value.into_ptr();
+            }
+        }
+        Ok(object)
+    }
+}
