@@ -129,7 +129,8 @@ const fn concat<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
 }
 
 /// The most common delta (compact JSON, a one-digit index, text) as two constants around the
-/// index digit: two compares and two bounds checks instead of one per literal.
+/// index digit: two compares under one bounds check instead of a check and a compare per
+/// literal.
 const LF_TEXT_HEAD: [u8; 71] = concat(&[DELTA_EVENT_LINE, b"\n", Compact::HEAD]);
 const CRLF_TEXT_HEAD: [u8; 72] = concat(&[DELTA_EVENT_LINE, b"\r\n", Compact::HEAD]);
 const TEXT_AFTER_INDEX: [u8; 38] = concat(&[Compact::AFTER_INDEX, Compact::TAILS[0].0]);
