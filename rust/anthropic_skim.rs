@@ -85,7 +85,11 @@ fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
                 "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
                 "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
-                "usage" => once(&mut usage, &mut seen[4], usage_object(skim)?),
+                "usage" => once(
+                    &mut usage,
+                    &mut seen[4],
+                    skim.object_and_span(usage_fields)?,
+                ),
                 _ => skim.skip_value(),
             })
         }
@@ -119,7 +123,11 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
                 _ => skim.skip_value(),
             })
         }
-        "usage" => once(&mut usage, &mut seen[2], usage_object(skim)?),
+        "usage" => once(
+            &mut usage,
+            &mut seen[2],
+            skim.object_and_span(usage_fields)?,
+        ),
         _ => skim.skip_value(),
     })?;
     if let Some(reason) = stop_reason {
@@ -132,20 +140,8 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
     Some(())
 }
 
-/// A usage object read in place, without a tree: its fields and where it is in the event's
-/// text (kept as the raw usage, parsed only if it is the last). `Some(None)` for a value that
-/// is not an object (which the tree path ignores too); `None` for anything [`usage_fields`]
-/// leaves to the full parse.
-fn usage_object(skim: &mut Skim) -> Option<Option<(UsageFields, (usize, usize))>> {
-    if !skim.at_object() {
-        return skim.skip_value().map(|()| None);
-    }
-    let start = skim.position();
-    let fields = usage_fields(skim)?;
-    Some(Some((fields, (start, skim.position()))))
-}
-
-/// The fields `UsageFields::from_object` reads, when each is `null`, a plain count or (the
+/// A usage object read in place, without a tree (its text is kept as the raw usage, parsed
+/// only if it is the last): the fields `UsageFields::from_object` reads, when each is `null`, a plain count or (the
 /// tier and speed) a plain string, and no name comes twice; `None` otherwise (a value to note,
 /// a repeated name, of which the tree keeps only the last), leaving the event to the full
 /// parse.

@@ -148,20 +148,8 @@ struct UsageCounts {
     reasoning: Option<u64>,
 }
 
-/// A usage object read in place, without a tree: its counts and where it is in the chunk (kept
-/// as text, parsed only if it is the stream's last). `Some(None)` for a value that is not an
-/// object (which the tree path ignores too); `None` for anything [`usage_counts`] leaves to
-/// the full parse.
-fn usage_object(skim: &mut Skim) -> Option<Option<(UsageCounts, (usize, usize))>> {
-    if !skim.at_object() {
-        return skim.skip_value().map(|()| None);
-    }
-    let start = skim.position();
-    let counts = usage_counts(skim)?;
-    Some(Some((counts, (start, skim.position()))))
-}
-
-/// The counts `read_counts` reads (Chat Completions names), when each is `null` or a plain
+/// A usage object read in place, without a tree (its text is kept as the raw usage, parsed
+/// only if it is the stream's last): the counts `read_counts` reads (Chat Completions names), when each is `null` or a plain
 /// count and no name they are under comes twice; `None` otherwise (a value to note, a repeated
 /// name, of which the tree keeps only the last), leaving the chunk to the full parse.
 fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
@@ -249,7 +237,11 @@ fn read_chunk<'a>(
                 }
                 Some(())
             }
-            "usage" => once(&mut t.usage, &mut t.seen[4], usage_object(skim)?),
+            "usage" => once(
+                &mut t.usage,
+                &mut t.seen[4],
+                skim.object_and_span(usage_counts)?,
+            ),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())

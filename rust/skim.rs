@@ -262,6 +262,20 @@ impl<'a> Skim<'a> {
         self.peek() == Some(b'{')
     }
 
+    /// An object read by `read`, with where it is in the text (to keep it as text): `Some(None)`
+    /// for a value that is not an object (checked and skipped); `None` when `read` gives up.
+    pub fn object_and_span<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<(T, (usize, usize))>> {
+        if !self.at_object() {
+            return self.skip_value().map(|()| None);
+        }
+        let start = self.position();
+        let value = read(self)?;
+        Some(Some((value, (start, self.position()))))
+    }
+
     /// Only `null` is accepted.
     pub fn expect_null(&mut self) -> Option<()> {
         self.null().then_some(())

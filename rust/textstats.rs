@@ -471,25 +471,9 @@ mod tests {
             for second in 0..=0xFFu8 {
                 for &third in &edges {
                     for &fourth in &edges {
-                        let bytes = [lead, second, third, fourth, b'"'];
-                        let mut fused = TextStats::default();
-                        let stop = fused.add_non_ascii(&bytes, 0);
-                        // The longest valid prefix that is all non-ASCII characters.
-                        let valid = match std::str::from_utf8(&bytes) {
-                            Ok(_) => bytes.len(),
-                            Err(e) => e.valid_up_to(),
-                        };
-                        let text = std::str::from_utf8(&bytes[..valid]).unwrap();
-                        let run: String = text.chars().take_while(|c| !c.is_ascii()).collect();
-                        let next = bytes.get(run.len()).copied().unwrap_or(b'"');
-                        if next < 0x80 {
-                            assert_eq!(stop, Some(run.len()), "{bytes:02x?}");
-                            let mut counted = TextStats::default();
-                            counted.add(&run);
-                            assert_eq!(fused, counted, "{bytes:02x?}");
-                        } else {
-                            assert_eq!(stop, None, "{bytes:02x?}");
-                        }
+                        assert_non_ascii_run_reads_as_from_utf8(&[
+                            lead, second, third, fourth, b'"',
+                        ]);
                     }
                 }
             }
@@ -532,22 +516,29 @@ mod tests {
                 }
             }
             bytes.push(b'"');
-            let mut fused = TextStats::default();
-            let stop = fused.add_non_ascii(&bytes, 0);
-            let valid = match std::str::from_utf8(&bytes) {
-                Ok(_) => bytes.len(),
-                Err(e) => e.valid_up_to(),
-            };
-            let text = std::str::from_utf8(&bytes[..valid]).unwrap();
-            let run: String = text.chars().take_while(|c| !c.is_ascii()).collect();
-            if bytes.get(run.len()).is_some_and(|&b| b < 0x80) {
-                assert_eq!(stop, Some(run.len()), "{bytes:02x?}");
-                let mut counted = TextStats::default();
-                counted.add(&run);
-                assert_eq!(fused, counted, "{bytes:02x?}");
-            } else {
-                assert_eq!(stop, None, "{bytes:02x?}");
-            }
+            assert_non_ascii_run_reads_as_from_utf8(&bytes);
+        }
+    }
+
+    /// `add_non_ascii` from the start of `bytes` (which end in ASCII): it stops where the run of
+    /// non-ASCII characters that `from_utf8` accepts ends, counted as `add` counts them, or
+    /// gives `None` when that run ends at a byte that is not valid UTF-8.
+    fn assert_non_ascii_run_reads_as_from_utf8(bytes: &[u8]) {
+        let mut fused = TextStats::default();
+        let stop = fused.add_non_ascii(bytes, 0);
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text = std::str::from_utf8(&bytes[..valid]).unwrap();
+        let run: String = text.chars().take_while(|c| !c.is_ascii()).collect();
+        if bytes.get(run.len()).is_some_and(|&b| b < 0x80) {
+            assert_eq!(stop, Some(run.len()), "{bytes:02x?}");
+            let mut counted = TextStats::default();
+            counted.add(&run);
+            assert_eq!(fused, counted, "{bytes:02x?}");
+        } else {
+            assert_eq!(stop, None, "{bytes:02x?}");
         }
     }
 
