@@ -5,7 +5,7 @@
 
 use crate::json;
 use crate::openai_chat;
-use crate::record::{RawRecord, Status};
+use crate::record::{BodyKind, RawRecord};
 use crate::tests_usage::{feed_chunks, show, stable_with, Rng};
 use crate::usage::{Extract, Provider, DEFAULT_MAX_EVENT_BYTES};
 
@@ -312,24 +312,14 @@ fn full_parse(datas: &[Vec<u8>]) -> String {
             format!("{:?}", (&ex.error_type, &ex.error_message, &ex.last_usage)),
             format!("{:?}", ex.output_text.as_tuple()),
             format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
-            format!("{:?}", (ex.output_final, status(&ex).as_str())),
+            format!(
+                "{:?}",
+                (ex.output_final, ex.status(BodyKind::EventStream).as_str())
+            ),
         ],
         &ex.notes,
         ex.invalid_events,
     )
-}
-
-/// The status a record of what `ex` read has (as `UsageCore::record` decides it for a stream).
-fn status(ex: &Extract) -> Status {
-    if ex.error_type.is_some() {
-        Status::Error
-    } else if ex.final_usage {
-        Status::Complete
-    } else if ex.tokens.any() {
-        Status::Partial
-    } else {
-        Status::NoUsage
-    }
 }
 
 /// The fields of a record that `full_parse` shows.

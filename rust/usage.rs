@@ -124,6 +124,21 @@ pub struct Extract {
 }
 
 impl Extract {
+    /// The record's status once the body, read as `body_kind`, is over.
+    pub(crate) fn status(&self, body_kind: BodyKind) -> Status {
+        if body_kind == BodyKind::NotSse && self.error_type.is_none() {
+            Status::NotSse
+        } else if self.error_type.is_some() {
+            Status::Error
+        } else if self.final_usage {
+            Status::Complete
+        } else if self.tokens.any() {
+            Status::Partial
+        } else {
+            Status::NoUsage
+        }
+    }
+
     /// The last usage object, as a tree.
     pub fn set_raw_usage(&mut self, usage: Value) {
         self.last_usage = Some(usage);
@@ -483,17 +498,7 @@ impl UsageCore {
             ex.notes
                 .push(format!("ignored {n} event(s) whose data is not valid JSON"));
         }
-        let status = if body_kind == BodyKind::NotSse && ex.error_type.is_none() {
-            Status::NotSse
-        } else if ex.error_type.is_some() {
-            Status::Error
-        } else if ex.final_usage {
-            Status::Complete
-        } else if ex.tokens.any() {
-            Status::Partial
-        } else {
-            Status::NoUsage
-        };
+        let status = ex.status(body_kind);
         RawRecord {
             status,
             body_kind,
