@@ -75,6 +75,12 @@ impl Framer {
     }
 
     pub fn feed<S: LineSink>(&mut self, mut chunk: &[u8], sink: &mut S) {
+        if !self.bom_checked && self.tail.is_empty() && chunk.len() >= BOM.len() {
+            // The usual first read: long enough to tell at once, and read in place (not split
+            // after its first bytes, which would send its first line through the tail).
+            self.bom_checked = true;
+            chunk = chunk.strip_prefix(BOM).unwrap_or(chunk);
+        }
         if !self.bom_checked {
             // Hold back the first bytes until we know whether they are a BOM.
             let take = (BOM.len() - self.tail.len()).min(chunk.len());
