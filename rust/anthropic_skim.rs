@@ -62,26 +62,13 @@ fn event<'a>(
     (skim.at_end() && event_type == Some(kind)).then_some(text)
 }
 
-/// An object field's value, walked by `field`; anything else is skipped (the tree path does
-/// not read into a non-object either).
-fn in_object<'a>(
-    skim: &mut Skim<'a>,
-    field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
-) -> Option<()> {
-    if skim.at_object() {
-        skim.object(field)
-    } else {
-        skim.skip_value()
-    }
-}
-
 fn message_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
     let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
     let mut seen = [false; 5];
     let text = event(data, "message_start", |skim, key| match key {
         "message" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
                 "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
                 "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
@@ -118,7 +105,7 @@ fn message_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
     let text = event(data, "message_delta", |skim, key| match key {
         "delta" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "stop_reason" => once(&mut stop_reason, &mut seen[1], skim.null_or_plain()?),
                 _ => skim.skip_value(),
             })
@@ -158,7 +145,7 @@ fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
         "cache_creation" => {
             once(&mut None::<()>, &mut seen[4], Some(()))?;
             let mut seen = [false; 2];
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "ephemeral_5m_input_tokens" => once(
                     &mut f.cache_creation_5m,
                     &mut seen[0],
@@ -175,7 +162,7 @@ fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
         "server_tool_use" => {
             once(&mut None::<()>, &mut seen[5], Some(()))?;
             let mut seen = [false; 2];
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "web_search_requests" => {
                     once(&mut f.web_search, &mut seen[0], skim.null_or_count()?)
                 }
@@ -186,7 +173,7 @@ fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
         "output_tokens_details" => {
             once(&mut None::<()>, &mut seen[6], Some(()))?;
             let mut seen = false;
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "thinking_tokens" => once(&mut f.reasoning, &mut seen, skim.null_or_count()?),
                 _ => skim.skip_value(),
             })
@@ -210,7 +197,7 @@ fn content_block_delta(ex: &mut Extract, data: &[u8]) -> Option<()> {
     event(data, "content_block_delta", |skim, key| match key {
         "delta" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "text" => once(&mut text, &mut seen[1], skim.null_or_string()?),
                 "thinking" => once(&mut thinking, &mut seen[2], skim.null_or_string()?),
                 "partial_json" => once(&mut partial, &mut seen[3], skim.null_or_string()?),
@@ -236,7 +223,7 @@ fn content_block_start(ex: &mut Extract, data: &[u8]) -> Option<()> {
     event(data, "content_block_start", |skim, key| match key {
         "content_block" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
-            in_object(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "type" => once(&mut kind, &mut seen[1], skim.null_or_plain()?),
                 "text" => once(&mut text, &mut seen[2], skim.null_or_string()?),
                 "thinking" => once(&mut thinking, &mut seen[3], skim.null_or_string()?),

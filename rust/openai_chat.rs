@@ -161,7 +161,7 @@ fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
         "prompt_tokens_details" => {
             once(&mut None::<()>, &mut seen[2], Some(()))?;
             let mut seen = false;
-            object_or_skip(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "cached_tokens" => once(&mut c.cached, &mut seen, skim.null_or_count()?),
                 _ => skim.skip_value(),
             })
@@ -169,7 +169,7 @@ fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
         "completion_tokens_details" => {
             once(&mut None::<()>, &mut seen[3], Some(()))?;
             let mut seen = false;
-            object_or_skip(skim, |skim, key| match key {
+            skim.object_or_skip(|skim, key| match key {
                 "reasoning_tokens" => once(&mut c.reasoning, &mut seen, skim.null_or_count()?),
                 _ => skim.skip_value(),
             })
@@ -177,19 +177,6 @@ fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
         _ => skim.skip_value(),
     })?;
     Some(c)
-}
-
-/// An object value walked by `field`; any other value skipped (the tree path reads into
-/// objects only).
-fn object_or_skip<'a>(
-    skim: &mut Skim<'a>,
-    field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
-) -> Option<()> {
-    if skim.at_object() {
-        skim.object(field)
-    } else {
-        skim.skip_value()
-    }
 }
 
 /// The top level of a chunk as far as it was read: the fields it keeps, and the names seen

@@ -262,6 +262,19 @@ impl<'a> Skim<'a> {
         self.peek() == Some(b'{')
     }
 
+    /// An object's fields walked by `field`; any other value checked and skipped (the tree
+    /// paths read into objects only).
+    pub fn object_or_skip(
+        &mut self,
+        field: impl FnMut(&mut Self, &str) -> Option<()>,
+    ) -> Option<()> {
+        if self.at_object() {
+            self.object(field)
+        } else {
+            self.skip_value()
+        }
+    }
+
     /// An object read by `read`, with where it is in the text (to keep it as text): `Some(None)`
     /// for a value that is not an object (checked and skipped); `None` when `read` gives up.
     pub fn object_and_span<T>(
