@@ -254,9 +254,11 @@ def _openai_sdk_usage(body: bytes) -> dict[str, Any]:
         out.update(input_tokens=None, output_tokens=None, cache_read_input_tokens=None)
         return out
     usage = usage if isinstance(usage, dict) else usage.to_dict()
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    # The SDK keeps the provider's object; its buckets by OpenAI's documented totals: the prompt
+    # includes the cached tokens, and a usage without details has none cached.
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
     out.update(
-        input_tokens=usage["prompt_tokens"] - (cached or 0),
+        input_tokens=usage["prompt_tokens"] - cached,
         output_tokens=usage["completion_tokens"],
         cache_read_input_tokens=cached,
     )
