@@ -43,8 +43,14 @@ def _provider_supported(provider: str) -> bool:
 
 
 # Fields of the contract's "Additions"; a gap named after one resolves when the field exists.
-ADDITION_FIELDS = ("framing", "iterations", "provider_cost", "inference_geo",
-                   "audio_input_tokens", "audio_output_tokens")
+ADDITION_FIELDS = (
+    "framing",
+    "iterations",
+    "provider_cost",
+    "inference_geo",
+    "audio_input_tokens",
+    "audio_output_tokens",
+)
 
 
 def _needs(capture: Capture, *, additions: bool | None) -> list[str]:
@@ -172,7 +178,7 @@ def test_native_equals_pure(both: tuple[ModuleType, ModuleType], capture: Captur
 
 
 def test_enough_captures_with_sources() -> None:
-    assert len(CAPTURES) >= 5
+    assert len(CAPTURES) >= 60
     for capture in CAPTURES:
         source = capture.meta["source"]
         assert len(source["commit"]) == 40 and int(source["commit"], 16) >= 0
@@ -213,18 +219,23 @@ def _sse_json(body: bytes) -> list[tuple[str, Any]]:
 
 
 def _anthropic_sdk_usage(body: bytes) -> dict[str, Any]:
-    from anthropic.lib.streaming._beta_messages import accumulate_event
+    import inspect
 
     import httpx
+    from anthropic.lib.streaming._beta_messages import accumulate_event
 
+    # The accumulator's keyword arguments grew over SDK releases; pass the ones it takes.
+    takes = inspect.signature(accumulate_event).parameters
+    extra: dict[str, Any] = {}
+    if "json_bufs" in takes:
+        extra["json_bufs"] = {}
+    if "request_headers" in takes:
+        extra["request_headers"] = httpx.Headers()
     snapshot = None
-    json_bufs: dict[int, bytes] = {}
     for name, data in _sse_json(body):
         if name == "error" or data.get("type") in ("ping", "error"):
             continue
-        snapshot = accumulate_event(
-            event=data, current_snapshot=snapshot, json_bufs=json_bufs, request_headers=httpx.Headers()
-        )
+        snapshot = accumulate_event(event=data, current_snapshot=snapshot, **extra)
     assert snapshot is not None
     usage = snapshot.usage
     return {
