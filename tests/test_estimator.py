@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sseusage_fast.estimator import (
+from sseusage_fast import estimate
+from sseusage_fast.estimate import (
     ANTHROPIC_TOOLS_SYSTEM_TOKENS,
     IMAGE_TOKENS,
     MIN_BASE_TOKENS,
@@ -23,11 +24,11 @@ from sseusage_fast.estimator import (
     TOKENS_PER_REQUEST,
     WINDOW,
     Estimator,
-    _core_base_tokens,
-    _Window,
     default_estimator,
     normalize_model,
 )
+from sseusage_fast.estimate.estimator import _Window
+from sseusage_fast.estimate.textstats import core_base_tokens as _core_base_tokens
 from sseusage_fast.pure import textstats
 from sseusage_fast.pure.textstats import text_stats
 from sseusage_fast.record import UsageRecord
@@ -103,10 +104,8 @@ def test_no_characters_is_zero_any_character_at_least_one() -> None:
 
 
 def test_stat_fields_agree_with_textstats() -> None:
-    from sseusage_fast import estimator
-
-    assert estimator.STAT_FIELDS == textstats.STAT_FIELDS
-    assert estimator.text_stats("Hi 你好 é!") == textstats.text_stats("Hi 你好 é!")
+    assert estimate.STAT_FIELDS == textstats.STAT_FIELDS
+    assert estimate.text_stats("Hi 你好 é!") == textstats.text_stats("Hi 你好 é!")
 
 
 def test_stats_must_have_six_counts() -> None:

@@ -13,9 +13,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sseusage_fast import estimator as estimator_module
 from sseusage_fast import pure
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
+from sseusage_fast.estimate import estimator as estimator_module
 from sseusage_fast.record import RAW_FIELDS, TOKEN_COUNT_FIELDS
 
 # benches/ is not a package (it runs as scripts): import its corpus by path.

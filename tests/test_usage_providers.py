@@ -47,7 +47,7 @@ from provider_streams import (
     responses_usage,
     sse,
 )
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.record import UsageRecord
 
 Record = dict[str, Any]

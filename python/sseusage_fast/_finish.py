@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import estimator as _estimator_module
-from .estimator import Estimator, Stats, _core_base_tokens, default_estimator
+from .estimate import estimator as _estimator_module
+from .estimate.estimator import Estimator, default_estimator
+from .estimate.textstats import Stats
+from .estimate.textstats import core_base_tokens as _core_base_tokens
 from .record import (
     FIELD_NAMES,
     RAW_FIELDS,

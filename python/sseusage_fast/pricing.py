@@ -30,6 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .estimate.model_names import normalize_model_name
+from .estimate.model_names import parse_model_name as _split_name
 from .record import UsageRecord
 
 __all__ = ["ModelPrice", "Pricing", "Rates", "normalize_model_name"]
@@ -118,60 +120,6 @@ class ModelPrice:
 
 
 # --- model names ---------------------------------------------------------------------
-
-_PROVIDER_PREFIXES: tuple[str, ...] = ("anthropic/", "openai/", "models/", "gemini/")
-# Bedrock model and inference-profile ids: an optional geography, then "anthropic.".
-_BEDROCK_PREFIX = re.compile(r"^(?:(us|eu|apac|jp|au|global)\.)?anthropic\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
-_VERTEX_SNAPSHOT = re.compile(r"@\d{8}$")
-# Only suffixes that name a dated snapshot (or the moving "latest" alias) of the very same
-# model. "-preview-…", "-001" or "-mini" are different models or prices; they are never cut.
-_DATED_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
-
-
-@dataclass(frozen=True, slots=True)
-class _Name:
-    raw: str
-    base: str
-    undated: str | None
-    bedrock_regional: bool
-
-
-# Names repeat from request to request: resolve each once (bounded, as clients choose them).
-@lru_cache(maxsize=4096)
-def _split_name(model: str) -> _Name | None:
-    raw = model.strip().lower()
-    if not raw:
-        return None
-    name = raw
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in _PROVIDER_PREFIXES:
-            if name.startswith(prefix):
-                name = name[len(prefix) :]
-                stripped = True
-    bedrock_regional = False
-    match = _BEDROCK_PREFIX.match(name)
-    if match:
-        # Bedrock's global profile is priced like the first-party API; geographic and
-        # in-Region ids are not, for the models that carry a regional premium.
-        bedrock_regional = match.group(1) != "global"
-        name = _BEDROCK_VERSION.sub("", name[match.end() :])
-    name = _VERTEX_SNAPSHOT.sub("", name)
-    undated = _DATED_SUFFIX.sub("", name)
-    return _Name(raw, name, undated if undated != name and undated else None, bedrock_regional)
-
-
-def normalize_model_name(model: str) -> str:
-    """A model name without provider prefixes and Bedrock/Vertex decorations, lower case.
-
-    ``"us.anthropic.claude-sonnet-4-5-20250929-v1:0"`` becomes
-    ``"claude-sonnet-4-5-20250929"``; dated suffixes are kept (lookup tries them first).
-    """
-    parts = _split_name(model)
-    return parts.base if parts else ""
-
 
 # --- parsing ---------------------------------------------------------------------------
 

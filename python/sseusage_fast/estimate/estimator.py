@@ -1,0 +1,386 @@
+"""The Estimator: text statistics to tokens, calibrated per model by real usage records.
+
+`Estimator.observe` learns, per (model, input/output), how far the provider's real counts are
+from the base estimate of `textstats`, and `Estimator.estimate` applies the learned ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import threading
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ..record import UsageRecord
+from . import requests as _requests
+from .model_names import calibration_key
+from .requests import RequestInfo
+from .textstats import Stats, check_stats, has_chars, text_stats
+from .textstats import base_tokens as _base_tokens
+
+KINDS = ("input", "output")
+# Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
+# is mostly rounding and framing noise.
+MIN_BASE_TOKENS = 50.0
+# Use a learned ratio only once this many fair samples agree on it (the median of 1 or 2 is
+# just those samples).
+MIN_SAMPLES = 3
+# A ratio outside this range is not a tokenizer difference but a mismatch (hidden tokens, a
+# truncated stream); clipping keeps one such record from dragging a trimmed statistic.
+RATIO_MIN = 0.25
+RATIO_MAX = 4.0
+WINDOW = 64
+
+
+class _Window:
+    """The last `size` ratios of one (model, kind), in arrival order and sorted: a sample
+    costs a binary search and the median an index, not a sort (`observe` runs once per
+    request)."""
+
+    __slots__ = ("ordered", "recent")
+
+    def __init__(self, size: int, values: Iterable[float] = ()) -> None:
+        self.recent: deque[float] = deque(values, maxlen=size)
+        self.ordered = sorted(self.recent)
+
+    def add(self, ratio: float) -> None:
+        recent, ordered = self.recent, self.ordered
+        if len(recent) == recent.maxlen:
+            del ordered[bisect_left(ordered, recent[0])]
+        recent.append(ratio)
+        insort(ordered, ratio)
+
+    def median(self) -> float:
+        # As statistics.median: the middle value, or the mean of the middle two.
+        ordered, mid = self.ordered, len(self.ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    def __len__(self) -> int:
+        return len(self.recent)
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.recent)
+
+
+class Estimator:
+    """Text statistics to tokens, learning each model's real ratio from complete records."""
+
+    def __init__(self, *, window: int = WINDOW) -> None:
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self._window = window
+        self._lock = threading.Lock()
+        # The learned ratio of a (model, kind) is the median of its window, once the window
+        # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
+        self._ratios: dict[tuple[str, str], _Window] = {}
+        self._learned = 0
+
+    def __repr__(self) -> str:
+        with self._lock:
+            keys = sorted(f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= MIN_SAMPLES)
+            return f"Estimator(calibrated={keys}, learned={self._learned})"
+
+    # ---- estimating ------------------------------------------------------------------------
+
+    @staticmethod
+    def base_tokens(stats: Sequence[int]) -> float:
+        """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
+        return _base_tokens(stats)
+
+    def ratio(self, model: str | None, kind: str = "output") -> float | None:
+        """The learned actual/base ratio for the model, or None while not learned."""
+        key = calibration_key(model)
+        if key is None:
+            return None
+        with self._lock:
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < MIN_SAMPLES:
+                return None
+            return window.median()  # it ignores up to half the window being odd
+
+    def samples(self, model: str | None, kind: str = "output") -> int:
+        """How many ratios the window for (model, kind) holds now."""
+        key = calibration_key(model)
+        with self._lock:
+            window = self._ratios.get((key or "", kind))
+            return len(window) if window else 0
+
+    @property
+    def learned(self) -> int:
+        """How many fair samples were learned in total (including ones since pushed out)."""
+        with self._lock:
+            return self._learned
+
+    def estimate(
+        self, stats: Sequence[int], *, model: str | None = None, kind: str = "output"
+    ) -> int:
+        """Tokens for a text's stats: the base times the model's learned ratio when there is
+        one. At least 1 for any text, 0 for none."""
+        return self._estimate(check_stats(stats), model, kind, self.base_tokens)
+
+    def _estimate(
+        self,
+        stats: Sequence[int],
+        model: str | None,
+        kind: str,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> int:
+        # `estimate` of checked stats, positional; `base_of` as in `_observe`.
+        if not has_chars(stats):
+            return 0
+        value = base_of(stats)
+        ratio = self.ratio(model, kind)
+        if ratio is not None:
+            value *= ratio
+        return max(1, round(value))
+
+    def count(self, text: str, *, model: str | None = None, kind: str = "output") -> int:
+        """Estimated tokens of a whole text."""
+        return self.estimate(text_stats(text), model=model, kind=kind)
+
+    # ---- requests --------------------------------------------------------------------------
+
+    @staticmethod
+    def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+        """Stats, overhead and media count of a request body, parsed once. None when the body
+        is absent, not JSON, or of no known shape."""
+        return _requests.request_info(request, provider)
+
+    @classmethod
+    def request_stats(cls, request: Any, provider: str | None = None) -> Stats | None:
+        """The stats of the text in a request that the provider will tokenize: system prompt,
+        messages, tool calls and results, tool definitions. The parts are joined with a new
+        line, so `text_stats("\\n".join(parts))` gives the same tuple."""
+        info = cls.request_info(request, provider)
+        return info.stats if info is not None else None
+
+    @classmethod
+    def request_overhead(cls, request: Any, provider: str | None = None) -> int:
+        """Tokens of a request that its text does not show: per-message framing, a flat amount
+        per image or file (IMAGE_TOKENS, FILE_TOKENS), Anthropic's tool-use system prompt."""
+        info = cls.request_info(request, provider)
+        return info.overhead if info is not None else 0
+
+    def estimate_request(
+        self, request: Any, provider: str | None = None, *, model: str | None = None
+    ) -> int | None:
+        """Estimated input tokens of a request body (text estimate plus overhead), or None."""
+        info = self.request_info(request, provider)
+        if info is None:
+            return None
+        return self.estimate(info.stats, model=model, kind="input") + info.overhead
+
+    # ---- learning --------------------------------------------------------------------------
+
+    def observe(
+        self,
+        record: UsageRecord,
+        *,
+        input_stats: Sequence[int] | None = None,
+        output_stats: Sequence[int] | None = None,
+        output_has_thinking: bool = False,
+        output_has_tools: bool = False,
+        input_overhead: int = 0,
+        input_has_media: bool = False,
+    ) -> None:
+        """Learn from one finished record, if it is a fair sample of the model's tokenizer.
+
+        Output is learned only when the streamed text is all that was billed: no thinking
+        streamed (Claude 4 bills full thinking but streams a summary), no tool calls, no server
+        tools. Unstreamed reasoning that the provider reports apart (OpenAI, Gemini) is taken
+        off first. Input is learned from uncached + cache write + cache read tokens, less
+        `input_overhead` (what `request_overhead` gave), when the request had no images/files.
+        """
+        self._observe(
+            record,
+            input_stats,
+            input_overhead,
+            input_has_media,
+            output_stats,
+            output_has_thinking,
+            output_has_tools,
+            self.base_tokens,
+        )
+
+    def _observe(
+        self,
+        record: UsageRecord,
+        input_stats: Sequence[int] | None,
+        input_overhead: int,
+        input_has_media: bool,
+        output_stats: Sequence[int] | None,
+        output_has_thinking: bool,
+        output_has_tools: bool,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        # `observe`, positional (a parser's `finish` calls this once per request), with the
+        # function that turns stats into the base: `finish` passes `core_base_tokens` for
+        # the stats its core counted.
+        if record.status != "complete":
+            return
+        key = calibration_key(record.model)
+        if key is None:
+            return
+        if record.web_search_requests or record.web_fetch_requests:
+            return  # server tools: neither output nor input is a fair sample
+        if output_stats is not None and not (output_has_thinking or output_has_tools):
+            # The billed output that the stream showed, when known and a fair sample (`_learn`
+            # drops a count that is not positive): reasoning that the provider reports apart
+            # and does not stream (OpenAI reasoning, Gemini thoughts) is taken off.
+            actual = record.output_tokens
+            if actual and "output_tokens" not in record.estimated:
+                reasoning = record.reasoning_tokens
+                if not reasoning:
+                    self._learn(key, "output", actual, output_stats, base_of)
+                elif "reasoning_tokens" not in record.estimated:
+                    self._learn(key, "output", actual - reasoning, output_stats, base_of)
+        if input_stats is not None and not input_has_media and record.input_tokens is not None:
+            estimated = record.estimated
+            if not (
+                "input_tokens" in estimated
+                or "cache_creation_input_tokens" in estimated
+                or "cache_read_input_tokens" in estimated
+            ):
+                # As sum() over a generator (the same items: the same result on any Python).
+                total = sum(
+                    (
+                        record.input_tokens or 0,
+                        record.cache_creation_input_tokens or 0,
+                        record.cache_read_input_tokens or 0,
+                    )
+                )
+                actual = total - max(0, int(input_overhead))
+                self._learn(key, "input", actual, input_stats, base_of)
+
+    def _learn(
+        self,
+        key: str,
+        kind: str,
+        actual: int,
+        stats: Sequence[int],
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        if actual <= 0:
+            return
+        base = base_of(stats)
+        if base < MIN_BASE_TOKENS:
+            return
+        # min(RATIO_MAX, max(RATIO_MIN, ratio)) as those two compare (NaN included), without
+        # the two calls.
+        ratio = actual / base
+        if not ratio > RATIO_MIN:
+            ratio = RATIO_MIN
+        elif not ratio < RATIO_MAX:
+            ratio = RATIO_MAX
+        window_key = (key, kind)
+        lock = self._lock
+        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
+        try:
+            window = self._ratios.get(window_key)
+            if window is None:
+                window = self._ratios[window_key] = _Window(self._window)
+            window.add(ratio)
+            self._learned += 1
+        finally:
+            lock.release()
+
+    # ---- persistence -----------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The learned state, as JSON (window size and the ratios of each model and kind)."""
+        with self._lock:
+            models: dict[str, dict[str, list[float]]] = {}
+            for (key, kind), window in sorted(self._ratios.items()):
+                models.setdefault(key, {})[kind] = list(window)
+            state = {
+                "version": 1,
+                "window": self._window,
+                "learned": self._learned,
+                "ratios": models,
+            }
+        return json.dumps(state, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Estimator:
+        """An Estimator from `to_json` output. Bad ratios (not numbers, not finite) are
+        dropped and others clipped, so a hand-edited file cannot poison estimates."""
+        state = json.loads(text)
+        if (
+            not isinstance(state, dict)
+            or state.get("version") != 1
+            or not isinstance(state.get("ratios", {}), dict)
+        ):
+            raise ValueError("not an Estimator state (version 1)")
+        window = state.get("window", WINDOW)
+        est = cls(window=window if isinstance(window, int) and window >= 1 else WINDOW)
+        learned = state.get("learned", 0)
+        est._learned = learned if isinstance(learned, int) and learned >= 0 else 0
+        for model, kinds in state.get("ratios", {}).items():
+            if not isinstance(kinds, dict):
+                continue
+            for kind, values in kinds.items():
+                if kind not in KINDS or not isinstance(values, list):
+                    continue
+                good = _clean_ratios(values)
+                if good:
+                    est._ratios[(model, kind)] = _Window(est._window, good)
+        return est
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state atomically (a temporary file renamed over), so a crash mid-write
+        leaves the previous state."""
+        data = self.to_json()
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".estimator-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, missing_ok: bool = False) -> Estimator:
+        """Read a saved state; with `missing_ok`, a missing file gives a fresh Estimator."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return cls.from_json(handle.read())
+        except FileNotFoundError:
+            if missing_ok:
+                return cls()
+            raise
+
+
+_default: Estimator | None = None
+_default_lock = threading.Lock()
+
+
+def default_estimator() -> Estimator:
+    """The process-wide Estimator that parsers use when given none (created on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Estimator()
+    return _default
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _clean_ratios(values: Iterable[Any]) -> list[float]:
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            continue
+        out.append(min(RATIO_MAX, max(RATIO_MIN, float(v))))
+    return out

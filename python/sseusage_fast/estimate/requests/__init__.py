@@ -1,0 +1,99 @@
+"""Request-body readers, one module per provider: what text a request holds for the provider to
+tokenize, and the tokens that no text shows (message framing, media, tool-use prompts)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..textstats import Stats, text_stats
+from . import anthropic, gemini, openai
+from ._walk import Walked, load_json
+
+# Framing per message (role markers, separators). OpenAI documents 3 per message plus 3 to
+# prime the reply; Anthropic and Gemini frame messages similarly, within a few tokens.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REQUEST = 3
+# Anthropic adds a hidden system prompt when tools are given: 346 tokens for tool_choice
+# auto/none on Claude 4 and 3.7 models (Anthropic's tool-use pricing table).
+ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
+# Images and files are not text: each counts a flat amount. Anthropic: about 1,600 tokens for
+# an image at the ~1.15 MP size it scales large images down to (width * height / 750).
+# OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
+# (larger ones are tiled in 258-token tiles). Files (PDFs, documents) vary most: 1,500 each, a
+# rough figure for a page or two. Records with media are not learned from.
+IMAGE_TOKENS = {"anthropic": 1600, "openai": 765, "openai-responses": 765, "gemini": 258}
+FILE_TOKENS = 1500
+
+
+class RequestInfo(NamedTuple):
+    """What a request body holds for estimation: the text's stats, the framing and media
+    tokens that no text shows, and how many images/files were seen."""
+
+    stats: Stats
+    overhead: int
+    media: int
+    provider: str
+
+
+def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+    """Stats, overhead and media count of a request body (dict, str or bytes of JSON), parsed
+    once. None when the body is absent, not JSON, or of no known shape."""
+    body = load_json(request)
+    if body is None:
+        return None
+    kind = infer_provider(body) if provider in (None, "", "auto") else provider
+    if kind in ("openai-chat", "chat"):
+        kind = "openai"
+    walk: Walked | None
+    if kind == "anthropic":
+        walk = anthropic.walk(body)
+    elif kind == "openai":
+        walk = openai.walk_chat(body)
+    elif kind == "openai-responses":
+        walk = openai.walk_responses(body)
+    elif kind == "gemini":
+        walk = gemini.walk(body)
+    else:
+        return None
+    if walk is None:
+        return None
+    parts, messages, images, files, tools = walk
+    stats = text_stats("\n".join(parts))
+    overhead = TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * messages
+    overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
+    if kind == "anthropic" and tools:
+        overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
+    return RequestInfo(stats, overhead, images + files, kind)
+
+
+_ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
+
+
+def infer_provider(body: dict[str, Any]) -> str | None:
+    if "contents" in body or "systemInstruction" in body or "system_instruction" in body:
+        return "gemini"
+    if "messages" not in body:
+        if "input" in body or "instructions" in body:
+            return "openai-responses"
+        return None
+    if "system" in body:
+        return "anthropic"
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") in ("system", "developer", "tool") or "tool_calls" in message:
+            return "openai"
+        content = message.get("content")
+        if isinstance(content, list):
+            for block in content:
+                if not isinstance(block, dict):
+                    continue
+                btype = block.get("type")
+                if btype in _ANTHROPIC_BLOCKS or (btype == "image" and "source" in block):
+                    return "anthropic"
+                if btype in ("image_url", "input_audio", "file"):
+                    return "openai"
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools and isinstance(tools[0], dict):
+        return "openai" if "function" in tools[0] else "anthropic"
+    return "openai"
