@@ -572,10 +572,6 @@ BIG = text_stats(sentence(random.Random(8), 150))
     ("record", "kwargs"),
     [
         (complete(output_tokens=500), {"output_stats": (1, 3, 0, 1, 0, 0)}),  # tiny text
-        (complete(output_tokens=500), {"output_stats": BIG, "output_has_thinking": True}),
-        (complete(output_tokens=500), {"output_stats": BIG, "output_has_tools": True}),
-        (complete(output_tokens=500, web_search_requests=1), {"output_stats": BIG}),
-        (complete(output_tokens=500, web_fetch_requests=2), {"output_stats": BIG}),
         (complete(output_tokens=0), {"output_stats": BIG}),
         (complete(output_tokens=None), {"output_stats": BIG}),
         (complete(None, output_tokens=500), {"output_stats": BIG}),
@@ -604,6 +600,44 @@ def test_unfair_samples_are_not_learned(record: UsageRecord, kwargs: dict[str, o
     assert est.learned == 0
     assert est.samples("claude-sonnet-4-5", "output") == 0
     assert est.samples("claude-sonnet-4-5", "input") == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "kwargs", "kind"),
+    [
+        (complete(output_tokens=500), {"output_has_thinking": True}, "output:thinking"),
+        (complete(output_tokens=500), {"output_has_tools": True}, "output:tools"),
+        (complete(output_tokens=500, web_search_requests=1), {}, "output:tools"),
+        (complete(output_tokens=500, web_fetch_requests=2), {}, "output:tools"),
+    ],
+)
+def test_thinking_and_tools_learn_apart(
+    record: UsageRecord, kwargs: dict[str, object], kind: str
+) -> None:
+    # Streamed thinking (a summary, on Claude 4) and tool calls are billed at their own ratio
+    # to what the stream shows: learned as their own kinds, never as plain text's ratio.
+    est = Estimator()
+    for _ in range(3):
+        est.observe(record, output_stats=BIG, input_stats=BIG, **kwargs)  # type: ignore[arg-type]
+    assert est.samples("claude-sonnet-4-5", "output") == 0
+    assert est.ratio(record.model, kind) == pytest.approx(500 / Estimator.base_tokens(BIG))
+
+
+def test_hidden_reasoning_is_learned_as_a_count() -> None:
+    est = Estimator()
+    for reasoning in (100, 300, 200):
+        record = UsageRecord(
+            status="complete",
+            model="o3",
+            provider="openai",
+            output_tokens=500 + reasoning,
+            reasoning_tokens=reasoning,
+        )
+        est.observe(record, output_stats=BIG)
+    assert est.ratio("o3", "reasoning") == 200
+    assert est.spread("o3", "reasoning") == (100, 300)
+    assert est.ratio("o3", "output") == pytest.approx(500 / Estimator.base_tokens(BIG))
+    assert est.learned == 3  # the counts are not samples of a tokenizer
 
 
 def test_fair_sample_is_learned() -> None:

@@ -81,7 +81,7 @@ def test_fast_path_is_the_public_path(backend: ModuleType, streams: list[corpus.
     # Both estimates and both kinds of learning took place.
     assert estimated == {"input_tokens", "output_tokens"}
     state = json.loads(fast.to_json())
-    assert {kind for kinds in state["ratios"].values() for kind in kinds} == {"input", "output"}
+    assert {kind for kinds in state["ratios"].values() for kind in kinds} >= {"input", "output"}
     assert fast.to_json() == public.to_json()
 
 

@@ -26,6 +26,8 @@ def test_record_from_values_equals_the_dataclass_constructor() -> None:
         False,
         False,
         ("output_tokens",),
+        {"output_tokens": (5, None)},
+        ("hidden_reasoning",),
         "cancelled",
         {"input_tokens": 1},
         ("a note",),

@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from importlib import resources
@@ -493,6 +493,27 @@ class Pricing:
                     return None
                 total += n * unit
         return total
+
+    def cost_range(self, record: UsageRecord) -> tuple[Decimal, Decimal | None] | None:
+        """(low, high) US dollars expected to hold what the request cost: the cost at the low
+        and at the high end of each estimated field's range (`record.estimate_ranges`); `high`
+        is None when a range is unbounded. A record without estimates gives (cost, cost).
+        None when the cost is unknown (`cost` would be None). Cost never falls as a count
+        rises (a long-context tier only raises rates), so the ends are the extremes."""
+        point = self.cost(record)
+        if point is None:
+            return None
+        if not record.estimate_ranges:
+            return point, point
+        lows: dict[str, Any] = {name: low for name, (low, _) in record.estimate_ranges.items()}
+        low = self.cost(replace(record, **lows))
+        if any(high is None for _, high in record.estimate_ranges.values()):
+            return (low if low is not None else point), None
+        highs: dict[str, Any] = {n: high for n, (_, high) in record.estimate_ranges.items()}
+        high = self.cost(replace(record, **highs))
+        if low is None or high is None:
+            return None
+        return min(low, point), max(high, point)
 
     def __repr__(self) -> str:
         return f"Pricing(source={self.source!r}, names={len(self._index)})"

@@ -26,6 +26,17 @@ TOKEN_COUNT_FIELDS: tuple[str, ...] = TOKEN_FIELDS[:7]
 
 STATUSES = ("complete", "partial", "no_usage", "error", "not_sse")
 INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
+# What `estimate_reasons` may name: billed reasoning the stream never shows, thinking streamed as
+# a summary of what was billed, tool calls (framing the stream does not show), no request body
+# to estimate input from, a stream cut before its end, images or files in the request.
+ESTIMATE_REASONS = (
+    "hidden_reasoning",
+    "summarized_thinking",
+    "tool_calls",
+    "no_request",
+    "truncated",
+    "media",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,11 @@ class UsageRecord:
     no_usage_data: bool = True
     requires_manual_review: bool = True
     estimated: tuple[str, ...] = ()
+    # For each field in `estimated`: (low, high) expected to hold the billed value; `high` is
+    # None when the stream cannot bound it (billed work that is never streamed).
+    estimate_ranges: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    # Why the estimates are uncertain: short names (`ESTIMATE_REASONS`).
+    estimate_reasons: tuple[str, ...] = ()
     interrupted: str | None = None
     raw_usage: dict[str, Any] | None = field(default=None, compare=True)
     # Why a value was rejected or a figure is doubtful (hostile numbers, dropped events).
@@ -62,6 +78,8 @@ class UsageRecord:
         """Plain JSON types only: tuples become lists."""
         out = asdict(self)
         out["estimated"] = list(self.estimated)
+        out["estimate_ranges"] = {k: [low, high] for k, (low, high) in self.estimate_ranges.items()}
+        out["estimate_reasons"] = list(self.estimate_reasons)
         out["notes"] = list(self.notes)
         return out
 

@@ -23,7 +23,15 @@ from .requests import RequestInfo
 from .textstats import Stats, check_stats, has_chars, text_stats
 from .textstats import base_tokens as _base_tokens
 
-KINDS = ("input", "output")
+# What is learned per model: billed/visible ratios of input, of plain-text output, of output
+# with streamed thinking and of output with tool calls (each its own overheads), and the hidden
+# reasoning tokens themselves ("reasoning": an absolute count, not a ratio; the provider's
+# reported reasoning_tokens make it observable).
+# Providers whose usage says how much reasoning there was whenever there was any: a complete
+# record from them without reasoning tokens taught that the model did not reason.
+_REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
+KINDS = ("input", "output", "output:thinking", "output:tools", "reasoning")
+OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
 # is mostly rounding and framing noise.
 MIN_BASE_TOKENS = 50.0
@@ -34,6 +42,16 @@ MIN_SAMPLES = 3
 # truncated stream); clipping keeps one such record from dragging a trimmed statistic.
 RATIO_MIN = 0.25
 RATIO_MAX = 4.0
+# Thinking summaries and tool-call framing are billed at many times what the stream shows.
+_LIMITS = {
+    "input": (RATIO_MIN, RATIO_MAX),
+    "output": (RATIO_MIN, RATIO_MAX),
+    "output:thinking": (RATIO_MIN, 20.0),
+    "output:tools": (RATIO_MIN, 20.0),
+    "reasoning": (0.0, 1_000_000.0),
+}
+# Tool calls and thinking summaries are short more often than plain answers: a lower floor.
+_MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
 WINDOW = 64
 
 
@@ -102,6 +120,21 @@ class Estimator:
             if window is None or len(window.recent) < MIN_SAMPLES:
                 return None
             return window.median()  # it ignores up to half the window being odd
+
+    def spread(self, model: str | None, kind: str = "output") -> tuple[float, float] | None:
+        """The learned (low, high) of the model's ratios (5th and 95th percentile of the
+        window: its least and greatest while it holds 20 or fewer), or None while not learned.
+        An estimate's range is its base times these."""
+        key = calibration_key(model)
+        if key is None:
+            return None
+        with self._lock:
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < MIN_SAMPLES:
+                return None
+            ordered = window.ordered
+            last = len(ordered) - 1
+            return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""
@@ -226,19 +259,31 @@ class Estimator:
         key = calibration_key(record.model)
         if key is None:
             return
-        if record.web_search_requests or record.web_fetch_requests:
-            return  # server tools: neither output nor input is a fair sample
-        if output_stats is not None and not (output_has_thinking or output_has_tools):
-            # The billed output that the stream showed, when known and a fair sample (`_learn`
-            # drops a count that is not positive): reasoning that the provider reports apart
-            # and does not stream (OpenAI reasoning, Gemini thoughts) is taken off.
-            actual = record.output_tokens
-            if actual and "output_tokens" not in record.estimated:
-                reasoning = record.reasoning_tokens
-                if not reasoning:
-                    self._learn(key, "output", actual, output_stats, base_of)
-                elif "reasoning_tokens" not in record.estimated:
-                    self._learn(key, "output", actual - reasoning, output_stats, base_of)
+        server_tools = bool(record.web_search_requests or record.web_fetch_requests)
+        actual = record.output_tokens
+        if output_stats is not None and actual and "output_tokens" not in record.estimated:
+            # The billed output against what the stream showed, per kind of response: tool
+            # calls (server tools too), streamed thinking, else plain text (`_learn` drops a
+            # count that is not positive). Reasoning that the provider reports apart and does
+            # not stream (OpenAI reasoning, Gemini thoughts, xAI) is learned as its own count
+            # and taken off the text.
+            reasoning = record.reasoning_tokens
+            if "reasoning_tokens" in record.estimated:
+                reasoning = None
+            hidden = 0 if output_has_thinking else (reasoning or 0)
+            if output_has_tools or server_tools:
+                kind = "output:tools"
+            elif output_has_thinking:
+                kind = "output:thinking"
+            else:
+                kind = "output"
+            self._learn(key, kind, actual - hidden, output_stats, base_of)
+            if not output_has_thinking and (
+                reasoning is not None or record.provider in _REPORTS_REASONING
+            ):
+                self._learn_count(key, "reasoning", hidden)
+        if server_tools:
+            return  # the search results are input the request body does not show
         if input_stats is not None and not input_has_media and record.input_tokens is not None:
             estimated = record.estimated
             if not (
@@ -268,15 +313,23 @@ class Estimator:
         if actual <= 0:
             return
         base = base_of(stats)
-        if base < MIN_BASE_TOKENS:
+        if base < _MIN_BASE.get(kind, MIN_BASE_TOKENS):
             return
-        # min(RATIO_MAX, max(RATIO_MIN, ratio)) as those two compare (NaN included), without
-        # the two calls.
+        low, high = _LIMITS[kind]
+        # min(high, max(low, ratio)) as those two compare (NaN included), without the calls.
         ratio = actual / base
-        if not ratio > RATIO_MIN:
-            ratio = RATIO_MIN
-        elif not ratio < RATIO_MAX:
-            ratio = RATIO_MAX
+        if not ratio > low:
+            ratio = low
+        elif not ratio < high:
+            ratio = high
+        self._add(key, kind, ratio)
+
+    def _learn_count(self, key: str, kind: str, count: int) -> None:
+        # A count learned as it is (hidden reasoning tokens), within the kind's limits.
+        low, high = _LIMITS[kind]
+        self._add(key, kind, min(high, max(low, float(count))), counted=False)
+
+    def _add(self, key: str, kind: str, ratio: float, *, counted: bool = True) -> None:
         window_key = (key, kind)
         lock = self._lock
         lock.acquire()  # as `with`, at half the cost (no __exit__ call)
@@ -285,7 +338,7 @@ class Estimator:
             if window is None:
                 window = self._ratios[window_key] = _Window(self._window)
             window.add(ratio)
-            self._learned += 1
+            self._learned += counted
         finally:
             lock.release()
 
@@ -326,7 +379,7 @@ class Estimator:
             for kind, values in kinds.items():
                 if kind not in KINDS or not isinstance(values, list):
                     continue
-                good = _clean_ratios(values)
+                good = _clean_ratios(values, kind)
                 if good:
                     est._ratios[(model, kind)] = _Window(est._window, good)
         return est
@@ -377,10 +430,11 @@ def default_estimator() -> Estimator:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def _clean_ratios(values: Iterable[Any]) -> list[float]:
+def _clean_ratios(values: Iterable[Any], kind: str = "output") -> list[float]:
+    low, high = _LIMITS[kind]
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             continue
-        out.append(min(RATIO_MAX, max(RATIO_MIN, float(v))))
+        out.append(min(high, max(low, float(v))))
     return out

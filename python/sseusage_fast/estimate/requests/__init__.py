@@ -33,6 +33,16 @@ class RequestInfo(NamedTuple):
     overhead: int
     media: int
     provider: str
+    # The request's cap on billed output (max_tokens, max_completion_tokens,
+    # max_output_tokens, maxOutputTokens): a true upper bound on output, reasoning included.
+    max_output: int | None = None
+    # Reasoning asked for: OpenAI/xAI `reasoning_effort` or `reasoning.effort`, Anthropic
+    # `output_config.effort`, Gemini `thinkingLevel`; "none" when the request turns it off
+    # (Gemini `thinkingBudget: 0`, Anthropic `thinking.type: disabled`).
+    effort: str | None = None
+    # Anthropic `thinking.budget_tokens`, Gemini `thinkingBudget` (> 0).
+    thinking_budget: int | None = None
+    tools: int = 0
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -63,7 +73,54 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
-    return RequestInfo(stats, overhead, images + files, kind)
+    max_output, effort, budget = output_settings(body)
+    return RequestInfo(stats, overhead, images + files, kind, max_output, effort, budget, tools)
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def output_settings(body: dict[str, Any]) -> tuple[int | None, str | None, int | None]:
+    """(max output tokens, reasoning effort, thinking budget) that a request body asks for, in
+    any provider's spelling; None for what it does not say."""
+    config = body.get("generationConfig") or body.get("generation_config") or {}
+    config = config if isinstance(config, dict) else {}
+    max_output = None
+    for source, key in (
+        (body, "max_completion_tokens"),
+        (body, "max_output_tokens"),
+        (body, "max_tokens"),
+        (config, "maxOutputTokens"),
+        (config, "max_output_tokens"),
+    ):
+        max_output = _positive_int(source.get(key))
+        if max_output is not None:
+            break
+    effort = body.get("reasoning_effort")
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict):
+        effort = reasoning.get("effort", effort)
+    output_config = body.get("output_config")
+    if isinstance(output_config, dict):
+        effort = output_config.get("effort", effort)
+    budget = None
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict):
+        if thinking.get("type") == "disabled":
+            effort = "none"
+        budget = _positive_int(thinking.get("budget_tokens"))
+    thinking_config = config.get("thinkingConfig") or config.get("thinking_config")
+    if isinstance(thinking_config, dict):
+        level = thinking_config.get("thinkingLevel") or thinking_config.get("thinking_level")
+        effort = level if isinstance(level, str) else effort
+        raw_budget = thinking_config.get("thinkingBudget", thinking_config.get("thinking_budget"))
+        if raw_budget == 0:
+            effort = "none"
+        budget = _positive_int(raw_budget) or budget
+    return max_output, effort.lower() if isinstance(effort, str) else None, budget
 
 
 _ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
