@@ -59,14 +59,20 @@ Record = dict[str, Any]
 
 
 def expected(**fields: Any) -> Record:
-    """A whole record dict: the UsageRecord defaults with `fields` set."""
-    out = UsageRecord().to_dict()
+    """A whole record dict: the UsageRecord defaults with `fields` set (framing: an event
+    stream unless said otherwise)."""
+    out = UsageRecord(framing="sse").to_dict()
     unknown = set(fields) - set(out)
     assert not unknown, f"not record fields: {unknown}"
     out.update(fields)
     out["estimated"] = list(out["estimated"])
     out["notes"] = list(out["notes"])
     return out
+
+
+def framed(record: Record, framing: str) -> Record:
+    """`record` as read from another framing (a whole JSON body, an array, ...)."""
+    return {**record, "framing": framing}
 
 
 def pieces(body: bytes, cuts: Sequence[int]) -> list[bytes]:
@@ -366,9 +372,9 @@ def test_chat_repeated_usage_followed_by_usage_chunk(backend: ModuleType) -> Non
 
 
 def test_chat_body_gives_the_stream_record(backend: ModuleType) -> None:
-    assert one_shot(backend, CHAT_BODY) == CHAT_RECORD
-    assert one_shot(backend, CHAT_BODY, provider="openai") == CHAT_RECORD
-    assert one_shot(backend, CHAT_BODY) == one_shot(backend, CHAT_STREAM)
+    assert one_shot(backend, CHAT_BODY) == framed(CHAT_RECORD, "json")
+    assert one_shot(backend, CHAT_BODY, provider="openai") == framed(CHAT_RECORD, "json")
+    assert one_shot(backend, CHAT_BODY) == framed(one_shot(backend, CHAT_STREAM), "json")
 
 
 def test_chat_body_tool_calls(backend: ModuleType) -> None:
@@ -396,6 +402,7 @@ def test_chat_error_body_is_error_not_flagged(backend: ModuleType, provider: str
     record = one_shot(backend, OPENAI_ERROR_BODY, provider)
     assert record == expected(
         provider=None if provider == "auto" else "openai",
+        framing="json",
         status="error",
         error_type="invalid_request_error",
         error_message="Incorrect API key provided: sk-abc***xyz.",
@@ -565,9 +572,9 @@ def test_responses_unfinished_has_no_stop_reason(backend: ModuleType, name: str)
 
 
 def test_responses_body_gives_the_stream_record(backend: ModuleType) -> None:
-    assert one_shot(backend, RESP_BODY) == RESP_RECORD
-    assert one_shot(backend, RESP_BODY, provider="openai-responses") == RESP_RECORD
-    assert one_shot(backend, RESP_BODY) == one_shot(backend, RESP_STREAM)
+    assert one_shot(backend, RESP_BODY) == framed(RESP_RECORD, "json")
+    assert one_shot(backend, RESP_BODY, provider="openai-responses") == framed(RESP_RECORD, "json")
+    assert one_shot(backend, RESP_BODY) == framed(one_shot(backend, RESP_STREAM), "json")
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,20 +693,25 @@ def test_gemini_error_mid_stream_keeps_usage(backend: ModuleType) -> None:
     assert record["requires_manual_review"] is True
 
 
+GEMINI_ARRAY_FRAMING = "json"
+
+
 @pytest.mark.parametrize("body", ["array", "object"])
 def test_gemini_body_gives_the_stream_record(backend: ModuleType, body: str) -> None:
     data = GEMINI_ARRAY if body == "array" else GEMINI_BODY
     assert data.lstrip()[:1] == (b"[" if body == "array" else b"{")
-    assert one_shot(backend, data, provider="gemini") == GEMINI_RECORD
-    assert one_shot(backend, data, provider="gemini") == one_shot(backend, GEMINI_STREAM)
+    framing = GEMINI_ARRAY_FRAMING if body == "array" else "json"
+    assert one_shot(backend, data, provider="gemini") == framed(GEMINI_RECORD, framing)
+    stream = one_shot(backend, GEMINI_STREAM)
+    assert one_shot(backend, data, provider="gemini") == framed(stream, framing)
 
 
 def test_gemini_object_body_auto_detected(backend: ModuleType) -> None:
-    assert one_shot(backend, GEMINI_BODY) == GEMINI_RECORD
+    assert one_shot(backend, GEMINI_BODY) == framed(GEMINI_RECORD, "json")
 
 
 def test_gemini_array_body_auto_detected(backend: ModuleType) -> None:
-    assert one_shot(backend, GEMINI_ARRAY) == GEMINI_RECORD
+    assert one_shot(backend, GEMINI_ARRAY) == framed(GEMINI_RECORD, GEMINI_ARRAY_FRAMING)
 
 
 @pytest.mark.parametrize("provider", ["auto", "gemini"])
@@ -707,6 +719,7 @@ def test_gemini_error_body_is_error_not_flagged(backend: ModuleType, provider: s
     record = one_shot(backend, GEMINI_ERROR_BODY, provider)
     assert record == expected(
         provider=None if provider == "auto" else "gemini",
+        framing="json",
         status="error",
         error_type="RESOURCE_EXHAUSTED",
         error_message="Resource has been exhausted (e.g. check quota).",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from .estimate import estimator as _estimator_module
@@ -17,8 +18,10 @@ from .record import (
     FIELD_NAMES,
     RAW_FIELDS,
     RAW_SHARED,
+    SECOND_ROUND,
     TOKEN_COUNT_FIELDS,
     TOKEN_FIELDS,
+    Iteration,
     UsageRecord,
     record_from_values,
 )
@@ -37,6 +40,9 @@ _CACHE_5M, _CACHE_1H = (
     _RAW["cache_creation_1h_input_tokens"],
 )
 _REASONING = _RAW["reasoning_tokens"]
+_AUDIO_IN, _AUDIO_OUT = _RAW["audio_input_tokens"], _RAW["audio_output_tokens"]
+_ITERATIONS, _PROVIDER_COST = _RAW["iterations"], _RAW["provider_cost"]
+_GEO, _FRAMING = _RAW["inference_geo"], _RAW["framing"]
 _COUNTS = (_OUTPUT, _INPUT, _CACHE_WRITE, _CACHE_READ, _CACHE_5M, _CACHE_1H, _REASONING)
 # The record's fields after the raw record's shared ones, in the order `finish` appends.
 _APPENDED = (
@@ -50,7 +56,7 @@ _APPENDED = (
 if (
     FIELD_NAMES[: len(TOKEN_FIELDS)] != TOKEN_FIELDS
     or TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS
-    or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes")
+    or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes", *SECOND_ROUND)
     or sorted(_COUNTS) != list(range(_N_COUNTS))
 ):
     raise ImportError("finish's field order no longer matches UsageRecord")
@@ -156,6 +162,8 @@ class FinishMixin:
         if estimated:
             head = list(raw)
             head[_INPUT], head[_OUTPUT] = input_tokens, output_tokens
+        iterations = raw[_ITERATIONS]
+        cost = raw[_PROVIDER_COST]
         tail = (
             not reported,
             review,
@@ -165,6 +173,12 @@ class FinishMixin:
             interrupted,
             raw[_RAW_USAGE],
             raw[_NOTES],
+            raw[_AUDIO_IN],
+            raw[_AUDIO_OUT],
+            tuple(Iteration(*item) for item in iterations) if iterations else (),
+            None if cost is None else Decimal(cost),
+            raw[_GEO],
+            raw[_FRAMING],
         )
         record = self._new_record(head, tail)
 
