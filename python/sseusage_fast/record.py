@@ -59,12 +59,14 @@ class Iteration:
 ITERATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Iteration))
 INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
 # What `estimate_reasons` may name: billed reasoning the stream never shows, thinking streamed as
-# a summary of what was billed, tool calls (framing the stream does not show), no request body
+# a summary of what was billed, tool calls (framing the stream does not show), server-side tools
+# (search results and the like billed as input the request never shows), no request body
 # to estimate input from, a stream cut before its end, images or files in the request.
 ESTIMATE_REASONS = (
     "hidden_reasoning",
     "summarized_thinking",
     "tool_calls",
+    "server_tools",
     "no_request",
     "truncated",
     "media",

@@ -30,6 +30,9 @@ MEDIA_SPREAD = (0.3, 3.0)
 # A learned spread is widened by this much on each side: the next sample can fall outside the
 # window's extremes.
 MARGIN = 0.1
+# Tokens the range gives on top of its proportional width: a short reply's count is mostly
+# end-of-turn tokens and rounding (billed 2 to 5 where the text shows 1 to 3, on real replies).
+SLACK = 3
 
 
 class Estimate(NamedTuple):
@@ -49,9 +52,11 @@ def _ratio_and_spread(
     A prior above 1 (billed work the stream shows only part of) does not raise the low end:
     what was streamed is the floor."""
     ratio = estimator.ratio(model, kind)
-    learned = estimator.spread(model, kind)
-    if ratio is None or learned is None:
+    if ratio is None:
         return prior, spread[0], prior * spread[1]
+    learned = estimator.spread(model, kind)
+    if learned is None:  # a middle learned, its spread not yet: the prior's width around it
+        return ratio, min(ratio, 1.0) * spread[0], ratio * spread[1]
     return ratio, learned[0] * (1 - MARGIN), learned[1] * (1 + MARGIN)
 
 
@@ -75,36 +80,42 @@ def estimate_output(
     reasons: list[str] = []
     base = base_of(stats) if has_chars(stats) else 0.0
 
+    text_prior = families.text_ratio(key)
+    # Reasoning billed and never streamed in full: by family (unless the request turned it
+    # off), or because this model was seen to do it.
+    learned_hidden = estimator.ratio(model, "reasoning")
+    hidden = families.hidden_reasoning(key, effort) or (learned_hidden or 0) > 0
+    summarized = saw_thinking and (hidden or families.summarizes_thinking(key))
     if saw_tool_use:
         category = "tools"
-        prior = families.TOOL_CALL_RATIO
+        prior = families.TOOL_CALL_RATIO * text_prior
         reasons.append("tool_calls")
     elif saw_thinking:
         category = "thinking"
-        summarized = families.summarizes_thinking(key)
-        prior = families.SUMMARIZED_THINKING_RATIO if summarized else 1.0
-        if summarized:
-            reasons.append("summarized_thinking")
+        # A reasoning model's summary is priced below with its hidden reasoning.
+        ratio = families.SUMMARIZED_THINKING_RATIO if summarized and not hidden else 1.0
+        prior = ratio * text_prior
     else:
         category = "text"
-        prior = 1.0
-    point, low, high = _ratio_and_spread(
-        estimator, model, OUTPUT_KINDS[category], prior, TEXT_SPREAD
-    )
+        prior = text_prior
+    if summarized:
+        reasons.append("summarized_thinking")
+    kind = OUTPUT_KINDS[category]
+    calibrated = estimator.ratio(model, kind) is not None
+    point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
     value, lo, hi = base * point, base * low, base * high
-    if saw_tool_use and estimator.ratio(model, OUTPUT_KINDS[category]) is None:
+    if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
         value, hi = value + extra, hi + 2 * extra
-    bounded = "summarized_thinking" not in reasons
-
-    # Reasoning billed and never streamed: by family (unless the request turned it off), or
-    # because this model was seen to do it.
-    learned_hidden = estimator.ratio(model, "reasoning")
-    if not saw_thinking and (
-        families.hidden_reasoning(key, effort)
-        or (learned_hidden is not None and learned_hidden > 0)
-    ):
-        reasons.append("hidden_reasoning")
+    bounded = not summarized
+    if request is not None and request.server_tools:
+        reasons.append("server_tools")
+        bounded = False
+    # With thinking streamed, a calibrated ratio already holds the hidden part (it is learned
+    # from the whole billed output); else the hidden reasoning is added as learned or assumed.
+    if hidden and not (saw_thinking and calibrated):
+        if not saw_thinking:
+            reasons.append("hidden_reasoning")
         bounded = False
         if learned_hidden is not None:
             value += learned_hidden
@@ -118,12 +129,12 @@ def estimate_output(
         reasons.append("truncated")
         bounded = False
     cap = request.max_output if request is not None else None
-    top: int | None = math.ceil(hi) if bounded else None
+    top: int | None = math.ceil(hi) + SLACK if bounded else None
     if cap is not None:
         top = cap if top is None else min(top, cap)
         value = min(value, cap)
     result = max(round(value), floor, 1 if base > 0 else 0)
-    low_int = min(max(math.floor(lo), floor), result)
+    low_int = min(max(math.floor(lo) - (1 if lo < 10 * SLACK else 0), floor, 0), result)
     if top is not None:
         top = max(top, result)
     return Estimate(result, low_int, top, tuple(reasons))
@@ -150,4 +161,8 @@ def estimate_input(
         lo = base * low + overhead * MEDIA_SPREAD[0]
         hi = base * high + overhead * MEDIA_SPREAD[1]
     value = text + overhead
-    return Estimate(value, min(math.floor(lo), value), max(math.ceil(hi), value), reasons)
+    top: int | None = max(math.ceil(hi) + SLACK, value)
+    if request.server_tools:
+        reasons += ("server_tools",)
+        top = None  # search results and the like are billed as input the request never shows
+    return Estimate(value, min(math.floor(lo), value), top, reasons)

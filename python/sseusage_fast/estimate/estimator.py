@@ -38,6 +38,9 @@ MIN_BASE_TOKENS = 50.0
 # Use a learned ratio only once this many fair samples agree on it (the median of 1 or 2 is
 # just those samples).
 MIN_SAMPLES = 3
+# A learned spread (the range of the next estimate) needs more samples than a learned middle:
+# the extremes of two or three samples are far too narrow.
+SPREAD_SAMPLES = 5
 # A ratio outside this range is not a tokenizer difference but a mismatch (hidden tokens, a
 # truncated stream); clipping keeps one such record from dragging a trimmed statistic.
 RATIO_MIN = 0.25
@@ -88,10 +91,14 @@ class _Window:
 class Estimator:
     """Text statistics to tokens, learning each model's real ratio from complete records."""
 
-    def __init__(self, *, window: int = WINDOW) -> None:
+    def __init__(self, *, window: int = WINDOW, min_samples: int = MIN_SAMPLES) -> None:
+        """`window`: how many recent samples of each (model, kind) are kept; `min_samples`: how
+        many a learned figure needs before it is used (fewer: a deployment that wants its first
+        records of a model to count at once, at the risk of one odd record steering)."""
         if window < 1:
             raise ValueError("window must be at least 1")
         self._window = window
+        self._min_samples = max(1, min_samples)
         self._lock = threading.Lock()
         # The learned ratio of a (model, kind) is the median of its window, once the window
         # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
@@ -100,7 +107,9 @@ class Estimator:
 
     def __repr__(self) -> str:
         with self._lock:
-            keys = sorted(f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= MIN_SAMPLES)
+            keys = sorted(
+                f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= self._min_samples
+            )
             return f"Estimator(calibrated={keys}, learned={self._learned})"
 
     # ---- estimating ------------------------------------------------------------------------
@@ -117,20 +126,20 @@ class Estimator:
             return None
         with self._lock:
             window = self._ratios.get((key, kind))
-            if window is None or len(window.recent) < MIN_SAMPLES:
+            if window is None or len(window.recent) < self._min_samples:
                 return None
             return window.median()  # it ignores up to half the window being odd
 
     def spread(self, model: str | None, kind: str = "output") -> tuple[float, float] | None:
         """The learned (low, high) of the model's ratios (5th and 95th percentile of the
-        window: its least and greatest while it holds 20 or fewer), or None while not learned.
-        An estimate's range is its base times these."""
+        window: its least and greatest while it holds 20 or fewer), or None while the window
+        holds fewer than SPREAD_SAMPLES. An estimate's range is its base times these."""
         key = calibration_key(model)
         if key is None:
             return None
         with self._lock:
             window = self._ratios.get((key, kind))
-            if window is None or len(window.recent) < MIN_SAMPLES:
+            if window is None or len(window.recent) < max(self._min_samples, SPREAD_SAMPLES):
                 return None
             ordered = window.ordered
             last = len(ordered) - 1

@@ -20,24 +20,40 @@ _HIDDEN_REASONING = re.compile(
 # (Claude 3.7 streams it whole), Gemini thought summaries, OpenAI reasoning summaries.
 _FULL_THINKING = re.compile(r"^(?:claude-3-7|deepseek|qwen|qwq|kimi|glm|gpt-oss|magistral)")
 
-# Hidden reasoning tokens by requested effort, before a model's own are learned: middling
-# figures of OpenAI's and Gemini's reported reasoning on short tasks. The range never trusts
+# Hidden reasoning tokens by requested effort, before a model's own are learned: the middle of
+# the reported reasoning of the real captures (4 to 1,058 tokens, median about 150: short
+# tasks; longer work reasons more, which calibration learns per model). The range never trusts
 # them (its top is the request's output cap, or unbounded).
 HIDDEN_REASONING_PRIOR = {
     "none": 0,
-    "minimal": 30,
-    "low": 150,
-    "medium": 450,
-    "high": 1500,
-    "xhigh": 3000,
+    "minimal": 20,
+    "low": 80,
+    "medium": 150,
+    "high": 600,
+    "xhigh": 1200,
 }
-HIDDEN_REASONING_DEFAULT = 400
+HIDDEN_REASONING_DEFAULT = 150
 # Billed output over the streamed text when thinking is a summary, and when the response holds
 # tool calls (the call's framing and ids are billed, not streamed), before learning.
 SUMMARIZED_THINKING_RATIO = 1.8
 TOOL_CALL_RATIO = 1.1
 TOOL_CALL_TOKENS = {"anthropic": 30}
 TOOL_CALL_TOKENS_DEFAULT = 10
+
+
+# Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
+# later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
+# that the base is fitted to (real Claude captures: 1.25 on prose).
+_TEXT_RATIO = ((re.compile(r"^claude-(?!2|instant)"), 1.2),)
+
+
+def text_ratio(key: str | None) -> float:
+    """The prior billed/base ratio of a model's plain text."""
+    if key is not None:
+        for pattern, ratio in _TEXT_RATIO:
+            if pattern.match(key):
+                return ratio
+    return 1.0
 
 
 def hidden_reasoning(key: str | None, effort: str | None) -> bool:

@@ -13,6 +13,26 @@ from ._walk import Walked, load_json
 # prime the reply; Anthropic and Gemini frame messages similarly, within a few tokens.
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REQUEST = 3
+# Gemini frames a turn in about one token and adds none per request: "What is ai?" is billed 5
+# tokens, the text alone about 4 (real captures, tests/captures/gemini).
+FRAMING = {"gemini": (1, 0)}
+# Tools that run on the provider's side and put their results (search pages, fetched
+# documents, an advisor model's turn) into the billed input without the request showing them.
+_SERVER_TOOL_MARKS = (
+    "web_search",
+    "web_fetch",
+    "code_execution",
+    "code_interpreter",
+    "file_search",
+    "advisor",
+    "mcp",
+    "openrouter:",
+    "google_search",
+    "googlesearch",
+    "url_context",
+    "urlcontext",
+    "codeexecution",
+)
 # Anthropic adds a hidden system prompt when tools are given: 346 tokens for tool_choice
 # auto/none on Claude 4 and 3.7 models (Anthropic's tool-use pricing table).
 ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
@@ -43,6 +63,9 @@ class RequestInfo(NamedTuple):
     # Anthropic `thinking.budget_tokens`, Gemini `thinkingBudget` (> 0).
     thinking_budget: int | None = None
     tools: int = 0
+    # Server-side tools offered (web search, code execution, an advisor): input and output
+    # the request and the stream do not show.
+    server_tools: bool = False
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -69,12 +92,39 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         return None
     parts, messages, images, files, tools = walk
     stats = text_stats("\n".join(parts))
-    overhead = TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * messages
+    per_message, per_request = FRAMING.get(kind, (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST))
+    overhead = per_request + per_message * messages
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
     max_output, effort, budget = output_settings(body)
-    return RequestInfo(stats, overhead, images + files, kind, max_output, effort, budget, tools)
+    return RequestInfo(
+        stats,
+        overhead,
+        images + files,
+        kind,
+        max_output,
+        effort,
+        budget,
+        tools,
+        has_server_tools(body),
+    )
+
+
+def has_server_tools(body: dict[str, Any]) -> bool:
+    """Whether the request offers a tool that runs on the provider's side: a tool whose type
+    (or, for Gemini, whose key) names one, or OpenRouter's web plugin."""
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        names = [str(tool.get("type", "")).lower(), *(str(k).lower() for k in tool)]
+        if any(mark in name for name in names for mark in _SERVER_TOOL_MARKS):
+            return True
+    plugins = body.get("plugins")
+    return isinstance(plugins, list) and any(
+        isinstance(p, dict) and p.get("id") == "web" for p in plugins
+    )
 
 
 def _positive_int(value: Any) -> int | None:
