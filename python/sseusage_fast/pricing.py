@@ -40,11 +40,24 @@ _MILLION = Decimal(1_000_000)
 _ZERO = Decimal(0)
 
 # The five billed token buckets, under the names the bundled table uses.
-RATE_KEYS: tuple[str, ...] = ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output")
+RATE_KEYS: tuple[str, ...] = (
+    "input",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "output",
+    "audio_input",
+    "audio_output",
+)
 
 # Service tiers that mean "the standard price" (Anthropic says "standard", OpenAI "default";
 # "auto" is what a client asks for when it lets OpenAI choose, and is billed as default).
-_STANDARD_TIERS = frozenset({"standard", "default", "auto"})
+# Vertex's `trafficType` ON_DEMAND is the standard price too; PROVISIONED_THROUGHPUT is its own
+# tier ("provisioned": prepaid capacity, no per-token price unless a table gives one).
+_STANDARD_TIERS = frozenset({"standard", "default", "auto", "on_demand"})
+_TIER_ALIASES = {"provisioned_throughput": "provisioned"}
+# Geographies priced as the default (Anthropic `inference_geo`; absent on older models).
+_DEFAULT_GEOS = frozenset({"", "global", "not_available"})
 _STANDARD_SPEEDS = frozenset({"standard"})
 
 # LiteLLM modes whose rows price text generation. Embeddings, images, audio, rerank and
@@ -73,6 +86,9 @@ class Rates:
     cache_read: Decimal | None = None
     output: Decimal | None = None
     long_context: tuple[tuple[int, Rates], ...] = ()
+    # The audio share of input and output (OpenAI audio models), where priced apart.
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
 
     def for_prompt(self, prompt_tokens: int) -> Rates:
         """The rates that apply to a request with this many prompt tokens."""
@@ -101,6 +117,9 @@ class ModelPrice:
     web_search_per_request: Decimal | None = None
     web_fetch_per_request: Decimal | None = None
     bedrock_regional_multiplier: Decimal | None = None
+    # Anthropic `inference_geo` -> price multiplier ("us": 1.1 on Claude Opus 4.6 and later); a
+    # geography not listed has no known price.
+    geo_multipliers: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
 
     def rates_for(self, service_tier: str | None, speed: str | None) -> Rates | None:
         """The rates for a service tier and speed, or `None` when the table has none.
@@ -109,6 +128,7 @@ class ModelPrice:
         unknown rather than guessed.
         """
         tier = (service_tier or "").strip().lower()
+        tier = _TIER_ALIASES.get(tier, tier)
         fast = (speed or "").strip().lower()
         tier_is_standard = tier == "" or tier in _STANDARD_TIERS
         speed_is_standard = fast == "" or fast in _STANDARD_SPEEDS
@@ -156,7 +176,7 @@ def _table_model(name: str, data: Mapping[str, Any]) -> ModelPrice:
         raise TypeError(f"{name}: entry must be an object")
     tiers = {
         tier: _table_rates(data[tier], f"{name}.{tier}")
-        for tier in ("batch", "priority", "flex", "fast")
+        for tier in ("batch", "priority", "flex", "fast", "provisioned", "scale")
         if tier in data
     }
 
@@ -171,6 +191,12 @@ def _table_model(name: str, data: Mapping[str, Any]) -> ModelPrice:
         web_search_per_request=optional("web_search_per_request"),
         web_fetch_per_request=optional("web_fetch_per_request"),
         bedrock_regional_multiplier=optional("bedrock_regional_multiplier"),
+        geo_multipliers=MappingProxyType(
+            {
+                geo.lower(): _table_decimal(v, f"{name}.inference_geo.{geo}")
+                for geo, v in (data.get("inference_geo") or {}).items()
+            }
+        ),
     )
 
 
@@ -212,6 +238,8 @@ def _litellm_rates(entry: Mapping[str, Any], suffix: str, above: str = "") -> Ra
         cache_write_1h=get("cache_creation_input_token_cost_above_1hr"),
         cache_read=get("cache_read_input_token_cost"),
         output=output_rate,
+        audio_input=get("input_cost_per_audio_token"),
+        audio_output=get("output_cost_per_audio_token"),
     )
 
 
@@ -233,6 +261,8 @@ def _litellm_rates_with_tiers(
         cache_read=base.cache_read,
         output=base.output,
         long_context=tuple(tiers),
+        audio_input=base.audio_input,
+        audio_output=base.audio_output,
     )
 
 
@@ -428,23 +458,64 @@ class Pricing:
     def cost(self, record: UsageRecord) -> Decimal | None:
         """What the request cost in US dollars, exactly; `None` when that is unknown.
 
-        cost = input*in + 5m writes*cw5m + 1h writes*cw1h
-               + (cache writes not split by TTL)*cw5m + cache reads*cr + output*out
+        cost = (text input*in + audio input*audio_in + 5m writes*cw5m + 1h writes*cw1h
+                + (cache writes not split by TTL)*cw5m + cache reads*cr
+                + text output*out + audio output*audio_out) * geo multiplier
                + web searches*per-search price (+ web fetches, free on Anthropic).
-        Reasoning tokens are part of output and are not added again.
+        Reasoning tokens are part of output and are not added again; audio tokens are the
+        audio share of input and output. A record with `iterations` (Anthropic compaction,
+        an advisor's turn) is the sum of its iterations, each at its own model's prices.
         """
         if record.status == "error" and record.no_usage_data:
             return Decimal(0)
-        found = self._resolve(record.model)
+        if record.iterations:
+            return self._cost_of_iterations(record)
+        return self._cost_of(record, record.model, record)
+
+    def _cost_of_iterations(self, record: UsageRecord) -> Decimal | None:
+        total = _ZERO
+        tools_seen = False
+        for item in record.iterations:
+            part = self._cost_of(item, item.model or record.model, record)
+            if part is None:
+                return None
+            total += part
+            tools_seen = tools_seen or item.web_search_requests is not None
+            tools_seen = tools_seen or item.web_fetch_requests is not None
+        if not tools_seen:
+            # Server tool use reported only for the whole response: priced once, at the
+            # record's model.
+            found = self._resolve(record.model)
+            searches = record.web_search_requests or 0
+            fetches = record.web_fetch_requests or 0
+            if searches or fetches:
+                if found is None:
+                    return None
+                extra = _per_request_cost(found[0], searches, fetches)
+                if extra is None:
+                    return None
+                total += extra
+        return total
+
+    def _cost_of(self, usage: Any, model: str | None, record: UsageRecord) -> Decimal | None:
+        """The cost of one set of token counts (a record or an iteration) at `model`, with the
+        record's service tier, speed and inference geography."""
+        found = self._resolve(model)
         if found is None:
             return None
         price, multiplier = found
         rates = price.rates_for(record.service_tier, record.speed)
         if rates is None:
             return None
+        geo = (getattr(record, "inference_geo", None) or "").strip().lower()
+        if geo not in _DEFAULT_GEOS:
+            geo_multiplier = price.geo_multipliers.get(geo)
+            if geo_multiplier is None:
+                return None
+            multiplier *= geo_multiplier
 
         counts = {
-            name: getattr(record, name) or 0
+            name: getattr(usage, name, None) or 0
             for name in (
                 "input_tokens",
                 "cache_creation_input_tokens",
@@ -454,6 +525,8 @@ class Pricing:
                 "output_tokens",
                 "web_search_requests",
                 "web_fetch_requests",
+                "audio_input_tokens",
+                "audio_output_tokens",
             )
         }
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in counts.values()):
@@ -465,13 +538,20 @@ class Pricing:
         cache_read = counts["cache_read_input_tokens"]
         prompt = counts["input_tokens"] + write_5m + write_1h + write_unsplit + cache_read
         rates = rates.for_prompt(prompt)
+        # OpenAI's cache_write_tokens come unsplit: priced at the table's cache_write_5m (GPT-5.6
+        # bills them above input); a model without that price leaves the cost unknown.
+        write_rate = rates.cache_write_5m
+        audio_in = min(counts["audio_input_tokens"], counts["input_tokens"])
+        audio_out = min(counts["audio_output_tokens"], counts["output_tokens"])
 
         parts = (
-            (counts["input_tokens"], rates.input),
-            (write_5m + write_unsplit, rates.cache_write_5m),
+            (counts["input_tokens"] - audio_in, rates.input),
+            (audio_in, rates.audio_input),
+            (write_5m + write_unsplit, write_rate),
             (write_1h, rates.cache_write_1h),
             (cache_read, rates.cache_read),
-            (counts["output_tokens"], rates.output),
+            (counts["output_tokens"] - audio_out, rates.output),
+            (audio_out, rates.audio_output),
         )
         with localcontext() as ctx:
             ctx.prec = 60  # far beyond any real bill: the arithmetic stays exact
@@ -483,16 +563,12 @@ class Pricing:
                     return None
                 tokens_cost += n * rate
             total = tokens_cost * multiplier / _MILLION
-            for n, unit in (
-                (counts["web_search_requests"], price.web_search_per_request),
-                (counts["web_fetch_requests"], price.web_fetch_per_request),
-            ):
-                if n == 0:
-                    continue
-                if unit is None:
-                    return None
-                total += n * unit
-        return total
+            extra = _per_request_cost(
+                price, counts["web_search_requests"], counts["web_fetch_requests"]
+            )
+            if extra is None:
+                return None
+            return total + extra
 
     def cost_range(self, record: UsageRecord) -> tuple[Decimal, Decimal | None] | None:
         """(low, high) US dollars expected to hold what the request cost: the cost at the low
@@ -517,6 +593,21 @@ class Pricing:
 
     def __repr__(self) -> str:
         return f"Pricing(source={self.source!r}, names={len(self._index)})"
+
+
+def _per_request_cost(price: ModelPrice, searches: int, fetches: int) -> Decimal | None:
+    """Server tool requests at the model's per-request prices; None when one used is unknown."""
+    total = _ZERO
+    for n, unit in (
+        (searches, price.web_search_per_request),
+        (fetches, price.web_fetch_per_request),
+    ):
+        if n == 0:
+            continue
+        if unit is None:
+            return None
+        total += n * unit
+    return total
 
 
 def _same_prices(a: ModelPrice, b: ModelPrice) -> bool:
