@@ -42,7 +42,7 @@ def test_inference_geo_unknown_is_none(pricing: Pricing) -> None:
 
 def test_inference_geo_stacks_with_fast_mode(pricing: Pricing) -> None:
     record = rec("claude-opus-4-6", input_tokens=1_000_000, speed="fast", inference_geo="us")
-    assert pricing.cost(record) == Decimal("33")  # $30 fast input x 1.1
+    assert pricing.cost(record) == Decimal(33)  # $30 fast input x 1.1
 
 
 def test_iterations_are_priced_each_at_its_own_model(pricing: Pricing) -> None:
