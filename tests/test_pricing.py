@@ -19,7 +19,7 @@ from sseusage_fast.record import UsageRecord
 
 @pytest.fixture(scope="module")
 def pricing() -> Pricing:
-    return Pricing.default()
+    return Pricing.bundled()  # the bundled table's own rows (genai-prices: test_pricing_genai)
 
 
 def rec(model: str | None, **fields: Any) -> UsageRecord:

@@ -20,7 +20,7 @@ def rec(model: str | None, **fields: Any) -> UsageRecord:
 
 @pytest.fixture(scope="module")
 def pricing() -> Pricing:
-    return Pricing.default()
+    return Pricing.bundled()  # the bundled table's own rows (genai-prices: test_pricing_genai)
 
 
 @pytest.mark.parametrize(

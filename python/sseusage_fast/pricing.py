@@ -17,8 +17,10 @@ Rules that hold for every table:
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -363,8 +365,33 @@ class Pricing:
 
     @classmethod
     def default(cls) -> Pricing:
-        """The bundled table (Claude, OpenAI and Gemini models; see data/pricing.json)."""
+        """The maintained prices of pydantic's genai-prices when the `[prices]` extra is
+        installed, with the bundled table filling what they lack; else the bundled table
+        alone (Claude, OpenAI and Gemini models; see data/pricing.json).
+        `SSEUSAGE_PRICES=bundled` forces the bundled table."""
+        if os.environ.get("SSEUSAGE_PRICES") == "bundled":
+            return _default_pricing()
+        try:
+            return _maintained_pricing()
+        except ImportError:
+            return _default_pricing()
+
+    @classmethod
+    def bundled(cls) -> Pricing:
+        """The bundled table alone (data/pricing.json)."""
         return _default_pricing()
+
+    @classmethod
+    def from_genai_prices(cls, on: datetime.date | None = None) -> Pricing:
+        """genai-prices' first-party prices in force on a date (today by default), the bundled
+        table filling what they lack. Raises ImportError without the `[prices]` extra."""
+        from genai_prices import __version__ as version
+        from genai_prices.data import providers
+
+        from .pricing_genai import genai_models, merge
+
+        merged = merge(genai_models(providers, on), _default_pricing()._index)
+        return cls(merged, source=f"genai-prices {version} + bundled")
 
     @classmethod
     def from_table(cls, path_or_dict: str | PathLike[str] | Mapping[str, Any]) -> Pricing:
@@ -617,6 +644,11 @@ def _same_prices(a: ModelPrice, b: ModelPrice) -> bool:
         and a.web_search_per_request == b.web_search_per_request
         and a.web_fetch_per_request == b.web_fetch_per_request
     )
+
+
+@lru_cache(maxsize=1)
+def _maintained_pricing() -> Pricing:
+    return Pricing.from_genai_prices()
 
 
 @lru_cache(maxsize=1)
