@@ -27,6 +27,7 @@ from sseusage_fast.estimate.families import (
     HIDDEN_REASONING_PRIOR,
     hidden_reasoning,
 )
+from sseusage_fast.estimate.requests import ANTHROPIC_THINKING_TOKENS, TOKENS_PER_REQUEST
 from sseusage_fast.pricing import Pricing
 from sseusage_fast.record import UsageRecord
 
@@ -323,3 +324,30 @@ def test_cost_range_of_a_parsed_stream(backend: ModuleType) -> None:
     low, high = record.estimate_ranges["output_tokens"]
     cost_range = Pricing.default().cost_range(record)
     assert cost_range == (Decimal(low) * 15 / 1_000_000, Decimal(high) * 15 / 1_000_000)  # type: ignore[operator]
+
+
+def test_claude_thinking_and_server_tools_in_the_request() -> None:
+    plain = {
+        "model": "claude-3-7-sonnet",
+        "max_tokens": 9,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    thinking = {**plain, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    a, b = request_info(plain, "anthropic"), request_info(thinking, "anthropic")
+    assert a is not None and b is not None
+    assert b.overhead - a.overhead == ANTHROPIC_THINKING_TOKENS
+    gateway = {
+        "model": "anthropic/claude-sonnet-4.5",
+        "reasoning": {"enabled": True},
+        "messages": [],
+    }
+    info = request_info(gateway, "openai")
+    assert info is not None and info.overhead == TOKENS_PER_REQUEST + ANTHROPIC_THINKING_TOKENS
+    search = {**plain, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+    info = request_info(search, "anthropic")
+    assert info is not None and info.server_tools
+    guess = estimate_input(Estimator(), info, Estimator.base_tokens, model="claude-3-7-sonnet")
+    assert guess.high is None and guess.reasons == ("server_tools",)
+    assert not request_info(
+        {**plain, "tools": [{"name": "f", "input_schema": {}}]}, "anthropic"
+    ).server_tools  # type: ignore[union-attr]

@@ -36,6 +36,10 @@ _SERVER_TOOL_MARKS = (
 # Anthropic adds a hidden system prompt when tools are given: 346 tokens for tool_choice
 # auto/none on Claude 4 and 3.7 models (Anthropic's tool-use pricing table).
 ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
+# Extended thinking adds about 30 input tokens that the request does not show: Claude 3.7 with
+# thinking billed 52 for a ~18-token question, Sonnet 4.5 via OpenRouter 43 for a ~9-token one
+# (real captures; no published figure).
+ANTHROPIC_THINKING_TOKENS = 30
 # Images and files are not text: each counts a flat amount. Anthropic: about 1,600 tokens for
 # an image at the ~1.15 MP size it scales large images down to (width * height / 750).
 # OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
@@ -97,6 +101,8 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
+    if _claude_thinking(body):
+        overhead += ANTHROPIC_THINKING_TOKENS
     max_output, effort, budget = output_settings(body)
     return RequestInfo(
         stats,
@@ -108,6 +114,22 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         budget,
         tools,
         has_server_tools(body),
+    )
+
+
+def _claude_thinking(body: dict[str, Any]) -> bool:
+    """Whether a request asks a Claude model to think: Anthropic's `thinking` (enabled or
+    adaptive), or a gateway's `reasoning` switched on for a Claude model."""
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        return True
+    model = body.get("model")
+    reasoning = body.get("reasoning")
+    return (
+        isinstance(model, str)
+        and "claude" in model.lower()
+        and isinstance(reasoning, dict)
+        and (reasoning.get("enabled") is True or bool(reasoning.get("effort")))
     )
 
 
