@@ -12,9 +12,9 @@ how often `estimate_ranges` held the billed value:
 
 - uncalibrated: a fresh `Estimator`;
 - calibrated (leave one out): an `Estimator(min_samples=1)` that first read, whole, every
-  *other* capture of the same model (same calibration key) as complete records, the way a proxy
-  learns from the traffic that does report usage. Captures whose model has no other capture
-  are estimated uncalibrated in this column too; the row count says how many had a peer.
+  *other* capture as complete records, the way a proxy learns from the traffic that does report
+  usage: per model, and per family (`claude`, `gpt`, `gemini`...) for a model it has not seen.
+  "had a peer" counts the captures whose model has another capture.
 
 Reads with the default backend (native when built); both backends give the same records.
 `--captures DIR` reads another checkout's `tests/` (its `capture_index.py` and `captures/`).
@@ -149,8 +149,9 @@ def run() -> tuple[list[Row], list[Row]]:
         key = calibration_key(model_of(cap))
         peers = [c for c in by_key[key] if c is not cap] if key is not None else []
         learner = Estimator(min_samples=1)
-        for peer in peers:
-            read(peer.body, peer, learner)
+        for other in captures:
+            if other is not cap:
+                read(other.body, other, learner)
         loo += rows_for(cap, estimate(cap, learner), bool(peers))
     return plain, loo
 

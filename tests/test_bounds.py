@@ -351,3 +351,34 @@ def test_claude_thinking_and_server_tools_in_the_request() -> None:
     assert not request_info(
         {**plain, "tools": [{"name": "f", "input_schema": {}}]}, "anthropic"
     ).server_tools  # type: ignore[union-attr]
+
+
+def test_a_new_model_gets_its_familys_text_ratio() -> None:
+    est = Estimator()
+    for _ in range(3):
+        record = UsageRecord(
+            status="complete", model="claude-sonnet-4-5", output_tokens=round(BASE * 1.3)
+        )
+        est.observe(record, output_stats=text_stats(TEXT))
+    assert est.ratio("claude-haiku-4-5") is None  # its own: not learned
+    assert est.ratio("claude-haiku-4-5", family=True) == est.ratio("claude-sonnet-4-5")
+    assert est.ratio("gpt-4o", family=True) is None  # another family
+    assert est.ratio("claude-haiku-4-5", "reasoning", family=True) is None  # each model's own
+    guess = estimate_output(
+        est,
+        text_stats(TEXT),
+        Estimator.base_tokens,
+        model="claude-haiku-4-5",
+        provider="anthropic",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=None,
+        truncated=False,
+    )
+    assert guess.value == round(BASE * est.ratio("claude-sonnet-4-5"))  # type: ignore[operator]
+
+
+def test_records_stay_hashable() -> None:
+    record = UsageRecord(model="m", estimate_ranges={"output_tokens": (1, None)})
+    assert hash(record) == hash(UsageRecord(model="m"))
+    assert record != UsageRecord(model="m")

@@ -100,7 +100,7 @@ class UsageRecord:
     estimated: tuple[str, ...] = ()
     # For each field in `estimated`: (low, high) expected to hold the billed value; `high` is
     # None when the stream cannot bound it (billed work that is never streamed).
-    estimate_ranges: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    estimate_ranges: dict[str, tuple[int, int | None]] = field(default_factory=dict, hash=False)
     # Why the estimates are uncertain: short names (`ESTIMATE_REASONS`).
     estimate_reasons: tuple[str, ...] = ()
     interrupted: str | None = None

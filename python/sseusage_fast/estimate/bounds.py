@@ -51,10 +51,10 @@ def _ratio_and_spread(
     """(point, low, high) multipliers of a base: learned ones when the estimator has them.
     A prior above 1 (billed work the stream shows only part of) does not raise the low end:
     what was streamed is the floor."""
-    ratio = estimator.ratio(model, kind)
+    ratio = estimator.ratio(model, kind, family=True)
     if ratio is None:
         return prior, spread[0], prior * spread[1]
-    learned = estimator.spread(model, kind)
+    learned = estimator.spread(model, kind, family=True)
     if learned is None:  # a middle learned, its spread not yet: the prior's width around it
         return ratio, min(ratio, 1.0) * spread[0], ratio * spread[1]
     return ratio, learned[0] * (1 - MARGIN), learned[1] * (1 + MARGIN)
@@ -101,7 +101,7 @@ def estimate_output(
     if summarized:
         reasons.append("summarized_thinking")
     kind = OUTPUT_KINDS[category]
-    calibrated = estimator.ratio(model, kind) is not None
+    calibrated = estimator.ratio(model, kind, family=True) is not None
     point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
     value, lo, hi = base * point, base * low, base * high
     if saw_tool_use and not calibrated:

@@ -56,6 +56,20 @@ _LIMITS = {
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
 _MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
 WINDOW = 64
+# Kinds whose ratio a model's family shares: its tokenizer. Thinking (a summary or whole),
+# tool calls (server tools among them) and hidden reasoning are each model's own (measured:
+# a family's thinking ratio put Claude 3.7's whole thinking at 1.7x its bill).
+_FAMILY_KINDS = frozenset({"input", "output"})
+
+
+def _family_key(key: str) -> str:
+    """The calibration key of a model's family: the letters its name starts with (`claude`,
+    `gpt`, `gemini`, `grok`, `o` for o1/o3/o4), under a prefix no model name has."""
+    letters = key.split("/")[-1]
+    end = 0
+    while end < len(letters) and letters[end].isalpha():
+        end += 1
+    return "family:" + (letters[:end] or letters)
 
 
 class _Window:
@@ -119,24 +133,34 @@ class Estimator:
         """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
         return _base_tokens(stats)
 
-    def ratio(self, model: str | None, kind: str = "output") -> float | None:
-        """The learned actual/base ratio for the model, or None while not learned."""
+    def ratio(
+        self, model: str | None, kind: str = "output", *, family: bool = False
+    ) -> float | None:
+        """The learned actual/base ratio for the model, or None while not learned. With
+        `family`, a model not learned yet gets its family's (`claude`, `gpt`, `gemini`...:
+        the same tokenizer, mostly), once that is learned."""
         key = calibration_key(model)
         if key is None:
             return None
+        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
+            key = _family_key(key)
         with self._lock:
             window = self._ratios.get((key, kind))
             if window is None or len(window.recent) < self._min_samples:
                 return None
             return window.median()  # it ignores up to half the window being odd
 
-    def spread(self, model: str | None, kind: str = "output") -> tuple[float, float] | None:
+    def spread(
+        self, model: str | None, kind: str = "output", *, family: bool = False
+    ) -> tuple[float, float] | None:
         """The learned (low, high) of the model's ratios (5th and 95th percentile of the
         window: its least and greatest while it holds 20 or fewer), or None while the window
         holds fewer than SPREAD_SAMPLES. An estimate's range is its base times these."""
         key = calibration_key(model)
         if key is None:
             return None
+        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
+            key = _family_key(key)
         with self._lock:
             window = self._ratios.get((key, kind))
             if window is None or len(window.recent) < max(self._min_samples, SPREAD_SAMPLES):
@@ -332,6 +356,8 @@ class Estimator:
         elif not ratio < high:
             ratio = high
         self._add(key, kind, ratio)
+        if kind in _FAMILY_KINDS:
+            self._add(_family_key(key), kind, ratio, counted=False)
 
     def _learn_count(self, key: str, kind: str, count: int) -> None:
         # A count learned as it is (hidden reasoning tokens), within the kind's limits.
