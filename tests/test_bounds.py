@@ -382,3 +382,67 @@ def test_records_stay_hashable() -> None:
     record = UsageRecord(model="m", estimate_ranges={"output_tokens": (1, None)})
     assert hash(record) == hash(UsageRecord(model="m"))
     assert record != UsageRecord(model="m")
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "texts", "messages"),
+    [
+        (  # Bedrock ConverseStream: content blocks, a system list, toolConfig
+            "bedrock",
+            {
+                "system": [{"text": "Be brief."}],
+                "messages": [{"role": "user", "content": [{"text": "Weather in Barcelona?"}]}],
+                "toolConfig": {
+                    "tools": [
+                        {
+                            "toolSpec": {
+                                "name": "get_weather",
+                                "description": "Weather now",
+                                "inputSchema": {"json": {"type": "object"}},
+                            }
+                        }
+                    ]
+                },
+            },
+            [
+                "Be brief.",
+                "Weather in Barcelona?",
+                "get_weather",
+                "Weather now",
+                '{"type":"object"}',
+            ],
+            2,
+        ),
+        (  # Bedrock InvokeModel: Anthropic's body
+            "bedrock",
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 200,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "A joke"}]}],
+            },
+            ["A joke"],
+            1,
+        ),
+        (
+            "cohere",
+            {"model": "command", "messages": [{"role": "user", "content": "Ahoy"}]},
+            ["Ahoy"],
+            1,
+        ),
+        (
+            "ollama",
+            {"model": "llama3", "prompt": "A joke", "system": "Be kind"},
+            ["Be kind", "A joke"],
+            1,
+        ),
+        ("openai", {"prompt": "Once upon", "max_tokens": 64}, ["Once upon"], 1),  # completions
+        (None, {"prompt": ["Once", "upon"]}, ["Once", "upon"], 1),
+    ],
+)
+def test_request_readers_of_the_other_providers(
+    provider: str | None, body: dict[str, Any], texts: list[str], messages: int
+) -> None:
+    info = request_info(body, provider)
+    assert info is not None
+    assert info.stats == text_stats("\n".join(texts))
+    assert info.overhead == TOKENS_PER_REQUEST + 3 * messages

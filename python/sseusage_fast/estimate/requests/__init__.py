@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..textstats import Stats, text_stats
-from . import anthropic, gemini, openai
+from . import anthropic, gemini, openai, other
 from ._walk import Walked, load_json
 
 # Framing per message (role markers, separators). OpenAI documents 3 per message plus 3 to
@@ -45,7 +45,13 @@ ANTHROPIC_THINKING_TOKENS = 30
 # OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
 # (larger ones are tiled in 258-token tiles). Files (PDFs, documents) vary most: 1,500 each, a
 # rough figure for a page or two. Records with media are not learned from.
-IMAGE_TOKENS = {"anthropic": 1600, "openai": 765, "openai-responses": 765, "gemini": 258}
+IMAGE_TOKENS = {
+    "anthropic": 1600,
+    "bedrock-converse": 1600,
+    "openai": 765,
+    "openai-responses": 765,
+    "gemini": 258,
+}
 FILE_TOKENS = 1500
 
 
@@ -81,8 +87,19 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     kind = infer_provider(body) if provider in (None, "", "auto") else provider
     if kind in ("openai-chat", "chat"):
         kind = "openai"
+    if kind == "bedrock":
+        # InvokeModel carries Anthropic's body (anthropic_version); ConverseStream its own.
+        kind = "anthropic" if "anthropic_version" in body else "bedrock-converse"
+    elif kind in ("cohere", "ollama"):
+        kind = "openai"  # OpenAI-shaped messages (Ollama's generate: a prompt, below)
+    if "prompt" in body and "messages" not in body and kind != "anthropic":
+        kind = "prompt"  # Ollama generate, the legacy completions endpoint (vLLM and others)
     walk: Walked | None
-    if kind == "anthropic":
+    if kind == "bedrock-converse":
+        walk = other.walk_converse(body)
+    elif kind == "prompt":
+        walk = other.walk_prompt(body)
+    elif kind == "anthropic":
         walk = anthropic.walk(body)
     elif kind == "openai":
         walk = openai.walk_chat(body)
