@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.pure.textstats import STAT_FIELDS, text_stats
 from sseusage_fast.record import UsageRecord
 

@@ -35,6 +35,51 @@ impl Tokens {
     }
 }
 
+/// One billed pass of several in one response (Anthropic `usage.iterations`), in the
+/// record's buckets; `model` None is the record's model.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Iteration {
+    pub kind: Option<String>,
+    pub model: Option<String>,
+    pub tokens: Tokens,
+    pub audio_input: Option<u64>,
+    pub audio_output: Option<u64>,
+}
+
+/// What was billed beyond the token buckets (the record's second-round fields).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Billing {
+    /// The audio shares of input and output (subsets of them).
+    pub audio_input: Option<u64>,
+    pub audio_output: Option<u64>,
+    pub iterations: Vec<Iteration>,
+    /// A charge the provider reported, as the decimal text of USD (never computed).
+    pub provider_cost: Option<String>,
+    pub inference_geo: Option<String>,
+}
+
+/// What was read: `sse`, `json`, `json-array`, `ndjson` or `aws-eventstream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Sse,
+    Json,
+    JsonArray,
+    Ndjson,
+    AwsEventStream,
+}
+
+impl Framing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framing::Sse => "sse",
+            Framing::Json => "json",
+            Framing::JsonArray => "json-array",
+            Framing::Ndjson => "ndjson",
+            Framing::AwsEventStream => "aws-eventstream",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Complete,
@@ -101,6 +146,9 @@ pub struct RawRecord {
     pub saw_tool_use: bool,
     pub events: u64,
     pub notes: Vec<String>,
+    pub billing: Billing,
+    /// None for a body that is neither (`not_sse`).
+    pub framing: Option<Framing>,
 }
 
 impl RawRecord {

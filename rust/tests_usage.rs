@@ -84,7 +84,7 @@ pub(crate) fn show(r: &RawRecord) -> String {
         "status={:?} body_kind={:?} provider={:?} tokens={:?} output_final={} model={:?} \
          message_id={:?} stop_reason={:?} service_tier={:?} speed={:?} error_type={:?} \
          error_message={:?} raw_usage={:?} output_text={:?} saw_thinking={} saw_tool_use={} \
-         events={} notes={:?}",
+         events={} notes={:?} billing={:?} framing={:?}",
         r.status,
         r.body_kind,
         r.provider,
@@ -103,6 +103,8 @@ pub(crate) fn show(r: &RawRecord) -> String {
         r.saw_tool_use,
         r.events,
         r.notes,
+        r.billing,
+        r.framing,
     )
 }
 

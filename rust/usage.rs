@@ -11,7 +11,7 @@ use crate::event::{EventBuilder, EventSink, Lines};
 use crate::framer::{Framer, BOM};
 use crate::gemini::{self, GeminiCounts};
 use crate::json::{self, Object};
-use crate::record::{BodyKind, RawRecord, Status, Tokens};
+use crate::record::{Billing, BodyKind, Framing, RawRecord, Status, Tokens};
 use crate::textstats::TextStats;
 use crate::{anthropic, openai_chat, openai_responses};
 
@@ -121,6 +121,10 @@ pub struct Extract {
     pub invalid_events: u64,
     /// A line of the event-stream format was seen.
     saw_sse_line: bool,
+    /// What was billed beyond the token buckets.
+    pub billing: Billing,
+    /// Set by a framing other than SSE or one JSON body.
+    pub framing: Option<Framing>,
 }
 
 impl Extract {
@@ -176,6 +180,8 @@ impl Extract {
             chat_template: None,
             invalid_events: 0,
             saw_sse_line: false,
+            billing: Billing::default(),
+            framing: None,
         }
     }
 
@@ -519,6 +525,12 @@ impl UsageCore {
             saw_tool_use: ex.saw_tool_use,
             events: ex.events,
             notes: std::mem::take(&mut ex.notes),
+            billing: std::mem::take(&mut ex.billing),
+            framing: ex.framing.or(match body_kind {
+                BodyKind::EventStream => Some(Framing::Sse),
+                BodyKind::Json => Some(Framing::Json),
+                BodyKind::NotSse => None,
+            }),
         }
     }
 }

@@ -88,6 +88,10 @@ def test_usage_stripped_upstream(capsys: pytest.CaptureFixture[str]) -> None:
     assert STRIPPED in text
     assert "(estimated)" in text
     assert "doubtful" in text
+    # The record's range and the cost's, for the estimate.
+    low, high = rec["estimate_ranges"]["output_tokens"]
+    assert f"range {low} to {high}" in text
+    assert "estimate_reasons" in text and "no_request" in text
 
 
 def test_request_body_gives_input_estimate(

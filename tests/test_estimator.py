@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sseusage_fast.estimator import (
+from sseusage_fast import estimate
+from sseusage_fast.estimate import (
     ANTHROPIC_TOOLS_SYSTEM_TOKENS,
     IMAGE_TOKENS,
     MIN_BASE_TOKENS,
@@ -23,11 +24,12 @@ from sseusage_fast.estimator import (
     TOKENS_PER_REQUEST,
     WINDOW,
     Estimator,
-    _core_base_tokens,
-    _Window,
     default_estimator,
     normalize_model,
 )
+from sseusage_fast.estimate.estimator import _Window
+from sseusage_fast.estimate.requests import FRAMING
+from sseusage_fast.estimate.textstats import core_base_tokens as _core_base_tokens
 from sseusage_fast.pure import textstats
 from sseusage_fast.pure.textstats import text_stats
 from sseusage_fast.record import UsageRecord
@@ -103,10 +105,8 @@ def test_no_characters_is_zero_any_character_at_least_one() -> None:
 
 
 def test_stat_fields_agree_with_textstats() -> None:
-    from sseusage_fast import estimator
-
-    assert estimator.STAT_FIELDS == textstats.STAT_FIELDS
-    assert estimator.text_stats("Hi 你好 é!") == textstats.text_stats("Hi 你好 é!")
+    assert estimate.STAT_FIELDS == textstats.STAT_FIELDS
+    assert estimate.text_stats("Hi 你好 é!") == textstats.text_stats("Hi 你好 é!")
 
 
 def test_stats_must_have_six_counts() -> None:
@@ -432,10 +432,11 @@ def test_request_overhead_counts_messages_images_and_tool_prompt() -> None:
     assert Estimator.request_overhead(OPENAI_CHAT, "openai") == (
         TOKENS_PER_REQUEST + 4 * TOKENS_PER_MESSAGE + IMAGE_TOKENS["openai"]
     )
-    # Gemini: the system instruction is framed like a message.
-    assert Estimator.request_overhead(GEMINI) == (
-        TOKENS_PER_REQUEST + 4 * TOKENS_PER_MESSAGE + IMAGE_TOKENS["gemini"]
-    )
+    # Gemini: the system instruction is framed like a message, about a token a turn and none
+    # per request ("What is ai?" is billed 5, its text about 4: tests/captures/gemini).
+    per_message, per_request = FRAMING["gemini"]
+    assert (per_message, per_request) == (1, 0)
+    assert Estimator.request_overhead(GEMINI) == (4 * per_message + IMAGE_TOKENS["gemini"])
 
 
 def test_estimate_request_is_text_estimate_plus_overhead() -> None:
@@ -573,10 +574,6 @@ BIG = text_stats(sentence(random.Random(8), 150))
     ("record", "kwargs"),
     [
         (complete(output_tokens=500), {"output_stats": (1, 3, 0, 1, 0, 0)}),  # tiny text
-        (complete(output_tokens=500), {"output_stats": BIG, "output_has_thinking": True}),
-        (complete(output_tokens=500), {"output_stats": BIG, "output_has_tools": True}),
-        (complete(output_tokens=500, web_search_requests=1), {"output_stats": BIG}),
-        (complete(output_tokens=500, web_fetch_requests=2), {"output_stats": BIG}),
         (complete(output_tokens=0), {"output_stats": BIG}),
         (complete(output_tokens=None), {"output_stats": BIG}),
         (complete(None, output_tokens=500), {"output_stats": BIG}),
@@ -605,6 +602,44 @@ def test_unfair_samples_are_not_learned(record: UsageRecord, kwargs: dict[str, o
     assert est.learned == 0
     assert est.samples("claude-sonnet-4-5", "output") == 0
     assert est.samples("claude-sonnet-4-5", "input") == 0
+
+
+@pytest.mark.parametrize(
+    ("record", "kwargs", "kind"),
+    [
+        (complete(output_tokens=500), {"output_has_thinking": True}, "output:thinking"),
+        (complete(output_tokens=500), {"output_has_tools": True}, "output:tools"),
+        (complete(output_tokens=500, web_search_requests=1), {}, "output:tools"),
+        (complete(output_tokens=500, web_fetch_requests=2), {}, "output:tools"),
+    ],
+)
+def test_thinking_and_tools_learn_apart(
+    record: UsageRecord, kwargs: dict[str, object], kind: str
+) -> None:
+    # Streamed thinking (a summary, on Claude 4) and tool calls are billed at their own ratio
+    # to what the stream shows: learned as their own kinds, never as plain text's ratio.
+    est = Estimator()
+    for _ in range(3):
+        est.observe(record, output_stats=BIG, input_stats=BIG, **kwargs)  # type: ignore[arg-type]
+    assert est.samples("claude-sonnet-4-5", "output") == 0
+    assert est.ratio(record.model, kind) == pytest.approx(500 / Estimator.base_tokens(BIG))
+
+
+def test_hidden_reasoning_is_learned_as_a_count() -> None:
+    est = Estimator()
+    for reasoning in (100, 300, 200, 150, 250):
+        record = UsageRecord(
+            status="complete",
+            model="o3",
+            provider="openai",
+            output_tokens=500 + reasoning,
+            reasoning_tokens=reasoning,
+        )
+        est.observe(record, output_stats=BIG)
+    assert est.ratio("o3", "reasoning") == 200
+    assert est.spread("o3", "reasoning") == (100, 300)
+    assert est.ratio("o3", "output") == pytest.approx(500 / Estimator.base_tokens(BIG))
+    assert est.learned == 5  # the counts are not samples of a tokenizer
 
 
 def test_fair_sample_is_learned() -> None:

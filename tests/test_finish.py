@@ -13,9 +13,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sseusage_fast import estimator as estimator_module
 from sseusage_fast import pure
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
+from sseusage_fast.estimate import estimator as estimator_module
 from sseusage_fast.record import RAW_FIELDS, TOKEN_COUNT_FIELDS
 
 # benches/ is not a package (it runs as scripts): import its corpus by path.
@@ -81,7 +81,7 @@ def test_fast_path_is_the_public_path(backend: ModuleType, streams: list[corpus.
     # Both estimates and both kinds of learning took place.
     assert estimated == {"input_tokens", "output_tokens"}
     state = json.loads(fast.to_json())
-    assert {kind for kinds in state["ratios"].values() for kind in kinds} == {"input", "output"}
+    assert {kind for kinds in state["ratios"].values() for kind in kinds} >= {"input", "output"}
     assert fast.to_json() == public.to_json()
 
 

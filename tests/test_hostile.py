@@ -28,7 +28,7 @@ import pytest
 from anthropic_streams import full_stream
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.record import STATUSES, TOKEN_FIELDS, UsageRecord
 
 MAX_COUNT = 10**12

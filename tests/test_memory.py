@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
 import corpus
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 
 MIB = 1 << 20
 STATUS = Path("/proc/self/status")

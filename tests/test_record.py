@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import sys
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sseusage_fast.record import FIELD_NAMES, RAW_FIELDS, UsageRecord, record_from_values
+from sseusage_fast.record import (
+    FIELD_NAMES,
+    RAW_FIELDS,
+    Iteration,
+    UsageRecord,
+    record_from_values,
+)
 
 
 def test_record_from_values_equals_the_dataclass_constructor() -> None:
@@ -26,9 +34,17 @@ def test_record_from_values_equals_the_dataclass_constructor() -> None:
         False,
         False,
         ("output_tokens",),
+        {"output_tokens": (5, None)},
+        ("hidden_reasoning",),
         "cancelled",
         {"input_tokens": 1},
         ("a note",),
+        10,
+        11,
+        (Iteration("compaction", None, 5),),
+        Decimal("0.0123"),
+        "us",
+        "sse",
     )
     record = record_from_values(values)
     assert record == UsageRecord(*values)
@@ -41,6 +57,35 @@ def test_record_from_values_equals_the_dataclass_constructor() -> None:
         head = (*values[:at], "more", "values")
         assert record_from_values(head, values[at:]) == record
         assert record_from_values(list(head), values[at:]) == record
+
+
+def test_second_round_fields_default_and_to_dict() -> None:
+    """The contract's additions: safe defaults, and plain JSON types in `to_dict()`."""
+    plain = UsageRecord()
+    assert (plain.iterations, plain.provider_cost, plain.inference_geo, plain.framing) == (
+        (),
+        None,
+        None,
+        None,
+    )
+    assert plain.audio_input_tokens is None and plain.audio_output_tokens is None
+    record = UsageRecord(
+        input_tokens=3,
+        iterations=(Iteration("compaction", None, 1, output_tokens=2),),
+        provider_cost=Decimal("0.000123"),
+        inference_geo="us",
+        framing="aws-eventstream",
+    )
+    out = record.to_dict()
+    json.dumps(out)
+    assert out["provider_cost"] == "0.000123"
+    assert out["iterations"] == [
+        {**{name: None for name in Iteration.__dataclass_fields__}, "kind": "compaction"}
+        | {"input_tokens": 1, "output_tokens": 2}
+    ]
+    assert out["framing"] == "aws-eventstream" and out["inference_geo"] == "us"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.iterations[0].kind = "x"  # type: ignore[misc]
 
 
 def test_record_from_values_refuses_a_wrong_count() -> None:

@@ -186,7 +186,7 @@ def test_backfill_csv_errors_are_reported(
 
 
 def test_reestimate_uses_kept_bodies_and_the_given_estimator(ledger: Ledger) -> None:
-    from sseusage_fast.estimator import Estimator
+    from sseusage_fast.estimate import Estimator
 
     stream = b"".join(anthropic_stream("claude-opus-4-6-nousage", "msg_9"))
     parse_usage = backend().parse_usage

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.record import STATUSES, TOKEN_FIELDS, UsageRecord
 
 ROOT = Path(__file__).resolve().parent.parent

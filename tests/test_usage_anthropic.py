@@ -44,7 +44,7 @@ from anthropic_streams import (
 )
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
 Chunk = bytes | bytearray | memoryview

@@ -47,8 +47,9 @@ from provider_streams import (
     responses_usage,
     sse,
 )
-from sseusage_fast.estimator import Estimator
-from sseusage_fast.record import UsageRecord
+from sseusage_fast.estimate import Estimator, text_stats
+from sseusage_fast.estimate.bounds import estimate_output
+from sseusage_fast.record import ESTIMATE_REASONS, UsageRecord
 
 Record = dict[str, Any]
 
@@ -58,14 +59,20 @@ Record = dict[str, Any]
 
 
 def expected(**fields: Any) -> Record:
-    """A whole record dict: the UsageRecord defaults with `fields` set."""
-    out = UsageRecord().to_dict()
+    """A whole record dict: the UsageRecord defaults with `fields` set (framing: an event
+    stream unless said otherwise)."""
+    out = UsageRecord(framing="sse").to_dict()
     unknown = set(fields) - set(out)
     assert not unknown, f"not record fields: {unknown}"
     out.update(fields)
     out["estimated"] = list(out["estimated"])
     out["notes"] = list(out["notes"])
     return out
+
+
+def framed(record: Record, framing: str) -> Record:
+    """`record` as read from another framing (a whole JSON body, an array, ...)."""
+    return {**record, "framing": framing}
 
 
 def pieces(body: bytes, cuts: Sequence[int]) -> list[bytes]:
@@ -108,6 +115,40 @@ def estimate(text: str) -> int:
     """What an uncalibrated estimator makes of the streamed text (the parser counts the text
     incrementally, in stream order, which gives the same stats as the joined text)."""
     return Estimator().count(text)
+
+
+def out_estimate(
+    text: str,
+    model: str | None,
+    *,
+    provider: str | None = None,
+    thinking: bool = False,
+    tools: bool = False,
+    truncated: bool = False,
+    floor: int = 0,
+    no_request: bool = True,
+) -> dict[str, Any]:
+    """The record fields of an uncalibrated output estimate of the streamed text, as
+    estimate/bounds makes it from what the parser saw (its own tests are in test_bounds.py):
+    here they check that the parser hands it the right text and flags."""
+    e = estimate_output(
+        Estimator(),
+        text_stats(text),
+        Estimator.base_tokens,
+        model=model,
+        provider=provider,
+        saw_thinking=thinking,
+        saw_tool_use=tools,
+        request=None,
+        truncated=truncated,
+        floor=floor,
+    )
+    reasons = {*e.reasons, "no_request"} if no_request else set(e.reasons)
+    return {
+        "output_tokens": e.value,
+        "estimate_ranges": {"output_tokens": [e.low, e.high]},
+        "estimate_reasons": [r for r in ESTIMATE_REASONS if r in reasons],
+    }
 
 
 def hard_cuts(body: bytes) -> list[int]:
@@ -235,7 +276,7 @@ def test_chat_no_usage_estimates_output_from_content_and_tool_arguments(
 ) -> None:
     record = one_shot(backend, CHAT_NO_USAGE_STREAM)
     assert record == expected(
-        output_tokens=estimate(CHAT_TOOL_OUTPUT_TEXT),
+        **out_estimate(CHAT_TOOL_OUTPUT_TEXT, CHAT_MODEL, provider="openai", tools=True),
         service_tier="default",
         provider="openai",
         model=CHAT_MODEL,
@@ -254,7 +295,11 @@ def test_chat_no_usage_with_request_estimates_input_too(backend: ModuleType) -> 
     input_estimate = Estimator().estimate_request(CHAT_REQUEST, "openai", model=CHAT_MODEL)
     assert input_estimate is not None and input_estimate > 0
     assert record["input_tokens"] == input_estimate
-    assert record["output_tokens"] == estimate(CHAT_TOOL_OUTPUT_TEXT)
+    tool_output = out_estimate(CHAT_TOOL_OUTPUT_TEXT, CHAT_MODEL, provider="openai", tools=True)
+    assert record["output_tokens"] == tool_output["output_tokens"]
+    assert record["estimate_reasons"] == ["tool_calls"]
+    low, high = record["estimate_ranges"]["input_tokens"]
+    assert low < input_estimate < high
     assert sorted(record["estimated"]) == ["input_tokens", "output_tokens"]
     assert record["status"] == "no_usage"
     assert record["no_usage_data"] is True
@@ -271,7 +316,7 @@ def test_chat_cut_before_usage_chunk_is_no_usage(backend: ModuleType) -> None:
     cut = CHAT_STREAM[: CHAT_STREAM.rindex(b'data: {"id"')]  # drop the usage chunk and [DONE]
     assert b'"finish_reason":"stop"' in cut and b'"prompt_tokens"' not in cut
     assert one_shot(backend, cut) == expected(
-        output_tokens=estimate(CHAT_TEXT),
+        **out_estimate(CHAT_TEXT, CHAT_MODEL),
         service_tier="default",
         provider="openai",
         model=CHAT_MODEL,
@@ -286,7 +331,7 @@ def test_chat_cut_before_usage_chunk_is_no_usage(backend: ModuleType) -> None:
 
 def test_chat_error_object_mid_stream(backend: ModuleType) -> None:
     assert one_shot(backend, CHAT_ERROR_STREAM) == expected(
-        output_tokens=estimate("".join(CHAT_TEXTS[:3])),
+        **out_estimate("".join(CHAT_TEXTS[:3]), CHAT_MODEL, truncated=True),
         service_tier="default",
         provider="openai",
         model=CHAT_MODEL,
@@ -327,9 +372,9 @@ def test_chat_repeated_usage_followed_by_usage_chunk(backend: ModuleType) -> Non
 
 
 def test_chat_body_gives_the_stream_record(backend: ModuleType) -> None:
-    assert one_shot(backend, CHAT_BODY) == CHAT_RECORD
-    assert one_shot(backend, CHAT_BODY, provider="openai") == CHAT_RECORD
-    assert one_shot(backend, CHAT_BODY) == one_shot(backend, CHAT_STREAM)
+    assert one_shot(backend, CHAT_BODY) == framed(CHAT_RECORD, "json")
+    assert one_shot(backend, CHAT_BODY, provider="openai") == framed(CHAT_RECORD, "json")
+    assert one_shot(backend, CHAT_BODY) == framed(one_shot(backend, CHAT_STREAM), "json")
 
 
 def test_chat_body_tool_calls(backend: ModuleType) -> None:
@@ -357,6 +402,7 @@ def test_chat_error_body_is_error_not_flagged(backend: ModuleType, provider: str
     record = one_shot(backend, OPENAI_ERROR_BODY, provider)
     assert record == expected(
         provider=None if provider == "auto" else "openai",
+        framing="json",
         status="error",
         error_type="invalid_request_error",
         error_message="Incorrect API key provided: sk-abc***xyz.",
@@ -459,7 +505,7 @@ def _without_stop_reason(record: Record) -> Record:
 def test_responses_error_event(backend: ModuleType) -> None:
     record = one_shot(backend, RESP_ERROR_STREAM)
     want = expected(
-        output_tokens=estimate("".join(RESP_DELTAS[:3])),
+        **out_estimate("".join(RESP_DELTAS[:3]), RESP_MODEL, truncated=True),
         provider="openai-responses",
         model=RESP_MODEL,
         message_id=RESP_ID,
@@ -477,7 +523,7 @@ def test_responses_error_event(backend: ModuleType) -> None:
 def test_responses_cut_before_terminal_event_is_no_usage(backend: ModuleType) -> None:
     record = one_shot(backend, RESP_CUT_STREAM)
     want = expected(
-        output_tokens=estimate(RESP_TEXT),
+        **out_estimate(RESP_TEXT, RESP_MODEL, truncated=True),
         provider="openai-responses",
         model=RESP_MODEL,
         message_id=RESP_ID,
@@ -503,7 +549,7 @@ RESP_LONE_ERROR_STREAM = sse(
 
 def test_responses_lone_error_event_when_forced(backend: ModuleType) -> None:
     assert one_shot(backend, RESP_LONE_ERROR_STREAM, "openai-responses") == expected(
-        output_tokens=0,
+        **out_estimate("", None, truncated=True),
         provider="openai-responses",
         status="error",
         error_type="rate_limit_exceeded",
@@ -526,9 +572,9 @@ def test_responses_unfinished_has_no_stop_reason(backend: ModuleType, name: str)
 
 
 def test_responses_body_gives_the_stream_record(backend: ModuleType) -> None:
-    assert one_shot(backend, RESP_BODY) == RESP_RECORD
-    assert one_shot(backend, RESP_BODY, provider="openai-responses") == RESP_RECORD
-    assert one_shot(backend, RESP_BODY) == one_shot(backend, RESP_STREAM)
+    assert one_shot(backend, RESP_BODY) == framed(RESP_RECORD, "json")
+    assert one_shot(backend, RESP_BODY, provider="openai-responses") == framed(RESP_RECORD, "json")
+    assert one_shot(backend, RESP_BODY) == framed(one_shot(backend, RESP_STREAM), "json")
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,7 +662,14 @@ def test_gemini_cut_before_finish_reason_is_partial(backend: ModuleType) -> None
     assert one_shot(backend, GEMINI_CUT_STREAM) == expected(
         input_tokens=200,
         cache_read_input_tokens=1000,
-        output_tokens=max(reported, estimate(GEMINI_THOUGHT + "".join(UNICODE_TEXT[:3]))),
+        **out_estimate(
+            GEMINI_THOUGHT + "".join(UNICODE_TEXT[:3]),
+            GEMINI_MODEL,
+            thinking=True,
+            truncated=True,
+            floor=reported,
+            no_request=False,
+        ),
         reasoning_tokens=40,
         provider="gemini",
         model=GEMINI_MODEL,
@@ -640,20 +693,25 @@ def test_gemini_error_mid_stream_keeps_usage(backend: ModuleType) -> None:
     assert record["requires_manual_review"] is True
 
 
+GEMINI_ARRAY_FRAMING = "json"
+
+
 @pytest.mark.parametrize("body", ["array", "object"])
 def test_gemini_body_gives_the_stream_record(backend: ModuleType, body: str) -> None:
     data = GEMINI_ARRAY if body == "array" else GEMINI_BODY
     assert data.lstrip()[:1] == (b"[" if body == "array" else b"{")
-    assert one_shot(backend, data, provider="gemini") == GEMINI_RECORD
-    assert one_shot(backend, data, provider="gemini") == one_shot(backend, GEMINI_STREAM)
+    framing = GEMINI_ARRAY_FRAMING if body == "array" else "json"
+    assert one_shot(backend, data, provider="gemini") == framed(GEMINI_RECORD, framing)
+    stream = one_shot(backend, GEMINI_STREAM)
+    assert one_shot(backend, data, provider="gemini") == framed(stream, framing)
 
 
 def test_gemini_object_body_auto_detected(backend: ModuleType) -> None:
-    assert one_shot(backend, GEMINI_BODY) == GEMINI_RECORD
+    assert one_shot(backend, GEMINI_BODY) == framed(GEMINI_RECORD, "json")
 
 
 def test_gemini_array_body_auto_detected(backend: ModuleType) -> None:
-    assert one_shot(backend, GEMINI_ARRAY) == GEMINI_RECORD
+    assert one_shot(backend, GEMINI_ARRAY) == framed(GEMINI_RECORD, GEMINI_ARRAY_FRAMING)
 
 
 @pytest.mark.parametrize("provider", ["auto", "gemini"])
@@ -661,6 +719,7 @@ def test_gemini_error_body_is_error_not_flagged(backend: ModuleType, provider: s
     record = one_shot(backend, GEMINI_ERROR_BODY, provider)
     assert record == expected(
         provider=None if provider == "auto" else "gemini",
+        framing="json",
         status="error",
         error_type="RESOURCE_EXHAUSTED",
         error_message="Resource has been exhausted (e.g. check quota).",

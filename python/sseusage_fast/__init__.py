@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .estimator import Estimator
+from .estimate import Estimator
 from .pricing import Pricing
 from .record import UsageRecord
 from .taps import atap, tap

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._finish import FinishMixin
-from .estimator import Estimator
+from .estimate import Estimator
 from .record import UsageRecord
 
 DEFAULT_MAX_EVENT_BYTES = 16 << 20

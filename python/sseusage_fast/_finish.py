@@ -6,16 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
-from . import estimator as _estimator_module
-from .estimator import Estimator, Stats, _core_base_tokens, default_estimator
+from .estimate import estimator as _estimator_module
+from .estimate.bounds import estimate_input, estimate_output
+from .estimate.estimator import Estimator, default_estimator
+from .estimate.textstats import core_base_tokens as _core_base_tokens
 from .record import (
+    ESTIMATE_REASONS,
     FIELD_NAMES,
     RAW_FIELDS,
     RAW_SHARED,
+    SECOND_ROUND,
     TOKEN_COUNT_FIELDS,
     TOKEN_FIELDS,
+    Iteration,
     UsageRecord,
     record_from_values,
 )
@@ -24,6 +30,7 @@ from .record import (
 _RAW = {name: at for at, name in enumerate(RAW_FIELDS)}
 _INPUT, _OUTPUT, _STATUS = _RAW["input_tokens"], _RAW["output_tokens"], _RAW["status"]
 _PROVIDER, _MODEL, _BODY_KIND = _RAW["provider"], _RAW["model"], _RAW["body_kind"]
+_STOP_REASON = _RAW["stop_reason"]
 _OUTPUT_FINAL, _RAW_USAGE, _NOTES = _RAW["output_final"], _RAW["raw_usage"], _RAW["notes"]
 _OUTPUT_STATS, _THINKING, _TOOLS = _RAW["output_stats"], _RAW["saw_thinking"], _RAW["saw_tool_use"]
 _N_COUNTS = len(TOKEN_COUNT_FIELDS)
@@ -33,24 +40,32 @@ _CACHE_5M, _CACHE_1H = (
     _RAW["cache_creation_1h_input_tokens"],
 )
 _REASONING = _RAW["reasoning_tokens"]
+_AUDIO_IN, _AUDIO_OUT = _RAW["audio_input_tokens"], _RAW["audio_output_tokens"]
+_ITERATIONS, _PROVIDER_COST = _RAW["iterations"], _RAW["provider_cost"]
+_GEO, _FRAMING = _RAW["inference_geo"], _RAW["framing"]
 _COUNTS = (_OUTPUT, _INPUT, _CACHE_WRITE, _CACHE_READ, _CACHE_5M, _CACHE_1H, _REASONING)
 # The record's fields after the raw record's shared ones, in the order `finish` appends.
-_APPENDED = ("no_usage_data", "requires_manual_review", "estimated", "interrupted")
+_APPENDED = (
+    "no_usage_data",
+    "requires_manual_review",
+    "estimated",
+    "estimate_ranges",
+    "estimate_reasons",
+    "interrupted",
+)
 if (
     FIELD_NAMES[: len(TOKEN_FIELDS)] != TOKEN_FIELDS
     or TOKEN_FIELDS[:_N_COUNTS] != TOKEN_COUNT_FIELDS
-    or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes")
+    or FIELD_NAMES[RAW_SHARED:] != (*_APPENDED, "raw_usage", "notes", *SECOND_ROUND)
     or sorted(_COUNTS) != list(range(_N_COUNTS))
 ):
     raise ImportError("finish's field order no longer matches UsageRecord")
 
 
-def _estimate_tokens(estimator: Estimator, stats: Stats, model: str | None, kind: str) -> int:
-    """`estimator.estimate` of stats that a core counted (six ints): unchecked for a plain
-    Estimator; a subclass may refine `estimate` or `base_tokens`, so it gets the public call."""
-    if type(estimator) is Estimator:
-        return estimator._estimate(stats, model, kind, _core_base_tokens)
-    return estimator.estimate(stats, model=model, kind=kind)
+def _base_of(estimator: Estimator) -> Callable[[Sequence[int]], float]:
+    """How stats that a core counted (six ints) become a base estimate: unchecked for a plain
+    Estimator; a subclass may refine `base_tokens`, so it gets the public call."""
+    return _core_base_tokens if type(estimator) is Estimator else estimator.base_tokens
 
 
 class FinishMixin:
@@ -101,17 +116,41 @@ class FinishMixin:
         info = None if request is None else Estimator.request_info(request, raw[_PROVIDER])
 
         estimated: tuple[str, ...] = ()
+        ranges: dict[str, tuple[int, int | None]] = {}
+        reasons: tuple[str, ...] = ()
         input_tokens, output_tokens = raw[_INPUT], raw[_OUTPUT]
         if self._estimate and not error_body:
+            base_of = _base_of(estimator)
             if not raw[_OUTPUT_FINAL] and status != "not_sse":
                 # A message_start placeholder is not the output; the streamed text is a floor.
-                guess = _estimate_tokens(estimator, raw[_OUTPUT_STATS], model, "output")
-                output_tokens = max(guess, output_tokens or 0)
+                guess = estimate_output(
+                    estimator,
+                    raw[_OUTPUT_STATS],
+                    base_of,
+                    model=model,
+                    provider=raw[_PROVIDER],
+                    saw_thinking=raw[_THINKING],
+                    saw_tool_use=raw[_TOOLS],
+                    request=info,
+                    # Cut before its end: the provider may have billed what was not streamed.
+                    truncated=interrupted is not None
+                    or (status != "complete" and raw[_STOP_REASON] is None),
+                    floor=output_tokens or 0,
+                )
+                output_tokens = guess.value
                 estimated = ("output_tokens",)
+                ranges["output_tokens"] = (guess.low, guess.high)
+                reasons = guess.reasons
             if input_tokens is None and info is not None:
-                input_tokens = _estimate_tokens(estimator, info.stats, model, "input")
-                input_tokens += info.overhead
+                guess = estimate_input(estimator, info, base_of, model=model)
+                input_tokens = guess.value
                 estimated += ("input_tokens",)
+                ranges["input_tokens"] = (guess.low, guess.high)
+                reasons += guess.reasons
+            elif input_tokens is None and request is None:
+                reasons += ("no_request",)
+            if len(reasons) > 1:
+                reasons = tuple(r for r in ESTIMATE_REASONS if r in reasons)
 
         # The figures a bill is made of: when one of these is unknown or estimated, a human
         # looks.
@@ -123,7 +162,24 @@ class FinishMixin:
         if estimated:
             head = list(raw)
             head[_INPUT], head[_OUTPUT] = input_tokens, output_tokens
-        tail = (not reported, review, estimated, interrupted, raw[_RAW_USAGE], raw[_NOTES])
+        iterations = raw[_ITERATIONS]
+        cost = raw[_PROVIDER_COST]
+        tail = (
+            not reported,
+            review,
+            estimated,
+            ranges,
+            reasons,
+            interrupted,
+            raw[_RAW_USAGE],
+            raw[_NOTES],
+            raw[_AUDIO_IN],
+            raw[_AUDIO_OUT],
+            tuple(Iteration(*item) for item in iterations) if iterations else (),
+            None if cost is None else Decimal(cost),
+            raw[_GEO],
+            raw[_FRAMING],
+        )
         record = self._new_record(head, tail)
 
         if info is None:

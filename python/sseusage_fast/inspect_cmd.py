@@ -263,6 +263,10 @@ def format_text(
             lines.append(f"  {name:<{width}}  {_fmt(value)}")
     for name in tokens:
         mark = "  (estimated)" if name in rec.estimated else ""
+        bounds = rec.estimate_ranges.get(name)
+        if bounds is not None:
+            low, high = bounds
+            mark += f"  range {low} to {high}" if high is not None else f"  at least {low}"
         lines.append(f"  {name:<{width}}  {_fmt(getattr(rec, name))}{mark}")
     for name in ("error_type", "error_message", "interrupted"):
         if getattr(rec, name) is not None:
@@ -270,6 +274,8 @@ def format_text(
     lines.append(f"  {'no_usage_data':<{width}}  {_fmt(rec.no_usage_data)}")
     lines.append(f"  {'requires_manual_review':<{width}}  {_fmt(rec.requires_manual_review)}")
     lines.append(f"  {'estimated':<{width}}  {', '.join(rec.estimated) or '-'}")
+    if rec.estimate_reasons:
+        lines.append(f"  {'estimate_reasons':<{width}}  {', '.join(rec.estimate_reasons)}")
     if cost is None:
         cost = "- (unknown model)"
     elif rec.requires_manual_review:
@@ -292,10 +298,17 @@ def _cost(rec: UsageRecord) -> str | None:
     try:
         from .pricing import Pricing
 
-        value = Pricing.default().cost(rec)
+        pricing = Pricing.default()
+        value = pricing.cost(rec)
+        span = pricing.cost_range(rec) if rec.estimate_ranges else None
     except Exception:  # noqa: BLE001 - pricing is a convenience here, never a failure
         return None
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    if span is None or span == (value, value):
+        return str(value)
+    low, high = span
+    return f"{value} (range {low} to {high})" if high is not None else f"{value} (at least {low})"
 
 
 def _read(path: str, stdin: IO[bytes]) -> bytes:

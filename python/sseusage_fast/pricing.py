@@ -17,11 +17,13 @@ Rules that hold for every table:
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from importlib import resources
@@ -30,6 +32,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .estimate.model_names import normalize_model_name
+from .estimate.model_names import parse_model_name as _split_name
 from .record import UsageRecord
 
 __all__ = ["ModelPrice", "Pricing", "Rates", "normalize_model_name"]
@@ -38,11 +42,24 @@ _MILLION = Decimal(1_000_000)
 _ZERO = Decimal(0)
 
 # The five billed token buckets, under the names the bundled table uses.
-RATE_KEYS: tuple[str, ...] = ("input", "cache_write_5m", "cache_write_1h", "cache_read", "output")
+RATE_KEYS: tuple[str, ...] = (
+    "input",
+    "cache_write_5m",
+    "cache_write_1h",
+    "cache_read",
+    "output",
+    "audio_input",
+    "audio_output",
+)
 
 # Service tiers that mean "the standard price" (Anthropic says "standard", OpenAI "default";
 # "auto" is what a client asks for when it lets OpenAI choose, and is billed as default).
-_STANDARD_TIERS = frozenset({"standard", "default", "auto"})
+# Vertex's `trafficType` ON_DEMAND is the standard price too; PROVISIONED_THROUGHPUT is its own
+# tier ("provisioned": prepaid capacity, no per-token price unless a table gives one).
+_STANDARD_TIERS = frozenset({"standard", "default", "auto", "on_demand"})
+_TIER_ALIASES = {"provisioned_throughput": "provisioned"}
+# Geographies priced as the default (Anthropic `inference_geo`; absent on older models).
+_DEFAULT_GEOS = frozenset({"", "global", "not_available"})
 _STANDARD_SPEEDS = frozenset({"standard"})
 
 # LiteLLM modes whose rows price text generation. Embeddings, images, audio, rerank and
@@ -71,6 +88,9 @@ class Rates:
     cache_read: Decimal | None = None
     output: Decimal | None = None
     long_context: tuple[tuple[int, Rates], ...] = ()
+    # The audio share of input and output (OpenAI audio models), where priced apart.
+    audio_input: Decimal | None = None
+    audio_output: Decimal | None = None
 
     def for_prompt(self, prompt_tokens: int) -> Rates:
         """The rates that apply to a request with this many prompt tokens."""
@@ -99,6 +119,9 @@ class ModelPrice:
     web_search_per_request: Decimal | None = None
     web_fetch_per_request: Decimal | None = None
     bedrock_regional_multiplier: Decimal | None = None
+    # Anthropic `inference_geo` -> price multiplier ("us": 1.1 on Claude Opus 4.6 and later); a
+    # geography not listed has no known price.
+    geo_multipliers: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
 
     def rates_for(self, service_tier: str | None, speed: str | None) -> Rates | None:
         """The rates for a service tier and speed, or `None` when the table has none.
@@ -107,6 +130,7 @@ class ModelPrice:
         unknown rather than guessed.
         """
         tier = (service_tier or "").strip().lower()
+        tier = _TIER_ALIASES.get(tier, tier)
         fast = (speed or "").strip().lower()
         tier_is_standard = tier == "" or tier in _STANDARD_TIERS
         speed_is_standard = fast == "" or fast in _STANDARD_SPEEDS
@@ -118,60 +142,6 @@ class ModelPrice:
 
 
 # --- model names ---------------------------------------------------------------------
-
-_PROVIDER_PREFIXES: tuple[str, ...] = ("anthropic/", "openai/", "models/", "gemini/")
-# Bedrock model and inference-profile ids: an optional geography, then "anthropic.".
-_BEDROCK_PREFIX = re.compile(r"^(?:(us|eu|apac|jp|au|global)\.)?anthropic\.")
-_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
-_VERTEX_SNAPSHOT = re.compile(r"@\d{8}$")
-# Only suffixes that name a dated snapshot (or the moving "latest" alias) of the very same
-# model. "-preview-…", "-001" or "-mini" are different models or prices; they are never cut.
-_DATED_SUFFIX = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
-
-
-@dataclass(frozen=True, slots=True)
-class _Name:
-    raw: str
-    base: str
-    undated: str | None
-    bedrock_regional: bool
-
-
-# Names repeat from request to request: resolve each once (bounded, as clients choose them).
-@lru_cache(maxsize=4096)
-def _split_name(model: str) -> _Name | None:
-    raw = model.strip().lower()
-    if not raw:
-        return None
-    name = raw
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in _PROVIDER_PREFIXES:
-            if name.startswith(prefix):
-                name = name[len(prefix) :]
-                stripped = True
-    bedrock_regional = False
-    match = _BEDROCK_PREFIX.match(name)
-    if match:
-        # Bedrock's global profile is priced like the first-party API; geographic and
-        # in-Region ids are not, for the models that carry a regional premium.
-        bedrock_regional = match.group(1) != "global"
-        name = _BEDROCK_VERSION.sub("", name[match.end() :])
-    name = _VERTEX_SNAPSHOT.sub("", name)
-    undated = _DATED_SUFFIX.sub("", name)
-    return _Name(raw, name, undated if undated != name and undated else None, bedrock_regional)
-
-
-def normalize_model_name(model: str) -> str:
-    """A model name without provider prefixes and Bedrock/Vertex decorations, lower case.
-
-    ``"us.anthropic.claude-sonnet-4-5-20250929-v1:0"`` becomes
-    ``"claude-sonnet-4-5-20250929"``; dated suffixes are kept (lookup tries them first).
-    """
-    parts = _split_name(model)
-    return parts.base if parts else ""
-
 
 # --- parsing ---------------------------------------------------------------------------
 
@@ -208,7 +178,7 @@ def _table_model(name: str, data: Mapping[str, Any]) -> ModelPrice:
         raise TypeError(f"{name}: entry must be an object")
     tiers = {
         tier: _table_rates(data[tier], f"{name}.{tier}")
-        for tier in ("batch", "priority", "flex", "fast")
+        for tier in ("batch", "priority", "flex", "fast", "provisioned", "scale")
         if tier in data
     }
 
@@ -223,6 +193,12 @@ def _table_model(name: str, data: Mapping[str, Any]) -> ModelPrice:
         web_search_per_request=optional("web_search_per_request"),
         web_fetch_per_request=optional("web_fetch_per_request"),
         bedrock_regional_multiplier=optional("bedrock_regional_multiplier"),
+        geo_multipliers=MappingProxyType(
+            {
+                geo.lower(): _table_decimal(v, f"{name}.inference_geo.{geo}")
+                for geo, v in (data.get("inference_geo") or {}).items()
+            }
+        ),
     )
 
 
@@ -264,6 +240,8 @@ def _litellm_rates(entry: Mapping[str, Any], suffix: str, above: str = "") -> Ra
         cache_write_1h=get("cache_creation_input_token_cost_above_1hr"),
         cache_read=get("cache_read_input_token_cost"),
         output=output_rate,
+        audio_input=get("input_cost_per_audio_token"),
+        audio_output=get("output_cost_per_audio_token"),
     )
 
 
@@ -285,6 +263,8 @@ def _litellm_rates_with_tiers(
         cache_read=base.cache_read,
         output=base.output,
         long_context=tuple(tiers),
+        audio_input=base.audio_input,
+        audio_output=base.audio_output,
     )
 
 
@@ -385,8 +365,33 @@ class Pricing:
 
     @classmethod
     def default(cls) -> Pricing:
-        """The bundled table (Claude, OpenAI and Gemini models; see data/pricing.json)."""
+        """The maintained prices of pydantic's genai-prices when the `[prices]` extra is
+        installed, with the bundled table filling what they lack; else the bundled table
+        alone (Claude, OpenAI and Gemini models; see data/pricing.json).
+        `SSEUSAGE_PRICES=bundled` forces the bundled table."""
+        if os.environ.get("SSEUSAGE_PRICES") == "bundled":
+            return _default_pricing()
+        try:
+            return _maintained_pricing()
+        except ImportError:
+            return _default_pricing()
+
+    @classmethod
+    def bundled(cls) -> Pricing:
+        """The bundled table alone (data/pricing.json)."""
         return _default_pricing()
+
+    @classmethod
+    def from_genai_prices(cls, on: datetime.date | None = None) -> Pricing:
+        """genai-prices' first-party prices in force on a date (today by default), the bundled
+        table filling what they lack. Raises ImportError without the `[prices]` extra."""
+        from genai_prices import __version__ as version
+        from genai_prices.data import providers
+
+        from .pricing_genai import genai_models, merge
+
+        merged = merge(genai_models(providers, on), _default_pricing()._index)
+        return cls(merged, source=f"genai-prices {version} + bundled")
 
     @classmethod
     def from_table(cls, path_or_dict: str | PathLike[str] | Mapping[str, Any]) -> Pricing:
@@ -480,23 +485,64 @@ class Pricing:
     def cost(self, record: UsageRecord) -> Decimal | None:
         """What the request cost in US dollars, exactly; `None` when that is unknown.
 
-        cost = input*in + 5m writes*cw5m + 1h writes*cw1h
-               + (cache writes not split by TTL)*cw5m + cache reads*cr + output*out
+        cost = (text input*in + audio input*audio_in + 5m writes*cw5m + 1h writes*cw1h
+                + (cache writes not split by TTL)*cw5m + cache reads*cr
+                + text output*out + audio output*audio_out) * geo multiplier
                + web searches*per-search price (+ web fetches, free on Anthropic).
-        Reasoning tokens are part of output and are not added again.
+        Reasoning tokens are part of output and are not added again; audio tokens are the
+        audio share of input and output. A record with `iterations` (Anthropic compaction,
+        an advisor's turn) is the sum of its iterations, each at its own model's prices.
         """
         if record.status == "error" and record.no_usage_data:
             return Decimal(0)
-        found = self._resolve(record.model)
+        if record.iterations:
+            return self._cost_of_iterations(record)
+        return self._cost_of(record, record.model, record)
+
+    def _cost_of_iterations(self, record: UsageRecord) -> Decimal | None:
+        total = _ZERO
+        tools_seen = False
+        for item in record.iterations:
+            part = self._cost_of(item, item.model or record.model, record)
+            if part is None:
+                return None
+            total += part
+            tools_seen = tools_seen or item.web_search_requests is not None
+            tools_seen = tools_seen or item.web_fetch_requests is not None
+        if not tools_seen:
+            # Server tool use reported only for the whole response: priced once, at the
+            # record's model.
+            found = self._resolve(record.model)
+            searches = record.web_search_requests or 0
+            fetches = record.web_fetch_requests or 0
+            if searches or fetches:
+                if found is None:
+                    return None
+                extra = _per_request_cost(found[0], searches, fetches)
+                if extra is None:
+                    return None
+                total += extra
+        return total
+
+    def _cost_of(self, usage: Any, model: str | None, record: UsageRecord) -> Decimal | None:
+        """The cost of one set of token counts (a record or an iteration) at `model`, with the
+        record's service tier, speed and inference geography."""
+        found = self._resolve(model)
         if found is None:
             return None
         price, multiplier = found
         rates = price.rates_for(record.service_tier, record.speed)
         if rates is None:
             return None
+        geo = (getattr(record, "inference_geo", None) or "").strip().lower()
+        if geo not in _DEFAULT_GEOS:
+            geo_multiplier = price.geo_multipliers.get(geo)
+            if geo_multiplier is None:
+                return None
+            multiplier *= geo_multiplier
 
         counts = {
-            name: getattr(record, name) or 0
+            name: getattr(usage, name, None) or 0
             for name in (
                 "input_tokens",
                 "cache_creation_input_tokens",
@@ -506,6 +552,8 @@ class Pricing:
                 "output_tokens",
                 "web_search_requests",
                 "web_fetch_requests",
+                "audio_input_tokens",
+                "audio_output_tokens",
             )
         }
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in counts.values()):
@@ -517,13 +565,20 @@ class Pricing:
         cache_read = counts["cache_read_input_tokens"]
         prompt = counts["input_tokens"] + write_5m + write_1h + write_unsplit + cache_read
         rates = rates.for_prompt(prompt)
+        # OpenAI's cache_write_tokens come unsplit: priced at the table's cache_write_5m (GPT-5.6
+        # bills them above input); a model without that price leaves the cost unknown.
+        write_rate = rates.cache_write_5m
+        audio_in = min(counts["audio_input_tokens"], counts["input_tokens"])
+        audio_out = min(counts["audio_output_tokens"], counts["output_tokens"])
 
         parts = (
-            (counts["input_tokens"], rates.input),
-            (write_5m + write_unsplit, rates.cache_write_5m),
+            (counts["input_tokens"] - audio_in, rates.input),
+            (audio_in, rates.audio_input),
+            (write_5m + write_unsplit, write_rate),
             (write_1h, rates.cache_write_1h),
             (cache_read, rates.cache_read),
-            (counts["output_tokens"], rates.output),
+            (counts["output_tokens"] - audio_out, rates.output),
+            (audio_out, rates.audio_output),
         )
         with localcontext() as ctx:
             ctx.prec = 60  # far beyond any real bill: the arithmetic stays exact
@@ -535,19 +590,51 @@ class Pricing:
                     return None
                 tokens_cost += n * rate
             total = tokens_cost * multiplier / _MILLION
-            for n, unit in (
-                (counts["web_search_requests"], price.web_search_per_request),
-                (counts["web_fetch_requests"], price.web_fetch_per_request),
-            ):
-                if n == 0:
-                    continue
-                if unit is None:
-                    return None
-                total += n * unit
-        return total
+            extra = _per_request_cost(
+                price, counts["web_search_requests"], counts["web_fetch_requests"]
+            )
+            if extra is None:
+                return None
+            return total + extra
+
+    def cost_range(self, record: UsageRecord) -> tuple[Decimal, Decimal | None] | None:
+        """(low, high) US dollars expected to hold what the request cost: the cost at the low
+        and at the high end of each estimated field's range (`record.estimate_ranges`); `high`
+        is None when a range is unbounded. A record without estimates gives (cost, cost).
+        None when the cost is unknown (`cost` would be None). Cost never falls as a count
+        rises (a long-context tier only raises rates), so the ends are the extremes."""
+        point = self.cost(record)
+        if point is None:
+            return None
+        if not record.estimate_ranges:
+            return point, point
+        lows: dict[str, Any] = {name: low for name, (low, _) in record.estimate_ranges.items()}
+        low = self.cost(replace(record, **lows))
+        if any(high is None for _, high in record.estimate_ranges.values()):
+            return (low if low is not None else point), None
+        highs: dict[str, Any] = {n: high for n, (_, high) in record.estimate_ranges.items()}
+        high = self.cost(replace(record, **highs))
+        if low is None or high is None:
+            return None
+        return min(low, point), max(high, point)
 
     def __repr__(self) -> str:
         return f"Pricing(source={self.source!r}, names={len(self._index)})"
+
+
+def _per_request_cost(price: ModelPrice, searches: int, fetches: int) -> Decimal | None:
+    """Server tool requests at the model's per-request prices; None when one used is unknown."""
+    total = _ZERO
+    for n, unit in (
+        (searches, price.web_search_per_request),
+        (fetches, price.web_fetch_per_request),
+    ):
+        if n == 0:
+            continue
+        if unit is None:
+            return None
+        total += n * unit
+    return total
 
 
 def _same_prices(a: ModelPrice, b: ModelPrice) -> bool:
@@ -557,6 +644,11 @@ def _same_prices(a: ModelPrice, b: ModelPrice) -> bool:
         and a.web_search_per_request == b.web_search_per_request
         and a.web_fetch_per_request == b.web_fetch_per_request
     )
+
+
+@lru_cache(maxsize=1)
+def _maintained_pricing() -> Pricing:
+    return Pricing.from_genai_prices()
 
 
 @lru_cache(maxsize=1)

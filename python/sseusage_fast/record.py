@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
 from typing import Any
 
 # Token buckets, in the order reports and the ledger list them. Disjoint, so that the cost
@@ -24,8 +25,52 @@ TOKEN_FIELDS: tuple[str, ...] = (
 # reported has `no_usage_data`, and a stream with some but no final figures is `partial`.
 TOKEN_COUNT_FIELDS: tuple[str, ...] = TOKEN_FIELDS[:7]
 
+# The audio shares of input and output (subsets, like `reasoning_tokens` of output).
+AUDIO_FIELDS: tuple[str, ...] = ("audio_input_tokens", "audio_output_tokens")
+
 STATUSES = ("complete", "partial", "no_usage", "error", "not_sse")
+FRAMINGS = ("sse", "json", "json-array", "ndjson", "aws-eventstream")
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """One billed pass of several in one response (Anthropic `usage.iterations`: a compaction,
+    an advisor model's turn), in the record's buckets. `model` None: the record's model."""
+
+    kind: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_creation_5m_input_tokens: int | None = None
+    cache_creation_1h_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    web_search_requests: int | None = None
+    web_fetch_requests: int | None = None
+    audio_input_tokens: int | None = None
+    audio_output_tokens: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# An iteration as a core reports it: a tuple in `Iteration`'s field order.
+ITERATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Iteration))
 INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
+# What `estimate_reasons` may name: billed reasoning the stream never shows, thinking streamed as
+# a summary of what was billed, tool calls (framing the stream does not show), server-side tools
+# (search results and the like billed as input the request never shows), no request body
+# to estimate input from, a stream cut before its end, images or files in the request.
+ESTIMATE_REASONS = (
+    "hidden_reasoning",
+    "summarized_thinking",
+    "tool_calls",
+    "server_tools",
+    "no_request",
+    "truncated",
+    "media",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +98,32 @@ class UsageRecord:
     no_usage_data: bool = True
     requires_manual_review: bool = True
     estimated: tuple[str, ...] = ()
+    # For each field in `estimated`: (low, high) expected to hold the billed value; `high` is
+    # None when the stream cannot bound it (billed work that is never streamed).
+    estimate_ranges: dict[str, tuple[int, int | None]] = field(default_factory=dict, hash=False)
+    # Why the estimates are uncertain: short names (`ESTIMATE_REASONS`).
+    estimate_reasons: tuple[str, ...] = ()
     interrupted: str | None = None
     raw_usage: dict[str, Any] | None = field(default=None, compare=True)
     # Why a value was rejected or a figure is doubtful (hostile numbers, dropped events).
     notes: tuple[str, ...] = ()
+    # The second round: what was billed, beyond the buckets above.
+    audio_input_tokens: int | None = None
+    audio_output_tokens: int | None = None
+    iterations: tuple[Iteration, ...] = ()
+    provider_cost: Decimal | None = None
+    inference_geo: str | None = None
+    framing: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only: tuples become lists."""
+        """Plain JSON types only: tuples become lists, the provider's cost a decimal string."""
         out = asdict(self)
         out["estimated"] = list(self.estimated)
+        out["estimate_ranges"] = {k: [low, high] for k, (low, high) in self.estimate_ranges.items()}
+        out["estimate_reasons"] = list(self.estimate_reasons)
         out["notes"] = list(self.notes)
+        out["iterations"] = [item.to_dict() for item in self.iterations]
+        out["provider_cost"] = None if self.provider_cost is None else str(self.provider_cost)
         return out
 
     @property
@@ -96,7 +157,16 @@ RAW_FIELDS: tuple[str, ...] = FIELD_NAMES[:RAW_SHARED] + (
     "saw_thinking",
     "saw_tool_use",
     "events",
+    # The second round's fields as the stream gave them: iterations as tuples in
+    # `ITERATION_FIELDS` order, the provider's cost as the decimal text it sent.
+    *AUDIO_FIELDS,
+    "iterations",
+    "provider_cost",
+    "inference_geo",
+    "framing",
 )
+# The record's fields after `notes`, filled by `finish` from the raw record's last slots.
+SECOND_ROUND: tuple[str, ...] = RAW_FIELDS[RAW_FIELDS.index("events") + 1 :]
 # Each slot's setter: a parser builds one record per request, and the frozen `__init__` pays an
 # `object.__setattr__` lookup per field (twice the time of setting the slots directly).
 _SLOT_SETTERS = tuple(UsageRecord.__dict__[name].__set__ for name in FIELD_NAMES)

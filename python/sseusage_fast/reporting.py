@@ -353,7 +353,7 @@ def backfill(
             return 0
         estimator = None
         if estimator_path is not None:
-            from sseusage_fast.estimator import Estimator
+            from sseusage_fast.estimate import Estimator
 
             estimator = Estimator.load(estimator_path)
         result = reestimate(ledger, estimator)

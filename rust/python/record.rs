@@ -6,7 +6,7 @@ use pyo3::types::{PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
 use super::values::{json_text_to_python, to_python};
-use crate::record::RawRecord;
+use crate::record::{Iteration, RawRecord};
 
 /// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
 /// string made once per process: interning it anew on every record costs more than the rest
@@ -25,6 +25,9 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "openai" => intern!(py, "openai"),
         "openai-responses" => intern!(py, "openai-responses"),
         "gemini" => intern!(py, "gemini"),
+        "json-array" => intern!(py, "json-array"),
+        "ndjson" => intern!(py, "ndjson"),
+        "aws-eventstream" => intern!(py, "aws-eventstream"),
         _ => return PyString::intern(py, name),
     };
     made.clone()
@@ -69,7 +72,13 @@ pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Boun
     };
     let provider = r.provider.map(|p| fixed_name(py, p));
     let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
-    let items: [Bound<'py, PyAny>; 26] = [
+    let b = &r.billing;
+    let iterations = b
+        .iterations
+        .iter()
+        .map(|it| iteration_tuple(py, it))
+        .collect::<PyResult<Vec<_>>>()?;
+    let items: [Bound<'py, PyAny>; 32] = [
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
         t.cache_creation_5m.into_bound_py_any(py)?,
@@ -96,6 +105,35 @@ pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Boun
         r.saw_thinking.into_bound_py_any(py)?,
         r.saw_tool_use.into_bound_py_any(py)?,
         r.events.into_bound_py_any(py)?,
+        b.audio_input.into_bound_py_any(py)?,
+        b.audio_output.into_bound_py_any(py)?,
+        PyTuple::new(py, iterations)?.into_any(),
+        b.provider_cost.as_deref().into_bound_py_any(py)?,
+        repeated(&b.inference_geo).into_bound_py_any(py)?,
+        r.framing
+            .map(|f| fixed_name(py, f.as_str()))
+            .into_bound_py_any(py)?,
+    ];
+    PyTuple::new(py, items)
+}
+
+/// One iteration as a tuple in the order of `record.ITERATION_FIELDS`.
+fn iteration_tuple<'py>(py: Python<'py>, it: &Iteration) -> PyResult<Bound<'py, PyTuple>> {
+    let t = &it.tokens;
+    let items: [Bound<'py, PyAny>; 13] = [
+        it.kind.as_deref().into_bound_py_any(py)?,
+        it.model.as_deref().into_bound_py_any(py)?,
+        t.input.into_bound_py_any(py)?,
+        t.cache_creation.into_bound_py_any(py)?,
+        t.cache_creation_5m.into_bound_py_any(py)?,
+        t.cache_creation_1h.into_bound_py_any(py)?,
+        t.cache_read.into_bound_py_any(py)?,
+        t.output.into_bound_py_any(py)?,
+        t.reasoning.into_bound_py_any(py)?,
+        t.web_search.into_bound_py_any(py)?,
+        t.web_fetch.into_bound_py_any(py)?,
+        it.audio_input.into_bound_py_any(py)?,
+        it.audio_output.into_bound_py_any(py)?,
     ];
     PyTuple::new(py, items)
 }

@@ -473,7 +473,14 @@ class Proxy:
 
 def _unbilled(record: UsageRecord) -> UsageRecord:
     cleared: dict[str, Any] = {name: None for name in record.estimated if name in TOKEN_FIELDS}
-    return replace(record, requires_manual_review=False, estimated=(), **cleared)
+    return replace(
+        record,
+        requires_manual_review=False,
+        estimated=(),
+        estimate_ranges={},
+        estimate_reasons=(),
+        **cleared,
+    )
 
 
 def _error_type(exc: BaseException) -> str:

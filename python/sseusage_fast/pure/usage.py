@@ -44,6 +44,13 @@ class Extract:
         self.gemini: dict[str, int] = {}
         self.invalid_events = 0  # events whose data is not valid JSON (their usage is lost)
         self.saw_sse_line = False
+        # The second round: what was billed beyond the buckets (see record.SECOND_ROUND).
+        self.audio_input: int | None = None
+        self.audio_output: int | None = None
+        self.iterations: list[tuple[Any, ...]] = []  # in record.ITERATION_FIELDS order
+        self.provider_cost: str | None = None  # the decimal text the provider sent
+        self.inference_geo: str | None = None
+        self.framing: str | None = None  # set by a framing other than SSE or one JSON body
 
     def set_error(self, error_type: str, message: str) -> None:
         self.error_type = error_type
@@ -320,6 +327,12 @@ class UsageCore:
             ex.saw_thinking,
             ex.saw_tool_use,
             ex.events,
+            ex.audio_input,
+            ex.audio_output,
+            tuple(ex.iterations),
+            ex.provider_cost,
+            ex.inference_geo,
+            ex.framing or (None if body_kind == "not_sse" else body_kind),
         )
 
 

@@ -1,0 +1,168 @@
+"""Point estimates and honest ranges of what was billed, from what the stream showed.
+
+Output is what the stream showed, at the ratio learned for its kind of response (plain text,
+streamed thinking, tool calls), plus the hidden reasoning the model bills and never streams.
+Each part has a range: the learned spread of the model's ratios once there is one, else a wide
+prior; billed work the stream cannot bound (hidden reasoning, a summary of thinking, a stream
+cut short) leaves the top open, unless the request capped output (`max_tokens` and the like),
+which bounds everything. Input is the request body's text at the learned input ratio, plus the
+framing and media tokens no text shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from . import families
+from .estimator import OUTPUT_KINDS, Estimator
+from .model_names import calibration_key
+from .requests import RequestInfo
+from .textstats import has_chars
+
+# The spread of a base estimate before a model's own is learned: the text estimate's error on
+# real responses (tokenizer, markup, numbers) with room to spare.
+TEXT_SPREAD = (0.75, 1.4)
+INPUT_SPREAD = (0.8, 1.3)
+# Images and files are flat guesses (estimate/requests): their share of input is this unsure.
+MEDIA_SPREAD = (0.3, 3.0)
+# A learned spread is widened by this much on each side: the next sample can fall outside the
+# window's extremes.
+MARGIN = 0.1
+# Tokens the range gives on top of its proportional width: a short reply's count is mostly
+# end-of-turn tokens and rounding (billed 2 to 5 where the text shows 1 to 3, on real replies).
+SLACK = 3
+
+
+class Estimate(NamedTuple):
+    """An estimated count, the range expected to hold the billed value (`high` None when
+    unbounded), and why it is uncertain (names from `record.ESTIMATE_REASONS`)."""
+
+    value: int
+    low: int
+    high: int | None
+    reasons: tuple[str, ...]
+
+
+def _ratio_and_spread(
+    estimator: Estimator, model: str | None, kind: str, prior: float, spread: tuple[float, float]
+) -> tuple[float, float, float]:
+    """(point, low, high) multipliers of a base: learned ones when the estimator has them.
+    A prior above 1 (billed work the stream shows only part of) does not raise the low end:
+    what was streamed is the floor."""
+    ratio = estimator.ratio(model, kind, family=True)
+    if ratio is None:
+        return prior, spread[0], prior * spread[1]
+    learned = estimator.spread(model, kind, family=True)
+    if learned is None:  # a middle learned, its spread not yet: the prior's width around it
+        return ratio, min(ratio, 1.0) * spread[0], ratio * spread[1]
+    return ratio, learned[0] * (1 - MARGIN), learned[1] * (1 + MARGIN)
+
+
+def estimate_output(
+    estimator: Estimator,
+    stats: Sequence[int],
+    base_of: Callable[[Sequence[int]], float],
+    *,
+    model: str | None,
+    provider: str | None,
+    saw_thinking: bool,
+    saw_tool_use: bool,
+    request: RequestInfo | None,
+    truncated: bool,
+    floor: int = 0,
+) -> Estimate:
+    """The billed output of a response whose final count is missing. `floor` is a count the
+    stream reported that the billed output is at least (a message_start placeholder)."""
+    key = calibration_key(model)
+    effort = request.effort if request is not None else None
+    reasons: list[str] = []
+    base = base_of(stats) if has_chars(stats) else 0.0
+
+    text_prior = families.text_ratio(key)
+    # Reasoning billed and never streamed in full: by family (unless the request turned it
+    # off), or because this model was seen to do it.
+    learned_hidden = estimator.ratio(model, "reasoning")
+    hidden = families.hidden_reasoning(key, effort) or (learned_hidden or 0) > 0
+    summarized = saw_thinking and (hidden or families.summarizes_thinking(key))
+    if saw_tool_use:
+        category = "tools"
+        prior = families.TOOL_CALL_RATIO * text_prior
+        reasons.append("tool_calls")
+    elif saw_thinking:
+        category = "thinking"
+        # A reasoning model's summary is priced below with its hidden reasoning.
+        ratio = families.SUMMARIZED_THINKING_RATIO if summarized and not hidden else 1.0
+        prior = ratio * text_prior
+    else:
+        category = "text"
+        prior = text_prior
+    if summarized:
+        reasons.append("summarized_thinking")
+    kind = OUTPUT_KINDS[category]
+    calibrated = estimator.ratio(model, kind, family=True) is not None
+    point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
+    value, lo, hi = base * point, base * low, base * high
+    if saw_tool_use and not calibrated:
+        extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
+        value, hi = value + extra, hi + 2 * extra
+    bounded = not summarized
+    if request is not None and request.server_tools:
+        reasons.append("server_tools")
+        bounded = False
+    # With thinking streamed, a calibrated ratio already holds the hidden part (it is learned
+    # from the whole billed output); else the hidden reasoning is added as learned or assumed.
+    if hidden and not (saw_thinking and calibrated):
+        if not saw_thinking:
+            reasons.append("hidden_reasoning")
+        bounded = False
+        if learned_hidden is not None:
+            value += learned_hidden
+            spread = estimator.spread(model, "reasoning")
+            lo += spread[0] * (1 - MARGIN) if spread else 0
+        else:
+            budget = request.thinking_budget if request is not None else None
+            value += families.reasoning_prior(effort, budget)
+
+    if truncated:
+        reasons.append("truncated")
+        bounded = False
+    cap = request.max_output if request is not None else None
+    top: int | None = math.ceil(hi) + SLACK if bounded else None
+    if cap is not None:
+        top = cap if top is None else min(top, cap)
+        value = min(value, cap)
+    result = max(round(value), floor, 1 if base > 0 else 0)
+    low_int = min(max(math.floor(lo) - (1 if lo < 10 * SLACK else 0), floor, 0), result)
+    if top is not None:
+        top = max(top, result)
+    return Estimate(result, low_int, top, tuple(reasons))
+
+
+def estimate_input(
+    estimator: Estimator,
+    request: RequestInfo,
+    base_of: Callable[[Sequence[int]], float],
+    *,
+    model: str | None,
+) -> Estimate:
+    """The billed input (uncached, cache writes and reads together) of a request body."""
+    base = base_of(request.stats) if has_chars(request.stats) else 0.0
+    point, low, high = _ratio_and_spread(estimator, model, "input", 1.0, INPUT_SPREAD)
+    text = round(base * point) if base else 0
+    if base and text < 1:
+        text = 1
+    overhead = request.overhead
+    lo, hi = base * low + overhead, base * high + overhead
+    reasons: tuple[str, ...] = ()
+    if request.media:
+        reasons = ("media",)
+        lo = base * low + overhead * MEDIA_SPREAD[0]
+        hi = base * high + overhead * MEDIA_SPREAD[1]
+    value = text + overhead
+    top: int | None = max(math.ceil(hi) + SLACK, value)
+    if request.server_tools:
+        reasons += ("server_tools",)
+        top = None  # search results and the like are billed as input the request never shows
+    return Estimate(value, min(math.floor(lo), value), top, reasons)

@@ -1,0 +1,475 @@
+"""The Estimator: text statistics to tokens, calibrated per model by real usage records.
+
+`Estimator.observe` learns, per (model, input/output), how far the provider's real counts are
+from the base estimate of `textstats`, and `Estimator.estimate` applies the learned ratio.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import threading
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from ..record import UsageRecord
+from . import requests as _requests
+from .model_names import calibration_key
+from .requests import RequestInfo
+from .textstats import Stats, check_stats, has_chars, text_stats
+from .textstats import base_tokens as _base_tokens
+
+# What is learned per model: billed/visible ratios of input, of plain-text output, of output
+# with streamed thinking and of output with tool calls (each its own overheads), and the hidden
+# reasoning tokens themselves ("reasoning": an absolute count, not a ratio; the provider's
+# reported reasoning_tokens make it observable).
+# Providers whose usage says how much reasoning there was whenever there was any: a complete
+# record from them without reasoning tokens taught that the model did not reason.
+_REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
+KINDS = ("input", "output", "output:thinking", "output:tools", "reasoning")
+OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
+# Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
+# is mostly rounding and framing noise.
+MIN_BASE_TOKENS = 50.0
+# Use a learned ratio only once this many fair samples agree on it (the median of 1 or 2 is
+# just those samples).
+MIN_SAMPLES = 3
+# A learned spread (the range of the next estimate) needs more samples than a learned middle:
+# the extremes of two or three samples are far too narrow.
+SPREAD_SAMPLES = 5
+# A ratio outside this range is not a tokenizer difference but a mismatch (hidden tokens, a
+# truncated stream); clipping keeps one such record from dragging a trimmed statistic.
+RATIO_MIN = 0.25
+RATIO_MAX = 4.0
+# Thinking summaries and tool-call framing are billed at many times what the stream shows.
+_LIMITS = {
+    "input": (RATIO_MIN, RATIO_MAX),
+    "output": (RATIO_MIN, RATIO_MAX),
+    "output:thinking": (RATIO_MIN, 20.0),
+    "output:tools": (RATIO_MIN, 20.0),
+    "reasoning": (0.0, 1_000_000.0),
+}
+# Tool calls and thinking summaries are short more often than plain answers: a lower floor.
+_MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
+WINDOW = 64
+# Kinds whose ratio a model's family shares: its tokenizer. Thinking (a summary or whole),
+# tool calls (server tools among them) and hidden reasoning are each model's own (measured:
+# a family's thinking ratio put Claude 3.7's whole thinking at 1.7x its bill).
+_FAMILY_KINDS = frozenset({"input", "output"})
+
+
+def _family_key(key: str) -> str:
+    """The calibration key of a model's family: the letters its name starts with (`claude`,
+    `gpt`, `gemini`, `grok`, `o` for o1/o3/o4), under a prefix no model name has."""
+    letters = key.split("/")[-1]
+    end = 0
+    while end < len(letters) and letters[end].isalpha():
+        end += 1
+    return "family:" + (letters[:end] or letters)
+
+
+class _Window:
+    """The last `size` ratios of one (model, kind), in arrival order and sorted: a sample
+    costs a binary search and the median an index, not a sort (`observe` runs once per
+    request)."""
+
+    __slots__ = ("ordered", "recent")
+
+    def __init__(self, size: int, values: Iterable[float] = ()) -> None:
+        self.recent: deque[float] = deque(values, maxlen=size)
+        self.ordered = sorted(self.recent)
+
+    def add(self, ratio: float) -> None:
+        recent, ordered = self.recent, self.ordered
+        if len(recent) == recent.maxlen:
+            del ordered[bisect_left(ordered, recent[0])]
+        recent.append(ratio)
+        insort(ordered, ratio)
+
+    def median(self) -> float:
+        # As statistics.median: the middle value, or the mean of the middle two.
+        ordered, mid = self.ordered, len(self.ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+    def __len__(self) -> int:
+        return len(self.recent)
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self.recent)
+
+
+class Estimator:
+    """Text statistics to tokens, learning each model's real ratio from complete records."""
+
+    def __init__(self, *, window: int = WINDOW, min_samples: int = MIN_SAMPLES) -> None:
+        """`window`: how many recent samples of each (model, kind) are kept; `min_samples`: how
+        many a learned figure needs before it is used (fewer: a deployment that wants its first
+        records of a model to count at once, at the risk of one odd record steering)."""
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self._window = window
+        self._min_samples = max(1, min_samples)
+        self._lock = threading.Lock()
+        # The learned ratio of a (model, kind) is the median of its window, once the window
+        # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
+        self._ratios: dict[tuple[str, str], _Window] = {}
+        self._learned = 0
+
+    def __repr__(self) -> str:
+        with self._lock:
+            keys = sorted(
+                f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= self._min_samples
+            )
+            return f"Estimator(calibrated={keys}, learned={self._learned})"
+
+    # ---- estimating ------------------------------------------------------------------------
+
+    @staticmethod
+    def base_tokens(stats: Sequence[int]) -> float:
+        """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
+        return _base_tokens(stats)
+
+    def ratio(
+        self, model: str | None, kind: str = "output", *, family: bool = False
+    ) -> float | None:
+        """The learned actual/base ratio for the model, or None while not learned. With
+        `family`, a model not learned yet gets its family's (`claude`, `gpt`, `gemini`...:
+        the same tokenizer, mostly), once that is learned."""
+        key = calibration_key(model)
+        if key is None:
+            return None
+        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
+            key = _family_key(key)
+        with self._lock:
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < self._min_samples:
+                return None
+            return window.median()  # it ignores up to half the window being odd
+
+    def spread(
+        self, model: str | None, kind: str = "output", *, family: bool = False
+    ) -> tuple[float, float] | None:
+        """The learned (low, high) of the model's ratios (5th and 95th percentile of the
+        window: its least and greatest while it holds 20 or fewer), or None while the window
+        holds fewer than SPREAD_SAMPLES. An estimate's range is its base times these."""
+        key = calibration_key(model)
+        if key is None:
+            return None
+        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
+            key = _family_key(key)
+        with self._lock:
+            window = self._ratios.get((key, kind))
+            if window is None or len(window.recent) < max(self._min_samples, SPREAD_SAMPLES):
+                return None
+            ordered = window.ordered
+            last = len(ordered) - 1
+            return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
+
+    def samples(self, model: str | None, kind: str = "output") -> int:
+        """How many ratios the window for (model, kind) holds now."""
+        key = calibration_key(model)
+        with self._lock:
+            window = self._ratios.get((key or "", kind))
+            return len(window) if window else 0
+
+    @property
+    def learned(self) -> int:
+        """How many fair samples were learned in total (including ones since pushed out)."""
+        with self._lock:
+            return self._learned
+
+    def estimate(
+        self, stats: Sequence[int], *, model: str | None = None, kind: str = "output"
+    ) -> int:
+        """Tokens for a text's stats: the base times the model's learned ratio when there is
+        one. At least 1 for any text, 0 for none."""
+        return self._estimate(check_stats(stats), model, kind, self.base_tokens)
+
+    def _estimate(
+        self,
+        stats: Sequence[int],
+        model: str | None,
+        kind: str,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> int:
+        # `estimate` of checked stats, positional; `base_of` as in `_observe`.
+        if not has_chars(stats):
+            return 0
+        value = base_of(stats)
+        ratio = self.ratio(model, kind)
+        if ratio is not None:
+            value *= ratio
+        return max(1, round(value))
+
+    def count(self, text: str, *, model: str | None = None, kind: str = "output") -> int:
+        """Estimated tokens of a whole text."""
+        return self.estimate(text_stats(text), model=model, kind=kind)
+
+    # ---- requests --------------------------------------------------------------------------
+
+    @staticmethod
+    def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+        """Stats, overhead and media count of a request body, parsed once. None when the body
+        is absent, not JSON, or of no known shape."""
+        return _requests.request_info(request, provider)
+
+    @classmethod
+    def request_stats(cls, request: Any, provider: str | None = None) -> Stats | None:
+        """The stats of the text in a request that the provider will tokenize: system prompt,
+        messages, tool calls and results, tool definitions. The parts are joined with a new
+        line, so `text_stats("\\n".join(parts))` gives the same tuple."""
+        info = cls.request_info(request, provider)
+        return info.stats if info is not None else None
+
+    @classmethod
+    def request_overhead(cls, request: Any, provider: str | None = None) -> int:
+        """Tokens of a request that its text does not show: per-message framing, a flat amount
+        per image or file (IMAGE_TOKENS, FILE_TOKENS), Anthropic's tool-use system prompt."""
+        info = cls.request_info(request, provider)
+        return info.overhead if info is not None else 0
+
+    def estimate_request(
+        self, request: Any, provider: str | None = None, *, model: str | None = None
+    ) -> int | None:
+        """Estimated input tokens of a request body (text estimate plus overhead), or None."""
+        info = self.request_info(request, provider)
+        if info is None:
+            return None
+        return self.estimate(info.stats, model=model, kind="input") + info.overhead
+
+    # ---- learning --------------------------------------------------------------------------
+
+    def observe(
+        self,
+        record: UsageRecord,
+        *,
+        input_stats: Sequence[int] | None = None,
+        output_stats: Sequence[int] | None = None,
+        output_has_thinking: bool = False,
+        output_has_tools: bool = False,
+        input_overhead: int = 0,
+        input_has_media: bool = False,
+    ) -> None:
+        """Learn from one finished record, if it is a fair sample of the model's tokenizer.
+
+        Output is learned only when the streamed text is all that was billed: no thinking
+        streamed (Claude 4 bills full thinking but streams a summary), no tool calls, no server
+        tools. Unstreamed reasoning that the provider reports apart (OpenAI, Gemini) is taken
+        off first. Input is learned from uncached + cache write + cache read tokens, less
+        `input_overhead` (what `request_overhead` gave), when the request had no images/files.
+        """
+        self._observe(
+            record,
+            input_stats,
+            input_overhead,
+            input_has_media,
+            output_stats,
+            output_has_thinking,
+            output_has_tools,
+            self.base_tokens,
+        )
+
+    def _observe(
+        self,
+        record: UsageRecord,
+        input_stats: Sequence[int] | None,
+        input_overhead: int,
+        input_has_media: bool,
+        output_stats: Sequence[int] | None,
+        output_has_thinking: bool,
+        output_has_tools: bool,
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        # `observe`, positional (a parser's `finish` calls this once per request), with the
+        # function that turns stats into the base: `finish` passes `core_base_tokens` for
+        # the stats its core counted.
+        if record.status != "complete":
+            return
+        key = calibration_key(record.model)
+        if key is None:
+            return
+        server_tools = bool(record.web_search_requests or record.web_fetch_requests)
+        actual = record.output_tokens
+        if output_stats is not None and actual and "output_tokens" not in record.estimated:
+            # The billed output against what the stream showed, per kind of response: tool
+            # calls (server tools too), streamed thinking, else plain text (`_learn` drops a
+            # count that is not positive). Reasoning that the provider reports apart and does
+            # not stream (OpenAI reasoning, Gemini thoughts, xAI) is learned as its own count
+            # and taken off the text.
+            reasoning = record.reasoning_tokens
+            if "reasoning_tokens" in record.estimated:
+                reasoning = None
+            hidden = 0 if output_has_thinking else (reasoning or 0)
+            if output_has_tools or server_tools:
+                kind = "output:tools"
+            elif output_has_thinking:
+                kind = "output:thinking"
+            else:
+                kind = "output"
+            self._learn(key, kind, actual - hidden, output_stats, base_of)
+            if not output_has_thinking and (
+                reasoning is not None or record.provider in _REPORTS_REASONING
+            ):
+                self._learn_count(key, "reasoning", hidden)
+        if server_tools:
+            return  # the search results are input the request body does not show
+        if input_stats is not None and not input_has_media and record.input_tokens is not None:
+            estimated = record.estimated
+            if not (
+                "input_tokens" in estimated
+                or "cache_creation_input_tokens" in estimated
+                or "cache_read_input_tokens" in estimated
+            ):
+                # As sum() over a generator (the same items: the same result on any Python).
+                total = sum(
+                    (
+                        record.input_tokens or 0,
+                        record.cache_creation_input_tokens or 0,
+                        record.cache_read_input_tokens or 0,
+                    )
+                )
+                actual = total - max(0, int(input_overhead))
+                self._learn(key, "input", actual, input_stats, base_of)
+
+    def _learn(
+        self,
+        key: str,
+        kind: str,
+        actual: int,
+        stats: Sequence[int],
+        base_of: Callable[[Sequence[int]], float],
+    ) -> None:
+        if actual <= 0:
+            return
+        base = base_of(stats)
+        if base < _MIN_BASE.get(kind, MIN_BASE_TOKENS):
+            return
+        low, high = _LIMITS[kind]
+        # min(high, max(low, ratio)) as those two compare (NaN included), without the calls.
+        ratio = actual / base
+        if not ratio > low:
+            ratio = low
+        elif not ratio < high:
+            ratio = high
+        self._add(key, kind, ratio)
+        if kind in _FAMILY_KINDS:
+            self._add(_family_key(key), kind, ratio, counted=False)
+
+    def _learn_count(self, key: str, kind: str, count: int) -> None:
+        # A count learned as it is (hidden reasoning tokens), within the kind's limits.
+        low, high = _LIMITS[kind]
+        self._add(key, kind, min(high, max(low, float(count))), counted=False)
+
+    def _add(self, key: str, kind: str, ratio: float, *, counted: bool = True) -> None:
+        window_key = (key, kind)
+        lock = self._lock
+        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
+        try:
+            window = self._ratios.get(window_key)
+            if window is None:
+                window = self._ratios[window_key] = _Window(self._window)
+            window.add(ratio)
+            self._learned += counted
+        finally:
+            lock.release()
+
+    # ---- persistence -----------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The learned state, as JSON (window size and the ratios of each model and kind)."""
+        with self._lock:
+            models: dict[str, dict[str, list[float]]] = {}
+            for (key, kind), window in sorted(self._ratios.items()):
+                models.setdefault(key, {})[kind] = list(window)
+            state = {
+                "version": 1,
+                "window": self._window,
+                "learned": self._learned,
+                "ratios": models,
+            }
+        return json.dumps(state, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Estimator:
+        """An Estimator from `to_json` output. Bad ratios (not numbers, not finite) are
+        dropped and others clipped, so a hand-edited file cannot poison estimates."""
+        state = json.loads(text)
+        if (
+            not isinstance(state, dict)
+            or state.get("version") != 1
+            or not isinstance(state.get("ratios", {}), dict)
+        ):
+            raise ValueError("not an Estimator state (version 1)")
+        window = state.get("window", WINDOW)
+        est = cls(window=window if isinstance(window, int) and window >= 1 else WINDOW)
+        learned = state.get("learned", 0)
+        est._learned = learned if isinstance(learned, int) and learned >= 0 else 0
+        for model, kinds in state.get("ratios", {}).items():
+            if not isinstance(kinds, dict):
+                continue
+            for kind, values in kinds.items():
+                if kind not in KINDS or not isinstance(values, list):
+                    continue
+                good = _clean_ratios(values, kind)
+                if good:
+                    est._ratios[(model, kind)] = _Window(est._window, good)
+        return est
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state atomically (a temporary file renamed over), so a crash mid-write
+        leaves the previous state."""
+        data = self.to_json()
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".estimator-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, missing_ok: bool = False) -> Estimator:
+        """Read a saved state; with `missing_ok`, a missing file gives a fresh Estimator."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return cls.from_json(handle.read())
+        except FileNotFoundError:
+            if missing_ok:
+                return cls()
+            raise
+
+
+_default: Estimator | None = None
+_default_lock = threading.Lock()
+
+
+def default_estimator() -> Estimator:
+    """The process-wide Estimator that parsers use when given none (created on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Estimator()
+    return _default
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def _clean_ratios(values: Iterable[Any], kind: str = "output") -> list[float]:
+    low, high = _LIMITS[kind]
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            continue
+        out.append(min(high, max(low, float(v))))
+    return out

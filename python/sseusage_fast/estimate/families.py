@@ -1,0 +1,74 @@
+"""What a model family bills that its stream does not show, before anything is learned.
+
+Keyed by the calibration key (`model_names.calibration_key`), so every spelling of a model
+falls in its family. The figures are priors: `Estimator` replaces them per model with what
+complete records of that model taught it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Models that reason before answering, bill the reasoning as output and never stream it
+# (OpenAI o-series and GPT-5 in Chat Completions and Responses without a summary, xAI Grok
+# reasoning models, Gemini 2.5 Pro/Flash and 3 without includeThoughts).
+_HIDDEN_REASONING = re.compile(
+    r"^(?:o[134](?:-|$)|gpt-5(?!-chat)|codex|grok-3-mini|grok-4(?!.*non-reasoning)|grok-code"
+    r"|gemini-(?:2\.5-(?:pro|flash(?!-lite))|3))"
+)
+# Models whose streamed thinking is a summary of the billed thinking: Claude 4 and later
+# (Claude 3.7 streams it whole), Gemini thought summaries, OpenAI reasoning summaries.
+_FULL_THINKING = re.compile(r"^(?:claude-3-7|deepseek|qwen|qwq|kimi|glm|gpt-oss|magistral)")
+
+# Hidden reasoning tokens by requested effort, before a model's own are learned: the middle of
+# the reported reasoning of the real captures (4 to 1,058 tokens, median about 150: short
+# tasks; longer work reasons more, which calibration learns per model). The range never trusts
+# them (its top is the request's output cap, or unbounded).
+HIDDEN_REASONING_PRIOR = {
+    "none": 0,
+    "minimal": 20,
+    "low": 80,
+    "medium": 150,
+    "high": 600,
+    "xhigh": 1200,
+}
+HIDDEN_REASONING_DEFAULT = 150
+# Billed output over the streamed text when thinking is a summary, and when the response holds
+# tool calls (the call's framing and ids are billed, not streamed), before learning.
+SUMMARIZED_THINKING_RATIO = 1.8
+TOOL_CALL_RATIO = 1.1
+TOOL_CALL_TOKENS = {"anthropic": 30}
+TOOL_CALL_TOKENS_DEFAULT = 10
+
+
+# Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
+# later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
+# that the base is fitted to (real Claude captures: 1.25 on prose).
+_TEXT_RATIO = ((re.compile(r"^claude-(?!2|instant)"), 1.2),)
+
+
+def text_ratio(key: str | None) -> float:
+    """The prior billed/base ratio of a model's plain text."""
+    if key is not None:
+        for pattern, ratio in _TEXT_RATIO:
+            if pattern.match(key):
+                return ratio
+    return 1.0
+
+
+def hidden_reasoning(key: str | None, effort: str | None) -> bool:
+    """Whether the model bills reasoning it does not stream, unless the request turned it off."""
+    if key is None or effort == "none":
+        return False
+    return _HIDDEN_REASONING.match(key) is not None
+
+
+def summarizes_thinking(key: str | None) -> bool:
+    """Whether streamed thinking of this model is a summary of what is billed."""
+    return key is None or _FULL_THINKING.match(key) is None
+
+
+def reasoning_prior(effort: str | None, budget: int | None) -> int:
+    """Hidden reasoning tokens to expect for a requested effort and thinking budget."""
+    prior = HIDDEN_REASONING_PRIOR.get(effort or "", HIDDEN_REASONING_DEFAULT)
+    return min(prior, budget) if budget else prior

@@ -1,0 +1,245 @@
+"""Request-body readers, one module per provider: what text a request holds for the provider to
+tokenize, and the tokens that no text shows (message framing, media, tool-use prompts)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..textstats import Stats, text_stats
+from . import anthropic, gemini, openai, other
+from ._walk import Walked, load_json
+
+# Framing per message (role markers, separators). OpenAI documents 3 per message plus 3 to
+# prime the reply; Anthropic and Gemini frame messages similarly, within a few tokens.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_REQUEST = 3
+# Gemini frames a turn in about one token and adds none per request: "What is ai?" is billed 5
+# tokens, the text alone about 4 (real captures, tests/captures/gemini).
+FRAMING = {"gemini": (1, 0)}
+# Tools that run on the provider's side and put their results (search pages, fetched
+# documents, an advisor model's turn) into the billed input without the request showing them.
+_SERVER_TOOL_MARKS = (
+    "web_search",
+    "web_fetch",
+    "code_execution",
+    "code_interpreter",
+    "file_search",
+    "advisor",
+    "mcp",
+    "openrouter:",
+    "google_search",
+    "googlesearch",
+    "url_context",
+    "urlcontext",
+    "codeexecution",
+)
+# Anthropic adds a hidden system prompt when tools are given: 346 tokens for tool_choice
+# auto/none on Claude 4 and 3.7 models (Anthropic's tool-use pricing table).
+ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
+# Extended thinking adds about 30 input tokens that the request does not show: Claude 3.7 with
+# thinking billed 52 for a ~18-token question, Sonnet 4.5 via OpenRouter 43 for a ~9-token one
+# (real captures; no published figure).
+ANTHROPIC_THINKING_TOKENS = 30
+# Images and files are not text: each counts a flat amount. Anthropic: about 1,600 tokens for
+# an image at the ~1.15 MP size it scales large images down to (width * height / 750).
+# OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
+# (larger ones are tiled in 258-token tiles). Files (PDFs, documents) vary most: 1,500 each, a
+# rough figure for a page or two. Records with media are not learned from.
+IMAGE_TOKENS = {
+    "anthropic": 1600,
+    "bedrock-converse": 1600,
+    "openai": 765,
+    "openai-responses": 765,
+    "gemini": 258,
+}
+FILE_TOKENS = 1500
+
+
+class RequestInfo(NamedTuple):
+    """What a request body holds for estimation: the text's stats, the framing and media
+    tokens that no text shows, and how many images/files were seen."""
+
+    stats: Stats
+    overhead: int
+    media: int
+    provider: str
+    # The request's cap on billed output (max_tokens, max_completion_tokens,
+    # max_output_tokens, maxOutputTokens): a true upper bound on output, reasoning included.
+    max_output: int | None = None
+    # Reasoning asked for: OpenAI/xAI `reasoning_effort` or `reasoning.effort`, Anthropic
+    # `output_config.effort`, Gemini `thinkingLevel`; "none" when the request turns it off
+    # (Gemini `thinkingBudget: 0`, Anthropic `thinking.type: disabled`).
+    effort: str | None = None
+    # Anthropic `thinking.budget_tokens`, Gemini `thinkingBudget` (> 0).
+    thinking_budget: int | None = None
+    tools: int = 0
+    # Server-side tools offered (web search, code execution, an advisor): input and output
+    # the request and the stream do not show.
+    server_tools: bool = False
+
+
+def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+    """Stats, overhead and media count of a request body (dict, str or bytes of JSON), parsed
+    once. None when the body is absent, not JSON, or of no known shape."""
+    body = load_json(request)
+    if body is None:
+        return None
+    kind = infer_provider(body) if provider in (None, "", "auto") else provider
+    if kind in ("openai-chat", "chat"):
+        kind = "openai"
+    if kind == "bedrock":
+        # InvokeModel carries Anthropic's body (anthropic_version); ConverseStream its own.
+        kind = "anthropic" if "anthropic_version" in body else "bedrock-converse"
+    elif kind in ("cohere", "ollama"):
+        kind = "openai"  # OpenAI-shaped messages (Ollama's generate: a prompt, below)
+    if "prompt" in body and "messages" not in body and kind != "anthropic":
+        kind = "prompt"  # Ollama generate, the legacy completions endpoint (vLLM and others)
+    walk: Walked | None
+    if kind == "bedrock-converse":
+        walk = other.walk_converse(body)
+    elif kind == "prompt":
+        walk = other.walk_prompt(body)
+    elif kind == "anthropic":
+        walk = anthropic.walk(body)
+    elif kind == "openai":
+        walk = openai.walk_chat(body)
+    elif kind == "openai-responses":
+        walk = openai.walk_responses(body)
+    elif kind == "gemini":
+        walk = gemini.walk(body)
+    else:
+        return None
+    if walk is None:
+        return None
+    parts, messages, images, files, tools = walk
+    stats = text_stats("\n".join(parts))
+    per_message, per_request = FRAMING.get(kind, (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST))
+    overhead = per_request + per_message * messages
+    overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
+    if kind == "anthropic" and tools:
+        overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
+    if _claude_thinking(body):
+        overhead += ANTHROPIC_THINKING_TOKENS
+    max_output, effort, budget = output_settings(body)
+    return RequestInfo(
+        stats,
+        overhead,
+        images + files,
+        kind,
+        max_output,
+        effort,
+        budget,
+        tools,
+        has_server_tools(body),
+    )
+
+
+def _claude_thinking(body: dict[str, Any]) -> bool:
+    """Whether a request asks a Claude model to think: Anthropic's `thinking` (enabled or
+    adaptive), or a gateway's `reasoning` switched on for a Claude model."""
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        return True
+    model = body.get("model")
+    reasoning = body.get("reasoning")
+    return (
+        isinstance(model, str)
+        and "claude" in model.lower()
+        and isinstance(reasoning, dict)
+        and (reasoning.get("enabled") is True or bool(reasoning.get("effort")))
+    )
+
+
+def has_server_tools(body: dict[str, Any]) -> bool:
+    """Whether the request offers a tool that runs on the provider's side: a tool whose type
+    (or, for Gemini, whose key) names one, or OpenRouter's web plugin."""
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        names = [str(tool.get("type", "")).lower(), *(str(k).lower() for k in tool)]
+        if any(mark in name for name in names for mark in _SERVER_TOOL_MARKS):
+            return True
+    plugins = body.get("plugins")
+    return isinstance(plugins, list) and any(
+        isinstance(p, dict) and p.get("id") == "web" for p in plugins
+    )
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def output_settings(body: dict[str, Any]) -> tuple[int | None, str | None, int | None]:
+    """(max output tokens, reasoning effort, thinking budget) that a request body asks for, in
+    any provider's spelling; None for what it does not say."""
+    config = body.get("generationConfig") or body.get("generation_config") or {}
+    config = config if isinstance(config, dict) else {}
+    max_output = None
+    for source, key in (
+        (body, "max_completion_tokens"),
+        (body, "max_output_tokens"),
+        (body, "max_tokens"),
+        (config, "maxOutputTokens"),
+        (config, "max_output_tokens"),
+    ):
+        max_output = _positive_int(source.get(key))
+        if max_output is not None:
+            break
+    effort = body.get("reasoning_effort")
+    reasoning = body.get("reasoning")
+    if isinstance(reasoning, dict):
+        effort = reasoning.get("effort", effort)
+    output_config = body.get("output_config")
+    if isinstance(output_config, dict):
+        effort = output_config.get("effort", effort)
+    budget = None
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict):
+        if thinking.get("type") == "disabled":
+            effort = "none"
+        budget = _positive_int(thinking.get("budget_tokens"))
+    thinking_config = config.get("thinkingConfig") or config.get("thinking_config")
+    if isinstance(thinking_config, dict):
+        level = thinking_config.get("thinkingLevel") or thinking_config.get("thinking_level")
+        effort = level if isinstance(level, str) else effort
+        raw_budget = thinking_config.get("thinkingBudget", thinking_config.get("thinking_budget"))
+        if raw_budget == 0:
+            effort = "none"
+        budget = _positive_int(raw_budget) or budget
+    return max_output, effort.lower() if isinstance(effort, str) else None, budget
+
+
+_ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
+
+
+def infer_provider(body: dict[str, Any]) -> str | None:
+    if "contents" in body or "systemInstruction" in body or "system_instruction" in body:
+        return "gemini"
+    if "messages" not in body:
+        if "input" in body or "instructions" in body:
+            return "openai-responses"
+        return None
+    if "system" in body:
+        return "anthropic"
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") in ("system", "developer", "tool") or "tool_calls" in message:
+            return "openai"
+        content = message.get("content")
+        if isinstance(content, list):
+            for block in content:
+                if not isinstance(block, dict):
+                    continue
+                btype = block.get("type")
+                if btype in _ANTHROPIC_BLOCKS or (btype == "image" and "source" in block):
+                    return "anthropic"
+                if btype in ("image_url", "input_audio", "file"):
+                    return "openai"
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools and isinstance(tools[0], dict):
+        return "openai" if "function" in tools[0] else "anthropic"
+    return "openai"

@@ -1,0 +1,60 @@
+"""What the request readers share: loading a body, the walk that collects its text parts and
+counts messages, media and tools, and how non-text values are written out for counting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Walked = tuple[list[str], int, int, int, int]
+
+
+def load_json(request: Any) -> dict[str, Any] | None:
+    if isinstance(request, dict):
+        return request
+    if isinstance(request, (bytes, bytearray, memoryview)):
+        try:
+            request = bytes(request).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(request, str):
+        return None
+    try:
+        body = json.loads(request)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def dump(value: Any) -> str:
+    # Compact, and CJK kept as characters (the provider sees them, not \\u escapes).
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+
+
+class Walk:
+    """Collects text parts and counts messages, images, files and tools."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.messages = 0
+        self.images = 0
+        self.files = 0
+        self.tools = 0
+
+    def text(self, value: Any) -> None:
+        if isinstance(value, str):
+            if value:
+                self.parts.append(value)
+        elif value is not None:
+            self.parts.append(dump(value))
+
+    def result(self) -> Walked:
+        return self.parts, self.messages, self.images, self.files, self.tools
+
+
+def tool_definition(w: Walk, name: Any, description: Any, schema: Any) -> None:
+    w.tools += 1
+    w.text(name if isinstance(name, str) else None)
+    w.text(description if isinstance(description, str) else None)
+    if schema is not None:
+        w.text(schema)

@@ -1,0 +1,89 @@
+"""Text statistics to tokens: the `text_stats` 6-tuple `(words, alnum, space, punct, cjk, other)`
+that the parsers count streamed text into (they never keep the text), and the fitted
+coefficients that turn it into an uncalibrated token count."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+
+Stats = tuple[int, int, int, int, int, int]
+# The order of pure.textstats.STAT_FIELDS (a test checks they agree).
+STAT_FIELDS = ("words", "alnum", "space", "punct", "cjk", "other")
+
+
+def text_stats(text: str) -> Stats:
+    """The counts of a whole text: the Rust counter when built (30x faster on a long prompt,
+    same result: a test checks), else the pure one. Imported on first use: importing the
+    `pure` package at module load would run its __init__, which imports this module."""
+    global _text_stats_impl
+    if _text_stats_impl is None:
+        try:
+            from .._native import text_stats as impl
+        except ImportError:
+            from ..pure.textstats import text_stats as impl
+        _text_stats_impl = impl
+    return _text_stats_impl(text)
+
+
+_text_stats_impl: Callable[[str], Stats] | None = None
+
+
+# Tokens per unit of each STAT_FIELDS count. Non-negative least squares on relative error, fitted
+# to the mean of two real tokenizers (Anthropic's published Claude tokenizer.json from the
+# `anthropic` SDK <= 0.38, and OpenAI's cl100k_base) over benches/estimator_samples/ (English
+# prose, code, JSON, Chinese, other scripts); `python benches/estimator_accuracy.py --fit`
+# recomputes them (fitted 0.788, 0.0346, 0.1546, 0.7835, 1.0632, 0.7324). Reading: a word and
+# the space before it cost about one token, plus a little per letter (long words split);
+# punctuation is most of a token each; a CJK character about one token. Digits cannot be told
+# from letters in the stats, so long numbers (3 digits a token) are underestimated.
+COEF_WORDS = 0.788
+COEF_ALNUM = 0.0346
+COEF_SPACE = 0.155
+COEF_PUNCT = 0.784
+COEF_CJK = 1.063
+COEF_OTHER = 0.732
+COEFFICIENTS: tuple[float, ...] = (
+    COEF_WORDS,
+    COEF_ALNUM,
+    COEF_SPACE,
+    COEF_PUNCT,
+    COEF_CJK,
+    COEF_OTHER,
+)
+
+
+def check_stats(stats: Sequence[int]) -> Stats:
+    if len(stats) != len(STAT_FIELDS):
+        raise ValueError(f"stats must have {len(STAT_FIELDS)} counts {STAT_FIELDS}")
+    return tuple(map(int, stats))  # type: ignore[return-value]
+
+
+def base_tokens(stats: Sequence[int]) -> float:
+    """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
+    return float(sum(map(operator.mul, COEFFICIENTS, check_stats(stats))))
+
+
+def core_base_tokens(stats: Sequence[int]) -> float:
+    """`Estimator.base_tokens` of stats that a core counted (`text_stats`, a parser's output
+    stats), which are always a 6-tuple of ints: nothing to check, and int() of an int is the
+    int, so no conversion. The same products summed by the same sum(), left to right from 0,
+    so the same float on every Python (3.12's sum() compensates rounding: an `a + b + ...`
+    chain would not always match). A test checks it against `base_tokens`."""
+    words, alnum, space, punct, cjk, other = stats
+    return sum(
+        (
+            COEF_WORDS * words,
+            COEF_ALNUM * alnum,
+            COEF_SPACE * space,
+            COEF_PUNCT * punct,
+            COEF_CJK * cjk,
+            COEF_OTHER * other,
+        )
+    )
+
+
+def has_chars(stats: Sequence[int]) -> bool:
+    # words counts runs of alnum, so the characters are everything after it. For ints, the
+    # same as any(v > 0 ...), without a generator.
+    return max(stats[1:]) > 0

@@ -1,0 +1,448 @@
+"""Estimates you can bill from: ranges and reasons on the record, learned per kind of response,
+and the cost range (issue 17). Both backends make the same record (the estimate is made in the
+shared finish step)."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import pytest
+from anthropic_streams import (
+    encode,
+    message_delta,
+    message_start,
+    message_stop,
+    text_block,
+    thinking_block,
+    tool_use_block,
+)
+from sseusage_fast.estimate import Estimator, request_info, text_stats
+from sseusage_fast.estimate.bounds import TEXT_SPREAD, estimate_input, estimate_output
+from sseusage_fast.estimate.families import (
+    HIDDEN_REASONING_DEFAULT,
+    HIDDEN_REASONING_PRIOR,
+    hidden_reasoning,
+)
+from sseusage_fast.estimate.requests import ANTHROPIC_THINKING_TOKENS, TOKENS_PER_REQUEST
+from sseusage_fast.pricing import Pricing
+from sseusage_fast.record import UsageRecord
+
+TEXT = (
+    "The tide comes in twice a day, pulled by the moon and, less, by the sun. "
+    "Sailors have read the tables for centuries; the harbour master posts them each morning. "
+    "At spring tides the range is greatest, at neaps the least; storms add a surge on top."
+)
+PIECES = [TEXT[i : i + 17] for i in range(0, len(TEXT), 17)]
+BASE = Estimator.base_tokens(text_stats(TEXT))
+
+
+def stream(*blocks: list[tuple[str, Any]], model: str = "claude-sonnet-4-5-20250929") -> bytes:
+    """An Anthropic stream whose usage a proxy removed (the seed's case)."""
+    events = [message_start(None, model=model)]
+    for block in blocks:
+        events += block
+    events += [message_delta(None), message_stop()]
+    return encode(events)
+
+
+def parse(backend: ModuleType, body: bytes, **kwargs: Any) -> UsageRecord:
+    record: UsageRecord = backend.parse_usage(
+        body, estimator=kwargs.pop("est", Estimator()), **kwargs
+    )
+    return record
+
+
+def test_plain_text_range_holds_the_estimate(backend: ModuleType) -> None:
+    record = parse(backend, stream(text_block(0, PIECES)))
+    assert record.estimated == ("output_tokens",)
+    # Claude's tokenizer counts about a fifth more than the base (families.text_ratio).
+    assert record.output_tokens == round(BASE * 1.2)
+    low, high = record.estimate_ranges["output_tokens"]
+    assert low == int(BASE * TEXT_SPREAD[0])
+    assert high is not None and high >= BASE * 1.2 * TEXT_SPREAD[1]
+    assert low <= record.output_tokens <= high
+    assert record.estimate_reasons == ("no_request",)
+    assert record.to_dict()["estimate_ranges"] == {"output_tokens": [low, high]}
+    assert record.to_dict()["estimate_reasons"] == ["no_request"]
+
+
+def test_reported_records_have_no_ranges(backend: ModuleType) -> None:
+    body = encode(
+        [
+            message_start({"input_tokens": 12, "output_tokens": 1}),
+            *text_block(0, PIECES),
+            message_delta({"output_tokens": 40}),
+            message_stop(),
+        ]
+    )
+    record = parse(backend, body)
+    assert record.estimated == ()
+    assert record.estimate_ranges == {}
+    assert record.estimate_reasons == ()
+    assert record.to_dict()["estimate_ranges"] == {}
+
+
+def test_summarized_thinking_is_open_above_unless_capped(backend: ModuleType) -> None:
+    body = stream(thinking_block(0, PIECES), text_block(1, ["Yes."]))
+    record = parse(backend, body)
+    assert "summarized_thinking" in record.estimate_reasons
+    low, high = record.estimate_ranges["output_tokens"]
+    assert high is None  # the full thinking that was billed is never streamed
+    assert record.output_tokens > BASE  # billed thinking exceeds its summary
+    assert low <= BASE
+    request = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 2048,
+        "messages": [{"role": "user", "content": "Tides?"}],
+    }
+    capped = parse(backend, body, request=request)
+    assert capped.estimate_ranges["output_tokens"][1] == 2048  # max_tokens bounds thinking too
+    assert "no_request" not in capped.estimate_reasons
+    # Claude 3.7 streams its thinking whole: no summary, a bounded range.
+    whole = parse(backend, stream(thinking_block(0, PIECES), model="claude-3-7-sonnet-20250219"))
+    assert "summarized_thinking" not in whole.estimate_reasons
+    assert whole.estimate_ranges["output_tokens"][1] is not None
+
+
+def test_tool_calls_add_their_framing(backend: ModuleType) -> None:
+    args = json.dumps({"city": "Paris", "unit": "celsius", "days": 3})
+    record = parse(backend, stream(tool_use_block(0, "get_weather", [args[:9], args[9:]])))
+    assert record.estimate_reasons == ("tool_calls", "no_request")
+    visible = Estimator.base_tokens(
+        text_stats("get_weather" + json.dumps(json.loads(args), separators=(",", ":")))
+    )
+    assert record.output_tokens > visible
+
+
+@pytest.mark.parametrize(
+    ("request_body", "high", "hidden"),
+    [
+        (
+            {"model": "o3", "messages": [{"role": "user", "content": "Hi"}]},
+            None,
+            HIDDEN_REASONING_DEFAULT,
+        ),
+        (
+            {
+                "model": "o3",
+                "reasoning_effort": "high",
+                "max_completion_tokens": 5000,
+                "messages": [],
+            },
+            5000,
+            HIDDEN_REASONING_PRIOR["high"],
+        ),
+        ({"model": "gpt-5", "reasoning_effort": "none", "messages": []}, "bounded", 0),
+    ],
+)
+def test_hidden_reasoning(request_body: dict[str, Any], high: Any, hidden: int) -> None:
+    info = request_info(request_body, "openai")
+    est = estimate_output(
+        Estimator(),
+        text_stats(TEXT),
+        Estimator.base_tokens,
+        model=request_body["model"],
+        provider="openai",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=info,
+        truncated=False,
+    )
+    assert est.value == round(BASE + hidden)
+    assert est.low <= BASE  # billed is at least what was streamed: the low end holds it
+    if high == "bounded":
+        assert "hidden_reasoning" not in est.reasons
+        assert est.high is not None
+    else:
+        assert est.reasons == ("hidden_reasoning",)
+        assert est.high == high
+
+
+def test_hidden_reasoning_families() -> None:
+    for key in (
+        "o1",
+        "o3-mini",
+        "o4-mini",
+        "gpt-5",
+        "gpt-5-mini",
+        "grok-4",
+        "grok-3-mini",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+    ):
+        assert hidden_reasoning(key, None), key
+    for key in (
+        "gpt-4o",
+        "gpt-5-chat-latest",
+        "gpt-4.1",
+        "grok-4-fast-non-reasoning",
+        "gemini-2.5-flash-lite",
+        "claude-sonnet-4-5",
+        "o",
+    ):
+        assert not hidden_reasoning(key, None), key
+    assert not hidden_reasoning("gemini-2.5-flash", "none")
+
+
+def test_truncated_stream_is_open_above(backend: ModuleType) -> None:
+    body = encode([message_start(None), *text_block(0, PIECES)])  # cut before message_delta
+    record = parse(backend, body)
+    assert "truncated" in record.estimate_reasons
+    assert record.estimate_ranges["output_tokens"][1] is None
+
+
+def test_calibrated_ranges_come_from_the_learned_spread(backend: ModuleType) -> None:
+    est = Estimator()
+    rng = random.Random(3)
+    ratios = [1.1 + 0.1 * rng.random() for _ in range(12)]
+    for ratio in ratios:
+        est.observe(
+            UsageRecord(
+                status="complete", model="claude-sonnet-4-5", output_tokens=round(BASE * ratio)
+            ),
+            output_stats=text_stats(TEXT),
+        )
+    record = parse(backend, stream(text_block(0, PIECES)), est=est)
+    learned = est.ratio("claude-sonnet-4-5")
+    assert learned is not None and 1.1 <= learned <= 1.2
+    assert record.output_tokens == round(BASE * learned)
+    low, high = record.estimate_ranges["output_tokens"]
+    assert high is not None
+    # The spread of what was learned, widened by 10% either side: narrower than the prior's.
+    assert BASE * min(ratios) * 0.85 <= low <= BASE * min(ratios)
+    assert BASE * max(ratios) <= high <= BASE * max(ratios) * 1.15 + 1
+
+
+def test_learned_hidden_reasoning_is_used() -> None:
+    est = Estimator()
+    for reasoning in (200, 260, 240, 230, 250):
+        est.observe(
+            UsageRecord(
+                status="complete",
+                model="grok-4",
+                provider="openai",
+                output_tokens=round(BASE) + reasoning,
+                reasoning_tokens=reasoning,
+            ),
+            output_stats=text_stats(TEXT),
+        )
+    guess = estimate_output(
+        est,
+        text_stats(TEXT),
+        Estimator.base_tokens,
+        model="grok-4-0709",
+        provider="openai",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=None,
+        truncated=False,
+    )
+    assert guess.value == round(BASE * est.ratio("grok-4") + 240)  # type: ignore[operator]
+    assert guess.low >= 200 * 0.9  # the least hidden reasoning seen, less the margin
+    assert guess.high is None
+
+
+def test_input_range_and_media() -> None:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": TEXT}]}
+    info = request_info(body, "openai")
+    assert info is not None
+    est = estimate_input(Estimator(), info, Estimator.base_tokens, model="gpt-4o")
+    assert est.low < est.value < est.high  # type: ignore[operator]
+    assert est.reasons == ()
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    media = request_info(
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [image]}]}, "openai"
+    )
+    assert media is not None
+    guess = estimate_input(Estimator(), media, Estimator.base_tokens, model="gpt-4o")
+    assert guess.reasons == ("media",)
+    assert guess.high is not None and guess.high >= 2 * guess.value
+
+
+def test_request_output_settings() -> None:
+    info = request_info(
+        {
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "generationConfig": {"maxOutputTokens": 900, "thinkingConfig": {"thinkingBudget": 0}},
+        },
+        "gemini",
+    )
+    assert info is not None and (info.max_output, info.effort) == (900, "none")
+    info = request_info(
+        {
+            "model": "claude-opus-4-5",
+            "max_tokens": 4000,
+            "thinking": {"type": "enabled", "budget_tokens": 2000},
+            "messages": [],
+        },
+        "anthropic",
+    )
+    assert info is not None and (info.max_output, info.thinking_budget) == (4000, 2000)
+    info = request_info(
+        {"model": "o3", "input": "hi", "reasoning": {"effort": "Low"}, "max_output_tokens": 10},
+        "openai-responses",
+    )
+    assert info is not None and (info.max_output, info.effort) == (10, "low")
+
+
+# ---- cost ranges (Claude Sonnet 4.5: $3 input, $15 output per million tokens) -------------
+
+
+def test_cost_range_exact() -> None:
+    pricing = Pricing.default()
+    record = UsageRecord(
+        model="claude-sonnet-4-5",
+        status="no_usage",
+        input_tokens=1000,
+        output_tokens=150,
+        estimated=("output_tokens",),
+        estimate_ranges={"output_tokens": (100, 200)},
+    )
+    assert pricing.cost(record) == Decimal("0.00525")
+    assert pricing.cost_range(record) == (Decimal("0.0045"), Decimal("0.006"))
+    unbounded = UsageRecord(
+        model="claude-sonnet-4-5",
+        input_tokens=1000,
+        output_tokens=150,
+        estimated=("output_tokens",),
+        estimate_ranges={"output_tokens": (100, None)},
+    )
+    assert pricing.cost_range(unbounded) == (Decimal("0.0045"), None)
+    exact = UsageRecord(
+        model="claude-sonnet-4-5", status="complete", input_tokens=1000, output_tokens=150
+    )
+    assert pricing.cost_range(exact) == (Decimal("0.00525"), Decimal("0.00525"))
+    assert pricing.cost_range(UsageRecord(model="no-such-model", output_tokens=5)) is None
+
+
+def test_cost_range_of_a_parsed_stream(backend: ModuleType) -> None:
+    record = parse(backend, stream(text_block(0, PIECES)))
+    low, high = record.estimate_ranges["output_tokens"]
+    cost_range = Pricing.default().cost_range(record)
+    assert cost_range == (Decimal(low) * 15 / 1_000_000, Decimal(high) * 15 / 1_000_000)  # type: ignore[operator]
+
+
+def test_claude_thinking_and_server_tools_in_the_request() -> None:
+    plain = {
+        "model": "claude-3-7-sonnet",
+        "max_tokens": 9,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    thinking = {**plain, "thinking": {"type": "enabled", "budget_tokens": 1024}}
+    a, b = request_info(plain, "anthropic"), request_info(thinking, "anthropic")
+    assert a is not None and b is not None
+    assert b.overhead - a.overhead == ANTHROPIC_THINKING_TOKENS
+    gateway = {
+        "model": "anthropic/claude-sonnet-4.5",
+        "reasoning": {"enabled": True},
+        "messages": [],
+    }
+    info = request_info(gateway, "openai")
+    assert info is not None and info.overhead == TOKENS_PER_REQUEST + ANTHROPIC_THINKING_TOKENS
+    search = {**plain, "tools": [{"type": "web_search_20250305", "name": "web_search"}]}
+    info = request_info(search, "anthropic")
+    assert info is not None and info.server_tools
+    guess = estimate_input(Estimator(), info, Estimator.base_tokens, model="claude-3-7-sonnet")
+    assert guess.high is None and guess.reasons == ("server_tools",)
+    assert not request_info(
+        {**plain, "tools": [{"name": "f", "input_schema": {}}]}, "anthropic"
+    ).server_tools  # type: ignore[union-attr]
+
+
+def test_a_new_model_gets_its_familys_text_ratio() -> None:
+    est = Estimator()
+    for _ in range(3):
+        record = UsageRecord(
+            status="complete", model="claude-sonnet-4-5", output_tokens=round(BASE * 1.3)
+        )
+        est.observe(record, output_stats=text_stats(TEXT))
+    assert est.ratio("claude-haiku-4-5") is None  # its own: not learned
+    assert est.ratio("claude-haiku-4-5", family=True) == est.ratio("claude-sonnet-4-5")
+    assert est.ratio("gpt-4o", family=True) is None  # another family
+    assert est.ratio("claude-haiku-4-5", "reasoning", family=True) is None  # each model's own
+    guess = estimate_output(
+        est,
+        text_stats(TEXT),
+        Estimator.base_tokens,
+        model="claude-haiku-4-5",
+        provider="anthropic",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=None,
+        truncated=False,
+    )
+    assert guess.value == round(BASE * est.ratio("claude-sonnet-4-5"))  # type: ignore[operator]
+
+
+def test_records_stay_hashable() -> None:
+    record = UsageRecord(model="m", estimate_ranges={"output_tokens": (1, None)})
+    assert hash(record) == hash(UsageRecord(model="m"))
+    assert record != UsageRecord(model="m")
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "texts", "messages"),
+    [
+        (  # Bedrock ConverseStream: content blocks, a system list, toolConfig
+            "bedrock",
+            {
+                "system": [{"text": "Be brief."}],
+                "messages": [{"role": "user", "content": [{"text": "Weather in Barcelona?"}]}],
+                "toolConfig": {
+                    "tools": [
+                        {
+                            "toolSpec": {
+                                "name": "get_weather",
+                                "description": "Weather now",
+                                "inputSchema": {"json": {"type": "object"}},
+                            }
+                        }
+                    ]
+                },
+            },
+            [
+                "Be brief.",
+                "Weather in Barcelona?",
+                "get_weather",
+                "Weather now",
+                '{"type":"object"}',
+            ],
+            2,
+        ),
+        (  # Bedrock InvokeModel: Anthropic's body
+            "bedrock",
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 200,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "A joke"}]}],
+            },
+            ["A joke"],
+            1,
+        ),
+        (
+            "cohere",
+            {"model": "command", "messages": [{"role": "user", "content": "Ahoy"}]},
+            ["Ahoy"],
+            1,
+        ),
+        (
+            "ollama",
+            {"model": "llama3", "prompt": "A joke", "system": "Be kind"},
+            ["Be kind", "A joke"],
+            1,
+        ),
+        ("openai", {"prompt": "Once upon", "max_tokens": 64}, ["Once upon"], 1),  # completions
+        (None, {"prompt": ["Once", "upon"]}, ["Once", "upon"], 1),
+    ],
+)
+def test_request_readers_of_the_other_providers(
+    provider: str | None, body: dict[str, Any], texts: list[str], messages: int
+) -> None:
+    info = request_info(body, provider)
+    assert info is not None
+    assert info.stats == text_stats("\n".join(texts))
+    assert info.overhead == TOKENS_PER_REQUEST + 3 * messages
