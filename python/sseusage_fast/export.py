@@ -137,6 +137,12 @@ def export(
             written += 1
             if step is not None and not written % 1000:
                 step(1000)
+    elif reader.dialect == "sqlite" and _has_json1(reader):
+        for line in _sqlite_jsonl(reader, filters, columns):
+            out.write(line)
+            written += 1
+            if step is not None and not written % 1000:
+                step(1000)
     else:
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         for values in iter_rows(reader, filters, columns):
@@ -148,3 +154,49 @@ def export(
         progress.step(written % 1000)
         progress.close()
     return written
+
+
+# -- JSON lines made by SQLite itself -----------------------------------------------------------
+# SQLite's json_object() writes each line in C, about three times the pace of building a dict
+# per row and encoding it in Python. Only tags written as `k=v` text (not JSON) come back to
+# Python, through a second column that is NULL for every other row.
+
+
+def _has_json1(reader: LedgerReader) -> bool:
+    try:
+        reader.fetchall("SELECT json_object('a', 1)")
+    except Exception:  # noqa: BLE001 - an SQLite built without JSON: the Python path
+        return False
+    return True
+
+
+def _json_expr(name: str) -> str:
+    if name in _BOOLS:
+        return f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN json('true') ELSE json('false') END"
+    if name == "estimated":
+        return f"CASE WHEN json_valid({name}) THEN json({name}) ELSE json_array() END"
+    if name == "tags":
+        return f"CASE WHEN {_TAGS_ARE_JSON} THEN json(tags) END"
+    return name
+
+
+_TAGS_ARE_JSON = "json_valid(tags) AND substr(ltrim(tags), 1, 1) = '{'"
+
+
+def _sqlite_jsonl(reader: LedgerReader, filters: Filters, columns: list[str]) -> Iterator[str]:
+    pairs = ", ".join(f"'{name}', {_json_expr(name)}" for name in columns)
+    odd_tags = (
+        f"CASE WHEN tags <> '' AND NOT ({_TAGS_ARE_JSON}) THEN tags END"
+        if "tags" in columns
+        else "NULL"
+    )
+    where, params = filters.where(reader)
+    sql = f"SELECT json_object({pairs}), {odd_tags}, {reader.column('tags')} FROM requests{where} ORDER BY id"
+    for line, kv_tags, tags in reader.stream(sql, params):
+        if filters.tags and not filters.tags_match(parse_tags(tags)):
+            continue
+        if kv_tags is not None:
+            data = json.loads(line)
+            data["tags"] = parse_tags(kv_tags)
+            line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        yield line + "\n"

@@ -23,6 +23,7 @@ from sseusage_fast.reporting import build_report, flagged_rows
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 DAYS_SHOWN = 30
 HOURS_SHOWN = 48
+FLAGGED_SHOWN = 20
 BREAKDOWNS = (
     ("model", "By model"),
     ("provider", "By provider"),
@@ -30,8 +31,8 @@ BREAKDOWNS = (
     ("tag", "By tag"),
 )
 TOTALS = (
-    ("requests", "Requests"),
     ("cost_usd", "Spend (USD)"),
+    ("requests", "Requests"),
     ("input_tokens", "Input tokens"),
     ("output_tokens", "Output tokens"),
     ("cache_creation_input_tokens", "Cache writes"),
@@ -47,10 +48,11 @@ background:#f4f6f9;color:#1a202c}
 header{background:#1a365d;color:#fff;padding:12px 16px}
 header h1{font-size:20px;margin:0}header p{margin:2px 0 0;opacity:.8;font-size:13px}
 main{max-width:1240px;margin:0 auto;padding:12px}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(120px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px}
-.card b{display:block;font-size:18px;overflow-wrap:anywhere}.card span{font-size:12px;color:#4a5568}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,380px),1fr));gap:12px;
+.card.money{grid-column:span 2}
+.card b{display:block;font-size:17px;overflow-wrap:anywhere}.card span{font-size:12px;color:#4a5568}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));gap:12px;
 margin-top:12px}
 .charts{grid-template-columns:repeat(auto-fit,minmax(min(100%,560px),1fr))}
 section{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;
@@ -68,7 +70,7 @@ min-width:7em}
 td.bar{width:30%;min-width:60px}
 @media (max-width:600px){main{padding:8px}table{font-size:12px}th,td{padding:3px 4px}
 th:first-child,td:first-child{min-width:6em}}
-td.reason{text-align:left;white-space:normal;min-width:160px}
+th.reason,td.reason{text-align:left;white-space:normal;min-width:160px}
 .note{color:#4a5568;font-size:13px}
 .meter{height:10px;background:#edf2f7;border-radius:5px;overflow:hidden}
 .meter i{display:block;height:100%;background:#2f855a}.meter i.over{background:#c53030}
@@ -173,13 +175,13 @@ def _breakdown(reader: LedgerReader, filters: Filters, dim: str, title: str) -> 
     )
     return (
         f'<section id="by-{dim}"><h2>{escape(title)}</h2><div class="scroll"><table>'
-        f"<tr><th>{escape(dim)}</th><th>requests</th><th>tokens (in+out)</th><th>spend</th>"
+        f"<tr><th>{escape(dim)}</th><th>requests</th><th>tokens in+out</th><th>spend</th>"
         f"</tr>{body}</table></div>{note}</section>"
     )
 
 
 def _flagged(reader: LedgerReader, filters: Filters, total: int) -> str:
-    rows = flagged_rows(reader, filters, 50)
+    rows = flagged_rows(reader, filters, FLAGGED_SHOWN)
     cells = []
     for r in rows:
         estimate = (
@@ -204,8 +206,8 @@ def _flagged(reader: LedgerReader, filters: Filters, total: int) -> str:
     )
     return (
         '<section class="wide" id="flagged"><h2>Flagged for review</h2><div class="scroll">'
-        "<table><tr><th>time (UTC)</th><th>request</th><th>model</th><th>reason</th>"
-        f"<th>estimate</th><th>cost</th></tr>{body}</table></div>{more}</section>"
+        '<table><tr><th>time (UTC)</th><th>request</th><th>model</th><th class="reason">reason</th>'
+        f'<th class="reason">estimate</th><th>cost</th></tr>{body}</table></div>{more}</section>'
     )
 
 
@@ -246,7 +248,7 @@ def render_page(
     now = now or datetime.now(timezone.utc)
     totals = build_report(reader, filters)
     cards = "".join(
-        f'<div class="card"><b data-figure="{key}">'
+        f'<div class="card{" money" if key == "cost_usd" else ""}"><b data-figure="{key}">'
         f"{_money(totals[key]) if key == 'cost_usd' else _num(totals[key])}</b>"
         f"<span>{label}</span></div>"
         for key, label in TOTALS
