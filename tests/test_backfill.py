@@ -207,3 +207,19 @@ def test_backfill_needs_only_the_base_install(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "1 row(s) filled" in proc.stdout and "re-estimated: 0 row(s) filled" in proc.stdout
+
+
+def test_the_proxy_keeps_its_estimator_in_the_ledger(dsn: str) -> None:
+    from sseusage_fast.estimator import default_estimator
+    from sseusage_fast.proxy.runner import keep_estimator
+
+    ledger = open_ledger(dsn, spool=False)
+    with open_reader(dsn) as reader:
+        assert load_estimator(reader) is None  # nothing kept yet, and no table made by reading
+        assert not reader.has_table("estimator_state")
+    keep_estimator(ledger)
+    keep_estimator(ledger)  # a second stop replaces the first
+    ledger.close()
+    with open_reader(dsn) as reader:
+        kept = load_estimator(reader)
+    assert kept is not None and kept.to_json() == default_estimator().to_json()

@@ -223,3 +223,52 @@ def test_in_headless_chromium(browser_ledger: str, tmp_path: Path) -> None:
         assert console == [], console
     check_page_matches_report(dom.stdout, browser_ledger)
     assert "Flagged for review" in dom.stdout
+
+
+def test_respond_for_an_open_ledger(dsn: str) -> None:
+    from sseusage_fast.dashboard.server import ledger_dsn
+    from sseusage_fast.ledger import open_ledger
+
+    fill(dsn)
+    ledger = open_ledger(dsn, spool=False)
+    try:
+        status, headers, body = respond(ledger_dsn(ledger), "model=gpt-4o")
+    finally:
+        ledger.close()
+    assert status == 200 and ("Content-Type", "text/html; charset=utf-8") in headers
+    assert page_figures(body.decode())["requests"] == "1"
+    with pytest.raises(TypeError):
+        ledger_dsn(object())
+
+
+def test_dashboard_command_serves_until_interrupted(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import sys
+    import time
+
+    db = str(tmp_path / "l.db")
+    fill(db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sseusage_fast.cli", "dashboard", "--db", db, "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+                    page = resp.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "not serving"
+                time.sleep(0.1)
+        assert page_figures(page)["requests"] == "5"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and f"http://127.0.0.1:{port}/" in err

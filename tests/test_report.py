@@ -245,3 +245,14 @@ def test_parse_tags() -> None:
     assert parse_tags("team=search, env=prod") == {"team": "search", "env": "prod"}
     assert parse_tags(None) == {} and parse_tags("") == {} and parse_tags("{not json") == {}
     assert parse_tags("[1, 2]") == {} and parse_tags('"team"') == {}
+
+
+def test_flagged_rows_in_json(dsn: str) -> None:
+    fill(dsn)
+    r = report_json(dsn, "--flagged")
+    (row,) = r["flagged_rows"]
+    assert row["request_id"] == "r3" and row["model"] == "claude-haiku-4-5"
+    assert row["reason"] == "no_usage; no usage reported; estimated: input_tokens, output_tokens"
+    assert row["estimate"] == {"input_tokens": 12, "output_tokens": 40}
+    assert row["end_user"] == "alice" and row["tags"] is None
+    assert "flagged_rows" not in report_json(dsn)

@@ -16,6 +16,10 @@ from sseusage_fast.cli.common import (
 )
 from sseusage_fast.query import DIMENSIONS
 
+# With --flagged: the newest rows listed in JSON, and in the table (`export --flagged`: all).
+FLAGGED_LISTED = 100
+FLAGGED_SHOWN = 20
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
@@ -53,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
     filters = filters_from(args)
     with open_for_reading(args.db) as reader:
         result = build_report(reader, filters, by)
-        flagged = flagged_rows(reader, filters, 20) if args.flagged and not args.json else []
+        flagged = flagged_rows(reader, filters, FLAGGED_LISTED) if args.flagged else []
     if args.json:
+        if args.flagged:
+            result["flagged_rows"] = flagged
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif args.csv:
         sys.stdout.write(format_csv(result, by))
     else:
-        sys.stdout.write(format_report(result, by, flagged))
+        sys.stdout.write(format_report(result, by, flagged[:FLAGGED_SHOWN]))
     return 0

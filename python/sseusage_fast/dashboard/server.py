@@ -29,9 +29,19 @@ def _headers(content_type: str) -> list[tuple[str, str]]:
     ]
 
 
+def ledger_dsn(ledger: object) -> str:
+    """The DSN of an open `Ledger` (a proxy's), for `respond`."""
+    dsn = getattr(ledger, "dsn", None) or getattr(ledger, "path", None)
+    if not isinstance(dsn, str):
+        raise TypeError(f"not a ledger with a DSN: {type(ledger).__name__}")
+    return dsn
+
+
 def respond(db: str, query: str = "", *, budgets: Sequence[Budget] | None = None) -> Response:
-    """The page for `db` (status, headers, body). `query` may hold `since`/`until` (as the
-    report's options) and `model`, `provider`, `key`, `tag`, `user` filters."""
+    """The page for `db` (status, headers, body): what a server returns for GET. `query` may
+    hold `since`/`until` (as the report's options) and `model`, `provider`, `key`, `tag`,
+    `user` filters. The proxy mounts it as `respond(ledger_dsn(ledger), query)` behind its
+    admin token; the page refers to nothing else, so any path prefix works."""
     params = parse_qs(query)
     try:
         since = params.get("since", [None])[0]
