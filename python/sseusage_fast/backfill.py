@@ -280,7 +280,10 @@ def _write(reader: LedgerReader, changes: Sequence[Change]) -> None:
                 f"UPDATE requests SET {sets} WHERE id = {p}", [*params, change.row_id]
             )
     except BaseException:
-        reader.conn.rollback() if reader.dialect != "sqlite" else reader.conn.execute("ROLLBACK")
+        if reader.dialect == "sqlite":
+            reader.conn.execute("ROLLBACK")
+        else:
+            reader.conn.rollback()
         raise
     if reader.dialect == "sqlite":
         reader.conn.execute("COMMIT")

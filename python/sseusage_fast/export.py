@@ -47,6 +47,7 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        self.total = self.done  # the count is taken before tag filters: the end is exact
         if self.enabled:
             self._draw()
             self.stream.write("\n")

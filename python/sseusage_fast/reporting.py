@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -174,7 +175,7 @@ def flagged_rows(
     """The newest flagged rows (up to `limit`), each with `reason` (why it is flagged) and
     `estimate` (the estimated fields and their values)."""
     filters = filters or Filters()
-    flagged = Filters(**{**filters.__dict__, "flagged": True})
+    flagged = replace(filters, flagged=True)
     where, params = flagged.where(reader)
     select = ", ".join(reader.column(c) for c in FLAGGED_COLUMNS)
     sql = f"SELECT {select} FROM requests{where} ORDER BY ts DESC, id DESC"

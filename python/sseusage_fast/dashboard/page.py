@@ -8,6 +8,7 @@ and the proxy can serve the same under its admin prefix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from html import escape
@@ -126,6 +127,11 @@ def _series_chart(
     return bar_chart(labels, [("spend", spend)], title=title, unit="$", label_every=every)
 
 
+def _from(filters: Filters, start: datetime) -> Filters:
+    """The filters, from `start` on (or from their own `since`, if later)."""
+    return replace(filters, since=max(start, filters.since) if filters.since else start)
+
+
 def _time_sections(reader: LedgerReader, filters: Filters, latest: datetime | None) -> str:
     if latest is None:
         return '<section class="wide"><h2>Over time</h2><p class="note">No rows yet.</p></section>'
@@ -133,14 +139,14 @@ def _time_sections(reader: LedgerReader, filters: Filters, latest: datetime | No
         hour=0, minute=0, second=0, microsecond=0
     )
     days = [(first_day + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(DAYS_SHOWN)]
-    day_filters = Filters(**{**filters.__dict__, "since": first_day})
+    day_filters = _from(filters, first_day)
     by_day = build_report(reader, day_filters, ["day"])["groups"]
     last_hour = latest.replace(minute=0, second=0, microsecond=0)
     first_hour = last_hour - timedelta(hours=HOURS_SHOWN - 1)
     hours = [
         (first_hour + timedelta(hours=i)).strftime("%Y-%m-%dT%H:00") for i in range(HOURS_SHOWN)
     ]
-    hour_filters = Filters(**{**filters.__dict__, "since": first_hour})
+    hour_filters = _from(filters, first_hour)
     by_hour = build_report(reader, hour_filters, ["hour"])["groups"]
     out = []
     for title, groups, dim, keys, tokens in (

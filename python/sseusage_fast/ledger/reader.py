@@ -168,10 +168,19 @@ def _open_sqlite(path: str, *, write: bool) -> LedgerReader:
     if not file.is_file():
         raise LedgerUnavailable(f"no ledger at {path}: not a file")
     # mode=rw never creates the file (a typo stays an error); read-only commands open it
-    # read-write too, because a WAL database needs its -shm file to be writable.
-    uri = file.resolve().as_uri() + "?mode=rw"
+    # read-write too when they may, because a WAL database wants its -shm file writable.
+    uri = file.resolve().as_uri()
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn = sqlite3.connect(
+                uri + "?mode=rw", uri=True, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.OperationalError:
+            if write:
+                raise
+            conn = sqlite3.connect(
+                uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
         names = [r[1] for r in conn.execute("PRAGMA table_info(requests)").fetchall()]
