@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_inspect_parser(subparsers)
     _add_ledger_commands(subparsers)
+    from .reconcile.cli import add_reconcile_parser
+
+    add_reconcile_parser(subparsers)
     return parser
 
 
