@@ -798,3 +798,71 @@ def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         code, _out, err = run(["--db", db, "--provider", "anthropic", *extra], capsys)
         assert code == 2 and err.startswith("sseusage reconcile: "), extra
     assert not Path(db).exists()
+
+
+def cost_row(model: str, token_type: str, cents: str) -> dict[str, Any]:
+    """A cost report result grouped by description, in the documented shape."""
+    return {
+        "currency": "USD",
+        "amount": cents,
+        "workspace_id": None,
+        "description": f"{model} {token_type}",
+        "cost_type": "tokens",
+        "context_window": "0-200k",
+        "model": model,
+        "service_tier": "standard",
+        "token_type": token_type,
+    }
+
+
+def test_the_cost_report_shows_what_was_billed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "usage.db")
+    write(db, anthropic_ledger())
+    # Day 3's sonnet: 5,000 input at $3/M = 1.5 cents, 1,000 output at $15/M = 1.5 cents;
+    # the provider billed 3.3 cents in all (a price our table does not know).
+    costs = {
+        D3: [
+            cost_row(SONNET, "uncached_input_tokens", "1.5"),
+            cost_row(SONNET, "output_tokens", "1.8"),
+        ]
+    }
+    monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", KEY)
+    fake = FakeUsageApi("anthropic", anthropic_report(), costs=costs)
+    with serve(fake) as api:
+        base = ["--db", db, "--provider", "anthropic", *WINDOW, "--api-base", api.base_url]
+        code, doc = run_json([*base, "--cost-report"], capsys)
+    assert code == 0  # tokens agree: the verdict is about tokens
+    line = by_line(doc)[("2026-11-03", SONNET)]
+    assert line["provider"]["cost_usd"] == line["ledger"]["cost_usd"] == "0.03"
+    assert line["provider"]["billed_cost_usd"] == "0.033"
+    assert line["diff"]["billed_cost_usd"] == "-0.003"
+    assert by_line(doc)[("2026-11-01", SONNET)]["provider"]["billed_cost_usd"] is None
+    cost_calls = [r for r in fake.requests if r["path"] == "/v1/organizations/cost_report"]
+    assert cost_calls and cost_calls[0]["query"]["group_by[]"] == ["description"]
+    # Saved earlier, the same; and only where it can apply.
+    saved = tmp_path / "costs.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "starting_at": "2026-11-03T00:00:00Z",
+                        "ending_at": "2026-11-04T00:00:00Z",
+                        "results": costs[D3],
+                    }
+                ],
+                "has_more": False,
+                "next_page": None,
+            }
+        )
+    )
+    path = save_pages(FakeUsageApi("anthropic", anthropic_report()), tmp_path)
+    argv = ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", path]
+    code, doc = run_json([*argv, "--cost-file", str(saved)], capsys)
+    assert by_line(doc)[("2026-11-03", SONNET)]["provider"]["billed_cost_usd"] == "0.033"
+    code, out, _ = run([*argv, "--cost-file", str(saved)], capsys)
+    assert "billed $0.0330" in out
+    code, _, err = run([*argv, "--cost-file", str(saved), "--bucket", "1h"], capsys)
+    assert code == 2 and "daily" in err

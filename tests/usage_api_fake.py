@@ -25,6 +25,7 @@ WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 GROUP_FIELDS = ("model", "api_key_id", "workspace_id", "service_tier", "project_id")
 ANTHROPIC_PATH = "/v1/organizations/usage_report/messages"
 OPENAI_PATH = "/v1/organization/usage/completions"
+COST_PATH = "/v1/organizations/cost_report"
 
 
 def _z(when: datetime) -> str:
@@ -49,6 +50,8 @@ class FakeUsageApi:
     results: dict[datetime, list[dict[str, Any]]]
     key: str = "admin-key-for-tests"
     page_size: int = 2
+    # Anthropic's cost report: bucket start -> results as grouped by `description`.
+    costs: dict[datetime, list[dict[str, Any]]] = field(default_factory=dict)
     fail_with: list[int] = field(default_factory=list)  # statuses to answer first, in order
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
@@ -74,7 +77,7 @@ class FakeUsageApi:
             status = self.fail_with.pop(0)
             return status, {"error": {"type": "overloaded_error", "message": "try later"}}
         if self.provider == "anthropic":
-            if path != ANTHROPIC_PATH:
+            if path not in (ANTHROPIC_PATH, COST_PATH):
                 return 404, {"error": {"message": "not found"}}
             if headers.get("x-api-key") != self.key or not headers.get("anthropic-version"):
                 return 401, {"error": {"type": "authentication_error", "message": "bad key"}}
@@ -102,6 +105,14 @@ class FakeUsageApi:
         shown = starts[offset : offset + size]
         more = offset + size < len(starts)
         token = base64.b64encode(str(offset + size).encode()).decode() if more else None
+        if path == COST_PATH:
+            if query.get("bucket_width", ["1d"]) != ["1d"] or group_by != ["description"]:
+                return 400, {"error": {"type": "invalid_request_error", "message": "1d only"}}
+            data = [
+                {"starting_at": _z(s), "ending_at": _z(s + width), "results": self.costs.get(s, [])}
+                for s in shown
+            ]
+            return 200, {"data": data, "has_more": more, "next_page": token}
         if self.provider == "anthropic":
             data = [
                 {

@@ -43,6 +43,12 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="FILE",
         help='JSON {"<provider API key id>": "<ledger key fingerprint>"}; implies --by key',
     )
+    p.add_argument(
+        "--cost-report",
+        action="store_true",
+        help="anthropic, daily: also read the cost report (what was billed, in USD)",
+    )
+    p.add_argument("--cost-file", metavar="F", help="a cost report saved earlier (JSON)")
     p.add_argument("--no-store", action="store_true", help="do not keep this result")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -105,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         by.append("key")
     if "key" in by and key_map is None:
         return _fail("--by key needs --key-map (provider API key ids -> ledger fingerprints)")
+    costs = args.cost_report or args.cost_file
+    if costs and (args.provider != "anthropic" or args.bucket != "1d" or "key" in by):
+        return _fail(
+            "the cost report is Anthropic's, daily, and not split by API key: use it with "
+            "--provider anthropic --bucket 1d and without key grouping"
+        )
     if since >= until:
         return _fail(f"empty window: --since {since:%Y-%m-%dT%H:%MZ} is not before --until")
     api = api_for(args.provider)
@@ -121,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         from_file=args.from_file,
         key_map=key_map,
         store=not args.no_store,
+        cost_report=args.cost_report,
+        cost_file=args.cost_file,
     )
     try:
         result = reconcile(options, admin_key=os.environ.get(api.ENV_VAR) or None)

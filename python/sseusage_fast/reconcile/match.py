@@ -60,6 +60,9 @@ class Line:
         if self.ledger.cost_usd is not None and self.provider.cost_usd is not None:
             cost_diff = decimal_text(self.ledger.cost_usd - self.provider.cost_usd)
         out["diff"]["cost_usd"] = cost_diff
+        billed = self.provider.billed_cost_usd
+        if billed is not None:
+            out["diff"]["billed_cost_usd"] = decimal_text((self.ledger.cost_usd or 0) - billed)
         out["drift"] = None if self.drift is None else str(self.drift)
         out["estimated_share"] = str(self.estimated_share())
         out["estimates_may_explain"] = self.estimates_may_explain

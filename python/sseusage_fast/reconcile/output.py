@@ -22,7 +22,8 @@ def as_csv(lines: list[Line], by: tuple[str, ...]) -> str:
     head = ["bucket_start", "model", "key", "service_tier", "verdict", "drift"]
     head += [f"ledger_{name}" for name in fields] + [f"provider_{name}" for name in fields]
     head += [f"diff_{name}" for name in COMPARED]
-    head += ["ledger_cost_usd", "provider_cost_usd", "ledger_requests", "provider_requests"]
+    head += ["ledger_cost_usd", "provider_cost_usd", "provider_billed_cost_usd"]
+    head += ["ledger_requests", "provider_requests"]
     head += ["estimated_requests", "estimated_tokens", "estimated_share", "edge_requests"]
     writer.writerow(head)
     for line in lines:
@@ -32,7 +33,8 @@ def as_csv(lines: list[Line], by: tuple[str, ...]) -> str:
         row += [d["verdict"], d["drift"]]
         row += [led[name] for name in fields] + [prov[name] for name in fields]
         row += [d["diff"][name] for name in COMPARED]
-        row += [led["cost_usd"], prov["cost_usd"], led["requests"], prov["requests"]]
+        row += [led["cost_usd"], prov["cost_usd"], prov["billed_cost_usd"]]
+        row += [led["requests"], prov["requests"]]
         row += [led["estimated_requests"], led["estimated_tokens"], d["estimated_share"]]
         row.append(led["edge_requests"])
         writer.writerow(["" if value is None else value for value in row])
@@ -64,6 +66,8 @@ def as_table(lines: list[Line], by: tuple[str, ...], header: str) -> str:
             notes.append(f"{line.ledger.estimated_requests} estimated ({share:.1f}% of tokens)")
             if line.estimates_may_explain:
                 notes.append("within the estimates")
+        if d["provider"]["billed_cost_usd"] is not None:
+            notes.append(f"billed {_money(d['provider']['billed_cost_usd'])}")
         if line.ledger.edge_requests:
             notes.append(f"{line.ledger.edge_requests} at a bucket edge")
         cells = [d["bucket_start"], d["model"] or "-"]

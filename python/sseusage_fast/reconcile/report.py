@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 from sseusage_fast.reconcile import anthropic_report, openai_report
+from sseusage_fast.reconcile.anthropic_cost import CostResult
 from sseusage_fast.reconcile.fetch import ProviderError, get_json
 from sseusage_fast.reconcile.totals import GroupKey, ProviderResult, Side
 from sseusage_fast.reconcile.window import WIDTHS, floor
@@ -43,9 +45,9 @@ def fetch_results(
     group_by: list[str],
     get: Callable[..., Any] = get_json,
     max_pages: int = MAX_PAGES,
-) -> list[ProviderResult]:
+) -> list[Any]:
     """Every page of the report, following `next_page` while `has_more`."""
-    results: list[ProviderResult] = []
+    results: list[Any] = []
     page_token: str | None = None
     seen: set[str] = set()
     for _ in range(max_pages):
@@ -70,7 +72,7 @@ def fetch_results(
     raise ProviderError(f"{api.PATH}: more than {max_pages} pages")
 
 
-def load_file(api: ModuleType, path: str | Path) -> list[ProviderResult]:
+def load_file(api: ModuleType, path: str | Path) -> list[Any]:
     """A report saved earlier: one page object, a JSON list of pages, or JSON lines (one page
     a line), as the API returned them."""
     text = Path(path).read_text(encoding="utf-8")
@@ -82,7 +84,7 @@ def load_file(api: ModuleType, path: str | Path) -> list[ProviderResult]:
             pages = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError as exc:
             raise ValueError(f"{path}: neither JSON nor JSON lines ({exc})") from None
-    results: list[ProviderResult] = []
+    results: list[Any] = []
     for n, page in enumerate(pages):
         try:
             results.extend(api.parse_page(page))
@@ -136,3 +138,29 @@ def group_results(
             side.requests = (side.requests or 0) + result.requests
         side.add_cost(price(provider, result.model, result.service_tier, result.tokens))
     return out
+
+
+def add_costs(
+    groups: dict[GroupKey, Side],
+    costs: Iterable[CostResult],
+    *,
+    by: Iterable[str],
+    since: datetime,
+    until: datetime,
+) -> None:
+    """The cost report's billed amounts onto the provider's lines (daily lines only)."""
+    by = set(by)
+    for cost in costs:
+        bucket = floor(cost.bucket_start, "1d")
+        if not since <= bucket < until:
+            continue
+        group = GroupKey(
+            bucket,
+            cost.model if "model" in by else None,
+            None,
+            cost.service_tier if "service_tier" in by else None,
+        )
+        side = groups.get(group)
+        if side is None:
+            side = groups[group] = Side(requests=None)
+        side.billed_cost_usd = (side.billed_cost_usd or Decimal(0)) + cost.amount_usd

@@ -26,6 +26,9 @@ class Options:
     from_file: str | None = None
     key_map: dict[str, str] | None = None
     store: bool = True
+    # Anthropic's cost report beside the usage report: fetched (cost_report) or saved earlier.
+    cost_report: bool = False
+    cost_file: str | None = None
 
 
 @dataclass(slots=True)
@@ -92,6 +95,26 @@ def _pricer() -> Any:
     return price
 
 
+def _costs(o: Options, admin_key: str | None, get: Any) -> list[Any]:
+    from sseusage_fast.reconcile import anthropic_cost
+
+    if o.cost_file:
+        return report.load_file(anthropic_cost, o.cost_file)
+    if not admin_key:
+        raise ValueError("set ANTHROPIC_ADMIN_API_KEY to read the cost report (or --cost-file)")
+    extra = {"get": get} if get is not None else {}
+    return report.fetch_results(
+        anthropic_cost,
+        base=o.api_base or anthropic_cost.anthropic_report.DEFAULT_BASE,
+        key=admin_key,
+        since=o.since,
+        until=o.until,
+        width="1d",
+        group_by=[],
+        **extra,
+    )
+
+
 def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None) -> Result:
     """Raises ledger_side.LedgerMissing, fetch.ProviderError, ValueError (a bad file)."""
     o = options
@@ -124,6 +147,9 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
             key_map=o.key_map,
             price=_pricer(),
         )
+        if o.cost_report or o.cost_file:
+            costs = _costs(o, admin_key, get)
+            report.add_costs(theirs, costs, by=o.by, since=o.since, until=o.until)
         lookbehind = ledger_side.LOOKBEHIND if o.count_at == "end" else o.since - o.since
         rows = ledger_side.rows_between(ledger, o.since - lookbehind, o.until)
         ours = ledger_side.group_rows(

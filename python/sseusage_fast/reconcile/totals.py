@@ -47,6 +47,8 @@ class Side:
     # Requests: the ledger's rows; the provider's `num_model_requests` (OpenAI only, else None).
     requests: int | None = 0
     cost_usd: Decimal | None = None
+    # Provider only: what its cost report says was billed (Anthropic, when asked for).
+    billed_cost_usd: Decimal | None = None
     # Ledger only: rows whose numbers hold estimates, and the tokens in their estimated fields.
     estimated_requests: int = 0
     estimated_tokens: int = 0
@@ -73,6 +75,8 @@ class Side:
         out: dict[str, Any] = dict(self.tokens)
         out["cost_usd"] = decimal_text(self.cost_usd)
         out["requests"] = self.requests
+        if not ledger:
+            out["billed_cost_usd"] = decimal_text(self.billed_cost_usd)
         if ledger:
             out["estimated_requests"] = self.estimated_requests
             out["estimated_tokens"] = self.estimated_tokens
