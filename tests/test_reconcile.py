@@ -866,3 +866,25 @@ def test_the_cost_report_shows_what_was_billed(
     assert "billed $0.0330" in out
     code, _, err = run([*argv, "--cost-file", str(saved), "--bucket", "1h"], capsys)
     assert code == 2 and "daily" in err
+
+
+def test_network_errors_back_off_and_give_up() -> None:
+    from sseusage_fast.reconcile.fetch import ProviderError, get_json
+
+    waits: list[float] = []
+    with pytest.raises(ProviderError, match="gave up after 5 attempts") as caught:
+        get_json("http://127.0.0.1:1/v1/x?secret=no", {"x-api-key": KEY}, sleep=waits.append)
+    assert waits == [1.0, 2.0, 4.0, 8.0]
+    assert KEY not in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_an_unreachable_postgres_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("psycopg")
+    monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", KEY)
+    dsn = "postgresql://user:hunter2@127.0.0.1:1/ledger"  # nothing listens on port 1
+    code, out, err = run(["--db", dsn, "--provider", "anthropic", *WINDOW], capsys)
+    assert code == 2 and not out
+    assert err.startswith("sseusage reconcile: ") and len(err.splitlines()) == 1
+    assert "hunter2" not in err

@@ -15,7 +15,7 @@ from typing import Any
 
 from sseusage_fast.reconcile import anthropic_report
 from sseusage_fast.reconcile.totals import ReportFormatError, text_or_none
-from sseusage_fast.reconcile.window import parse_when, rfc3339
+from sseusage_fast.reconcile.window import parse_rfc3339, rfc3339
 
 PATH = "/v1/organizations/cost_report"
 
@@ -67,9 +67,10 @@ def parse_page(page: Any) -> list[CostResult]:
     for at, bucket in enumerate(page["data"]):
         where = f"data[{at}]"
         start = bucket.get("starting_at") if isinstance(bucket, dict) else None
-        if not isinstance(start, str):
-            raise ReportFormatError(f"{where}: no starting_at")
-        when = parse_when(start, now=datetime.now())
+        try:
+            when = parse_rfc3339(start)  # type: ignore[arg-type]
+        except (TypeError, ValueError, AttributeError):
+            raise ReportFormatError(f"{where}: starting_at is not RFC 3339: {start!r}") from None
         for n, result in enumerate(bucket.get("results") or ()):
             if not isinstance(result, dict):
                 raise ReportFormatError(f"{where}.results[{n}] is not an object")

@@ -20,7 +20,7 @@ from sseusage_fast.reconcile.totals import (
     count,
     text_or_none,
 )
-from sseusage_fast.reconcile.window import parse_when, rfc3339
+from sseusage_fast.reconcile.window import parse_rfc3339, rfc3339
 
 NAME = "anthropic"
 ENV_VAR = "ANTHROPIC_ADMIN_API_KEY"
@@ -53,9 +53,10 @@ def query(
 
 
 def _time(value: Any, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise ReportFormatError(f"{where}: bucket time is not an RFC 3339 string: {value!r}")
-    return parse_when(value, now=datetime.now())
+    try:
+        return parse_rfc3339(value)
+    except (TypeError, ValueError):
+        raise ReportFormatError(f"{where}: bucket time is not RFC 3339: {value!r}") from None
 
 
 def parse_page(page: Any) -> list[ProviderResult]:

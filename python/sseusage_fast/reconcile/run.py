@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -150,7 +150,7 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
         if o.cost_report or o.cost_file:
             costs = _costs(o, admin_key, get)
             report.add_costs(theirs, costs, by=o.by, since=o.since, until=o.until)
-        lookbehind = ledger_side.LOOKBEHIND if o.count_at == "end" else o.since - o.since
+        lookbehind = ledger_side.LOOKBEHIND if o.count_at == "end" else timedelta(0)
         rows = ledger_side.rows_between(ledger, o.since - lookbehind, o.until)
         ours = ledger_side.group_rows(
             rows,

@@ -40,6 +40,16 @@ def parse_when(text: str, *, now: datetime) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def parse_rfc3339(text: str) -> datetime:
+    """A provider's RFC 3339 time (`Z` or an offset); ValueError for anything else."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return parsed.astimezone(timezone.utc)
+
+
 def rfc3339(when: datetime) -> str:
     """`2026-12-01T00:00:00Z`: the form both the Admin API and our JSON output use."""
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
