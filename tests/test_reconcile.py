@@ -200,7 +200,7 @@ def test_anthropic_matching_ledger_is_within_tolerance(
     # Three days over pages of two buckets, each asked for with the documented parameters.
     assert len(api.requests) == 2
     first = api.requests[0]
-    assert first["query"]["group_by[]"] == ["model"]
+    assert first["query"]["group_by[]"] == ["model", "service_tier"]
     assert first["query"]["bucket_width"] == ["1d"]
     assert first["query"]["starting_at"] == ["2026-11-01T00:00:00Z"]
     assert first["query"]["ending_at"] == ["2026-11-04T00:00:00Z"]
@@ -309,7 +309,7 @@ def openai_result(model: str, key: str, **fields: int) -> dict[str, Any]:
         "api_key_id": key,
         "project_id": "proj_1",
         "user_id": None,
-        "batch": None,
+        "batch": bool(fields.get("batch", 0)),
         "input_tokens": fields.get("input", 0),
         "input_cached_tokens": fields.get("cached", 0),
         "output_tokens": fields.get("out", 0),
@@ -373,7 +373,7 @@ def test_openai_matching_ledger(
     assert len(api.requests) == 3  # one bucket a page
     first = api.requests[0]
     assert first["query"]["start_time"] == [str(int(D1.timestamp()))]
-    assert first["query"]["group_by"] == ["model"]
+    assert first["query"]["group_by"] == ["model", "batch"]
     assert first["headers"]["authorization"] == f"Bearer {KEY}"
 
 
@@ -702,7 +702,7 @@ def test_key_map_reconciles_per_key(
         )
     assert code == 1
     assert doc["by"] == ["model", "key"]
-    assert api.requests[0]["query"]["group_by[]"] == ["model", "api_key_id"]
+    assert api.requests[0]["query"]["group_by[]"] == ["model", "service_tier", "api_key_id"]
     found = {
         (line["bucket_start"][:10], line["model"], line["key"]): line["verdict"]
         for line in doc["lines"]
@@ -888,3 +888,37 @@ def test_an_unreachable_postgres_is_one_line(
     assert code == 2 and not out
     assert err.startswith("sseusage reconcile: ") and len(err.splitlines()) == 1
     assert "hunter2" not in err
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_batch_usage_is_left_out_unless_asked_for(
+    provider: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = str(tmp_path / "usage.db")
+    if provider == "anthropic":
+        write(db, anthropic_ledger())
+        results = anthropic_report()
+        batch = anthropic_result(SONNET, "apikey_A", input=900, out=90)
+        batch["service_tier"] = "batch"
+        results[D3].append(batch)
+        model = SONNET
+    else:
+        write(db, openai_ledger())
+        results = openai_report()
+        results[D3] = [openai_result(GPT, "key_A", input=900, out=90, batch=1)]
+        model = GPT
+    monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", KEY)
+    with serve(FakeUsageApi(provider, results)) as api:
+        argv = ["--db", db, "--provider", provider, *WINDOW, "--api-base", api.base_url]
+        code, doc = run_json(argv, capsys)
+        assert code == 0, doc
+        assert ("2026-11-03", GPT) not in by_line(doc)
+        code, doc = run_json([*argv, "--include-batch"], capsys)
+    assert code == 1
+    line = by_line(doc)[("2026-11-03", model)]
+    assert line["verdict"] == ("under_metered" if provider == "anthropic" else "missing_in_ledger")
+    assert line["provider"]["output_tokens"] - line["ledger"]["output_tokens"] == 90

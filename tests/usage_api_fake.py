@@ -66,6 +66,7 @@ class FakeUsageApi:
                 if self.provider == "openai":
                     total = {"object": "organization.usage.completions.result", **total}
                     total["project_id"] = None
+                    total["batch"] = None
                 total.update(zip(group_by, ident))
                 groups[ident] = total
             _add(total, result)

@@ -101,6 +101,7 @@ def parse_page(page: Any) -> list[ProviderResult]:
                     service_tier=tier.lower() if tier else None,
                     tokens=tokens,
                     requests=None,  # this report counts tokens, not requests
+                    batch=tier is not None and tier.lower() == "batch",
                 )
             )
     return out

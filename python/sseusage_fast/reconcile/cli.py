@@ -49,6 +49,11 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="anthropic, daily: also read the cost report (what was billed, in USD)",
     )
     p.add_argument("--cost-file", metavar="F", help="a cost report saved earlier (JSON)")
+    p.add_argument(
+        "--include-batch",
+        action="store_true",
+        help="also compare Batch API usage (never metered by the proxy; left out by default)",
+    )
     p.add_argument("--no-store", action="store_true", help="do not keep this result")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
@@ -135,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         store=not args.no_store,
         cost_report=args.cost_report,
         cost_file=args.cost_file,
+        include_batch=args.include_batch,
     )
     try:
         result = reconcile(options, admin_key=os.environ.get(api.ENV_VAR) or None)

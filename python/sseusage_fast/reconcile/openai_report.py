@@ -28,7 +28,12 @@ DEFAULT_BASE = "https://api.openai.com"
 PATH = "/v1/organization/usage/completions"
 LEDGER_PROVIDERS = ("openai", "openai-responses")
 PAGE_LIMITS = {"1d": 31, "1h": 168, "1m": 1440}
-GROUP_FIELDS = {"model": "model", "key": "api_key_id", "service_tier": "service_tier"}
+GROUP_FIELDS = {
+    "model": "model",
+    "key": "api_key_id",
+    "service_tier": "service_tier",
+    "batch": "batch",
+}
 
 
 def headers(key: str) -> dict[str, str]:
@@ -85,15 +90,17 @@ def parse_page(page: Any) -> list[ProviderResult]:
                 "web_search_requests": 0,
             }
             tier = text_or_none(result, "service_tier")
+            batch = result.get("batch") is True
             out.append(
                 ProviderResult(
                     bucket_start=start,
                     bucket_end=end,
                     model=text_or_none(result, "model"),
                     api_key_id=text_or_none(result, "api_key_id"),
-                    service_tier=tier.lower() if tier else None,
+                    service_tier="batch" if batch else tier.lower() if tier else None,
                     tokens=tokens,
                     requests=count(result, "num_model_requests", where=here),
+                    batch=batch,
                 )
             )
     return out

@@ -26,11 +26,12 @@ def api_for(provider: str) -> ModuleType:
     return APIS[provider]
 
 
-def api_group_by(by: Iterable[str]) -> list[str]:
-    """What to ask the API to group by: always the model (prices differ per model), plus the
-    `--by` dimensions."""
-    wanted = ["model"]
-    wanted += [name for name in ("key", "service_tier") if name in by]
+def api_group_by(api: ModuleType, by: Iterable[str]) -> list[str]:
+    """What to ask the API to group by: always the model (prices differ per model) and what
+    tells Batch API usage apart (Anthropic's service tier, OpenAI's `batch`), plus the `--by`
+    dimensions."""
+    wanted = ["model", "service_tier" if api is anthropic_report else "batch"]
+    wanted += [name for name in ("key", "service_tier") if name in by and name not in wanted]
     return wanted
 
 
@@ -102,11 +103,13 @@ def group_results(
     since: datetime,
     until: datetime,
     key_map: Mapping[str, str] | None,
+    include_batch: bool = False,
     price: Callable[[str, str | None, str | None, dict[str, int]], Any],
 ) -> dict[GroupKey, Side]:
     """Provider results summed per line; buckets outside [since, until) are left out (a saved
     file may cover more). API key ids become ledger fingerprints through `key_map`; an id it
-    does not name stays as `unmapped:<id>`, so it can never match a ledger row by accident."""
+    does not name stays as `unmapped:<id>`, so it can never match a ledger row by accident.
+    Batch API usage is left out unless `include_batch`."""
     by = set(by)
     span = timedelta(seconds=WIDTHS[width])
     out: dict[GroupKey, Side] = {}
@@ -116,6 +119,8 @@ def group_results(
                 f"the report's buckets ({result.bucket_start} to {result.bucket_end}) are wider "
                 f"than --bucket {width}: ask for that width or a wider --bucket"
             )
+        if result.batch and not include_batch:
+            continue  # the proxy never sees Batch API usage: left out unless asked for
         # Finer buckets (a saved 1h report reconciled by day) add up into ours.
         bucket = floor(result.bucket_start, width)
         if not since <= bucket < until:

@@ -29,6 +29,8 @@ class Options:
     # Anthropic's cost report beside the usage report: fetched (cost_report) or saved earlier.
     cost_report: bool = False
     cost_file: str | None = None
+    # Batch API usage is billed but never passes the proxy; compared only when asked.
+    include_batch: bool = False
 
 
 @dataclass(slots=True)
@@ -134,7 +136,7 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
                 since=o.since,
                 until=o.until,
                 width=o.width,
-                group_by=report.api_group_by(o.by),
+                group_by=report.api_group_by(api, o.by),
                 **extra,
             )
         theirs = report.group_results(
@@ -145,6 +147,7 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
             since=o.since,
             until=o.until,
             key_map=o.key_map,
+            include_batch=o.include_batch,
             price=_pricer(),
         )
         if o.cost_report or o.cost_file:

@@ -97,6 +97,8 @@ class ProviderResult:
     service_tier: str | None
     tokens: dict[str, int]
     requests: int | None
+    # Batch API usage: billed, but never through the metering proxy.
+    batch: bool = False
 
 
 class ReportFormatError(ValueError):
