@@ -7,7 +7,7 @@ as `count_at` says; rows whose two ends fall in different buckets are counted as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,20 +58,23 @@ def open_existing(dsn: str) -> Ledger:
     return open_ledger(dsn, spool=False)
 
 
-def rows_between(ledger: Any, start: datetime, end: datetime) -> Iterator[LedgerRow]:
-    """Rows with start <= ts < end, paged by id (bounded memory). Uses the SQL ledger's read
-    helpers: the public `rows()` has no time filter yet."""
+def rows_between(
+    ledger: Any, start: datetime, end: datetime, providers: Sequence[str]
+) -> Iterator[LedgerRow]:
+    """Rows of `providers` with start <= ts < end, paged by id (bounded memory). Uses the SQL
+    ledger's read helpers: the public `rows()` has no time filter yet."""
     from sseusage_fast.ledger.row import COLUMNS
 
     p = ledger.placeholder
     sql = (
         f"SELECT id, {', '.join(COLUMNS)} FROM requests "
-        f"WHERE ts >= {p} AND ts < {p} AND id > {p} ORDER BY id LIMIT {PAGE}"
+        f"WHERE ts >= {p} AND ts < {p} AND provider IN ({', '.join([p] * len(providers))}) "
+        f"AND id > {p} ORDER BY id LIMIT {PAGE}"
     )
     low, high = ledger._to_db("ts", start), ledger._to_db("ts", end)
     last_id = 0
     while True:
-        page = ledger._fetchall(sql, [low, high, last_id])
+        page = ledger._fetchall(sql, [low, high, *providers, last_id])
         if not page:
             return
         for values in page:

@@ -154,7 +154,7 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
             costs = _costs(o, admin_key, get)
             report.add_costs(theirs, costs, by=o.by, since=o.since, until=o.until)
         lookbehind = ledger_side.LOOKBEHIND if o.count_at == "end" else timedelta(0)
-        rows = ledger_side.rows_between(ledger, o.since - lookbehind, o.until)
+        rows = ledger_side.rows_between(ledger, o.since - lookbehind, o.until, api.LEDGER_PROVIDERS)
         ours = ledger_side.group_rows(
             rows,
             providers=api.LEDGER_PROVIDERS,
