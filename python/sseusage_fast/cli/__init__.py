@@ -21,6 +21,7 @@ COMMANDS = {
     "export": "the ledger's rows as CSV or JSON lines",
     "backfill": "fill flagged ledger rows from a billing export, or re-estimate them",
     "dashboard": "serve a page of spend over time, by model, key and tag",
+    "reconcile": "the ledger against the provider's own usage report",
 }
 
 
