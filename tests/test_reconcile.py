@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,43 +13,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ledger_data import pg_dsn
 from sseusage_fast import Pricing, UsageRecord
 from sseusage_fast.cli import main as sseusage
 from sseusage_fast.ledger import LedgerRow, open_ledger
 from sseusage_fast.reconcile import last_drift
-from sseusage_fast.reconcile.cli import main as reconcile_main
 from usage_api_fake import FakeUsageApi, serve
 
-PG_DSN = os.environ.get("SSEUSAGE_TEST_PG_DSN")
 KEY = "admin-key-for-tests"
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
 GPT = "gpt-4o-2024-08-06"
 MINI = "gpt-4o-mini-2024-07-18"
 D1, D2, D3 = (datetime(2026, 11, day, tzinfo=timezone.utc) for day in (1, 2, 3))
-WINDOW = ["--since", "2026-11-01", "--until", "2026-11-04"]
+# As the report's window: a date --until includes that day.
+WINDOW = ["--since", "2026-11-01", "--until", "2026-11-03"]
 PRICING = Pricing.default()
 
 
 # -- ledgers ---------------------------------------------------------------------------------
 
 
-def _pg_dsn() -> str:
-    if not PG_DSN:
-        pytest.skip("PostgreSQL ledger tests need SSEUSAGE_TEST_PG_DSN (e.g. postgresql://...)")
-    import psycopg
-
-    schema = "r_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_DSN else "?"
-    return f"{PG_DSN}{sep}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The DSN of an empty place for a ledger (nothing created yet)."""
-    return str(tmp_path / "usage.db") if request.param == "sqlite" else _pg_dsn()
+    return str(tmp_path / "usage.db") if request.param == "sqlite" else pg_dsn()
 
 
 def row(
@@ -582,7 +569,7 @@ def test_no_admin_key_and_no_file(
 
 
 def test_the_admin_key_is_not_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
-    assert reconcile_main(["--provider", "anthropic", "--admin-key", "x"]) == 2
+    assert sseusage(["reconcile", "--provider", "anthropic", "--admin-key", "x"]) == 2
     assert "unrecognized arguments" in capsys.readouterr().err
 
 
@@ -597,8 +584,8 @@ def test_a_missing_sqlite_ledger_is_never_created(
     code, out, err = run(["--db", str(missing), "--provider", "anthropic", *WINDOW], capsys)
     assert code == 2 and not out
     assert (
-        err
-        == f"sseusage reconcile: no ledger at {missing} (reconcile reads a ledger, it never creates one)\n"
+        err == f"sseusage reconcile: no ledger at {missing}: the file does not exist "
+        "(reconcile reads a ledger, it never creates one)\n"
     )
     assert not missing.exists() and list(tmp_path.iterdir()) == []
 
@@ -606,7 +593,7 @@ def test_a_missing_sqlite_ledger_is_never_created(
 def test_a_postgres_database_without_a_ledger_is_left_alone(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dsn = _pg_dsn()
+    dsn = pg_dsn()
     monkeypatch.setenv("ANTHROPIC_ADMIN_API_KEY", KEY)
     code, _out, err = run(["--db", dsn, "--provider", "anthropic", *WINDOW], capsys)
     assert code == 2 and "no requests table" in err
@@ -769,20 +756,41 @@ def test_the_last_result_is_stored_for_the_dashboard(
 # -- units -----------------------------------------------------------------------------------
 
 
-def test_window_parsing_and_bucket_floors() -> None:
-    from sseusage_fast.reconcile.window import floor, parse_when
+def test_bucket_floors() -> None:
+    from sseusage_fast.reconcile.buckets import floor
 
     now = datetime(2026, 12, 4, 17, 30, 15, tzinfo=timezone.utc)
-    assert parse_when("7d", now=now) == now - timedelta(days=7)
-    assert parse_when("24h", now=now) == now - timedelta(hours=24)
-    assert parse_when("2026-11-01", now=now) == D1
-    assert parse_when("2026-11-01T05:00:00+02:00", now=now) == D1 + timedelta(hours=3)
-    assert parse_when("2026-11-01T05:00:00Z", now=now) == D1 + timedelta(hours=5)
     assert floor(now, "1d") == datetime(2026, 12, 4, tzinfo=timezone.utc)
     assert floor(now, "1h") == datetime(2026, 12, 4, 17, tzinfo=timezone.utc)
     assert floor(now, "1m") == datetime(2026, 12, 4, 17, 30, tzinfo=timezone.utc)
-    with pytest.raises(ValueError):
-        parse_when("last tuesday", now=now)
+    # An offset is a UTC instant: 01:30+02:00 is the day before in UTC.
+    offset = datetime.fromisoformat("2026-11-02T01:30:00+02:00")
+    assert floor(offset, "1d") == D1
+
+
+def test_the_window_is_the_reports_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--since/--until are read as `sseusage report` reads them (relative times, a date
+    --until including that day, ISO times with an offset), then floored to the bucket."""
+    db = str(tmp_path / "usage.db")
+    write(db, anthropic_ledger())
+    path = save_pages(FakeUsageApi("anthropic", anthropic_report()), tmp_path)
+    base = ["--db", db, "--provider", "anthropic", "--from-file", path, "--no-store"]
+    before = datetime.now(timezone.utc)
+    _, doc = run_json([*base, "--since", "3d"], capsys)
+    after = datetime.now(timezone.utc)
+    assert doc["since"] in {
+        (when - timedelta(days=3)).strftime("%Y-%m-%dT00:00:00Z") for when in (before, after)
+    }
+    assert doc["until"] in {when.strftime("%Y-%m-%dT00:00:00Z") for when in (before, after)}
+    _, doc = run_json(
+        [*base, "--since", "2026-11-01T05:00:00+02:00", "--until", "2026-11-01"], capsys
+    )
+    assert (doc["since"], doc["until"]) == ("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")
+    assert [line["bucket_start"][:10] for line in doc["lines"]] == ["2026-11-01"] * 2
+    code, out, err = run([*base, "--since", "last tuesday"], capsys)
+    assert code == 2 and not out and "relative time (7d, 24h, 30m, 2w)" in err
 
 
 def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any
 
 from sseusage_fast.ledger.reader import LedgerReader, LedgerUnavailable, open_reader
@@ -25,10 +26,31 @@ def add_db_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_window_arguments(p: Any, *, since_default: str | None = None) -> None:
+    """`--since` / `--until` on a parser or an argument group (see `window_from`)."""
+    default = f" (default {since_default})" if since_default else ""
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        default=since_default,
+        help=f"from: 2026-05-04, 2026-05-04T12:00, 7d, 24h{default}",
+    )
+    p.add_argument("--until", metavar="WHEN", help="before (a date: up to the end of that day)")
+
+
+def window_from(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    """The parsed `--since` / `--until` (None when not given); a bad one is a CommandError."""
+    try:
+        since = parse_when(args.since) if args.since else None
+        until = parse_when(args.until, end=True) if args.until else None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return since, until
+
+
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("which rows")
-    g.add_argument("--since", metavar="WHEN", help="from: 2026-05-04, 2026-05-04T12:00, 7d, 24h")
-    g.add_argument("--until", metavar="WHEN", help="before (a date: up to the end of that day)")
+    add_window_arguments(g)
     g.add_argument("--model", action="append", default=[], help="only this model (repeatable)")
     g.add_argument("--provider", action="append", default=[], help="only this provider")
     g.add_argument("--key", action="append", default=[], help="only this key fingerprint")
@@ -38,11 +60,7 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
-    try:
-        since = parse_when(args.since) if args.since else None
-        until = parse_when(args.until, end=True) if args.until else None
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
+    since, until = window_from(args)
     return Filters(
         since=since,
         until=until,

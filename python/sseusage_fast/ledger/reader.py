@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sseusage_fast.ledger import reconcile_table
+from sseusage_fast.ledger.reconcile_table import StoredLine
+from sseusage_fast.ledger.row import COLUMNS, LedgerRow
+from sseusage_fast.ledger.sqlite import DecimalSum
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -26,20 +30,6 @@ class LedgerUnavailable(Exception):
     """The ledger cannot be read; the message is one line for the user."""
 
 
-class _DecimalSum:
-    """SUM over SQLite's decimal strings, exact (its own SUM would go through floats)."""
-
-    def __init__(self) -> None:
-        self.total: Decimal | None = None
-
-    def step(self, value: str | None) -> None:
-        if value is not None:
-            self.total = (self.total or Decimal(0)) + Decimal(value)
-
-    def finalize(self) -> str | None:
-        return None if self.total is None else str(self.total)
-
-
 class LedgerReader:
     """One connection to an existing ledger, with the dialect's SQL spellings and the set of
     columns its `requests` table has (older ledgers lack the newer ones)."""
@@ -48,8 +38,11 @@ class LedgerReader:
     placeholder: str
     columns: frozenset[str]
 
-    def __init__(self, conn: Any, dialect: str, columns: Sequence[str], *, dsn: str) -> None:
+    def __init__(
+        self, conn: Any, dialect: str, columns: Sequence[str], *, dsn: str, writable: bool = False
+    ) -> None:
         self.conn = conn
+        self.writable = writable
         self.dialect = dialect
         self.placeholder = "?" if dialect == "sqlite" else "%s"
         self.columns = frozenset(columns)
@@ -127,6 +120,71 @@ class LedgerReader:
             self.conn.rollback()
         return found
 
+    def rows_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        providers: Sequence[str] = (),
+        models: Sequence[str] = (),
+    ) -> Iterator[LedgerRow]:
+        """The rows with start <= ts < end (of these providers and models, when named), oldest
+        first, as `LedgerRow`s, in constant memory. Columns this ledger predates read as None."""
+        from sseusage_fast.ledger import postgres, sqlite
+
+        p = self.placeholder
+        sql = f"SELECT id, {', '.join(map(self.column, COLUMNS))} FROM requests WHERE ts >= {p} AND ts < {p}"
+        params: list[Any] = [self.ts_param(start), self.ts_param(end)]
+        for name, values in (("provider", providers), ("model", models)):
+            if values:
+                sql += f" AND {name} IN ({', '.join([p] * len(values))})"
+                params.extend(values)
+        convert = sqlite.from_db if self.dialect == "sqlite" else postgres.from_db
+        for values in self.stream(sql + " ORDER BY ts, id", params):
+            fields = {name: convert(name, v) for name, v in zip(COLUMNS, values[1:])}
+            yield LedgerRow(id=int(values[0]), **{k: v for k, v in fields.items() if v is not None})
+
+    # -- the last reconciliation (see `reconcile_table`) ----------------------------------
+
+    def reconcile_lines(self) -> list[StoredLine]:
+        """The stored reconciliation lines, by bucket and model; none when reconcile never
+        stored a result here (the table is not created by reading)."""
+        if not self.has_table(reconcile_table.TABLE):
+            return []
+        sql = (
+            f"SELECT {reconcile_table.COLUMNS} FROM {reconcile_table.TABLE} "
+            "ORDER BY bucket_start, model, group_key, service_tier"
+        )
+        found = self.fetchall(sql)
+        if self.dialect != "sqlite":
+            self.conn.rollback()
+        return [StoredLine(*values) for values in found]
+
+    def replace_reconcile_lines(self, provider: str, lines: Sequence[StoredLine]) -> None:
+        """Replace `provider`'s stored lines with `lines`, in one transaction (the table is
+        made on first use). Needs a reader opened with `write=True`."""
+        if not self.writable:
+            raise PermissionError("this ledger was opened for reading only")
+        p = self.placeholder
+        insert = (
+            f"INSERT INTO {reconcile_table.TABLE} ({reconcile_table.COLUMNS}) "
+            f"VALUES ({', '.join([p] * len(StoredLine._fields))})"
+        )
+        delete = f"DELETE FROM {reconcile_table.TABLE} WHERE provider = {p}"
+        cur = self.conn.cursor()
+        try:
+            if self.dialect == "sqlite":
+                cur.execute("BEGIN IMMEDIATE")
+            cur.execute(reconcile_table.CREATE)
+            cur.execute(delete, (provider,))
+            cur.executemany(insert, [tuple(line) for line in lines])
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+        self.conn.commit()
+
     def commit(self) -> None:
         self.conn.commit()
 
@@ -155,7 +213,7 @@ def open_reader(dsn: str | Path, *, write: bool = False) -> LedgerReader:
     text = str(dsn)
     path = sqlite_path(text)
     if path is None:
-        return _open_postgres(text)
+        return _open_postgres(text, write=write)
     return _open_sqlite(path, write=write)
 
 
@@ -182,7 +240,7 @@ def _open_sqlite(path: str, *, write: bool) -> LedgerReader:
                 uri + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False
             )
         conn.execute("PRAGMA busy_timeout = 10000")
-        conn.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
+        conn.create_aggregate("decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]
         names = [r[1] for r in conn.execute("PRAGMA table_info(requests)").fetchall()]
     except sqlite3.Error as exc:
         raise LedgerUnavailable(f"{path} is not a ledger ({_one_line(exc)})") from None
@@ -191,10 +249,10 @@ def _open_sqlite(path: str, *, write: bool) -> LedgerReader:
         raise LedgerUnavailable(f"{path} is not a ledger (it has no requests table)")
     if not write:
         conn.execute("PRAGMA query_only = ON")
-    return LedgerReader(conn, "sqlite", names, dsn=path)
+    return LedgerReader(conn, "sqlite", names, dsn=path, writable=write)
 
 
-def _open_postgres(dsn: str) -> LedgerReader:
+def _open_postgres(dsn: str, *, write: bool) -> LedgerReader:
     try:
         import psycopg
     except ImportError:
@@ -223,7 +281,7 @@ def _open_postgres(dsn: str) -> LedgerReader:
     if not names:
         conn.close()
         raise LedgerUnavailable(f"{redact(dsn)} holds no ledger (no requests table)")
-    return LedgerReader(conn, "postgres", names, dsn=dsn)
+    return LedgerReader(conn, "postgres", names, dsn=dsn, writable=write)
 
 
 def redact(dsn: str) -> str:

@@ -13,13 +13,12 @@ __all__ = ["VERDICTS", "Line", "Options", "Result", "last_drift", "reconcile"]
 
 def last_drift(db: Any) -> list[dict[str, Any]]:
     """The last stored reconciliation as drift per UTC day and model (see `store.last_drift`).
-    `db` is an open ledger, or a DSN of an existing ledger (opened and closed here)."""
-    from sseusage_fast.reconcile import ledger_side, store
+    `db` is an open `LedgerReader`, or the DSN of an existing ledger (opened read-only and
+    closed here; `LedgerUnavailable` when there is none)."""
+    from sseusage_fast.ledger.reader import open_reader
+    from sseusage_fast.reconcile import store
 
     if not isinstance(db, str):
         return store.last_drift(db)
-    ledger = ledger_side.open_existing(db)
-    try:
-        return store.last_drift(ledger)
-    finally:
-        ledger.close()
+    with open_reader(db) as reader:
+        return store.last_drift(reader)

@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sseusage_fast.reconcile import anthropic_report
+from sseusage_fast.reconcile.buckets import parse_rfc3339, rfc3339
 from sseusage_fast.reconcile.totals import ReportFormatError, text_or_none
-from sseusage_fast.reconcile.window import parse_rfc3339, rfc3339
 
 PATH = "/v1/organizations/cost_report"
 

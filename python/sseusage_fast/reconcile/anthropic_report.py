@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sseusage_fast.reconcile.buckets import parse_rfc3339, rfc3339
 from sseusage_fast.reconcile.totals import (
     ProviderResult,
     ReportFormatError,
     count,
     text_or_none,
 )
-from sseusage_fast.reconcile.window import parse_rfc3339, rfc3339
 
 NAME = "anthropic"
 ENV_VAR = "ANTHROPIC_ADMIN_API_KEY"

@@ -1,4 +1,5 @@
-"""The ledger's side: its rows for one provider, summed per line.
+"""The ledger's side: its rows for one provider (read by `LedgerReader.rows_between`), summed
+per line.
 
 A row counts in the bucket of its request start (`ts`) or of its end (`ts` + `latency_ms`),
 as `count_at` says; rows whose two ends fall in different buckets are counted as
@@ -7,79 +8,17 @@ as `count_at` says; rows whose two ends fall in different buckets are counted as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-from sseusage_fast.ledger import Ledger, LedgerRow
+from sseusage_fast.ledger import LedgerRow
+from sseusage_fast.reconcile.buckets import floor
 from sseusage_fast.reconcile.totals import COMPARED, SHOWN, GroupKey, Side
-from sseusage_fast.reconcile.window import floor
 
 COUNT_AT = ("end", "start")
 # Rows are read from this long before `since`, so that a long stream that started earlier
 # but ended inside the window is found when counting at the end.
 LOOKBEHIND = timedelta(days=1)
-PAGE = 1000
-
-
-class LedgerMissing(Exception):
-    """The ledger named does not exist (reconcile never creates one)."""
-
-
-def sqlite_path(dsn: str) -> str | None:
-    """The file a SQLite DSN names (None for PostgreSQL), as `open_ledger` reads it."""
-    if dsn.startswith(("postgresql://", "postgres://")):
-        return None
-    if dsn.startswith("sqlite://"):
-        return dsn[len("sqlite://") :].removeprefix("/")
-    return dsn
-
-
-def open_existing(dsn: str) -> Ledger:
-    """Open a ledger that exists, without a spool; LedgerMissing when the SQLite file or the
-    PostgreSQL `requests` table is not there (opening would otherwise create them).
-
-    Until the read-only opener of the reports work lands, this checks first, then opens
-    through `open_ledger`."""
-    from sseusage_fast.ledger import open_ledger
-
-    path = sqlite_path(dsn)
-    if path is not None:
-        if path == ":memory:" or not Path(path).is_file():
-            raise LedgerMissing(f"no ledger at {path}")
-        return open_ledger(dsn, spool=False)
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        found = conn.execute("SELECT to_regclass('requests')").fetchone()
-    if found is None or found[0] is None:
-        raise LedgerMissing("no ledger in that PostgreSQL database (no requests table)")
-    return open_ledger(dsn, spool=False)
-
-
-def rows_between(
-    ledger: Any, start: datetime, end: datetime, providers: Sequence[str]
-) -> Iterator[LedgerRow]:
-    """Rows of `providers` with start <= ts < end, paged by id (bounded memory). Uses the SQL
-    ledger's read helpers: the public `rows()` has no time filter yet."""
-    from sseusage_fast.ledger.row import COLUMNS
-
-    p = ledger.placeholder
-    sql = (
-        f"SELECT id, {', '.join(COLUMNS)} FROM requests "
-        f"WHERE ts >= {p} AND ts < {p} AND provider IN ({', '.join([p] * len(providers))}) "
-        f"AND id > {p} ORDER BY id LIMIT {PAGE}"
-    )
-    low, high = ledger._to_db("ts", start), ledger._to_db("ts", end)
-    last_id = 0
-    while True:
-        page = ledger._fetchall(sql, [low, high, *providers, last_id])
-        if not page:
-            return
-        for values in page:
-            yield ledger._row(values)
-        last_id = page[-1][0]
 
 
 def _row_end(row: LedgerRow) -> datetime:

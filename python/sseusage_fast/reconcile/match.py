@@ -5,6 +5,8 @@ provider's billed tokens: a share, so one tolerance fits small and large lines. 
 `tolerance` percent the line is `within_tolerance`; beyond it the net difference says
 `under_metered` (the ledger has fewer tokens than the provider billed) or `over_metered`.
 A line one side lacks (or holds no tokens on) is `missing_in_ledger` / `missing_at_provider`.
+A share alone would flag tiny lines over a few tokens (5 of 200 is 2.5%): a line whose summed
+difference is at most `min_tokens` is `within_tolerance`, whatever its share or side.
 
 Ledger rows that hold estimates count at their estimated values; the verdict is not relaxed
 for them (an estimate that misses is exactly what reconciling is for), but the line says how
@@ -18,12 +20,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sseusage_fast.reconcile.buckets import rfc3339
 from sseusage_fast.reconcile.totals import COMPARED, GroupKey, Side, decimal_text
-from sseusage_fast.reconcile.window import rfc3339
 
 WITHIN = "within_tolerance"
 VERDICTS = (WITHIN, "under_metered", "over_metered", "missing_in_ledger", "missing_at_provider")
 SHARE_PLACES = Decimal("0.000001")
+# The default token floor: differences this small are rounding, not a metering problem.
+DEFAULT_MIN_TOKENS = 10
 
 
 @dataclass(slots=True)
@@ -75,7 +79,11 @@ def _sort_key(group: GroupKey) -> tuple[Any, ...]:
 
 
 def compare(
-    ledger: Mapping[GroupKey, Side], provider: Mapping[GroupKey, Side], tolerance_pct: Decimal
+    ledger: Mapping[GroupKey, Side],
+    provider: Mapping[GroupKey, Side],
+    tolerance_pct: Decimal,
+    *,
+    min_tokens: int = DEFAULT_MIN_TOKENS,
 ) -> list[Line]:
     """One line per group either side has tokens on, in bucket order."""
     lines = []
@@ -87,19 +95,20 @@ def compare(
             continue  # error rows, empty buckets: nothing billed on either side
         diff = {name: mine.tokens[name] - theirs.tokens[name] for name in COMPARED}
         net = sum(diff.values())
-        drift: Decimal | None
-        if not billed:
-            verdict, drift = "missing_at_provider", None
+        apart = sum(abs(v) for v in diff.values())
+        drift: Decimal | None = (Decimal(apart) / billed).quantize(SHARE_PLACES) if billed else None
+        if apart <= min_tokens:
+            verdict = WITHIN
+        elif not billed:
+            verdict = "missing_at_provider"
         elif not ours:
-            verdict, drift = "missing_in_ledger", Decimal(1)
+            verdict = "missing_in_ledger"
+        elif drift is not None and drift * 100 <= tolerance_pct:
+            verdict = WITHIN
         else:
-            drift = (Decimal(sum(abs(v) for v in diff.values())) / billed).quantize(SHARE_PLACES)
-            if drift * 100 <= tolerance_pct:
-                verdict = WITHIN
-            else:
-                # Net zero with drift (input low, output high): the largest difference decides.
-                lean = net or max(diff.values(), key=abs)
-                verdict = "under_metered" if lean < 0 else "over_metered"
+            # Net zero with drift (input low, output high): the largest difference decides.
+            lean = net or max(diff.values(), key=abs)
+            verdict = "under_metered" if lean < 0 else "over_metered"
         explain = (
             verdict != WITHIN and mine.estimated_tokens > 0 and abs(net) <= mine.estimated_tokens
         )

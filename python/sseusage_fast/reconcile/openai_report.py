@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sseusage_fast.reconcile.buckets import from_unix, to_unix
 from sseusage_fast.reconcile.totals import (
     ProviderResult,
     ReportFormatError,
     count,
     text_or_none,
 )
-from sseusage_fast.reconcile.window import from_unix, to_unix
 
 NAME = "openai"
 ENV_VAR = "OPENAI_ADMIN_KEY"

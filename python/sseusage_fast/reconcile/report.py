@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 
 from sseusage_fast.reconcile import anthropic_report, openai_report
 from sseusage_fast.reconcile.anthropic_cost import CostResult
+from sseusage_fast.reconcile.buckets import WIDTHS, floor
 from sseusage_fast.reconcile.fetch import ProviderError, get_json
 from sseusage_fast.reconcile.totals import GroupKey, ProviderResult, Side
-from sseusage_fast.reconcile.window import WIDTHS, floor
 
 APIS: dict[str, ModuleType] = {"anthropic": anthropic_report, "openai": openai_report}
 MAX_PAGES = 10_000
@@ -44,10 +44,12 @@ def fetch_results(
     until: datetime,
     width: str,
     group_by: list[str],
-    get: Callable[..., Any] = get_json,
+    get: Callable[..., Any] | None = None,
     max_pages: int = MAX_PAGES,
 ) -> list[Any]:
-    """Every page of the report, following `next_page` while `has_more`."""
+    """Every page of the report, following `next_page` while `has_more`; `get(url, headers)`
+    is `fetch.get_json` unless given (tests pass their own)."""
+    get = get or get_json
     results: list[Any] = []
     page_token: str | None = None
     seen: set[str] = set()
@@ -104,13 +106,15 @@ def group_results(
     until: datetime,
     key_map: Mapping[str, str] | None,
     include_batch: bool = False,
+    models: Iterable[str] = (),
     price: Callable[[str, str | None, str | None, dict[str, int]], Any],
 ) -> dict[GroupKey, Side]:
     """Provider results summed per line; buckets outside [since, until) are left out (a saved
     file may cover more). API key ids become ledger fingerprints through `key_map`; an id it
     does not name stays as `unmapped:<id>`, so it can never match a ledger row by accident.
-    Batch API usage is left out unless `include_batch`."""
+    Batch API usage is left out unless `include_batch`; only `models` when any are named."""
     by = set(by)
+    wanted = set(models)
     span = timedelta(seconds=WIDTHS[width])
     out: dict[GroupKey, Side] = {}
     for result in results:
@@ -121,6 +125,8 @@ def group_results(
             )
         if result.batch and not include_batch:
             continue  # the proxy never sees Batch API usage: left out unless asked for
+        if wanted and result.model not in wanted:
+            continue
         # Finer buckets (a saved 1h report reconciled by day) add up into ours.
         bucket = floor(result.bucket_start, width)
         if not since <= bucket < until:

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from sseusage_fast.ledger.reader import open_reader
 from sseusage_fast.reconcile import ledger_side, report, store
-from sseusage_fast.reconcile.match import WITHIN, Line, compare
-from sseusage_fast.reconcile.window import rfc3339
+from sseusage_fast.reconcile.buckets import rfc3339
+from sseusage_fast.reconcile.match import DEFAULT_MIN_TOKENS, WITHIN, Line, compare
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,10 @@ class Options:
     width: str = "1d"
     by: tuple[str, ...] = ("model",)
     tolerance_pct: Decimal = Decimal(1)
+    # A line whose tokens differ by at most this many is within tolerance, whatever its share.
+    min_tokens: int = DEFAULT_MIN_TOKENS
+    # Only these models, on both sides (empty: all).
+    models: tuple[str, ...] = ()
     count_at: str = "end"
     api_base: str | None = None
     from_file: str | None = None
@@ -56,6 +61,8 @@ class Result:
             "by": list(o.by),
             "count_at": o.count_at,
             "tolerance_pct": str(o.tolerance_pct),
+            "min_tokens": o.min_tokens,
+            "models": list(o.models),
             "source": "file" if o.from_file else "api",
             "run_at": rfc3339(self.run_at),
             "summary": {"lines": len(self.lines), "verdicts": verdicts, "ok": self.ok},
@@ -104,7 +111,6 @@ def _costs(o: Options, admin_key: str | None, get: Any) -> list[Any]:
         return report.load_file(anthropic_cost, o.cost_file)
     if not admin_key:
         raise ValueError("set ANTHROPIC_ADMIN_API_KEY to read the cost report (or --cost-file)")
-    extra = {"get": get} if get is not None else {}
     return report.fetch_results(
         anthropic_cost,
         base=o.api_base or anthropic_cost.anthropic_report.DEFAULT_BASE,
@@ -113,22 +119,23 @@ def _costs(o: Options, admin_key: str | None, get: Any) -> list[Any]:
         until=o.until,
         width="1d",
         group_by=[],
-        **extra,
+        get=get,
     )
 
 
 def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None) -> Result:
-    """Raises ledger_side.LedgerMissing, fetch.ProviderError, ValueError (a bad file)."""
+    """Raises ledger.reader.LedgerUnavailable (reconcile never creates a ledger),
+    fetch.ProviderError, ValueError (a bad file). Stores the result unless `options.store`
+    is false: the only write, into a ledger that exists."""
     o = options
     api = report.api_for(o.provider)
-    ledger = ledger_side.open_existing(o.db)
+    reader = open_reader(o.db, write=o.store)
     try:
         if o.from_file:
             results = report.load_file(api, o.from_file)
         else:
             if not admin_key:
                 raise ValueError(f"set {api.ENV_VAR} to read the usage report (or --from-file)")
-            extra = {"get": get} if get is not None else {}
             results = report.fetch_results(
                 api,
                 base=o.api_base or api.DEFAULT_BASE,
@@ -137,7 +144,7 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
                 until=o.until,
                 width=o.width,
                 group_by=report.api_group_by(api, o.by),
-                **extra,
+                get=get,
             )
         theirs = report.group_results(
             results,
@@ -148,13 +155,16 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
             until=o.until,
             key_map=o.key_map,
             include_batch=o.include_batch,
+            models=o.models,
             price=_pricer(),
         )
         if o.cost_report or o.cost_file:
             costs = _costs(o, admin_key, get)
             report.add_costs(theirs, costs, by=o.by, since=o.since, until=o.until)
         lookbehind = ledger_side.LOOKBEHIND if o.count_at == "end" else timedelta(0)
-        rows = ledger_side.rows_between(ledger, o.since - lookbehind, o.until, api.LEDGER_PROVIDERS)
+        rows = reader.rows_between(
+            o.since - lookbehind, o.until, providers=api.LEDGER_PROVIDERS, models=o.models
+        )
         ours = ledger_side.group_rows(
             rows,
             providers=api.LEDGER_PROVIDERS,
@@ -164,9 +174,10 @@ def reconcile(options: Options, *, admin_key: str | None = None, get: Any = None
             until=o.until,
             count_at=o.count_at,
         )
-        result = Result(o, compare(ours, theirs, o.tolerance_pct), datetime.now(timezone.utc))
+        lines = compare(ours, theirs, o.tolerance_pct, min_tokens=o.min_tokens)
+        result = Result(o, lines, datetime.now(timezone.utc))
         if o.store:
-            store.save(ledger, o.provider, o.width, result.lines, result.run_at)
+            store.save(reader, o.provider, o.width, result.lines, result.run_at)
         return result
     finally:
-        ledger.close()
+        reader.close()
