@@ -251,6 +251,74 @@ def test_over_metered_and_the_tolerance(
         assert by_line(doc)[("2026-11-03", SONNET)]["verdict"] == "within_tolerance"
 
 
+def test_a_token_floor_for_tiny_lines(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A share flags a tiny line over a few tokens (5 of 200 is 2.5%): up to --min-tokens
+    (default 10) apart, a line is within tolerance whatever its share or side."""
+    write(
+        db,
+        [
+            row(D1 + timedelta(hours=3), HAIKU, input_tokens=150, output_tokens=45),
+            row(D2 + timedelta(hours=3), HAIKU, input_tokens=3),  # the provider has none
+            row(D3 + timedelta(hours=3), SONNET, input_tokens=5000, output_tokens=989),
+        ],
+    )
+    report = {
+        D1: [anthropic_result(HAIKU, "apikey_A", input=150, out=50)],
+        D3: [anthropic_result(SONNET, "apikey_A", input=5000, out=1000)],
+    }
+    path = save_pages(FakeUsageApi("anthropic", report), tmp_path)
+    base = ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", path, "--no-store"]
+    code, doc = run_json(base, capsys)
+    assert code == 0 and doc["min_tokens"] == 10
+    lines = by_line(doc)
+    tiny = lines[("2026-11-01", HAIKU)]
+    assert (tiny["verdict"], tiny["drift"]) == ("within_tolerance", "0.025000")
+    assert lines[("2026-11-02", HAIKU)]["verdict"] == "within_tolerance"
+    # 11 of 6,000 is under 1% anyway.
+    assert lines[("2026-11-03", SONNET)]["verdict"] == "within_tolerance"
+    code, doc = run_json([*base, "--min-tokens", "4"], capsys)
+    assert code == 1
+    lines = by_line(doc)
+    assert lines[("2026-11-01", HAIKU)]["verdict"] == "under_metered"
+    assert lines[("2026-11-02", HAIKU)]["verdict"] == "within_tolerance"  # 3 <= 4
+    code, doc = run_json([*base, "--min-tokens", "0"], capsys)
+    assert code == 1
+    assert by_line(doc)[("2026-11-02", HAIKU)]["verdict"] == "missing_at_provider"
+    # The floor is tokens, the tolerance a share: a large line is judged by its share.
+    code, doc = run_json([*base, "--min-tokens", "0", "--tolerance", "0.1"], capsys)
+    assert by_line(doc)[("2026-11-03", SONNET)]["verdict"] == "under_metered"
+    code, doc = run_json([*base, "--min-tokens", "11", "--tolerance", "0.1"], capsys)
+    assert by_line(doc)[("2026-11-03", SONNET)]["verdict"] == "within_tolerance"
+    code, _out, err = run([*base, "--min-tokens", "-1"], capsys)
+    assert code == 2 and "--min-tokens must be 0 or more" in err
+    code, out, _ = run(base, capsys)
+    assert "tolerance 1% or 10 tokens: 0 of 3 lines out of tolerance" in out
+
+
+def test_model_filter_applies_to_both_sides(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = anthropic_ledger()
+    del rows[2:4]  # day 1: fp-b's sonnet and the only haiku request went around the meter
+    write(db, rows)
+    path = save_pages(FakeUsageApi("anthropic", anthropic_report()), tmp_path)
+    base = ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", path]
+    code, doc = run_json([*base, "--model", HAIKU], capsys)
+    assert code == 1 and doc["models"] == [HAIKU]
+    assert list(by_line(doc)) == [("2026-11-01", HAIKU)]
+    assert by_line(doc)[("2026-11-01", HAIKU)]["verdict"] == "missing_in_ledger"
+    code, doc = run_json([*base, "--model", SONNET, "--by", "service_tier"], capsys)
+    assert code == 1
+    # Grouped without the model, the filter still keeps haiku out of both sides.
+    assert [(line["model"], line["verdict"]) for line in doc["lines"]] == [
+        (None, "under_metered"),
+        (None, "within_tolerance"),
+    ]
+    assert doc["lines"][0]["provider"]["input_tokens"] == 3000
+
+
 def test_estimated_rows_are_shown_and_weighed(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
