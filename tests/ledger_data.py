@@ -150,3 +150,47 @@ def report_json(dsn: str, *args: str) -> dict[str, Any]:
         assert main(["report", "--db", dsn, "--json", *args]) == 0
     result: dict[str, Any] = json.loads(out.getvalue())
     return result
+
+
+# What Anthropic's usage report says of ROWS' anthropic requests: day 1's sonnet requests
+# match, the haiku request's estimated output was 20 short, an opus request on day 2 went
+# around the meter; r4's two tokens are nowhere (within the token floor).
+START = DAY.replace(hour=0)
+
+
+def anthropic_usage() -> dict[datetime, list[dict[str, Any]]]:
+    from usage_api_fake import anthropic_result
+
+    return {
+        START: [
+            anthropic_result(
+                "claude-sonnet-4-5", "apikey_A", input=1010, cc5=2000, cr=5000, out=505
+            ),
+            anthropic_result("claude-haiku-4-5", "apikey_A", input=12, out=60),
+        ],
+        START + timedelta(days=1): [
+            anthropic_result("claude-opus-4-1", "apikey_A", input=500, out=50),
+        ],
+    }
+
+
+def reconcile_json(dsn: str, folder: Path) -> dict[str, Any]:
+    """`sseusage reconcile --json` of the anthropic rows over DAY and NEXT_DAY, from a saved
+    report of `anthropic_usage()`, in this process; its result is stored in the ledger."""
+    import contextlib
+    import io
+
+    from sseusage_fast.cli import main
+    from usage_api_fake import FakeUsageApi, saved_report
+
+    until = START + timedelta(days=2)
+    path = saved_report(
+        FakeUsageApi("anthropic", anthropic_usage()), folder, since=START, until=until
+    )
+    out = io.StringIO()
+    argv = ["reconcile", "--db", dsn, "--provider", "anthropic", "--from-file", path, "--json"]
+    with contextlib.redirect_stdout(out):
+        code = main([*argv, "--since", START.date().isoformat(), "--until", "2026-05-05"])
+    result: dict[str, Any] = json.loads(out.getvalue())
+    assert code == (0 if result["summary"]["ok"] else 1)
+    return result

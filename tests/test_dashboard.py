@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from ledger_data import NEXT_DAY, fill, report_json
+from ledger_data import NEXT_DAY, fill, reconcile_json, report_json
 from sseusage_fast.dashboard.budgets import Budget, budgets_from_config
 from sseusage_fast.dashboard.page import render_page
 from sseusage_fast.dashboard.server import respond, serve
@@ -48,6 +48,43 @@ def page_costs(page: str, dim: str) -> dict[str, str]:
     return {html.unescape(name): cost for name, cost in rows}
 
 
+COMPARED = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+)
+
+
+def page_drift(page: str) -> dict[tuple[str, str], dict[str, str]]:
+    """The "Last reconciliation" cells: (day, model) -> their data and the drift shown."""
+    section = page[page.index('id="reconcile"') :]
+    cells = {}
+    for attrs, shown in re.findall(
+        r'<td class="drift"[^>]*? (data-day=[^>]*)><b>([^<]*)</b>', section
+    ):
+        data = {k: html.unescape(v) for k, v in re.findall(r'data-([a-z-]+)="([^"]*)"', attrs)}
+        data["shown"] = html.unescape(shown)
+        cells[(data["day"], data["model"])] = data
+    return cells
+
+
+def check_drift_matches_reconcile(page: str, doc: dict) -> None:
+    """Each day x model cell is its line of `reconcile --json` (daily lines by model: one each)."""
+    from sseusage_fast.dashboard.drift import shown
+
+    cells = page_drift(page)
+    assert len(cells) == len(doc["lines"]) > 0
+    for line in doc["lines"]:
+        cell = cells[(line["bucket_start"][:10], line["model"])]
+        assert cell["provider"] == doc["provider"]
+        assert cell["verdict"] == line["verdict"]
+        assert cell["drift"] == (line["drift"] or "")
+        assert cell["ledger-tokens"] == str(sum(line["ledger"][n] for n in COMPARED))
+        assert cell["provider-tokens"] == str(sum(line["provider"][n] for n in COMPARED))
+        assert cell["shown"] == shown(line["drift"], line["verdict"])
+
+
 def check_page_matches_report(page: str, dsn: str) -> None:
     report = report_json(dsn)
     assert page_figures(page) == {name: str(report[name]) for name in FIGURES}
@@ -73,6 +110,34 @@ def test_page_figures_equal_the_report(dsn: str) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script" not in page and "@import" not in page and "url(" not in page
     assert "No budgets configured" in page
+    assert "Never reconciled" in page[page.index('id="reconcile"') :]
+
+
+def test_the_last_reconciliation_equals_reconcile_json(dsn: str, tmp_path: Path) -> None:
+    fill(dsn)
+    doc = reconcile_json(dsn, tmp_path)
+    verdicts = {
+        (line["bucket_start"][:10], line["model"]): line["verdict"] for line in doc["lines"]
+    }
+    assert verdicts == {
+        ("2026-05-04", "claude-sonnet-4-5"): "within_tolerance",
+        ("2026-05-04", "claude-haiku-4-5"): "under_metered",
+        ("2026-05-05", "claude-opus-4-1"): "missing_in_ledger",
+        ("2026-05-05", "no-such-model"): "within_tolerance",  # 2 tokens: under the floor
+    }
+    with open_reader(dsn) as reader:
+        page = render_page(reader, now=datetime(2026, 5, 6, tzinfo=timezone.utc))
+    check_drift_matches_reconcile(page, doc)
+    cells = page_drift(page)
+    assert cells[("2026-05-04", "claude-haiku-4-5")]["shown"] == "27.78% under"
+    assert cells[("2026-05-05", "claude-opus-4-1")]["shown"] == "100.00% not metered"
+    assert cells[("2026-05-05", "no-such-model")]["shown"] == "ok"  # no share of nothing
+    section = page[page.index('id="reconcile"') :]
+    assert "Never reconciled" not in section and "anthropic at " in section
+    # The newest day first; a model without a line that day is an empty cell.
+    assert section.index("2026-05-05</td>") < section.index("2026-05-04</td>")
+    assert section.count('<td class="drift"></td>') == 4
+    check_page_matches_report(page, dsn)  # the rest of the page is as before
 
 
 def test_strings_from_the_ledger_are_escaped(tmp_path: Path) -> None:
@@ -203,6 +268,7 @@ def run_chromium(
 
 def test_in_headless_chromium(browser_ledger: str, tmp_path: Path) -> None:
     exe = chromium()
+    reconciled = reconcile_json(browser_ledger, tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
     with running(browser_ledger) as base:
         url = base + "/"
@@ -222,7 +288,8 @@ def test_in_headless_chromium(browser_ledger: str, tmp_path: Path) -> None:
         console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
         assert console == [], console
     check_page_matches_report(dom.stdout, browser_ledger)
-    assert "Flagged for review" in dom.stdout
+    check_drift_matches_reconcile(dom.stdout, reconciled)
+    assert "Flagged for review" in dom.stdout and "Last reconciliation" in dom.stdout
 
 
 def test_respond_for_an_open_ledger(dsn: str) -> None:
@@ -272,3 +339,43 @@ def test_dashboard_command_serves_until_interrupted(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and f"http://127.0.0.1:{port}/" in err
+
+
+def test_the_reconciliation_section_escapes_and_caps(tmp_path: Path) -> None:
+    """Model names come from the provider's report: escaped. Two providers are told apart, a
+    reconciliation without the model is one column, and only the newest days are drawn."""
+    from datetime import timedelta
+
+    from sseusage_fast.dashboard.drift import DAYS_SHOWN
+    from sseusage_fast.ledger.reconcile_table import StoredLine
+
+    db = str(tmp_path / "l.db")
+    fill(db, attribution=False)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def line(provider: str, day: int, model: str | None) -> StoredLine:
+        when = (start + timedelta(days=day)).strftime("%Y-%m-%dT00:00:00Z")
+        return StoredLine(
+            provider, "2026-03-01T00:00:00Z", when, "1d", model, None, None,
+            "over_metered", 110, 100, 10, None, None,
+        )  # fmt: skip
+
+    with open_reader(db, write=True) as writer:
+        writer.replace_reconcile_lines(
+            "anthropic", [line("anthropic", day, "<script>x</script>") for day in range(40)]
+        )
+        writer.replace_reconcile_lines("openai", [line("openai", 39, None)])
+    with open_reader(db) as reader:
+        page = render_page(reader)
+    section = page[page.index('id="reconcile"') :]
+    assert (
+        "<script>" not in section and "&lt;script&gt;x&lt;/script&gt; <small>(anthropic)" in section
+    )
+    assert "(all models) <small>(openai)</small>" in section
+    cells = page_drift(page)
+    assert len(cells) == DAYS_SHOWN + 1
+    assert min(day for day, _ in cells) == (start + timedelta(days=40 - DAYS_SHOWN)).strftime(
+        "%Y-%m-%d"
+    )
+    assert f"The newest {DAYS_SHOWN} of 40 days." in section
+    assert {c["shown"] for c in cells.values()} == {"10.00% over"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +17,7 @@ from sseusage_fast import Pricing, UsageRecord
 from sseusage_fast.cli import main as sseusage
 from sseusage_fast.ledger import LedgerRow, open_ledger
 from sseusage_fast.reconcile import last_drift
-from usage_api_fake import FakeUsageApi, serve
+from usage_api_fake import FakeUsageApi, anthropic_result, saved_report, serve
 
 KEY = "admin-key-for-tests"
 SONNET = "claude-sonnet-4-5-20250929"
@@ -96,25 +95,6 @@ def by_line(document: dict[str, Any]) -> dict[tuple[str, str | None], dict[str, 
 
 
 # -- Anthropic -------------------------------------------------------------------------------
-
-
-def anthropic_result(model: str, key: str, **fields: Any) -> dict[str, Any]:
-    """A finest-grained result in the documented shape."""
-    return {
-        "model": model,
-        "api_key_id": key,
-        "workspace_id": "wrkspc_01",
-        "service_tier": "standard",
-        "context_window": "0-200k",
-        "uncached_input_tokens": fields.get("input", 0),
-        "cache_creation": {
-            "ephemeral_5m_input_tokens": fields.get("cc5", 0),
-            "ephemeral_1h_input_tokens": fields.get("cc1", 0),
-        },
-        "cache_read_input_tokens": fields.get("cr", 0),
-        "output_tokens": fields.get("out", 0),
-        "server_tool_use": {"web_search_requests": fields.get("ws", 0)},
-    }
 
 
 def anthropic_report() -> dict[datetime, list[dict[str, Any]]]:
@@ -450,34 +430,8 @@ def test_openai_missing_rows(
 
 
 def save_pages(api: FakeUsageApi, folder: Path, *, width: str = "1d") -> str:
-    """The fake's report for the window, every page, saved as the API returned them."""
-    from sseusage_fast.reconcile import report
-
-    pages = []
-
-    def get(url: str, headers: dict[str, str]) -> Any:
-        from urllib.parse import parse_qs, urlsplit
-
-        parts = urlsplit(url)
-        status, body = api.answer(parts.path, parse_qs(parts.query), headers)
-        assert status == 200
-        pages.append(body)
-        return body
-
-    module = report.api_for(api.provider)
-    report.fetch_results(
-        module,
-        base="http://unused",
-        key=api.key,
-        since=D1,
-        until=D1 + timedelta(days=3),
-        width=width,
-        group_by=["model", "key"],
-        get=get,
-    )
-    path = folder / f"report-{uuid.uuid4().hex}.json"
-    path.write_text(json.dumps(pages))
-    return str(path)
+    """The fake's report for the three days of WINDOW, saved as the API returned them."""
+    return saved_report(api, folder, since=D1, until=D1 + timedelta(days=3), width=width)
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])

@@ -13,11 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -165,3 +167,54 @@ def serve(api: FakeUsageApi) -> Iterator[FakeUsageApi]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def anthropic_result(model: str, key: str, **fields: Any) -> dict[str, Any]:
+    """A finest-grained result in the documented shape."""
+    return {
+        "model": model,
+        "api_key_id": key,
+        "workspace_id": "wrkspc_01",
+        "service_tier": "standard",
+        "context_window": "0-200k",
+        "uncached_input_tokens": fields.get("input", 0),
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": fields.get("cc5", 0),
+            "ephemeral_1h_input_tokens": fields.get("cc1", 0),
+        },
+        "cache_read_input_tokens": fields.get("cr", 0),
+        "output_tokens": fields.get("out", 0),
+        "server_tool_use": {"web_search_requests": fields.get("ws", 0)},
+    }
+
+
+def saved_report(
+    api: FakeUsageApi, folder: Path, *, since: datetime, until: datetime, width: str = "1d"
+) -> str:
+    """The fake's report for [since, until), every page, saved to a file as the API returned
+    them (what `reconcile --from-file` reads)."""
+    from sseusage_fast.reconcile import report
+
+    pages = []
+
+    def get(url: str, headers: dict[str, str]) -> Any:
+        parts = urlsplit(url)
+        status, body = api.answer(parts.path, parse_qs(parts.query), headers)
+        assert status == 200
+        pages.append(body)
+        return body
+
+    module = report.api_for(api.provider)
+    report.fetch_results(
+        module,
+        base="http://unused",
+        key=api.key,
+        since=since,
+        until=until,
+        width=width,
+        group_by=["model", "key"],
+        get=get,
+    )
+    path = folder / f"report-{uuid.uuid4().hex}.json"
+    path.write_text(json.dumps(pages))
+    return str(path)

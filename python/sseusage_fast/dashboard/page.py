@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from sseusage_fast.dashboard import drift
 from sseusage_fast.dashboard.budgets import Budget, budget_use
 from sseusage_fast.dashboard.svg import bar_chart
 from sseusage_fast.ledger.reader import LedgerReader
@@ -264,6 +265,7 @@ def render_page(
         *(_breakdown(reader, filters, dim, t) for dim, t in BREAKDOWNS),
         _flagged(reader, filters, totals["requires_manual_review"]),
         _budgets(reader, budgets, now),
+        drift.drift_section(reader),
     ]
     notes = []
     if totals["unpriced_requests"]:
@@ -276,7 +278,7 @@ def render_page(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<title>{escape(title)}</title><style>{STYLE}{drift.STYLE}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>Ledger totals; charts end at the newest row. "
         f"Drawn {now.strftime('%Y-%m-%d %H:%M')} UTC.</p></header><main>"
         f'<div class="cards">{cards}</div>{note_html}'
