@@ -16,6 +16,7 @@ from ledger_data import pg_dsn
 from sseusage_fast import Pricing, UsageRecord
 from sseusage_fast.cli import main as sseusage
 from sseusage_fast.ledger import LedgerRow, open_ledger
+from sseusage_fast.ledger.reader import open_reader
 from sseusage_fast.reconcile import last_drift
 from usage_api_fake import FakeUsageApi, anthropic_result, saved_report, serve
 
@@ -759,6 +760,10 @@ def test_the_last_result_is_stored_for_the_dashboard(
     assert last_drift(db) == []  # never reconciled
     path = save_pages(FakeUsageApi("anthropic", anthropic_report()), tmp_path)
     base = ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", path]
+    # --no-store only reads: the ledger is opened read-only and gains no table.
+    assert run([*base, "--no-store"], capsys)[0] == 1
+    with open_reader(db) as reader:
+        assert not reader.has_table("reconcile_lines")
     assert run(base, capsys)[0] == 1
     days = {(d["day"], d["model"]): d for d in last_drift(db)}
     assert set(days) == {("2026-11-01", SONNET), ("2026-11-01", HAIKU), ("2026-11-03", SONNET)}

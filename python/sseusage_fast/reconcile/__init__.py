@@ -3,12 +3,24 @@ bucket and group, with a verdict per line; and the last result, for the dashboar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sseusage_fast.reconcile.match import VERDICTS, Line
-from sseusage_fast.reconcile.run import Options, Result, reconcile
+
+if TYPE_CHECKING:
+    from sseusage_fast.reconcile.run import Options, Result, reconcile
 
 __all__ = ["VERDICTS", "Line", "Options", "Result", "last_drift", "reconcile"]
+
+
+def __getattr__(name: str) -> Any:
+    # The run (report readers, HTTP client, ledger reader) is imported when first used, so
+    # registering the `reconcile` command costs every other command nothing.
+    if name in ("Options", "Result", "reconcile"):
+        from sseusage_fast.reconcile import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def last_drift(db: Any) -> list[dict[str, Any]]:
