@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from ledger_data import DAY, NEXT_DAY, ROWS, fill
-from sseusage_fast.ledger import COLUMNS, open_ledger
+from sseusage_fast.ledger import COLUMNS, open_ledger, reconcile_table
 from sseusage_fast.ledger.reader import open_reader
 from sseusage_fast.ledger.reconcile_table import TABLE, StoredLine
 from sseusage_fast.ledger.schema import migrations
@@ -91,6 +91,11 @@ def test_reconcile_lines_are_read_without_creating_the_table(dsn: str) -> None:
             reader.replace_reconcile_lines(
                 "anthropic", [_line("anthropic", "2026-11-01", "m", 1, 1)]
             )
+        assert not reader.has_table(TABLE)
+        # Nor can a caller write through it directly: the connection itself is read-only.
+        with pytest.raises(Exception, match="(?i)read.only|readonly"):
+            reader.fetchall(reconcile_table.CREATE)
+        reader.conn.rollback()
         assert not reader.has_table(TABLE)
 
 

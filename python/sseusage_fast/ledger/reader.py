@@ -281,6 +281,8 @@ def _open_postgres(dsn: str, *, write: bool) -> LedgerReader:
     if not names:
         conn.close()
         raise LedgerUnavailable(f"{redact(dsn)} holds no ledger (no requests table)")
+    # As SQLite's query_only: a reader's transactions cannot write, whatever a caller runs.
+    conn.read_only = not write
     return LedgerReader(conn, "postgres", names, dsn=dsn, writable=write)
 
 
