@@ -80,3 +80,7 @@ def from_db(name: str, value: Any) -> Any:
     if name == "estimated":
         return estimated_from_db(value)
     return value
+
+
+# The columns `from_db` changes.
+CONVERTED = PostgresLedger.converted_columns

@@ -8,6 +8,7 @@ be reached is a `LedgerUnavailable` with one line that says which.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime, timezone
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 
 # A read must not stall on a server that is down.
 CONNECT_TIMEOUT = 5
+# Row fields that have a default other than None: a NULL (a column older ledgers lack) keeps it.
+_DEFAULTED = tuple(
+    f.name
+    for f in dataclasses.fields(LedgerRow)
+    if f.name != "id" and (f.default is not None or f.default_factory is not dataclasses.MISSING)
+)
 
 
 class LedgerUnavailable(Exception):
@@ -129,20 +136,30 @@ class LedgerReader:
         models: Sequence[str] = (),
     ) -> Iterator[LedgerRow]:
         """The rows with start <= ts < end (of these providers and models, when named), oldest
-        first, as `LedgerRow`s, in constant memory. Columns this ledger predates read as None."""
+        first, as `LedgerRow`s, in constant memory. Columns this ledger predates read as None
+        (or the field's default, where it has one)."""
         from sseusage_fast.ledger import postgres, sqlite
 
         p = self.placeholder
-        sql = f"SELECT id, {', '.join(map(self.column, COLUMNS))} FROM requests WHERE ts >= {p} AND ts < {p}"
+        columns = ", ".join(map(self.column, COLUMNS))
+        sql = f"SELECT id, {columns} FROM requests WHERE ts >= {p} AND ts < {p}"
         params: list[Any] = [self.ts_param(start), self.ts_param(end)]
         for name, values in (("provider", providers), ("model", models)):
             if values:
                 sql += f" AND {name} IN ({', '.join([p] * len(values))})"
                 params.extend(values)
-        convert = sqlite.from_db if self.dialect == "sqlite" else postgres.from_db
+        module = sqlite if self.dialect == "sqlite" else postgres
+        convert = module.from_db
+        # Only the columns whose stored form differs are converted (most are plain values).
+        converted = module.CONVERTED
         for values in self.stream(sql + " ORDER BY ts, id", params):
-            fields = {name: convert(name, v) for name, v in zip(COLUMNS, values[1:])}
-            yield LedgerRow(id=int(values[0]), **{k: v for k, v in fields.items() if v is not None})
+            fields = dict(zip(COLUMNS, values[1:]))
+            for name in converted:
+                fields[name] = convert(name, fields[name])
+            for name in _DEFAULTED:
+                if fields[name] is None:
+                    del fields[name]
+            yield LedgerRow(id=int(values[0]), **fields)
 
     # -- the last reconciliation (see `reconcile_table`) ----------------------------------
 

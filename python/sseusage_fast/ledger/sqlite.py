@@ -98,3 +98,7 @@ def from_db(name: str, value: Any) -> Any:
     if name == "cost_usd":
         return Decimal(value)
     return value
+
+
+# The columns `from_db` changes.
+CONVERTED = SQLiteLedger.converted_columns

@@ -49,6 +49,7 @@ def group_rows(
         if not since <= when < until:
             continue
         bucket = floor(when, width)
+        other = floor(start if count_at == "end" else end, width)
         group = GroupKey(
             bucket,
             row.model if "model" in by else None,
@@ -68,6 +69,6 @@ def group_rows(
             side.estimated_tokens += sum(
                 getattr(row, name) or 0 for name in row.estimated if name in COMPARED
             )
-        if floor(start, width) != floor(end, width):
+        if other != bucket:
             side.edge_requests += 1
     return out
