@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 
 # Fixtures of the proxy tests (upstream, ledger), shared by their files.
-pytest_plugins = ["proxy_harness"]
+pytest_plugins = ["proxy_harness", "ledger_data"]
 
 BACKENDS = ("native", "pure")
 

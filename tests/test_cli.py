@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sseusage_fast.cli import main
-from sseusage_fast.inspect_cmd import line_ending_style
+from sseusage_fast.cli.inspect import line_ending_style
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -306,7 +306,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("sseusage 0.1.0 (")
     assert main([]) == 2
     assert "inspect" in capsys.readouterr().err
-    for command in ("inspect", "proxy", "report", "backfill"):
+    for command in ("inspect", "proxy", "report", "export", "backfill", "dashboard"):
         assert main([command, "--help"]) == 0
         assert f"sseusage {command}" in capsys.readouterr().out
 
@@ -314,11 +314,11 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ledger_commands_unavailable(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(sys.modules, "sseusage_fast.cli_ledger", None)  # import fails
+    monkeypatch.setitem(sys.modules, "sseusage_fast.cli.report", None)  # import fails
     assert main(["report", "--db", str(tmp_path / "x.db")]) == 2
     err = capsys.readouterr().err
     assert "sseusage report: not available" in err
-    assert "cli_ledger failed to import" in err
+    assert "sseusage_fast.cli.report failed to import" in err
     # inspect still works
     assert main(["inspect", "--json", example("anthropic_stream.sse")]) == 0
     assert json.loads(capsys.readouterr().out)["record"]["status"] == "complete"

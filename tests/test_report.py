@@ -1,223 +1,258 @@
-"""`report` and `backfill` over real ledgers (SQLite; PostgreSQL when configured)."""
+"""`sseusage report`: the contract's totals, time ranges, grouping, filters, the three output
+formats, and reading that never creates a ledger (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import csv
 import io
-import json
-from collections.abc import Iterator
+import socket
+import sqlite3
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from replay_upstream import anthropic_stream
-from sseusage_fast.ledger import Capture, Ledger, LedgerRow, open_ledger
-from sseusage_fast.pricing import Pricing
-from sseusage_fast.proxy.meter import backend
-from sseusage_fast.record import UsageRecord
-from sseusage_fast.reporting import (
-    Progress,
-    backfill,
-    backfill_from_csv,
-    build_report,
-    reestimate,
-    report,
-    row_to_record,
+from ledger_data import DAY, NEXT_DAY, fill, flagged, report_json
+from sseusage_fast.cli import main
+from sseusage_fast.ledger import open_ledger
+from sseusage_fast.query import parse_tags, parse_when
+
+CONTRACT = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "requires_manual_review",
+    "estimated_requests",
+    "cost_usd",
 )
-from test_ledger import _pg_ledger
-
-DAY = datetime(2026, 5, 4, 12, tzinfo=timezone.utc)
-REQUEST = json.dumps(
-    {"model": "claude-opus-4-6", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
-).encode()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(tmp_path / "ledger.db") if request.param == "sqlite" else _pg_ledger()
-    yield led
-    led.close()
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def complete(model: str, request_id: str, **tokens: int) -> LedgerRow:
-    record = UsageRecord(
-        model=model,
-        provider="anthropic",
-        status="complete",
-        no_usage_data=False,
-        requires_manual_review=False,
-        **tokens,
-    )
-    return LedgerRow.from_record(
-        record,
-        ts=DAY,
-        http_status=200,
-        request_id=request_id,
-        cost_usd=Pricing.default().cost(record),
-    )
-
-
-def flagged(model: str, request_id: str, output: int = 40) -> LedgerRow:
-    record = UsageRecord(
-        model=model,
-        provider="anthropic",
-        status="no_usage",
-        input_tokens=12,
-        output_tokens=output,
-        estimated=("input_tokens", "output_tokens"),
-    )
-    return LedgerRow.from_record(
-        record,
-        ts=DAY,
-        http_status=200,
-        request_id=request_id,
-        cost_usd=Pricing.default().cost(record),
-    )
-
-
-def fill(ledger: Ledger) -> None:
-    ledger.record(
-        complete(
-            "claude-sonnet-4-5",
-            "r1",
-            input_tokens=1000,
-            cache_creation_input_tokens=2000,
-            cache_creation_5m_input_tokens=2000,
-            cache_read_input_tokens=5000,
-            output_tokens=500,
-        )
-    )
-    ledger.record(complete("claude-sonnet-4-5", "r2", input_tokens=10, output_tokens=5))
-    ledger.record(flagged("claude-haiku-4-5", "r3"))
-    ledger.record(complete("no-such-model", "r4", input_tokens=1, output_tokens=1))
-    ledger.flush()
-
-
-def test_report_json_has_the_contract_fields(ledger: Ledger) -> None:
-    fill(ledger)
-    r = build_report(ledger)
-    assert r["requests"] == 4
-    assert r["input_tokens"] == 1000 + 10 + 12 + 1 and r["output_tokens"] == 500 + 5 + 40 + 1
+def test_report_json_has_the_contract_fields(dsn: str) -> None:
+    fill(dsn)
+    r = report_json(dsn)
+    for key in CONTRACT:
+        assert key in r and key in r["by_model"]["claude-sonnet-4-5"]
+    assert r["requests"] == 5
+    assert r["input_tokens"] == 1000 + 10 + 12 + 1 + 200
+    assert r["output_tokens"] == 500 + 5 + 40 + 1 + 100
     assert r["cache_creation_input_tokens"] == 2000 and r["cache_read_input_tokens"] == 5000
     assert r["requires_manual_review"] == 1 and r["estimated_requests"] == 1
     assert r["unpriced_requests"] == 1
     sonnet = r["by_model"]["claude-sonnet-4-5"]
-    # The issue's worked example: 1,000 input + 2,000 5-minute write + 5,000 read + 500 output
-    # on Sonnet 4.5 is 0.0195 USD; plus 10 input and 5 output.
+    # 1,000 input + 2,000 5-minute write + 5,000 read + 500 output on Sonnet 4.5 is 0.0195 USD;
+    # plus 10 input and 5 output.
     assert Decimal(sonnet["cost_usd"]) == Decimal("0.0195") + Decimal("0.000105")
-    assert sonnet["requests"] == 2 and sonnet["requires_manual_review"] == 0
-    assert r["by_model"]["claude-haiku-4-5"]["estimated_requests"] == 1
-    total = sum(Decimal(m["cost_usd"]) for m in r["by_model"].values())
-    assert Decimal(r["cost_usd"]) == total and isinstance(r["cost_usd"], str)
-    assert list(r["by_day"]) == ["2026-05-04"]
+    assert isinstance(r["cost_usd"], str)
+    assert Decimal(r["cost_usd"]) == sum(Decimal(m["cost_usd"]) for m in r["by_model"].values())
+    assert list(r["by_day"]) == ["2026-05-04", "2026-05-05"]
 
 
-def test_report_command_prints_json_and_a_table(tmp_path: Path) -> None:
-    db = str(tmp_path / "l.db")
-    led = open_ledger(db)
-    fill(led)
-    led.close()
-    out = io.StringIO()
-    assert report(db, as_json=True, out=out) == 0
-    parsed = json.loads(out.getvalue())
-    for key in (
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "cache_creation_input_tokens",
-        "cache_read_input_tokens",
-        "requires_manual_review",
-        "estimated_requests",
-        "cost_usd",
-        "by_model",
-    ):
-        assert key in parsed
-        if key != "by_model":
-            assert key in parsed["by_model"]["claude-sonnet-4-5"]
-    out = io.StringIO()
-    assert report(db, out=out) == 0
-    text = out.getvalue()
-    assert "claude-sonnet-4-5" in text and "2026-05-04" in text and "need review" in text
-    assert "1,023" in text  # input total, with separators
+def test_since_and_until(dsn: str) -> None:
+    fill(dsn)
+    assert report_json(dsn, "--since", "2026-05-05")["requests"] == 2
+    assert report_json(dsn, "--until", "2026-05-04")["requests"] == 3  # the whole day
+    assert report_json(dsn, "--since", "2026-05-04T13:00")["requests"] == 2
+    assert report_json(dsn, "--since", "2026-05-04", "--until", "2026-05-04")["requests"] == 3
+    assert report_json(dsn, "--since", "7d")["requests"] == 0  # these rows are older
 
 
-def test_empty_ledger_reports_zeros(tmp_path: Path) -> None:
-    out = io.StringIO()
-    report(str(tmp_path / "empty.db"), as_json=True, out=out)
-    parsed = json.loads(out.getvalue())
-    assert parsed["requests"] == 0 and parsed["cost_usd"] == "0" and parsed["by_model"] == {}
+def test_group_by_each_dimension(dsn: str) -> None:
+    fill(dsn)
+
+    def groups(by: str) -> dict[tuple[str, ...], int]:
+        r = report_json(dsn, "--by", by)
+        dims = by.split(",")
+        return {tuple(g[d] for d in dims): g["requests"] for g in r["groups"]}
+
+    assert groups("provider") == {("anthropic",): 4, ("openai",): 1}
+    assert groups("key") == {("key-a",): 1, ("key-b",): 1, ("(none)",): 3}
+    assert groups("user") == {("alice",): 2, ("bob",): 1, ("(none)",): 2}
+    # r1 has two tags and counts under each; r5's tags are an older writer's k=v text.
+    assert groups("tag") == {
+        ("env=prod",): 1,
+        ("team=search",): 2,
+        ("team=ads",): 1,
+        ("(none)",): 2,
+    }
+    assert groups("day") == {("2026-05-04",): 3, ("2026-05-05",): 2}
+    assert groups("hour") == {("2026-05-04T12:00",): 3, ("2026-05-05T15:00",): 2}
+    assert groups("model,day")[("claude-sonnet-4-5", "2026-05-04")] == 2
+    assert groups("provider,user") == {
+        ("anthropic", "alice"): 2,
+        ("anthropic", "bob"): 1,
+        ("anthropic", "(none)"): 1,
+        ("openai", "(none)"): 1,
+    }
+    # Grouping by tags never double counts the totals.
+    assert report_json(dsn, "--by", "tag")["requests"] == 5
 
 
-def test_backfill_from_billing_csv_is_idempotent(ledger: Ledger, tmp_path: Path) -> None:
-    fill(ledger)
-    csv_path = tmp_path / "billing.csv"
-    csv_path.write_text(
-        "request_id,input_tokens,output_tokens,cache_creation_input_tokens,"
-        "cache_read_input_tokens\n"
-        "r3,30,70,0,0\n"
-        "missing,1,1,1,1\n"
+def test_filters(dsn: str) -> None:
+    fill(dsn)
+    assert report_json(dsn, "--model", "gpt-4o")["requests"] == 1
+    assert report_json(dsn, "--model", "gpt-4o", "--model", "no-such-model")["requests"] == 2
+    assert report_json(dsn, "--provider", "anthropic")["requests"] == 4
+    assert report_json(dsn, "--key", "key-a")["input_tokens"] == 1000
+    assert report_json(dsn, "--user", "alice")["requests"] == 2
+    assert report_json(dsn, "--tag", "team=search")["requests"] == 2
+    assert report_json(dsn, "--tag", "team")["requests"] == 3
+    assert report_json(dsn, "--tag", "team=nobody")["requests"] == 0
+    flagged_only = report_json(dsn, "--flagged")
+    assert flagged_only["requests"] == 1 and list(flagged_only["by_model"]) == ["claude-haiku-4-5"]
+    both = report_json(dsn, "--user", "alice", "--tag", "env=prod", "--by", "model")
+    assert [g["model"] for g in both["groups"]] == ["claude-sonnet-4-5"]
+
+
+def test_older_ledger_without_attribution_columns(dsn: str) -> None:
+    fill(dsn, attribution=False)
+    r = report_json(dsn, "--by", "tag,user")
+    assert [(g["tag"], g["user"], g["requests"]) for g in r["groups"]] == [("(none)", "(none)", 5)]
+    assert report_json(dsn, "--tag", "team=search")["requests"] == 0
+    assert report_json(dsn, "--user", "alice")["requests"] == 0
+
+
+def test_table_and_csv(dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    fill(dsn)
+    code, out, _ = run(capsys, "report", "--db", dsn)
+    assert code == 0
+    assert "claude-sonnet-4-5" in out and "2026-05-04" in out and "need review" in out
+    assert "1,223" in out  # input total, with separators
+    code, out, _ = run(capsys, "report", "--db", dsn, "--flagged")
+    assert code == 0 and "flagged rows" in out and "r3" in out and "estimated: input_tokens" in out
+    code, out, _ = run(capsys, "report", "--db", dsn, "--by", "tag", "--csv")
+    assert code == 0
+    lines = list(csv.DictReader(io.StringIO(out)))
+    assert {r["tag"]: int(r["requests"]) for r in lines}["team=search"] == 2
+    assert sum(Decimal(r["cost_usd"]) for r in lines if r["tag"] != "env=prod") == Decimal(
+        report_json(dsn)["cost_usd"]
     )
-    first = backfill_from_csv(ledger, csv_path)
-    assert (first.updated, first.unmatched) == (1, 1)
-    (row,) = ledger.rows(request_ids=["r3"])
-    assert (row.input_tokens, row.output_tokens) == (30, 70)
-    assert row.source == "billing_csv" and row.backfilled_at is not None
-    assert not row.requires_manual_review and row.estimated == ()
-    assert row.cost_usd == Pricing.default().cost(row_to_record(row))
-    assert row.no_usage_data  # what the stream said stays recorded
-    stamp = row.backfilled_at
-    again = backfill_from_csv(ledger, csv_path)
-    assert (again.updated, again.unchanged) == (0, 1)
-    (same,) = ledger.rows(request_ids=["r3"])
-    assert same == row and same.backfilled_at == stamp
-    r = build_report(ledger)
-    assert r["requires_manual_review"] == 0 and r["estimated_requests"] == 0
+    code, out, _ = run(capsys, "report", "--db", dsn, "--csv")
+    assert out.splitlines()[0].startswith("model,requests,")
 
 
-def test_backfill_csv_errors_are_reported(
+def test_control_characters_are_escaped_on_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_text("id,input_tokens\nx,1\n")
-    assert backfill(str(tmp_path / "l.db"), billing_csv=str(bad)) == 2
-    assert "request_id column is required" in capsys.readouterr().err
-    bad.write_text("request_id,input_tokens\nx,-4\n")
-    assert backfill(str(tmp_path / "l.db"), billing_csv=str(bad)) == 2
+    db = str(tmp_path / "l.db")
+    fill(db, [flagged("evil\x1b]0;pwned\x07\x1b[2J", "r\x1b[31m")], attribution=False)
+    code, out, _ = run(capsys, "report", "--db", db, "--flagged")
+    assert code == 0 and "\x1b" not in out and "\x07" not in out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J" in out
+    code, out, _ = run(capsys, "report", "--db", db, "--by", "model")
+    assert "\x1b" not in out
+    assert next(iter(report_json(db)["by_model"])).startswith("evil\x1b")  # JSON keeps it
 
 
-def test_reestimate_uses_kept_bodies_and_the_given_estimator(ledger: Ledger) -> None:
-    from sseusage_fast.estimate import Estimator
-
-    stream = b"".join(anthropic_stream("claude-opus-4-6-nousage", "msg_9"))
-    parse_usage = backend().parse_usage
-    original = parse_usage(stream, "anthropic", request=REQUEST)
-    assert original.requires_manual_review and "output_tokens" in original.estimated
-    row = LedgerRow.from_record(original, ts=DAY, http_status=200, request_id="kept")
-    ledger.record(row.with_changes(output_tokens=999), Capture(REQUEST, stream))
-    ledger.record(flagged("claude-haiku-4-5", "no-capture"))
-    ledger.flush()
-
-    result = reestimate(ledger)
-    assert (result.updated, result.skipped) == (1, 1)
-    (kept,) = ledger.rows(request_ids=["kept"])
-    assert kept.output_tokens == original.output_tokens  # 999 replaced by a fresh estimate
-    assert kept.source == "estimate" and kept.backfilled_at is not None
-    assert reestimate(ledger).updated == 0  # idempotent
-
-    # A calibrated estimator gives other numbers for the same bodies.
-    calibrated = Estimator()
-    fresh = parse_usage(stream, "anthropic", request=REQUEST, estimator=calibrated)
-    assert reestimate(ledger, calibrated).updated == (fresh.output_tokens != kept.output_tokens)
+def test_empty_ledger_reports_zeros(dsn: str) -> None:
+    r = report_json(dsn)
+    assert r["requests"] == 0 and r["cost_usd"] == "0" and r["by_model"] == {}
 
 
-def test_progress_shows_on_long_runs_only() -> None:
-    short, long = io.StringIO(), io.StringIO()
-    p = Progress("backfill", 10, short)
-    p.step(10)
-    p.close()
-    assert short.getvalue() == ""
-    p = Progress("backfill", 5000, long)
-    for _ in range(5000):
-        p.step()
-    p.close()
-    assert "backfill: 5000/5000 rows (100%)" in long.getvalue()
+# -- reading never creates a ledger ---------------------------------------------------------
+
+
+def test_missing_file_is_one_line_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for db in (tmp_path / "tyop.db", tmp_path / "no" / "such" / "dir" / "l.db"):
+        for command in ("report", "export", "backfill"):
+            code, out, err = run(capsys, command, "--db", str(db))
+            assert code == 2 and out == ""
+            assert err.count("\n") == 1 and "does not exist" in err, err
+        assert not db.exists() and not (tmp_path / "no").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    billing = tmp_path / "billing.csv"
+    billing.write_text("request_id,input_tokens\nr1,5\n")
+    before = billing.read_bytes()
+    code, _, err = run(capsys, "report", "--db", str(billing))
+    assert code == 2 and err.count("\n") == 1 and "is not a ledger" in err
+    assert billing.read_bytes() == before
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    code, _, err = run(capsys, "report", "--db", str(other))
+    assert code == 2 and "no requests table" in err
+    with sqlite3.connect(other) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+    conn.close()
+    assert names == ["t"]  # no schema was added
+    code, _, err = run(capsys, "report", "--db", str(tmp_path))
+    assert code == 2 and "not a file" in err
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("psycopg")
+    dsn = f"postgresql://u:secret@127.0.0.1:{_closed_port()}/db"
+    for command in ("report", "export"):
+        code, out, err = run(capsys, command, "--db", dsn)
+        assert code == 2 and out == "" and err.count("\n") == 1
+        assert "cannot reach the PostgreSQL ledger" in err and "secret" not in err
+        assert "spool" not in err
+
+
+def test_a_database_without_a_ledger(capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger_data import pg_dsn
+
+    dsn = pg_dsn()  # a fresh, empty schema
+    code, _, err = run(capsys, "report", "--db", dsn)
+    assert code == 2 and "holds no ledger" in err
+
+
+def test_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "l.db")
+    open_ledger(db, spool=False).close()
+    code, _, err = run(capsys, "report", "--db", db, "--since", "last tuesday")
+    assert code == 2 and "is not a date" in err
+    code, _, err = run(capsys, "report", "--db", db, "--by", "colour")
+    assert code == 2 and "--by 'colour'" in err
+
+
+def test_parse_when() -> None:
+    now = datetime(2026, 5, 10, 15, 30, tzinfo=timezone.utc)
+    assert parse_when("7d", now=now) == datetime(2026, 5, 3, 15, 30, tzinfo=timezone.utc)
+    assert parse_when("24h", now=now) == datetime(2026, 5, 9, 15, 30, tzinfo=timezone.utc)
+    assert parse_when("30m", now=now).minute == 0
+    assert parse_when("2w", now=now).day == 26
+    assert parse_when("2026-05-04") == DAY.replace(hour=0)
+    assert parse_when("2026-05-04", end=True) == datetime(2026, 5, 5, tzinfo=timezone.utc)
+    assert parse_when("2026-05-05T15:00Z") == NEXT_DAY
+    assert parse_when("2026-05-05T17:00+02:00") == NEXT_DAY
+    for bad in ("", "yesterday", "7y", "2026-13-01", "-3d"):
+        with pytest.raises(ValueError):
+            parse_when(bad)
+
+
+def test_parse_tags() -> None:
+    assert parse_tags('{"team": "search", "n": 3}') == {"team": "search", "n": "3"}
+    assert parse_tags("team=search, env=prod") == {"team": "search", "env": "prod"}
+    assert parse_tags(None) == {} and parse_tags("") == {} and parse_tags("{not json") == {}
+    assert parse_tags("[1, 2]") == {} and parse_tags('"team"') == {}
+
+
+def test_flagged_rows_in_json(dsn: str) -> None:
+    fill(dsn)
+    r = report_json(dsn, "--flagged")
+    (row,) = r["flagged_rows"]
+    assert row["request_id"] == "r3" and row["model"] == "claude-haiku-4-5"
+    assert row["reason"] == "no_usage; no usage reported; estimated: input_tokens, output_tokens"
+    assert row["estimate"] == {"input_tokens": 12, "output_tokens": 40}
+    assert row["end_user"] == "alice" and row["tags"] is None
+    assert "flagged_rows" not in report_json(dsn)

@@ -1,30 +1,33 @@
-"""`sseusage report` and `sseusage backfill`: totals from a ledger, and repairs of its rows."""
+"""Totals from a ledger: overall, by model and day, by any combination of dimensions, and the
+rows that wait for review. Formatting as a table or CSV. Used by `report` and the dashboard.
+
+The database does the grouping (one GROUP BY over the plain dimensions plus the tags text);
+Python only splits tags into their `k=v` pairs and merges. A row with several tags counts once
+in the totals and once under each of its tags.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import sys
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sseusage_fast.ledger import GroupTotals, Ledger, LedgerRow, open_ledger
-from sseusage_fast.ledger.row import utcnow
-from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+from sseusage_fast.ledger.reader import LedgerReader
+from sseusage_fast.query import COLUMN_OF, DIMENSIONS, NONE_LABEL, Filters, parse_tags, tag_pairs
+from sseusage_fast.record import TOKEN_FIELDS
 
-# The figures every report level carries, in display order.
+UNKNOWN_MODEL = "(unknown)"
+# The columns of a ledger row summed in every report level, in display order.
 SUMMED = (
     "input_tokens",
     "output_tokens",
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
-CSV_TOKEN_COLUMNS = SUMMED
-UNKNOWN_MODEL = "(unknown)"
 
 
 def decimal_str(value: Decimal) -> str:
@@ -33,10 +36,7 @@ def decimal_str(value: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-# -- report -----------------------------------------------------------------------------------
-
-
-def _empty() -> dict[str, Any]:
+def empty_figures() -> dict[str, Any]:
     return {
         "requests": 0,
         **{name: 0 for name in TOKEN_FIELDS},
@@ -47,38 +47,189 @@ def _empty() -> dict[str, Any]:
     }
 
 
-def _add(into: dict[str, Any], group: GroupTotals) -> None:
-    into["requests"] += group.requests
-    for name in TOKEN_FIELDS:
-        into[name] += group.tokens.get(name, 0)
-    into["requires_manual_review"] += group.requires_manual_review
-    into["estimated_requests"] += group.estimated_requests
-    into["cost_usd"] += group.cost_usd
-    into["unpriced_requests"] += group.requests - group.priced_requests
+def _add(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for name, value in other.items():
+        into[name] += value
 
 
-def _finalise(totals: dict[str, Any]) -> dict[str, Any]:
-    return {**totals, "cost_usd": decimal_str(totals["cost_usd"])}
+def _finalise(figures: dict[str, Any]) -> dict[str, Any]:
+    return {**figures, "cost_usd": decimal_str(figures["cost_usd"])}
 
 
-def build_report(ledger: Ledger) -> dict[str, Any]:
-    """Totals, and the same figures by model and by UTC day. `cost_usd` sums the priced rows;
-    `unpriced_requests` says how many rows had no price (unknown model)."""
-    overall = _empty()
+def _group_sql(reader: LedgerReader, filters: Filters, dims: Sequence[str]) -> tuple[str, list]:
+    exprs = []
+    for dim in dims:
+        if dim == "day":
+            exprs.append(reader.day_expr())
+        elif dim == "hour":
+            exprs.append(reader.hour_expr())
+        else:
+            exprs.append(reader.column(COLUMN_OF[dim]))
+    sums = ", ".join(f"SUM(COALESCE({reader.column(n)}, 0))" for n in TOKEN_FIELDS)
+    where, params = filters.where(reader)
+    select = ", ".join(f"{e} AS g{i}" for i, e in enumerate(exprs))
+    group = ", ".join(f"g{i}" for i in range(len(exprs)))
+    sql = (
+        f"SELECT {select}, COUNT(*), {sums}, "
+        "SUM(CASE WHEN requires_manual_review THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN estimated <> '[]' THEN 1 ELSE 0 END), "
+        f"{reader.cost_sum_expr()}, COUNT(cost_usd) "
+        f"FROM requests{where} GROUP BY {group}"
+    )
+    return sql, params
+
+
+def _figures(values: Sequence[Any]) -> dict[str, Any]:
+    n = len(TOKEN_FIELDS)
+    requests = int(values[0])
+    return {
+        "requests": requests,
+        **{name: int(v) for name, v in zip(TOKEN_FIELDS, values[1 : 1 + n])},
+        "requires_manual_review": int(values[1 + n]),
+        "estimated_requests": int(values[2 + n]),
+        "cost_usd": Decimal(values[3 + n]) if values[3 + n] is not None else Decimal(0),
+        "unpriced_requests": requests - int(values[4 + n]),
+    }
+
+
+def _label(dim: str, value: Any) -> str:
+    if value is None or value == "":
+        return UNKNOWN_MODEL if dim == "model" else NONE_LABEL
+    return str(value)
+
+
+def build_report(
+    reader: LedgerReader, filters: Filters | None = None, by: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The contract's totals (`requests`, the token fields, `requires_manual_review`,
+    `estimated_requests`, `cost_usd` as a decimal string, `unpriced_requests`), `by_model`
+    and `by_day`; with `by`, also `groups`: one object per combination, the dimensions' values
+    under their names. `cost_usd` sums the priced rows."""
+    filters = filters or Filters()
+    for dim in by:
+        if dim not in DIMENSIONS:
+            raise ValueError(f"cannot group by {dim!r}: one of {', '.join(DIMENSIONS)}")
+    # The database groups by model, day, the asked dimensions and (when tags matter) the tags.
+    needs_tags = "tag" in by or bool(filters.tags)
+    sql_dims = list(dict.fromkeys(["model", "day", *[d for d in by if d != "tag"]]))
+    if needs_tags:
+        sql_dims.append("tag")
+    sql, params = _group_sql(reader, filters, sql_dims)
+    overall = empty_figures()
     by_model: dict[str, dict[str, Any]] = {}
     by_day: dict[str, dict[str, Any]] = {}
-    for group in ledger.totals():
-        _add(overall, group)
-        _add(by_model.setdefault(group.model or UNKNOWN_MODEL, _empty()), group)
-        _add(by_day.setdefault(group.day, _empty()), group)
-    return {
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for values in reader.fetchall(sql, params):
+        keys = dict(zip(sql_dims, values[: len(sql_dims)]))
+        figures = _figures(values[len(sql_dims) :])
+        tags = parse_tags(keys.get("tag"))
+        if not filters.tags_match(tags):
+            continue
+        _add(overall, figures)
+        _add(by_model.setdefault(_label("model", keys["model"]), empty_figures()), figures)
+        _add(by_day.setdefault(_label("day", keys["day"]), empty_figures()), figures)
+        if not by:
+            continue
+        for tag in (tag_pairs(tags) or [NONE_LABEL]) if "tag" in by else [""]:
+            key = tuple(tag if d == "tag" else _label(d, keys[d]) for d in by)
+            _add(groups.setdefault(key, empty_figures()), figures)
+    if reader.dialect != "sqlite":
+        reader.conn.rollback()
+    result: dict[str, Any] = {
         **_finalise(overall),
         "by_model": {k: _finalise(v) for k, v in sorted(by_model.items())},
         "by_day": {k: _finalise(v) for k, v in sorted(by_day.items())},
     }
+    if by:
+        result["groups"] = [
+            {**dict(zip(by, key)), **_finalise(v)} for key, v in sorted(groups.items())
+        ]
+    return result
 
 
-_TABLE_COLUMNS = (
+# -- the rows waiting for review --------------------------------------------------------------
+
+FLAGGED_COLUMNS = (
+    "id",
+    "ts",
+    "request_id",
+    "provider",
+    "model",
+    "status",
+    "error_type",
+    "interrupted",
+    "no_usage_data",
+    "estimated",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "key_fingerprint",
+    "tags",
+    "end_user",
+)
+
+
+def flagged_rows(
+    reader: LedgerReader, filters: Filters | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest flagged rows (up to `limit`), each with `reason` (why it is flagged) and
+    `estimate` (the estimated fields and their values)."""
+    filters = filters or Filters()
+    flagged = replace(filters, flagged=True)
+    where, params = flagged.where(reader)
+    select = ", ".join(reader.column(c) for c in FLAGGED_COLUMNS)
+    sql = f"SELECT {select} FROM requests{where} ORDER BY ts DESC, id DESC"
+    if not filters.tags:
+        sql += f" LIMIT {int(limit)}"
+    out: list[dict[str, Any]] = []
+    rows = reader.stream(sql, params)
+    for values in rows:
+        row = dict(zip(FLAGGED_COLUMNS, values))
+        if not filters.tags_match(parse_tags(row["tags"])):
+            continue
+        estimated = _estimated(row["estimated"])
+        row["estimated"] = estimated
+        row["ts"] = str(row["ts"])
+        row["no_usage_data"] = bool(row["no_usage_data"])
+        row["cost_usd"] = None if row["cost_usd"] is None else decimal_str(Decimal(row["cost_usd"]))
+        row["reason"] = flag_reason(row)
+        row["estimate"] = {name: row.get(name) for name in estimated}
+        out.append(row)
+        if len(out) >= limit:
+            break
+    rows.close()  # the cursor, at once, when the limit stopped the loop early
+    return out
+
+
+def _estimated(value: Any) -> list[str]:
+    if not value:
+        return []
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def flag_reason(row: dict[str, Any]) -> str:
+    """Why a row needs review, in a few words."""
+    parts = []
+    if row.get("status") not in (None, "complete"):
+        parts.append(str(row["status"]))
+    if row.get("interrupted"):
+        parts.append(f"interrupted ({row['interrupted']})")
+    if row.get("error_type"):
+        parts.append(f"error {row['error_type']}")
+    if row.get("no_usage_data"):
+        parts.append("no usage reported")
+    if row.get("estimated"):
+        parts.append("estimated: " + ", ".join(row["estimated"]))
+    return "; ".join(parts) or "figures unknown"
+
+
+# -- output -----------------------------------------------------------------------------------
+
+TABLE_COLUMNS = (
     ("requests", "requests"),
     ("input_tokens", "input"),
     ("output_tokens", "output"),
@@ -90,278 +241,97 @@ _TABLE_COLUMNS = (
 )
 
 
-def _table(title: str, rows: dict[str, dict[str, Any]], total: dict[str, Any]) -> list[str]:
-    header = [title] + [label for _, label in _TABLE_COLUMNS]
-    body = [[name] + [_cell(v[key]) for key, _ in _TABLE_COLUMNS] for name, v in rows.items()]
-    body.append(["total"] + [_cell(total[key]) for key, _ in _TABLE_COLUMNS])
+def term_safe(text: str) -> str:
+    """Control and other unprintable characters escaped, so a stored string cannot move the
+    cursor, clear the screen or retitle the terminal."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else term_safe(str(value))
+
+
+def table(
+    titles: Sequence[str], rows: Iterable[tuple[Sequence[str], dict[str, Any]]], total: dict
+) -> list[str]:
+    header = [*titles, *(label for _, label in TABLE_COLUMNS)]
+    body = [
+        [*(term_safe(k) for k in keys), *(_cell(v[c]) for c, _ in TABLE_COLUMNS)]
+        for keys, v in rows
+    ]
+    body.append(["total", *[""] * (len(titles) - 1), *(_cell(total[c]) for c, _ in TABLE_COLUMNS)])
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    n = len(titles)
 
     def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:]))
-        return "  ".join([first, *rest])
+        left = (c.ljust(w) for c, w in zip(cells[:n], widths[:n]))
+        right = (c.rjust(w) for c, w in zip(cells[n:], widths[n:]))
+        return "  ".join([*left, *right]).rstrip()
 
     return [line(header), "  ".join("-" * w for w in widths), *map(line, body)]
 
 
-def _cell(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def format_report(report: dict[str, Any]) -> str:
-    lines = _table("model", report["by_model"], report)
-    lines.append("")
-    lines += _table("day (UTC)", report["by_day"], report)
+def format_report(
+    report: dict[str, Any], by: Sequence[str] = (), flagged: Sequence[dict] = ()
+) -> str:
+    if by:
+        rows = [([g[d] for d in by], g) for g in report["groups"]]
+        lines = table([("day (UTC)" if d == "day" else d) for d in by], rows, report)
+    else:
+        lines = table(["model"], [([k], v) for k, v in report["by_model"].items()], report)
+        lines.append("")
+        lines += table(["day (UTC)"], [([k], v) for k, v in report["by_day"].items()], report)
+    if flagged:
+        lines += ["", "flagged rows (newest first):"]
+        for row in flagged:
+            lines.append(
+                "  "
+                + term_safe(
+                    f"{row['ts']}  {row['request_id'] or '-'}  {row['model'] or '-'}  "
+                    f"{row['reason']}"
+                )
+            )
     notes = []
     if report["requires_manual_review"]:
         notes.append(
             f"{report['requires_manual_review']} request(s) need review: their figures are "
-            "estimated or unknown (see `sseusage backfill`)."
+            "estimated or unknown (see `sseusage report --flagged`, `sseusage backfill`)."
         )
     if report["unpriced_requests"]:
         notes.append(
             f"{report['unpriced_requests']} request(s) have no price (unknown model or error); "
             "the cost excludes them."
         )
+    if "tag" in by:
+        notes.append("A request with several tags is counted under each of them.")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
-def report(db: str, *, as_json: bool = False, out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    ledger = open_ledger(db)
-    try:
-        result = build_report(ledger)
-    finally:
-        ledger.close()
-    if as_json:
-        out.write(json.dumps(result, indent=2) + "\n")
-    else:
-        out.write(format_report(result))
-    return 0
+CSV_FIGURES = (
+    "requests",
+    *TOKEN_FIELDS,
+    "requires_manual_review",
+    "estimated_requests",
+    "cost_usd",
+    "unpriced_requests",
+)
 
 
-# -- backfill ---------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class BackfillResult:
-    examined: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    unmatched: int = 0  # CSV lines whose request id is not in the ledger
-    skipped: int = 0  # flagged rows that cannot be re-estimated (no capture kept)
-
-
-class Progress:
-    """One line on stderr, rewritten at most a few times a second; silent for short runs."""
-
-    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
-        self.label, self.total, self.done = label, total, 0
-        self.stream = stream or sys.stderr
-        self._last = 0.0
-        self._shown = False
-
-    def step(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self._last >= 0.2 and self.total >= 1000:
-            self._last = now
-            self._shown = True
-            pct = 100 * self.done / self.total if self.total else 100
-            self.stream.write(f"\r{self.label}: {self.done}/{self.total} rows ({pct:.0f}%)")
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self._shown:
-            self.stream.write(f"\r{self.label}: {self.done}/{self.total} rows (100%)\n")
-            self.stream.flush()
-
-
-def row_to_record(row: LedgerRow) -> UsageRecord:
-    """The usage record a row stands for (what pricing needs)."""
-    return UsageRecord(
-        **row.tokens(),
-        service_tier=row.service_tier,
-        speed=row.speed,
-        provider=row.provider,
-        model=row.model,
-        message_id=row.message_id,
-        stop_reason=row.stop_reason,
-        status=row.status,
-        error_type=row.error_type,
-        no_usage_data=row.no_usage_data,
-        requires_manual_review=row.requires_manual_review,
-        estimated=row.estimated,
-        interrupted=row.interrupted,
-    )
-
-
-def _price(record: UsageRecord) -> Decimal | None:
-    from sseusage_fast.pricing import Pricing
-
-    return Pricing.default().cost(record)
-
-
-def _changes(row: LedgerRow, values: dict[str, Any]) -> dict[str, Any]:
-    """Only the columns that actually change (so a second run changes nothing)."""
-    return {k: v for k, v in values.items() if getattr(row, k) != v}
-
-
-def _csv_lines(path: Path) -> Iterator[dict[str, int | str]]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or "request_id" not in reader.fieldnames:
-            raise ValueError(f"{path}: a request_id column is required")
-        for line_no, raw in enumerate(reader, start=2):
-            request_id = (raw.get("request_id") or "").strip()
-            if not request_id:
-                continue
-            parsed: dict[str, int | str] = {"request_id": request_id}
-            for name in CSV_TOKEN_COLUMNS:
-                cell = (raw.get(name) or "").strip()
-                if cell:
-                    try:
-                        parsed[name] = int(cell)
-                    except ValueError:
-                        raise ValueError(f"{path}:{line_no}: {name} is not an integer") from None
-                    if parsed[name] < 0:  # type: ignore[operator]
-                        raise ValueError(f"{path}:{line_no}: {name} is negative")
-            yield parsed
-
-
-def _billing_values(row: LedgerRow, billed: dict[str, int | str]) -> dict[str, Any]:
-    values: dict[str, Any] = {k: v for k, v in billed.items() if k != "request_id"}
-    cache_total = values.get("cache_creation_input_tokens")
-    split = (row.cache_creation_5m_input_tokens or 0) + (row.cache_creation_1h_input_tokens or 0)
-    if cache_total is not None and split and split != cache_total:
-        # The stream's TTL split no longer adds up to the billed total: drop it, not guess it.
-        values["cache_creation_5m_input_tokens"] = None
-        values["cache_creation_1h_input_tokens"] = None
-    estimated = tuple(name for name in row.estimated if name not in values)
-    values["estimated"] = estimated
-    if all(name in values for name in CSV_TOKEN_COLUMNS):
-        values["requires_manual_review"] = bool(estimated) and row.requires_manual_review
-    values["source"] = "billing_csv"
-    record = row_to_record(row.with_changes(**values))
-    values["cost_usd"] = _price(record)
-    return values
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def backfill_from_csv(
-    ledger: Ledger, path: Path, *, progress: Progress | None = None
-) -> BackfillResult:
-    lines = list(_csv_lines(path))
-    result = BackfillResult()
-    progress = progress or Progress("backfill", len(lines))
-    for batch in _chunks(lines, 500):
-        by_id = {str(line["request_id"]): line for line in batch}
-        found: set[str] = set()
-        updates = []
-        for row in ledger.rows(request_ids=list(by_id)):
-            assert row.id is not None and row.request_id is not None
-            found.add(row.request_id)
-            result.examined += 1
-            changes = _changes(row, _billing_values(row, by_id[row.request_id]))
-            if changes:
-                changes["backfilled_at"] = utcnow()
-                updates.append((row.id, changes))
-                result.updated += 1
-            else:
-                result.unchanged += 1
-        ledger.update_rows(updates)
-        result.unmatched += len(set(by_id) - found)
-        progress.step(len(batch))
-    progress.close()
-    return result
-
-
-def reestimate(
-    ledger: Ledger, estimator: Any = None, *, progress: Progress | None = None
-) -> BackfillResult:
-    """Re-run the meter over the kept bodies of flagged rows with `estimator` (the process
-    default when None): provider-reported figures stay, estimated ones are replaced."""
-    from sseusage_fast.proxy.meter import backend
-
-    parse_usage = backend().parse_usage
-    result = BackfillResult()
-    progress = progress or Progress("backfill", ledger.count(flagged_only=True))
-    updates: list[tuple[int, dict[str, Any]]] = []
-    for row in ledger.rows(flagged_only=True):
-        assert row.id is not None
-        progress.step()
-        result.examined += 1
-        capture = ledger.capture(row.id) if row.source != "billing_csv" else None
-        if capture is None:
-            result.skipped += 1
-            continue
-        kwargs: dict[str, Any] = {"request": capture.request_body or None}
-        if estimator is not None:
-            kwargs["estimator"] = estimator
-        fresh = parse_usage(capture.response_body, row.provider or "auto", **kwargs)
-        values: dict[str, Any] = {
-            name: getattr(fresh, name) for name in fresh.estimated if name in TOKEN_FIELDS
-        }
-        values["estimated"] = tuple(fresh.estimated)
-        values["source"] = "estimate" if fresh.estimated else "provider"
-        values["cost_usd"] = _price(row_to_record(row.with_changes(**values)))
-        changes = _changes(row, values)
-        if changes:
-            changes["backfilled_at"] = utcnow()
-            updates.append((row.id, changes))
-            result.updated += 1
-        else:
-            result.unchanged += 1
-        if len(updates) >= 500:
-            ledger.update_rows(updates)
-            updates = []
-    ledger.update_rows(updates)
-    progress.close()
-    return result
-
-
-def backfill(
-    db: str,
-    *,
-    billing_csv: str | None = None,
-    estimator_path: str | None = None,
-    out: TextIO | None = None,
-) -> int:
-    out = out or sys.stdout
-    ledger = open_ledger(db)
-    try:
-        if billing_csv is not None:
-            try:
-                result = backfill_from_csv(ledger, Path(billing_csv))
-            except (OSError, ValueError) as exc:
-                sys.stderr.write(f"sseusage backfill: {exc}\n")
-                return 2
-            out.write(
-                f"billing CSV: {result.updated} row(s) updated, {result.unchanged} already "
-                f"up to date, {result.unmatched} request id(s) not in the ledger\n"
-            )
-            return 0
-        estimator = None
-        if estimator_path is not None:
-            from sseusage_fast.estimate import Estimator
-
-            estimator = Estimator.load(estimator_path)
-        result = reestimate(ledger, estimator)
-        out.write(
-            f"re-estimated: {result.updated} row(s) updated, {result.unchanged} unchanged, "
-            f"{result.skipped} flagged row(s) without kept bodies (run the proxy with "
-            "--keep-flagged-bodies to make them re-estimable)\n"
-        )
-        return 0
-    finally:
-        ledger.close()
+def format_csv(report: dict[str, Any], by: Sequence[str]) -> str:
+    """One line per group (by model when no dimension is given)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*by, *CSV_FIGURES])
+    for group in report["groups"]:
+        writer.writerow([*(group[d] for d in by), *(group[f] for f in CSV_FIGURES)])
+    return out.getvalue()

@@ -493,7 +493,9 @@ def estimated_to_db(value: Sequence[str]) -> str:
 
 
 def estimated_from_db(value: str | None) -> tuple[str, ...]:
-    return tuple(json.loads(value)) if value else ()
+    if not value or value == "[]":  # most rows: nothing estimated, no JSON to parse
+        return ()
+    return tuple(json.loads(value))
 
 
 # -- the spool: rows the database could not take, kept on disk until it can ----------------------

@@ -71,6 +71,16 @@ class PostgresLedger(SQLLedger):
         return value
 
     def _from_db(self, name: str, value: Any) -> Any:
-        if name == "estimated":
-            return estimated_from_db(value)
-        return value
+        return from_db(name, value)
+
+
+def from_db(name: str, value: Any) -> Any:
+    """A stored value as the `LedgerRow` field holds it (psycopg already gives datetimes,
+    booleans and Decimals)."""
+    if name == "estimated":
+        return estimated_from_db(value)
+    return value
+
+
+# The columns `from_db` changes.
+CONVERTED = PostgresLedger.converted_columns

@@ -16,7 +16,7 @@ _BOOLS = {"no_usage_data", "requires_manual_review"}
 _TIMES = {"ts", "backfilled_at"}
 
 
-class _DecimalSum:
+class DecimalSum:
     """SUM over decimal strings, exact (SQLite's own SUM would go through floats)."""
 
     def __init__(self) -> None:
@@ -51,7 +51,7 @@ class SQLiteLedger(SQLLedger):
         # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt the file.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.create_aggregate("decimal_sum", 1, _DecimalSum)  # type: ignore[arg-type]
+        conn.create_aggregate("decimal_sum", 1, DecimalSum)  # type: ignore[arg-type]
         return conn
 
     @contextmanager
@@ -81,14 +81,24 @@ class SQLiteLedger(SQLLedger):
         return value
 
     def _from_db(self, name: str, value: Any) -> Any:
-        if name == "estimated":
-            return estimated_from_db(value)
-        if value is None:
-            return None
-        if name in _TIMES:
-            return datetime.fromisoformat(value)
-        if name in _BOOLS:
-            return bool(value)
-        if name == "cost_usd":
-            return Decimal(value)
-        return value
+        return from_db(name, value)
+
+
+def from_db(name: str, value: Any) -> Any:
+    """A stored value of column `name` as the `LedgerRow` field holds it (the ledger's reads
+    and `LedgerReader.rows_between`)."""
+    if name == "estimated":
+        return estimated_from_db(value)
+    if value is None:
+        return None
+    if name in _TIMES:
+        return datetime.fromisoformat(value)
+    if name in _BOOLS:
+        return bool(value)
+    if name == "cost_usd":
+        return Decimal(value)
+    return value
+
+
+# The columns `from_db` changes.
+CONVERTED = SQLiteLedger.converted_columns

@@ -8,7 +8,7 @@ import signal
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-from sseusage_fast.ledger import open_ledger
+from sseusage_fast.ledger import Ledger, open_ledger
 from sseusage_fast.proxy.app import create_app
 from sseusage_fast.proxy.config import ProxyConfig
 
@@ -69,9 +69,24 @@ def run(
         if app is not None:
             # Rows still waiting for their batch when a forced exit skipped the app's shutdown.
             app.state.proxy.write_pending_rows()
+        keep_estimator(ledger)
         ledger.close()
         log.info("ledger closed")
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
     log.info("shut down on %s", signal.Signals(signum).name)
+
+
+def keep_estimator(ledger: Ledger) -> None:
+    """Store what the process's estimator learned in the ledger, for `backfill` to use."""
+    from sseusage_fast.estimator import default_estimator
+    from sseusage_fast.ledger.base import SQLLedger
+    from sseusage_fast.ledger.estimator_store import save_estimator
+
+    if not isinstance(ledger, SQLLedger):
+        return
+    try:
+        save_estimator(ledger, default_estimator())
+    except Exception as exc:  # noqa: BLE001 - a lost calibration must not fail the shutdown
+        log.warning("estimator state not kept in the ledger: %s", exc)

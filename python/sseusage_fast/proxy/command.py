@@ -1,22 +1,21 @@
-"""The `proxy`, `report` and `backfill` subcommands of `sseusage` (registered by cli.py)."""
+"""`sseusage proxy`: its options and its start from the command line (the CLI registers them;
+nothing here imports Starlette until the command runs)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from typing import Any
 
 DEFAULT_DB = "sseusage.db"
+DESCRIPTION = (
+    "Forward every request to --upstream unchanged (streams included) and record one ledger "
+    "row per request."
+)
 
 
-def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "proxy",
-        help="run a metering reverse proxy in front of a provider API",
-        description="Forward every request to --upstream unchanged (streams included) and "
-        "record one ledger row per request.",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `sseusage proxy`."""
     p.add_argument("--upstream", required=True, help="e.g. https://api.anthropic.com")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787)
@@ -67,40 +66,10 @@ def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="debug also logs every stream event, truncated",
     )
-    p.set_defaults(func=_run_proxy)
-    return p
 
 
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "report", help="token and cost totals from a ledger, by model and by day"
-    )
-    p.add_argument("--db", default=DEFAULT_DB)
-    p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(func=_run_report)
-    return p
-
-
-def add_backfill_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "backfill",
-        help="fill flagged ledger rows from a billing export, or re-estimate them",
-    )
-    p.add_argument("--db", default=DEFAULT_DB)
-    p.add_argument(
-        "--billing-csv",
-        metavar="FILE",
-        help="columns request_id,input_tokens,output_tokens,"
-        "cache_creation_input_tokens,cache_read_input_tokens",
-    )
-    p.add_argument(
-        "--estimator", metavar="FILE", help="a saved Estimator state (JSON) to re-estimate with"
-    )
-    p.set_defaults(func=_run_backfill)
-    return p
-
-
-def _run_proxy(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
+    """Start the proxy from parsed options; returns when it has drained."""
     try:
         from sseusage_fast.proxy import ProxyConfig, run
     except ImportError as exc:
@@ -130,15 +99,3 @@ def _run_proxy(args: argparse.Namespace) -> int:
         spool=spool,
     )
     return 0
-
-
-def _run_report(args: argparse.Namespace) -> int:
-    from sseusage_fast.reporting import report
-
-    return report(args.db, as_json=args.json)
-
-
-def _run_backfill(args: argparse.Namespace) -> int:
-    from sseusage_fast.reporting import backfill
-
-    return backfill(args.db, billing_csv=args.billing_csv, estimator_path=args.estimator)

@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import SSEDecoder, parse_usage
-from .record import TOKEN_FIELDS, UsageRecord
+from sseusage_fast import SSEDecoder, parse_usage
+from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
 PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini")
 
@@ -296,7 +296,7 @@ _ALWAYS = ("input_tokens", "output_tokens")
 
 def _cost(rec: UsageRecord) -> str | None:
     try:
-        from .pricing import Pricing
+        from sseusage_fast.pricing import Pricing
 
         pricing = Pricing.default()
         value = pricing.cost(rec)
@@ -318,7 +318,7 @@ def _read(path: str, stdin: IO[bytes]) -> bytes:
         return f.read()
 
 
-def add_inspect_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "inspect",
         help="show the events, the usage record and a diagnosis of a captured stream or body",

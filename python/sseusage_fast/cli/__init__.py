@@ -1,22 +1,32 @@
-"""The `sseusage` command line: `inspect`, and `proxy`, `report`, `backfill` from cli_ledger."""
+"""The `sseusage` command line: one module per command, registered here.
+
+A command whose module fails to import (a broken install) is registered as a stub that says
+why, so the others still work.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-LEDGER_COMMANDS = {
+# Command -> (module under sseusage_fast.cli, help when the module cannot be imported).
+COMMANDS = {
+    "inspect": "show the events, the usage record and a diagnosis of a captured stream",
     "proxy": "run a metering reverse proxy in front of a provider API",
     "report": "token and cost totals from a ledger",
+    "export": "the ledger's rows as CSV or JSON lines",
     "backfill": "fill flagged ledger rows from a billing export, or re-estimate them",
+    "dashboard": "serve a page of spend over time, by model, key and tag",
+    "reconcile": "the ledger against the provider's own usage report",
 }
 
 
 def _version() -> str:
-    from . import BACKEND, __version__
+    from sseusage_fast import BACKEND, __version__
 
     return f"sseusage {__version__} ({BACKEND} backend)"
 
@@ -29,38 +39,34 @@ def _unavailable(name: str, reason: str) -> Any:
     return handler
 
 
-def _add_ledger_commands(subparsers: Any) -> None:
-    """Register proxy/report/backfill; if cli_ledger cannot be imported, stubs that say why."""
+def _add_command(subparsers: Any, name: str, help_text: str) -> None:
+    module_name = f"sseusage_fast.cli.{name}"
     try:
-        from .cli_ledger import add_backfill_parser, add_proxy_parser, add_report_parser
-
-        adders = (add_proxy_parser, add_report_parser, add_backfill_parser)
-    except Exception as exc:  # noqa: BLE001 - a broken cli_ledger must not take `inspect` down
-        reason = f"sseusage_fast.cli_ledger failed to import: {type(exc).__name__}: {exc}"
-        for name, help_text in LEDGER_COMMANDS.items():
-            p = subparsers.add_parser(name, help=f"{help_text} (unavailable)", add_help=False)
-            p.set_defaults(func=_unavailable(name, reason), accepts_any=True)
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - one broken command must not take the others down
+        reason = f"{module_name} failed to import: {type(exc).__name__}: {exc}"
+        p = subparsers.add_parser(name, help=f"{help_text} (unavailable)", add_help=False)
+        p.set_defaults(func=_unavailable(name, reason), accepts_any=True)
         return
-    for add in adders:
-        add(subparsers)
+    module.add_parser(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .inspect_cmd import add_inspect_parser
-
     parser = argparse.ArgumentParser(
         prog="sseusage",
         description="Token usage from LLM event streams: inspect captures, meter traffic, "
-        "report totals.",
+        "report, export and look at spend.",
     )
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_inspect_parser(subparsers)
-    _add_ledger_commands(subparsers)
+    for name, help_text in COMMANDS.items():
+        _add_command(subparsers, name, help_text)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sseusage_fast.cli.common import CommandError
+
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -74,13 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except BrokenPipeError:  # `sseusage inspect x | head`
+    except CommandError as exc:
+        sys.stderr.write(f"sseusage {args.command}: {exc}\n")
+        return 2
+    except BrokenPipeError:  # `sseusage export ... | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,3 @@
+from sseusage_fast.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The spend page: `page.render_page(reader)` draws it, `server` serves it."""

@@ -1,0 +1,225 @@
+"""`sseusage backfill`: only flagged rows are filled, every CSV line is checked before any row
+changes, filled rows say how and when, and re-estimation uses the estimator kept in the
+ledger (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ledger_data import DAY, fill, report_json
+from replay_upstream import anthropic_stream
+from sseusage_fast import parse_usage
+from sseusage_fast.backfill import reestimate, row_to_record
+from sseusage_fast.cli import main
+from sseusage_fast.estimator import Estimator, normalize_model
+from sseusage_fast.ledger import Capture, LedgerRow, open_ledger
+from sseusage_fast.ledger.estimator_store import load_estimator, save_estimator
+from sseusage_fast.ledger.reader import open_reader
+from sseusage_fast.pricing import Pricing
+
+HEADER = "request_id,input_tokens,output_tokens,cache_creation_input_tokens,cache_read_input_tokens"
+REQUEST = json.dumps(
+    {"model": "claude-opus-4-6", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+).encode()
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def rows(dsn: str) -> dict[str, dict[str, Any]]:
+    """Every row by request id, as `export --format jsonl` gives it."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["export", "--db", dsn, "--format", "jsonl"]) == 0
+    return {r["request_id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+
+
+def write_csv(tmp_path: Path, *lines: str, name: str = "billing.csv") -> str:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return str(path)
+
+
+def test_fills_flagged_rows_only(
+    dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(dsn)
+    before = rows(dsn)
+    billing = write_csv(tmp_path, "r3,30,70,0,0", "r1,99999,99999,0,0", "missing,1,1,1,1")
+    code, out, err = run(capsys, "backfill", "--db", dsn, "--billing-csv", billing)
+    assert code == 0 and err == ""
+    assert "line 3: request 'r1' was not flagged: left alone" in out
+    assert "1 row(s) filled" in out and "1 request id(s) not in the ledger" in out
+    after = rows(dsn)
+    assert after["r1"] == before["r1"]  # the provider's own figures stay
+    r3 = after["r3"]
+    assert (r3["input_tokens"], r3["output_tokens"]) == (30, 70)
+    assert r3["source"] == "billing_csv" and r3["backfilled_at"] is not None
+    assert r3["requires_manual_review"] is False and r3["estimated"] == []
+    assert r3["no_usage_data"] is True  # what the stream said stays recorded
+    assert Decimal(r3["cost_usd"]) == Pricing.default().cost(row_to_record(_as_row(r3)))
+    assert report_json(dsn)["requires_manual_review"] == 0
+    # A second run changes nothing, the stamp included.
+    code, out, _ = run(capsys, "backfill", "--db", dsn, "--billing-csv", billing)
+    assert "0 row(s) filled, 1 already up to date" in out
+    assert rows(dsn)["r3"]["backfilled_at"] == r3["backfilled_at"]
+
+
+def _as_row(data: dict[str, Any]) -> dict[str, Any]:
+    row = dict(data)
+    row["estimated"] = tuple(row["estimated"])
+    return row
+
+
+def test_overwrite_and_dry_run(
+    dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(dsn)
+    before = rows(dsn)
+    billing = write_csv(tmp_path, "r1,1532,58,0,0", "r3,30,70,0,0")
+    code, out, _ = run(
+        capsys, "backfill", "--db", dsn, "--billing-csv", billing, "--overwrite", "--dry-run"
+    )
+    assert code == 0 and "2 row(s) would fill" in out
+    assert "input_tokens 1000 -> 1532" in out and "output_tokens 40 -> 70" in out
+    assert rows(dsn) == before  # a dry run writes nothing
+    code, out, _ = run(capsys, "backfill", "--db", dsn, "--billing-csv", billing, "--overwrite")
+    assert "2 row(s) filled" in out
+    r1 = rows(dsn)["r1"]
+    assert (r1["input_tokens"], r1["output_tokens"], r1["source"]) == (1532, 58, "billing_csv")
+    assert r1["cache_creation_5m_input_tokens"] is None  # the split no longer adds up
+
+
+HOSTILE = [
+    (
+        "field",
+        lambda: 'r3,"' + "9" * 140_000 + '",1,0,0',
+        "billing.csv:2: field larger than field limit",
+    ),
+    ("past 2^63", lambda: "r3,9223372036854775808,1,0,0", "holds (2^63-1)"),
+    ("digits", lambda: "r3,1,1,0,0\nr1," + "1" * 5000 + ",1,0,0", "billing.csv:3: input_tokens"),
+    ("negative", lambda: "r3,-4,1,0,0", "is not a whole number"),
+    ("text", lambda: "r3,12abc,1,0,0", "billing.csv:2: input_tokens '12abc'"),
+    (
+        "duplicate",
+        lambda: "r3,1,1,0,0\nr2,1,1,0,0\nr3,2,2,0,0",
+        "billing.csv:4: request id 'r3' repeats line 2",
+    ),
+    ("nul", lambda: "r3,1\x00,1,0,0", "billing.csv:2: input_tokens"),
+    ("empty id", lambda: " ,1,1,0,0", "billing.csv:2: request_id is empty"),
+]
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_csv_is_one_line_and_changes_nothing(
+    case: tuple[str, Any, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "l.db")
+    fill(db)
+    before = rows(db)
+    _, make, message = case
+    billing = write_csv(tmp_path, make())
+    code, out, err = run(capsys, "backfill", "--db", db, "--billing-csv", billing)
+    assert code == 2 and out == "" and err.count("\n") == 1, err[:300]
+    assert message in err and "Traceback" not in err and len(err) < 400
+    assert rows(db) == before
+
+
+def test_non_utf8_and_bad_headers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "l.db")
+    fill(db)
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes(HEADER.encode() + b"\nr3,1,1,0,0\nr\xe9sum\xe9,1,1,0,0\n")
+    code, _, err = run(capsys, "backfill", "--db", db, "--billing-csv", str(bad))
+    assert code == 2 and "latin1.csv:3: not UTF-8 (byte 0xe9 at column 2)" in err
+    bad.write_text("id,input_tokens\nx,1\n")
+    code, _, err = run(capsys, "backfill", "--db", db, "--billing-csv", str(bad))
+    assert code == 2 and ":1: a request_id column is required" in err
+    bad.write_text("request_id,colour\nx,1\n")
+    code, _, err = run(capsys, "backfill", "--db", db, "--billing-csv", str(bad))
+    assert code == 2 and "no token column" in err
+    bad.write_bytes(b"request_id,input_tokens\n" + b"r" * (1 << 21))
+    code, _, err = run(capsys, "backfill", "--db", db, "--billing-csv", str(bad))
+    assert code == 2 and ":2: line longer than" in err
+    code, _, err = run(capsys, "backfill", "--db", db, "--billing-csv", str(tmp_path / "none.csv"))
+    assert code == 2 and "none.csv" in err and err.count("\n") == 1
+
+
+def test_reestimate_uses_the_estimator_kept_in_the_ledger(dsn: str) -> None:
+    stream = b"".join(anthropic_stream("claude-opus-4-6-nousage", "msg_9"))
+    original = parse_usage(stream, "anthropic", request=REQUEST)
+    assert original.requires_manual_review and "output_tokens" in original.estimated
+    ledger = open_ledger(dsn, spool=False)
+    row = LedgerRow.from_record(original, ts=DAY, http_status=200, request_id="kept")
+    ledger.record(row.with_changes(output_tokens=999), Capture(REQUEST, stream))
+    ledger.record(LedgerRow.from_record(original, ts=DAY, request_id="no-capture"))
+    ledger.flush()
+    # A calibrated estimator: this model's real output runs at twice the text's estimate.
+    model = normalize_model(original.model)
+    calibrated = Estimator.from_json(
+        json.dumps({"version": 1, "ratios": {model: {"output": [2.0] * 5, "input": [1.5] * 5}}})
+    )
+    save_estimator(ledger, calibrated)  # type: ignore[arg-type]
+    ledger.close()
+
+    with open_reader(dsn, write=True) as reader:
+        kept = load_estimator(reader)
+        assert kept is not None and kept.to_json() == calibrated.to_json()
+        dry = reestimate(reader, dry_run=True)
+        assert (len(dry.changes), dry.skipped) == (1, 1)
+        result = reestimate(reader)
+        assert len(result.changes) == 1
+    expected = parse_usage(stream, "anthropic", request=REQUEST, estimator=calibrated)
+    fresh = rows(dsn)["kept"]
+    assert fresh["output_tokens"] == expected.output_tokens != original.output_tokens
+    assert fresh["source"] == "estimate" and fresh["backfilled_at"] is not None
+    with open_reader(dsn, write=True) as reader:
+        assert reestimate(reader).changes == []  # idempotent
+
+
+def test_backfill_needs_only_the_base_install(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.db")
+    fill(db)
+    billing = write_csv(tmp_path, "r3,30,70,0,0")
+    code = (
+        "import sys\n"
+        "for name in ('anyio', 'starlette', 'uvicorn', 'httpx', 'psycopg'):\n"
+        "    sys.modules[name] = None  # as if not installed\n"
+        "from sseusage_fast.cli import main\n"
+        f"assert main(['backfill', '--db', {db!r}, '--billing-csv', {billing!r}]) == 0\n"
+        f"assert main(['backfill', '--db', {db!r}]) == 0\n"
+        f"assert main(['report', '--db', {db!r}, '--json']) == 0\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1 row(s) filled" in proc.stdout and "re-estimated: 0 row(s) filled" in proc.stdout
+
+
+def test_the_proxy_keeps_its_estimator_in_the_ledger(dsn: str) -> None:
+    from sseusage_fast.estimator import default_estimator
+    from sseusage_fast.proxy.runner import keep_estimator
+
+    ledger = open_ledger(dsn, spool=False)
+    with open_reader(dsn) as reader:
+        assert load_estimator(reader) is None  # nothing kept yet, and no table made by reading
+        assert not reader.has_table("estimator_state")
+    keep_estimator(ledger)
+    keep_estimator(ledger)  # a second stop replaces the first
+    ledger.close()
+    with open_reader(dsn) as reader:
+        kept = load_estimator(reader)
+    assert kept is not None and kept.to_json() == default_estimator().to_json()
