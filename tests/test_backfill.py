@@ -17,7 +17,7 @@ from replay_upstream import anthropic_stream
 from sseusage_fast import parse_usage
 from sseusage_fast.backfill import reestimate, row_to_record
 from sseusage_fast.cli import main
-from sseusage_fast.estimator import Estimator, normalize_model
+from sseusage_fast.estimate import Estimator, normalize_model
 from sseusage_fast.ledger import Capture, LedgerRow, open_ledger
 from sseusage_fast.ledger.estimator_store import load_estimator, save_estimator
 from sseusage_fast.ledger.reader import open_reader
@@ -210,7 +210,7 @@ def test_backfill_needs_only_the_base_install(tmp_path: Path) -> None:
 
 
 def test_the_proxy_keeps_its_estimator_in_the_ledger(dsn: str) -> None:
-    from sseusage_fast.estimator import default_estimator
+    from sseusage_fast.estimate import default_estimator
     from sseusage_fast.proxy.runner import keep_estimator
 
     ledger = open_ledger(dsn, spool=False)

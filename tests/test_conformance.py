@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from capture_index import Capture, load_captures, strip_usage
 from sseusage_fast import pure
-from sseusage_fast.estimator import Estimator
+from sseusage_fast.estimate import Estimator
 from sseusage_fast.record import FIELD_NAMES
 
 CAPTURES = load_captures()

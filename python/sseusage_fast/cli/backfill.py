@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
     estimator = None
     if args.estimator is not None:
-        from sseusage_fast.estimator import Estimator
+        from sseusage_fast.estimate import Estimator
 
         try:
             estimator = Estimator.load(args.estimator)

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sseusage_fast.estimator import Estimator
+    from sseusage_fast.estimate import Estimator
     from sseusage_fast.ledger.base import SQLLedger
     from sseusage_fast.ledger.reader import LedgerReader
 
@@ -41,7 +41,7 @@ def save_estimator(ledger: SQLLedger, estimator: Estimator) -> None:
 
 def load_estimator(reader: LedgerReader) -> Estimator | None:
     """The stored estimator, or None when the ledger has none (or an unreadable one)."""
-    from sseusage_fast.estimator import Estimator
+    from sseusage_fast.estimate import Estimator
 
     if not reader.has_table("estimator_state"):
         return None

@@ -80,7 +80,7 @@ def _drained(signum: int, frame: FrameType | None) -> None:
 
 def keep_estimator(ledger: Ledger) -> None:
     """Store what the process's estimator learned in the ledger, for `backfill` to use."""
-    from sseusage_fast.estimator import default_estimator
+    from sseusage_fast.estimate import default_estimator
     from sseusage_fast.ledger.base import SQLLedger
     from sseusage_fast.ledger.estimator_store import save_estimator
 
