@@ -15,8 +15,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 
+use crate::providers::facts::Provider;
 use crate::textstats::TextStats;
-use crate::usage::Provider;
 
 use decoder::{Event, SSEDecoder};
 use parser::{parse_usage_raw, ParserSettings, UsageCore};

@@ -1,0 +1,93 @@
+"""Chat chunks and bodies read from a parsed tree (twin of openai_chat/tree.rs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...scan.tree import object_, string
+from ..error import read_error
+from . import looks_like
+from .usage import read_usage
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+
+
+def on_event(ex: Facts, value: Any) -> None:
+    if not isinstance(value, dict):
+        return
+    if object_(value, "error") is not None:
+        read_error(ex, value)
+        return
+    _read_identity(ex, value)
+    _read_choices(ex, value, "delta")
+    usage = object_(value, "usage")
+    if usage is not None:
+        read_usage(ex, usage)
+
+
+def on_body(ex: Facts, value: Any) -> bool:
+    """A whole chat.completion body; False if it is not one."""
+    if not isinstance(value, dict):
+        return False
+    if object_(value, "error") is not None:
+        read_error(ex, value)
+        return True
+    if not looks_like(value):
+        return False
+    _read_identity(ex, value)
+    _read_choices(ex, value, "message")
+    usage = object_(value, "usage")
+    if usage is not None:
+        read_usage(ex, usage)
+    return True
+
+
+def _read_identity(ex: Facts, obj: dict[str, Any]) -> None:
+    for attr, key in (("message_id", "id"), ("model", "model"), ("service_tier", "service_tier")):
+        value = string(obj, key)
+        if value is not None:
+            setattr(ex, attr, value)
+
+
+def _read_choices(ex: Facts, obj: dict[str, Any], key: str) -> None:
+    choices = obj.get("choices")
+    if not isinstance(choices, list):
+        return
+    for choice in choices:
+        if not isinstance(choice, dict):
+            continue
+        message = object_(choice, key)
+        if message is not None:
+            _count_message(ex, message)
+        reason = string(choice, "finish_reason")
+        if reason is not None:
+            ex.stop_reason = reason
+
+
+def _count_message(ex: Facts, message: dict[str, Any]) -> None:
+    """A streamed delta or a body's message: content, reasoning text, tool-call arguments."""
+    content = message.get("content")
+    if isinstance(content, str):
+        ex.output_text.add(content)
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                ex.output_text.add(part["text"])
+    for key in ("reasoning_content", "reasoning"):
+        text = message.get(key)
+        if isinstance(text, str):
+            ex.saw_thinking = True
+            ex.output_text.add(text)
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for call in calls:
+            if not isinstance(call, dict):
+                continue
+            ex.saw_tool_use = True
+            function = object_(call, "function")
+            if function is not None:
+                for key in ("name", "arguments"):
+                    text = function.get(key)
+                    if isinstance(text, str):
+                        ex.output_text.add(text)

@@ -1,0 +1,76 @@
+//! The meter: feed it the bytes of one response, get one `RawRecord` at the end.
+//!
+//! - [`sniff`]: the body's kind, from its first significant byte (event stream, JSON body,
+//!   an HTML page or compressed bytes).
+//! - [`dispatch`]: each event of a stream to its provider's readers.
+//! - [`finish`]: what a cut stream left, a JSON body read whole, and the record.
+
+mod dispatch;
+mod finish;
+mod sniff;
+
+use crate::providers::facts::Provider;
+use crate::record::RawRecord;
+use crate::sse::{EventBuilder, Framer, Lines};
+
+use dispatch::Dispatch;
+use sniff::Mode;
+
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
+
+#[derive(Debug)]
+pub struct UsageCore {
+    pub(crate) framer: Framer,
+    pub(crate) events: EventBuilder,
+    pub(crate) sink: Dispatch,
+    pub(crate) mode: Mode,
+    /// A JSON body, kept whole until the end (bounded by `max_event_bytes`).
+    pub(crate) body: Vec<u8>,
+    pub(crate) max_event_bytes: usize,
+    /// Anything but white space arrived.
+    pub(crate) saw_bytes: bool,
+    /// The first bytes, while they could still be the start of a BOM or a zstd magic.
+    pub(crate) held: Vec<u8>,
+    /// The first bytes were checked for a byte order mark.
+    pub(crate) bom_seen: bool,
+}
+
+impl UsageCore {
+    pub fn new(provider: Provider, max_event_bytes: usize) -> Self {
+        UsageCore {
+            framer: Framer::new(max_event_bytes.saturating_add(64)),
+            events: EventBuilder::new(b"", max_event_bytes),
+            sink: Dispatch::new(provider),
+            mode: Mode::Sniff,
+            body: Vec::new(),
+            max_event_bytes,
+            saw_bytes: false,
+            held: Vec::new(),
+            bom_seen: false,
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        match self.mode {
+            Mode::EventStream => self.frame(chunk),
+            Mode::Sniff => self.sniff(chunk),
+            Mode::Json => self.keep_body(chunk),
+            Mode::NotSse(_) => {}
+        }
+    }
+
+    pub(crate) fn frame(&mut self, chunk: &[u8]) {
+        let mut lines = Lines {
+            builder: &mut self.events,
+            sink: &mut self.sink,
+        };
+        self.framer.feed(chunk, &mut lines);
+    }
+}
+
+/// A whole captured body at once.
+pub fn parse_usage(body: &[u8], provider: Provider, max_event_bytes: usize) -> RawRecord {
+    let mut core = UsageCore::new(provider, max_event_bytes);
+    core.feed(body);
+    core.finish()
+}

@@ -1,0 +1,86 @@
+//! The body's kind, decided from its first significant byte: an event stream is framed, a JSON
+//! body is kept (bounded) and read whole at the end, an HTML page or compressed bytes are
+//! reported as `not_sse` without being kept.
+
+use super::UsageCore;
+use crate::sse::BOM;
+
+const ZSTD_MAGIC: &[u8; 4] = b"\x28\xb5\x2f\xfd";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Nothing but white space seen yet.
+    Sniff,
+    EventStream,
+    Json,
+    NotSse(String),
+}
+
+impl UsageCore {
+    pub(super) fn sniff(&mut self, chunk: &[u8]) {
+        if !self.held.is_empty() {
+            // The start of a possible BOM or zstd magic, held back: decide with the next bytes.
+            let mut joined = std::mem::take(&mut self.held);
+            joined.extend_from_slice(chunk);
+            return self.sniff(&joined);
+        }
+        // A byte order mark at the very start is text encoding, not content: a JSON body may
+        // carry one too. The framer strips it from an event stream itself.
+        let mut skip = 0;
+        if !self.bom_seen && !chunk.is_empty() {
+            if chunk.len() < BOM.len() && BOM.starts_with(chunk) {
+                self.held = chunk.to_vec(); // too few bytes to tell: wait for the next read
+                return;
+            }
+            self.bom_seen = true;
+            if chunk.starts_with(BOM) {
+                skip = BOM.len();
+            }
+        }
+        let Some(at) = chunk[skip..].iter().position(|b| !b.is_ascii_whitespace()) else {
+            // White space only: harmless to frame (blank lines), and needed if SSE follows.
+            self.frame(chunk);
+            return;
+        };
+        let at = skip + at;
+        self.saw_bytes = true;
+        let head = &chunk[at..];
+        if head.len() < ZSTD_MAGIC.len() && ZSTD_MAGIC.starts_with(head) {
+            // Too few bytes to tell zstd from anything else: keep them for the next read.
+            self.frame(&chunk[..at]);
+            self.held = head.to_vec();
+            return;
+        }
+        self.mode = match head[0] {
+            b'{' | b'[' => Mode::Json,
+            b'<' => Mode::NotSse(
+                "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
+            ),
+            0x1f => Mode::NotSse(
+                "gzip-compressed bytes: the body must be decompressed before metering".into(),
+            ),
+            _ if head.starts_with(ZSTD_MAGIC) => Mode::NotSse(
+                "zstd-compressed bytes: the body must be decompressed before metering".into(),
+            ),
+            _ => Mode::EventStream,
+        };
+        match self.mode {
+            Mode::EventStream => self.frame(chunk),
+            Mode::Json => self.keep_body(head),
+            _ => {}
+        }
+    }
+
+    pub(super) fn keep_body(&mut self, chunk: &[u8]) {
+        if self.body.len() + chunk.len() > self.max_event_bytes {
+            self.mode = Mode::NotSse(String::new());
+            self.body = Vec::new();
+            self.sink.facts.set_error(
+                "event_too_large",
+                "a JSON body exceeded max_event_bytes and was dropped".to_owned(),
+            );
+            return;
+        }
+        self.body.extend_from_slice(chunk);
+    }
+}

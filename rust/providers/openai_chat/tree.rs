@@ -1,0 +1,107 @@
+//! Chat chunks and bodies read from a serde tree: the exact fallback for what the reader
+//! declines, and the oracle in tests.
+
+use serde_json::Value;
+
+use super::looks_like;
+use super::usage::read_usage;
+use crate::providers::error::read_error;
+use crate::providers::facts::Facts;
+use crate::scan::tree::{self as json, Object};
+
+pub fn on_event(ex: &mut Facts, value: &Value) {
+    let Some(obj) = value.as_object() else {
+        return;
+    };
+    if json::object(obj, "error").is_some() {
+        read_error(ex, obj);
+        return;
+    }
+    read_identity(ex, obj);
+    if let Some(Value::Array(choices)) = obj.get("choices") {
+        for choice in choices.iter().filter_map(Value::as_object) {
+            if let Some(delta) = json::object(choice, "delta") {
+                count_message(ex, delta);
+            }
+            if let Some(reason) = json::string(choice, "finish_reason") {
+                ex.stop_reason = Some(reason);
+            }
+        }
+    }
+    if let Some(usage) = json::object(obj, "usage") {
+        read_usage(ex, usage);
+    }
+}
+
+/// A whole `chat.completion` body; `false` if it is not one.
+pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
+    let Some(obj) = value.as_object() else {
+        return false;
+    };
+    if json::object(obj, "error").is_some() {
+        read_error(ex, obj);
+        return true;
+    }
+    if !looks_like(value) {
+        return false;
+    }
+    read_identity(ex, obj);
+    if let Some(Value::Array(choices)) = obj.get("choices") {
+        for choice in choices.iter().filter_map(Value::as_object) {
+            if let Some(message) = json::object(choice, "message") {
+                count_message(ex, message);
+            }
+            if let Some(reason) = json::string(choice, "finish_reason") {
+                ex.stop_reason = Some(reason);
+            }
+        }
+    }
+    if let Some(usage) = json::object(obj, "usage") {
+        read_usage(ex, usage);
+    }
+    true
+}
+
+fn read_identity(ex: &mut Facts, obj: &Object) {
+    if let Some(id) = json::string(obj, "id") {
+        ex.message_id = Some(id);
+    }
+    if let Some(model) = json::string(obj, "model") {
+        ex.model = Some(model);
+    }
+    if let Some(tier) = json::string(obj, "service_tier") {
+        ex.service_tier = Some(tier);
+    }
+}
+
+/// A streamed `delta` or a body's `message`: content, reasoning text, tool-call arguments.
+fn count_message(ex: &mut Facts, message: &Object) {
+    if let Some(text) = message.get("content").and_then(Value::as_str) {
+        ex.output_text.add(text);
+    }
+    if let Some(Value::Array(parts)) = message.get("content") {
+        for part in parts.iter().filter_map(Value::as_object) {
+            if let Some(text) = part.get("text").and_then(Value::as_str) {
+                ex.output_text.add(text);
+            }
+        }
+    }
+    for key in ["reasoning_content", "reasoning"] {
+        if let Some(text) = message.get(key).and_then(Value::as_str) {
+            ex.saw_thinking = true;
+            ex.output_text.add(text);
+        }
+    }
+    if let Some(Value::Array(calls)) = message.get("tool_calls") {
+        for call in calls.iter().filter_map(Value::as_object) {
+            ex.saw_tool_use = true;
+            if let Some(function) = json::object(call, "function") {
+                for key in ["name", "arguments"] {
+                    if let Some(text) = function.get(key).and_then(Value::as_str) {
+                        ex.output_text.add(text);
+                    }
+                }
+            }
+        }
+    }
+}
