@@ -43,8 +43,14 @@ def _provider_supported(provider: str) -> bool:
 
 
 # Fields of the contract's "Additions"; a gap named after one resolves when the field exists.
-ADDITION_FIELDS = ("framing", "iterations", "provider_cost", "inference_geo",
-                   "audio_input_tokens", "audio_output_tokens")
+ADDITION_FIELDS = (
+    "framing",
+    "iterations",
+    "provider_cost",
+    "inference_geo",
+    "audio_input_tokens",
+    "audio_output_tokens",
+)
 
 
 def _needs(capture: Capture, *, additions: bool | None) -> list[str]:
@@ -213,9 +219,8 @@ def _sse_json(body: bytes) -> list[tuple[str, Any]]:
 
 
 def _anthropic_sdk_usage(body: bytes) -> dict[str, Any]:
-    from anthropic.lib.streaming._beta_messages import accumulate_event
-
     import httpx
+    from anthropic.lib.streaming._beta_messages import accumulate_event
 
     snapshot = None
     json_bufs: dict[int, bytes] = {}
@@ -223,7 +228,10 @@ def _anthropic_sdk_usage(body: bytes) -> dict[str, Any]:
         if name == "error" or data.get("type") in ("ping", "error"):
             continue
         snapshot = accumulate_event(
-            event=data, current_snapshot=snapshot, json_bufs=json_bufs, request_headers=httpx.Headers()
+            event=data,
+            current_snapshot=snapshot,
+            json_bufs=json_bufs,
+            request_headers=httpx.Headers(),
         )
     assert snapshot is not None
     usage = snapshot.usage

@@ -119,7 +119,14 @@ impl UsageCore {
             model: std::mem::take(&mut ex.model),
             message_id: std::mem::take(&mut ex.message_id),
             stop_reason: std::mem::take(&mut ex.stop_reason),
-            service_tier: std::mem::take(&mut ex.service_tier),
+            // Lower-case, whatever the provider's spelling (ASCII only, as the pure twin).
+            service_tier: std::mem::take(&mut ex.service_tier).map(|t| {
+                if t.is_ascii() {
+                    t.to_ascii_lowercase()
+                } else {
+                    t
+                }
+            }),
             speed: std::mem::take(&mut ex.speed),
             error_type: std::mem::take(&mut ex.error_type),
             error_message: std::mem::take(&mut ex.error_message),

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::providers::facts::Facts;
+use crate::record::{Iteration, Tokens};
 use crate::scan::skim::{once, Skim};
 use crate::scan::tree::{self as json, Object};
 
@@ -22,6 +23,9 @@ pub struct UsageFields {
     pub reasoning: Option<u64>,
     pub service_tier: Option<String>,
     pub speed: Option<String>,
+    pub inference_geo: Option<String>,
+    /// `usage.iterations` (compaction, advisor passes), each billed.
+    pub iterations: Option<Vec<Iteration>>,
 }
 
 impl UsageFields {
@@ -49,7 +53,67 @@ impl UsageFields {
         }
         f.service_tier = json::string(usage, "service_tier");
         f.speed = json::string(usage, "speed");
+        f.inference_geo = json::string(usage, "inference_geo");
+        if let Some(Value::Array(items)) = usage.get("iterations") {
+            let items = items.iter().filter_map(Value::as_object);
+            f.iterations = Some(items.map(|item| iteration(item, notes)).collect());
+        }
         f
+    }
+}
+
+/// One item of `usage.iterations`, in the record's buckets.
+fn iteration(item: &Object, notes: &mut Vec<String>) -> Iteration {
+    let f = UsageFields::from_object(item, notes);
+    let tokens = Tokens {
+        input: f.input,
+        cache_creation: f.cache_creation,
+        cache_creation_5m: f.cache_creation_5m,
+        cache_creation_1h: f.cache_creation_1h,
+        cache_read: f.cache_read,
+        output: f.output,
+        reasoning: f.reasoning,
+        web_search: f.web_search,
+        web_fetch: f.web_fetch,
+    };
+    Iteration {
+        kind: json::string(item, "type"),
+        model: json::string(item, "model").filter(|m| !m.is_empty()),
+        tokens,
+        ..Iteration::default()
+    }
+}
+
+/// Reads one bucket of an iteration's tokens.
+type Bucket = fn(&Tokens) -> Option<u64>;
+
+/// The billed totals over all iterations: each bucket that some iteration reports is their
+/// sum (the top-level counts are the last `message` pass only); the others stay as reported.
+fn iteration_totals(ex: &mut Facts, items: &[Iteration]) {
+    let t = &mut ex.tokens;
+    let slots: [(&mut Option<u64>, Bucket); 9] = [
+        (&mut t.input, |t| t.input),
+        (&mut t.cache_creation, |t| t.cache_creation),
+        (&mut t.cache_creation_5m, |t| t.cache_creation_5m),
+        (&mut t.cache_creation_1h, |t| t.cache_creation_1h),
+        (&mut t.cache_read, |t| t.cache_read),
+        (&mut t.output, |t| t.output),
+        (&mut t.reasoning, |t| t.reasoning),
+        (&mut t.web_search, |t| t.web_search),
+        (&mut t.web_fetch, |t| t.web_fetch),
+    ];
+    for (slot, get) in slots {
+        let mut values = items.iter().filter_map(|it| get(&it.tokens)).peekable();
+        if values.peek().is_none() {
+            continue;
+        }
+        match values.try_fold(0, json::sum) {
+            Some(total) => *slot = Some(total),
+            None => json::note(
+                &mut ex.notes,
+                "ignored iteration totals: a sum is not a token count".into(),
+            ),
+        }
     }
 }
 
@@ -86,6 +150,13 @@ pub fn apply_usage(ex: &mut Facts, f: UsageFields, is_final: bool) {
     if f.speed.is_some() {
         ex.speed = f.speed;
     }
+    if f.inference_geo.is_some() {
+        ex.billing.inference_geo = f.inference_geo;
+    }
+    if let Some(items) = f.iterations.filter(|items| !items.is_empty()) {
+        iteration_totals(ex, &items);
+        ex.billing.iterations = items;
+    }
     if is_final {
         ex.final_usage = true;
         ex.output_final |= f.output.is_some();
@@ -120,7 +191,7 @@ pub(super) fn read_bedrock_metrics(ex: &mut Facts, metrics: &Object) {
 /// parse.
 pub(super) fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
     let mut f = UsageFields::default();
-    let mut seen = [false; 9];
+    let mut seen = [false; 10];
     skim.object(|skim, key| match key {
         "input_tokens" => once(&mut f.input, &mut seen[0], skim.null_or_count()?),
         "cache_creation_input_tokens" => {
@@ -172,6 +243,12 @@ pub(super) fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
             let speed = skim.null_or_plain()?.map(str::to_owned);
             once(&mut f.speed, &mut seen[8], speed)
         }
+        "inference_geo" => {
+            let geo = skim.null_or_plain()?.map(str::to_owned);
+            once(&mut f.inference_geo, &mut seen[9], geo)
+        }
+        // Several billed passes: the tree reads them.
+        "iterations" => skim.expect_null(),
         _ => skim.skip_value(),
     })?;
     Some(f)

@@ -44,5 +44,22 @@ pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
     if g.thoughts.is_some() {
         t.reasoning = g.thoughts;
     }
+    if let Some(tier) = tier(usage) {
+        ex.service_tier = Some(tier);
+    }
     ex.set_raw_usage(Value::Object(usage.clone()));
+}
+
+/// Vertex `trafficType` (which quota was used, priced apart) in the record's names, else the
+/// Gemini API's `serviceTier`.
+fn tier(usage: &Object) -> Option<String> {
+    let traffic = json::string(usage, "trafficType").and_then(|t| match t.as_str() {
+        "TRAFFIC_TYPE_UNSPECIFIED" | "" => None,
+        "ON_DEMAND" => Some("on_demand".to_owned()),
+        "ON_DEMAND_FLEX" => Some("flex".to_owned()),
+        "ON_DEMAND_PRIORITY" => Some("priority".to_owned()),
+        "PROVISIONED_THROUGHPUT" => Some("provisioned".to_owned()),
+        _ => Some(t),
+    });
+    traffic.or_else(|| json::string(usage, "serviceTier").filter(|t| !t.is_empty()))
 }

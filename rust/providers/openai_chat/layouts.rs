@@ -411,7 +411,8 @@ pub(super) fn span_in(whole: &[u8], part: &str) -> Option<(usize, usize)> {
 }
 
 pub(super) fn set(slot: &mut Option<String>, value: Option<&str>) {
-    if let Some(v) = value.filter(|v| slot.as_deref() != Some(*v)) {
+    // An empty id or model never replaces a named one (Azure's filter chunks).
+    if let Some(v) = value.filter(|v| !v.is_empty() && slot.as_deref() != Some(*v)) {
         *slot = Some(v.to_owned());
     }
 }

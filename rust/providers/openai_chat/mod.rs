@@ -3,6 +3,7 @@
 //! `chat.completion` bodies. OpenAI-compatible endpoints that repeat usage on every chunk are
 //! read the same way: the last value wins.
 
+mod billing;
 pub mod layouts;
 pub mod reader;
 pub mod tree;

@@ -119,6 +119,8 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             let value = skim.null_or_plain()?;
             once(&mut finish, &mut seen_finish, value)
         }
+        // Usage inside a choice (Moonshot): the tree reads it.
+        "usage" => None,
         _ => skim.skip_value(),
     })?;
     if finish.is_some() {
@@ -182,6 +184,8 @@ fn read_chunk<'a>(
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
             }
             "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
+            // Groq's usage under `x_groq`: the tree reads it.
+            "x_groq" => None,
             "type" => {
                 t.has_type = true;
                 skim.skip_value()

@@ -14,7 +14,9 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
         return;
     };
     if json::object(obj, "error").is_some() {
+        // Usage in an error chunk is usage (OpenRouter sends both in one chunk).
         read_error(ex, obj);
+        read_chunk_usage(ex, obj);
         return;
     }
     read_identity(ex, obj);
@@ -28,8 +30,24 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
             }
         }
     }
+    read_chunk_usage(ex, obj);
+}
+
+/// A chunk's usage: at the top level, else where compatible servers put it (Groq
+/// `x_groq.usage`, Moonshot `choices[i].usage`).
+fn read_chunk_usage(ex: &mut Facts, obj: &Object) {
     if let Some(usage) = json::object(obj, "usage") {
         read_usage(ex, usage);
+    } else if let Some(usage) = json::object(obj, "x_groq").and_then(|x| json::object(x, "usage")) {
+        read_usage(ex, usage);
+    } else if let Some(Value::Array(choices)) = obj.get("choices") {
+        let usage = choices
+            .iter()
+            .filter_map(Value::as_object)
+            .find_map(|choice| json::object(choice, "usage"));
+        if let Some(usage) = usage {
+            read_usage(ex, usage);
+        }
     }
 }
 
@@ -62,14 +80,17 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
     true
 }
 
+/// The id, model and tier; an empty one never replaces a named one (Azure's filter chunks
+/// say `"model":""`).
 fn read_identity(ex: &mut Facts, obj: &Object) {
-    if let Some(id) = json::string(obj, "id") {
+    let named = |key| json::string(obj, key).filter(|v| !v.is_empty());
+    if let Some(id) = named("id") {
         ex.message_id = Some(id);
     }
-    if let Some(model) = json::string(obj, "model") {
+    if let Some(model) = named("model") {
         ex.model = Some(model);
     }
-    if let Some(tier) = json::string(obj, "service_tier") {
+    if let Some(tier) = named("service_tier") {
         ex.service_tier = Some(tier);
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::billing;
 use crate::providers::facts::Facts;
 use crate::scan::skim::{once, Skim};
 use crate::scan::tree::{self as json, Object};
@@ -13,37 +14,48 @@ use crate::scan::tree::{self as json, Object};
 pub(super) struct UsageCounts {
     input: Option<u64>,
     cached: Option<u64>,
+    cache_write: Option<u64>,
     output: Option<u64>,
     reasoning: Option<u64>,
+    total: Option<u64>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
 }
 
 /// A usage object read in place, without a tree (its text is kept as the raw usage, parsed
-/// only if it is the stream's last): the counts `read_counts` reads (Chat Completions names), when each is `null` or a plain
-/// count and no name they are under comes twice; `None` otherwise (a value to note, a repeated
-/// name, of which the tree keeps only the last), leaving the chunk to the full parse.
+/// only if it is the stream's last): the counts `read_counts` reads (Chat Completions names),
+/// when each is `null` or a plain count and no name they are under comes twice; `None`
+/// otherwise (a value to note, a repeated name, of which the tree keeps only the last), and
+/// for any name beyond OpenAI's own (a provider's cost, cache or tool fields), leaving the
+/// chunk to the full parse, which reads them all.
 pub(super) fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
     let mut c = UsageCounts::default();
-    let mut seen = [false; 4];
+    let mut seen = [false; 5];
     skim.object(|skim, key| match key {
         "prompt_tokens" => once(&mut c.input, &mut seen[0], skim.null_or_count()?),
         "completion_tokens" => once(&mut c.output, &mut seen[1], skim.null_or_count()?),
+        "total_tokens" => once(&mut c.total, &mut seen[4], skim.null_or_count()?),
         "prompt_tokens_details" => {
             once(&mut None::<()>, &mut seen[2], Some(()))?;
-            let mut seen = false;
+            let mut seen = [false; 2];
             skim.object_or_skip(|skim, key| match key {
-                "cached_tokens" => once(&mut c.cached, &mut seen, skim.null_or_count()?),
-                _ => skim.skip_value(),
+                "cached_tokens" => once(&mut c.cached, &mut seen[0], skim.null_or_count()?),
+                "audio_tokens" => once(&mut c.audio_input, &mut seen[1], skim.null_or_count()?),
+                "text_tokens" | "image_tokens" => skim.skip_value(),
+                _ => None,
             })
         }
         "completion_tokens_details" => {
             once(&mut None::<()>, &mut seen[3], Some(()))?;
-            let mut seen = false;
+            let mut seen = [false; 2];
             skim.object_or_skip(|skim, key| match key {
-                "reasoning_tokens" => once(&mut c.reasoning, &mut seen, skim.null_or_count()?),
-                _ => skim.skip_value(),
+                "reasoning_tokens" => once(&mut c.reasoning, &mut seen[0], skim.null_or_count()?),
+                "audio_tokens" => once(&mut c.audio_output, &mut seen[1], skim.null_or_count()?),
+                "accepted_prediction_tokens" | "rejected_prediction_tokens" => skim.skip_value(),
+                _ => None,
             })
         }
-        _ => skim.skip_value(),
+        _ => None,
     })?;
     Some(c)
 }
@@ -72,35 +84,86 @@ pub fn read_usage_with(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
     ex.set_raw_usage(Value::Object(usage.clone()));
 }
 
-/// The counts of a usage object, with a note for each value that is not a count.
+/// The counts of a usage object, with a note for each value that is not a count, and what a
+/// provider bills beyond them.
 fn read_counts(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
     let notes = &mut ex.notes;
-    let input = json::count(usage, keys.input, notes);
     let details = json::object(usage, keys.input_details);
-    let cached = details.and_then(|d| json::count(d, "cached_tokens", notes));
-    set_input(ex, input, cached, keys);
-    let notes = &mut ex.notes;
-    let output = json::count(usage, keys.output, notes);
     let out_details = json::object(usage, keys.output_details);
-    let reasoning = out_details.and_then(|d| json::count(d, "reasoning_tokens", notes));
-    set_output(ex, output, reasoning);
+    let mut detail = |obj: Option<&Object>, key| obj.and_then(|d| json::count(d, key, notes));
+    let mut c = UsageCounts {
+        cached: detail(details, "cached_tokens"),
+        cache_write: detail(details, "cache_write_tokens"),
+        audio_input: detail(details, "audio_tokens"),
+        reasoning: detail(out_details, "reasoning_tokens"),
+        audio_output: detail(out_details, "audio_tokens"),
+        ..UsageCounts::default()
+    };
+    c.input = json::count(usage, keys.input, notes);
+    c.output = json::count(usage, keys.output, notes);
+    c.total = json::count(usage, "total_tokens", notes);
+    // DeepSeek: prompt_tokens = prompt_cache_hit_tokens + prompt_cache_miss_tokens; Kimi: a
+    // top-level cached_tokens. Both inside the prompt count, as OpenAI's.
+    for key in ["prompt_cache_hit_tokens", "cached_tokens"] {
+        if c.cached.is_none() {
+            c.cached = json::count(usage, key, notes);
+        }
+    }
+    set_counts(ex, c, keys);
+    billing::read_extras(ex, usage);
 }
 
-/// Counts read without a tree (no notes: the skim reader leaves values to note to the tree).
-pub(super) fn set_counts(ex: &mut Facts, counts: UsageCounts, keys: &UsageKeys) {
-    set_input(ex, counts.input, counts.cached, keys);
-    set_output(ex, counts.output, counts.reasoning);
+/// Counts read from a tree or in place (the skim reader leaves values to note to the tree).
+pub(super) fn set_counts(ex: &mut Facts, c: UsageCounts, keys: &UsageKeys) {
+    let (reasoning_outside, cached_outside) = outside(&c);
+    set_input(ex, &c, cached_outside, keys);
+    set_output(ex, c.output, c.reasoning, reasoning_outside);
+    if c.audio_input.is_some() {
+        ex.billing.audio_input = c.audio_input;
+    }
+    if c.audio_output.is_some() {
+        ex.billing.audio_output = c.audio_output;
+    }
 }
 
-/// The input count includes `cached_tokens`: split into uncached input and cache read.
-fn set_input(ex: &mut Facts, input: Option<u64>, cached: Option<u64>, keys: &UsageKeys) {
-    let Some(input) = input else {
+/// Whether reasoning lies outside the output count, and cache reads outside the input count,
+/// decided from the reported total (OpenAI's documented rule, both inside, when the total
+/// says nothing else): xAI reports total = prompt + completion + reasoning.
+fn outside(c: &UsageCounts) -> (bool, bool) {
+    let (Some(total), Some(input), Some(output)) = (c.total, c.input, c.output) else {
+        return (false, false);
+    };
+    let (reasoning, cached) = (c.reasoning.unwrap_or(0), c.cached.unwrap_or(0));
+    [(false, false), (true, false), (false, true), (true, true)]
+        .into_iter()
+        .find(|&(r, k)| {
+            let sum = u128::from(input) + u128::from(output);
+            sum + u128::from(r) * u128::from(reasoning) + u128::from(k) * u128::from(cached)
+                == u128::from(total)
+        })
+        .unwrap_or((false, false))
+}
+
+/// The input count includes `cached_tokens` and cache writes (unless the total says the cache
+/// reads are outside it): split into uncached input, cache reads and cache writes.
+fn set_input(ex: &mut Facts, c: &UsageCounts, cached_outside: bool, keys: &UsageKeys) {
+    let Some(input) = c.input else {
         return;
     };
+    let cached = c.cached.unwrap_or(0);
     let t = &mut ex.tokens;
-    t.input = Some(input.saturating_sub(cached.unwrap_or(0)));
-    t.cache_read = Some(cached.unwrap_or(0).min(input));
-    if cached.unwrap_or(0) > input {
+    if c.cache_write.is_some() {
+        t.cache_creation = c.cache_write;
+    }
+    if cached_outside {
+        t.input = Some(input.saturating_sub(c.cache_write.unwrap_or(0)));
+        t.cache_read = Some(cached);
+        return;
+    }
+    let inside = cached.saturating_add(c.cache_write.unwrap_or(0));
+    t.input = Some(input.saturating_sub(inside));
+    t.cache_read = Some(cached.min(input));
+    if inside > input {
         // Inconsistent figures: the input count includes the cached ones.
         let key = keys.input;
         json::note(
@@ -110,10 +173,12 @@ fn set_input(ex: &mut Facts, input: Option<u64>, cached: Option<u64>, keys: &Usa
     }
 }
 
-/// The output count (reasoning included) and its reasoning share; these are final figures.
-fn set_output(ex: &mut Facts, output: Option<u64>, reasoning: Option<u64>) {
+/// The output count (reasoning included, or added when the total puts it outside) and its
+/// reasoning share; these are final figures.
+fn set_output(ex: &mut Facts, output: Option<u64>, reasoning: Option<u64>, outside: bool) {
     if let Some(output) = output {
-        ex.tokens.output = Some(output);
+        let extra = if outside { reasoning.unwrap_or(0) } else { 0 };
+        ex.tokens.output = json::sum(output, extra).or(Some(output));
         ex.output_final = true;
     }
     if let Some(reasoning) = reasoning {

@@ -190,10 +190,13 @@ class UsageCore:
             status = "partial"
         else:
             status = "no_usage"
+        tier = ex.service_tier
+        if tier is not None and tier.isascii():
+            tier = tier.lower()  # whatever the provider's spelling (ASCII only, as Rust)
         # RAW_FIELDS order.
         return (
             *(tokens[name] for name in TOKEN_FIELDS),
-            ex.service_tier,
+            tier,
             ex.speed,
             None if ex.provider == "auto" else ex.provider,
             ex.model,

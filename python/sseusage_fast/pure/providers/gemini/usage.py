@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...scan.tree import count, note, sum_counts
+from ...scan.tree import count, note, string, sum_counts
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -46,4 +46,28 @@ def read_usage(ex: Facts, seen: dict[str, int], usage: dict[str, Any]) -> None:
             tokens["output_tokens"] = output
     if thoughts is not None:
         tokens["reasoning_tokens"] = thoughts
+    tier = _tier(usage)
+    if tier is not None:
+        ex.service_tier = tier
     ex.last_usage = usage
+
+
+# Vertex `trafficType` (which quota was used, priced apart) in the record's names.
+_TRAFFIC = {
+    "TRAFFIC_TYPE_UNSPECIFIED": None,
+    "": None,
+    "ON_DEMAND": "on_demand",
+    "ON_DEMAND_FLEX": "flex",
+    "ON_DEMAND_PRIORITY": "priority",
+    "PROVISIONED_THROUGHPUT": "provisioned",
+}
+
+
+def _tier(usage: dict[str, Any]) -> str | None:
+    """Vertex `trafficType`, else the Gemini API's `serviceTier`."""
+    traffic = string(usage, "trafficType")
+    if traffic is not None:
+        mapped = _TRAFFIC.get(traffic, traffic)
+        if mapped is not None:
+            return mapped
+    return string(usage, "serviceTier") or None

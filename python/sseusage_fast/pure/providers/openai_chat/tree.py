@@ -17,11 +17,33 @@ def on_event(ex: Facts, value: Any) -> None:
     if not isinstance(value, dict):
         return
     if object_(value, "error") is not None:
+        # Usage in an error chunk is usage (OpenRouter sends both in one chunk).
         read_error(ex, value)
+        _read_chunk_usage(ex, value)
         return
     _read_identity(ex, value)
     _read_choices(ex, value, "delta")
-    usage = object_(value, "usage")
+    _read_chunk_usage(ex, value)
+
+
+def _read_chunk_usage(ex: Facts, obj: dict[str, Any]) -> None:
+    """A chunk's usage: at the top level, else where compatible servers put it (Groq
+    `x_groq.usage`, Moonshot `choices[i].usage`)."""
+    usage = object_(obj, "usage")
+    if usage is None:
+        x_groq = object_(obj, "x_groq")
+        usage = object_(x_groq, "usage") if x_groq is not None else None
+    if usage is None:
+        choices = obj.get("choices")
+        if isinstance(choices, list):
+            usage = next(
+                (
+                    object_(c, "usage")
+                    for c in choices
+                    if isinstance(c, dict) and object_(c, "usage") is not None
+                ),
+                None,
+            )
     if usage is not None:
         read_usage(ex, usage)
 
@@ -44,9 +66,11 @@ def on_body(ex: Facts, value: Any) -> bool:
 
 
 def _read_identity(ex: Facts, obj: dict[str, Any]) -> None:
+    """The id, model and tier; an empty one never replaces a named one (Azure's filter chunks
+    say `"model":""`)."""
     for attr, key in (("message_id", "id"), ("model", "model"), ("service_tier", "service_tier")):
         value = string(obj, key)
-        if value is not None:
+        if value:
             setattr(ex, attr, value)
 
 

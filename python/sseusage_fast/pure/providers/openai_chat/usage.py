@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...scan.tree import count, note, object_
+from ...scan.tree import count, note, object_, sum_counts
+from .billing import read_extras
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -24,25 +25,89 @@ def read_usage(ex: Facts, usage: dict[str, Any]) -> None:
 
 
 def read_usage_with(ex: Facts, usage: dict[str, Any], keys: tuple[str, str, str, str]) -> None:
-    """The input count includes cached_tokens: split into uncached input and cache read."""
+    """The counts of a usage object, with a note for each value that is not a count, and what a
+    provider bills beyond them."""
     input_key, input_details_key, output_key, output_details_key = keys
-    notes, tokens = ex.notes, ex.tokens
-    total_input = count(usage, input_key, notes)
+    notes = ex.notes
     details = object_(usage, input_details_key)
-    cached = count(details, "cached_tokens", notes) if details is not None else None
-    if total_input is not None:
-        tokens["input_tokens"] = max(0, total_input - (cached or 0))
-        tokens["cache_read_input_tokens"] = min(cached or 0, total_input)
-        if (cached or 0) > total_input:
-            # Inconsistent figures: the input count includes the cached ones.
-            note(notes, f"cached_tokens above {input_key}: cache reads capped at {input_key}")
-    output = count(usage, output_key, notes)
-    if output is not None:
-        tokens["output_tokens"] = output
-        ex.output_final = True
     out_details = object_(usage, output_details_key)
-    reasoning = count(out_details, "reasoning_tokens", notes) if out_details is not None else None
+
+    def detail(obj: dict[str, Any] | None, key: str) -> int | None:
+        return count(obj, key, notes) if obj is not None else None
+
+    cached = detail(details, "cached_tokens")
+    cache_write = detail(details, "cache_write_tokens")
+    audio_input = detail(details, "audio_tokens")
+    reasoning = detail(out_details, "reasoning_tokens")
+    audio_output = detail(out_details, "audio_tokens")
+    total_input = count(usage, input_key, notes)
+    output = count(usage, output_key, notes)
+    total = count(usage, "total_tokens", notes)
+    # DeepSeek: prompt_tokens = prompt_cache_hit_tokens + prompt_cache_miss_tokens; Kimi: a
+    # top-level cached_tokens. Both inside the prompt count, as OpenAI's.
+    for key in ("prompt_cache_hit_tokens", "cached_tokens"):
+        if cached is None:
+            cached = count(usage, key, notes)
+    reasoning_outside, cached_outside = _outside(total, total_input, output, reasoning, cached)
+    _set_input(ex, total_input, cached, cache_write, cached_outside, input_key)
+    tokens = ex.tokens
+    if output is not None:
+        extra = (reasoning or 0) if reasoning_outside else 0
+        summed = sum_counts(output, extra)
+        tokens["output_tokens"] = output if summed is None else summed
+        ex.output_final = True
     if reasoning is not None:
         tokens["reasoning_tokens"] = reasoning
+    if audio_input is not None:
+        ex.audio_input = audio_input
+    if audio_output is not None:
+        ex.audio_output = audio_output
     ex.final_usage = True
+    read_extras(ex, usage)
     ex.last_usage = usage
+
+
+def _outside(
+    total: int | None,
+    prompt: int | None,
+    output: int | None,
+    reasoning: int | None,
+    cached: int | None,
+) -> tuple[bool, bool]:
+    """Whether reasoning lies outside the output count, and cache reads outside the input count,
+    decided from the reported total (OpenAI's documented rule, both inside, when the total says
+    nothing else): xAI reports total = prompt + completion + reasoning."""
+    if total is None or prompt is None or output is None:
+        return False, False
+    r, k = reasoning or 0, cached or 0
+    for r_out, k_out in ((False, False), (True, False), (False, True), (True, True)):
+        if prompt + output + r_out * r + k_out * k == total:
+            return r_out, k_out
+    return False, False
+
+
+def _set_input(
+    ex: Facts,
+    prompt: int | None,
+    cached: int | None,
+    cache_write: int | None,
+    cached_outside: bool,
+    input_key: str,
+) -> None:
+    """The input count includes cached_tokens and cache writes (unless the total says the cache
+    reads are outside it): split into uncached input, cache reads and cache writes."""
+    if prompt is None:
+        return
+    tokens = ex.tokens
+    if cache_write is not None:
+        tokens["cache_creation_input_tokens"] = cache_write
+    if cached_outside:
+        tokens["input_tokens"] = max(0, prompt - (cache_write or 0))
+        tokens["cache_read_input_tokens"] = cached or 0
+        return
+    inside = (cached or 0) + (cache_write or 0)
+    tokens["input_tokens"] = max(0, prompt - inside)
+    tokens["cache_read_input_tokens"] = min(cached or 0, prompt)
+    if inside > prompt:
+        # Inconsistent figures: the input count includes the cached ones.
+        note(ex.notes, f"cached_tokens above {input_key}: cache reads capped at {input_key}")

@@ -1,0 +1,346 @@
+"""What was billed, as each provider documents it: the contract's second-round fields and the
+OpenAI-compatible variants (xAI, DeepSeek, Kimi, Groq, OpenRouter, Perplexity, Azure, Mistral),
+Anthropic iterations and geo, Gemini and Vertex tiers. Both backends; whole, one byte at a time
+and random chunkings give the same record."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sseusage_fast import pure
+from sseusage_fast.record import UsageRecord
+
+
+def sse(*events: dict[str, Any], done: bool = True) -> bytes:
+    out = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    return out + (b"data: [DONE]\n\n" if done else b"")
+
+
+def read(module: ModuleType, body: bytes, provider: str = "auto") -> UsageRecord:
+    """The record, checked to be the same whole, byte by byte, in random chunks and on the
+    other backend."""
+    whole = module.parse_usage(body, provider)
+    splits = [[body[i : i + 1] for i in range(len(body))]]
+    rng = random.Random(len(body))
+    for _ in range(3):
+        cuts = sorted(rng.sample(range(1, len(body)), min(5, len(body) - 1)))
+        splits.append([body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])])
+    for chunks in splits:
+        parser = module.UsageParser(provider)
+        for chunk in chunks:
+            parser.feed(chunk)
+        assert parser.finish().to_dict() == whole.to_dict()
+    assert pure.parse_usage(body, provider).to_dict() == whole.to_dict()
+    return whole
+
+
+def chunk(usage: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}],
+    }
+    if usage is not None:
+        out["usage"] = usage
+    out.update(top)
+    return out
+
+
+def buckets(r: UsageRecord) -> tuple[Any, ...]:
+    return (r.input_tokens, r.cache_read_input_tokens, r.output_tokens, r.reasoning_tokens)
+
+
+# --- reasoning and cache reads inside or outside, decided from the total -------------------
+
+
+@pytest.mark.parametrize(
+    ("usage", "want"),
+    [
+        # xAI: total = prompt + completion + reasoning: reasoning is billed on top.
+        (
+            {
+                "prompt_tokens": 12,
+                "completion_tokens": 1,
+                "total_tokens": 303,
+                "prompt_tokens_details": {"cached_tokens": 11},
+                "completion_tokens_details": {"reasoning_tokens": 290},
+            },
+            (1, 11, 291, 290),
+        ),
+        # OpenAI: total = prompt + completion, reasoning inside.
+        (
+            {
+                "prompt_tokens": 12,
+                "completion_tokens": 300,
+                "total_tokens": 312,
+                "completion_tokens_details": {"reasoning_tokens": 290},
+            },
+            (12, 0, 300, 290),
+        ),
+        # No total: OpenAI's documented rule (inside).
+        (
+            {
+                "prompt_tokens": 12,
+                "completion_tokens": 300,
+                "completion_tokens_details": {"reasoning_tokens": 290},
+            },
+            (12, 0, 300, 290),
+        ),
+        # A total that matches neither: inside, as documented.
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "total_tokens": 99,
+                "completion_tokens_details": {"reasoning_tokens": 3},
+            },
+            (10, 0, 5, 3),
+        ),
+        # Cache reads outside the prompt count (total = prompt + cached + completion).
+        (
+            {
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "total_tokens": 115,
+                "prompt_tokens_details": {"cached_tokens": 100},
+            },
+            (10, 100, 5, None),
+        ),
+        # DeepSeek: prompt = hit + miss, the hit count is the cache read.
+        (
+            {
+                "prompt_tokens": 88,
+                "completion_tokens": 4,
+                "total_tokens": 92,
+                "prompt_cache_hit_tokens": 64,
+                "prompt_cache_miss_tokens": 24,
+            },
+            (24, 64, 4, None),
+        ),
+        # Kimi: cached_tokens at the top of usage, inside the prompt.
+        (
+            {"prompt_tokens": 50, "completion_tokens": 5, "total_tokens": 55, "cached_tokens": 40},
+            (10, 40, 5, None),
+        ),
+    ],
+)
+def test_buckets_from_the_documented_totals(
+    backend: ModuleType, usage: dict[str, Any], want: tuple[Any, ...]
+) -> None:
+    record = read(backend, sse(chunk(), chunk(usage, choices=[])))
+    assert buckets(record) == want
+    assert record.status == "complete" and record.framing == "sse"
+
+
+def test_cache_writes_and_audio(backend: ModuleType) -> None:
+    usage = {
+        "prompt_tokens": 300,
+        "completion_tokens": 40,
+        "total_tokens": 340,
+        "prompt_tokens_details": {
+            "cached_tokens": 100,
+            "cache_write_tokens": 150,
+            "audio_tokens": 7,
+        },
+        "completion_tokens_details": {"audio_tokens": 30, "reasoning_tokens": 0},
+    }
+    r = read(backend, sse(chunk(usage)))
+    assert (r.input_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens) == (
+        50,
+        100,
+        150,
+    )
+    assert r.cache_creation_5m_input_tokens is None and r.cache_creation_1h_input_tokens is None
+    assert (r.audio_input_tokens, r.audio_output_tokens, r.output_tokens) == (7, 30, 40)
+
+
+# --- provider-reported cost ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "cost"),
+    [
+        ({"cost": 0.0133176}, "0.0133176"),  # OpenRouter
+        ({"cost": 1e-05}, "0.00001"),
+        ({"cost": 0}, "0"),
+        ({"cost": {"total_cost": 0.00501, "request_cost": 0.005}}, "0.00501"),  # Perplexity
+        ({"cost_in_usd_ticks": 1466250}, "0.000146625"),  # xAI, 1e-10 USD a tick
+        ({"cost_in_usd_ticks": 25_000_000_000}, "2.5"),
+        ({"cost": -1}, None),
+        ({"cost": "0.1"}, None),
+        ({}, None),
+    ],
+)
+def test_provider_cost(backend: ModuleType, extra: dict[str, Any], cost: str | None) -> None:
+    usage = {"prompt_tokens": 6, "completion_tokens": 1, "total_tokens": 7, **extra}
+    r = read(backend, sse(chunk(usage)))
+    assert r.provider_cost == (None if cost is None else Decimal(cost))
+    assert r.to_dict()["provider_cost"] == (None if cost is None else str(Decimal(cost)))
+    assert (r.input_tokens, r.output_tokens) == (6, 1)
+
+
+def test_openrouter_server_tool_counts_and_mistral_tier_in_usage(backend: ModuleType) -> None:
+    usage = {
+        "prompt_tokens": 10,
+        "completion_tokens": 2,
+        "server_tool_use_details": {"web_search_requests": 2},
+        "service_tier": "Standard",
+    }
+    r = read(backend, sse(chunk(usage)))
+    assert (r.web_search_requests, r.service_tier) == (2, "standard")
+
+
+# --- where compatible servers put usage ------------------------------------------------------
+
+
+def test_groq_x_groq_usage(backend: ModuleType) -> None:
+    usage = {"prompt_tokens": 18, "completion_tokens": 73, "total_tokens": 91, "queue_time": 0.2}
+    body = sse(chunk(x_groq={"id": "req_1"}), chunk(x_groq={"id": "req_1", "usage": usage}))
+    r = read(backend, body)
+    assert (r.input_tokens, r.output_tokens, r.status) == (18, 73, "complete")
+
+
+def test_kimi_usage_inside_the_choice(backend: ModuleType) -> None:
+    last = chunk()
+    last["choices"][0]["usage"] = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
+    r = read(backend, sse(chunk(), last))
+    assert (r.input_tokens, r.output_tokens, r.status) == (12, 5, "complete")
+
+
+def test_usage_in_an_error_chunk_is_usage(backend: ModuleType) -> None:
+    usage = {"prompt_tokens": 43, "completion_tokens": 10, "total_tokens": 53, "cost": 0}
+    body = sse(chunk(), chunk(usage, error={"code": 400, "message": "Token limit reached"}))
+    r = read(backend, body)
+    assert (r.status, r.error_message, r.input_tokens, r.output_tokens) == (
+        "error",
+        "Token limit reached",
+        43,
+        10,
+    )
+    assert r.provider_cost == 0 and not r.no_usage_data
+
+
+def test_empty_model_or_id_never_replaces_a_named_one(backend: ModuleType) -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 1}
+    body = sse(chunk(model="", id=""), chunk(model="gpt-5-nano"), chunk(usage, model="", id=""))
+    r = read(backend, body)
+    assert (r.model, r.message_id) == ("gpt-5-nano", "c1")
+
+
+def test_openai_tier_is_lower_case(backend: ModuleType) -> None:
+    r = read(backend, sse(chunk({"prompt_tokens": 1, "completion_tokens": 1}, service_tier="FLEX")))
+    assert r.service_tier == "flex"
+
+
+# --- Gemini and Vertex tiers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("meta", "tier"),
+    [
+        ({"trafficType": "ON_DEMAND"}, "on_demand"),
+        ({"trafficType": "ON_DEMAND_FLEX"}, "flex"),
+        ({"trafficType": "ON_DEMAND_PRIORITY"}, "priority"),
+        ({"trafficType": "PROVISIONED_THROUGHPUT"}, "provisioned"),
+        ({"trafficType": "TRAFFIC_TYPE_UNSPECIFIED", "serviceTier": "standard"}, "standard"),
+        ({"serviceTier": "STANDARD"}, "standard"),
+        ({}, None),
+    ],
+)
+def test_vertex_traffic_type_and_gemini_tier(
+    backend: ModuleType, meta: dict[str, Any], tier: str | None
+) -> None:
+    event = {
+        "candidates": [{"content": {"parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 2, **meta},
+        "modelVersion": "gemini-2.5-flash",
+    }
+    r = read(backend, sse(event, done=False))
+    assert (r.service_tier, r.input_tokens, r.output_tokens) == (tier, 5, 2)
+
+
+# --- Anthropic: iterations and geo -----------------------------------------------------------
+
+
+def anthropic_stream(delta_usage: dict[str, Any]) -> bytes:
+    events = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "model": "claude-sonnet-4-6",
+                "usage": {"input_tokens": 100, "output_tokens": 1, "inference_geo": "us"},
+            },
+        },
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": delta_usage},
+        {"type": "message_stop"},
+    ]
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+def test_anthropic_iterations_are_billed_in_total(backend: ModuleType) -> None:
+    usage = {
+        "input_tokens": 181,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 8,
+        "output_tokens_details": {"thinking_tokens": 3},
+        "iterations": [
+            {
+                "type": "compaction",
+                "input_tokens": 100,
+                "output_tokens": 83,
+                "cache_read_input_tokens": 55096,
+                "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            },
+            {
+                "type": "advisor_message",
+                "model": "claude-opus-4-8",
+                "input_tokens": 2543,
+                "output_tokens": 18,
+            },
+            {
+                "type": "message",
+                "input_tokens": 181,
+                "output_tokens": 8,
+                "cache_read_input_tokens": 0,
+            },
+        ],
+    }
+    r = read(backend, anthropic_stream(usage))
+    assert (r.input_tokens, r.cache_read_input_tokens, r.output_tokens) == (2824, 55096, 109)
+    assert r.reasoning_tokens == 3  # no iteration reports it: the top-level share stays
+    assert r.inference_geo == "us"
+    kinds = [(i.kind, i.model, i.input_tokens, i.output_tokens) for i in r.iterations]
+    assert kinds == [
+        ("compaction", None, 100, 83),
+        ("advisor_message", "claude-opus-4-8", 2543, 18),
+        ("message", None, 181, 8),
+    ]
+    assert r.iterations[0].cache_creation_5m_input_tokens == 0
+    assert r.to_dict()["iterations"][1]["model"] == "claude-opus-4-8"
+
+
+def test_anthropic_without_iterations_keeps_the_top_level(backend: ModuleType) -> None:
+    r = read(backend, anthropic_stream({"output_tokens": 9, "iterations": None}))
+    assert (r.input_tokens, r.output_tokens, r.iterations, r.inference_geo) == (100, 9, (), "us")
+
+
+def test_framing_of_a_json_body_and_of_garbage(backend: ModuleType) -> None:
+    body = json.dumps(
+        {
+            "id": "c1",
+            "object": "chat.completion",
+            "model": "m",
+            "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+        }
+    ).encode()
+    assert read(backend, body).framing == "json"
+    assert read(backend, b"<html>502 Bad Gateway</html>").framing is None
