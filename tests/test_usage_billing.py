@@ -344,3 +344,52 @@ def test_framing_of_a_json_body_and_of_garbage(backend: ModuleType) -> None:
     ).encode()
     assert read(backend, body).framing == "json"
     assert read(backend, b"<html>502 Bad Gateway</html>").framing is None
+
+
+# --- Cohere v2 -------------------------------------------------------------------------------
+
+COHERE_END = {
+    "type": "message-end",
+    "delta": {
+        "finish_reason": "COMPLETE",
+        "usage": {
+            "billed_units": {"input_tokens": 7, "output_tokens": 109},
+            "tokens": {"input_tokens": 69, "output_tokens": 110},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("provider", ["cohere", "auto"])
+def test_cohere_message_end_billed_units(backend: ModuleType, provider: str) -> None:
+    events = [
+        {"id": "c-1", "type": "message-start", "delta": {"message": {"role": "assistant"}}},
+        {"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": "Hi"}}}},
+        COHERE_END,
+    ]
+    body = (
+        b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+        + b"data: [DONE]\n\n"
+    )
+    r = read(backend, body, provider)
+    assert (r.provider, r.input_tokens, r.output_tokens) == ("cohere", 7, 109)
+    assert (r.message_id, r.stop_reason, r.status) == ("c-1", "COMPLETE", "complete")
+
+
+def test_cohere_body_and_cut_stream(backend: ModuleType) -> None:
+    body = {
+        "id": "c-2",
+        "message": {"role": "assistant", "content": [{"type": "text", "text": "Paris."}]},
+        "finish_reason": "COMPLETE",
+        "usage": {"billed_units": {"input_tokens": 12, "output_tokens": 7}, "cached_tokens": 448},
+    }
+    r = read(backend, json.dumps(body).encode(), "cohere")
+    assert (r.input_tokens, r.output_tokens, r.cache_read_input_tokens, r.framing) == (
+        12,
+        7,
+        None,
+        "json",
+    )
+    cut = sse({"id": "c-3", "type": "message-start"}, done=False)
+    r = read(backend, cut, "cohere")
+    assert (r.status, r.requires_manual_review) == ("no_usage", True)

@@ -3,7 +3,7 @@
 use super::{Mode, UsageCore};
 use crate::providers::error::read_error;
 use crate::providers::facts::Provider;
-use crate::providers::{self, anthropic, gemini, openai_chat, openai_responses};
+use crate::providers::{self, anthropic, cohere, gemini, openai_chat, openai_responses};
 use crate::record::{BodyKind, Framing, RawRecord};
 use crate::scan::tree;
 
@@ -75,6 +75,7 @@ impl UsageCore {
             Provider::OpenAiChat => openai_chat::tree::on_body(ex, &value),
             Provider::OpenAiResponses => openai_responses::tree::on_body(ex, &value),
             Provider::Gemini => gemini::tree::on_body(ex, &mut self.sink.state.gemini, &value),
+            Provider::Cohere => cohere::tree::on_body(ex, &value),
             Provider::Auto => match value.as_object() {
                 Some(obj) if tree::object(obj, "error").is_some() => {
                     read_error(ex, obj);

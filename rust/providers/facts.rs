@@ -13,6 +13,7 @@ pub enum Provider {
     OpenAiChat,
     OpenAiResponses,
     Gemini,
+    Cohere,
 }
 
 impl Provider {
@@ -23,6 +24,7 @@ impl Provider {
             "openai" => Some(Provider::OpenAiChat),
             "openai-responses" => Some(Provider::OpenAiResponses),
             "gemini" => Some(Provider::Gemini),
+            "cohere" => Some(Provider::Cohere),
             _ => None,
         }
     }
@@ -34,6 +36,7 @@ impl Provider {
             Provider::OpenAiChat => Some("openai"),
             Provider::OpenAiResponses => Some("openai-responses"),
             Provider::Gemini => Some("gemini"),
+            Provider::Cohere => Some("cohere"),
         }
     }
 }

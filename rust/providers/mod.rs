@@ -4,6 +4,7 @@
 //! write into [`facts::Facts`], a leaf; the meter calls them and they never call the meter.
 
 pub mod anthropic;
+pub mod cohere;
 pub mod error;
 pub mod facts;
 pub mod gemini;
@@ -35,6 +36,8 @@ pub fn detect(value: &Value) -> Provider {
         Provider::OpenAiChat
     } else if gemini::looks_like(value) {
         Provider::Gemini
+    } else if cohere::looks_like(value) {
+        Provider::Cohere
     } else {
         Provider::Auto
     }

@@ -25,6 +25,7 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "openai" => intern!(py, "openai"),
         "openai-responses" => intern!(py, "openai-responses"),
         "gemini" => intern!(py, "gemini"),
+        "cohere" => intern!(py, "cohere"),
         "json-array" => intern!(py, "json-array"),
         "ndjson" => intern!(py, "ndjson"),
         "aws-eventstream" => intern!(py, "aws-eventstream"),

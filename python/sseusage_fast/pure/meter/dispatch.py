@@ -7,6 +7,7 @@ from typing import Any
 from ..providers import detect
 from ..providers.anthropic import reader as anthropic_reader
 from ..providers.anthropic import tree as anthropic_tree
+from ..providers.cohere import tree as cohere_tree
 from ..providers.error import read_error
 from ..providers.facts import Facts
 from ..providers.gemini import tree as gemini_tree
@@ -46,6 +47,8 @@ class Dispatch:
             openai_responses_tree.on_event(ex, value)
         elif provider == "gemini":
             gemini_tree.on_event(ex, self.gemini, value)
+        elif provider == "cohere":
+            cohere_tree.on_event(ex, value)
         elif isinstance(value, dict) and isinstance(value.get("error"), dict):
             read_error(ex, value)
 
@@ -60,6 +63,8 @@ class Dispatch:
             return openai_responses_tree.on_body(ex, value)
         if ex.provider == "gemini":
             return gemini_tree.on_body(ex, self.gemini, value)
+        if ex.provider == "cohere":
+            return cohere_tree.on_body(ex, value)
         return False
 
     # EventSink

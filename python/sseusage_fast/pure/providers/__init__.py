@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import anthropic, gemini, openai_chat, openai_responses
+from . import anthropic, cohere, gemini, openai_chat, openai_responses
 
 
 def detect(value: Any) -> str:
@@ -22,4 +22,6 @@ def detect(value: Any) -> str:
         return "openai"
     if gemini.looks_like(value):
         return "gemini"
+    if cohere.looks_like(value):
+        return "cohere"
     return "auto"
