@@ -12,6 +12,7 @@
 //! - `meter`: feed, sniff the body's kind, dispatch events to the provider, finish a record.
 //! - `python` (feature `python`): the PyO3 binding, a thin skin.
 
+mod framing;
 mod meter;
 mod providers;
 mod record;

@@ -393,3 +393,89 @@ def test_cohere_body_and_cut_stream(backend: ModuleType) -> None:
     cut = sse({"id": "c-3", "type": "message-start"}, done=False)
     r = read(backend, cut, "cohere")
     assert (r.status, r.requires_manual_review) == ("no_usage", True)
+
+
+# --- Ollama: newline-delimited JSON ----------------------------------------------------------
+
+OLLAMA_LINES = [
+    {
+        "model": "llama3.2",
+        "created_at": "2026-01-01T00:00:00Z",
+        "message": {"role": "assistant", "content": "Hel"},
+        "done": False,
+    },
+    {
+        "model": "llama3.2",
+        "created_at": "2026-01-01T00:00:01Z",
+        "message": {"role": "assistant", "content": "lo"},
+        "done": False,
+    },
+    {
+        "model": "llama3.2",
+        "created_at": "2026-01-01T00:00:02Z",
+        "message": {"role": "assistant", "content": ""},
+        "done": True,
+        "done_reason": "stop",
+        "total_duration": 5000,
+        "prompt_eval_count": 26,
+        "eval_count": 290,
+    },
+]
+
+
+def ndjson(*values: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(v).encode() + b"\n" for v in values)
+
+
+@pytest.mark.parametrize("provider", ["ollama", "auto"])
+def test_ollama_ndjson_done_counts(backend: ModuleType, provider: str) -> None:
+    r = read(backend, ndjson(*OLLAMA_LINES), provider)
+    assert (r.provider, r.framing, r.status) == ("ollama", "ndjson", "complete")
+    assert (r.input_tokens, r.output_tokens, r.model, r.stop_reason) == (
+        26,
+        290,
+        "llama3.2",
+        "stop",
+    )
+    assert r.raw_usage == {"prompt_eval_count": 26, "eval_count": 290, "total_duration": 5000}
+    # No final newline: the last line is still read.
+    assert read(backend, ndjson(*OLLAMA_LINES).rstrip(b"\n"), provider).output_tokens == 290
+
+
+def test_ollama_cut_before_done_and_error_line(backend: ModuleType) -> None:
+    r = read(backend, ndjson(*OLLAMA_LINES[:2]), "ollama")
+    assert (r.status, r.input_tokens, r.requires_manual_review) == ("no_usage", None, True)
+    assert "output_tokens" in r.estimated
+    r = read(backend, ndjson(OLLAMA_LINES[0], {"error": "model crashed"}), "ollama")
+    assert (r.status, r.error_message) == ("error", "model crashed")
+
+
+def test_ollama_whole_body_is_json(backend: ModuleType) -> None:
+    for provider in ("ollama", "auto"):
+        r = read(backend, json.dumps(OLLAMA_LINES[-1]).encode(), provider)
+        assert (r.framing, r.provider, r.output_tokens) == ("json", "ollama", 290)
+
+
+def test_pretty_json_body_is_not_ndjson(backend: ModuleType) -> None:
+    body = {
+        "id": "c1",
+        "object": "chat.completion",
+        "model": "m",
+        "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+    }
+    r = read(backend, json.dumps(body, indent=2).encode() + b"\n")
+    assert (r.framing, r.input_tokens) == ("json", 3)
+    r = read(backend, json.dumps(body).encode() + b"\n\n")
+    assert (r.framing, r.input_tokens) == ("json", 3)
+
+
+def test_ndjson_line_over_the_limit_is_dropped(backend: ModuleType) -> None:
+    big = dict(OLLAMA_LINES[0], message={"role": "assistant", "content": "x" * 5000})
+    body = ndjson(big, OLLAMA_LINES[-1])
+    for chunks in ([body], [body[i : i + 7] for i in range(0, len(body), 7)]):
+        parser = backend.UsageParser("ollama", max_event_bytes=1000)
+        for chunk in chunks:
+            parser.feed(chunk)
+        r = parser.finish()
+        assert (r.error_type, r.output_tokens) == ("event_too_large", 290)

@@ -4,7 +4,7 @@
 use crate::providers::anthropic::{self, layouts as anthropic_layouts};
 use crate::providers::error::read_error;
 use crate::providers::facts::{Facts, Provider};
-use crate::providers::{self, cohere, gemini, openai_chat, openai_responses, State};
+use crate::providers::{self, cohere, gemini, ollama, openai_chat, openai_responses, State};
 use crate::scan::tree;
 use crate::sse::EventSink;
 
@@ -58,6 +58,7 @@ impl Dispatch {
             Provider::OpenAiResponses => openai_responses::tree::on_event(ex, &value),
             Provider::Gemini => gemini::tree::on_event(ex, &mut self.state.gemini, &value),
             Provider::Cohere => cohere::tree::on_event(ex, &value),
+            Provider::Ollama => ollama::tree::on_event(ex, &value),
             Provider::Auto => {
                 if let Some(obj) = value
                     .as_object()

@@ -3,7 +3,7 @@
 use super::{Mode, UsageCore};
 use crate::providers::error::read_error;
 use crate::providers::facts::Provider;
-use crate::providers::{self, anthropic, cohere, gemini, openai_chat, openai_responses};
+use crate::providers::{self, anthropic, cohere, gemini, ollama, openai_chat, openai_responses};
 use crate::record::{BodyKind, Framing, RawRecord};
 use crate::scan::tree;
 
@@ -27,6 +27,7 @@ impl UsageCore {
         let kind = match std::mem::replace(&mut self.mode, Mode::Sniff) {
             Mode::EventStream | Mode::Sniff => self.finish_stream(),
             Mode::Json => self.finish_json(),
+            Mode::Ndjson => self.finish_ndjson(),
             Mode::NotSse(why) => self.not_sse(why),
         };
         self.record(kind)
@@ -61,6 +62,26 @@ impl UsageCore {
         }
     }
 
+    fn finish_ndjson(&mut self) -> BodyKind {
+        // The last line, when the body did not end with a newline, and is whole JSON.
+        if let Some(tail) = self.ndjson.take_tail() {
+            if tree::parse(&tail).is_some() {
+                self.sink.handle(b"", &tail);
+            }
+        }
+        match self.sink.facts.events {
+            0 if self.sink.facts.error_type.is_none() => {
+                self.not_sse("a body that starts like JSON but does not parse".into())
+            }
+            // One value: a whole JSON body, as `auto` reads it.
+            1 => {
+                self.sink.facts.framing = Some(Framing::Json);
+                BodyKind::Json
+            }
+            _ => BodyKind::EventStream,
+        }
+    }
+
     fn finish_json(&mut self) -> BodyKind {
         let body = std::mem::take(&mut self.body);
         let Some(value) = tree::parse(&body) else {
@@ -76,6 +97,7 @@ impl UsageCore {
             Provider::OpenAiResponses => openai_responses::tree::on_body(ex, &value),
             Provider::Gemini => gemini::tree::on_body(ex, &mut self.sink.state.gemini, &value),
             Provider::Cohere => cohere::tree::on_body(ex, &value),
+            Provider::Ollama => ollama::tree::on_body(ex, &value),
             Provider::Auto => match value.as_object() {
                 Some(obj) if tree::object(obj, "error").is_some() => {
                     read_error(ex, obj);

@@ -9,6 +9,7 @@ mod dispatch;
 mod finish;
 mod sniff;
 
+use crate::framing::ndjson::Ndjson;
 use crate::providers::facts::Provider;
 use crate::record::RawRecord;
 use crate::sse::{EventBuilder, Framer, Lines};
@@ -33,6 +34,10 @@ pub struct UsageCore {
     pub(crate) held: Vec<u8>,
     /// The first bytes were checked for a byte order mark.
     pub(crate) bom_seen: bool,
+    /// Newline-delimited JSON lines (Ollama), in `Mode::Ndjson`.
+    pub(crate) ndjson: Ndjson,
+    /// How far the JSON body was searched for the end of a first line (`Mode::Json`).
+    pub(crate) json_checked: usize,
 }
 
 impl UsageCore {
@@ -47,6 +52,8 @@ impl UsageCore {
             saw_bytes: false,
             held: Vec::new(),
             bom_seen: false,
+            ndjson: Ndjson::default(),
+            json_checked: 0,
         }
     }
 
@@ -55,7 +62,22 @@ impl UsageCore {
             Mode::EventStream => self.frame(chunk),
             Mode::Sniff => self.sniff(chunk),
             Mode::Json => self.keep_body(chunk),
+            Mode::Ndjson => self.ndjson_lines(chunk),
             Mode::NotSse(_) => {}
+        }
+    }
+
+    /// Each line of newline-delimited JSON to the provider's reader, as an event.
+    pub(crate) fn ndjson_lines(&mut self, chunk: &[u8]) {
+        let (sink, max) = (&mut self.sink, self.max_event_bytes);
+        let mut long = 0;
+        let mut line = |line: &[u8]| sink.handle(b"", line);
+        self.ndjson.feed(chunk, max, &mut line, &mut || long += 1);
+        if long > 0 {
+            self.sink.facts.set_error(
+                "event_too_large",
+                "a JSON line exceeded max_event_bytes and was dropped".to_owned(),
+            );
         }
     }
 

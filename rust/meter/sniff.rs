@@ -2,7 +2,12 @@
 //! body is kept (bounded) and read whole at the end, an HTML page or compressed bytes are
 //! reported as `not_sse` without being kept.
 
+use serde_json::Value;
+
 use super::UsageCore;
+use crate::providers::facts::Provider;
+use crate::record::Framing;
+use crate::scan::tree;
 use crate::sse::BOM;
 
 const ZSTD_MAGIC: &[u8; 4] = b"\x28\xb5\x2f\xfd";
@@ -13,6 +18,8 @@ pub(crate) enum Mode {
     Sniff,
     EventStream,
     Json,
+    /// Newline-delimited JSON (Ollama).
+    Ndjson,
     NotSse(String),
 }
 
@@ -52,6 +59,7 @@ impl UsageCore {
             return;
         }
         self.mode = match head[0] {
+            b'{' if self.sink.facts.provider == Provider::Ollama => Mode::Ndjson,
             b'{' | b'[' => Mode::Json,
             b'<' => Mode::NotSse(
                 "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
@@ -67,6 +75,10 @@ impl UsageCore {
         match self.mode {
             Mode::EventStream => self.frame(chunk),
             Mode::Json => self.keep_body(head),
+            Mode::Ndjson => {
+                self.sink.facts.framing = Some(Framing::Ndjson);
+                self.ndjson_lines(head);
+            }
             _ => {}
         }
     }
@@ -82,5 +94,32 @@ impl UsageCore {
             return;
         }
         self.body.extend_from_slice(chunk);
+        self.check_ndjson();
+    }
+
+    /// A body of several JSON values, one a line, is newline-delimited JSON: told apart from
+    /// one JSON body at the start of its second line, when its first line is a whole object.
+    /// Until then the body is kept as one JSON body (a pretty-printed body's first line is
+    /// never a whole object).
+    fn check_ndjson(&mut self) {
+        if self.json_checked == usize::MAX || self.body.first() != Some(&b'{') {
+            return;
+        }
+        let from = self.json_checked;
+        let Some(nl) = memchr::memchr(b'\n', &self.body[from..]).map(|at| from + at) else {
+            self.json_checked = self.body.len();
+            return;
+        };
+        if self.body[nl + 1..].iter().all(u8::is_ascii_whitespace) {
+            self.json_checked = nl; // the next read decides
+            return;
+        }
+        self.json_checked = usize::MAX; // decided, either way
+        if matches!(tree::parse(&self.body[..nl]), Some(Value::Object(_))) {
+            let body = std::mem::take(&mut self.body);
+            self.mode = Mode::Ndjson;
+            self.sink.facts.framing = Some(Framing::Ndjson);
+            self.ndjson_lines(&body);
+        }
     }
 }

@@ -14,6 +14,7 @@ pub enum Provider {
     OpenAiResponses,
     Gemini,
     Cohere,
+    Ollama,
 }
 
 impl Provider {
@@ -25,6 +26,7 @@ impl Provider {
             "openai-responses" => Some(Provider::OpenAiResponses),
             "gemini" => Some(Provider::Gemini),
             "cohere" => Some(Provider::Cohere),
+            "ollama" => Some(Provider::Ollama),
             _ => None,
         }
     }
@@ -37,6 +39,7 @@ impl Provider {
             Provider::OpenAiResponses => Some("openai-responses"),
             Provider::Gemini => Some("gemini"),
             Provider::Cohere => Some("cohere"),
+            Provider::Ollama => Some("ollama"),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod cohere;
 pub mod error;
 pub mod facts;
 pub mod gemini;
+pub mod ollama;
 pub mod openai_chat;
 pub mod openai_responses;
 
@@ -38,6 +39,8 @@ pub fn detect(value: &Value) -> Provider {
         Provider::Gemini
     } else if cohere::looks_like(value) {
         Provider::Cohere
+    } else if ollama::looks_like(value) {
+        Provider::Ollama
     } else {
         Provider::Auto
     }

@@ -26,6 +26,7 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "openai-responses" => intern!(py, "openai-responses"),
         "gemini" => intern!(py, "gemini"),
         "cohere" => intern!(py, "cohere"),
+        "ollama" => intern!(py, "ollama"),
         "json-array" => intern!(py, "json-array"),
         "ndjson" => intern!(py, "ndjson"),
         "aws-eventstream" => intern!(py, "aws-eventstream"),

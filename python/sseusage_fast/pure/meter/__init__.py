@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS
+from ..framing.ndjson import Ndjson
 from ..providers import detect
 from ..providers.error import read_error
 from ..providers.facts import PROVIDERS
@@ -28,8 +29,7 @@ class UsageCore:
     ) -> None:
         if provider not in PROVIDERS:
             raise ValueError(
-                f"unknown provider {provider!r}: expected auto, anthropic, openai, "
-                "openai-responses or gemini"
+                f"unknown provider {provider!r}: expected one of {', '.join(PROVIDERS)}"
             )
         if max_event_bytes <= 0:
             raise ValueError("max_event_bytes must be positive")
@@ -45,6 +45,8 @@ class UsageCore:
         self._saw_bytes = False  # anything but white space arrived
         self._held = b""  # the first bytes, while they could still start a BOM or zstd magic
         self._bom_seen = False  # the first bytes were checked for a byte order mark
+        self._ndjson = Ndjson()  # newline-delimited JSON lines (Ollama), in mode "ndjson"
+        self._json_checked = 0  # how far the JSON body was searched for a first line's end
 
     def feed(self, chunk: bytes | bytearray | memoryview, /) -> None:
         """Feeds one network read."""
@@ -58,6 +60,24 @@ class UsageCore:
             self._sniff(data)
         elif mode == "json":
             self._keep_body(data)
+        elif mode == "ndjson":
+            self._ndjson_lines(data)
+
+    def _ndjson_lines(self, chunk: bytes) -> None:
+        """Each line of newline-delimited JSON to the provider's reader, as an event."""
+        long = [0]
+
+        def too_long() -> None:
+            long[0] += 1
+
+        self._ndjson.feed(chunk, self._max_event_bytes, self._ndjson_line, too_long)
+        if long[0]:
+            self._sink.facts.set_error(
+                "event_too_large", "a JSON line exceeded max_event_bytes and was dropped"
+            )
+
+    def _ndjson_line(self, line: bytes) -> None:
+        self._sink.handle(b"", line)
 
     def _sniff(self, chunk: bytes) -> None:
         if self._held:
@@ -85,6 +105,11 @@ class UsageCore:
             self._held = head
             return
         first = head[0]
+        if first == 0x7B and self._sink.facts.provider == "ollama":
+            self._mode = "ndjson"
+            self._sink.facts.framing = "ndjson"
+            self._ndjson_lines(head)
+            return
         if first in b"{[":
             self._mode = "json"
             self._keep_body(head)
@@ -112,6 +137,28 @@ class UsageCore:
             )
             return
         self._body += chunk
+        self._check_ndjson()
+
+    def _check_ndjson(self) -> None:
+        """A body of several JSON values, one a line, is newline-delimited JSON: told apart
+        from one JSON body at the start of its second line, when its first line is a whole
+        object. Until then the body is kept as one JSON body."""
+        body = self._body
+        if self._json_checked < 0 or body[:1] != b"{":
+            return
+        nl = body.find(b"\n", self._json_checked)
+        if nl < 0:
+            self._json_checked = len(body)
+            return
+        if not body[nl + 1 :].strip(_WHITESPACE):
+            self._json_checked = nl  # the next read decides
+            return
+        self._json_checked = -1  # decided, either way
+        if isinstance(parse(bytes(body[:nl])), dict):
+            self._body = bytearray()
+            self._mode = "ndjson"
+            self._sink.facts.framing = "ndjson"
+            self._ndjson_lines(bytes(body))
 
     def _finish_raw(self) -> tuple[Any, ...]:
         """End of stream: reads what a cut stream left unfinished, and says what the body was."""
@@ -125,6 +172,8 @@ class UsageCore:
                 kind = self._finish_stream()
             elif mode == "json":
                 kind = self._finish_json()
+            elif mode == "ndjson":
+                kind = self._finish_ndjson()
             else:
                 kind = self._mark_not_sse(self._why_not_sse)
             self._raw = self._raw_record(kind)
@@ -149,6 +198,19 @@ class UsageCore:
         if ex.error_type is not None:
             return "not_sse"
         return self._mark_not_sse("neither an event stream nor a JSON body (no SSE fields found)")
+
+    def _finish_ndjson(self) -> str:
+        # The last line, when the body did not end with a newline, and is whole JSON.
+        tail = self._ndjson.take_tail()
+        if tail is not None and parse(tail) is not None:
+            self._sink.handle(b"", tail)
+        ex = self._sink.facts
+        if ex.events == 0 and ex.error_type is None:
+            return self._mark_not_sse("a body that starts like JSON but does not parse")
+        if ex.events == 1:
+            ex.framing = "json"  # one value: a whole JSON body, as auto reads it
+            return "json"
+        return "sse"
 
     def _finish_json(self) -> str:
         body, self._body = bytes(self._body), bytearray()

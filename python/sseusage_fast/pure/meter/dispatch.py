@@ -11,6 +11,7 @@ from ..providers.cohere import tree as cohere_tree
 from ..providers.error import read_error
 from ..providers.facts import Facts
 from ..providers.gemini import tree as gemini_tree
+from ..providers.ollama import tree as ollama_tree
 from ..providers.openai_chat import tree as openai_chat_tree
 from ..providers.openai_responses import tree as openai_responses_tree
 from ..scan.tree import parse
@@ -49,6 +50,8 @@ class Dispatch:
             gemini_tree.on_event(ex, self.gemini, value)
         elif provider == "cohere":
             cohere_tree.on_event(ex, value)
+        elif provider == "ollama":
+            ollama_tree.on_event(ex, value)
         elif isinstance(value, dict) and isinstance(value.get("error"), dict):
             read_error(ex, value)
 
@@ -65,6 +68,8 @@ class Dispatch:
             return gemini_tree.on_body(ex, self.gemini, value)
         if ex.provider == "cohere":
             return cohere_tree.on_body(ex, value)
+        if ex.provider == "ollama":
+            return ollama_tree.on_body(ex, value)
         return False
 
     # EventSink

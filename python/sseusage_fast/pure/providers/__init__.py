@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import anthropic, cohere, gemini, openai_chat, openai_responses
+from . import anthropic, cohere, gemini, ollama, openai_chat, openai_responses
 
 
 def detect(value: Any) -> str:
@@ -24,4 +24,6 @@ def detect(value: Any) -> str:
         return "gemini"
     if cohere.looks_like(value):
         return "cohere"
+    if ollama.looks_like(value):
+        return "ollama"
     return "auto"

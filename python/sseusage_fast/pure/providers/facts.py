@@ -8,7 +8,7 @@ from typing import Any
 from ...record import TOKEN_FIELDS
 from ..textstats import TextStats
 
-PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini", "cohere")
+PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini", "cohere", "ollama")
 
 
 class Facts:

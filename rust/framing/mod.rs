@@ -1,0 +1,3 @@
+//! The framings other than the event stream: newline-delimited JSON (Ollama).
+
+pub mod ndjson;
