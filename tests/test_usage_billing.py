@@ -5,8 +5,11 @@ and random chunkings give the same record."""
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import struct
+import zlib
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -479,3 +482,180 @@ def test_ndjson_line_over_the_limit_is_dropped(backend: ModuleType) -> None:
             parser.feed(chunk)
         r = parser.finish()
         assert (r.error_type, r.output_tokens) == ("event_too_large", 290)
+
+
+# --- Bedrock: the AWS event stream -----------------------------------------------------------
+
+
+def aws_message(headers: dict[str, str], payload: bytes) -> bytes:
+    """One AWS event-stream message with string headers, its CRCs computed."""
+    block = b"".join(
+        bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode()
+        for k, v in headers.items()
+    )
+    total = 16 + len(block) + len(payload)
+    prelude = struct.pack(">II", total, len(block))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    body = prelude + block + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def aws_event(event_type: str, payload: dict[str, Any]) -> bytes:
+    headers = {
+        ":event-type": event_type,
+        ":content-type": "application/json",
+        ":message-type": "event",
+    }
+    return aws_message(headers, json.dumps(payload).encode())
+
+
+def invoke_chunk(event: dict[str, Any]) -> bytes:
+    encoded = base64.b64encode(json.dumps(event).encode()).decode()
+    return aws_event("chunk", {"bytes": encoded, "p": "abcdef"})
+
+
+INVOKE_STREAM = b"".join(
+    invoke_chunk(e)
+    for e in [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_bdrk_1",
+                "model": "claude-sonnet-4-5",
+                "usage": {"input_tokens": 16, "cache_read_input_tokens": 4, "output_tokens": 1},
+            },
+        },
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 21},
+        },
+        {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {"inputTokenCount": 16, "outputTokenCount": 21},
+        },
+    ]
+)
+
+CONVERSE_STREAM = b"".join(
+    [
+        aws_event("messageStart", {"role": "assistant"}),
+        aws_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hello"}}),
+        aws_event("messageStop", {"stopReason": "end_turn"}),
+        aws_event(
+            "metadata",
+            {
+                "usage": {
+                    "inputTokens": 20,
+                    "outputTokens": 5,
+                    "cacheReadInputTokens": 100,
+                    "cacheWriteInputTokens": 7,
+                    "totalTokens": 132,
+                },
+                "metrics": {"latencyMs": 100},
+            },
+        ),
+    ]
+)
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "auto"])
+def test_bedrock_invoke_stream_reads_anthropic_events(backend: ModuleType, provider: str) -> None:
+    r = read(backend, INVOKE_STREAM, provider)
+    assert (r.provider, r.framing, r.status) == ("bedrock", "aws-eventstream", "complete")
+    assert (r.input_tokens, r.cache_read_input_tokens, r.output_tokens) == (16, 4, 21)
+    assert (r.model, r.message_id, r.stop_reason) == ("claude-sonnet-4-5", "msg_bdrk_1", "end_turn")
+
+
+def test_bedrock_invocation_metrics_fill_what_anthropic_lacks(backend: ModuleType) -> None:
+    body = invoke_chunk({"type": "message_start", "message": {"id": "m", "usage": {}}})
+    body += invoke_chunk(
+        {
+            "type": "message_stop",
+            "amazon-bedrock-invocationMetrics": {"inputTokenCount": 9, "outputTokenCount": 3},
+        }
+    )
+    r = read(backend, body, "bedrock")
+    assert (r.input_tokens, r.output_tokens, r.status) == (9, 3, "complete")
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "auto"])
+def test_bedrock_converse_stream_metadata_usage(backend: ModuleType, provider: str) -> None:
+    r = read(backend, CONVERSE_STREAM, provider)
+    assert (r.input_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens) == (
+        20,
+        100,
+        7,
+    )
+    assert (r.output_tokens, r.stop_reason, r.status) == (5, "end_turn", "complete")
+
+
+def test_bedrock_converse_cache_inside_input_by_the_total(backend: ModuleType) -> None:
+    usage = {"inputTokens": 120, "outputTokens": 5, "cacheReadInputTokens": 100, "totalTokens": 125}
+    r = read(backend, aws_event("metadata", {"usage": usage}), "bedrock")
+    assert (r.input_tokens, r.cache_read_input_tokens) == (20, 100)
+
+
+def test_bedrock_exception_and_error_messages(backend: ModuleType) -> None:
+    exception = aws_message(
+        {":message-type": "exception", ":exception-type": "throttlingException"},
+        b'{"message":"Too many requests"}',
+    )
+    r = read(backend, exception, "bedrock")
+    assert (r.status, r.error_type, r.error_message) == (
+        "error",
+        "throttlingException",
+        "Too many requests",
+    )
+    error = aws_message(
+        {":message-type": "error", ":error-code": "InternalFailure", ":error-message": "boom"}, b""
+    )
+    r = read(backend, error, "bedrock")
+    assert (r.status, r.error_type, r.error_message) == ("error", "InternalFailure", "boom")
+
+
+def test_bedrock_bad_crc_and_truncation_are_clear(backend: ModuleType) -> None:
+    first = aws_event("messageStart", {"role": "assistant"})
+    bad_prelude = bytearray(CONVERSE_STREAM)
+    bad_prelude[len(first) + 9] ^= 0xFF
+    r = read(backend, bytes(bad_prelude), "bedrock")
+    assert (r.status, r.error_type) == ("error", "invalid_event_stream")
+    assert "prelude CRC" in (r.error_message or "")
+    bad_payload = bytearray(CONVERSE_STREAM)
+    bad_payload[len(first) + 30] ^= 0x01
+    r = read(backend, bytes(bad_payload), "bedrock")
+    assert r.error_type == "invalid_event_stream" and "message CRC" in (r.error_message or "")
+    # Cut inside the metadata message: no final usage, a clear status.
+    r = read(backend, CONVERSE_STREAM[:-10], "bedrock")
+    assert (r.status, r.error_type) == ("error", "truncated_event_stream")
+    # Cut after the usage: the figures stand, with a note.
+    r = read(backend, CONVERSE_STREAM + CONVERSE_STREAM[:20], "bedrock")
+    assert (r.status, r.output_tokens) == ("complete", 5)
+    assert any("ended inside a message" in n for n in r.notes)
+
+
+def test_bedrock_message_over_the_limit_is_refused(backend: ModuleType) -> None:
+    big = aws_event("contentBlockDelta", {"delta": {"text": "x" * 5000}}) + CONVERSE_STREAM
+    for size in (len(big), 5):
+        parser = backend.UsageParser("bedrock", max_event_bytes=1000)
+        for at in range(0, len(big), size):
+            parser.feed(big[at : at + size])
+        r = parser.finish()
+        assert (r.status, r.error_type) == ("error", "event_too_large")
+
+
+def test_bedrock_converse_body(backend: ModuleType) -> None:
+    body = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "Paris."}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 22, "outputTokens": 57, "totalTokens": 79},
+    }
+    for provider in ("bedrock", "auto"):
+        r = read(backend, json.dumps(body).encode(), provider)
+        assert (r.provider, r.framing, r.input_tokens, r.output_tokens) == (
+            "bedrock",
+            "json",
+            22,
+            57,
+        )

@@ -4,7 +4,9 @@
 use crate::providers::anthropic::{self, layouts as anthropic_layouts};
 use crate::providers::error::read_error;
 use crate::providers::facts::{Facts, Provider};
-use crate::providers::{self, cohere, gemini, ollama, openai_chat, openai_responses, State};
+use crate::providers::{
+    self, bedrock, cohere, gemini, ollama, openai_chat, openai_responses, State,
+};
 use crate::scan::tree;
 use crate::sse::EventSink;
 
@@ -59,6 +61,11 @@ impl Dispatch {
             Provider::Gemini => gemini::tree::on_event(ex, &mut self.state.gemini, &value),
             Provider::Cohere => cohere::tree::on_event(ex, &value),
             Provider::Ollama => ollama::tree::on_event(ex, &value),
+            // Bedrock's SSE-free streams are read by the AWS event-stream framing; a JSON
+            // event here is a Converse body's shape.
+            Provider::Bedrock => {
+                bedrock::tree::on_body(ex, &value);
+            }
             Provider::Auto => {
                 if let Some(obj) = value
                     .as_object()

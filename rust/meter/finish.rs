@@ -3,7 +3,9 @@
 use super::{Mode, UsageCore};
 use crate::providers::error::read_error;
 use crate::providers::facts::Provider;
-use crate::providers::{self, anthropic, cohere, gemini, ollama, openai_chat, openai_responses};
+use crate::providers::{
+    self, anthropic, bedrock, cohere, gemini, ollama, openai_chat, openai_responses,
+};
 use crate::record::{BodyKind, Framing, RawRecord};
 use crate::scan::tree;
 
@@ -28,6 +30,7 @@ impl UsageCore {
             Mode::EventStream | Mode::Sniff => self.finish_stream(),
             Mode::Json => self.finish_json(),
             Mode::Ndjson => self.finish_ndjson(),
+            Mode::AwsEventStream => self.finish_aws(),
             Mode::NotSse(why) => self.not_sse(why),
         };
         self.record(kind)
@@ -60,6 +63,20 @@ impl UsageCore {
             let why = "neither an event stream nor a JSON body (no SSE fields found)";
             self.not_sse(why.into())
         }
+    }
+
+    fn finish_aws(&mut self) -> BodyKind {
+        let left = self.aws.unfinished();
+        let ex = &mut self.sink.facts;
+        if left > 0 && ex.error_type.is_none() {
+            let why = format!("AWS event stream: the stream ended inside a message ({left} bytes)");
+            if ex.final_usage {
+                json_note(ex, why);
+            } else {
+                ex.set_error("truncated_event_stream", why);
+            }
+        }
+        BodyKind::EventStream
     }
 
     fn finish_ndjson(&mut self) -> BodyKind {
@@ -98,6 +115,7 @@ impl UsageCore {
             Provider::Gemini => gemini::tree::on_body(ex, &mut self.sink.state.gemini, &value),
             Provider::Cohere => cohere::tree::on_body(ex, &value),
             Provider::Ollama => ollama::tree::on_body(ex, &value),
+            Provider::Bedrock => bedrock::tree::on_body(ex, &value),
             Provider::Auto => match value.as_object() {
                 Some(obj) if tree::object(obj, "error").is_some() => {
                     read_error(ex, obj);
@@ -168,4 +186,9 @@ impl UsageCore {
             }),
         }
     }
+}
+
+/// A note on the record (once).
+fn json_note(ex: &mut crate::providers::facts::Facts, why: String) {
+    tree::note(&mut ex.notes, why);
 }

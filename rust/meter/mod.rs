@@ -9,7 +9,9 @@ mod dispatch;
 mod finish;
 mod sniff;
 
+use crate::framing::aws_eventstream::{EventStream, Fault, Message};
 use crate::framing::ndjson::Ndjson;
+use crate::providers::bedrock;
 use crate::providers::facts::Provider;
 use crate::record::RawRecord;
 use crate::sse::{EventBuilder, Framer, Lines};
@@ -36,6 +38,8 @@ pub struct UsageCore {
     pub(crate) bom_seen: bool,
     /// Newline-delimited JSON lines (Ollama), in `Mode::Ndjson`.
     pub(crate) ndjson: Ndjson,
+    /// The AWS event stream's unfinished message (Bedrock), in `Mode::AwsEventStream`.
+    pub(crate) aws: EventStream,
     /// How far the JSON body was searched for the end of a first line (`Mode::Json`).
     pub(crate) json_checked: usize,
 }
@@ -53,6 +57,7 @@ impl UsageCore {
             held: Vec::new(),
             bom_seen: false,
             ndjson: Ndjson::default(),
+            aws: EventStream::default(),
             json_checked: 0,
         }
     }
@@ -63,6 +68,7 @@ impl UsageCore {
             Mode::Sniff => self.sniff(chunk),
             Mode::Json => self.keep_body(chunk),
             Mode::Ndjson => self.ndjson_lines(chunk),
+            Mode::AwsEventStream => self.aws_messages(chunk),
             Mode::NotSse(_) => {}
         }
     }
@@ -78,6 +84,19 @@ impl UsageCore {
                 "event_too_large",
                 "a JSON line exceeded max_event_bytes and was dropped".to_owned(),
             );
+        }
+    }
+
+    /// Each message of an AWS event stream to the Bedrock reader; the first fault ends it.
+    pub(crate) fn aws_messages(&mut self, chunk: &[u8]) {
+        let facts = &mut self.sink.facts;
+        let mut message = |msg: &Message| bedrock::tree::on_message(facts, msg);
+        if let Err(fault) = self.aws.feed(chunk, self.max_event_bytes, &mut message) {
+            let kind = match fault {
+                Fault::TooLarge { .. } => "event_too_large",
+                _ => "invalid_event_stream",
+            };
+            self.sink.facts.set_error(kind, fault.message());
         }
     }
 

@@ -20,6 +20,8 @@ pub(crate) enum Mode {
     Json,
     /// Newline-delimited JSON (Ollama).
     Ndjson,
+    /// The AWS binary event stream (Bedrock).
+    AwsEventStream,
     NotSse(String),
 }
 
@@ -58,9 +60,13 @@ impl UsageCore {
             self.held = head.to_vec();
             return;
         }
+        let provider = self.sink.facts.provider;
         self.mode = match head[0] {
-            b'{' if self.sink.facts.provider == Provider::Ollama => Mode::Ndjson,
+            b'{' if provider == Provider::Ollama => Mode::Ndjson,
+            // A message's total length: its first byte is 0 below 16 MiB, never text.
+            0 if provider == Provider::Auto => Mode::AwsEventStream,
             b'{' | b'[' => Mode::Json,
+            _ if provider == Provider::Bedrock => Mode::AwsEventStream,
             b'<' => Mode::NotSse(
                 "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
             ),
@@ -78,6 +84,12 @@ impl UsageCore {
             Mode::Ndjson => {
                 self.sink.facts.framing = Some(Framing::Ndjson);
                 self.ndjson_lines(head);
+            }
+            Mode::AwsEventStream => {
+                self.sink.facts.framing = Some(Framing::AwsEventStream);
+                self.sink.facts.provider = Provider::Bedrock;
+                // The length's zero bytes are not white space to skip.
+                self.aws_messages(head);
             }
             _ => {}
         }

@@ -15,6 +15,7 @@ pub enum Provider {
     Gemini,
     Cohere,
     Ollama,
+    Bedrock,
 }
 
 impl Provider {
@@ -27,6 +28,7 @@ impl Provider {
             "gemini" => Some(Provider::Gemini),
             "cohere" => Some(Provider::Cohere),
             "ollama" => Some(Provider::Ollama),
+            "bedrock" => Some(Provider::Bedrock),
             _ => None,
         }
     }
@@ -40,6 +42,7 @@ impl Provider {
             Provider::Gemini => Some("gemini"),
             Provider::Cohere => Some("cohere"),
             Provider::Ollama => Some("ollama"),
+            Provider::Bedrock => Some("bedrock"),
         }
     }
 }

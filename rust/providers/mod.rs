@@ -4,6 +4,7 @@
 //! write into [`facts::Facts`], a leaf; the meter calls them and they never call the meter.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod cohere;
 pub mod error;
 pub mod facts;
@@ -41,6 +42,8 @@ pub fn detect(value: &Value) -> Provider {
         Provider::Cohere
     } else if ollama::looks_like(value) {
         Provider::Ollama
+    } else if bedrock::looks_like(value) {
+        Provider::Bedrock
     } else {
         Provider::Auto
     }

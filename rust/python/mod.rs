@@ -50,7 +50,7 @@ fn check_limit(max_event_bytes: i64) -> PyResult<usize> {
 fn provider_of(name: &str) -> PyResult<Provider> {
     Provider::parse(name).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "unknown provider {name:?}: expected one of auto, anthropic, openai, openai-responses, gemini, cohere, ollama"
+            "unknown provider {name:?}: expected one of auto, anthropic, openai, openai-responses, gemini, bedrock, cohere, ollama"
         ))
     })
 }

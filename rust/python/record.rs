@@ -27,6 +27,7 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "gemini" => intern!(py, "gemini"),
         "cohere" => intern!(py, "cohere"),
         "ollama" => intern!(py, "ollama"),
+        "bedrock" => intern!(py, "bedrock"),
         "json-array" => intern!(py, "json-array"),
         "ndjson" => intern!(py, "ndjson"),
         "aws-eventstream" => intern!(py, "aws-eventstream"),

@@ -164,7 +164,7 @@ pub fn apply_usage(ex: &mut Facts, f: UsageFields, is_final: bool) {
 }
 
 /// Bedrock's own counts on `message_stop`, used where the Anthropic fields are missing.
-pub(super) fn read_bedrock_metrics(ex: &mut Facts, metrics: &Object) {
+pub(crate) fn read_bedrock_metrics(ex: &mut Facts, metrics: &Object) {
     let notes = &mut ex.notes;
     let t = &mut ex.tokens;
     let mut fill = |slot: &mut Option<u64>, key: &str| {

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS
+from ..framing.aws_eventstream import EventStream
 from ..framing.ndjson import Ndjson
 from ..providers import detect
+from ..providers.bedrock import tree as bedrock_tree
 from ..providers.error import read_error
 from ..providers.facts import PROVIDERS
-from ..scan.tree import DEFAULT_MAX_EVENT_BYTES, as_bytes, parse
+from ..scan.tree import DEFAULT_MAX_EVENT_BYTES, as_bytes, note, parse
 from ..sse.events import EventBuilder, Lines
 from ..sse.framer import BOM, Framer
 from .dispatch import Dispatch
@@ -45,6 +47,7 @@ class UsageCore:
         self._saw_bytes = False  # anything but white space arrived
         self._held = b""  # the first bytes, while they could still start a BOM or zstd magic
         self._bom_seen = False  # the first bytes were checked for a byte order mark
+        self._aws = EventStream()  # the AWS event stream's unfinished message (Bedrock)
         self._ndjson = Ndjson()  # newline-delimited JSON lines (Ollama), in mode "ndjson"
         self._json_checked = 0  # how far the JSON body was searched for a first line's end
 
@@ -62,6 +65,18 @@ class UsageCore:
             self._keep_body(data)
         elif mode == "ndjson":
             self._ndjson_lines(data)
+        elif mode == "aws-eventstream":
+            self._aws_messages(data)
+
+    def _aws_messages(self, chunk: bytes) -> None:
+        """Each message of an AWS event stream to the Bedrock reader; the first fault ends it."""
+        facts = self._sink.facts
+        fault = self._aws.feed(
+            chunk, self._max_event_bytes, lambda msg: bedrock_tree.on_message(facts, msg)
+        )
+        if fault is not None:
+            kind = "event_too_large" if fault.kind == "too_large" else "invalid_event_stream"
+            facts.set_error(kind, fault.message())
 
     def _ndjson_lines(self, chunk: bytes) -> None:
         """Each line of newline-delimited JSON to the provider's reader, as an event."""
@@ -105,6 +120,14 @@ class UsageCore:
             self._held = head
             return
         first = head[0]
+        provider = self._sink.facts.provider
+        # A message's total length: its first byte is 0 below 16 MiB, never text.
+        if (first == 0 and provider == "auto") or (provider == "bedrock" and first not in b"{["):
+            self._mode = "aws-eventstream"
+            self._sink.facts.framing = "aws-eventstream"
+            self._sink.facts.provider = "bedrock"
+            self._aws_messages(head)
+            return
         if first == 0x7B and self._sink.facts.provider == "ollama":
             self._mode = "ndjson"
             self._sink.facts.framing = "ndjson"
@@ -174,6 +197,8 @@ class UsageCore:
                 kind = self._finish_json()
             elif mode == "ndjson":
                 kind = self._finish_ndjson()
+            elif mode == "aws-eventstream":
+                kind = self._finish_aws()
             else:
                 kind = self._mark_not_sse(self._why_not_sse)
             self._raw = self._raw_record(kind)
@@ -198,6 +223,17 @@ class UsageCore:
         if ex.error_type is not None:
             return "not_sse"
         return self._mark_not_sse("neither an event stream nor a JSON body (no SSE fields found)")
+
+    def _finish_aws(self) -> str:
+        left = self._aws.unfinished()
+        ex = self._sink.facts
+        if left and ex.error_type is None:
+            why = f"AWS event stream: the stream ended inside a message ({left} bytes)"
+            if ex.final_usage:
+                note(ex.notes, why)
+            else:
+                ex.set_error("truncated_event_stream", why)
+        return "sse"
 
     def _finish_ndjson(self) -> str:
         # The last line, when the body did not end with a newline, and is whole JSON.

@@ -7,6 +7,7 @@ from typing import Any
 from ..providers import detect
 from ..providers.anthropic import reader as anthropic_reader
 from ..providers.anthropic import tree as anthropic_tree
+from ..providers.bedrock import tree as bedrock_tree
 from ..providers.cohere import tree as cohere_tree
 from ..providers.error import read_error
 from ..providers.facts import Facts
@@ -52,6 +53,10 @@ class Dispatch:
             cohere_tree.on_event(ex, value)
         elif provider == "ollama":
             ollama_tree.on_event(ex, value)
+        elif provider == "bedrock":
+            # Bedrock's SSE-free streams are read by the AWS event-stream framing; a JSON
+            # event here is a Converse body's shape.
+            bedrock_tree.on_body(ex, value)
         elif isinstance(value, dict) and isinstance(value.get("error"), dict):
             read_error(ex, value)
 
@@ -70,6 +75,8 @@ class Dispatch:
             return cohere_tree.on_body(ex, value)
         if ex.provider == "ollama":
             return ollama_tree.on_body(ex, value)
+        if ex.provider == "bedrock":
+            return bedrock_tree.on_body(ex, value)
         return False
 
     # EventSink

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import anthropic, cohere, gemini, ollama, openai_chat, openai_responses
+from . import anthropic, bedrock, cohere, gemini, ollama, openai_chat, openai_responses
 
 
 def detect(value: Any) -> str:
@@ -26,4 +26,6 @@ def detect(value: Any) -> str:
         return "cohere"
     if ollama.looks_like(value):
         return "ollama"
+    if bedrock.looks_like(value):
+        return "bedrock"
     return "auto"

@@ -8,7 +8,16 @@ from typing import Any
 from ...record import TOKEN_FIELDS
 from ..textstats import TextStats
 
-PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini", "cohere", "ollama")
+PROVIDERS = (
+    "auto",
+    "anthropic",
+    "openai",
+    "openai-responses",
+    "gemini",
+    "bedrock",
+    "cohere",
+    "ollama",
+)
 
 
 class Facts:
