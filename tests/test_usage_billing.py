@@ -659,3 +659,109 @@ def test_bedrock_converse_body(backend: ModuleType) -> None:
             22,
             57,
         )
+
+
+# --- OpenAI speech and transcription streams -------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["openai", "auto"])
+def test_speech_stream_usage_on_audio_done(backend: ModuleType, provider: str) -> None:
+    body = sse(
+        {"type": "speech.audio.delta", "audio": "UklGRg=="},
+        {
+            "type": "speech.audio.done",
+            "usage": {"input_tokens": 14, "output_tokens": 101, "total_tokens": 115},
+        },
+        done=False,
+    )
+    r = read(backend, body, provider)
+    assert (r.provider, r.status, r.input_tokens, r.output_tokens) == (
+        "openai",
+        "complete",
+        14,
+        101,
+    )
+    assert (r.audio_output_tokens, r.audio_input_tokens) == (101, None)
+
+
+@pytest.mark.parametrize("provider", ["openai", "auto"])
+def test_transcription_stream_usage_on_text_done(backend: ModuleType, provider: str) -> None:
+    usage = {
+        "type": "tokens",
+        "input_tokens": 14,
+        "input_token_details": {"text_tokens": 0, "audio_tokens": 14},
+        "output_tokens": 45,
+        "total_tokens": 59,
+    }
+    body = sse(
+        {"type": "transcript.text.delta", "delta": "I see skies"},
+        {"type": "transcript.text.done", "text": "I see skies of blue.", "usage": usage},
+        done=False,
+    )
+    r = read(backend, body, provider)
+    assert (r.status, r.input_tokens, r.output_tokens) == ("complete", 14, 45)
+    assert (r.audio_input_tokens, r.audio_output_tokens) == (14, None)
+    # Cut before the done event: the streamed text is the floor of an estimate, alike.
+    r = read(backend, body[: body.index(b"transcript.text.done") - 20], provider)
+    assert r.status == "no_usage" and "output_tokens" in r.estimated
+
+
+# --- Gemini: a JSON array read element by element --------------------------------------------
+
+
+def gemini_chunk(text: str, usage: dict[str, Any] | None = None, finish: bool = False) -> Any:
+    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}}
+    if finish:
+        candidate["finishReason"] = "STOP"
+    out: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-2.5-flash"}
+    if usage is not None:
+        out["usageMetadata"] = usage
+    return out
+
+
+GEMINI_ARRAY_BODY = json.dumps(
+    [
+        gemini_chunk('Hel"lo, ]'),
+        gemini_chunk("world", {"promptTokenCount": 8, "candidatesTokenCount": 2}),
+        gemini_chunk("", {"promptTokenCount": 8, "candidatesTokenCount": 3}, finish=True),
+    ],
+    indent=1,
+).encode()
+
+
+@pytest.mark.parametrize("provider", ["gemini", "auto"])
+def test_gemini_json_array_element_by_element(backend: ModuleType, provider: str) -> None:
+    r = read(backend, GEMINI_ARRAY_BODY, provider)
+    assert (r.framing, r.provider, r.status) == ("json-array", "gemini", "complete")
+    assert (r.input_tokens, r.output_tokens, r.stop_reason) == (8, 3, "STOP")
+    # Cut before the last element ends: what arrived is read (the earlier usage stands).
+    cut = GEMINI_ARRAY_BODY[: GEMINI_ARRAY_BODY.rindex(b"finishReason")]
+    r = read(backend, cut, provider)
+    assert (r.status, r.input_tokens, r.framing) == ("partial", 8, "json-array")
+    assert r.raw_usage == {"promptTokenCount": 8, "candidatesTokenCount": 2}
+
+
+def test_gemini_json_array_is_bounded_per_element(backend: ModuleType) -> None:
+    """Memory holds one element: a long array of small elements passes a small limit, and an
+    element over it is dropped with a clear error."""
+    small = [gemini_chunk("x" * 50) for _ in range(200)]
+    small.append(gemini_chunk("", {"promptTokenCount": 1, "candidatesTokenCount": 9}, True))
+    body = json.dumps(small).encode()
+    assert len(body) > 10 * 1000
+    for module_limit in (1000,):
+        parser = backend.UsageParser("gemini", max_event_bytes=module_limit)
+        for at in range(0, len(body), 333):
+            parser.feed(body[at : at + 333])
+        r = parser.finish()
+        assert (r.status, r.output_tokens, r.error_type) == ("complete", 9, None)
+    big = json.dumps([gemini_chunk("y" * 5000), small[-1]]).encode()
+    parser = backend.UsageParser("gemini", max_event_bytes=1000)
+    parser.feed(big)
+    r = parser.finish()
+    assert (r.error_type, r.output_tokens) == ("event_too_large", 9)
+
+
+def test_json_array_that_is_no_provider_response(backend: ModuleType) -> None:
+    for body in (b"[]", b"[1, 2]", b"[{}]"):
+        r = read(backend, body)
+        assert (r.status, r.framing) == ("not_sse", "json-array")

@@ -649,7 +649,7 @@ def test_gemini_error_mid_stream_keeps_usage(backend: ModuleType) -> None:
     assert record["requires_manual_review"] is True
 
 
-GEMINI_ARRAY_FRAMING = "json"
+GEMINI_ARRAY_FRAMING = "json-array"
 
 
 @pytest.mark.parametrize("body", ["array", "object"])
@@ -825,7 +825,7 @@ def test_unknown_provider_is_rejected(backend: ModuleType) -> None:
     with pytest.raises(ValueError):
         backend.UsageParser("openai-chat", estimator=Estimator())
     with pytest.raises(ValueError):
-        backend.parse_usage(CHAT_STREAM, "bedrock", estimator=Estimator())
+        backend.parse_usage(CHAT_STREAM, "vertex", estimator=Estimator())
 
 
 # --------------------------------------------------------------------------------------------

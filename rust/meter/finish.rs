@@ -31,6 +31,7 @@ impl UsageCore {
             Mode::Json => self.finish_json(),
             Mode::Ndjson => self.finish_ndjson(),
             Mode::AwsEventStream => self.finish_aws(),
+            Mode::JsonArray => self.finish_array(),
             Mode::NotSse(why) => self.not_sse(why),
         };
         self.record(kind)
@@ -63,6 +64,20 @@ impl UsageCore {
             let why = "neither an event stream nor a JSON body (no SSE fields found)";
             self.not_sse(why.into())
         }
+    }
+
+    fn finish_array(&mut self) -> BodyKind {
+        // A cut inside the last element: read if it is whole JSON (it rarely is).
+        if let Some(tail) = self.array.take_tail() {
+            if tree::parse(&tail).is_some() {
+                self.sink.handle(b"", &tail);
+            }
+        }
+        let ex = &self.sink.facts;
+        if ex.provider == Provider::Auto && ex.error_type.is_none() {
+            return self.not_sse("a JSON body that is not a provider response".into());
+        }
+        BodyKind::Json
     }
 
     fn finish_aws(&mut self) -> BodyKind {

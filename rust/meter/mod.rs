@@ -10,6 +10,7 @@ mod finish;
 mod sniff;
 
 use crate::framing::aws_eventstream::{EventStream, Fault, Message};
+use crate::framing::json_array::JsonArray;
 use crate::framing::ndjson::Ndjson;
 use crate::providers::bedrock;
 use crate::providers::facts::Provider;
@@ -40,6 +41,8 @@ pub struct UsageCore {
     pub(crate) ndjson: Ndjson,
     /// The AWS event stream's unfinished message (Bedrock), in `Mode::AwsEventStream`.
     pub(crate) aws: EventStream,
+    /// A JSON array's unfinished element (Gemini without `alt=sse`), in `Mode::JsonArray`.
+    pub(crate) array: JsonArray,
     /// How far the JSON body was searched for the end of a first line (`Mode::Json`).
     pub(crate) json_checked: usize,
 }
@@ -58,6 +61,7 @@ impl UsageCore {
             bom_seen: false,
             ndjson: Ndjson::default(),
             aws: EventStream::default(),
+            array: JsonArray::default(),
             json_checked: 0,
         }
     }
@@ -69,6 +73,7 @@ impl UsageCore {
             Mode::Json => self.keep_body(chunk),
             Mode::Ndjson => self.ndjson_lines(chunk),
             Mode::AwsEventStream => self.aws_messages(chunk),
+            Mode::JsonArray => self.array_elements(chunk),
             Mode::NotSse(_) => {}
         }
     }
@@ -83,6 +88,20 @@ impl UsageCore {
             self.sink.facts.set_error(
                 "event_too_large",
                 "a JSON line exceeded max_event_bytes and was dropped".to_owned(),
+            );
+        }
+    }
+
+    /// Each element of a JSON array to the provider's reader, as an event.
+    pub(crate) fn array_elements(&mut self, chunk: &[u8]) {
+        let (sink, max) = (&mut self.sink, self.max_event_bytes);
+        let mut long = 0;
+        let mut element = |element: &[u8]| sink.handle(b"", element);
+        self.array.feed(chunk, max, &mut element, &mut || long += 1);
+        if long > 0 {
+            self.sink.facts.set_error(
+                "event_too_large",
+                "a JSON array element exceeded max_event_bytes and was dropped".to_owned(),
             );
         }
     }

@@ -22,6 +22,8 @@ pub(crate) enum Mode {
     Ndjson,
     /// The AWS binary event stream (Bedrock).
     AwsEventStream,
+    /// A JSON array read element by element (Gemini without `alt=sse`).
+    JsonArray,
     NotSse(String),
 }
 
@@ -65,7 +67,8 @@ impl UsageCore {
             b'{' if provider == Provider::Ollama => Mode::Ndjson,
             // A message's total length: its first byte is 0 below 16 MiB, never text.
             0 if provider == Provider::Auto => Mode::AwsEventStream,
-            b'{' | b'[' => Mode::Json,
+            b'{' => Mode::Json,
+            b'[' => Mode::JsonArray,
             _ if provider == Provider::Bedrock => Mode::AwsEventStream,
             b'<' => Mode::NotSse(
                 "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
@@ -84,6 +87,10 @@ impl UsageCore {
             Mode::Ndjson => {
                 self.sink.facts.framing = Some(Framing::Ndjson);
                 self.ndjson_lines(head);
+            }
+            Mode::JsonArray => {
+                self.sink.facts.framing = Some(Framing::JsonArray);
+                self.array_elements(head);
             }
             Mode::AwsEventStream => {
                 self.sink.facts.framing = Some(Framing::AwsEventStream);
@@ -109,8 +116,9 @@ impl UsageCore {
         self.check_ndjson();
     }
 
-    /// A body of several JSON values, one a line, is newline-delimited JSON: told apart from
-    /// one JSON body at the start of its second line, when its first line is a whole object.
+    /// A body of several JSON objects, one a line, is newline-delimited JSON: told apart from
+    /// one JSON body at the start of its second line, when its first line is a whole object
+    /// and the second starts another.
     /// Until then the body is kept as one JSON body (a pretty-printed body's first line is
     /// never a whole object).
     fn check_ndjson(&mut self) {
@@ -122,12 +130,15 @@ impl UsageCore {
             self.json_checked = self.body.len();
             return;
         };
-        if self.body[nl + 1..].iter().all(u8::is_ascii_whitespace) {
+        let Some(next) = self.body[nl + 1..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+        else {
             self.json_checked = nl; // the next read decides
             return;
-        }
+        };
         self.json_checked = usize::MAX; // decided, either way
-        if matches!(tree::parse(&self.body[..nl]), Some(Value::Object(_))) {
+        if *next == b'{' && matches!(tree::parse(&self.body[..nl]), Some(Value::Object(_))) {
             let body = std::mem::take(&mut self.body);
             self.mode = Mode::Ndjson;
             self.sink.facts.framing = Some(Framing::Ndjson);

@@ -23,4 +23,13 @@ pub fn looks_like(value: &Value) -> bool {
         value.get("object").and_then(Value::as_str),
         Some("chat.completion.chunk" | "chat.completion")
     ) || value.get("choices").is_some_and(Value::is_array)
+        || value
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(is_audio_event)
+}
+
+/// The events of OpenAI's speech and transcription streams (`stream_format: "sse"`).
+pub fn is_audio_event(kind: &str) -> bool {
+    kind.starts_with("speech.audio.") || kind.starts_with("transcript.text.")
 }

@@ -290,11 +290,12 @@ pub fn fast_path(
     let Some((chunk, before_choices)) = read_chunk(&mut skim, resume) else {
         return false;
     };
-    if ex.provider == Provider::Auto {
-        // No `type` (Anthropic and Responses events have one) and a chunk's `object`.
-        if chunk.has_type || chunk.object != Some("chat.completion.chunk") {
-            return false;
-        }
+    // A chunk has no `type` (Anthropic, Responses, speech and transcription events have one):
+    // those go to `on_event`.
+    if chunk.has_type
+        || (ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk"))
+    {
+        return false;
     }
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::looks_like;
-use super::usage::read_usage;
+use super::usage::{read_audio_usage, read_usage};
 use crate::providers::error::read_error;
 use crate::providers::facts::Facts;
 use crate::scan::tree::{self as json, Object};
@@ -13,6 +13,9 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
     let Some(obj) = value.as_object() else {
         return;
     };
+    if let Some(kind) = json::string(obj, "type").filter(|k| super::is_audio_event(k)) {
+        return on_audio_event(ex, obj, &kind);
+    }
     if json::object(obj, "error").is_some() {
         // Usage in an error chunk is usage (OpenRouter sends both in one chunk).
         read_error(ex, obj);
@@ -31,6 +34,22 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
         }
     }
     read_chunk_usage(ex, obj);
+}
+
+/// Speech (`speech.audio.delta` / `.done`) and transcription (`transcript.text.delta` /
+/// `.done`) streams: the usage on the `done` event.
+fn on_audio_event(ex: &mut Facts, obj: &Object, kind: &str) {
+    if kind == "transcript.text.delta" {
+        if let Some(text) = obj.get("delta").and_then(Value::as_str) {
+            ex.output_text.add(text);
+        }
+    }
+    let speech = kind == "speech.audio.done";
+    if speech || kind == "transcript.text.done" {
+        if let Some(usage) = json::object(obj, "usage") {
+            read_audio_usage(ex, usage, speech);
+        }
+    }
 }
 
 /// A chunk's usage: at the top level, else where compatible servers put it (Groq

@@ -186,3 +186,28 @@ fn set_output(ex: &mut Facts, output: Option<u64>, reasoning: Option<u64>, outsi
     }
     ex.final_usage = true;
 }
+
+/// The usage of a speech or transcription stream (`input_tokens`, `output_tokens`, and for
+/// transcription `input_token_details.audio_tokens`): a speech's output is audio.
+pub(super) fn read_audio_usage(ex: &mut Facts, usage: &Object, speech: bool) {
+    let notes = &mut ex.notes;
+    let input = json::count(usage, "input_tokens", notes);
+    let details = json::object(usage, "input_token_details");
+    let audio_in = details.and_then(|d| json::count(d, "audio_tokens", notes));
+    let output = json::count(usage, "output_tokens", notes);
+    if input.is_some() {
+        ex.tokens.input = input;
+    }
+    if let Some(output) = output {
+        ex.tokens.output = Some(output);
+        ex.output_final = true;
+        if speech {
+            ex.billing.audio_output = Some(output);
+        }
+    }
+    if audio_in.is_some() {
+        ex.billing.audio_input = audio_in;
+    }
+    ex.final_usage = true;
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}

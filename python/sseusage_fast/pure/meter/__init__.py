@@ -9,6 +9,7 @@ from typing import Any
 
 from ...record import TOKEN_COUNT_FIELDS, TOKEN_FIELDS
 from ..framing.aws_eventstream import EventStream
+from ..framing.json_array import JsonArray
 from ..framing.ndjson import Ndjson
 from ..providers import detect
 from ..providers.bedrock import tree as bedrock_tree
@@ -48,6 +49,7 @@ class UsageCore:
         self._held = b""  # the first bytes, while they could still start a BOM or zstd magic
         self._bom_seen = False  # the first bytes were checked for a byte order mark
         self._aws = EventStream()  # the AWS event stream's unfinished message (Bedrock)
+        self._array = JsonArray()  # a JSON array's unfinished element (Gemini without alt=sse)
         self._ndjson = Ndjson()  # newline-delimited JSON lines (Ollama), in mode "ndjson"
         self._json_checked = 0  # how far the JSON body was searched for a first line's end
 
@@ -67,6 +69,21 @@ class UsageCore:
             self._ndjson_lines(data)
         elif mode == "aws-eventstream":
             self._aws_messages(data)
+        elif mode == "json-array":
+            self._array_elements(data)
+
+    def _array_elements(self, chunk: bytes) -> None:
+        """Each element of a JSON array to the provider's reader, as an event."""
+        long = [0]
+
+        def too_long() -> None:
+            long[0] += 1
+
+        self._array.feed(chunk, self._max_event_bytes, self._ndjson_line, too_long)
+        if long[0]:
+            self._sink.facts.set_error(
+                "event_too_large", "a JSON array element exceeded max_event_bytes and was dropped"
+            )
 
     def _aws_messages(self, chunk: bytes) -> None:
         """Each message of an AWS event stream to the Bedrock reader; the first fault ends it."""
@@ -133,7 +150,12 @@ class UsageCore:
             self._sink.facts.framing = "ndjson"
             self._ndjson_lines(head)
             return
-        if first in b"{[":
+        if first == 0x5B:  # [
+            self._mode = "json-array"
+            self._sink.facts.framing = "json-array"
+            self._array_elements(head)
+            return
+        if first == 0x7B:
             self._mode = "json"
             self._keep_body(head)
             return
@@ -163,9 +185,9 @@ class UsageCore:
         self._check_ndjson()
 
     def _check_ndjson(self) -> None:
-        """A body of several JSON values, one a line, is newline-delimited JSON: told apart
+        """A body of several JSON objects, one a line, is newline-delimited JSON: told apart
         from one JSON body at the start of its second line, when its first line is a whole
-        object. Until then the body is kept as one JSON body."""
+        object and the second starts another. Until then the body is kept as one JSON body."""
         body = self._body
         if self._json_checked < 0 or body[:1] != b"{":
             return
@@ -173,11 +195,12 @@ class UsageCore:
         if nl < 0:
             self._json_checked = len(body)
             return
-        if not body[nl + 1 :].strip(_WHITESPACE):
+        rest = body[nl + 1 :].lstrip(_WHITESPACE)
+        if not rest:
             self._json_checked = nl  # the next read decides
             return
         self._json_checked = -1  # decided, either way
-        if isinstance(parse(bytes(body[:nl])), dict):
+        if rest[:1] == b"{" and isinstance(parse(bytes(body[:nl])), dict):
             self._body = bytearray()
             self._mode = "ndjson"
             self._sink.facts.framing = "ndjson"
@@ -199,6 +222,8 @@ class UsageCore:
                 kind = self._finish_ndjson()
             elif mode == "aws-eventstream":
                 kind = self._finish_aws()
+            elif mode == "json-array":
+                kind = self._finish_array()
             else:
                 kind = self._mark_not_sse(self._why_not_sse)
             self._raw = self._raw_record(kind)
@@ -223,6 +248,16 @@ class UsageCore:
         if ex.error_type is not None:
             return "not_sse"
         return self._mark_not_sse("neither an event stream nor a JSON body (no SSE fields found)")
+
+    def _finish_array(self) -> str:
+        # A cut inside the last element: read if it is whole JSON (it rarely is).
+        tail = self._array.take_tail()
+        if tail is not None and parse(tail) is not None:
+            self._sink.handle(b"", tail)
+        ex = self._sink.facts
+        if ex.provider == "auto" and ex.error_type is None:
+            return self._mark_not_sse("a JSON body that is not a provider response")
+        return "json"
 
     def _finish_aws(self) -> str:
         left = self._aws.unfinished()

@@ -10,6 +10,14 @@ from typing import Any
 def looks_like(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
-    return value.get("object") in ("chat.completion.chunk", "chat.completion") or isinstance(
-        value.get("choices"), list
+    kind = value.get("type")
+    return (
+        value.get("object") in ("chat.completion.chunk", "chat.completion")
+        or isinstance(value.get("choices"), list)
+        or (isinstance(kind, str) and is_audio_event(kind))
     )
+
+
+def is_audio_event(kind: str) -> bool:
+    """The events of OpenAI's speech and transcription streams (`stream_format: "sse"`)."""
+    return kind.startswith(("speech.audio.", "transcript.text."))

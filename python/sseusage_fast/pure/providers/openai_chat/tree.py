@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...scan.tree import object_, string
 from ..error import read_error
-from . import looks_like
-from .usage import read_usage
+from . import is_audio_event, looks_like
+from .usage import read_audio_usage, read_usage
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 def on_event(ex: Facts, value: Any) -> None:
     if not isinstance(value, dict):
+        return
+    kind = string(value, "type")
+    if kind is not None and is_audio_event(kind):
+        _on_audio_event(ex, value, kind)
         return
     if object_(value, "error") is not None:
         # Usage in an error chunk is usage (OpenRouter sends both in one chunk).
@@ -24,6 +28,20 @@ def on_event(ex: Facts, value: Any) -> None:
     _read_identity(ex, value)
     _read_choices(ex, value, "delta")
     _read_chunk_usage(ex, value)
+
+
+def _on_audio_event(ex: Facts, obj: dict[str, Any], kind: str) -> None:
+    """Speech (`speech.audio.delta` / `.done`) and transcription (`transcript.text.delta` /
+    `.done`) streams: the usage on the `done` event."""
+    if kind == "transcript.text.delta":
+        text = obj.get("delta")
+        if isinstance(text, str):
+            ex.output_text.add(text)
+    speech = kind == "speech.audio.done"
+    if speech or kind == "transcript.text.done":
+        usage = object_(obj, "usage")
+        if usage is not None:
+            read_audio_usage(ex, usage, speech=speech)
 
 
 def _read_chunk_usage(ex: Facts, obj: dict[str, Any]) -> None:

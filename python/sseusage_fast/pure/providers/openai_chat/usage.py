@@ -111,3 +111,24 @@ def _set_input(
     if inside > prompt:
         # Inconsistent figures: the input count includes the cached ones.
         note(ex.notes, f"cached_tokens above {input_key}: cache reads capped at {input_key}")
+
+
+def read_audio_usage(ex: Facts, usage: dict[str, Any], *, speech: bool) -> None:
+    """The usage of a speech or transcription stream (`input_tokens`, `output_tokens`, and for
+    transcription `input_token_details.audio_tokens`): a speech's output is audio."""
+    notes = ex.notes
+    input_tokens = count(usage, "input_tokens", notes)
+    details = object_(usage, "input_token_details")
+    audio_in = count(details, "audio_tokens", notes) if details is not None else None
+    output = count(usage, "output_tokens", notes)
+    if input_tokens is not None:
+        ex.tokens["input_tokens"] = input_tokens
+    if output is not None:
+        ex.tokens["output_tokens"] = output
+        ex.output_final = True
+        if speech:
+            ex.audio_output = output
+    if audio_in is not None:
+        ex.audio_input = audio_in
+    ex.final_usage = True
+    ex.last_usage = usage
