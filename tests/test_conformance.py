@@ -178,7 +178,7 @@ def test_native_equals_pure(both: tuple[ModuleType, ModuleType], capture: Captur
 
 
 def test_enough_captures_with_sources() -> None:
-    assert len(CAPTURES) >= 5
+    assert len(CAPTURES) >= 60
     for capture in CAPTURES:
         source = capture.meta["source"]
         assert len(source["commit"]) == 40 and int(source["commit"], 16) >= 0
@@ -219,20 +219,23 @@ def _sse_json(body: bytes) -> list[tuple[str, Any]]:
 
 
 def _anthropic_sdk_usage(body: bytes) -> dict[str, Any]:
+    import inspect
+
     import httpx
     from anthropic.lib.streaming._beta_messages import accumulate_event
 
+    # The accumulator's keyword arguments grew over SDK releases; pass the ones it takes.
+    takes = inspect.signature(accumulate_event).parameters
+    extra: dict[str, Any] = {}
+    if "json_bufs" in takes:
+        extra["json_bufs"] = {}
+    if "request_headers" in takes:
+        extra["request_headers"] = httpx.Headers()
     snapshot = None
-    json_bufs: dict[int, bytes] = {}
     for name, data in _sse_json(body):
         if name == "error" or data.get("type") in ("ping", "error"):
             continue
-        snapshot = accumulate_event(
-            event=data,
-            current_snapshot=snapshot,
-            json_bufs=json_bufs,
-            request_headers=httpx.Headers(),
-        )
+        snapshot = accumulate_event(event=data, current_snapshot=snapshot, **extra)
     assert snapshot is not None
     usage = snapshot.usage
     return {
