@@ -765,3 +765,66 @@ def test_json_array_that_is_no_provider_response(backend: ModuleType) -> None:
     for body in (b"[]", b"[1, 2]", b"[{}]"):
         r = read(backend, body)
         assert (r.status, r.framing) == ("not_sse", "json-array")
+
+
+# --- later captures: gateways, xAI Responses, blocked prompts, AWS error bodies ----------------
+
+
+def test_gateway_cache_writes_at_the_top_of_usage(backend: ModuleType) -> None:
+    usage = {
+        "prompt_tokens": 675,
+        "completion_tokens": 1,
+        "total_tokens": 676,
+        "prompt_tokens_details": {"cached_tokens": 674},
+        "cache_creation_input_tokens": 3,
+        "cost": 0.0000344,
+    }
+    r = read(backend, sse(chunk(usage)))
+    assert (r.input_tokens, r.cache_read_input_tokens, r.cache_creation_input_tokens) == (0, 674, 3)
+    assert r.provider_cost == Decimal("0.0000344")
+
+
+def test_xai_responses_usage(backend: ModuleType) -> None:
+    usage = {
+        "input_tokens": 5467,
+        "input_tokens_details": {"cached_tokens": 1152},
+        "output_tokens": 593,
+        "output_tokens_details": {"reasoning_tokens": 575},
+        "total_tokens": 6060,
+        "cost_in_usd_ticks": 177640000,
+        "server_side_tool_usage_details": {"web_search_calls": 1},
+    }
+    event = {
+        "type": "response.completed",
+        "response": {"id": "r1", "object": "response", "model": "grok-4", "usage": usage},
+    }
+    r = read(backend, sse(event, done=False))
+    assert (r.input_tokens, r.cache_read_input_tokens, r.output_tokens) == (4315, 1152, 593)
+    assert (r.web_search_requests, r.provider_cost) == (1, Decimal("0.017764"))
+
+
+def test_gemini_blocked_prompt_is_final(backend: ModuleType) -> None:
+    event = {
+        "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+        "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9},
+        "modelVersion": "gemini-2.5-flash",
+    }
+    r = read(backend, sse(event, done=False))
+    assert (r.status, r.input_tokens, r.output_tokens, r.requires_manual_review) == (
+        "complete",
+        9,
+        0,
+        False,
+    )
+
+
+def test_bedrock_error_body(backend: ModuleType) -> None:
+    body = b'{"message":"The security token included in the request is invalid."}'
+    r = read(backend, body, "bedrock")
+    assert (r.status, r.error_type, r.framing, r.requires_manual_review) == (
+        "error",
+        "error",
+        "json",
+        False,
+    )
+    assert r.error_message == "The security token included in the request is invalid."

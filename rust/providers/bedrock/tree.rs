@@ -114,7 +114,14 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
         return false;
     };
     if !super::looks_like(value) {
-        return false;
+        // An AWS error body: `{"message"}` (the type travels in the x-amzn-ErrorType header).
+        let message = obj.get("message").or_else(|| obj.get("Message"));
+        let Some(message) = message.and_then(Value::as_str) else {
+            return false;
+        };
+        let kind = json::string(obj, "__type").unwrap_or_else(|| "error".to_owned());
+        ex.set_error(&kind, message.to_owned());
+        return true;
     }
     let message = json::object(obj, "output").and_then(|o| json::object(o, "message"));
     if let Some(Value::Array(parts)) = message.and_then(|m| m.get("content")) {

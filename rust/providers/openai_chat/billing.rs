@@ -21,9 +21,14 @@ pub(super) fn read_extras(ex: &mut Facts, usage: &Object) {
     if let Some(cost) = cost.or_else(|| ticks.map(ticks_text)) {
         ex.billing.provider_cost = Some(cost);
     }
-    for key in ["server_tool_use_details", "server_tool_use"] {
+    let tools = [
+        ("server_tool_use_details", "web_search_requests"), // OpenRouter
+        ("server_tool_use", "web_search_requests"),
+        ("server_side_tool_usage_details", "web_search_calls"), // xAI
+    ];
+    for (key, name) in tools {
         if let Some(tools) = json::object(usage, key) {
-            if let Some(n) = json::count(tools, "web_search_requests", &mut ex.notes) {
+            if let Some(n) = json::count(tools, name, &mut ex.notes) {
                 ex.tokens.web_search = Some(n);
             }
         }

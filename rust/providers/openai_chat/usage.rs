@@ -109,6 +109,10 @@ fn read_counts(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
             c.cached = json::count(usage, key, notes);
         }
     }
+    // Gateways in OpenRouter's shape (Vercel AI Gateway): cache writes at the top level.
+    if c.cache_write.is_none() {
+        c.cache_write = json::count(usage, "cache_creation_input_tokens", notes);
+    }
     set_counts(ex, c, keys);
     billing::read_extras(ex, usage);
 }

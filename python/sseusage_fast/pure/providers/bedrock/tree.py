@@ -97,7 +97,14 @@ def _count_delta(ex: Facts, delta: dict[str, Any]) -> None:
 def on_body(ex: Facts, value: Any) -> bool:
     """A whole Converse body; False if it is not one."""
     if not looks_like(value):
-        return False
+        # An AWS error body: {"message"} (the type travels in the x-amzn-ErrorType header).
+        if not isinstance(value, dict):
+            return False
+        message = value.get("message", value.get("Message"))
+        if not isinstance(message, str):
+            return False
+        ex.set_error(string(value, "__type") or "error", message)
+        return True
     output = object_(value, "output")
     message = object_(output, "message") if output is not None else None
     parts = message.get("content") if message is not None else None

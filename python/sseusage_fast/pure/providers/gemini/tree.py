@@ -64,6 +64,17 @@ def _read_chunk(ex: Facts, counts: dict[str, int], obj: dict[str, Any]) -> None:
     usage = object_(obj, "usageMetadata")
     if usage is not None:
         read_usage(ex, counts, usage)
+    # A blocked prompt ends the response: nothing was generated (Google omits zero counts).
+    feedback = object_(obj, "promptFeedback")
+    if (
+        feedback is not None
+        and string(feedback, "blockReason") is not None
+        and ex.last_usage is not None
+    ):
+        if ex.tokens["output_tokens"] is None:
+            ex.tokens["output_tokens"] = 0
+        ex.final_usage = True
+        ex.output_final = True
     # The figures are final once a candidate has finished and usage was reported.
     if ex.stop_reason is not None and ex.last_usage is not None:
         ex.final_usage = True

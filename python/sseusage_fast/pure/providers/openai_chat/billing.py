@@ -25,10 +25,14 @@ def read_extras(ex: Facts, usage: dict[str, Any]) -> None:
         text = ticks_text(ticks)
     if text is not None:
         ex.provider_cost = text
-    for key in ("server_tool_use_details", "server_tool_use"):
+    for key, name in (
+        ("server_tool_use_details", "web_search_requests"),  # OpenRouter
+        ("server_tool_use", "web_search_requests"),
+        ("server_side_tool_usage_details", "web_search_calls"),  # xAI
+    ):
         tools = object_(usage, key)
         if tools is not None:
-            n = count(tools, "web_search_requests", ex.notes)
+            n = count(tools, name, ex.notes)
             if n is not None:
                 ex.tokens["web_search_requests"] = n
     tier = string(usage, "service_tier")

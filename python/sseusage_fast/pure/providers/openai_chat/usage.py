@@ -48,6 +48,9 @@ def read_usage_with(ex: Facts, usage: dict[str, Any], keys: tuple[str, str, str,
     for key in ("prompt_cache_hit_tokens", "cached_tokens"):
         if cached is None:
             cached = count(usage, key, notes)
+    # Gateways in OpenRouter's shape (Vercel AI Gateway): cache writes at the top level.
+    if cache_write is None:
+        cache_write = count(usage, "cache_creation_input_tokens", notes)
     reasoning_outside, cached_outside = _outside(total, total_input, output, reasoning, cached)
     _set_input(ex, total_input, cached, cache_write, cached_outside, input_key)
     tokens = ex.tokens
