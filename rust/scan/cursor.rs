@@ -265,9 +265,6 @@ mod tests {
         ] {
             assert!(!valid(no), "{no}");
         }
-        assert!(!valid(
-            std::str::from_utf8(b"\"\xff\"").unwrap_or("\"\\q\"")
-        ));
         let mut c = Cursor::new(b"\"\xff\"");
         assert!(c.skip_value().is_none());
     }
