@@ -46,6 +46,14 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
             return 0;
         }
+        if rest.first() == Some(&b':') {
+            // A comment line on its own (a keep-alive): taken alone, so that the events after
+            // it reach the sink's whole-event reader below.
+            return comment_line(rest, b.max_event_bytes).map_or(0, |used| {
+                self.sink.sse_line();
+                used
+            });
+        }
         let used = self.sink.whole_event(rest, b.max_event_bytes);
         if used > 0 {
             b.set_last_event_id(); // what dispatching it would have done
@@ -126,6 +134,16 @@ fn whole_event(rest: &[u8], max_event_bytes: usize) -> Option<WholeEvent<'_>> {
         data: data?,
         id,
     })
+}
+
+/// The bytes of the comment line at the start of `rest` through its line end; `None` when its
+/// end is not in `rest` (or is a CR that ends it) or it is over the size bound.
+fn comment_line(rest: &[u8], max_event_bytes: usize) -> Option<usize> {
+    let end = memchr::memchr2(b'\n', b'\r', rest)?;
+    if end >= max_event_bytes {
+        return None;
+    }
+    line_end(rest, end)
 }
 
 /// Past the line end at `end` (LF, CRLF, or a CR followed by anything else); `None` for a CR
