@@ -1,7 +1,7 @@
 //! Each event of a stream to its provider's readers: the fast readers first, the serde tree
 //! for what they decline; whole events straight from the framer where a reader takes them.
 
-use crate::providers::anthropic::{self, layouts as anthropic_layouts};
+use crate::providers::anthropic;
 use crate::providers::error::read_error;
 use crate::providers::facts::{Facts, Provider};
 use crate::providers::{
@@ -110,10 +110,10 @@ impl EventSink for Dispatch {
         if !matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
             return 0;
         }
-        // Quiet events are taken only once the stream is known to be Anthropic's: the line
+        // Quiet events are taken only once the stream is known to be Anthropic's: the general
         // path does not decide the provider on a ping.
         let quiet = ex.provider == Provider::Anthropic;
-        let run = anthropic_layouts::anthropic_events(
+        let run = anthropic::layouts::anthropic_events(
             rest,
             &mut ex.output_text,
             max_event_bytes,

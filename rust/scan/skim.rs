@@ -49,6 +49,7 @@ impl<'a> Skim<'a> {
     }
 
     /// A string without escapes (a field name, an id): its text.
+    #[inline]
     fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
             return None;

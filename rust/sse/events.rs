@@ -46,54 +46,115 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
             return 0;
         }
+        if rest.first() == Some(&b':') {
+            // A comment line on its own (a keep-alive): taken alone, so that the events after
+            // it reach the sink's whole-event reader below.
+            return comment_line(rest, b.max_event_bytes).map_or(0, |used| {
+                self.sink.sse_line();
+                used
+            });
+        }
         let used = self.sink.whole_event(rest, b.max_event_bytes);
         if used > 0 {
             b.set_last_event_id(); // what dispatching it would have done
             return used;
         }
-        let Some((used, event_type, data)) = typed_event(rest, b.max_event_bytes) else {
+        let Some(event) = whole_event(rest, b.max_event_bytes) else {
             return 0;
         };
+        if let Some(id) = event.id {
+            b.id_buffer.clear();
+            b.id_buffer.extend_from_slice(id);
+        }
         b.set_last_event_id();
         self.sink.sse_line();
-        self.sink.event(event_type, data, &b.last_event_id);
-        used
+        self.sink
+            .event(event.event_type, event.data, &b.last_event_id);
+        event.used
     }
 }
 
-/// The usual two-line event at the start of `rest`, whole: `event: T`, `data: D`, a blank
-/// line, each line ending in LF or CRLF. Returns the bytes used, the type and the data, which
-/// the line-by-line path would dispatch for these bytes (nothing is copied); `None` for any
-/// other layout, a bare CR, or a value the size bound would drop.
-fn typed_event(rest: &[u8], max_event_bytes: usize) -> Option<(usize, &[u8], &[u8])> {
-    const EVENT: &[u8] = b"event: ";
-    const DATA: &[u8] = b"data: ";
-    let type_at = EVENT.len();
-    if !rest.starts_with(EVENT) {
-        return None;
-    }
-    let type_end = type_at + memchr::memchr2(b'\n', b'\r', &rest[type_at..])?;
-    let data_at = lf_or_crlf_end(rest, type_end)? + DATA.len();
-    if !rest.get(..data_at)?.ends_with(DATA) {
-        return None;
-    }
-    let data_end = data_at + memchr::memchr2(b'\n', b'\r', &rest[data_at..])?;
-    let used = lf_or_crlf_end(rest, lf_or_crlf_end(rest, data_end)?)?;
-    let (event_type, data) = (&rest[type_at..type_end], &rest[data_at..data_end]);
-    // As `field` bounds them (the framer's line bound is looser than both).
-    if data.len() + 1 > max_event_bytes || event_type.len() > max_event_bytes {
-        return None;
-    }
-    Some((used, event_type, data))
+/// One whole event at the start of `rest`, read as the line-by-line path reads it: comment
+/// lines, `event` and `id` fields and one `data` field (each with or without the space after
+/// the colon), lines ending in LF, CRLF or CR, then the blank line. Nothing is copied.
+struct WholeEvent<'a> {
+    /// The bytes it takes, through its blank line.
+    used: usize,
+    event_type: &'a [u8],
+    data: &'a [u8],
+    /// The value of its last `id` field (without NUL), if it has one.
+    id: Option<&'a [u8]>,
 }
 
-/// Past an LF or CRLF at `at`; `None` for anything else (a bare CR may be the first half of a
-/// CRLF split across reads: the framer handles it).
-fn lf_or_crlf_end(b: &[u8], at: usize) -> Option<usize> {
-    match b.get(at..)? {
-        [b'\n', ..] => Some(at + 1),
-        [b'\r', b'\n', ..] => Some(at + 2),
-        _ => None,
+/// [`WholeEvent`] at the start of `rest`; `None` for anything the line path must read (a
+/// second data line, a `retry` field, no data, a CR that ends `rest` and may start a CRLF, a
+/// line or value over the size bound, an event not over within `rest`).
+#[inline]
+fn whole_event(rest: &[u8], max_event_bytes: usize) -> Option<WholeEvent<'_>> {
+    let (mut pos, mut event_type, mut data, mut id) = (0, &b""[..], None, None);
+    loop {
+        let end = pos + memchr::memchr2(b'\n', b'\r', &rest[pos..])?;
+        let line = &rest[pos..end];
+        pos = line_end(rest, end)?;
+        if line.is_empty() {
+            break;
+        }
+        if line.len() >= max_event_bytes {
+            return None;
+        }
+        if line[0] == b':' {
+            continue; // a comment
+        }
+        // The usual names first, without a search for the colon.
+        let colon = if line.starts_with(b"data:") {
+            Some(4)
+        } else if line.starts_with(b"event:") {
+            Some(5)
+        } else {
+            memchr::memchr(b':', line)
+        };
+        let (name, value) = match colon {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match name {
+            b"data" if data.is_none() => data = Some(value),
+            b"data" | b"retry" => return None,
+            b"event" => event_type = value,
+            b"id" if !value.contains(&0) => id = Some(value),
+            _ => {} // ignored, as the spec says
+        }
+    }
+    Some(WholeEvent {
+        used: pos,
+        event_type,
+        data: data?,
+        id,
+    })
+}
+
+/// The bytes of the comment line at the start of `rest` through its line end; `None` when its
+/// end is not in `rest` (or is a CR that ends it) or it is over the size bound.
+fn comment_line(rest: &[u8], max_event_bytes: usize) -> Option<usize> {
+    let end = memchr::memchr2(b'\n', b'\r', rest)?;
+    if end >= max_event_bytes {
+        return None;
+    }
+    line_end(rest, end)
+}
+
+/// Past the line end at `end` (LF, CRLF, or a CR followed by anything else); `None` for a CR
+/// that ends `b` (an LF may follow in the next read: the framer handles it).
+#[inline(always)]
+fn line_end(b: &[u8], end: usize) -> Option<usize> {
+    match (b[end], b.get(end + 1)) {
+        (b'\n', _) => Some(end + 1),
+        (_, Some(b'\n')) => Some(end + 2),
+        (_, Some(_)) => Some(end + 1),
+        (_, None) => None,
     }
 }
 

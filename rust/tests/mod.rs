@@ -2,6 +2,7 @@
 //! OpenAI streams against a full parse. `support` holds what they share.
 
 mod framing;
+mod layouts;
 mod openai;
 mod support;
 mod usage;

@@ -1,41 +1,34 @@
-//! Anthropic events read with [`Skim`] instead of a JSON tree, in any JSON layout (the
-//! canonical text delta has a faster reader still, `layouts`): only a usage object, when
-//! there is one, is parsed into a tree (it is kept as the raw usage). Each reader takes exactly
-//! the events that `tree::on_event` would read the same way and gives up (returns `None`,
-//! having changed nothing) on anything else, which then goes to the full parse.
+//! The Anthropic events read without a JSON tree, in any JSON layout (keys in any order, any
+//! white space, unknown fields anywhere, escapes): one reader per kind of event.
+//!
+//! - The text, thinking and tool-input deltas, the bulk of a stream, and the quiet events
+//!   (`ping`, `content_block_stop`, `message_stop`): [`Cursor`], one pass that checks the
+//!   event and counts its text.
+//! - The events that carry usage or identity (`message_start`, `message_delta`,
+//!   `content_block_start`), a few per stream: [`Skim`]; only a usage object is parsed into a
+//!   tree, when it is the stream's last.
+//!
+//! Each takes exactly the events that `tree::on_event` reads the same way and gives up
+//! (having changed nothing) on anything else, which then goes to the full parse.
 
-use super::layouts::{self, DeltaKind};
 use super::usage::{apply_usage, usage_fields};
 use crate::providers::facts::{Facts, Provider};
+use crate::scan::cursor::Cursor;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
+use crate::textstats::TextStats;
 
-/// Handles the events that need no JSON tree; `false` leaves the event to `on_event`.
+/// Handles the events that need no JSON tree; `false` leaves the event to `tree::on_event`.
 pub fn fast_path(ex: &mut Facts, data: &[u8]) -> bool {
-    if data.starts_with(br#"{"type":"content_block_delta""#) {
-        if let Some(kind) = layouts::anthropic_delta(data, &mut ex.output_text) {
-            ex.provider = Provider::Anthropic;
-            ex.saw_thinking |= kind == DeltaKind::Thinking;
-            ex.saw_tool_use |= kind == DeltaKind::ToolInput;
-            return true;
-        }
-    }
-    // Any other event, or a delta laid out otherwise (white space, other key order).
-    if read(ex, data) {
-        return true;
-    }
-    data.starts_with(br#"{"type":"ping"}"#) || data.starts_with(br#"{"type": "ping"}"#)
-}
-
-/// Reads `data` if it is one of these events; `false` leaves it to the full parse.
-pub fn read(ex: &mut Facts, data: &[u8]) -> bool {
-    let read = match leading_type(data) {
-        Some(b"content_block_delta") => content_block_delta(ex, data),
-        Some(b"content_block_start") => content_block_start(ex, data),
-        Some(b"message_delta") => message_delta(ex, data),
-        Some(b"message_start") => message_start(ex, data),
-        Some(b"content_block_stop") => no_op(data, "content_block_stop"),
-        Some(b"message_stop") => no_op(data, "message_stop"),
+    let kind = match walk(ex, data) {
+        Walk::Read => return true,
+        Walk::Other(kind) => kind,
+        Walk::Declined => return false,
+    };
+    let read = match kind {
+        b"content_block_start" => content_block_start(ex, data),
+        b"message_delta" => message_delta(ex, data),
+        b"message_start" => message_start(ex, data),
         _ => None,
     };
     if read.is_some() {
@@ -44,23 +37,114 @@ pub fn read(ex: &mut Facts, data: &[u8]) -> bool {
     read.is_some()
 }
 
-/// The value of a `type` field that opens the object, with any JSON white space around
-/// (`{"type":"x"` or `{ "type": "x"`): where every Anthropic event says what it is. Only a
-/// guide to the reader to try; the reader checks the whole event.
-fn leading_type(data: &[u8]) -> Option<&[u8]> {
-    let blank = |at: usize| {
-        at + data[at.min(data.len())..]
-            .iter()
-            .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-            .count()
+/// What [`walk`] made of an event.
+enum Walk<'a> {
+    /// Read: a delta or a quiet event.
+    Read,
+    /// Valid as far as it went, of this type, for another reader.
+    Other(&'a [u8]),
+    Declined,
+}
+
+/// Which text field of a delta was counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeltaText {
+    Text,
+    Thinking,
+    ToolInput,
+}
+
+/// The one pass over an event's top level: its type, and a delta's one text field counted
+/// into fresh counts, applied only once the event is known to be a whole, valid delta.
+#[inline]
+fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
+    let mut counted = ex.output_text.continued();
+    let mut text = None;
+    let (mut kind, mut delta_seen, mut other_fields) = (None, false, false);
+    let mut c = Cursor::new(data);
+    let walked = (|| -> Option<()> {
+        let mut more = c.open()?;
+        while more {
+            match c.name()? {
+                b"type" if kind.is_none() => kind = Some(c.plain_string()?),
+                b"type" => return None, // twice: the tree keeps the last
+                b"delta" if !delta_seen => {
+                    delta_seen = true;
+                    if c.at_object() {
+                        text = delta(&mut c, &mut counted)?;
+                    } else {
+                        c.skip_value()?;
+                    }
+                }
+                b"delta" => return None,
+                // What only the other readers (or the tree) read.
+                b"message"
+                | b"usage"
+                | b"content_block"
+                | b"error"
+                | b"amazon-bedrock-invocationMetrics" => {
+                    other_fields = true;
+                    c.skip_value()?;
+                }
+                _ => c.skip_value()?,
+            }
+            more = c.next()?;
+        }
+        c.at_end().then_some(())
+    })();
+    let Some(kind) = kind.filter(|_| walked.is_some()) else {
+        return Walk::Declined;
     };
-    let after = |at: usize, lit: &[u8]| data.get(at..)?.starts_with(lit).then_some(at + lit.len());
-    let at = after(blank(0), b"{")?;
-    let at = after(blank(at), b"\"type\"")?;
-    let at = after(blank(at), b":")?;
-    let at = after(blank(at), b"\"")?;
-    let len = memchr::memchr(b'"', &data[at..])?;
-    Some(&data[at..at + len])
+    match kind {
+        b"content_block_delta" if !other_fields => {
+            ex.output_text.append(&counted);
+            ex.saw_thinking |= text == Some(DeltaText::Thinking);
+            ex.saw_tool_use |= text == Some(DeltaText::ToolInput);
+        }
+        // A ping leaves the provider undecided, as the pure twin's reader does.
+        b"ping" if !other_fields => return Walk::Read,
+        b"content_block_stop" | b"message_stop" if !other_fields => {}
+        _ => return Walk::Other(kind),
+    }
+    ex.provider = Provider::Anthropic;
+    Walk::Read
+}
+
+/// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
+/// counts) counted; `None` when there are two of them (the tree counts them in an order of
+/// its own) or one comes twice.
+#[inline(always)]
+fn delta(c: &mut Cursor, counted: &mut TextStats) -> Option<Option<DeltaText>> {
+    let mut text = None;
+    let mut more = c.open()?;
+    while more {
+        let field = match c.name()? {
+            b"text" => DeltaText::Text,
+            b"thinking" => DeltaText::Thinking,
+            b"partial_json" => DeltaText::ToolInput,
+            _ => {
+                c.skip_value()?;
+                more = c.next()?;
+                continue;
+            }
+        };
+        if c.at_string() {
+            if text.is_some() {
+                return None;
+            }
+            c.count_string(counted)?;
+            text = Some(field);
+        } else {
+            // Not a string: not counted, as the tree reads it (but the name twice, the last
+            // one winning in the tree, is left to the tree).
+            if text == Some(field) {
+                return None;
+            }
+            c.skip_value()?;
+        }
+        more = c.next()?;
+    }
+    Some(text)
 }
 
 /// Walks the event's top-level object: `type` must be `kind` (once); `field` is called with
@@ -145,32 +229,6 @@ fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
     Some(())
 }
 
-fn content_block_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
-    let (mut text, mut thinking, mut partial) = (None, None, None);
-    let mut seen = [false; 4];
-    event(data, "content_block_delta", |skim, key| match key {
-        "delta" => {
-            once(&mut None::<()>, &mut seen[0], Some(()))?;
-            skim.object_or_skip(|skim, key| match key {
-                "text" => once(&mut text, &mut seen[1], skim.null_or_string()?),
-                "thinking" => once(&mut thinking, &mut seen[2], skim.null_or_string()?),
-                "partial_json" => once(&mut partial, &mut seen[3], skim.null_or_string()?),
-                _ => skim.skip_value(),
-            })
-        }
-        _ => skim.skip_value(),
-    })?;
-    // As `count_delta`: the text, the thinking, the tool input, in that order.
-    let mut stats = ex.output_text;
-    for start in [text, thinking, partial].into_iter().flatten() {
-        count_string(data, start, &mut stats)?;
-    }
-    ex.output_text = stats;
-    ex.saw_thinking |= thinking.is_some();
-    ex.saw_tool_use |= partial.is_some();
-    Some(())
-}
-
 fn content_block_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
     let (mut kind, mut text, mut thinking) = (None, None, None);
     let mut seen = [false; 4];
@@ -200,14 +258,4 @@ fn content_block_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
     ex.output_text = stats;
     ex.saw_thinking |= saw_thinking;
     Some(())
-}
-
-/// `content_block_stop`, and a `message_stop` without Bedrock metrics, carry nothing the meter
-/// reads: the data must still be valid JSON of that one type, as the full parse would check.
-fn no_op(data: &[u8], kind: &str) -> Option<()> {
-    event(data, kind, |skim, key| match key {
-        "amazon-bedrock-invocationMetrics" => None,
-        _ => skim.skip_value(),
-    })
-    .map(drop)
 }
