@@ -5,6 +5,11 @@
     PYTHONPATH=python python benches/compare.py --json results.json
     PYTHONPATH=python python benches/compare.py --memory   # RSS check: 256 MiB in 64 KiB reads
     PYTHONPATH=python python benches/compare.py --providers anthropic   # one provider only
+    PYTHONPATH=python python benches/compare.py --layouts  # only the layouts table
+
+The layouts table: the same streams re-serialised in the byte layouts real traffic has
+(`corpus.LAYOUTS`), native `UsageParser` against the tuned pure-Python extractor on the same
+bytes in the same run, at 16 KiB reads and one read per event, with the floors each must meet.
 
 The corpus mix matters for the tuned peer: it JSON-parses every line containing `"usage"`, which
 on OpenAI streams is every chunk (`"usage":null`), while on Anthropic streams it parses two lines
@@ -321,6 +326,73 @@ def print_report(
             print(f"  {r['ratio']:<52} {r['value']:>7.1f}x   (target >= {r['target']:g}x: {mark})")
 
 
+# --- layouts -----------------------------------------------------------------------------------
+
+# Floors (native / tuned, 16 KiB and per event): every layout, and the layouts an API writes.
+LAYOUT_FLOORS = {"16k": 10.0, "event": 6.0}
+API_LAYOUT_FLOORS = {"16k": 15.0, "event": 8.0}
+LAYOUT_CHUNKINGS = ("16k", "event")
+
+
+def measure_layouts(seed: int, mib: float, repeats: int, target: float) -> list[dict[str, Any]]:
+    """Per layout: native UsageParser and the tuned extractor on the same re-serialised bytes."""
+    native, why = load_backend("native")
+    if native is None:
+        print(f"layouts: native backend {why}", file=sys.stderr)
+        return []
+    rows = []
+    for layout in corpus.LAYOUTS:
+        streams = corpus.layout_corpus(layout, seed, int(mib * corpus.MIB))
+        nbytes = sum(len(s.body) for s in streams)
+        cut = {k: corpus.cut_corpus(streams, k) for k in LAYOUT_CHUNKINGS}
+        cs = [
+            Contender("native_parser", "native UsageParser", parser_run(native)),
+            Contender("tuned", "tuned pure-Python extractor", peer_run(peers.tuned)),
+        ]
+        print(f"layout {layout.key}:", file=sys.stderr, flush=True)
+        measure(cs, cut, repeats, target)
+        nchunks = {k: sum(map(len, v)) for k, v in cut.items()}
+        res = results(cs, nbytes, nchunks)
+        floors = API_LAYOUT_FLOORS if layout.api else LAYOUT_FLOORS
+        row: dict[str, Any] = {"layout": layout.key, "label": layout.label, "bytes": nbytes}
+        for k in LAYOUT_CHUNKINGS:
+            ratio = res["tuned"][k]["best_s"] / res["native_parser"][k]["best_s"]
+            row[k] = {
+                "native_mb_per_s": res["native_parser"][k]["mb_per_s"],
+                "tuned_mb_per_s": res["tuned"][k]["mb_per_s"],
+                "ratio": ratio,
+                "floor": floors[k],
+                "met": ratio >= floors[k],
+            }
+        rows.append(row)
+    return rows
+
+
+def print_layouts(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    print()
+    print("layouts (native UsageParser / tuned pure-Python extractor, same bytes, same run):")
+    print()
+    w = max(len(r["label"]) for r in rows)
+    print(
+        f"| {'layout':<{w}} | native 16 KiB MB/s | tuned 16 KiB MB/s | x tuned (floor) "
+        "| native per event MB/s | tuned per event MB/s | x tuned (floor) |"
+    )
+    print("|" + "-" * (w + 2) + "|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        cells = []
+        for k in LAYOUT_CHUNKINGS:
+            c = r[k]
+            mark = "" if c["met"] else " NOT met"
+            cells += [
+                f"{c['native_mb_per_s']:,.0f}",
+                f"{c['tuned_mb_per_s']:,.1f}",
+                f"{c['ratio']:.1f}x ({c['floor']:g}x){mark}",
+            ]
+        print(f"| {r['label']:<{w}} | " + " | ".join(cells) + " |")
+
+
 # --- memory -------------------------------------------------------------------------------------
 
 
@@ -409,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--memory", action="store_true", help="run only the RSS check")
     ap.add_argument("--backend", default="native", help="backend for --memory (native|pure)")
+    ap.add_argument("--layouts", action="store_true", help="run only the layouts table")
+    ap.add_argument("--no-layouts", action="store_true", help="leave the layouts table out")
+    ap.add_argument(
+        "--layout-mib", type=float, help="corpus size per layout in MiB (default 1, quick 0.25)"
+    )
     args = ap.parse_args(argv)
 
     if args.memory:
@@ -422,6 +499,13 @@ def main(argv: list[str] | None = None) -> int:
     target = args.target or (0.03 if args.quick else 0.1)
     mib = args.mib or (1.0 if args.quick else 4.0)
     providers = tuple(p.strip() for p in args.providers.split(",") if p.strip())
+    layout_mib = args.layout_mib or (0.25 if args.quick else 1.0)
+    if args.layouts:
+        rows = measure_layouts(args.seed, layout_mib, repeats, target)
+        print_layouts(rows)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"layouts": rows}, indent=2) + "\n")
+        return 0
     streams = corpus.build_corpus(args.seed, int(mib * corpus.MIB), providers)
     nbytes = sum(len(s.body) for s in streams)
     cut = {k: corpus.cut_corpus(streams, k) for k in corpus.CHUNKINGS}
@@ -444,9 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         "statistic": "best",
     }
     print_report(cs, res, rat, info)
+    rows = [] if args.no_layouts else measure_layouts(args.seed, layout_mib, repeats, target)
+    print_layouts(rows)
     if args.json:
         missing = {c.key: c.missing for c in cs if c.run is None}
-        doc = {**info, "results": res, "ratios": rat, "missing": missing}
+        doc = {**info, "results": res, "ratios": rat, "missing": missing, "layouts": rows}
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 

@@ -2,7 +2,7 @@
 //! newline count over the same bytes (the practical limit of anything that looks at lines).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sseusage_fast::usage::{Provider, UsageCore, DEFAULT_MAX_EVENT_BYTES};
+use sseusage_fast::{Provider, UsageCore, DEFAULT_MAX_EVENT_BYTES};
 
 /// A deterministic Anthropic stream (text and thinking deltas, some CJK, padded JSON) and an
 /// OpenAI chat stream with the include_usage chunk, about `target` bytes each.

@@ -1,34 +1,35 @@
 //! sseusage-fast core: exact SSE framing and LLM token-usage extraction, free of Python.
 //!
-//! - [`framer`]: bytes to lines (CR, LF, CRLF; BOM; bounded).
-//! - [`event`]: lines to events, per WHATWG "interpreting an event stream".
-//! - [`usage`]: events or a whole body to one [`record::RawRecord`], per provider.
-//! - [`textstats`]: counts of streamed text, for estimating tokens when usage is missing.
+//! The stages, in the order the bytes go through them:
 //!
-//! The PyO3 binding (feature `python`) is a thin skin in [`python`].
+//! - `sse`: bytes to lines to events, per WHATWG (framer, events); knows no provider.
+//! - `scan`: reading JSON in place without a tree (strings, the skim reader), and the exact
+//!   serde tree that is the fallback and the oracle.
+//! - `simd`: which vector instructions run (the one dispatch point).
+//! - `textstats`: counts of streamed text, for estimating tokens when usage is missing.
+//! - `providers`: one folder per provider; each writes what it reads into `Facts`.
+//! - `record`: token buckets, status, the raw record.
+//! - `meter`: feed, sniff the body's kind, dispatch events to the provider, finish a record.
+//! - `python` (feature `python`): the PyO3 binding, a thin skin.
 
-pub mod anthropic;
-pub mod anthropic_events;
-pub mod anthropic_skim;
-pub mod event;
-pub mod fastscan;
-pub mod framer;
-pub mod gemini;
-pub mod json;
-pub mod openai_chat;
-pub mod openai_responses;
-pub mod record;
-pub mod simd;
-pub mod skim;
-pub mod textstats;
-pub mod usage;
-
-#[cfg(test)]
-mod tests_framing;
-#[cfg(test)]
-mod tests_openai;
-#[cfg(test)]
-mod tests_usage;
+mod framing;
+mod meter;
+mod providers;
+mod record;
+mod scan;
+mod simd;
+mod sse;
+mod textstats;
 
 #[cfg(feature = "python")]
 mod python;
+
+#[cfg(test)]
+mod tests;
+
+pub use meter::{parse_usage, UsageCore, DEFAULT_MAX_EVENT_BYTES};
+pub use providers::facts::Provider;
+pub use record::{BodyKind, RawRecord, Status, Tokens};
+pub use scan::tree::MAX_COUNT;
+pub use sse::{EventBuilder, EventSink, Framer, LineSink, Lines, MAX_RETRY_DIGITS};
+pub use textstats::TextStats;

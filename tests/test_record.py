@@ -122,7 +122,7 @@ def test_raw_records_of_both_backends_follow_raw_fields(case: str) -> None:
     """The raw tuple's order is `RAW_FIELDS` in both twins: a value in the wrong place would
     show up under another name here."""
     from sseusage_fast import pure
-    from sseusage_fast.pure.usage import parse_usage_raw as pure_raw
+    from sseusage_fast.pure.meter import parse_usage_raw as pure_raw
 
     native = pytest.importorskip("sseusage_fast._native")
     body, expected = RAW_CASES[case]

@@ -172,6 +172,8 @@ CHAT_RECORD = expected(
     cache_read_input_tokens=1920,
     output_tokens=300,
     reasoning_tokens=192,
+    audio_input_tokens=0,  # prompt_tokens_details.audio_tokens
+    audio_output_tokens=0,  # completion_tokens_details.audio_tokens
     service_tier="default",
     provider="openai",
     model=CHAT_MODEL,
@@ -693,7 +695,7 @@ def test_gemini_error_mid_stream_keeps_usage(backend: ModuleType) -> None:
     assert record["requires_manual_review"] is True
 
 
-GEMINI_ARRAY_FRAMING = "json"
+GEMINI_ARRAY_FRAMING = "json-array"
 
 
 @pytest.mark.parametrize("body", ["array", "object"])
@@ -869,7 +871,7 @@ def test_unknown_provider_is_rejected(backend: ModuleType) -> None:
     with pytest.raises(ValueError):
         backend.UsageParser("openai-chat", estimator=Estimator())
     with pytest.raises(ValueError):
-        backend.parse_usage(CHAT_STREAM, "bedrock", estimator=Estimator())
+        backend.parse_usage(CHAT_STREAM, "vertex", estimator=Estimator())
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ mod chunking;
 use chunking::chunks;
 
 use libfuzzer_sys::fuzz_target;
-use sseusage_fast::json::MAX_COUNT;
-use sseusage_fast::record::{RawRecord, Status};
-use sseusage_fast::usage::{parse_usage, Provider, UsageCore, DEFAULT_MAX_EVENT_BYTES};
+use sseusage_fast::MAX_COUNT;
+use sseusage_fast::{RawRecord, Status};
+use sseusage_fast::{parse_usage, Provider, UsageCore, DEFAULT_MAX_EVENT_BYTES};
 
 const PROVIDERS: [Provider; 5] = [
     Provider::Auto,

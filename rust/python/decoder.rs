@@ -5,9 +5,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
 use super::{check_limit, with_bytes};
-use crate::event::{EventBuilder, EventSink, Lines};
-use crate::framer::Framer;
-use crate::usage::DEFAULT_MAX_EVENT_BYTES;
+use crate::meter::DEFAULT_MAX_EVENT_BYTES;
+use crate::sse::Framer;
+use crate::sse::{EventBuilder, EventSink, Lines};
 
 /// One server-sent event.
 #[pyclass(frozen, get_all, module = "sseusage_fast._native")]
@@ -199,7 +199,7 @@ impl SSEDecoder {
             return Ok(None);
         };
         let int = py.get_type::<pyo3::types::PyInt>();
-        let bytes = PyBytes::new(py, &crate::event::digits_to_be_bytes(digits));
+        let bytes = PyBytes::new(py, &crate::sse::events::digits_to_be_bytes(digits));
         int.call_method1("from_bytes", (bytes, "big")).map(Some)
     }
 }

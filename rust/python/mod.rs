@@ -15,8 +15,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyMemoryView};
 
+use crate::providers::facts::Provider;
 use crate::textstats::TextStats;
-use crate::usage::Provider;
 
 use decoder::{Event, SSEDecoder};
 use parser::{parse_usage_raw, ParserSettings, UsageCore};
@@ -50,7 +50,7 @@ fn check_limit(max_event_bytes: i64) -> PyResult<usize> {
 fn provider_of(name: &str) -> PyResult<Provider> {
     Provider::parse(name).ok_or_else(|| {
         PyValueError::new_err(format!(
-            "unknown provider {name:?}: expected auto, anthropic, openai, openai-responses or gemini"
+            "unknown provider {name:?}: expected one of auto, anthropic, openai, openai-responses, gemini, bedrock, cohere, ollama"
         ))
     })
 }

@@ -6,7 +6,7 @@ use pyo3::types::PyTuple;
 
 use super::record::record_tuple;
 use super::{check_limit, provider_of, with_bytes};
-use crate::usage::{self, DEFAULT_MAX_EVENT_BYTES};
+use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
 
 /// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
 /// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
@@ -27,7 +27,7 @@ pub struct ParserSettings {
 /// `__init__`.
 #[pyclass(extends = ParserSettings, subclass, module = "sseusage_fast._native")]
 pub struct UsageCore {
-    core: Option<usage::UsageCore>,
+    core: Option<meter::UsageCore>,
     raw: Option<Py<PyTuple>>,
 }
 
@@ -59,7 +59,7 @@ impl UsageCore {
         #[pyo3(from_py_with = as_given)] estimate: Option<Py<PyAny>>,
         max_event_bytes: i64,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let core = usage::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
+        let core = meter::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
             estimator: estimator.unwrap_or_else(|| py.None()),
@@ -106,6 +106,6 @@ pub(super) fn parse_usage_raw<'py>(
 ) -> PyResult<Bound<'py, PyTuple>> {
     let provider = provider_of(provider)?;
     let max = check_limit(max_event_bytes)?;
-    let raw = with_bytes(body, |bytes| usage::parse_usage(bytes, provider, max))?;
+    let raw = with_bytes(body, |bytes| meter::parse_usage(bytes, provider, max))?;
     record_tuple(py, &raw)
 }

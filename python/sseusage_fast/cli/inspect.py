@@ -17,7 +17,16 @@ from typing import IO, Any
 from sseusage_fast import SSEDecoder, parse_usage
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
-PROVIDERS = ("auto", "anthropic", "openai", "openai-responses", "gemini")
+PROVIDERS = (
+    "auto",
+    "anthropic",
+    "openai",
+    "openai-responses",
+    "gemini",
+    "bedrock",
+    "cohere",
+    "ollama",
+)
 
 INCLUDE_USAGE_HINT = (
     "OpenAI stream without the usage chunk: ask for stream_options.include_usage "

@@ -1,13 +1,14 @@
 """The pure-Python backend: the same classes and results as the Rust one, file for file a
-translation of it (framer, event, usage, anthropic, jsonread, textstats). Always importable."""
+translation of it, with the same names: sse/, scan/, textstats, providers/ (facts, one package
+per provider), meter/. Always importable."""
 
 from __future__ import annotations
 
 from .._api import make_parse_usage, make_parser_class
 from .decoder import SSEDecoder
-from .event import Event
+from .meter import UsageCore
+from .sse.events import Event
 from .textstats import text_stats
-from .usage import UsageCore
 
 UsageParser = make_parser_class(UsageCore, __name__)
 parse_usage = make_parse_usage(UsageParser)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .event import Event, EventBuilder, Lines
-from .framer import Framer
-from .jsonread import DEFAULT_MAX_EVENT_BYTES, as_bytes
+from .scan.tree import DEFAULT_MAX_EVENT_BYTES, as_bytes
+from .sse.events import Event, EventBuilder, Lines
+from .sse.framer import Framer
 
 
 class _Collect:

@@ -1,0 +1,1 @@
+"""The framings other than the event stream (twin of framing/): newline-delimited JSON."""

@@ -1,0 +1,73 @@
+"""The Gemini usageMetadata object (twin of gemini/usage.rs): a cumulative snapshot, each one
+filling what an earlier one lacked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...scan.tree import count, note, string, sum_counts
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+
+# usageMetadata fields kept so each snapshot can fill what an earlier one lacked.
+_COUNTS = (
+    "promptTokenCount",
+    "cachedContentTokenCount",
+    "toolUsePromptTokenCount",
+    "candidatesTokenCount",
+    "thoughtsTokenCount",
+)
+
+
+def read_usage(ex: Facts, seen: dict[str, int], usage: dict[str, Any]) -> None:
+    for key in _COUNTS:
+        value = count(usage, key, ex.notes)
+        if value is not None:
+            seen[key] = value
+    tokens = ex.tokens
+    prompt = seen.get("promptTokenCount")
+    if prompt is not None:
+        cached = min(seen.get("cachedContentTokenCount", 0), prompt)
+        # Tool-use prompt tokens (e.g. search results fed back) are billed as input too.
+        total_input = sum_counts(prompt - cached, seen.get("toolUsePromptTokenCount", 0))
+        if total_input is None:
+            note(ex.notes, "ignored input: prompt + tool-use prompt is not a token count")
+        else:
+            tokens["input_tokens"] = total_input
+        tokens["cache_read_input_tokens"] = cached
+    candidates = seen.get("candidatesTokenCount")
+    thoughts = seen.get("thoughtsTokenCount")
+    if candidates is not None or thoughts is not None:
+        output = sum_counts(candidates or 0, thoughts or 0)
+        if output is None:
+            note(ex.notes, "ignored output: candidates + thoughts is not a token count")
+        else:
+            tokens["output_tokens"] = output
+    if thoughts is not None:
+        tokens["reasoning_tokens"] = thoughts
+    tier = _tier(usage)
+    if tier is not None:
+        ex.service_tier = tier
+    ex.last_usage = usage
+
+
+# Vertex `trafficType` (which quota was used, priced apart) in the record's names.
+_TRAFFIC = {
+    "TRAFFIC_TYPE_UNSPECIFIED": None,
+    "": None,
+    "ON_DEMAND": "on_demand",
+    "ON_DEMAND_FLEX": "flex",
+    "ON_DEMAND_PRIORITY": "priority",
+    "PROVISIONED_THROUGHPUT": "provisioned",
+}
+
+
+def _tier(usage: dict[str, Any]) -> str | None:
+    """Vertex `trafficType`, else the Gemini API's `serviceTier`."""
+    traffic = string(usage, "trafficType")
+    if traffic is not None:
+        mapped = _TRAFFIC.get(traffic, traffic)
+        if mapped is not None:
+            return mapped
+    return string(usage, "serviceTier") or None

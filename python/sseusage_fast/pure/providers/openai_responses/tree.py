@@ -1,0 +1,81 @@
+"""Responses events and bodies read from a parsed tree (twin of openai_responses/tree.rs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...scan.tree import object_, string
+from . import looks_like
+from .usage import read_usage
+
+if TYPE_CHECKING:
+    from ..facts import Facts
+
+_TEXT = ("response.output_text.delta", "response.refusal.delta")
+
+
+_THINKING = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
+
+
+_TOOLS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
+
+
+def on_event(ex: Facts, value: Any) -> None:
+    if not isinstance(value, dict):
+        return
+    kind = value.get("type")
+    kind = kind if isinstance(kind, str) else ""
+    delta = value.get("delta")
+    delta = delta if isinstance(delta, str) else None
+    if kind in _TEXT:
+        if delta is not None:
+            ex.output_text.add(delta)
+    elif kind in _THINKING:
+        ex.saw_thinking = True
+        if delta is not None:
+            ex.output_text.add(delta)
+    elif kind in _TOOLS:
+        ex.saw_tool_use = True
+        if delta is not None:
+            ex.output_text.add(delta)
+    elif kind == "error":
+        code = string(value, "code")
+        if code is None:
+            code = string(value, "type")
+        message = string(value, "message")
+        ex.set_error(code or "error", message or "the stream reported an error")
+    else:
+        response = object_(value, "response")
+        if response is not None:
+            _read_response(ex, response, kind)
+
+
+def on_body(ex: Facts, value: Any) -> bool:
+    """A whole response body; False if it is not one."""
+    if isinstance(value, dict) and looks_like(value):
+        _read_response(ex, value, "response.body")
+        return True
+    return False
+
+
+def _read_response(ex: Facts, response: dict[str, Any], kind: str) -> None:
+    for attr, key in (("message_id", "id"), ("model", "model"), ("service_tier", "service_tier")):
+        value = string(response, key)
+        if value is not None:
+            setattr(ex, attr, value)
+    details = object_(response, "incomplete_details")
+    reason = string(details, "reason") if details is not None else None
+    if reason is None:
+        status = string(response, "status")
+        # in_progress / queued on response.created are not a stop.
+        reason = None if status in ("in_progress", "queued") else status
+    if reason is not None:
+        ex.stop_reason = reason
+    error = object_(response, "error")
+    if kind == "response.failed" or error is not None:
+        code = string(error, "code") if error is not None else None
+        message = string(error, "message") if error is not None else None
+        ex.set_error(code or "response_failed", message or "the response failed")
+    usage = object_(response, "usage")
+    if usage is not None:
+        read_usage(ex, usage)

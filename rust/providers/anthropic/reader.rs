@@ -1,0 +1,261 @@
+//! The Anthropic events read without a JSON tree, in any JSON layout (keys in any order, any
+//! white space, unknown fields anywhere, escapes): one reader per kind of event.
+//!
+//! - The text, thinking and tool-input deltas, the bulk of a stream, and the quiet events
+//!   (`ping`, `content_block_stop`, `message_stop`): [`Cursor`], one pass that checks the
+//!   event and counts its text.
+//! - The events that carry usage or identity (`message_start`, `message_delta`,
+//!   `content_block_start`), a few per stream: [`Skim`]; only a usage object is parsed into a
+//!   tree, when it is the stream's last.
+//!
+//! Each takes exactly the events that `tree::on_event` reads the same way and gives up
+//! (having changed nothing) on anything else, which then goes to the full parse.
+
+use super::usage::{apply_usage, usage_fields};
+use crate::providers::facts::{Facts, Provider};
+use crate::scan::cursor::Cursor;
+use crate::scan::skim::{once, Skim};
+use crate::scan::strings::count_string;
+use crate::textstats::TextStats;
+
+/// Handles the events that need no JSON tree; `false` leaves the event to `tree::on_event`.
+pub fn fast_path(ex: &mut Facts, data: &[u8]) -> bool {
+    let kind = match walk(ex, data) {
+        Walk::Read => return true,
+        Walk::Other(kind) => kind,
+        Walk::Declined => return false,
+    };
+    let read = match kind {
+        b"content_block_start" => content_block_start(ex, data),
+        b"message_delta" => message_delta(ex, data),
+        b"message_start" => message_start(ex, data),
+        _ => None,
+    };
+    if read.is_some() {
+        ex.provider = Provider::Anthropic;
+    }
+    read.is_some()
+}
+
+/// What [`walk`] made of an event.
+enum Walk<'a> {
+    /// Read: a delta or a quiet event.
+    Read,
+    /// Valid as far as it went, of this type, for another reader.
+    Other(&'a [u8]),
+    Declined,
+}
+
+/// Which text field of a delta was counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeltaText {
+    Text,
+    Thinking,
+    ToolInput,
+}
+
+/// The one pass over an event's top level: its type, and a delta's one text field counted
+/// into fresh counts, applied only once the event is known to be a whole, valid delta.
+#[inline]
+fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
+    let mut counted = ex.output_text.continued();
+    let mut text = None;
+    let (mut kind, mut delta_seen, mut other_fields) = (None, false, false);
+    let mut c = Cursor::new(data);
+    let walked = (|| -> Option<()> {
+        let mut more = c.open()?;
+        while more {
+            match c.name()? {
+                b"type" if kind.is_none() => kind = Some(c.plain_string()?),
+                b"type" => return None, // twice: the tree keeps the last
+                b"delta" if !delta_seen => {
+                    delta_seen = true;
+                    if c.at_object() {
+                        text = delta(&mut c, &mut counted)?;
+                    } else {
+                        c.skip_value()?;
+                    }
+                }
+                b"delta" => return None,
+                // What only the other readers (or the tree) read.
+                b"message"
+                | b"usage"
+                | b"content_block"
+                | b"error"
+                | b"amazon-bedrock-invocationMetrics" => {
+                    other_fields = true;
+                    c.skip_value()?;
+                }
+                _ => c.skip_value()?,
+            }
+            more = c.next()?;
+        }
+        c.at_end().then_some(())
+    })();
+    let Some(kind) = kind.filter(|_| walked.is_some()) else {
+        return Walk::Declined;
+    };
+    match kind {
+        b"content_block_delta" if !other_fields => {
+            ex.output_text.append(&counted);
+            ex.saw_thinking |= text == Some(DeltaText::Thinking);
+            ex.saw_tool_use |= text == Some(DeltaText::ToolInput);
+        }
+        // A ping leaves the provider undecided, as the pure twin's reader does.
+        b"ping" if !other_fields => return Walk::Read,
+        b"content_block_stop" | b"message_stop" if !other_fields => {}
+        _ => return Walk::Other(kind),
+    }
+    ex.provider = Provider::Anthropic;
+    Walk::Read
+}
+
+/// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
+/// counts) counted; `None` when there are two of them (the tree counts them in an order of
+/// its own) or one comes twice.
+#[inline(always)]
+fn delta(c: &mut Cursor, counted: &mut TextStats) -> Option<Option<DeltaText>> {
+    let mut text = None;
+    let mut more = c.open()?;
+    while more {
+        let field = match c.name()? {
+            b"text" => DeltaText::Text,
+            b"thinking" => DeltaText::Thinking,
+            b"partial_json" => DeltaText::ToolInput,
+            _ => {
+                c.skip_value()?;
+                more = c.next()?;
+                continue;
+            }
+        };
+        if c.at_string() {
+            if text.is_some() {
+                return None;
+            }
+            c.count_string(counted)?;
+            text = Some(field);
+        } else {
+            // Not a string: not counted, as the tree reads it (but the name twice, the last
+            // one winning in the tree, is left to the tree).
+            if text == Some(field) {
+                return None;
+            }
+            c.skip_value()?;
+        }
+        more = c.next()?;
+    }
+    Some(text)
+}
+
+/// Walks the event's top-level object: `type` must be `kind` (once); `field` is called with
+/// every other name and consumes its value. The event's text, when it was read whole.
+fn event<'a>(
+    data: &'a [u8],
+    kind: &str,
+    mut field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
+) -> Option<&'a str> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut skim = Skim::new(text);
+    let (mut seen_type, mut event_type) = (false, None);
+    skim.object(|skim, key| match key {
+        "type" => once(&mut event_type, &mut seen_type, skim.null_or_plain()?),
+        _ => field(skim, key),
+    })?;
+    (skim.at_end() && event_type == Some(kind)).then_some(text)
+}
+
+fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
+    let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
+    let mut seen = [false; 5];
+    let text = event(data, "message_start", |skim, key| match key {
+        "message" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            skim.object_or_skip(|skim, key| match key {
+                "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
+                "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
+                "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
+                "usage" => once(
+                    &mut usage,
+                    &mut seen[4],
+                    skim.object_and_span(usage_fields)?,
+                ),
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    // As `read_message`: identity kept when absent, the usage not final.
+    if let Some(id) = id {
+        ex.message_id = Some(id.to_owned());
+    }
+    if let Some(model) = model {
+        ex.model = Some(model.to_owned());
+    }
+    if let Some(reason) = stop_reason {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if let Some((fields, (start, end))) = usage {
+        apply_usage(ex, fields, false);
+        ex.set_raw_usage_text(&text[start..end]);
+    }
+    Some(())
+}
+
+fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
+    let (mut stop_reason, mut usage) = (None, None);
+    let mut seen = [false; 3];
+    let text = event(data, "message_delta", |skim, key| match key {
+        "delta" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            skim.object_or_skip(|skim, key| match key {
+                "stop_reason" => once(&mut stop_reason, &mut seen[1], skim.null_or_plain()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "usage" => once(
+            &mut usage,
+            &mut seen[2],
+            skim.object_and_span(usage_fields)?,
+        ),
+        _ => skim.skip_value(),
+    })?;
+    if let Some(reason) = stop_reason {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if let Some((fields, (start, end))) = usage {
+        apply_usage(ex, fields, true);
+        ex.set_raw_usage_text(&text[start..end]);
+    }
+    Some(())
+}
+
+fn content_block_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
+    let (mut kind, mut text, mut thinking) = (None, None, None);
+    let mut seen = [false; 4];
+    event(data, "content_block_start", |skim, key| match key {
+        "content_block" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            skim.object_or_skip(|skim, key| match key {
+                "type" => once(&mut kind, &mut seen[1], skim.null_or_plain()?),
+                "text" => once(&mut text, &mut seen[2], skim.null_or_string()?),
+                "thinking" => once(&mut thinking, &mut seen[3], skim.null_or_string()?),
+                _ => skim.skip_value(),
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    // As `count_block`; a tool block (its name and input) is left to the tree.
+    let (counted, saw_thinking) = match kind {
+        Some("tool_use" | "server_tool_use") => return None,
+        Some("thinking") => (thinking, thinking.is_some()),
+        Some("redacted_thinking") => (None, true),
+        _ => (text, false),
+    };
+    let mut stats = ex.output_text;
+    if let Some(start) = counted {
+        count_string(data, start, &mut stats)?;
+    }
+    ex.output_text = stats;
+    ex.saw_thinking |= saw_thinking;
+    Some(())
+}

@@ -1,0 +1,65 @@
+//! The Gemini `usageMetadata` object: a cumulative snapshot, kept so that each one can fill
+//! what an earlier one lacked; prompt includes cached, thoughts are billed output.
+
+use serde_json::Value;
+
+use super::Counts;
+use crate::providers::facts::Facts;
+use crate::scan::tree::{self as json, Object};
+
+pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
+    let notes = &mut ex.notes;
+    let mut take = |slot: &mut Option<u64>, key: &str| {
+        if let Some(v) = json::count(usage, key, notes) {
+            *slot = Some(v);
+        }
+    };
+    take(&mut g.prompt, "promptTokenCount");
+    take(&mut g.cached, "cachedContentTokenCount");
+    take(&mut g.tool_prompt, "toolUsePromptTokenCount");
+    take(&mut g.candidates, "candidatesTokenCount");
+    take(&mut g.thoughts, "thoughtsTokenCount");
+    let t = &mut ex.tokens;
+    if let Some(prompt) = g.prompt {
+        let cached = g.cached.unwrap_or(0).min(prompt);
+        // Tool-use prompt tokens (e.g. search results fed back) are billed as input too.
+        match json::sum(prompt - cached, g.tool_prompt.unwrap_or(0)) {
+            Some(input) => t.input = Some(input),
+            None => json::note(
+                notes,
+                "ignored input: prompt + tool-use prompt is not a token count".into(),
+            ),
+        }
+        t.cache_read = Some(cached);
+    }
+    if g.candidates.is_some() || g.thoughts.is_some() {
+        match json::sum(g.candidates.unwrap_or(0), g.thoughts.unwrap_or(0)) {
+            Some(output) => t.output = Some(output),
+            None => json::note(
+                notes,
+                "ignored output: candidates + thoughts is not a token count".into(),
+            ),
+        }
+    }
+    if g.thoughts.is_some() {
+        t.reasoning = g.thoughts;
+    }
+    if let Some(tier) = tier(usage) {
+        ex.service_tier = Some(tier);
+    }
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}
+
+/// Vertex `trafficType` (which quota was used, priced apart) in the record's names, else the
+/// Gemini API's `serviceTier`.
+fn tier(usage: &Object) -> Option<String> {
+    let traffic = json::string(usage, "trafficType").and_then(|t| match t.as_str() {
+        "TRAFFIC_TYPE_UNSPECIFIED" | "" => None,
+        "ON_DEMAND" => Some("on_demand".to_owned()),
+        "ON_DEMAND_FLEX" => Some("flex".to_owned()),
+        "ON_DEMAND_PRIORITY" => Some("priority".to_owned()),
+        "PROVISIONED_THROUGHPUT" => Some("provisioned".to_owned()),
+        _ => Some(t),
+    });
+    traffic.or_else(|| json::string(usage, "serviceTier").filter(|t| !t.is_empty()))
+}

@@ -1,0 +1,336 @@
+//! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
+//! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
+
+use super::layouts::{from_template, same_bytes, set, span_in, Layout, Layouts, MAX_LAYOUT};
+use super::usage::{set_counts, usage_counts, UsageCounts, CHAT_KEYS};
+use crate::providers::facts::{Facts, Provider};
+use crate::scan::skim::{once, Skim};
+use crate::scan::strings::count_string;
+
+/// What a plain content chunk says, read by [`Skim`] without building anything.
+#[derive(Default)]
+struct Chunk<'a> {
+    id: Option<&'a str>,
+    model: Option<&'a str>,
+    service_tier: Option<&'a str>,
+    finish_reason: Option<&'a str>,
+    /// Where each text string starts, in the order `on_event` counts them, and whether it is
+    /// reasoning.
+    texts: [(usize, bool); MAX_TEXTS],
+    n_texts: usize,
+    /// A tool call was streamed (its texts are among `texts`).
+    tool_call: bool,
+    /// The usage object's counts and where it is, when the chunk carries one.
+    usage: Option<(UsageCounts, (usize, usize))>,
+    /// What `Provider::detect` looks at: the `object` field, and whether there is a `type`.
+    object: Option<&'a str>,
+    has_type: bool,
+}
+
+const MAX_TEXTS: usize = 12;
+
+fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
+    let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning
+    let mut seen = [false; 4];
+    let mut tool_texts = [None; MAX_TEXTS]; // name and arguments of each call, in order
+    let mut n_tool_texts = 0;
+    skim.object(|skim, name| {
+        let at = match name {
+            "content" => 0,
+            "reasoning_content" => 1,
+            "reasoning" => 2,
+            "tool_calls" => {
+                once(&mut None::<()>, &mut seen[3], Some(()))?;
+                if skim.expect_null().is_some() {
+                    return Some(());
+                }
+                return skim.array(|skim| {
+                    if !skim.at_object() {
+                        return skim.skip_value(); // not a call: `on_event` skips it too
+                    }
+                    chunk.tool_call = true;
+                    let call = read_tool_call(skim)?;
+                    for text in call {
+                        *tool_texts.get_mut(n_tool_texts)? = text;
+                        n_tool_texts += 1;
+                    }
+                    Some(())
+                });
+            }
+            _ => return skim.skip_value(),
+        };
+        let value = skim.null_or_string()?;
+        once(&mut fields[at], &mut seen[at], value)
+    })?;
+    // The order `count_message` counts them in.
+    let texts = fields
+        .into_iter()
+        .enumerate()
+        .map(|(at, start)| (start, at > 0));
+    let tools = tool_texts[..n_tool_texts]
+        .iter()
+        .map(|&start| (start, false));
+    for (start, reasoning) in texts.chain(tools) {
+        if let Some(start) = start {
+            *chunk.texts.get_mut(chunk.n_texts)? = (start, reasoning);
+            chunk.n_texts += 1;
+        }
+    }
+    Some(())
+}
+
+/// A tool call: where its function's name and arguments strings start (each when present).
+fn read_tool_call(skim: &mut Skim) -> Option<[Option<usize>; 2]> {
+    let mut texts = [None; 2];
+    let mut seen = [false; 3];
+    skim.object(|skim, name| match name {
+        "function" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            skim.object(|skim, name| {
+                let at = match name {
+                    "name" => 0,
+                    "arguments" => 1,
+                    _ => return skim.skip_value(),
+                };
+                let value = skim.null_or_string()?;
+                once(&mut texts[at], &mut seen[at], value)
+            })
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some(texts)
+}
+
+fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
+    let (mut seen_delta, mut seen_finish) = (false, false);
+    let mut finish = None;
+    skim.object(|skim, name| match name {
+        "delta" => {
+            once(&mut None::<()>, &mut seen_delta, Some(()))?;
+            if skim.expect_null().is_some() {
+                return Some(());
+            }
+            read_delta(skim, chunk)
+        }
+        "finish_reason" => {
+            let value = skim.null_or_plain()?;
+            once(&mut finish, &mut seen_finish, value)
+        }
+        // Usage inside a choice (Moonshot): the tree reads it.
+        "usage" => None,
+        _ => skim.skip_value(),
+    })?;
+    if finish.is_some() {
+        chunk.finish_reason = finish;
+    }
+    Some(())
+}
+
+/// The top level of a chunk as far as it was read: the fields it keeps, and the names seen
+/// (each may come once). `S` is a field's text (`&str` while reading, its span in the chunk
+/// when kept in a [`Prefix`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Top<S> {
+    id: Option<S>,
+    model: Option<S>,
+    tier: Option<S>,
+    object: Option<S>,
+    usage: Option<(UsageCounts, (usize, usize))>,
+    has_type: bool,
+    seen: [bool; 7],
+}
+
+/// A place to go on reading a chunk's top level from: just past the comma before a field
+/// name, and what the fields before it held.
+type Resume<'a> = (usize, Top<&'a str>);
+
+/// Reads a chunk's top-level object: the whole of it, or (`resume`) its fields from a point
+/// that an earlier chunk with the same bytes up to there left. Returns the chunk and the point
+/// just before its `choices` (where chunks of a stream start to differ), when it has one.
+fn read_chunk<'a>(
+    skim: &mut Skim<'a>,
+    resume: Option<Resume<'a>>,
+) -> Option<(Chunk<'a>, Option<Resume<'a>>)> {
+    let mut chunk = Chunk::default();
+    let (start, mut top) = resume.unwrap_or_default();
+    // Where the last field's value ended, and the point before `choices`.
+    let (mut value_end, mut before_choices) = (None, None);
+    let mut field = |skim: &mut Skim<'a>, name: &str| {
+        let t = &mut top;
+        match name {
+            "id" => once(&mut t.id, &mut t.seen[0], skim.null_or_plain()?),
+            "model" => once(&mut t.model, &mut t.seen[1], skim.null_or_plain()?),
+            "service_tier" => once(&mut t.tier, &mut t.seen[2], skim.null_or_plain()?),
+            "choices" => {
+                // The last value ended (past white space) at the comma before this name.
+                let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
+                before_choices = comma.map(|at| (at + 1, *t));
+                once(&mut None::<()>, &mut t.seen[3], Some(()))?;
+                if skim.expect_null().is_none() {
+                    skim.array(|skim| read_choice(skim, &mut chunk))?;
+                }
+                Some(())
+            }
+            "usage" => once(
+                &mut t.usage,
+                &mut t.seen[4],
+                skim.object_and_span(usage_counts)?,
+            ),
+            // A chunk that carries an error is read by `on_event`.
+            "error" => {
+                once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
+            }
+            "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
+            // Groq's usage under `x_groq`: the tree reads it.
+            "x_groq" => None,
+            "type" => {
+                t.has_type = true;
+                skim.skip_value()
+            }
+            _ => skim.skip_value(),
+        }?;
+        value_end = Some(skim.position());
+        Some(())
+    };
+    if resume.is_some() {
+        skim.resume_at(start);
+        skim.fields(&mut field)?;
+    } else {
+        skim.object(&mut field)?;
+    }
+    if !skim.at_end() {
+        return None;
+    }
+    (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
+    (chunk.object, chunk.usage, chunk.has_type) = (top.object, top.usage, top.has_type);
+    Some((chunk, before_choices))
+}
+
+/// The bytes of a stream's chunks up to their `choices` (the id, the model and the like,
+/// the same in every chunk) and the state of the top-level read there: a chunk that starts
+/// with them is read from there on.
+#[derive(Debug, Clone)]
+pub struct Prefix {
+    bytes: Vec<u8>,
+    top: Top<(usize, usize)>,
+}
+
+impl Prefix {
+    /// The prefix of `data` up to `point`, when it is of a size worth keeping.
+    fn keep(data: &[u8], (at, top): Resume) -> Option<Prefix> {
+        if at > MAX_LAYOUT {
+            return None;
+        }
+        // `Some(None)` for a field that is absent, `None` if one is not in `data`.
+        let span = |text: Option<&str>| match text {
+            Some(text) => span_in(data, text).map(Some),
+            None => Some(None),
+        };
+        let top = Top {
+            id: span(top.id)?,
+            model: span(top.model)?,
+            tier: span(top.tier)?,
+            object: span(top.object)?,
+            usage: top.usage,
+            has_type: top.has_type,
+            seen: top.seen,
+        };
+        let bytes = data.get(..at)?.to_vec();
+        Some(Prefix { bytes, top })
+    }
+
+    /// Where to resume reading `text` (a chunk's data) if it starts with this prefix.
+    fn resume_in<'a>(&self, text: &'a str) -> Option<Resume<'a>> {
+        let at = self.bytes.len();
+        if !same_bytes::<false>(text.as_bytes().get(..at)?, &self.bytes) {
+            return None;
+        }
+        let field = |span: Option<(usize, usize)>| match span {
+            Some((start, end)) => text.get(start..end).map(Some),
+            None => Some(None),
+        };
+        let t = &self.top;
+        let top = Top {
+            id: field(t.id)?,
+            model: field(t.model)?,
+            tier: field(t.tier)?,
+            object: field(t.object)?,
+            usage: t.usage,
+            has_type: t.has_type,
+            seen: t.seen,
+        };
+        Some((at, top))
+    }
+}
+
+/// Handles a chunk without an error (content, tool calls, the usage chunk), the bulk of a
+/// stream; `false` leaves the event to `on_event`, which gives the same result for these
+/// chunks. With the provider still `Auto`, it takes only a chunk that `Provider::detect`
+/// would call OpenAI Chat, and says so.
+pub fn fast_path(
+    ex: &mut Facts,
+    layouts: &mut Layouts,
+    prefix: &mut Option<Prefix>,
+    data: &[u8],
+) -> bool {
+    if from_template(ex, layouts, data) {
+        return true;
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let mut skim = Skim::new(text);
+    // The reader goes on from the stream's prefix where the chunk starts with it: the state
+    // there is what reading the same bytes from the start gives (it reads forward only, and
+    // the prefix ends at a comma, where no token goes on).
+    let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
+    let Some((chunk, before_choices)) = read_chunk(&mut skim, resume) else {
+        return false;
+    };
+    // A chunk has no `type` (Anthropic, Responses, speech and transcription events have one):
+    // those go to `on_event`.
+    if chunk.has_type
+        || (ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk"))
+    {
+        return false;
+    }
+    ex.provider = Provider::OpenAiChat;
+    set(&mut ex.message_id, chunk.id);
+    set(&mut ex.model, chunk.model);
+    set(&mut ex.service_tier, chunk.service_tier);
+    for &(start, reasoning) in &chunk.texts[..chunk.n_texts] {
+        ex.saw_thinking |= reasoning;
+        count_string(data, start, &mut ex.output_text);
+    }
+    ex.saw_tool_use |= chunk.tool_call;
+    set(&mut ex.stop_reason, chunk.finish_reason);
+    if let Some((counts, (start, end))) = chunk.usage {
+        set_counts(ex, counts, &CHAT_KEYS);
+        // Parsed only if it is the last usage object of the stream, when the record is made.
+        ex.set_raw_usage_text(&text[start..end]);
+    }
+    if let Some(layout) = learn(data, &chunk) {
+        layouts.learn(layout);
+    }
+    let point = before_choices.filter(|_| resume.is_none());
+    if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
+        *prefix = Some(kept);
+    }
+    true
+}
+
+/// The layout of a chunk the full reader has just read, if it has one text and nothing else
+/// that a chunk's reading sets beyond the identity (no finish reason, no usage).
+fn learn(data: &[u8], chunk: &Chunk) -> Option<Layout> {
+    let [text] = chunk.texts[..chunk.n_texts] else {
+        return None;
+    };
+    if chunk.finish_reason.is_some() || chunk.usage.is_some() {
+        return None;
+    }
+    let identity = [chunk.id, chunk.model, chunk.service_tier];
+    Layout::learn(data, text, chunk.tool_call, identity)
+}

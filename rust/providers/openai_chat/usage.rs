@@ -1,0 +1,217 @@
+//! The OpenAI usage object (Chat names; Responses passes its own): counts read from a tree
+//! or in place, split into uncached input and cache reads, applied to the facts.
+
+use serde_json::Value;
+
+use super::billing;
+use crate::providers::facts::Facts;
+use crate::scan::skim::{once, Skim};
+use crate::scan::tree::{self as json, Object};
+
+/// The counts of a usage object that the meter reads (`read_counts`), each `None` when absent
+/// or `null`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct UsageCounts {
+    input: Option<u64>,
+    cached: Option<u64>,
+    cache_write: Option<u64>,
+    output: Option<u64>,
+    reasoning: Option<u64>,
+    total: Option<u64>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
+}
+
+/// A usage object read in place, without a tree (its text is kept as the raw usage, parsed
+/// only if it is the stream's last): the counts `read_counts` reads (Chat Completions names),
+/// when each is `null` or a plain count and no name they are under comes twice; `None`
+/// otherwise (a value to note, a repeated name, of which the tree keeps only the last), and
+/// for any name beyond OpenAI's own (a provider's cost, cache or tool fields), leaving the
+/// chunk to the full parse, which reads them all.
+pub(super) fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
+    let mut c = UsageCounts::default();
+    let mut seen = [false; 5];
+    skim.object(|skim, key| match key {
+        "prompt_tokens" => once(&mut c.input, &mut seen[0], skim.null_or_count()?),
+        "completion_tokens" => once(&mut c.output, &mut seen[1], skim.null_or_count()?),
+        "total_tokens" => once(&mut c.total, &mut seen[4], skim.null_or_count()?),
+        "prompt_tokens_details" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            let mut seen = [false; 2];
+            skim.object_or_skip(|skim, key| match key {
+                "cached_tokens" => once(&mut c.cached, &mut seen[0], skim.null_or_count()?),
+                "audio_tokens" => once(&mut c.audio_input, &mut seen[1], skim.null_or_count()?),
+                "text_tokens" | "image_tokens" => skim.skip_value(),
+                _ => None,
+            })
+        }
+        "completion_tokens_details" => {
+            once(&mut None::<()>, &mut seen[3], Some(()))?;
+            let mut seen = [false; 2];
+            skim.object_or_skip(|skim, key| match key {
+                "reasoning_tokens" => once(&mut c.reasoning, &mut seen[0], skim.null_or_count()?),
+                "audio_tokens" => once(&mut c.audio_output, &mut seen[1], skim.null_or_count()?),
+                "accepted_prediction_tokens" | "rejected_prediction_tokens" => skim.skip_value(),
+                _ => None,
+            })
+        }
+        _ => None,
+    })?;
+    Some(c)
+}
+
+/// Where an OpenAI usage object keeps its counts (Chat and Responses name them apart).
+pub struct UsageKeys {
+    pub input: &'static str,
+    pub input_details: &'static str,
+    pub output: &'static str,
+    pub output_details: &'static str,
+}
+
+pub(super) const CHAT_KEYS: UsageKeys = UsageKeys {
+    input: "prompt_tokens",
+    input_details: "prompt_tokens_details",
+    output: "completion_tokens",
+    output_details: "completion_tokens_details",
+};
+
+pub(super) fn read_usage(ex: &mut Facts, usage: &Object) {
+    read_usage_with(ex, usage, &CHAT_KEYS);
+}
+
+pub fn read_usage_with(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
+    read_counts(ex, usage, keys);
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}
+
+/// The counts of a usage object, with a note for each value that is not a count, and what a
+/// provider bills beyond them.
+fn read_counts(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
+    let notes = &mut ex.notes;
+    let details = json::object(usage, keys.input_details);
+    let out_details = json::object(usage, keys.output_details);
+    let mut detail = |obj: Option<&Object>, key| obj.and_then(|d| json::count(d, key, notes));
+    let mut c = UsageCounts {
+        cached: detail(details, "cached_tokens"),
+        cache_write: detail(details, "cache_write_tokens"),
+        audio_input: detail(details, "audio_tokens"),
+        reasoning: detail(out_details, "reasoning_tokens"),
+        audio_output: detail(out_details, "audio_tokens"),
+        ..UsageCounts::default()
+    };
+    c.input = json::count(usage, keys.input, notes);
+    c.output = json::count(usage, keys.output, notes);
+    c.total = json::count(usage, "total_tokens", notes);
+    // DeepSeek: prompt_tokens = prompt_cache_hit_tokens + prompt_cache_miss_tokens; Kimi: a
+    // top-level cached_tokens. Both inside the prompt count, as OpenAI's.
+    for key in ["prompt_cache_hit_tokens", "cached_tokens"] {
+        if c.cached.is_none() {
+            c.cached = json::count(usage, key, notes);
+        }
+    }
+    // Gateways in OpenRouter's shape (Vercel AI Gateway): cache writes at the top level.
+    if c.cache_write.is_none() {
+        c.cache_write = json::count(usage, "cache_creation_input_tokens", notes);
+    }
+    set_counts(ex, c, keys);
+    billing::read_extras(ex, usage);
+}
+
+/// Counts read from a tree or in place (the skim reader leaves values to note to the tree).
+pub(super) fn set_counts(ex: &mut Facts, c: UsageCounts, keys: &UsageKeys) {
+    let (reasoning_outside, cached_outside) = outside(&c);
+    set_input(ex, &c, cached_outside, keys);
+    set_output(ex, c.output, c.reasoning, reasoning_outside);
+    if c.audio_input.is_some() {
+        ex.billing.audio_input = c.audio_input;
+    }
+    if c.audio_output.is_some() {
+        ex.billing.audio_output = c.audio_output;
+    }
+}
+
+/// Whether reasoning lies outside the output count, and cache reads outside the input count,
+/// decided from the reported total (OpenAI's documented rule, both inside, when the total
+/// says nothing else): xAI reports total = prompt + completion + reasoning.
+fn outside(c: &UsageCounts) -> (bool, bool) {
+    let (Some(total), Some(input), Some(output)) = (c.total, c.input, c.output) else {
+        return (false, false);
+    };
+    let (reasoning, cached) = (c.reasoning.unwrap_or(0), c.cached.unwrap_or(0));
+    [(false, false), (true, false), (false, true), (true, true)]
+        .into_iter()
+        .find(|&(r, k)| {
+            let sum = u128::from(input) + u128::from(output);
+            sum + u128::from(r) * u128::from(reasoning) + u128::from(k) * u128::from(cached)
+                == u128::from(total)
+        })
+        .unwrap_or((false, false))
+}
+
+/// The input count includes `cached_tokens` and cache writes (unless the total says the cache
+/// reads are outside it): split into uncached input, cache reads and cache writes.
+fn set_input(ex: &mut Facts, c: &UsageCounts, cached_outside: bool, keys: &UsageKeys) {
+    let Some(input) = c.input else {
+        return;
+    };
+    let cached = c.cached.unwrap_or(0);
+    let t = &mut ex.tokens;
+    if c.cache_write.is_some() {
+        t.cache_creation = c.cache_write;
+    }
+    if cached_outside {
+        t.input = Some(input.saturating_sub(c.cache_write.unwrap_or(0)));
+        t.cache_read = Some(cached);
+        return;
+    }
+    let inside = cached.saturating_add(c.cache_write.unwrap_or(0));
+    t.input = Some(input.saturating_sub(inside));
+    t.cache_read = Some(cached.min(input));
+    if inside > input {
+        // Inconsistent figures: the input count includes the cached ones.
+        let key = keys.input;
+        json::note(
+            &mut ex.notes,
+            format!("cached_tokens above {key}: cache reads capped at {key}"),
+        );
+    }
+}
+
+/// The output count (reasoning included, or added when the total puts it outside) and its
+/// reasoning share; these are final figures.
+fn set_output(ex: &mut Facts, output: Option<u64>, reasoning: Option<u64>, outside: bool) {
+    if let Some(output) = output {
+        let extra = if outside { reasoning.unwrap_or(0) } else { 0 };
+        ex.tokens.output = json::sum(output, extra).or(Some(output));
+        ex.output_final = true;
+    }
+    if let Some(reasoning) = reasoning {
+        ex.tokens.reasoning = Some(reasoning);
+    }
+    ex.final_usage = true;
+}
+
+/// The usage of a speech or transcription stream (`input_tokens`, `output_tokens`, and for
+/// transcription `input_token_details.audio_tokens`): a speech's output is audio.
+pub(super) fn read_audio_usage(ex: &mut Facts, usage: &Object, speech: bool) {
+    let notes = &mut ex.notes;
+    let input = json::count(usage, "input_tokens", notes);
+    let details = json::object(usage, "input_token_details");
+    let audio_in = details.and_then(|d| json::count(d, "audio_tokens", notes));
+    let output = json::count(usage, "output_tokens", notes);
+    if input.is_some() {
+        ex.tokens.input = input;
+    }
+    if let Some(output) = output {
+        ex.tokens.output = Some(output);
+        ex.output_final = true;
+        if speech {
+            ex.billing.audio_output = Some(output);
+        }
+    }
+    if audio_in.is_some() {
+        ex.billing.audio_input = audio_in;
+    }
+    ex.final_usage = true;
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}

@@ -1,0 +1,578 @@
+//! Differential: each kind of event (deltas of every kind, the usage-carrying events, the quiet
+//! events; OpenAI content, tool-call and usage chunks) written in random layouts (key order,
+//! white space, unknown fields anywhere, escapes in strings and names), over random SSE
+//! framings (with or without `event:` and `id:` lines, `data:` with or without the space,
+//! comments, LF, CRLF or CR) and fed in random chunks: the record is the one that parsing every
+//! event's data with serde_json and reading the tree gives.
+
+use super::support::{feed_chunks, Rng};
+use crate::meter::DEFAULT_MAX_EVENT_BYTES;
+use crate::providers::facts::{Facts, Provider};
+use crate::providers::{self, anthropic, error, gemini, openai_chat, openai_responses};
+use crate::record::{BodyKind, RawRecord};
+use crate::scan::tree;
+
+/// A JSON value whose layout the writer chooses.
+#[derive(Clone)]
+enum J {
+    Obj(Vec<(&'static str, J)>),
+    Arr(Vec<J>),
+    Str(String),
+    Num(String),
+    Raw(&'static str),
+}
+
+fn s(text: &str) -> J {
+    J::Str(text.to_owned())
+}
+
+fn n(v: u64) -> J {
+    J::Num(v.to_string())
+}
+
+const NULL: J = J::Raw("null");
+
+/// How one stream writes its JSON.
+#[derive(Clone, Copy)]
+struct Style {
+    shuffle: bool,
+    space: u8,
+    unknown: bool,
+    escape: bool,
+}
+
+fn blank(rng: &mut Rng, style: &Style, out: &mut String) {
+    if style.space > 0 && rng.below(3) == 0 {
+        for _ in 0..=rng.below(usize::from(style.space)) {
+            out.push([' ', '\t', ' ', '\n', '\r'][rng.below(5)]);
+        }
+    }
+}
+
+fn write_str(rng: &mut Rng, style: &Style, text: &str, out: &mut String) {
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '/' if style.escape && rng.below(2) == 0 => out.push_str("\\/"),
+            c if style.escape && rng.below(8) == 0 => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn unknown_value(rng: &mut Rng) -> J {
+    match rng.below(6) {
+        0 => s("unknown \u{e9}\u{4f60} value"),
+        1 => n(rng.below(1000) as u64),
+        2 => J::Raw("-12.5"),
+        3 => J::Arr(vec![NULL, J::Raw("true"), J::Obj(vec![("k", s("v"))])]),
+        4 => J::Obj(vec![("filtered", J::Raw("false")), ("severity", s("safe"))]),
+        _ => NULL,
+    }
+}
+
+fn write(rng: &mut Rng, style: &Style, value: &J, out: &mut String) {
+    match value {
+        J::Str(text) => write_str(rng, style, text, out),
+        J::Num(digits) => out.push_str(digits),
+        J::Raw(raw) => out.push_str(raw),
+        J::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                blank(rng, style, out);
+                write(rng, style, item, out);
+                blank(rng, style, out);
+            }
+            out.push(']');
+        }
+        J::Obj(fields) => {
+            let mut fields = fields.clone();
+            if style.unknown && rng.below(2) == 0 {
+                let at = rng.below(fields.len() + 1);
+                fields.insert(at, ("x_unknown", unknown_value(rng)));
+            }
+            if style.shuffle {
+                for i in (1..fields.len()).rev() {
+                    fields.swap(i, rng.below(i + 1));
+                }
+            }
+            out.push('{');
+            for (i, (name, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                blank(rng, style, out);
+                // A name with an escape is the same name to serde_json.
+                if style.escape && rng.below(16) == 0 {
+                    write_str(
+                        rng,
+                        &Style {
+                            escape: true,
+                            ..*style
+                        },
+                        name,
+                        out,
+                    );
+                } else {
+                    out.push_str(&format!("\"{name}\""));
+                }
+                blank(rng, style, out);
+                out.push(':');
+                blank(rng, style, out);
+                write(rng, style, value, out);
+                blank(rng, style, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+const TEXTS: [&str; 8] = [
+    "Hello, world",
+    "",
+    "a \"quoted\" word\\ and a\nnew line\tand tab",
+    "\u{4f60}\u{597d}\u{4e16}\u{754c}, caf\u{e9} \u{1f600}",
+    "words_and 42 digits and a longer run of plain text past thirty-two bytes",
+    "{\"query\": \"weather\", \"limit\": 3}",
+    "x",
+    "/path/to/file",
+];
+
+fn usage(rng: &mut Rng) -> J {
+    let mut fields = vec![
+        ("input_tokens", n(rng.below(5000) as u64)),
+        ("output_tokens", n(rng.below(900) as u64)),
+    ];
+    if rng.below(2) == 0 {
+        fields.push(("cache_read_input_tokens", n(rng.below(9000) as u64)));
+        fields.push(("cache_creation_input_tokens", NULL));
+        fields.push((
+            "cache_creation",
+            J::Obj(vec![
+                ("ephemeral_5m_input_tokens", n(rng.below(99) as u64)),
+                ("ephemeral_1h_input_tokens", n(0)),
+            ]),
+        ));
+        fields.push(("service_tier", s("standard")));
+    }
+    J::Obj(fields)
+}
+
+/// An Anthropic stream: (event type, data) per event.
+fn anthropic_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
+    let mut out = vec![(
+        "message_start",
+        J::Obj(vec![
+            ("type", s("message_start")),
+            (
+                "message",
+                J::Obj(vec![
+                    ("id", s("msg_01")),
+                    ("type", s("message")),
+                    ("role", s("assistant")),
+                    ("content", J::Arr(vec![])),
+                    ("model", s("claude-sonnet-4-5")),
+                    ("stop_reason", NULL),
+                    ("usage", usage(rng)),
+                ]),
+            ),
+        ]),
+    )];
+    let blocks = [
+        ("text", "text_delta", "text"),
+        ("thinking", "thinking_delta", "thinking"),
+        ("tool_use", "input_json_delta", "partial_json"),
+    ];
+    for index in 0..1 + rng.below(3) {
+        let (block, delta_type, key) = blocks[rng.below(blocks.len())];
+        let mut start = vec![("type", s(block))];
+        match block {
+            "tool_use" => {
+                start.push(("id", s("toolu_1")));
+                start.push(("name", s("get_weather")));
+                start.push(("input", J::Obj(vec![])));
+            }
+            _ => start.push((block, s(""))),
+        }
+        let index_j = n(index as u64);
+        out.push((
+            "content_block_start",
+            J::Obj(vec![
+                ("type", s("content_block_start")),
+                ("index", index_j.clone()),
+                ("content_block", J::Obj(start)),
+            ]),
+        ));
+        for _ in 0..1 + rng.below(6) {
+            let text = TEXTS[rng.below(TEXTS.len())];
+            out.push((
+                "content_block_delta",
+                J::Obj(vec![
+                    ("type", s("content_block_delta")),
+                    ("index", index_j.clone()),
+                    (
+                        "delta",
+                        J::Obj(vec![("type", s(delta_type)), (key, s(text))]),
+                    ),
+                ]),
+            ));
+            if rng.below(5) == 0 {
+                out.push(("ping", J::Obj(vec![("type", s("ping"))])));
+            }
+        }
+        if block == "thinking" {
+            out.push((
+                "content_block_delta",
+                J::Obj(vec![
+                    ("type", s("content_block_delta")),
+                    ("index", index_j.clone()),
+                    (
+                        "delta",
+                        J::Obj(vec![
+                            ("type", s("signature_delta")),
+                            ("signature", s("EqQBCgIYAhIM")),
+                        ]),
+                    ),
+                ]),
+            ));
+        }
+        out.push((
+            "content_block_stop",
+            J::Obj(vec![("type", s("content_block_stop")), ("index", index_j)]),
+        ));
+    }
+    out.push((
+        "message_delta",
+        J::Obj(vec![
+            ("type", s("message_delta")),
+            (
+                "delta",
+                J::Obj(vec![
+                    ("stop_reason", s("end_turn")),
+                    ("stop_sequence", NULL),
+                ]),
+            ),
+            ("usage", usage(rng)),
+        ]),
+    ));
+    out.push(("message_stop", J::Obj(vec![("type", s("message_stop"))])));
+    out
+}
+
+/// An OpenAI Chat stream: content, tool-call and usage chunks, with `obfuscation` or Azure's
+/// filter results when `extra` says so.
+fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
+    let head = |choices: J, usage: J, rng: &mut Rng| {
+        let mut fields = vec![
+            ("id", s("chatcmpl-1")),
+            ("object", s("chat.completion.chunk")),
+            ("created", n(1_769_279_197)),
+            ("model", s("gpt-4.1")),
+            ("service_tier", s("default")),
+            ("system_fingerprint", s("fp_a9")),
+            ("choices", choices),
+            ("usage", usage),
+        ];
+        if extra == 1 {
+            let pad = "abcdefghijklmnop"[..1 + rng.below(15)].to_owned();
+            fields.push(("obfuscation", J::Str(pad)));
+        }
+        J::Obj(fields)
+    };
+    let choice = |delta: J, finish: J| {
+        let mut fields = vec![
+            ("index", n(0)),
+            ("delta", delta),
+            ("logprobs", NULL),
+            ("finish_reason", finish),
+        ];
+        if extra == 2 {
+            let filter = J::Obj(vec![("filtered", J::Raw("false")), ("severity", s("safe"))]);
+            fields.push(("content_filter_results", J::Obj(vec![("hate", filter)])));
+        }
+        J::Arr(vec![J::Obj(fields)])
+    };
+    let mut out = vec![(
+        "",
+        head(
+            choice(
+                J::Obj(vec![("role", s("assistant")), ("content", s(""))]),
+                NULL,
+            ),
+            NULL,
+            rng,
+        ),
+    )];
+    for _ in 0..1 + rng.below(8) {
+        let text = TEXTS[rng.below(TEXTS.len())];
+        let delta = match rng.below(4) {
+            0 => J::Obj(vec![("reasoning_content", s(text))]),
+            1 => J::Obj(vec![(
+                "tool_calls",
+                J::Arr(vec![J::Obj(vec![
+                    ("index", n(0)),
+                    ("function", J::Obj(vec![("arguments", s(text))])),
+                ])]),
+            )]),
+            _ => J::Obj(vec![("content", s(text))]),
+        };
+        out.push(("", head(choice(delta, NULL), NULL, rng)));
+    }
+    out.push(("", head(choice(J::Obj(vec![]), s("stop")), NULL, rng)));
+    let usage = J::Obj(vec![
+        ("prompt_tokens", n(rng.below(9000) as u64 + 100)),
+        ("completion_tokens", n(rng.below(900) as u64)),
+        ("total_tokens", n(10_000)),
+        (
+            "prompt_tokens_details",
+            J::Obj(vec![("cached_tokens", n(64)), ("audio_tokens", n(0))]),
+        ),
+        (
+            "completion_tokens_details",
+            J::Obj(vec![("reasoning_tokens", n(rng.below(50) as u64))]),
+        ),
+    ]);
+    out.push(("", head(J::Arr(vec![]), usage, rng)));
+    out
+}
+
+/// The stream's bytes in a random framing; `[DONE]` ends an OpenAI stream.
+/// Also whether it wrote the `event:` lines (the types the events are dispatched with).
+fn frame(rng: &mut Rng, events: &[(&str, Vec<u8>)], done: bool) -> (Vec<u8>, bool) {
+    let eol: &[u8] = [&b"\n"[..], b"\r\n", b"\r"][rng.below(3)];
+    let (event_lines, ids, comments) = (rng.below(2) == 0, rng.below(3) == 0, rng.below(3) == 0);
+    let field: &[u8] = [&b"data: "[..], b"data:", b"data:  "][rng.below(3)];
+    let mut out = Vec::new();
+    let line = |out: &mut Vec<u8>, parts: &[&[u8]]| {
+        for part in parts {
+            out.extend_from_slice(part);
+        }
+        out.extend_from_slice(eol);
+    };
+    for (i, (event_type, data)) in events.iter().enumerate() {
+        if comments && rng.below(3) == 0 {
+            line(&mut out, &[b": keep-alive"]);
+        }
+        if event_lines && !event_type.is_empty() {
+            let sep: &[u8] = if rng.below(4) == 0 {
+                b"event:"
+            } else {
+                b"event: "
+            };
+            line(&mut out, &[sep, event_type.as_bytes()]);
+        }
+        if ids {
+            line(&mut out, &[b"id: ", i.to_string().as_bytes()]);
+        }
+        line(&mut out, &[field, data]);
+        line(&mut out, &[]);
+    }
+    if done {
+        line(&mut out, &[b"data: [DONE]"]); // one space: the data is `[DONE]` exactly
+        line(&mut out, &[]);
+    }
+    (out, event_lines)
+}
+
+/// What parsing every event's data with serde_json and reading the tree gives.
+fn full_parse(provider: Provider, events: &[(&str, Vec<u8>)], done: bool, typed: bool) -> String {
+    let mut ex = Facts::new(provider);
+    let mut gemini_counts = gemini::Counts::default();
+    let done_event = [("", b"[DONE]".to_vec())];
+    let dones: &[(&str, Vec<u8>)] = if done { &done_event } else { &[] };
+    for (event_type, data) in events.iter().chain(dones) {
+        ex.events += 1;
+        if data == b"[DONE]" {
+            continue;
+        }
+        let Some(value) = tree::parse(data) else {
+            ex.invalid_events += 1;
+            continue;
+        };
+        if ex.provider == Provider::Auto {
+            ex.provider = providers::detect(&value);
+        }
+        match ex.provider {
+            Provider::Anthropic => {
+                let event_type = if typed { event_type.as_bytes() } else { b"" };
+                anthropic::tree::on_event(&mut ex, event_type, &value);
+            }
+            Provider::OpenAiChat => openai_chat::tree::on_event(&mut ex, &value),
+            Provider::OpenAiResponses => openai_responses::tree::on_event(&mut ex, &value),
+            Provider::Gemini => gemini::tree::on_event(&mut ex, &mut gemini_counts, &value),
+            Provider::Auto => {
+                if let Some(obj) = value.as_object() {
+                    error::read_error(&mut ex, obj);
+                }
+            }
+        }
+    }
+    if ex.invalid_events > 0 {
+        let n = ex.invalid_events;
+        ex.notes
+            .push(format!("ignored {n} event(s) whose data is not valid JSON"));
+    }
+    let status = ex.status(BodyKind::EventStream);
+    view(
+        ex.provider.name(),
+        &[
+            format!("{:?}", ex.tokens),
+            format!("{:?}", (&ex.model, &ex.message_id, &ex.stop_reason)),
+            format!("{:?}", (&ex.service_tier, &ex.speed, &ex.last_usage)),
+            format!("{:?}", ex.output_text.as_tuple()),
+            format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
+            format!("{:?}", (ex.output_final, status.as_str(), &ex.notes)),
+        ],
+    )
+}
+
+fn from_record(r: &RawRecord) -> String {
+    view(
+        r.provider,
+        &[
+            format!("{:?}", r.tokens),
+            format!("{:?}", (&r.model, &r.message_id, &r.stop_reason)),
+            format!("{:?}", (&r.service_tier, &r.speed, &r.raw_usage)),
+            format!("{:?}", r.output_text.as_tuple()),
+            format!("{:?}", (r.saw_thinking, r.saw_tool_use, r.events)),
+            format!("{:?}", (r.output_final, r.status.as_str(), &r.notes)),
+        ],
+    )
+}
+
+fn view(provider: Option<&str>, fields: &[String]) -> String {
+    format!("provider={provider:?} {}", fields.join(" "))
+}
+
+/// The stream fed whole and in random pieces (some of a few bytes, some of many): each record
+/// must be the full parse's.
+fn check(rng: &mut Rng, provider: Provider, events: &[(&str, Vec<u8>)], done: bool) {
+    let (body, typed) = frame(rng, events, done);
+    let expected = full_parse(provider, events, done, typed);
+    for sizes in [usize::MAX, 7, 64, 700] {
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        while at < body.len() {
+            let take = if sizes == usize::MAX {
+                body.len()
+            } else {
+                1 + rng.below(sizes)
+            };
+            let take = take.min(body.len() - at);
+            pieces.push(&body[at..at + take]);
+            at += take;
+        }
+        let got = from_record(&feed_chunks(provider, DEFAULT_MAX_EVENT_BYTES, pieces));
+        assert_eq!(
+            got,
+            expected,
+            "pieces of up to {sizes}:\n{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+fn styles(rng: &mut Rng) -> Style {
+    Style {
+        shuffle: rng.below(2) == 0,
+        space: [0, 0, 1, 3][rng.below(4)],
+        unknown: rng.below(2) == 0,
+        escape: rng.below(3) == 0,
+    }
+}
+
+fn written(
+    rng: &mut Rng,
+    style: &Style,
+    events: Vec<(&'static str, J)>,
+) -> Vec<(&'static str, Vec<u8>)> {
+    events
+        .into_iter()
+        .map(|(event_type, value)| {
+            let mut out = String::new();
+            blank(rng, style, &mut out);
+            write(rng, style, &value, &mut out);
+            blank(rng, style, &mut out);
+            // No line end inside a data line: the framing writes one data line per event.
+            let data = out.replace(['\n', '\r'], " ");
+            (event_type, data.into_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn anthropic_events_in_random_layouts_read_as_the_full_parse() {
+    let mut rng = Rng(0xA17A);
+    for _ in 0..600 {
+        let style = styles(&mut rng);
+        let events = anthropic_events(&mut rng);
+        let events = written(&mut rng, &style, events);
+        let provider = [Provider::Auto, Provider::Anthropic][rng.below(2)];
+        check(&mut rng, provider, &events, false);
+    }
+}
+
+#[test]
+fn openai_chunks_in_random_layouts_read_as_the_full_parse() {
+    let mut rng = Rng(0x0A1);
+    for _ in 0..600 {
+        let style = styles(&mut rng);
+        let extra = rng.below(3);
+        let events = openai_events(&mut rng, extra);
+        let events = written(&mut rng, &style, events);
+        let provider = [Provider::Auto, Provider::OpenAiChat][rng.below(2)];
+        check(&mut rng, provider, &events, true);
+    }
+}
+
+/// Small damage to an event (a byte changed, cut, doubled): whatever the fast readers make of
+/// it, the record is the full parse's (they decline what they cannot read exactly).
+#[test]
+fn damaged_events_read_as_the_full_parse() {
+    let mut rng = Rng(0xDA3A6E);
+    for _ in 0..400 {
+        let style = styles(&mut rng);
+        let anthropic = rng.below(2) == 0;
+        let events = if anthropic {
+            anthropic_events(&mut rng)
+        } else {
+            let extra = rng.below(3);
+            openai_events(&mut rng, extra)
+        };
+        let mut events = written(&mut rng, &style, events);
+        let victim = rng.below(events.len());
+        let data = &mut events[victim].1;
+        if !data.is_empty() {
+            let at = rng.below(data.len());
+            match rng.below(4) {
+                0 => data[at] = b"{}[]\",:0a\\ \x01\xff"[rng.below(13)],
+                1 => data.truncate(at),
+                2 => data.insert(at, data[at]),
+                _ => {
+                    let dup = data.clone();
+                    data.extend_from_slice(&dup[..at]);
+                }
+            }
+            data.retain(|&b| b != b'\n' && b != b'\r');
+        }
+        let provider = if anthropic {
+            Provider::Anthropic
+        } else {
+            Provider::OpenAiChat
+        };
+        check(&mut rng, provider, &events, !anthropic);
+    }
+}

@@ -1,0 +1,9 @@
+//! Crate-internal suites: framing against the WHATWG reference, usage through the meter,
+//! OpenAI streams against a full parse. `support` holds what they share.
+
+mod framing;
+mod layouts;
+mod openai;
+mod support;
+mod usage;
+pub mod whatwg;

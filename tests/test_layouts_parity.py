@@ -1,0 +1,58 @@
+"""The benchmark's layouts (`corpus.LAYOUTS`: the corpus re-serialised as relays and providers
+write it) read the same on both backends, whole and in random chunkings, and report the usage
+the generator put in: the layouts table measures correct readers, not fast wrong ones."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
+import corpus
+from sseusage_fast import pure
+
+LAYOUT_KEYS = [layout.key for layout in corpus.LAYOUTS]
+
+
+def _chunks(body: bytes, rng: random.Random) -> list[bytes]:
+    out, at = [], 0
+    while at < len(body):
+        n = rng.choice((1, 2, 7, 64, 500, 16384))
+        out.append(body[at : at + n])
+        at += n
+    return out
+
+
+@pytest.mark.parametrize("key", LAYOUT_KEYS)
+def test_layout_reads_as_the_pure_twin_and_the_generator(backend, key: str) -> None:
+    layout = next(layout for layout in corpus.LAYOUTS if layout.key == key)
+    streams = corpus.layout_corpus(layout, seed=4242, target_bytes=96 * corpus.KIB)
+    assert streams and all(s.body for s in streams)
+    rng = random.Random(key)
+    for s in streams:
+        whole = backend.parse_usage(s.body)
+        assert whole == pure.parse_usage(s.body), s.name
+        parser = backend.UsageParser()
+        for chunk in _chunks(s.body, rng):
+            parser.feed(chunk)
+        assert parser.finish() == whole, s.name
+        expected = corpus.core(s.expected)
+        if expected is None:
+            assert whole.status == "no_usage", s.name  # the figures are estimates then
+            continue
+        got = {f: getattr(whole, f) for f in corpus.CORE_FIELDS if getattr(whole, f) is not None}
+        assert got == expected, s.name
+
+
+def test_layouts_change_the_bytes_not_the_events() -> None:
+    """Each layout really is another byte layout of the same stream."""
+    stream = corpus.build_corpus(seed=7, target_bytes=8 * corpus.KIB, providers=("anthropic",))[0]
+    bodies = {key: corpus.relayout(stream, key) for key in LAYOUT_KEYS if key.startswith("anth")}
+    assert len(set(bodies.values())) == len(bodies)
+    assert b"event:" not in bodies["anthropic_no_event"]
+    assert b"\nid: " in bodies["anthropic_id"]
+    assert b"data:{" in bodies["anthropic_data_nospace"]
+    assert b'"trace"' in bodies["anthropic_extra_field"]
