@@ -529,9 +529,9 @@ class _ListLedger(Ledger):
 def test_rows_wait_for_their_batch_but_keep_their_own_latency(
     upstream: tuple[str, Starlette], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sseusage_fast.proxy.app as proxy_app
+    import sseusage_fast.proxy.batcher as proxy_batcher
 
-    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 0.5)
+    monkeypatch.setattr(proxy_batcher, "ROW_BATCH_SECONDS", 0.5)
     led = _ListLedger()
     app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
     with serve(app) as url:
@@ -550,9 +550,9 @@ def test_rows_wait_for_their_batch_but_keep_their_own_latency(
 def test_rows_still_batched_at_shutdown_are_written(
     upstream: tuple[str, Starlette], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sseusage_fast.proxy.app as proxy_app
+    import sseusage_fast.proxy.batcher as proxy_batcher
 
-    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 60.0)
+    monkeypatch.setattr(proxy_batcher, "ROW_BATCH_SECONDS", 60.0)
     led = _ListLedger()
     app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
     with serve(app) as url:
@@ -561,7 +561,7 @@ def test_rows_still_batched_at_shutdown_are_written(
         assert led.got == []
     assert [row.http_status for row in led.got] == [200, 200, 529]
     # After shutdown there is no batch to wait for: a row is written at once.
-    app.state.proxy._finish_later(lambda: led.record(LedgerRow(request_id="late")))
+    app.state.proxy.batcher.later(lambda: led.record(LedgerRow(request_id="late")))
     assert led.got[-1].request_id == "late"
 
 
@@ -570,9 +570,9 @@ def test_a_row_that_fails_to_write_does_not_lose_the_rest_of_its_batch(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import sseusage_fast.proxy.app as proxy_app
+    import sseusage_fast.proxy.batcher as proxy_batcher
 
-    monkeypatch.setattr(proxy_app, "ROW_BATCH_SECONDS", 60.0)
+    monkeypatch.setattr(proxy_batcher, "ROW_BATCH_SECONDS", 60.0)
     led = _ListLedger(fail_first=True)
     app = create_app(ProxyConfig(upstream=upstream[0], trust_env=False), led)
     with serve(app) as url:
