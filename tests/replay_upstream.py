@@ -310,12 +310,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Run `app` under uvicorn in a background thread; yields its base URL."""
+def serve(app: Any, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Run `app` under uvicorn in a background thread; yields its base URL. `options` go to
+    `uvicorn.Config` (e.g. the proxy's own, from `proxy.server.uvicorn_options`)."""
     port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", backlog=1024
-    )
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "backlog": 1024}
+    settings.update(options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -33,6 +33,7 @@ from sseusage_fast.proxy.headers import (
     request_id,
     scrub,
     secret_values,
+    signed_header_names,
     upstream_request_headers,
     upstream_url,
 )
@@ -43,7 +44,15 @@ from sseusage_fast.proxy.meter import (
     default_parser_factory,
     make_parser,
 )
-from sseusage_fast.proxy.relay import Outcome, http_date, relay_body, send_upstream, watch_client
+from sseusage_fast.proxy.relay import (
+    Outcome,
+    UpstreamCut,
+    http_date,
+    relay_body,
+    send_upstream,
+    watch_client,
+)
+from sseusage_fast.proxy.routes import match_route, route_provider
 from sseusage_fast.proxy.routing import detect_provider, is_generation, parse_body, request_model
 from sseusage_fast.proxy.rows import (
     Coster,
@@ -60,11 +69,6 @@ log = logging.getLogger("sseusage_fast.proxy")
 
 class _ClientGone(Exception):
     """The client went away before its request body was complete."""
-
-
-class UpstreamCut(Exception):
-    """Raised to the server to cut the client's response when the upstream cut ours. Its
-    message is scrubbed of the request's secrets (the server logs it)."""
 
 
 class Proxy:
@@ -84,10 +88,10 @@ class Proxy:
         self.coster = Coster(pricing)
         self.client: httpx.AsyncClient | None = None
         self.batcher = RowBatcher()
-        self.upstream = config.upstream.rstrip("/")
-        self.base_url = httpx.URL(self.upstream)
-        if self.base_url.scheme not in ("http", "https") or not self.base_url.host:
-            raise ValueError(f"the upstream must be an http(s) URL, not {config.upstream!r}")
+        self.loopback_only = False
+        # ConfigError (a ValueError) for a bad upstream or route, before anything is served.
+        self.routes = config.all_routes()
+        self.base_urls = {route.prefix: httpx.URL(route.upstream) for route in self.routes}
         install_log_filters()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -134,14 +138,20 @@ class Proxy:
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = dict(parse_qsl(query_string))
         method, path = scope["method"], scope["path"]
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        matched = match_route(self.routes, raw_path)
+        route, rest = matched if matched is not None else (None, raw_path)
+        # The path as the upstream knows it (the route's prefix cut), for what it tells.
+        tail = (path[len(route.prefix) :] or "/") if route is not None else path
+        detected = detect_provider(tail)
         req = RequestInfo(
             started=time.perf_counter(),
             ts=utcnow(),
             method=method,
             path=path,
-            provider=detect_provider(path),
+            provider=detected if route is None else route_provider(route, tail, detected),
             model=None,
-            billable=is_generation(method, path),
+            billable=is_generation(method, tail),
             key_fingerprint=key_fingerprint(lowered, query),
             secrets=secret_values(lowered, query),
         )
@@ -150,15 +160,21 @@ class Proxy:
         except _ClientGone:
             self._finish_soon(req, None, UsageRecord(interrupted="client_disconnect"))
             return
-        url = upstream_url(self.base_url, scope.get("raw_path") or path.encode(), query_string)
+        if route is None:
+            await self._no_route(req, send)
+            return
+        url = upstream_url(self.base_urls[route.prefix], rest, query_string)
         if url is None:
             await self._reject(req, send)
             return
         parsed = parse_body(body)
-        req.model = request_model(path, parsed)
+        req.model = request_model(tail, parsed)
         parser = self._parser(req, parsed, body)
         upstream_req = self.client.build_request(
-            method, url, headers=upstream_request_headers(raw_headers), content=body
+            method,
+            url,
+            headers=upstream_request_headers(raw_headers, signed=signed_header_names(lowered)),
+            content=body,
         )
         # httpx adds its own defaults; the upstream must see only what the client sent.
         if "accept-encoding" not in lowered:
@@ -283,6 +299,25 @@ class Proxy:
             b'"message":"the request target must be a plain path"}}',
         )
 
+    async def _no_route(self, req: RequestInfo, send: Send) -> None:
+        """A path under no route's prefix: answered here, never forwarded."""
+        req.http_status = 404
+        self._finish_soon(
+            req,
+            None,
+            UsageRecord(
+                status="error",
+                error_type="proxy_no_route",
+                error_message="the request path is under no configured route",
+            ),
+        )
+        await send_json(
+            send,
+            404,
+            b'{"type":"error","error":{"type":"proxy_no_route",'
+            b'"message":"no route of this proxy takes this path"}}',
+        )
+
     async def _answer_unreachable(
         self, req: RequestInfo, parser: Parser | None, exc: httpx.HTTPError, send: Send
     ) -> None:
@@ -378,9 +413,13 @@ def create_app(
     *,
     parser_factory: ParserFactory | None = None,
     pricing: Any = None,
+    loopback_only: bool = False,
 ) -> Starlette:
-    """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it)."""
+    """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it).
+    `loopback_only`: the server listens on loopback only, where the admin endpoints need no
+    token."""
     proxy = Proxy(config, ledger, parser_factory=parser_factory, pricing=pricing)
+    proxy.loopback_only = loopback_only
     app = Starlette(routes=[Route("/{path:path}", proxy)], lifespan=proxy.lifespan)
     app.state.proxy = proxy
     return app

@@ -22,6 +22,12 @@ Feed = Callable[[bytes], None]
 Transform = Callable[[bytes], bytes]
 
 
+class UpstreamCut(Exception):
+    """Raised to the server to cut the client's response when the upstream cut ours (ending it
+    cleanly would pass a truncated body off as complete). Its message is scrubbed of the
+    request's secrets; the server's log shows it as one line (`server.py`)."""
+
+
 @dataclass(slots=True)
 class Outcome:
     """What happened to one exchange, as the steps saw it."""
