@@ -7,6 +7,7 @@ The scenario is chosen by the request's model name, so the official SDKs can dri
   ...-cut       the connection drops mid-stream
   ...-gzip      the response is gzip-coded (flushed per event, so it still streams)
   ...-long      200 text deltas
+  ...-html      HTTP 200 with an HTML page (no provider's body)
   ...-compact   JSON without spaces after separators, as the APIs send it (Anthropic keeps
                 `{"type": "ping"}` spaced); otherwise spaced, as the documentation prints it
 Anything else gets a normal stream (`"stream": true`) or JSON body.
@@ -261,6 +262,9 @@ def create_replay_app() -> Starlette:
         n = int(request.headers.get("x-replay-id") or next(_ids))
         req_header = "request-id" if anthropic else "x-request-id"
         headers = {req_header: f"req_{n:06d}"}
+        if "html" in model:  # a 200 that is no provider's body (a captive portal, a CDN page)
+            page = b"<html><body><h1>Welcome</h1><p>Sign in to continue.</p></body></html>"
+            return Response(page, media_type="text/html", headers=headers)
         if "overloaded" in model:
             return Response(
                 json.dumps(OVERLOADED),

@@ -44,6 +44,8 @@ from sseusage_fast.proxy.meter import (
     default_parser_factory,
     make_parser,
 )
+from sseusage_fast.proxy.metrics import ProxyMetrics, ledger_health
+from sseusage_fast.proxy.ops import handle_ops, is_ops_path
 from sseusage_fast.proxy.relay import (
     Outcome,
     UpstreamCut,
@@ -89,6 +91,8 @@ class Proxy:
         self.client: httpx.AsyncClient | None = None
         self.batcher = RowBatcher()
         self.loopback_only = False
+        self.in_flight = 0
+        self.metrics = ProxyMetrics(self._gauges)
         # ConfigError (a ValueError) for a bad upstream or route, before anything is served.
         self.routes = config.all_routes()
         self.base_urls = {route.prefix: httpx.URL(route.upstream) for route in self.routes}
@@ -128,11 +132,42 @@ class Proxy:
         """Write the rows of requests that have ended, now (at shutdown)."""
         self.batcher.write_pending()
 
+    def _gauges(self) -> dict[str, tuple[str, float | None]]:
+        state = ledger_health(self.ledger)
+        queued = state.get("queued_rows")
+        return {
+            "sseusage_in_flight_requests": ("Requests being relayed now", self.in_flight),
+            "sseusage_ledger_queued_rows": (
+                "Rows ended but not yet written to the ledger (batch and writer queue)",
+                self.batcher.pending + (queued or 0),
+            ),
+            "sseusage_ledger_lag_seconds": (
+                "Age of the oldest row not yet written (NaN when the ledger cannot tell)",
+                state.get("lag_seconds"),
+            ),
+            "sseusage_spool_rows": (
+                "Rows waiting in the spool for the ledger database",
+                state.get("spooled_rows"),
+            ),
+            "sseusage_ledger_ready": ("1 when the ledger takes rows", float(state["ready"])),
+        }
+
     # -- one request ---------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         assert self.client is not None, "the app's lifespan has not run"
+        if is_ops_path("/" + scope["path"].lstrip("/")):
+            await handle_ops(self, scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self._relay(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _relay(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.client is not None
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lowered = {k.lower(): v for k, v in raw_headers}
         query_string = scope.get("query_string", b"").decode("latin-1")
@@ -371,12 +406,16 @@ class Proxy:
         if not self.config.meter:
             return
         record = final_record(req, record)
-        row = build_row(req, record, ended=ended, cost_usd=self.coster.cost(record))
+        # A 2xx body that is no provider's (an HTML page): its cost is unknown, not 0.
+        unknown = req.billable and record.status == "not_sse"
+        cost = None if unknown else self.coster.cost(record)
+        row = build_row(req, record, ended=ended, cost_usd=cost)
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
             self.ledger.record(row, capture)
+        self.metrics.observe_row(row)
         log_row(row)
 
 
