@@ -134,7 +134,10 @@ def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     led = open_ledger(path)
     led.record(full_row())
     led.close()
-    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 and 3
+    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 to 4
+        conn.execute("DROP INDEX requests_key_ts")
+        for column in ("tags", "end_user", "refused"):
+            conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("DROP TABLE captures")
         conn.execute("DROP INDEX requests_uuid")
         conn.execute("ALTER TABLE requests DROP COLUMN uuid")

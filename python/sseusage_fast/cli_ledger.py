@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from sseusage_fast.proxy.command import DESCRIPTION, add_arguments, run_command
+
 DEFAULT_DB = "sseusage.db"
 
 
@@ -12,10 +14,8 @@ def add_proxy_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "proxy",
         help="run a metering reverse proxy in front of a provider API",
-        description="Forward every request to its route's upstream (or --upstream) unchanged, "
-        "streams included, and record one ledger row per request.",
+        description=DESCRIPTION,
     )
-    from sseusage_fast.proxy.command import add_arguments
 
     add_arguments(p)
     p.set_defaults(func=_run_proxy)
@@ -52,8 +52,6 @@ def add_backfill_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_proxy(args: argparse.Namespace) -> int:
-    from sseusage_fast.proxy.command import run_command
-
     return run_command(args)
 
 

@@ -65,6 +65,13 @@ class LedgerRow:
     # The record's own error text, or the proxy's (an upstream timeout, a reset). Never holds
     # request headers or bodies.
     error_message: str | None = None
+    # Attribution: tags from the request's x-sseusage-tags (`env=prod,team=search`, sorted),
+    # and the end user the request body names.
+    tags: str | None = None
+    end_user: str | None = None
+    # Set when the proxy answered the request itself instead of forwarding it: why (e.g.
+    # `budget_exceeded`, `body_too_large`).
+    refused: str | None = None
     # Names the row everywhere it goes (the spool, a replay): writing it twice keeps one row.
     uuid: str = field(default_factory=new_uuid)
     # Set by the ledger when read back; None for a row not yet written.

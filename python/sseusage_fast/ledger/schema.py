@@ -97,6 +97,17 @@ def migrations(dialect: str) -> list[tuple[int, list[str]]]:
                 "CREATE UNIQUE INDEX requests_uuid ON requests (uuid)",
             ],
         ),
+        (
+            4,
+            [
+                # Attribution and refusals (the proxy's routes and budgets).
+                "ALTER TABLE requests ADD COLUMN tags TEXT",
+                "ALTER TABLE requests ADD COLUMN end_user TEXT",
+                "ALTER TABLE requests ADD COLUMN refused TEXT",
+                # Budgets sum spend per key over a window.
+                "CREATE INDEX requests_key_ts ON requests (key_fingerprint, ts)",
+            ],
+        ),
     ]
 
 

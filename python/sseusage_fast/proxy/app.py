@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -25,8 +26,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from sseusage_fast.ledger import Capture, Ledger
 from sseusage_fast.ledger.row import utcnow
+from sseusage_fast.proxy.attribution import TAGS_HEADER, TagError, end_user, parse_tags
 from sseusage_fast.proxy.batcher import RowBatcher
 from sseusage_fast.proxy.config import ProxyConfig
+from sseusage_fast.proxy.errors import error_body
 from sseusage_fast.proxy.headers import (
     install_log_filters,
     key_fingerprint,
@@ -71,6 +74,14 @@ log = logging.getLogger("sseusage_fast.proxy")
 
 class _ClientGone(Exception):
     """The client went away before its request body was complete."""
+
+
+class _Refusal(Exception):
+    """The request is answered by the proxy: args are (status, code, message)."""
+
+
+# Headers for the proxy only, removed before forwarding.
+_PROXY_HEADERS = frozenset({TAGS_HEADER})
 
 
 class Proxy:
@@ -191,9 +202,21 @@ class Proxy:
             secrets=secret_values(lowered, query),
         )
         try:
-            body = await _read_body(receive)
+            req.tags = parse_tags(
+                lowered.get(TAGS_HEADER, ""),
+                max_tags=self.config.limits.max_tags,
+                max_chars=self.config.limits.max_tag_chars,
+            )
+        except TagError as exc:
+            await self._refuse(req, send, 400, "bad_tags", str(exc))
+            return
+        try:
+            body = await self._read_body(receive, lowered)
         except _ClientGone:
             self._finish_soon(req, None, UsageRecord(interrupted="client_disconnect"))
+            return
+        except _Refusal as refusal:
+            await self._refuse(req, send, *refusal.args)
             return
         if route is None:
             await self._no_route(req, send)
@@ -204,11 +227,14 @@ class Proxy:
             return
         parsed = parse_body(body)
         req.model = request_model(tail, parsed)
+        req.end_user = end_user(parsed)
         parser = self._parser(req, parsed, body)
         upstream_req = self.client.build_request(
             method,
             url,
-            headers=upstream_request_headers(raw_headers, signed=signed_header_names(lowered)),
+            headers=upstream_request_headers(
+                raw_headers, signed=signed_header_names(lowered), drop_also=_PROXY_HEADERS
+            ),
             content=body,
         )
         # httpx adds its own defaults; the upstream must see only what the client sent.
@@ -334,6 +360,47 @@ class Proxy:
             b'"message":"the request target must be a plain path"}}',
         )
 
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        """The whole request body, held once (a BytesIO hands its buffer over without a copy).
+        _Refusal for one over the size limit (said by Content-Length, or found while reading)
+        or not complete within the body timeout."""
+        limits = self.config.limits
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
+        buffer = io.BytesIO()
+        with anyio.move_on_after(limits.body_timeout) as scope:
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _ClientGone
+                chunk = message.get("body", b"")
+                if buffer.tell() + len(chunk) > limits.max_body_bytes:
+                    raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
+                buffer.write(chunk)
+                if not message.get("more_body", False):
+                    break
+        if scope.cancelled_caught:
+            message_text = f"the request body did not arrive within {limits.body_timeout:g} s"
+            raise _Refusal(408, "body_timeout", message_text)
+        return buffer.getvalue()
+
+    async def _refuse(
+        self, req: RequestInfo, send: Send, status: int, code: str, message: str
+    ) -> None:
+        """Answer the request here, in its provider's error shape, and record it refused."""
+        req.http_status = status
+        req.proxy_answered = True
+        req.refused = code
+        self._finish_soon(
+            req, None, UsageRecord(status="error", error_type=code, error_message=message)
+        )
+        body, headers = error_body(req.provider, status, message, code)
+        if status in (408, 413):
+            # The rest of the body is never read: the connection cannot carry another request.
+            headers.append((b"connection", b"close"))
+        await send_json(send, status, body, headers)
+
     async def _no_route(self, req: RequestInfo, send: Send) -> None:
         """A path under no route's prefix: answered here, never forwarded."""
         req.http_status = 404
@@ -408,18 +475,20 @@ class Proxy:
         record = final_record(req, record)
         # A 2xx body that is no provider's (an HTML page): its cost is unknown, not 0.
         unknown = req.billable and record.status == "not_sse"
-        cost = None if unknown else self.coster.cost(record)
+        cost = None if unknown or req.refused else self.coster.cost(record)
         row = build_row(req, record, ended=ended, cost_usd=cost)
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
             self.ledger.record(row, capture)
-        self.metrics.observe_row(row)
+        self.metrics.observe_row(row, req.refused)
         log_row(row)
 
 
-async def send_json(send: Send, status: int, payload: bytes) -> None:
+async def send_json(
+    send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """A response of the proxy's own."""
     await send(
         {
@@ -429,21 +498,15 @@ async def send_json(send: Send, status: int, payload: bytes) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"date", http_date().encode()),
+                *(headers or ()),
             ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(parts)
+def _too_large(limit: int) -> str:
+    return f"the request body is over this proxy's limit of {limit} bytes"
 
 
 def create_app(

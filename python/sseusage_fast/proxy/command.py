@@ -7,6 +7,12 @@ import argparse
 import sys
 from typing import Any
 
+DESCRIPTION = (
+    "Forward every request to its route's upstream (or --upstream) unchanged, streams "
+    "included, and record one ledger row per request. Settings from --config FILE (TOML), "
+    "SSEUSAGE_* variables and these flags, later ones winning."
+)
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Every flag defaults to None: unset flags leave the config file's and environment's

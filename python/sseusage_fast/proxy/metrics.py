@@ -123,8 +123,17 @@ def ledger_health(ledger: Any) -> dict[str, Any]:
         return {"ledger": "none", "ready": True}
     health = getattr(ledger, "health", None)
     if callable(health):
-        reported = dict(health())
-        reported.setdefault("ready", reported.get("ok", True))
+        try:
+            reported = dict(health())
+        except Exception as exc:  # noqa: BLE001 - health reports, never raises
+            return {"ready": False, "health_error": type(exc).__name__}
+        # The ledger writer's names (state ok/degraded/failing/closed, queued, spooled).
+        if "ready" not in reported:
+            reported["ready"] = reported.get("state", "ok") in ("ok", "degraded") and bool(
+                reported.get("accepting", True)
+            )
+        reported.setdefault("queued_rows", reported.get("queued"))
+        reported.setdefault("spooled_rows", reported.get("spooled"))
         return reported
     state: dict[str, Any] = {"ledger": type(ledger).__name__, "ready": True}
     spooled = getattr(ledger, "spooled", None)

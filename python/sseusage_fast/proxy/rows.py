@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sseusage_fast.ledger import LedgerRow
+from sseusage_fast.proxy.attribution import tags_text
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
 log = logging.getLogger("sseusage_fast.proxy")
@@ -28,6 +29,8 @@ class RequestInfo:
     secrets: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     end_user: str | None = None
+    # Why the proxy answered instead of forwarding (`budget_exceeded`, `body_too_large`, ...).
+    refused: str | None = None
     # The status is the proxy's own (502/504 for an upstream that failed), not the provider's.
     proxy_answered: bool = False
     ttfb_ms: float | None = None
@@ -48,7 +51,7 @@ def final_record(req: RequestInfo, record: UsageRecord) -> UsageRecord:
     # A request the provider cannot bill (an error answer, a model list) has nothing to
     # review, and must not carry estimated tokens into the totals.
     provider_error = status is not None and not 200 <= status < 300 and not req.proxy_answered
-    if not req.billable or provider_error:
+    if not req.billable or provider_error or req.refused:
         record = unbilled(record)
     if record.model is None and req.model is not None:
         record = replace(record, model=req.model)
@@ -69,6 +72,9 @@ def build_row(req: RequestInfo, record: UsageRecord, *, ended: float, cost_usd: 
         request_id=req.request_id,
         key_fingerprint=req.key_fingerprint,
         cost_usd=cost_usd,
+        tags=tags_text(req.tags),
+        end_user=req.end_user,
+        refused=req.refused,
     )
 
 

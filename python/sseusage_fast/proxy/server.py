@@ -24,7 +24,8 @@ log = logging.getLogger("sseusage_fast.proxy")
 
 def _with_header_deadline(base: type[Any], seconds: float) -> type[Any]:
     """`base` (a uvicorn HTTP protocol class) that closes a connection whose request headers
-    do not arrive within `seconds` of its first byte (or of the connection)."""
+    do not arrive within `seconds` of the connection, of the end of the previous response, or
+    of the first byte after an idle spell."""
 
     class HeaderDeadline(base):  # type: ignore[misc, valid-type]
         _deadline: asyncio.TimerHandle | None = None
@@ -41,6 +42,13 @@ def _with_header_deadline(base: type[Any], seconds: float) -> type[Any]:
             if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
                 self._arm()  # the first bytes of the next request on this connection
 
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            # The next request's first bytes may have come before this response ended.
+            if not self.transport.is_closing():
+                self._disarm()
+                self._arm()
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
@@ -56,7 +64,9 @@ def _with_header_deadline(base: type[Any], seconds: float) -> type[Any]:
 
         def _expire(self) -> None:
             self._deadline = None
-            if self.cycle is self._armed_cycle and not self.transport.is_closing():
+            # Never cuts a request in progress: only a connection still waiting for headers.
+            idle = self.cycle is None or self.cycle.response_complete
+            if self.cycle is self._armed_cycle and idle and not self.transport.is_closing():
                 self.transport.close()
 
     HeaderDeadline.__name__ = f"HeaderDeadline{base.__name__}"
