@@ -29,6 +29,7 @@ from sseusage_fast.ledger.row import utcnow
 from sseusage_fast.proxy.attribution import TAGS_HEADER, TagError, end_user, parse_tags
 from sseusage_fast.proxy.batcher import RowBatcher
 from sseusage_fast.proxy.config import ProxyConfig
+from sseusage_fast.proxy.ensure_usage import HideUsage, needs_usage, with_usage_requested
 from sseusage_fast.proxy.errors import error_body
 from sseusage_fast.proxy.headers import (
     install_log_filters,
@@ -229,16 +230,22 @@ class Proxy:
         req.model = request_model(tail, parsed)
         req.end_user = end_user(parsed)
         parser = self._parser(req, parsed, body)
+        signed = signed_header_names(lowered)
+        sent = body
+        if route.ensure_usage and parser is not None and not signed and needs_usage(tail, parsed):
+            assert parsed is not None
+            sent = with_usage_requested(body, parsed)
+            req.hide_usage = True
         upstream_req = self.client.build_request(
             method,
             url,
-            headers=upstream_request_headers(
-                raw_headers, signed=signed_header_names(lowered), drop_also=_PROXY_HEADERS
-            ),
-            content=body,
+            headers=upstream_request_headers(raw_headers, signed=signed, drop_also=_PROXY_HEADERS),
+            content=sent,
         )
+        del sent
         # httpx adds its own defaults; the upstream must see only what the client sent.
-        if "accept-encoding" not in lowered:
+        # A stream whose events are edited on the way must come uncoded.
+        if "accept-encoding" not in lowered or req.hide_usage:
             upstream_req.headers["accept-encoding"] = "identity"
         if "user-agent" not in lowered:
             del upstream_req.headers["user-agent"]
@@ -292,8 +299,16 @@ class Proxy:
                     encoding = response.headers.get("content-encoding")
                     meter = Meter(parser, encoding, keep_limit=self._keep_limit())
                     feed = meter.feed_function()
+                transform = None
+                if req.hide_usage and "content-encoding" not in response.headers:
+                    transform = HideUsage()
                 await relay_body(
-                    response, send, outcome, feed, on_feed_error=meter.fail if meter else None
+                    response,
+                    send,
+                    outcome,
+                    feed,
+                    transform=transform,
+                    on_feed_error=meter.fail if meter else None,
                 )
                 tg.cancel_scope.cancel()
         except BaseException:

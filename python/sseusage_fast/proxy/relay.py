@@ -73,10 +73,13 @@ async def send_upstream(client: httpx.AsyncClient, request: httpx.Request) -> ht
     return await client.send(request, stream=True)
 
 
-def response_start(response: httpx.Response) -> dict[str, object]:
+def response_start(response: httpx.Response, *, edited: bool = False) -> dict[str, object]:
     """The client's `http.response.start`: the upstream's status and headers, its `Date` and
-    `Server` kept (the server adds none of its own: see `runner.uvicorn_options`)."""
+    `Server` kept (the server adds none of its own: see `server.uvicorn_options`). `edited`:
+    the body is changed on the way, so its length is not the upstream's."""
     headers = downstream_response_headers(response.headers.raw)
+    if edited:
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
     if "date" not in response.headers:
         headers.append((b"date", http_date().encode()))
     return {"type": "http.response.start", "status": response.status_code, "headers": headers}
@@ -103,7 +106,7 @@ async def relay_body(
     if length is not None and length.isdigit():
         outcome.content_length = int(length)
     try:
-        await send(response_start(response))
+        await send(response_start(response, edited=transform is not None))
         async for chunk in response.aiter_raw():
             if feed is not None:
                 try:

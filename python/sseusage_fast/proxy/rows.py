@@ -29,6 +29,8 @@ class RequestInfo:
     secrets: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     end_user: str | None = None
+    # ensure_usage asked the upstream for usage the client did not ask for: hide it.
+    hide_usage: bool = False
     # Why the proxy answered instead of forwarding (`budget_exceeded`, `body_too_large`, ...).
     refused: str | None = None
     # The status is the proxy's own (502/504 for an upstream that failed), not the provider's.
