@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,7 @@ from sseusage_fast.ledger import Capture, Ledger
 from sseusage_fast.ledger.row import utcnow
 from sseusage_fast.proxy.attribution import TAGS_HEADER, TagError, end_user, parse_tags
 from sseusage_fast.proxy.batcher import RowBatcher
+from sseusage_fast.proxy.budgets import BudgetBook, estimate_cost, seconds_to_reset
 from sseusage_fast.proxy.config import ProxyConfig
 from sseusage_fast.proxy.ensure_usage import HideUsage, needs_usage, with_usage_requested
 from sseusage_fast.proxy.errors import error_body
@@ -105,6 +107,7 @@ class Proxy:
         self.loopback_only = False
         self.in_flight = 0
         self.metrics = ProxyMetrics(self._gauges)
+        self.budgets = BudgetBook(config.budgets, ledger) if config.budgets else None
         # ConfigError (a ValueError) for a bad upstream or route, before anything is served.
         self.routes = config.all_routes()
         self.base_urls = {route.prefix: httpx.URL(route.upstream) for route in self.routes}
@@ -229,6 +232,12 @@ class Proxy:
         parsed = parse_body(body)
         req.model = request_model(tail, parsed)
         req.end_user = end_user(parsed)
+        if (
+            self.budgets is not None
+            and self.config.meter
+            and not await self._admit(req, parsed, body, send)
+        ):
+            return
         parser = self._parser(req, parsed, body)
         signed = signed_header_names(lowered)
         sent = body
@@ -327,9 +336,11 @@ class Proxy:
             raise UpstreamCut(self._error_text(req, outcome.upstream_error))
 
     def _schedule_row(self, req: RequestInfo, meter: Meter, outcome: Outcome, body: bytes) -> None:
-        self.batcher.later(
-            functools.partial(self._end_stream, req, meter, outcome, body, time.perf_counter())
-        )
+        end = functools.partial(self._end_stream, req, meter, outcome, body, time.perf_counter())
+        if req.hold is not None and self.budgets is not None and self.budgets.is_close(req.hold):
+            end()  # near a budget's limit: the row goes to the ledger now, not in a batch
+        else:
+            self.batcher.later(end)
 
     def _end_stream(
         self, req: RequestInfo, meter: Meter, outcome: Outcome, body: bytes, ended: float
@@ -400,8 +411,39 @@ class Proxy:
             raise _Refusal(408, "body_timeout", message_text)
         return buffer.getvalue()
 
+    async def _admit(
+        self, req: RequestInfo, parsed: dict[str, Any] | None, body: bytes, send: Send
+    ) -> bool:
+        """Check the request's budgets and hold its estimated cost; False when refused."""
+        assert self.budgets is not None
+        limit = None
+        if parsed is not None:
+            for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+                limit = limit or parsed.get(name)
+        estimate = estimate_cost(self.coster.cost, req.model, body, limit)
+        hold, over, spend = await self.budgets.admit(req.key_fingerprint, req.tags, estimate)
+        if over is None:
+            req.hold = hold
+            return True
+        who = f"tag {over.tag}" if over.tag is not None else f"key {over.key}"
+        window = {"day": "today (UTC)", "month": "this month (UTC)"}.get(
+            over.window, f"in the last {over.window}"
+        )
+        message = f"budget exceeded for {who}: {spend:.2f} of {over.usd} USD spent {window}"
+        now = datetime.now(timezone.utc)
+        retry = seconds_to_reset(over, now)
+        headers = [] if retry is None else [(b"retry-after", str(retry).encode())]
+        await self._refuse(req, send, 429, "budget_exceeded", message, headers)
+        return False
+
     async def _refuse(
-        self, req: RequestInfo, send: Send, status: int, code: str, message: str
+        self,
+        req: RequestInfo,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         """Answer the request here, in its provider's error shape, and record it refused."""
         req.http_status = status
@@ -411,6 +453,7 @@ class Proxy:
             req, None, UsageRecord(status="error", error_type=code, error_message=message)
         )
         body, headers = error_body(req.provider, status, message, code)
+        headers += extra_headers or []
         if status in (408, 413):
             # The rest of the body is never read: the connection cannot carry another request.
             headers.append((b"connection", b"close"))
@@ -497,6 +540,8 @@ class Proxy:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
             self.ledger.record(row, capture)
+        if req.hold is not None and self.budgets is not None:
+            self.budgets.settle(req.hold, row.cost_usd, row.uuid)
         self.metrics.observe_row(row, req.refused)
         log_row(row)
 

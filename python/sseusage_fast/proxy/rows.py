@@ -29,6 +29,8 @@ class RequestInfo:
     secrets: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
     end_user: str | None = None
+    # The request's hold on its budgets (budgets.py), settled when its row is written.
+    hold: Any = None
     # ensure_usage asked the upstream for usage the client did not ask for: hide it.
     hide_usage: bool = False
     # Why the proxy answered instead of forwarding (`budget_exceeded`, `body_too_large`, ...).
