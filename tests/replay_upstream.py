@@ -12,8 +12,10 @@ The scenario is chosen by the request's model name, so the official SDKs can dri
                 `{"type": "ping"}` spaced); otherwise spaced, as the documentation prints it
 Anything else gets a normal stream (`"stream": true`) or JSON body.
 Headers: `x-replay-stall-headers: S` waits S seconds before answering; `x-replay-stall-body: S`
-pauses S seconds halfway through a stream. Streams closed before their end (the proxy went
-away) are listed in `app.state.aborted` by message id.
+pauses S seconds halfway through a stream;
+`x-replay-interval: S` waits S seconds before each event; `x-replay-stamp: 1` puts a comment
+line `: t=<unix time>` before each event (for latency benchmarks). Streams closed before their
+end (the proxy went away) are listed in `app.state.aborted` by message id.
 """
 
 from __future__ import annotations
@@ -209,6 +211,8 @@ async def _paced(
     stall: float = 0.0,
     name: str = "",
     aborted: list[str] | None = None,
+    interval: float = 0.0,
+    stamp: bool = False,
 ) -> AsyncIterator[bytes]:
     coder = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16) if gzip else None
     done = False
@@ -218,6 +222,10 @@ async def _paced(
                 raise _Cut("simulated upstream failure")
             if "slow" in model:
                 await asyncio.sleep(0.05)
+            if interval:
+                await asyncio.sleep(interval)
+            if stamp:  # a comment line (ignored by SSE readers) with the time it was sent
+                event = f": t={time.time():.6f}\n".encode() + event
             if stall and i == len(events) // 2:
                 await asyncio.sleep(stall)
             if coder is not None:
@@ -288,6 +296,8 @@ def create_replay_app() -> Starlette:
                 stall=float(request.headers.get("x-replay-stall-body") or 0),
                 name=f"msg_{n:06d}" if anthropic else f"chatcmpl-{n:06d}",
                 aborted=aborted,
+                interval=float(request.headers.get("x-replay-interval") or 0),
+                stamp=bool(request.headers.get("x-replay-stamp")),
             )
             return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         data = (

@@ -203,3 +203,26 @@ async def test_a_sized_body_closed_after_its_last_byte_is_not_a_disconnect() -> 
         tg.cancel_scope.cancel()
     assert outcome.client_gone and not outcome.complete
     assert outcome.interrupted is None
+
+
+def test_upstream_pool_spreads_requests_over_small_shards() -> None:
+    from sseusage_fast.proxy.upstream import UpstreamPool
+
+    made: list[httpx.Limits] = []
+
+    def make(limits: httpx.Limits) -> Any:
+        made.append(limits)
+        return object()
+
+    pool = UpstreamPool(make, max_connections=8, shard_connections=2)
+    taken = [pool.acquire() for _ in range(8)]
+    assert len(made) == 4 and all(limits.max_connections == 2 for limits in made)
+    assert sorted(shard for shard, _ in taken) == [0, 0, 1, 1, 2, 2, 3, 3]
+    # Full: no fifth shard; the least busy one queues the request (its own pool waits).
+    shard, _ = pool.acquire()
+    assert len(made) == 4 and pool.in_flight == 9
+    for s, _ in [*taken, (shard, None)]:
+        pool.release(s)
+    assert pool.in_flight == 0
+    # Released shards are reused before new ones open.
+    assert pool.acquire()[0] == 0 and len(made) == 4

@@ -70,6 +70,7 @@ from sseusage_fast.proxy.rows import (
     log_row,
     unbilled,
 )
+from sseusage_fast.proxy.upstream import UpstreamPool
 from sseusage_fast.record import UsageRecord
 
 log = logging.getLogger("sseusage_fast.proxy")
@@ -118,17 +119,20 @@ class Proxy:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         c = self.config
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=c.connect_timeout,
-                read=c.read_timeout,
-                write=c.write_timeout,
-                pool=c.pool_timeout,
-            ),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-            follow_redirects=False,
-            trust_env=c.trust_env,
+        timeout = httpx.Timeout(
+            connect=c.connect_timeout,
+            read=c.read_timeout,
+            write=c.write_timeout,
+            pool=c.pool_timeout,
         )
+
+        def make_client(limits: httpx.Limits) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=timeout, limits=limits, follow_redirects=False, trust_env=c.trust_env
+            )
+
+        self.pool = UpstreamPool(make_client, max_connections=c.limits.max_upstream_connections)
+        self.client = self.pool.first
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.batcher.run)
@@ -139,7 +143,7 @@ class Proxy:
         finally:
             # Requests still relayed now (a shutdown that cut them) write their rows at once.
             self.batcher.stop()
-            await self.client.aclose()
+            await self.pool.aclose()
             if self.ledger is not None:
                 await anyio.to_thread.run_sync(self.ledger.flush)
 
@@ -289,12 +293,16 @@ class Proxy:
         outcome = Outcome()
         response: httpx.Response | None = None
         meter: Meter | None = None
+        shard = -1  # the upstream pool's shard in use, released when the response closes
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(watch_client, receive, outcome, tg.cancel_scope.cancel)
+                shard, client = self.pool.acquire()
                 try:
-                    response = await send_upstream(self.client, upstream_req)
+                    response = await send_upstream(client, upstream_req)
                 except httpx.HTTPError as exc:
+                    self.pool.release(shard)
+                    shard = -1
                     outcome.complete = True  # the answer is the proxy's; its row is written
                     await self._answer_unreachable(req, parser, exc, send)
                     parser = None
@@ -328,6 +336,8 @@ class Proxy:
             if response is not None:
                 with anyio.CancelScope(shield=True):
                     await response.aclose()
+            if shard >= 0:
+                self.pool.release(shard)
             if parser is not None:
                 self._schedule_row(req, meter or Meter(parser), outcome, body)
         if outcome.upstream_error is not None:
