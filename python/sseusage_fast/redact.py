@@ -23,13 +23,25 @@ _KEY_SHAPES = re.compile(
   | \b(?:AKIA|ASIA)[0-9A-Z]{16}\b
   | \bgh[pousr]_[A-Za-z0-9]{30,}
   | \bxox[abprs]-[A-Za-z0-9\-]{10,}
-  | (?<=[Bb]earer\ )[A-Za-z0-9._~+/=\-]{8,}
-  | (?i:(?<=aws_secret_access_key[=:\ ])[A-Za-z0-9/+=]{40})
-  | (?i:(?<=api[_-]key[=:\ ])[A-Za-z0-9._\-]{8,})
-  | (?<=[?&]key=)[^&\s"']{8,}
+  | (?P<scheme>\b[Bb]earer\s+)[A-Za-z0-9._~+/=\-]{8,}
+  | (?P<name>(?i:aws_secret_access_key|api[_-]?key|access[_-]token)["']?\s*[=:]\s*["']?)
+      [A-Za-z0-9._/+=\-]{8,}
+  | (?P<param>[?&]key=)[^&\s"']{8,}
     """,
     re.VERBOSE,
 )
+
+
+# Every key shape above holds one of these (lower-cased): text without any is left at once.
+_HINTS = ("sk-", "aiza", "akia", "asia", "gh", "xox", "bearer", "key", "token")
+
+
+def _redact(match: re.Match[str]) -> str:
+    # A named prefix (the scheme, the parameter's name) stays: it says what was removed.
+    keep = match.group("scheme") or match.group("name") or match.group("param") or ""
+    return keep + REDACTED
+
+
 # C0 controls (tab and newline included), DEL, C1 controls, and the Unicode line and
 # paragraph separators: each would end or rewrite a line somewhere.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -43,11 +55,14 @@ def scrub_secrets(text: str, known: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in known if s and len(s) >= 4}, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _KEY_SHAPES.sub(REDACTED, text)
+    return _KEY_SHAPES.sub(_redact, text) if has_secret_shape(text) else text
 
 
 def has_secret_shape(text: str) -> bool:
     """Whether `text` holds something `scrub_secrets` would replace without `known`."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
+        return False
     return _KEY_SHAPES.search(text) is not None
 
 

@@ -53,6 +53,8 @@ log = logging.getLogger("sseusage_fast.proxy")
 # is also one wake-up and one transaction of the ledger's writer thread: at 200 streams/s its CPU
 # fell from 67 us per row with 50 ms batches to 21 us with 200 ms ones.
 ROW_BATCH_SECONDS = 0.2
+# How long the app's shutdown waits for queued rows to become durable.
+SHUTDOWN_FLUSH_SECONDS = 10.0
 
 
 class _ClientGone(Exception):
@@ -141,7 +143,9 @@ class Proxy:
             self.write_pending_rows()
             await self.client.aclose()
             if self.ledger is not None:
-                await anyio.to_thread.run_sync(self.ledger.flush)
+                # Bounded: a ledger that cannot write (database and spool down) must not hold
+                # the shutdown; the runner's close() then spools or prints what is left.
+                await anyio.to_thread.run_sync(self.ledger.flush, SHUTDOWN_FLUSH_SECONDS)
 
     async def _write_batches(self) -> None:
         while True:
@@ -267,7 +271,9 @@ class Proxy:
                     return
                 if parser is not None:
                     encoding = response.headers.get("content-encoding")
-                    meter = Meter(parser, encoding, keep_limit=self._keep_limit())
+                    meter = Meter(
+                        parser, encoding, keep_limit=self._keep_limit(), secrets=req.secrets
+                    )
                 req.http_status = response.status_code
                 req.request_id = request_id(response.headers)
                 await send(
@@ -450,7 +456,7 @@ class Proxy:
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
-            self.ledger.record(row, capture)
+            self.ledger.record(row, capture, secrets=req.secrets)
         _log_row(row)
 
     def _cost(self, record: UsageRecord) -> Any:

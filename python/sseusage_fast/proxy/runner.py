@@ -6,6 +6,7 @@ import logging
 import math
 import signal
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import open_ledger
@@ -34,10 +35,13 @@ def run(
     spool: str | bool = True,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain: in-flight streams finish (up to
-    `config.drain_timeout`), every row is written, and the function returns normally."""
+    `config.drain_timeout`), every row is written (database or spool, within a bounded time),
+    and the function returns normally. Rows that neither could take are printed to stderr as
+    JSON lines, and the function raises SystemExit(3)."""
     import uvicorn
 
     ledger = open_ledger(db, spool=spool)
+    health: dict[str, Any] = {}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
     try:
@@ -69,8 +73,12 @@ def run(
         if app is not None:
             # Rows still waiting for their batch when a forced exit skipped the app's shutdown.
             app.state.proxy.write_pending_rows()
-        ledger.close()
+        health = ledger.close()
         log.info("ledger closed")
+    if health["stderr_rows"]:
+        # Neither the database nor the spool took them: they are on stderr as JSON lines.
+        log.error("%d ledger rows written to stderr; exiting with status 3", health["stderr_rows"])
+        raise SystemExit(3)
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
