@@ -203,9 +203,7 @@ def test_close_spools_what_the_database_cannot_take(
     health = writer.close(timeout=2)
     assert health["stderr_rows"] == 0
     (left,) = tmp_path.glob("spool.jsonl.*")
-    assert [row_from_json(line)[0].request_id for line in left.read_text().splitlines()] == _ids(
-        40
-    )
+    assert [row_from_json(line)[0].request_id for line in left.read_text().splitlines()] == _ids(40)
 
 
 def test_a_stalled_database_call_is_interrupted_and_its_rows_spooled(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 import sys
 import threading
@@ -84,7 +85,8 @@ class RowWriter:
     db_timeout = 3.0
     # Rows in memory (queued, or held while both the database and the spool fail).
     queue_limit = 50_000
-    # `close()` waits this long for rows to be written (database or spool) by default.
+    # `close()` waits this long for rows to be written (database or spool) by default;
+    # SSEUSAGE_LEDGER_CLOSE_TIMEOUT sets it.
     close_timeout = 10.0
     # The longest wait between two tries of a failing database or spool (seconds).
     max_retry_delay = 5.0
@@ -100,6 +102,8 @@ class RowWriter:
     ) -> None:
         self._db = db
         self._spool = spool
+        if os.environ.get("SSEUSAGE_LEDGER_CLOSE_TIMEOUT"):
+            self.close_timeout = float(os.environ["SSEUSAGE_LEDGER_CLOSE_TIMEOUT"])
         self._stderr = stderr or (lambda: sys.stderr)
         self._cond = threading.Condition()
         self._queue: deque[Entry] = deque()
