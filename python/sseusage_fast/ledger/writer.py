@@ -7,6 +7,9 @@ very last) to stderr. It cannot die and it always stops.
   with backoff. A full queue sends further rows to stderr as JSON lines, counted.
 - Every database call has a deadline: a watchdog thread interrupts a call that outlives it (a
   stalled server, a network partition), so a batch is never stuck longer than `db_timeout`.
+  Once the database is down, a prober thread tries to reconnect (with backoff) and hands the
+  writer a connection only when one is made: the writer itself never waits on a dead server
+  again, so rows keep reaching the spool at once.
 - Failures are caught, counted, and logged once per change of state (down, back up).
 - While the spool holds rows, new rows are appended behind them and the spool is replayed a
   chunk at a time between batches, so replay runs while traffic continues, in order, and the
@@ -52,6 +55,20 @@ class Database(Protocol):
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _percentiles(values: list[float]) -> dict[str, float] | None:
+    """p50, p99 and max of the recent rows' time to durable, in ms; None before any row."""
+    if not values:
+        return None
+    values.sort()
+    at = len(values) - 1
+    return {
+        "p50": round(values[at // 2], 1),
+        "p99": round(values[at * 99 // 100], 1),
+        "max": round(values[at], 1),
+        "rows": len(values),
+    }
 
 
 class _Backoff:
@@ -132,12 +149,21 @@ class RowWriter:
         self.orphan_rows = 0
         self.last_error: str | None = None
         self.last_error_at: float | None = None
+        # How long recent rows took from their request's end (`ts` + `latency_ms`) to durable.
+        self._durable_ms: deque[float] = deque(maxlen=4096)
+        # A connection the prober made while the database was down, for the writer to take.
+        self._probed: Any = None
+        self._probe_wanted = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sseusage-ledger", daemon=True)
+        self._prober = threading.Thread(
+            target=self._probe, name="sseusage-ledger-prober", daemon=True
+        )
         self._watchdog = threading.Thread(
             target=self._watch, name="sseusage-ledger-watchdog", daemon=True
         )
         self._thread.start()
         self._watchdog.start()
+        self._prober.start()
 
     # -- the caller's side -----------------------------------------------------------------
 
@@ -226,6 +252,7 @@ class RowWriter:
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "accepting": not stopping and queued < self.queue_limit,
+            "durable_ms": _percentiles(list(self._durable_ms)),
         }
 
     # -- the writer thread -----------------------------------------------------------------
@@ -249,12 +276,17 @@ class RowWriter:
                 if self._give_up_if_late():
                     break
                 time.sleep(self._fault_retry.delay)
-        if self._conn is not None:
-            self._db.disconnect(self._conn)
-            self._conn = None
+        for conn in (self._conn, self._take_probed()):
+            if conn is not None:
+                self._db.disconnect(conn)
+        self._conn = None
 
     def _cycle(self) -> bool:
         """One step: take a batch, deliver it, replay a chunk of the spool. True: stop."""
+        if self.db_state == "down" and self._probed is not None:
+            self._conn = self._take_probed()
+            self.db_state = "up"
+            log.warning("ledger database is back")
         if not self._held:
             self._take()
         else:
@@ -281,14 +313,25 @@ class RowWriter:
             self._held = [self._queue.popleft() for _ in range(n)]
 
     def _idle_wait(self) -> float:
-        if self._replay_pending() and self._db_retry.ready(time.monotonic()):
+        if self._replay_pending() and self._db_ready():
             return 0.0
         return 0.5
 
+    def _db_ready(self) -> bool:
+        """Whether to try the database now: unless it is down, or the prober has a connection."""
+        return self.db_state != "down" or self._probed is not None
+
+    def _take_probed(self) -> Any:
+        with self._cond:
+            conn, self._probed = self._probed, None
+        return conn
+
     def _wait_for_retry(self) -> None:
-        """Held rows wait for the first of the database and the spool to be due again."""
+        """Held rows wait for the spool to be due again, or the prober to reconnect."""
+        if self._db_ready():
+            return
         now = time.monotonic()
-        due = self._db_retry.due
+        due = now + 1.0
         if self._spool is not None:
             due = min(due, self._spool_retry.due)
         if due > now:
@@ -300,17 +343,21 @@ class RowWriter:
         held = self._held
         now = time.monotonic()
         backlog = self._spool is not None and self._spool.own_backlog() is not None
-        if not backlog and self._db_retry.ready(now) and self._write_db(held):
+        if not backlog and self._db_ready() and self._write_db(held):
             return self._delivered()
         if self._spool is not None and self._spool_retry.ready(now) and self._append_spool(held):
             return self._delivered()
-        if backlog and self._db_retry.ready(now) and self._write_db(held):
+        if backlog and self._db_ready() and self._write_db(held):
             # The spool is failing but the database is up: these rows go in ahead of the
             # spooled ones rather than wait.
             return self._delivered()
         return None  # held: retried when one of them is due
 
     def _delivered(self) -> None:
+        now = time.time()
+        for row, _ in self._held:
+            ended = row.ts.timestamp() + (row.latency_ms or 0.0) / 1000
+            self._durable_ms.append((now - ended) * 1000)
         with self._cond:
             self._undelivered -= len(self._held)
             self._held = []
@@ -319,7 +366,7 @@ class RowWriter:
     def _write_db(self, entries: list[Entry]) -> bool:
         try:
             if self._conn is None:
-                self._conn = self._db.connect()
+                self._conn = self._take_probed() or self._db.connect()
             self._call = (self._conn, time.monotonic() + self.db_timeout)
             try:
                 self._db.write(self._conn, entries)
@@ -331,13 +378,12 @@ class RowWriter:
             if self._conn is not None:
                 self._db.disconnect(self._conn)
                 self._conn = None
-            self._db_retry.failed(time.monotonic(), self.max_retry_delay)
             if self.db_state != "down":
                 self.db_state = "down"
                 where = "spooled" if self._spool is not None else "kept in memory"
                 log.warning("ledger database unavailable (rows are %s): %s", where, one_line(exc))
+            self._probe_wanted.set()
             return False
-        self._db_retry.succeeded()
         if self.db_state != "up":
             if self.db_state == "down":
                 log.warning("ledger database is back")
@@ -378,7 +424,7 @@ class RowWriter:
     def _replay_chunk(self) -> None:
         """Write one chunk of spooled rows, if the database may be tried now."""
         spool = self._spool
-        if spool is None or not self._db_retry.ready(time.monotonic()):
+        if spool is None or not self._db_ready():
             return
         source = spool.own_backlog()
         if source is None:
@@ -455,6 +501,30 @@ class RowWriter:
     def _error(self, exc: BaseException) -> None:
         self.last_error = one_line(exc)
         self.last_error_at = time.time()
+
+    def _probe(self) -> None:
+        """While the database is down: connect, with backoff, until a connection is made; the
+        writer takes it. A stalled server holds this thread, never the writer."""
+        while not self._done.is_set():
+            if not self._probe_wanted.wait(0.5):
+                continue
+            self._db_retry.failed(time.monotonic(), self.max_retry_delay)
+            if self._done.wait(self._db_retry.delay):
+                return
+            try:
+                conn = self._db.connect()
+            except Exception as exc:  # noqa: BLE001 - still down
+                self.db_errors += 1
+                self._error(exc)
+                continue
+            self._db_retry.succeeded()
+            with self._cond:
+                if self._done.is_set():
+                    self._db.disconnect(conn)
+                    return
+                self._probe_wanted.clear()
+                self._probed = conn
+                self._cond.notify_all()
 
     def _watch(self) -> None:
         """Interrupt a database call that outlives its deadline."""
