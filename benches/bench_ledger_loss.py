@@ -8,6 +8,11 @@ to become durable. Over many kills, the share of requests of each age that were 
 share whose row took longer than that age: the loss window at p99 is the age beyond which
 fewer than 1% of completed requests are missing.
 
+`--ledger-only` measures the ledger alone, without the relay in front of it: a process hands
+rows to the ledger at `--rate` rows/s (in bursts of 10, as the proxy's batches do) while a
+second thread keeps its GIL busy the way the proxy's event loop does, tells this process each
+row's id and time on a pipe, and is killed likewise.
+
 Three processes: the replay upstream (tests/replay_upstream.py, short paced Anthropic streams),
 the proxy, and this client, which speaks plain HTTP/1.1 over asyncio streams (an HTTP client
 library's connection pool would cost more than the proxy at 1,000 connections). Completion
@@ -44,7 +49,10 @@ def _free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "tests")])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "tests")]),
+    }
 
 
 def serve_upstream(port: int) -> None:
@@ -52,9 +60,7 @@ def serve_upstream(port: int) -> None:
     import uvicorn
     from replay_upstream import create_replay_app
 
-    uvicorn.run(
-        create_replay_app(), host="127.0.0.1", port=port, log_level="warning", backlog=4096
-    )
+    uvicorn.run(create_replay_app(), host="127.0.0.1", port=port, log_level="warning", backlog=4096)
 
 
 async def _wait_up(port: int) -> None:
@@ -109,13 +115,19 @@ async def _client(
             completed[f"req_{n:06d}"] = time.monotonic()
 
 
-async def _round(args: argparse.Namespace, upstream: str, db: str) -> tuple[float, dict[str, float]]:
+def _start_proxy(upstream: str, db: str) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     proxy = subprocess.Popen(
         [sys.executable, "-m", "sseusage_fast.cli", "proxy", "--upstream", upstream]
         + ["--port", str(port), "--db", db, "--log-level", "error"],
         env=_env(),
     )
+    return proxy, port
+
+
+async def _round(
+    args: argparse.Namespace, proxy: subprocess.Popen[bytes], port: int
+) -> tuple[float, dict[str, float]]:
     completed: dict[str, float] = {}
     try:
         await _wait_up(port)
@@ -134,7 +146,57 @@ async def _round(args: argparse.Namespace, upstream: str, db: str) -> tuple[floa
     finally:
         if proxy.poll() is None:
             proxy.kill()
-        proxy.wait()
+
+
+_RECORDER = """
+import os, sys, threading, time
+from sseusage_fast.ledger import LedgerRow, open_ledger
+
+led = open_ledger(sys.argv[1])
+interval = 10 / float(sys.argv[2])
+
+def busy():  # the proxy's event loop: Python code holding the GIL most of the time
+    x = 0
+    while True:
+        x += 1
+
+threading.Thread(target=busy, daemon=True).start()
+n = 0
+out = os.fdopen(1, "w", buffering=1)
+next_at = time.monotonic()
+while True:
+    for _ in range(10):
+        led.record(LedgerRow(request_id=f"req_{n:06d}", status="complete"))
+        n += 1
+    out.write(f"{n} {time.monotonic()}\\n")
+    next_at += interval
+    time.sleep(max(0.0, next_at - time.monotonic()))
+"""
+
+
+async def _ledger_round(args: argparse.Namespace, db: str) -> tuple[float, dict[str, float]]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _RECORDER, db, str(args.rate), env=_env(), stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    completed: dict[str, float] = {}
+    kill_at = time.monotonic() + random.uniform(args.warmup, args.warmup + args.spread)
+    previous = 0
+    try:
+        while time.monotonic() < kill_at:
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+            n_text, at_text = line.split()
+            n = int(n_text)
+            for i in range(previous, n):
+                completed[f"req_{i:06d}"] = float(at_text)
+            previous = n
+        killed = time.monotonic()
+        proc.kill()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    return killed, completed
 
 
 def _recorded(db: str) -> set[str]:
@@ -159,6 +221,8 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=2.0, help="client starts spread (s)")
     parser.add_argument("--model", default="claude-opus-4-6-slow", help="'slow': 50 ms/event")
     parser.add_argument("--db", default="sqlite", help="sqlite, or a postgresql:// DSN")
+    parser.add_argument("--ledger-only", action="store_true", help="no relay: rows at --rate")
+    parser.add_argument("--rate", type=float, default=2000.0, help="rows/s with --ledger-only")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
@@ -182,7 +246,15 @@ def main() -> None:
                     db = str(Path(tmp) / f"round{k}.db")
                 else:
                     db = _fresh_schema(args.db)
-                killed, completed = asyncio.run(_round(args, f"http://127.0.0.1:{up_port}", db))
+                if args.ledger_only:
+                    killed, completed = asyncio.run(_ledger_round(args, db))
+                else:
+                    proxy, port = _start_proxy(f"http://127.0.0.1:{up_port}", db)
+                    try:
+                        killed, completed = asyncio.run(_round(args, proxy, port))
+                    finally:
+                        proxy.kill()
+                        proxy.wait()
                 recorded = _recorded(db)
                 lost = {rid: killed - t for rid, t in completed.items() if rid not in recorded}
                 for rid, t in completed.items():
@@ -203,7 +275,8 @@ def main() -> None:
         upstream_proc.send_signal(signal.SIGTERM)
         upstream_proc.wait(timeout=30)
 
-    print(f"\n{args.streams} concurrent streams, {args.rounds} kills, ledger {args.db.split(':')[0]}")
+    load = f"{args.rate:g} rows/s, ledger alone" if args.ledger_only else f"{args.streams} streams"
+    print(f"\n{load}, {args.rounds} kills, ledger {args.db.split(':')[0]}")
     print(f"completed {totals['completed']}, recorded {totals['recorded']}, lost {totals['lost']}")
     print("age at the kill (ms)   completed   without a row   share lost")
     for i, low in enumerate(BUCKETS_MS):

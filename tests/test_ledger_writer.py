@@ -153,6 +153,7 @@ def test_database_and_spool_down_rows_wait_in_memory_then_all_arrive(
     health = writer.health()
     assert health["state"] == "failing" and health["spool"] == "failing"
     assert health["queued"] == 50 and health["spool_errors"] >= 1
+    assert health["lag_seconds"] >= 0.5  # the oldest row has waited since before the flush
     blocker.unlink()  # the spool location is usable again: rows go there
     _wait(lambda: writer.health()["spool"] == "ok")
     assert writer.flush(timeout=10) and writer.health()["spooled"] == 50

@@ -73,7 +73,8 @@ class Ledger(ABC):
     @abstractmethod
     def health(self) -> dict[str, Any]:
         """The writer's state: `state` ("ok", "degraded": rows in the spool, "failing": rows
-        in memory only, "closed"), `db`, `spool`, `queued`, `spooled`, `stderr_rows`, error
+        in memory only, "closed"), `db`, `spool`, `queued`, `lag_seconds` (age of the oldest row
+        not yet durable), `spooled`, `stderr_rows`, error
         counts, `last_error`, `accepting` (False when a new row would overflow), and
         `durable_ms` (p50, p99, max over the last 4,096 rows of the time from the request's end
         to its row being committed or spooled)."""

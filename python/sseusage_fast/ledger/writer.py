@@ -227,6 +227,11 @@ class RowWriter:
         with self._cond:
             queued = self._undelivered
             stopping = self._stopping
+            oldest = self._held[0] if self._held else self._queue[0] if self._queue else None
+        lag = 0.0
+        if oldest is not None:
+            row = oldest[0]
+            lag = max(0.0, time.time() - row.ts.timestamp() - (row.latency_ms or 0.0) / 1000)
         spooled = self.orphan_rows + (self._spool.count() if self._spool is not None else 0)
         if stopping:
             state = "closed"
@@ -242,6 +247,7 @@ class RowWriter:
             "spool": self.spool_state,
             "writer": self.writer_state,
             "queued": queued,
+            "lag_seconds": round(lag, 3),
             "queue_limit": self.queue_limit,
             "spooled": spooled,
             "spool_path": None if self._spool is None else str(self._spool.path),
