@@ -147,6 +147,7 @@ def test_disk_full_then_freed_loses_no_row(tmp_path: Path) -> None:
         finally:
             report = led.close(timeout=5)
         assert report["stderr_rows"] == 0
+        print(f"disk full (tmpfs): sent {sent + 1}, recorded {len(set(ids))}")
         assert len(ids) == len(set(ids)) == sent + 1
         assert set(ids) == {"before_000000"} | {f"full_{i:06d}" for i in range(sent)}
 
@@ -185,6 +186,7 @@ def test_disk_full_injected_then_freed_loses_no_row(
         ids = [r.request_id for r in led.rows()]
     finally:
         led.close(timeout=5)
+    print(f"disk full (injected): sent {sent}, recorded {len(set(ids))}")
     assert sorted(ids) == [f"full_{i:06d}" for i in range(sent)]
 
 
@@ -232,6 +234,7 @@ def test_sigterm_with_database_down_and_spool_unwritable_prints_rows_and_exits_3
     assert elapsed < 15  # drain + the app's flush + the ledger's bounded close
     rows = [row_from_json(line)[0] for line in stderr.splitlines() if line.startswith("{")]
     streams = sorted(r.request_id for r in rows if r.method == "POST")
+    print(f"spool unwritable, database down, SIGTERM: sent {sent}, on stderr {len(streams)}")
     assert streams == sorted(f"req_{i:06d}" for i in range(sent))
     assert "written to stderr" in stderr and "sk-ant-chaos" not in stderr
 
@@ -404,6 +407,7 @@ def test_postgres_stalled_then_restarted_under_load(
         report = led.close(timeout=10)
     assert report["stderr_rows"] == 0
     ids = private_pg.count(dsn)
+    print(f"PostgreSQL stalled and restarted: sent {sent}, recorded {len(set(ids))}")
     assert len(ids) == len(set(ids)) == sent  # none lost, none twice
     assert set(ids) == {f"stall_{i:06d}" for i in range(sent)}
 
@@ -480,6 +484,7 @@ def test_two_processes_on_one_dsn_share_the_spool_location_and_lose_nothing(
         with contextlib.suppress(Exception):
             private_pg.start()
     ids = private_pg.count(dsn)
+    print(f"two processes on one DSN, one killed: sent {2 * n}, recorded {len(set(ids))}")
     assert len(ids) == len(set(ids)) == 2 * n
     assert list((tmp_path / "sseusage").iterdir()) == []  # both files replayed and removed
 
@@ -550,6 +555,10 @@ def test_kill_9_of_a_proxy_under_load_keeps_every_row_finished_before_the_window
     # The README promises 250 ms at p99 under load; this shared test machine gets a wider
     # margin (benches/bench_ledger_loss.py measures the real figure).
     settled = {rid for rid, at in completed.items() if killed - at > 1.0}
+    print(
+        f"kill -9 under load: sent {sent}, completed {len(completed)}, recorded {len(ids)}, "
+        f"completed over 1 s before the kill without a row {len(settled - set(ids))}"
+    )
     assert len(settled) > 20
     assert settled <= set(ids), f"lost: {len(settled - set(ids))} of {len(settled)}"
 
@@ -601,6 +610,7 @@ def test_an_echoed_key_reaches_neither_the_ledger_nor_the_logs(
         rows = list(led.rows())
     finally:
         led.close()
+    print(f"echoed key: sent {sent}, recorded {len(rows)}")
     assert len(rows) == sent == 4
     for row in rows:
         assert row.error_message is not None and row.error_message.startswith(
