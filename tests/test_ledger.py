@@ -308,7 +308,8 @@ def test_postgres_ledger_opens_with_the_server_down_and_spools(tmp_path: Path) -
             led.count()  # reads need the server: they say so
     finally:
         led.close()
-    assert "secret" not in spool.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == [f"spool.jsonl.{os.getpid()}"]
+    assert "secret" not in (tmp_path / f"spool.jsonl.{os.getpid()}").read_text()
     with pytest.raises(Exception, match="connect|refused"):
         open_ledger(DOWN_DSN, spool=False)  # without a spool, rows would be lost: refuse
 
@@ -324,7 +325,7 @@ def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path:
     up.close()
     led = open_ledger(DOWN_DSN, spool=tmp_path / "spool.jsonl")
     try:
-        led.retry_interval = 0.05  # type: ignore[misc]
+        led.writer.max_retry_delay = 0.05  # type: ignore[attr-defined]
         led.record(full_row(request_id="req_early"))
         assert led.flush(timeout=30)
         assert led.spooled() == 1

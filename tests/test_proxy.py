@@ -511,7 +511,7 @@ class _ListLedger(Ledger):
         self.got: list[LedgerRow] = []
         self.fail_first = fail_first
 
-    def record(self, row: LedgerRow, capture: object = None) -> None:
+    def record(self, row: LedgerRow, capture: object = None, **kwargs: object) -> None:
         if self.fail_first:
             self.fail_first = False
             raise RuntimeError("the ledger is broken")
@@ -520,8 +520,11 @@ class _ListLedger(Ledger):
     def flush(self, timeout: float | None = None) -> bool:
         return True
 
-    def close(self) -> None:
-        pass
+    def close(self, timeout: float | None = None) -> dict[str, object]:
+        return {"stderr_rows": 0}
+
+    def health(self) -> dict[str, object]:
+        return {"state": "ok", "queued": 0, "spooled": 0}
 
     count = rows = totals = update_rows = capture = schema_version = None  # type: ignore[assignment]
 

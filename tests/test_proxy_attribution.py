@@ -242,7 +242,7 @@ def test_connections_over_the_cap_get_503(upstream: tuple[str, Starlette], ledge
 
 
 def test_tags_end_user_and_refusals_are_stored_and_spooled(tmp_path: Any) -> None:
-    from sseusage_fast.ledger.base import row_from_json, row_to_json
+    from sseusage_fast.ledger.spool import row_from_json, row_to_json
 
     row = LedgerRow(tags="env=prod,team=search", end_user="u-1", refused="budget_exceeded")
     assert row_from_json(row_to_json(row))[0] == row

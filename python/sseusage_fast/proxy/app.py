@@ -75,6 +75,10 @@ from sseusage_fast.record import UsageRecord
 
 log = logging.getLogger("sseusage_fast.proxy")
 
+# How long the app's shutdown waits for queued rows to become durable. Only a courtesy: the
+# ledger's own close() (bounded too) writes whatever is still queued.
+SHUTDOWN_FLUSH_SECONDS = 2.0
+
 
 class _ClientGone(Exception):
     """The client went away before its request body was complete."""
@@ -145,7 +149,9 @@ class Proxy:
             self.batcher.stop()
             await self.pool.aclose()
             if self.ledger is not None:
-                await anyio.to_thread.run_sync(self.ledger.flush)
+                # Bounded: a ledger that cannot write (database and spool down) must not hold
+                # the shutdown; the runner's close() then spools or prints what is left.
+                await anyio.to_thread.run_sync(self.ledger.flush, SHUTDOWN_FLUSH_SECONDS)
 
     def write_pending_rows(self) -> None:
         """Write the rows of requests that have ended, now (at shutdown)."""
@@ -314,7 +320,9 @@ class Proxy:
                 feed = None
                 if parser is not None:
                     encoding = response.headers.get("content-encoding")
-                    meter = Meter(parser, encoding, keep_limit=self._keep_limit())
+                    meter = Meter(
+                        parser, encoding, keep_limit=self._keep_limit(), secrets=req.secrets
+                    )
                     feed = meter.feed_function()
                 transform = None
                 if req.hide_usage and "content-encoding" not in response.headers:
@@ -549,7 +557,7 @@ class Proxy:
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
-            self.ledger.record(row, capture)
+            self.ledger.record(row, capture, secrets=req.secrets)
         if req.hold is not None and self.budgets is not None:
             self.budgets.settle(req.hold, row.cost_usd, row.uuid)
         self.metrics.observe_row(row, req.refused)

@@ -10,6 +10,7 @@ import math
 import signal
 import socket
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import open_ledger
@@ -77,7 +78,8 @@ def run(
     """Serve until SIGTERM or SIGINT, then drain: in-flight streams finish (up to
     `config.drain_timeout`), every row is written, and the function returns normally.
     Raises StartupError (and creates no ledger) when the routes, the port or the ledger
-    cannot work."""
+    cannot work. Rows that neither the database nor the spool could take at the end are
+    printed to stderr as JSON lines, and the function raises SystemExit(3)."""
     import uvicorn
 
     from sseusage_fast.proxy.app import create_app
@@ -94,6 +96,7 @@ def run(
         sock.close()
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
+    health: dict[str, Any] = {}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
     try:
@@ -129,8 +132,12 @@ def run(
         if app is not None:
             # Rows still waiting for their batch when a forced exit skipped the app's shutdown.
             app.state.proxy.write_pending_rows()
-        ledger.close()
+        health = ledger.close()
         log.info("ledger closed")
+    if health.get("stderr_rows"):
+        # Neither the database nor the spool took them: they are on stderr as JSON lines.
+        log.error("%d ledger rows written to stderr; exiting with status 3", health["stderr_rows"])
+        raise SystemExit(3)
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
