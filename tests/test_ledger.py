@@ -135,7 +135,6 @@ def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     led.record(full_row())
     led.close()
     with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 to 4
-        conn.execute("DROP INDEX requests_key_ts")
         for column in ("tags", "end_user", "refused"):
             conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("DROP TABLE captures")

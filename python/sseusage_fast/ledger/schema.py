@@ -104,8 +104,6 @@ def migrations(dialect: str) -> list[tuple[int, list[str]]]:
                 "ALTER TABLE requests ADD COLUMN tags TEXT",
                 "ALTER TABLE requests ADD COLUMN end_user TEXT",
                 "ALTER TABLE requests ADD COLUMN refused TEXT",
-                # Budgets sum spend per key over a window.
-                "CREATE INDEX requests_key_ts ON requests (key_fingerprint, ts)",
             ],
         ),
     ]
