@@ -113,6 +113,12 @@ class Proxy:
         self.in_flight = 0
         self.metrics = ProxyMetrics(self._gauges)
         self.budgets = BudgetBook(config.budgets, ledger) if config.budgets else None
+        # OpenTelemetry (the `otel` extra), or a GenAITelemetry given to create_app.
+        self.telemetry: Any = None
+        if config.otel:
+            from sseusage_fast.proxy.telemetry import GenAITelemetry
+
+            self.telemetry = GenAITelemetry()
         # ConfigError (a ValueError) for a bad upstream or route, before anything is served.
         self.routes = config.all_routes()
         self.base_urls = {route.prefix: httpx.URL(route.upstream) for route in self.routes}
@@ -561,6 +567,11 @@ class Proxy:
         if req.hold is not None and self.budgets is not None:
             self.budgets.settle(req.hold, row.cost_usd, row.uuid)
         self.metrics.observe_row(row, req.refused)
+        if self.telemetry is not None:
+            try:
+                self.telemetry.record(row, req.started, ended)
+            except Exception:  # exporting must never lose a row or fail a batch
+                log.exception("OpenTelemetry export failed")
         log_row(row)
 
 
@@ -594,12 +605,15 @@ def create_app(
     parser_factory: ParserFactory | None = None,
     pricing: Any = None,
     loopback_only: bool = False,
+    telemetry: Any = None,
 ) -> Starlette:
     """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it).
     `loopback_only`: the server listens on loopback only, where the admin endpoints need no
     token."""
     proxy = Proxy(config, ledger, parser_factory=parser_factory, pricing=pricing)
     proxy.loopback_only = loopback_only
+    if telemetry is not None:
+        proxy.telemetry = telemetry
     app = Starlette(routes=[Route("/{path:path}", proxy)], lifespan=proxy.lifespan)
     app.state.proxy = proxy
     return app

@@ -148,6 +148,9 @@ class ProxyConfig:
     max_kept_bytes: int = 8 * 1024 * 1024
     # Honour HTTP(S)_PROXY from the environment for the upstream connection.
     trust_env: bool = True
+    # A span and GenAI metrics per request through OpenTelemetry's global providers (the
+    # `otel` extra).
+    otel: bool = False
 
     def all_routes(self) -> tuple[Route, ...]:
         """The routes, longest prefix first (the first that matches wins); `upstream` as the

@@ -52,6 +52,7 @@ _CONFIG: dict[str, type] = {
     "drain_timeout": float,
     "keep_flagged_bodies": bool,
     "admin_token": str,
+    "otel": bool,
 }
 _LIMITS: dict[str, type] = {
     "max_body_bytes": int,
@@ -67,6 +68,7 @@ _TABLE = {
     "log_level": ("logging", "level"),
     "log_format": ("logging", "format"),
     "admin_token": ("admin", "token"),
+    "otel": ("telemetry", "otel"),
     **{name: ("limits", name) for name in _LIMITS},
     **{
         name: ("limits", name)
@@ -83,6 +85,7 @@ _TOP_KEYS = {"db", "host", "port", "spool", "upstream", "keep_flagged_bodies"}
 _TABLES = {
     "admin": {"token"},
     "logging": {"level", "format"},
+    "telemetry": {"otel"},
     "limits": set(_LIMITS)
     | {"connect_timeout", "read_timeout", "write_timeout", "pool_timeout", "drain_timeout"},
 }
