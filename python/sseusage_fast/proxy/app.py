@@ -452,12 +452,12 @@ class Proxy:
             request_id=req.request_id,
             key_fingerprint=req.key_fingerprint,
             cost_usd=self._cost(record),
-        )
+        ).scrubbed(req.secrets)  # an upstream may echo the key in its error message
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
-            self.ledger.record(row, capture, secrets=req.secrets)
+            self.ledger.record(row, capture)
         _log_row(row)
 
     def _cost(self, record: UsageRecord) -> Any:

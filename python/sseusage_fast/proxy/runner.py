@@ -41,7 +41,7 @@ def run(
     import uvicorn
 
     ledger = open_ledger(db, spool=spool)
-    health: dict[str, Any] = {}
+    health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
     try:
@@ -75,9 +75,10 @@ def run(
             app.state.proxy.write_pending_rows()
         health = ledger.close()
         log.info("ledger closed")
-    if health["stderr_rows"]:
+    if health and health.get("stderr_rows"):
         # Neither the database nor the spool took them: they are on stderr as JSON lines.
-        log.error("%d ledger rows written to stderr; exiting with status 3", health["stderr_rows"])
+        count = health["stderr_rows"]
+        log.error("%d ledger rows written to stderr; exiting with status 3", count)
         raise SystemExit(3)
 
 
