@@ -337,3 +337,34 @@ def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path:
         assert led.schema_version() == LATEST_VERSION
     finally:
         led.close()
+
+
+def test_postgres_writer_connections_have_deadlines_and_readers_do_not() -> None:
+    led = _pg_ledger()
+    try:
+        conn = led.writer._db.connect()  # type: ignore[attr-defined]
+        try:
+            assert conn.execute("SHOW statement_timeout").fetchone()[0] == "3s"
+            params = conn.info.get_parameters()
+            assert params["keepalives"] == "1" and params["connect_timeout"] == "3"
+        finally:
+            conn.close()
+        # A report's long aggregate must not be cut by the writer's deadline.
+        with led._lock:  # type: ignore[attr-defined]
+            reader = led._reader()  # type: ignore[attr-defined]
+            assert reader.execute("SHOW statement_timeout").fetchone()[0] == "0"
+    finally:
+        led.close()
+
+
+def test_sqlite_busy_timeout_bounds_the_writer() -> None:
+    from sseusage_fast.ledger.sqlite import SQLiteLedger
+
+    led = open_ledger(":memory:")
+    try:
+        assert isinstance(led, SQLiteLedger)
+        conn = led.writer._db.connect()  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 3000
+        conn.close()
+    finally:
+        led.close()

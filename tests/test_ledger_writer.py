@@ -250,13 +250,13 @@ def test_the_writer_survives_its_own_faults(
 def test_replay_of_a_large_spool_takes_bounded_memory(
     db: FakeDatabase, make_writer: Any, tmp_path: Path
 ) -> None:
-    n, padding = 8000, "x" * 2000  # 17 MB of spool
+    n, padding = 8000, "x" * 2000  # 22 MB of spool
     left = Spool(tmp_path / "spool.jsonl")
     for start in range(0, n, 1000):
         left.append([(_row(i, error_message=padding), None) for i in range(start, start + 1000)])
     path = left.path
     left.close()  # its process died
-    assert path.stat().st_size > 16_000_000
+    assert path.stat().st_size > 20_000_000
     tracemalloc.start()
     try:
         writer = make_writer(db)
@@ -266,7 +266,7 @@ def test_replay_of_a_large_spool_takes_bounded_memory(
         tracemalloc.stop()
     assert db.ids() == _ids(n)
     _wait(lambda: not path.exists())  # replayed, then removed
-    # A chunk of rows and a read block at a time, not the file (a whole read held 1.58 GiB
-    # for a 300,000-row spool).
-    assert peak < 6_000_000, peak
+    # A chunk of rows and a read block at a time (5.7 MB measured), not the file (a whole read
+    # held 1.58 GiB for a 300,000-row spool).
+    assert peak < 8_000_000, peak
     assert writer.health()["spooled"] == 0

@@ -70,7 +70,6 @@ class Ledger(ABC):
         Returns `health()`: `stderr_rows` > 0 means rows that neither the database nor the
         spool took were written to stderr as JSON lines, and the process should exit non-zero."""
 
-    @abstractmethod
     def health(self) -> dict[str, Any]:
         """The writer's state: `state` ("ok", "degraded": rows in the spool, "failing": rows
         in memory only, "closed"), `db`, `spool`, `queued`, `lag_seconds` (age of the oldest row
@@ -78,6 +77,7 @@ class Ledger(ABC):
         counts, `last_error`, `accepting` (False when a new row would overflow), and
         `durable_ms` (p50, p99, max over the last 4,096 rows of the time from the request's end
         to its row being committed or spooled)."""
+        return {"state": "unknown", "accepting": True, "stderr_rows": 0}
 
     @abstractmethod
     def count(self, *, flagged_only: bool = False) -> int: ...
@@ -151,6 +151,9 @@ class SQLLedger(Ledger):
 
     def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
+
+    def _writer_session(self, conn: Any) -> None:
+        """Settings of the writer's own connections (timeouts), not of the readers'."""
 
     def _interrupt(self, conn: Any) -> None:
         """Make a call blocked on `conn` in another thread fail now (a stalled server)."""
@@ -390,7 +393,13 @@ class _WriterDatabase:
         self._ledger = ledger
 
     def connect(self) -> Any:
-        return self._ledger._connect_migrated()
+        conn = self._ledger._connect_migrated()
+        try:
+            self._ledger._writer_session(conn)
+        except BaseException:
+            self.disconnect(conn)
+            raise
+        return conn
 
     def write(self, conn: Any, entries: list[Entry]) -> None:
         self._ledger._write(conn, entries)

@@ -64,15 +64,13 @@ class PostgresLedger(SQLLedger):
         import psycopg
 
         # A bounded connect: an unreachable server must not stall the writer for minutes.
-        conn = psycopg.connect(
+        return psycopg.connect(
             self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **_KEEPALIVE
         )
-        try:
-            conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+
+    def _writer_session(self, conn: Any) -> None:
+        # The writer's connection only: a report's long aggregate must not be cut.
+        conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
 
     def _interrupt(self, conn: Any) -> None:
         # Shut the socket down under the blocked call: it fails at once with a connection

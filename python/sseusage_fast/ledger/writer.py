@@ -228,6 +228,7 @@ class RowWriter:
             queued = self._undelivered
             stopping = self._stopping
             oldest = self._held[0] if self._held else self._queue[0] if self._queue else None
+            durable = list(self._durable_ms)
         lag = 0.0
         if oldest is not None:
             row = oldest[0]
@@ -258,7 +259,7 @@ class RowWriter:
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
             "accepting": not stopping and queued < self.queue_limit,
-            "durable_ms": _percentiles(list(self._durable_ms)),
+            "durable_ms": _percentiles(durable),
         }
 
     # -- the writer thread -----------------------------------------------------------------
@@ -361,10 +362,11 @@ class RowWriter:
 
     def _delivered(self) -> None:
         now = time.time()
-        for row, _ in self._held:
-            ended = row.ts.timestamp() + (row.latency_ms or 0.0) / 1000
-            self._durable_ms.append((now - ended) * 1000)
+        took = [
+            (now - row.ts.timestamp()) * 1000 - (row.latency_ms or 0.0) for row, _ in self._held
+        ]
         with self._cond:
+            self._durable_ms.extend(took)
             self._undelivered -= len(self._held)
             self._held = []
             self._cond.notify_all()

@@ -558,12 +558,13 @@ class Proxy:
         # A 2xx body that is no provider's (an HTML page): its cost is unknown, not 0.
         unknown = req.billable and record.status == "not_sse"
         cost = None if unknown or req.refused else self.coster.cost(record)
-        row = build_row(req, record, ended=ended, cost_usd=cost)
+        # An upstream may echo the key in its error message.
+        row = build_row(req, record, ended=ended, cost_usd=cost).scrubbed(req.secrets)
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
-            self.ledger.record(row, capture, secrets=req.secrets)
+            self.ledger.record(row, capture)
         if req.hold is not None and self.budgets is not None:
             self.budgets.settle(req.hold, row.cost_usd, row.uuid)
         self.metrics.observe_row(row, req.refused)

@@ -96,7 +96,7 @@ def run(
         sock.close()
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
-    health: dict[str, Any] = {}
+    health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
     try:
@@ -134,9 +134,10 @@ def run(
             app.state.proxy.write_pending_rows()
         health = ledger.close()
         log.info("ledger closed")
-    if health.get("stderr_rows"):
+    if health and health.get("stderr_rows"):
         # Neither the database nor the spool took them: they are on stderr as JSON lines.
-        log.error("%d ledger rows written to stderr; exiting with status 3", health["stderr_rows"])
+        count = health["stderr_rows"]
+        log.error("%d ledger rows written to stderr; exiting with status 3", count)
         raise SystemExit(3)
 
 
