@@ -19,6 +19,10 @@ with the proxy CPU per stream, the steadier figure.
 
     PYTHONPATH=python python benches/bench_proxy.py [--requests 300] [--concurrency 16]
 
+With BENCH_GATEWAY=1 the metered proxy also has routes and a budget checked on every request
+(metrics are always on); the run ends with the metered proxy's row count against the requests
+sent, and the bytes each run passed.
+
 `--latency`: the delay each event adds, at 1,000 concurrent streams of 10 events a second:
 the upstream stamps each event with its send time (an SSE comment line), the client notes its
 arrival; the same streams direct and through the metered proxy, alternating.
@@ -68,6 +72,18 @@ def serve_proxy(port: int, upstream: str, meter: bool, db: str, profile: str = "
 
     ledger = open_ledger(db) if meter else None
     config = ProxyConfig(upstream=upstream, meter=meter, trust_env=False)
+    if meter and os.environ.get("BENCH_GATEWAY"):
+        # Routes, a budget every request is checked against (never reached) and metrics (on
+        # for every metered proxy): the gateway's work on the request path.
+        from decimal import Decimal
+
+        from sseusage_fast.proxy.config import Budget, Route
+
+        config = ProxyConfig(
+            routes=(Route("/anthropic", upstream, "anthropic"), Route("", upstream)),
+            budgets=(Budget(Decimal(10**9), "day", tag="team=bench"),),
+            trust_env=False,
+        )
     app = create_app(config, ledger)
     options = uvicorn_options(config)
     if os.environ.get("BENCH_HTTP"):  # h11 / httptools, to compare
@@ -118,6 +134,8 @@ def _wait_up(url: str) -> None:
 
 
 FAILURES: list[str] = []
+# Tags on every request (a budget matches them when BENCH_GATEWAY is set).
+TAGS = {"x-sseusage-tags": "team=bench,env=bench"}
 
 
 async def _load(
@@ -135,7 +153,9 @@ async def _load(
             while queue:
                 queue.pop()
                 try:
-                    async with client.stream("POST", url + "/v1/messages", json=body) as r:
+                    async with client.stream(
+                        "POST", url + "/v1/messages", json=body, headers=TAGS
+                    ) as r:
                         async for chunk in r.aiter_raw():
                             total += len(chunk)
                         if r.status_code != 200:
@@ -277,6 +297,7 @@ def main() -> None:
         pids = {"metered": procs[1].pid, "plain": procs[2].pid}
         rates: dict[str, list[float]] = {name: [] for name in names}
         cpu_us: dict[str, list[float]] = {name: [] for name in names}
+        byte_counts: dict[str, list[int]] = {name: [] for name in names}
         try:
             urls = {
                 "metered": f"http://127.0.0.1:{ports[1]}",
@@ -297,6 +318,7 @@ def main() -> None:
                     time.sleep(0.5)
                     cpu = _cpu_seconds(pids[name]) - cpu_before
                     rate = nbytes / seconds / 1e6
+                    byte_counts[name].append(nbytes)
                     rates[name].append(rate)
                     cpu_us[name].append(cpu / args.requests * 1e6)
                     print(
@@ -309,6 +331,16 @@ def main() -> None:
                 p.terminate()
             for p in procs:
                 p.wait(timeout=30)
+        # Every metered request has its row (warm-up included), and both proxies passed the
+        # same bytes.
+        import sqlite3
+
+        with sqlite3.connect(f"{tmp}/ledger.db") as conn:
+            rows = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+        sent = 4 * args.concurrency + args.rounds * args.requests
+        print(f"metered proxy rows: {rows} for {sent} requests ({sent - rows} missing)")
+        sizes = {name: set(byte_counts[name]) for name in names}
+        print(f"bytes per run: metered {sorted(sizes['metered'])}, plain {sorted(sizes['plain'])}")
     from sseusage_fast import BACKEND
 
     best = {name: max(rates[name]) for name in names}

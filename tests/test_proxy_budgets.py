@@ -80,6 +80,22 @@ def test_holds_of_running_requests_count_and_settle_to_their_cost() -> None:
     anyio.run(go)
 
 
+def test_settled_holds_are_folded_into_recorded_spend_and_dropped() -> None:
+    now = [0.0]
+    book = BudgetBook((Budget(Decimal(10), "day", key="k"),), None, clock=lambda: now[0])
+
+    async def go() -> None:
+        for n in range(300):
+            hold, over, _ = await book.admit("k", {}, Decimal("0.01"))
+            assert hold is not None and over is None
+            book.settle(hold, Decimal("0.01"), f"u{n}")
+            now[0] += 0.1  # 30 s in all: reads every second fold what settled 2 s before
+        assert book.spend(0) == 3 and len(book._holds) < 40
+        assert (await book.admit("k", {}, Decimal(0)))[1] is None
+
+    anyio.run(go)
+
+
 def test_tag_budgets_match_whole_tags() -> None:
     book = BudgetBook((Budget(Decimal(1), tag="team=search"),), None)
     assert book.matching(None, {"team": "search", "env": "prod"}) == (0,)

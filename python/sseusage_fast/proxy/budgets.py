@@ -158,13 +158,20 @@ class BudgetBook:
             cutoff = began - SETTLE_MARGIN
             mine = [h for h in self._holds if i in h.budgets and h.uuid is not None]
             recent = tuple(str(h.uuid) for h in mine if (h.settled_at or 0.0) > cutoff)
-            spend = await anyio.to_thread.run_sync(
-                ledger_spend, self.ledger, self.budgets[i], start, recent
-            )
+            folded = [h for h in mine if (h.settled_at or 0.0) <= cutoff]
+            if self.ledger is None:
+                # No database: what the holds settled is the only record of spend.
+                previous = state.spend if state.window_start == start else Decimal(0)
+                spend = previous + sum(
+                    (h.amount for h in folded if i not in h.in_recorded), Decimal(0)
+                )
+            else:
+                spend = await anyio.to_thread.run_sync(
+                    ledger_spend, self.ledger, self.budgets[i], start, recent
+                )
             state.spend, state.window_start, state.read_at = spend, start, began
-            for h in mine:
-                if (h.settled_at or 0.0) <= cutoff:
-                    h.in_recorded.add(i)  # settled well before the read began: in its sum
+            for h in folded:
+                h.in_recorded.add(i)  # settled well before the read began: in its sum
             self._holds = [h for h in self._holds if not h.in_recorded.issuperset(h.budgets)]
 
     async def admit(
