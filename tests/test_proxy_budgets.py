@@ -228,6 +228,7 @@ def test_two_proxies_racing_one_budget_on_one_postgres(upstream: tuple[str, Star
     assert spent >= limit  # the budget was used up, not refused early
     # Worst case: per proxy, the request that crosses the limit, plus what the other proxy has
     # admitted unseen: its four running requests and those whose rows are not yet committed
-    # (rows near a limit skip the batch: tens of ms). Measured: 5 to 8 over; bound: 16.
+    # (rows near a limit skip the batch: tens of ms, more on a loaded machine). Measured: 5 to
+    # 8 over, 13 with a benchmark running beside; the bound asserted leaves room for a slow CI.
     print(f"budget race: {admitted} admitted for a limit of 20 ({spent / limit:.2f}x)")
-    assert spent <= limit + 16 * COST, (admitted, spent / COST)
+    assert spent <= limit + 24 * COST, (admitted, spent / COST)
