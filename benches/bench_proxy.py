@@ -18,6 +18,16 @@ from run to run (client, upstream and proxy compete for the cores): repeat runs,
 with the proxy CPU per stream, the steadier figure.
 
     PYTHONPATH=python python benches/bench_proxy.py [--requests 300] [--concurrency 16]
+
+With BENCH_GATEWAY=1 the metered proxy also has routes and a budget checked on every request
+(metrics are always on); the run ends with the metered proxy's row count against the requests
+sent, and the bytes each run passed.
+
+`--latency`: the delay each event adds, at 1,000 concurrent streams of 10 events a second:
+the upstream stamps each event with its send time (an SSE comment line), the client notes its
+arrival; the same streams direct and through the metered proxy, alternating.
+
+    PYTHONPATH=python python benches/bench_proxy.py --latency [--streams 1000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -58,9 +68,32 @@ def serve_proxy(port: int, upstream: str, meter: bool, db: str, profile: str = "
     import uvicorn
     from sseusage_fast.ledger import open_ledger
     from sseusage_fast.proxy import ProxyConfig, create_app
+    from sseusage_fast.proxy.server import uvicorn_options
 
     ledger = open_ledger(db) if meter else None
-    app = create_app(ProxyConfig(upstream=upstream, meter=meter, trust_env=False), ledger)
+    config = ProxyConfig(upstream=upstream, meter=meter, trust_env=False)
+    if meter and os.environ.get("BENCH_GATEWAY"):
+        # Routes, a budget every request is checked against (never reached) and metrics (on
+        # for every metered proxy): the gateway's work on the request path.
+        from decimal import Decimal
+
+        from sseusage_fast.proxy.config import Budget, Route
+
+        config = ProxyConfig(
+            routes=(Route("/anthropic", upstream, "anthropic"), Route("", upstream)),
+            budgets=(Budget(Decimal(10**9), "day", tag="team=bench"),),
+            trust_env=False,
+        )
+    app = create_app(config, ledger)
+    options = uvicorn_options(config)
+    if os.environ.get("BENCH_HTTP"):  # h11 / httptools, to compare
+        options["http"] = os.environ["BENCH_HTTP"]
+    if os.environ.get("BENCH_LOOP"):  # asyncio / uvloop
+        options["loop"] = os.environ["BENCH_LOOP"]
+    if os.environ.get("BENCH_SHARD"):  # connections per upstream pool shard
+        import sseusage_fast.proxy.upstream
+
+        sseusage_fast.proxy.upstream.SHARD_CONNECTIONS = int(os.environ["BENCH_SHARD"])
     profiler = cProfile.Profile() if profile else None
     # uvicorn re-raises the SIGTERM it handled once it has shut down: make that a no-op, so
     # that the ledger is closed and the profile written.
@@ -68,7 +101,8 @@ def serve_proxy(port: int, upstream: str, meter: bool, db: str, profile: str = "
     try:
         if profiler is not None:
             profiler.enable()
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        options.update(host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, **options)
     finally:
         if profiler is not None:
             profiler.disable()
@@ -92,16 +126,23 @@ def _wait_up(url: str) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.get(url + "/health", timeout=1)
+            httpx.get(url + "/_sseusage/health", timeout=1)
             return
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not start")
 
 
+FAILURES: list[str] = []
+# Tags on every request (a budget matches them when BENCH_GATEWAY is set).
+TAGS = {"x-sseusage-tags": "team=bench,env=bench"}
+
+
 async def _load(
     url: str, requests: int, concurrency: int, body: dict[str, object] = BODY
 ) -> tuple[float, int]:
+    """Seconds and bytes for `requests` streams, `concurrency` at a time; failed requests
+    are counted in FAILURES (and reported), not raised."""
     total = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -111,15 +152,111 @@ async def _load(
             nonlocal total
             while queue:
                 queue.pop()
-                async with client.stream("POST", url + "/v1/messages", json=body) as r:
-                    async for chunk in r.aiter_raw():
-                        total += len(chunk)
+                try:
+                    async with client.stream(
+                        "POST", url + "/v1/messages", json=body, headers=TAGS
+                    ) as r:
+                        async for chunk in r.aiter_raw():
+                            total += len(chunk)
+                        if r.status_code != 200:
+                            FAILURES.append(f"HTTP {r.status_code}")
+                except httpx.HTTPError as exc:
+                    FAILURES.append(type(exc).__name__)
 
         started = time.perf_counter()
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
                 tg.start_soon(worker)
         return time.perf_counter() - started, total
+
+
+async def _latencies(
+    url: str, streams: int, interval: float, ramp: float, per_client: int = 50
+) -> list[float]:
+    """Open `streams` streams at once (spread over `ramp` seconds) whose events the upstream
+    sends `interval` s apart with their send time; the delay of each event's arrival, in ms.
+    Clients of `per_client` connections each (one big httpx pool would slow the client)."""
+    delays: list[float] = []
+    body = dict(BODY, model="claude-opus-4-6-compact")
+    headers = {"x-replay-interval": str(interval), "x-replay-stamp": "1"}
+    limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+    clients = [
+        httpx.AsyncClient(timeout=120, limits=limits) for _ in range(-(-streams // per_client))
+    ]
+
+    async def one(i: int) -> None:
+        await anyio.sleep(ramp * i / streams)
+        client = clients[i // per_client]
+        tail = b""
+        try:
+            async with client.stream("POST", url + "/v1/messages", json=body, headers=headers) as r:
+                async for chunk in r.aiter_raw():
+                    now = time.time()
+                    tail += chunk
+                    while (at := tail.find(b": t=")) >= 0 and (end := tail.find(b"\n", at)) > 0:
+                        delays.append((now - float(tail[at + 4 : end])) * 1000)
+                        tail = tail[end:]
+        except httpx.HTTPError as exc:
+            FAILURES.append(type(exc).__name__)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for i in range(streams):
+                tg.start_soon(one, i)
+    finally:
+        for client in clients:
+            await client.aclose()
+    return delays
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def latency_main(args: argparse.Namespace) -> None:
+    """Per-event delay at `--streams` concurrent streams, direct and through the metered proxy,
+    alternating; the proxy's added delay = through minus direct, at p50 and p99."""
+    ports = [_free_port() for _ in range(2)]
+    upstream = f"http://127.0.0.1:{ports[0]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = [
+            _spawn("--serve-upstream", str(ports[0])),
+            _spawn("--serve-proxy", str(ports[1]), upstream, "meter", f"{tmp}/ledger.db", ""),
+        ]
+        urls = {"direct": upstream, "proxy": f"http://127.0.0.1:{ports[1]}"}
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
+        try:
+            _wait_up(upstream)
+            _wait_up(urls["proxy"])
+            for i in range(args.rounds):
+                for name in urls if i % 2 == 0 else list(urls)[::-1]:
+                    delays = anyio.run(_latencies, urls[name], args.streams, args.interval, 1.0)
+                    p50, p99 = _percentile(delays, 0.5), _percentile(delays, 0.99)
+                    results[name].append((p50, p99))
+                    print(
+                        f"{name:6s} {args.streams} streams, {len(delays)} events: "
+                        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, failures {len(FAILURES)}"
+                    )
+                    FAILURES.clear()
+                    time.sleep(1.0)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+    med = {
+        name: (
+            statistics.median(r[0] for r in rows),
+            statistics.median(r[1] for r in rows),
+        )
+        for name, rows in results.items()
+    }
+    print(
+        f"added per-event delay (median of rounds): p50 {med['proxy'][0] - med['direct'][0]:.1f} ms,"
+        f" p99 {med['proxy'][1] - med['direct'][1]:.1f} ms (direct p50 {med['direct'][0]:.1f},"
+        f" p99 {med['direct'][1]:.1f}; proxy p50 {med['proxy'][0]:.1f}, p99 {med['proxy'][1]:.1f})"
+    )
 
 
 def main() -> None:
@@ -131,7 +268,17 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", default="", help="run the metered proxy under cProfile"
     )
+    parser.add_argument(
+        "--latency",
+        action="store_true",
+        help="per-event delay at --streams concurrent streams, direct and through the proxy",
+    )
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between events")
     args = parser.parse_args()
+    if args.latency:
+        latency_main(args)
+        return
     body = dict(BODY)
     if args.layout == "spaced":
         body["model"] = str(BODY["model"]).removesuffix("-compact")
@@ -150,6 +297,7 @@ def main() -> None:
         pids = {"metered": procs[1].pid, "plain": procs[2].pid}
         rates: dict[str, list[float]] = {name: [] for name in names}
         cpu_us: dict[str, list[float]] = {name: [] for name in names}
+        byte_counts: dict[str, list[int]] = {name: [] for name in names}
         try:
             urls = {
                 "metered": f"http://127.0.0.1:{ports[1]}",
@@ -170,6 +318,7 @@ def main() -> None:
                     time.sleep(0.5)
                     cpu = _cpu_seconds(pids[name]) - cpu_before
                     rate = nbytes / seconds / 1e6
+                    byte_counts[name].append(nbytes)
                     rates[name].append(rate)
                     cpu_us[name].append(cpu / args.requests * 1e6)
                     print(
@@ -182,6 +331,16 @@ def main() -> None:
                 p.terminate()
             for p in procs:
                 p.wait(timeout=30)
+        # Every metered request has its row (warm-up included), and both proxies passed the
+        # same bytes.
+        import sqlite3
+
+        with sqlite3.connect(f"{tmp}/ledger.db") as conn:
+            rows = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+        sent = 4 * args.concurrency + args.rounds * args.requests
+        print(f"metered proxy rows: {rows} for {sent} requests ({sent - rows} missing)")
+        sizes = {name: set(byte_counts[name]) for name in names}
+        print(f"bytes per run: metered {sorted(sizes['metered'])}, plain {sorted(sizes['plain'])}")
     from sseusage_fast import BACKEND
 
     best = {name: max(rates[name]) for name in names}
@@ -192,6 +351,8 @@ def main() -> None:
         f" ratio {best['metered'] / best['plain']:.3f}x best,"
         f" {median['metered'] / median['plain']:.3f}x median (target 0.97x)"
     )
+    if FAILURES:
+        print(f"failed requests: {len(FAILURES)} ({', '.join(sorted(set(FAILURES)))})")
     print(
         f"proxy CPU per stream (median): metered {cpu['metered']:.0f} us, plain "
         f"{cpu['plain']:.0f} us, plain/metered {cpu['plain'] / cpu['metered']:.3f}x"

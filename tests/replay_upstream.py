@@ -7,12 +7,15 @@ The scenario is chosen by the request's model name, so the official SDKs can dri
   ...-cut       the connection drops mid-stream
   ...-gzip      the response is gzip-coded (flushed per event, so it still streams)
   ...-long      200 text deltas
+  ...-html      HTTP 200 with an HTML page (no provider's body)
   ...-compact   JSON without spaces after separators, as the APIs send it (Anthropic keeps
                 `{"type": "ping"}` spaced); otherwise spaced, as the documentation prints it
 Anything else gets a normal stream (`"stream": true`) or JSON body.
 Headers: `x-replay-stall-headers: S` waits S seconds before answering; `x-replay-stall-body: S`
-pauses S seconds halfway through a stream. Streams closed before their end (the proxy went
-away) are listed in `app.state.aborted` by message id.
+pauses S seconds halfway through a stream;
+`x-replay-interval: S` waits S seconds before each event; `x-replay-stamp: 1` puts a comment
+line `: t=<unix time>` before each event (for latency benchmarks). Streams closed before their
+end (the proxy went away) are listed in `app.state.aborted` by message id.
 """
 
 from __future__ import annotations
@@ -208,6 +211,8 @@ async def _paced(
     stall: float = 0.0,
     name: str = "",
     aborted: list[str] | None = None,
+    interval: float = 0.0,
+    stamp: bool = False,
 ) -> AsyncIterator[bytes]:
     coder = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16) if gzip else None
     done = False
@@ -217,6 +222,10 @@ async def _paced(
                 raise _Cut("simulated upstream failure")
             if "slow" in model:
                 await asyncio.sleep(0.05)
+            if interval:
+                await asyncio.sleep(interval)
+            if stamp:  # a comment line (ignored by SSE readers) with the time it was sent
+                event = f": t={time.time():.6f}\n".encode() + event
             if stall and i == len(events) // 2:
                 await asyncio.sleep(stall)
             if coder is not None:
@@ -261,6 +270,9 @@ def create_replay_app() -> Starlette:
         n = int(request.headers.get("x-replay-id") or next(_ids))
         req_header = "request-id" if anthropic else "x-request-id"
         headers = {req_header: f"req_{n:06d}"}
+        if "html" in model:  # a 200 that is no provider's body (a captive portal, a CDN page)
+            page = b"<html><body><h1>Welcome</h1><p>Sign in to continue.</p></body></html>"
+            return Response(page, media_type="text/html", headers=headers)
         if "overloaded" in model:
             return Response(
                 json.dumps(OVERLOADED),
@@ -284,6 +296,8 @@ def create_replay_app() -> Starlette:
                 stall=float(request.headers.get("x-replay-stall-body") or 0),
                 name=f"msg_{n:06d}" if anthropic else f"chatcmpl-{n:06d}",
                 aborted=aborted,
+                interval=float(request.headers.get("x-replay-interval") or 0),
+                stamp=bool(request.headers.get("x-replay-stamp")),
             )
             return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         data = (
@@ -310,12 +324,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[str]:
-    """Run `app` under uvicorn in a background thread; yields its base URL."""
+def serve(app: Any, port: int | None = None, **options: Any) -> Iterator[str]:
+    """Run `app` under uvicorn in a background thread; yields its base URL. `options` go to
+    `uvicorn.Config` (e.g. the proxy's own, from `proxy.server.uvicorn_options`)."""
     port = port or free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", backlog=1024
-    )
+    settings: dict[str, Any] = {"log_level": "warning", "lifespan": "on", "backlog": 1024}
+    settings.update(options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -134,7 +134,9 @@ def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     led = open_ledger(path)
     led.record(full_row())
     led.close()
-    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 and 3
+    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 to 4
+        for column in ("tags", "end_user", "refused"):
+            conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("DROP TABLE captures")
         conn.execute("DROP INDEX requests_uuid")
         conn.execute("ALTER TABLE requests DROP COLUMN uuid")
@@ -305,7 +307,8 @@ def test_postgres_ledger_opens_with_the_server_down_and_spools(tmp_path: Path) -
             led.count()  # reads need the server: they say so
     finally:
         led.close()
-    assert "secret" not in spool.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == [f"spool.jsonl.{os.getpid()}"]
+    assert "secret" not in (tmp_path / f"spool.jsonl.{os.getpid()}").read_text()
     with pytest.raises(Exception, match="connect|refused"):
         open_ledger(DOWN_DSN, spool=False)  # without a spool, rows would be lost: refuse
 
@@ -321,7 +324,7 @@ def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path:
     up.close()
     led = open_ledger(DOWN_DSN, spool=tmp_path / "spool.jsonl")
     try:
-        led.retry_interval = 0.05  # type: ignore[misc]
+        led.writer.max_retry_delay = 0.05  # type: ignore[attr-defined]
         led.record(full_row(request_id="req_early"))
         assert led.flush(timeout=30)
         assert led.spooled() == 1
@@ -332,5 +335,36 @@ def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path:
         assert led.spooled() == 0
         assert [row.request_id for row in led.rows()] == ["req_early"]
         assert led.schema_version() == LATEST_VERSION
+    finally:
+        led.close()
+
+
+def test_postgres_writer_connections_have_deadlines_and_readers_do_not() -> None:
+    led = _pg_ledger()
+    try:
+        conn = led.writer._db.connect()  # type: ignore[attr-defined]
+        try:
+            assert conn.execute("SHOW statement_timeout").fetchone()[0] == "3s"
+            params = conn.info.get_parameters()
+            assert params["keepalives"] == "1" and params["connect_timeout"] == "3"
+        finally:
+            conn.close()
+        # A report's long aggregate must not be cut by the writer's deadline.
+        with led._lock:  # type: ignore[attr-defined]
+            reader = led._reader()  # type: ignore[attr-defined]
+            assert reader.execute("SHOW statement_timeout").fetchone()[0] == "0"
+    finally:
+        led.close()
+
+
+def test_sqlite_busy_timeout_bounds_the_writer() -> None:
+    from sseusage_fast.ledger.sqlite import SQLiteLedger
+
+    led = open_ledger(":memory:")
+    try:
+        assert isinstance(led, SQLiteLedger)
+        conn = led.writer._db.connect()  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 3000
+        conn.close()
     finally:
         led.close()

@@ -251,7 +251,7 @@ def test_postgres_outage_rows_are_spooled_and_replayed_once(tmp_path: Path) -> N
 
     led = open_ledger(dsn, spool=spool)
     assert isinstance(led, SQLLedger)
-    led.retry_interval = 0.2
+    led.writer.max_retry_delay = 0.2
     try:
         for i in range(5):
             led.record(_row(i))
@@ -262,22 +262,26 @@ def test_postgres_outage_rows_are_spooled_and_replayed_once(tmp_path: Path) -> N
             led.record(_row(i))
         assert led.flush(timeout=30)  # delivered: to the spool, fsync'd
         assert led.spooled() == 20 and count() == 5
-        lines = spool.read_text().splitlines()
-        assert len(lines) == 20 and oct(spool.stat().st_mode & 0o777) == "0o600"
-        assert KEY not in spool.read_text()
+        own = led.spool.path  # this process's file beside the configured path
+        assert own.name == f"spool.jsonl.{os.getpid()}"
+        lines = own.read_text().splitlines()
+        assert len(lines) == 20 and oct(own.stat().st_mode & 0o777) == "0o600"
+        assert KEY not in own.read_text()
 
         relay.up()  # it comes back: the spool is replayed, in order, and emptied
         _wait(lambda: led.spooled() == 0)
-        assert count() == 25 and spool.read_text() == ""
+        assert count() == 25 and own.read_text() == ""
         led.record(_row(25))
         assert led.flush(timeout=10) and count() == 26
 
         # A crash between the replay's commit and the spool being emptied replays the same
-        # lines again: no duplicate (rows are keyed by uuid).
-        spool.write_text("\n".join(lines) + "\n")
+        # lines again: no duplicate (rows are keyed by uuid). A file no process holds is
+        # adopted by the next ledger that looks.
         led.close()
+        assert not own.exists()  # empty at close: removed
+        spool.write_text("\n".join(lines) + "\n")
         led = open_ledger(dsn, spool=spool)
-        _wait(lambda: led.spooled() == 0)
+        _wait(lambda: led.spooled() == 0 and not spool.exists())
         ids = [r.request_id for r in led.rows()]
         assert ids == [f"req_{i:04d}" for i in range(26)]
     finally:
@@ -287,7 +291,8 @@ def test_postgres_outage_rows_are_spooled_and_replayed_once(tmp_path: Path) -> N
 
 
 def test_sqlite_spool_replay_is_idempotent(tmp_path: Path) -> None:
-    from sseusage_fast.ledger.base import Capture, Spool
+    from sseusage_fast.ledger.base import Capture
+    from sseusage_fast.ledger.spool import Spool
 
     spool = Spool(tmp_path / "l.db.spool.jsonl")
     rows = [_row(i) for i in range(3)]
@@ -295,13 +300,15 @@ def test_sqlite_spool_replay_is_idempotent(tmp_path: Path) -> None:
     entries[1] = (rows[1], Capture(b'{"q": 1}', b"data: x\n\n"))
     spool.append(entries)
     spool.append(entries)  # the same rows twice (a replay interrupted, then redone)
+    left = spool.path
+    spool.close()  # as if its process had died: the file is kept, unlocked
     led = open_ledger(tmp_path / "l.db")  # the default spool sits next to the file
     try:
         _wait(lambda: led.flush() and led.count() == 3)
         got = list(led.rows())
         assert [r.uuid for r in got] == [r.uuid for r in rows]
         assert got[1].id is not None and led.capture(got[1].id) == entries[1][1]
-        assert (tmp_path / "l.db.spool.jsonl").read_text() == ""
+        _wait(lambda: not left.exists())  # adopted, replayed, removed
     finally:
         led.close()
 

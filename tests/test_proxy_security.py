@@ -88,7 +88,7 @@ def test_keys_never_reach_logs_ledger_or_spool(
                 url + f"/v1beta/models?key={GEMINI_KEY}", headers={"x-goog-api-key": GEMINI_KEY}
             )
             assert r.status_code == 200
-            # An upstream cut: a traceback in the server's log.
+            # An upstream cut: in the server's log.
             with pytest.raises(httpx.HTTPError):
                 httpx.post(url + f"/v1/messages?key={GEMINI_KEY}", json=_body("m-cut"), headers=a)
         # An unreachable upstream: a warning with the exception's text.
@@ -106,7 +106,9 @@ def test_keys_never_reach_logs_ledger_or_spool(
 
     text = everything_logged.text
     assert "event content_block_delta" in text  # DEBUG was really on
-    assert "Exception in ASGI application" in text and "UpstreamCut" in text
+    # The cut as the server logs it: a traceback, or one line once the proxy's log filters
+    # are installed (`proxy.server.install_server_log_filters`).
+    assert "UpstreamCut" in text or "response cut short" in text
     assert "upstream request failed" in text
     assert len(rows) == 5 and all(r.key_fingerprint for r in rows)
     for secret in SECRETS:
@@ -146,7 +148,12 @@ def test_only_the_configured_upstream_is_ever_contacted(
             f"GET {evil[0]}/v1/models HTTP/1.1\r\nHost: {evil_host}\r\n"
             "Connection: close\r\n\r\n".encode(),
         )
-        assert 400 <= _status(answer) < 500 and len(seen) == before
+        # h11 refuses it (the server answers 400); httptools gives the app its path only
+        # (relayed to the configured upstream). Either way the other host is not contacted.
+        if 400 <= _status(answer) < 500:
+            assert len(seen) == before
+        else:
+            assert _status(answer) == 200 and seen[-1]["path"] == "/prefix/v1/models"
         # A Host header naming another host: ignored, the upstream gets its own.
         answer = _raw(
             port,

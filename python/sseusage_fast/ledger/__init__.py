@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sseusage_fast.ledger.base import Capture, GroupTotals, Ledger
-from sseusage_fast.ledger.row import COLUMNS, SOURCES, LedgerRow
+from sseusage_fast.ledger.base import GroupTotals, Ledger
+from sseusage_fast.ledger.row import COLUMNS, SOURCES, Capture, LedgerRow
 
 __all__ = [
     "COLUMNS",
@@ -23,9 +23,10 @@ def open_ledger(dsn: str | Path, *, spool: str | Path | bool = True) -> Ledger:
     path opens a SQLite file. Applies any pending schema migrations.
 
     `spool`: where rows go while the database cannot take them (JSON lines, replayed when it
-    is back). True: the default place (next to a SQLite file; for PostgreSQL a file under
-    $XDG_STATE_HOME/sseusage, named after the DSN without its password); False: none (rows
-    are retried for a few seconds, then lost); or a path."""
+    is back; each process writes `<spool>.<pid>` beside it, see spool.py). True: the default
+    place (next to a SQLite file; for PostgreSQL a file under $XDG_STATE_HOME/sseusage, named
+    after the DSN without its password); False: none (rows wait in memory, retried, and go to
+    stderr at close if the database never comes back); or a path."""
     text = str(dsn)
     if text.startswith(("postgresql://", "postgres://")):
         from sseusage_fast.ledger.postgres import PostgresLedger, default_spool_path

@@ -1,52 +1,36 @@
 """The ledger interface, and the SQL machinery both databases share.
 
-Writes never block the caller: `record()` queues the row and a worker thread writes queued rows
-in batches, one transaction per batch, on its own connection. Reads (reports, backfill) use a
-second connection in the caller's thread.
+Writes never block the caller: `record()` queues the row and the writer thread (writer.py)
+writes queued rows in batches, one transaction per batch, on its own connection, or spools them.
+Reads (reports, backfill) use a second connection in the caller's thread.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import logging
-import operator
 import os
-import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from sseusage_fast.ledger.row import COLUMNS, LedgerRow
+from sseusage_fast.ledger.row import COLUMNS, Capture, LedgerRow, row_values
 from sseusage_fast.ledger.schema import SCHEMA_VERSION_TABLE, migrations
+from sseusage_fast.ledger.spool import Entry, Spool
+from sseusage_fast.ledger.writer import RowWriter, one_line
 from sseusage_fast.record import TOKEN_FIELDS
 
 log = logging.getLogger("sseusage_fast.ledger")
 
-_STOP = object()
-_row_values = operator.attrgetter(*COLUMNS)
 _COLUMN_AT = {name: at for at, name in enumerate(COLUMNS)}
 
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """The bodies of one request, kept so that it can be re-estimated later."""
-
-    request_body: bytes
-    response_body: bytes
+__all__ = ["Capture", "GroupTotals", "Ledger", "SQLLedger"]
 
 
 @dataclass(slots=True)
@@ -69,14 +53,31 @@ class Ledger(ABC):
     dialect: str
 
     @abstractmethod
-    def record(self, row: LedgerRow, capture: Capture | None = None) -> None: ...
+    def record(
+        self, row: LedgerRow, capture: Capture | None = None, *, secrets: Iterable[str] = ()
+    ) -> None:
+        """Queue the row; never blocks. Its text is scrubbed first: `secrets` (the request's
+        own key and auth values) and anything shaped like a key."""
 
     @abstractmethod
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every row recorded so far is written; False on timeout."""
+        """Wait until every row recorded so far is durable (committed, or fsync'd to the
+        spool); False on timeout."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self, timeout: float | None = None) -> dict[str, Any]:
+        """Write what is queued (within `timeout`, else the writer's default), then stop.
+        Returns `health()`: `stderr_rows` > 0 means rows that neither the database nor the
+        spool took were written to stderr as JSON lines, and the process should exit non-zero."""
+
+    def health(self) -> dict[str, Any]:
+        """The writer's state: `state` ("ok", "degraded": rows in the spool, "failing": rows
+        in memory only, "closed"), `db`, `spool`, `queued`, `lag_seconds` (age of the oldest row
+        not yet durable), `spooled`, `stderr_rows`, error
+        counts, `last_error`, `accepting` (False when a new row would overflow), and
+        `durable_ms` (p50, p99, max over the last 4,096 rows of the time from the request's end
+        to its row being committed or spooled)."""
+        return {"state": "unknown", "accepting": True, "stderr_rows": 0}
 
     @abstractmethod
     def count(self, *, flagged_only: bool = False) -> int: ...
@@ -106,14 +107,6 @@ class SQLLedger(Ledger):
     placeholder = "?"
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "SUM(cost_usd)"
-    batch_size = 500
-    # After the first row of a batch, the writer waits this long for more before writing: one
-    # transaction (and one wake-up of the writer thread, which competes with the proxy's event
-    # loop for the GIL) per batch instead of per row. `flush()` and `close()` cut it short.
-    linger = 0.05
-
-    # While rows are spooled, the writer tries the database again this often (seconds).
-    retry_interval = 2.0
     # The columns `_to_db` changes; None: all of them. Naming them spares the writer thread
     # (which holds the GIL meanwhile) a method call per column of every row.
     converted_columns: tuple[str, ...] | None = None
@@ -133,14 +126,11 @@ class SQLLedger(Ledger):
                 raise
             log.warning(
                 "ledger database unavailable at start (rows are spooled until it is up): %s",
-                _one_line(exc),
+                one_line(exc),
             )
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._hurry = threading.Event()
         self._closed = False
         self.spool = Spool(spool) if spool is not None else None
-        self._thread = threading.Thread(target=self._run, name="sseusage-ledger", daemon=True)
-        self._thread.start()
+        self.writer = RowWriter(_WriterDatabase(self), self.spool)
 
     # -- dialect hooks -------------------------------------------------------------------
 
@@ -161,6 +151,12 @@ class SQLLedger(Ledger):
 
     def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
+
+    def _writer_session(self, conn: Any) -> None:
+        """Settings of the writer's own connections (timeouts), not of the readers'."""
+
+    def _interrupt(self, conn: Any) -> None:
+        """Make a call blocked on `conn` in another thread fail now (a stalled server)."""
 
     def _insert_returning_id(self, conn: Any, sql: str, params: Sequence[Any]) -> int | None:
         found = conn.execute(sql + " RETURNING id", params).fetchone()
@@ -212,141 +208,35 @@ class SQLLedger(Ledger):
 
     # -- writes --------------------------------------------------------------------------
 
-    def record(self, row: LedgerRow, capture: Capture | None = None) -> None:
+    def record(
+        self, row: LedgerRow, capture: Capture | None = None, *, secrets: Iterable[str] = ()
+    ) -> None:
         if self._closed:
             raise RuntimeError("the ledger is closed")
-        self._queue.put((row, capture))
+        self.writer.record((row.scrubbed(secrets), capture))
 
     def flush(self, timeout: float | None = None) -> bool:
-        # queue.join() has no timeout; poll the unfinished count instead.
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            self._hurry.set()
-            if deadline is not None and time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        return self.writer.flush(timeout)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> dict[str, Any]:
         if self._closed:
-            return
+            return self.writer.health()
         self._closed = True
-        self._queue.put(_STOP)
-        self._hurry.set()
-        self._thread.join()
+        report = self.writer.close(timeout)
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+        return report
+
+    def health(self) -> dict[str, Any]:
+        return self.writer.health()
 
     def spooled(self) -> int:
-        """Rows waiting in the spool file for the database to come back."""
-        return self.spool.count() if self.spool is not None else 0
+        """Rows waiting in spool files for the database to come back."""
+        return int(self.writer.health()["spooled"])
 
-    def _run(self) -> None:
-        conn: Any = None
-        next_retry = 0.0
-        try:
-            conn = self._reconnect(conn)
-            if conn is not None and self.spooled():
-                conn = self._replay(conn)  # left by an earlier run
-            while True:
-                timeout = None
-                if self.spool is not None and self.spool.count():
-                    timeout = next_retry - time.monotonic()
-                    if timeout <= 0:
-                        conn = self._replay(self._reconnect(conn))
-                        next_retry = time.monotonic() + self.retry_interval
-                        continue
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    continue
-                if item is not _STOP and self.linger > 0:
-                    self._hurry.wait(self.linger)
-                self._hurry.clear()
-                batch = [item]
-                while len(batch) < self.batch_size:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = any(entry is _STOP for entry in batch)
-                entries = [entry for entry in batch if entry is not _STOP]
-                try:
-                    if entries:
-                        conn = self._deliver(conn, entries)
-                        if conn is None:
-                            next_retry = time.monotonic() + self.retry_interval
-                finally:
-                    for _ in batch:
-                        self._queue.task_done()
-                if stop:
-                    break
-        finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
-
-    def _reconnect(self, conn: Any) -> Any:
-        if conn is not None:
-            return conn
-        try:
-            return self._connect_migrated()
-        except Exception as exc:  # noqa: BLE001 - the database is down: spool and retry later
-            log.warning("ledger database unavailable: %s", _one_line(exc))
-            return None
-
-    def _deliver(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> Any:
-        """Write the rows, or spool them when the database cannot take them. The connection to
-        use next (None after a failure)."""
-        if self.spool is not None and self.spool.count():
-            # Rows already wait in the spool: the database is (or was just) down. Queue behind
-            # them; the replay writes them in order.
-            self.spool.append(entries)
-            return conn
-        attempts = 2 if self.spool is not None else 8
-        for attempt in range(attempts):
-            conn = self._reconnect(conn)
-            if conn is not None:
-                try:
-                    self._write(conn, entries)
-                    return conn
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("ledger write failed: %s", _one_line(exc))
-                    with contextlib.suppress(Exception):
-                        conn.close()
-                    conn = None
-            if attempt < attempts - 1:
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-        if self.spool is None:
-            log.error("ledger write failed; %d rows lost (no spool file)", len(entries))
-            return None
-        self.spool.append(entries)
-        log.warning(
-            "ledger unavailable: %d rows spooled to %s, replayed when it is back",
-            len(entries),
-            self.spool.path,
-        )
-        return None
-
-    def _replay(self, conn: Any) -> Any:
-        """Write the spooled rows (idempotent by uuid), then empty the spool."""
-        if conn is None or self.spool is None:
-            return conn
-        entries = self.spool.read()
-        try:
-            for i in range(0, len(entries), self.batch_size):
-                self._write(conn, entries[i : i + self.batch_size])
-        except Exception as exc:  # noqa: BLE001 - still down: keep the spool, retry later
-            log.warning("ledger replay failed, rows stay spooled: %s", _one_line(exc))
-            with contextlib.suppress(Exception):
-                conn.close()
-            return None
-        self.spool.clear()
-        log.info("ledger back: %d spooled rows written", len(entries))
-        return conn
-
-    def _write(self, conn: Any, entries: list[tuple[LedgerRow, Capture | None]]) -> None:
+    def _write(self, conn: Any, entries: list[Entry]) -> None:
         p = self.placeholder
         # A row already written (a replay after a crash between commit and spool clearing)
         # is skipped: its uuid is unique.
@@ -377,7 +267,7 @@ class SQLLedger(Ledger):
 
     def _params(self, row: LedgerRow) -> list[Any]:
         to_db = self._to_db
-        values = list(_row_values(row))
+        values = list(row_values(row))
         converted = self.converted_columns
         if converted is None:
             return [to_db(name, value) for name, value in zip(COLUMNS, values)]
@@ -498,91 +388,27 @@ def estimated_from_db(value: str | None) -> tuple[str, ...]:
     return tuple(json.loads(value))
 
 
-# -- the spool: rows the database could not take, kept on disk until it can ----------------------
+class _WriterDatabase:
+    """The writer's view of a SQL ledger (writer.Database)."""
 
-_TIME_FIELDS = ("ts", "backfilled_at")
+    def __init__(self, ledger: SQLLedger) -> None:
+        self._ledger = ledger
 
-
-def row_to_json(row: LedgerRow, capture: Capture | None = None) -> str:
-    data: dict[str, Any] = {}
-    for name, value in zip(COLUMNS, _row_values(row)):
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):
-            value = str(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        data[name] = value
-    if capture is not None:
-        data["_capture"] = [
-            base64.b64encode(capture.request_body).decode("ascii"),
-            base64.b64encode(capture.response_body).decode("ascii"),
-        ]
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=True)
-
-
-def row_from_json(line: str) -> tuple[LedgerRow, Capture | None]:
-    data = json.loads(line)
-    coded = data.pop("_capture", None)
-    for name in _TIME_FIELDS:
-        if data.get(name) is not None:
-            data[name] = datetime.fromisoformat(data[name])
-    if data.get("cost_usd") is not None:
-        data["cost_usd"] = Decimal(data["cost_usd"])
-    data["estimated"] = tuple(data.get("estimated") or ())
-    known = {name: data[name] for name in COLUMNS if name in data}
-    capture = None
-    if coded is not None:
-        capture = Capture(base64.b64decode(coded[0]), base64.b64decode(coded[1]))
-    return LedgerRow(**known), capture
-
-
-class Spool:
-    """An append-only JSON-lines file, one row a line, fsync'd before `record()`'s rows count
-    as delivered. Only the ledger's writer thread touches it. Created on first use, mode 0600:
-    it holds what the ledger would (key fingerprints, never keys; bodies only when asked)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._count: int | None = None
-
-    def count(self) -> int:
-        if self._count is None:
-            self._count = len(self.read()) if self.path.exists() else 0
-        return self._count
-
-    def append(self, entries: Sequence[tuple[LedgerRow, Capture | None]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = "".join(row_to_json(row, capture) + "\n" for row, capture in entries).encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def connect(self) -> Any:
+        conn = self._ledger._connect_migrated()
         try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self._count = self.count() + len(entries)
+            self._ledger._writer_session(conn)
+        except BaseException:
+            self.disconnect(conn)
+            raise
+        return conn
 
-    def read(self) -> list[tuple[LedgerRow, Capture | None]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        entries = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                entries.append(row_from_json(line))
-            except (ValueError, TypeError, KeyError) as exc:
-                # Only a line cut by a crash mid-append can be bad; its rows were never
-                # reported as delivered.
-                log.error("spool %s line %d unreadable, skipped: %s", self.path, number, exc)
-        return entries
+    def write(self, conn: Any, entries: list[Entry]) -> None:
+        self._ledger._write(conn, entries)
 
-    def clear(self) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self._count = 0
+    def interrupt(self, conn: Any) -> None:
+        self._ledger._interrupt(conn)
+
+    def disconnect(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            conn.close()

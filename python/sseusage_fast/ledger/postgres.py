@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +16,19 @@ from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to
 
 # Any constant will do: it only has to be the same for every proxy sharing the database.
 _MIGRATION_LOCK_KEY = 0x55E05A6E
-CONNECT_TIMEOUT = 5
+CONNECT_TIMEOUT = 3
+# Server-side limit of one statement (ms): a lock wait or an overloaded server fails the batch,
+# which is then spooled, instead of holding it. The writer's watchdog covers a server that
+# does not answer at all (stopped, partitioned), where no server-side timer can fire.
+STATEMENT_TIMEOUT_MS = 3000
+# A peer that vanished (host down, cable out) is noticed within about 20 s even when idle.
+_KEEPALIVE: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20000,
+}
 
 
 def default_spool_path(dsn: str) -> Path:
@@ -50,7 +64,20 @@ class PostgresLedger(SQLLedger):
         import psycopg
 
         # A bounded connect: an unreachable server must not stall the writer for minutes.
-        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        return psycopg.connect(
+            self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **_KEEPALIVE
+        )
+
+    def _writer_session(self, conn: Any) -> None:
+        # The writer's connection only: a report's long aggregate must not be cut.
+        conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+
+    def _interrupt(self, conn: Any) -> None:
+        # Shut the socket down under the blocked call: it fails at once with a connection
+        # error (a cancel request would need the very server that does not answer).
+        fd = conn.pgconn.socket
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
 
     @contextmanager
     def _transaction(self, conn: Any) -> Iterator[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -9,6 +11,7 @@ from random import getrandbits
 from typing import Any
 
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+from sseusage_fast.redact import has_secret_shape, scrub_secrets
 
 # How a row's token numbers were obtained.
 SOURCES = ("provider", "estimate", "billing_csv")
@@ -26,6 +29,14 @@ def new_uuid() -> str:
     n = (n & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
     n = (n & ~(0xF000 << 64)) | (4 << 76)  # version 4
     return f"{n:032x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """The bodies of one request, kept so that it can be re-estimated later."""
+
+    request_body: bytes
+    response_body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,13 @@ class LedgerRow:
     # The record's own error text, or the proxy's (an upstream timeout, a reset). Never holds
     # request headers or bodies.
     error_message: str | None = None
+    # Attribution: tags from the request's x-sseusage-tags (`env=prod,team=search`, sorted),
+    # and the end user the request body names.
+    tags: str | None = None
+    end_user: str | None = None
+    # Set when the proxy answered the request itself instead of forwarding it: why (e.g.
+    # `budget_exceeded`, `body_too_large`).
+    refused: str | None = None
     # Names the row everywhere it goes (the spool, a replay): writing it twice keeps one row.
     uuid: str = field(default_factory=new_uuid)
     # Set by the ledger when read back; None for a row not yet written.
@@ -103,6 +121,43 @@ class LedgerRow:
     def with_changes(self, **changes: Any) -> LedgerRow:
         return replace(self, **changes)
 
+    def scrubbed(self, known: Iterable[str] = ()) -> LedgerRow:
+        """This row with `known` secrets and key-shaped tokens cut out of its text (an
+        upstream may echo the caller's key in its error message, a client may put one in the
+        path or the model name). The same row when there is nothing to cut."""
+        known = tuple(secret for secret in known if len(secret) >= 4)
+        values = [getattr(self, name) or "" for name in TEXT_COLUMNS]
+        # One look at all the text at once: nearly every row has nothing to cut.
+        joined = "\x00".join(values)
+        if not any(secret in joined for secret in known) and not has_secret_shape(joined):
+            return self
+        changes: dict[str, Any] = {}
+        for name, value in zip(TEXT_COLUMNS, values):
+            if value:
+                scrubbed = scrub_secrets(value, known)
+                if scrubbed != value:
+                    changes[name] = scrubbed
+        return replace(self, **changes) if changes else self
+
 
 # Column order shared by the schema, inserts and reads (`id` is assigned by the database).
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRow) if f.name != "id")
+
+# Columns whose text comes from a client or an upstream.
+TEXT_COLUMNS = (
+    "path",
+    "model",
+    "error_message",
+    "error_type",
+    "stop_reason",
+    "message_id",
+    "request_id",
+    "service_tier",
+    "speed",
+    "method",
+    "tags",
+    "end_user",
+)
+
+# The row's values in COLUMNS order, as a tuple.
+row_values = operator.attrgetter(*COLUMNS)

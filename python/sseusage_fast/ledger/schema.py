@@ -97,6 +97,15 @@ def migrations(dialect: str) -> list[tuple[int, list[str]]]:
                 "CREATE UNIQUE INDEX requests_uuid ON requests (uuid)",
             ],
         ),
+        (
+            4,
+            [
+                # Attribution and refusals (the proxy's routes and budgets).
+                "ALTER TABLE requests ADD COLUMN tags TEXT",
+                "ALTER TABLE requests ADD COLUMN end_user TEXT",
+                "ALTER TABLE requests ADD COLUMN refused TEXT",
+            ],
+        ),
     ]
 
 

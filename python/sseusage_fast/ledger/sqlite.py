@@ -46,7 +46,9 @@ class SQLiteLedger(SQLLedger):
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _transaction).
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 10000")
+        # Another process holding the write lock makes a batch wait this long, then fail and
+        # go to the spool.
+        conn.execute("PRAGMA busy_timeout = 3000")
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt the file.
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -63,6 +65,9 @@ class SQLiteLedger(SQLLedger):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _interrupt(self, conn: sqlite3.Connection) -> None:
+        conn.interrupt()  # thread safe: the statement in progress fails with "interrupted"
 
     def _lock_for_migration(self, conn: sqlite3.Connection) -> None:
         pass  # BEGIN IMMEDIATE already holds the write lock.

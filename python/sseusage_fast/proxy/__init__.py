@@ -1,8 +1,7 @@
 """`sseusage proxy`: a metering reverse proxy (needs the `proxy` extra).
 
-The names load on first use, so that `proxy.command` (the command's options, registered by
-the CLI for every command) imports without Starlette.
-"""
+The names below are imported on first use, so that `sseusage_fast.proxy.command` and the
+settings modules load without the extra installed."""
 
 from __future__ import annotations
 
@@ -16,16 +15,16 @@ if TYPE_CHECKING:
 __all__ = ["Proxy", "ProxyConfig", "create_app", "run"]
 
 _WHERE = {
-    "Proxy": "app",
-    "create_app": "app",
-    "ProxyConfig": "config",
-    "run": "runner",
+    "Proxy": "sseusage_fast.proxy.app",
+    "create_app": "sseusage_fast.proxy.app",
+    "ProxyConfig": "sseusage_fast.proxy.config",
+    "run": "sseusage_fast.proxy.runner",
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
+    if name in _WHERE:
+        import importlib
 
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

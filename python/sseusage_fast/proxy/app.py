@@ -1,17 +1,21 @@
 """The metering reverse proxy: a Starlette app whose one route relays every request upstream.
 
 The relay is written at the ASGI level so that each upstream read goes to the client as soon
-as it arrives, and so that a client disconnect is seen at once (not at the next write).
+as it arrives, and so that a client disconnect is seen at once (not at the next write). One
+request goes through: read the body, build the upstream request, then the relay's steps
+(`relay.py`), then its row is scheduled (`batcher.py`), built and written (`rows.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,16 +25,21 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from sseusage_fast.ledger import Capture, Ledger, LedgerRow
+from sseusage_fast.ledger import Capture, Ledger
 from sseusage_fast.ledger.row import utcnow
+from sseusage_fast.proxy.attribution import TAGS_HEADER, TagError, end_user, parse_tags
+from sseusage_fast.proxy.batcher import RowBatcher
+from sseusage_fast.proxy.budgets import BudgetBook, estimate_cost, seconds_to_reset
 from sseusage_fast.proxy.config import ProxyConfig
+from sseusage_fast.proxy.ensure_usage import HideUsage, needs_usage, with_usage_requested
+from sseusage_fast.proxy.errors import error_body
 from sseusage_fast.proxy.headers import (
-    downstream_response_headers,
     install_log_filters,
     key_fingerprint,
     request_id,
     scrub,
     secret_values,
+    signed_header_names,
     upstream_request_headers,
     upstream_url,
 )
@@ -41,48 +50,46 @@ from sseusage_fast.proxy.meter import (
     default_parser_factory,
     make_parser,
 )
+from sseusage_fast.proxy.metrics import ProxyMetrics, ledger_health
+from sseusage_fast.proxy.ops import handle_ops, is_ops_path
+from sseusage_fast.proxy.relay import (
+    Outcome,
+    UpstreamCut,
+    http_date,
+    relay_body,
+    send_upstream,
+    watch_client,
+)
+from sseusage_fast.proxy.routes import match_route, route_provider
 from sseusage_fast.proxy.routing import detect_provider, is_generation, parse_body, request_model
-from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
+from sseusage_fast.proxy.rows import (
+    Coster,
+    RequestInfo,
+    build_row,
+    final_record,
+    log_row,
+    unbilled,
+)
+from sseusage_fast.proxy.upstream import UpstreamPool
+from sseusage_fast.record import UsageRecord
 
 log = logging.getLogger("sseusage_fast.proxy")
 
-# The end of a metered request (the parser's finish, the row, its cost, the ledger call) waits
-# up to this long and runs in a batch with the others that ended meanwhile. Run once per request
-# between other streams' reads, that code starts from cold caches (measured at 3-4 times its warm
-# cost, the largest share of metering's CPU); back to back, all but the first run warm. A batch
-# is also one wake-up and one transaction of the ledger's writer thread: at 200 streams/s its CPU
-# fell from 67 us per row with 50 ms batches to 21 us with 200 ms ones.
-ROW_BATCH_SECONDS = 0.2
+# How long the app's shutdown waits for queued rows to become durable. Only a courtesy: the
+# ledger's own close() (bounded too) writes whatever is still queued.
+SHUTDOWN_FLUSH_SECONDS = 2.0
 
 
 class _ClientGone(Exception):
     """The client went away before its request body was complete."""
 
 
-class UpstreamCut(Exception):
-    """Raised to the server to cut the client's response when the upstream cut ours. Its
-    message is scrubbed of the request's secrets (the server logs it)."""
+class _Refusal(Exception):
+    """The request is answered by the proxy: args are (status, code, message)."""
 
 
-@dataclass(slots=True)
-class _Request:
-    """What is known about one request before and while it is relayed."""
-
-    started: float
-    ts: Any
-    method: str
-    path: str
-    provider: str
-    model: str | None
-    billable: bool
-    key_fingerprint: str | None
-    # Key and auth header values of this request: scrubbed from any text that is logged.
-    secrets: tuple[str, ...] = ()
-    # The status is the proxy's own (502/504 for an upstream that failed), not the provider's.
-    proxy_answered: bool = False
-    ttfb_ms: float | None = None
-    http_status: int | None = None
-    request_id: str | None = None
+# Headers for the proxy only, removed before forwarding.
+_PROXY_HEADERS = frozenset({TAGS_HEADER})
 
 
 class Proxy:
@@ -99,17 +106,22 @@ class Proxy:
         self.config = config
         self.ledger = ledger
         self.parser_factory = parser_factory or default_parser_factory
-        self._pricing = pricing
-        self._pricing_loaded = pricing is not None
+        self.coster = Coster(pricing)
         self.client: httpx.AsyncClient | None = None
-        # Ends of requests whose rows are due in the next batch, in the order they ended.
-        self._due: list[Callable[[], None]] = []
-        # Set when the first of a batch arrives; None when no batcher runs (rows written at once).
-        self._batch_due: anyio.Event | None = None
-        self.upstream = config.upstream.rstrip("/")
-        self.base_url = httpx.URL(self.upstream)
-        if self.base_url.scheme not in ("http", "https") or not self.base_url.host:
-            raise ValueError(f"the upstream must be an http(s) URL, not {config.upstream!r}")
+        self.batcher = RowBatcher()
+        self.loopback_only = False
+        self.in_flight = 0
+        self.metrics = ProxyMetrics(self._gauges)
+        self.budgets = BudgetBook(config.budgets, ledger) if config.budgets else None
+        # OpenTelemetry (the `otel` extra), or a GenAITelemetry given to create_app.
+        self.telemetry: Any = None
+        if config.otel:
+            from sseusage_fast.proxy.telemetry import GenAITelemetry
+
+            self.telemetry = GenAITelemetry()
+        # ConfigError (a ValueError) for a bad upstream or route, before anything is served.
+        self.routes = config.all_routes()
+        self.base_urls = {route.prefix: httpx.URL(route.upstream) for route in self.routes}
         install_log_filters()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -117,231 +129,257 @@ class Proxy:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         c = self.config
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=c.connect_timeout,
-                read=c.read_timeout,
-                write=c.write_timeout,
-                pool=c.pool_timeout,
-            ),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-            follow_redirects=False,
-            trust_env=c.trust_env,
+        timeout = httpx.Timeout(
+            connect=c.connect_timeout,
+            read=c.read_timeout,
+            write=c.write_timeout,
+            pool=c.pool_timeout,
         )
+
+        def make_client(limits: httpx.Limits) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=timeout, limits=limits, follow_redirects=False, trust_env=c.trust_env
+            )
+
+        self.pool = UpstreamPool(make_client, max_connections=c.limits.max_upstream_connections)
+        self.client = self.pool.first
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._write_batches)
+                tg.start_soon(self.batcher.run)
                 try:
                     yield
                 finally:
                     tg.cancel_scope.cancel()
         finally:
             # Requests still relayed now (a shutdown that cut them) write their rows at once.
-            self._batch_due = None
-            self.write_pending_rows()
-            await self.client.aclose()
+            self.batcher.stop()
+            await self.pool.aclose()
             if self.ledger is not None:
-                await anyio.to_thread.run_sync(self.ledger.flush)
-
-    async def _write_batches(self) -> None:
-        while True:
-            self._batch_due = anyio.Event()
-            await self._batch_due.wait()
-            await anyio.sleep(ROW_BATCH_SECONDS)
-            self.write_pending_rows()
-
-    def _finish_later(self, end: Callable[[], None]) -> None:
-        """Run `end` (which writes one request's row) in the next batch."""
-        if self._batch_due is None:
-            self._run_end(end)
-            return
-        self._due.append(end)
-        if len(self._due) == 1:
-            self._batch_due.set()
+                # Bounded: a ledger that cannot write (database and spool down) must not hold
+                # the shutdown; the runner's close() then spools or prints what is left.
+                await anyio.to_thread.run_sync(self.ledger.flush, SHUTDOWN_FLUSH_SECONDS)
 
     def write_pending_rows(self) -> None:
-        """Write the rows of requests that have ended, now (at shutdown, or by a batch)."""
-        while self._due:
-            due, self._due = self._due, []
-            for end in due:
-                self._run_end(end)
+        """Write the rows of requests that have ended, now (at shutdown)."""
+        self.batcher.write_pending()
 
-    @staticmethod
-    def _run_end(end: Callable[[], None]) -> None:
-        try:
-            end()
-        except Exception:  # one failed row must not take the rest of its batch with it
-            log.exception("writing a request's row failed")
+    def _gauges(self) -> dict[str, tuple[str, float | None]]:
+        state = ledger_health(self.ledger)
+        queued = state.get("queued_rows")
+        return {
+            "sseusage_in_flight_requests": ("Requests being relayed now", self.in_flight),
+            "sseusage_ledger_queued_rows": (
+                "Rows ended but not yet written to the ledger (batch and writer queue)",
+                self.batcher.pending + (queued or 0),
+            ),
+            "sseusage_ledger_lag_seconds": (
+                "Age of the oldest row not yet written (NaN when the ledger cannot tell)",
+                state.get("lag_seconds"),
+            ),
+            "sseusage_spool_rows": (
+                "Rows waiting in the spool for the ledger database",
+                state.get("spooled_rows"),
+            ),
+            "sseusage_ledger_ready": ("1 when the ledger takes rows", float(state["ready"])),
+        }
 
     # -- one request ---------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
         assert self.client is not None, "the app's lifespan has not run"
+        if is_ops_path("/" + scope["path"].lstrip("/")):
+            await handle_ops(self, scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self._relay(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _relay(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.client is not None
         raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lowered = {k.lower(): v for k, v in raw_headers}
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = dict(parse_qsl(query_string))
         method, path = scope["method"], scope["path"]
-        req = _Request(
+        raw_path: bytes = scope.get("raw_path") or path.encode()
+        matched = match_route(self.routes, raw_path)
+        route, rest = matched if matched is not None else (None, raw_path)
+        # The path as the upstream knows it (the route's prefix cut), for what it tells.
+        tail = (path[len(route.prefix) :] or "/") if route is not None else path
+        detected = detect_provider(tail)
+        req = RequestInfo(
             started=time.perf_counter(),
             ts=utcnow(),
             method=method,
             path=path,
-            provider=detect_provider(path),
+            provider=detected if route is None else route_provider(route, tail, detected),
             model=None,
-            billable=is_generation(method, path),
+            billable=is_generation(method, tail),
             key_fingerprint=key_fingerprint(lowered, query),
             secrets=secret_values(lowered, query),
         )
         try:
-            body = await _read_body(receive)
+            req.tags = parse_tags(
+                lowered.get(TAGS_HEADER, ""),
+                max_tags=self.config.limits.max_tags,
+                max_chars=self.config.limits.max_tag_chars,
+            )
+        except TagError as exc:
+            await self._refuse(req, send, 400, "bad_tags", str(exc))
+            return
+        try:
+            body = await self._read_body(receive, lowered)
         except _ClientGone:
             self._finish_soon(req, None, UsageRecord(interrupted="client_disconnect"))
             return
-        url = upstream_url(self.base_url, scope.get("raw_path") or path.encode(), query_string)
+        except _Refusal as refusal:
+            await self._refuse(req, send, *refusal.args)
+            return
+        if route is None:
+            await self._no_route(req, send)
+            return
+        url = upstream_url(self.base_urls[route.prefix], rest, query_string)
         if url is None:
             await self._reject(req, send)
             return
         parsed = parse_body(body)
-        req.model = request_model(path, parsed)
-
-        parser = None
-        if self.config.meter:
-            request: Any = None
-            if req.billable and body:
-                # The parsed body, when it is JSON, saves the estimator parsing it again.
-                request = parsed if parsed is not None else body
-            parser = make_parser(
-                self.parser_factory, req.provider, request=request, estimate=req.billable
-            )
-
+        req.model = request_model(tail, parsed)
+        req.end_user = end_user(parsed)
+        if (
+            self.budgets is not None
+            and self.config.meter
+            and not await self._admit(req, parsed, body, send)
+        ):
+            return
+        parser = self._parser(req, parsed, body)
+        signed = signed_header_names(lowered)
+        sent = body
+        if route.ensure_usage and parser is not None and not signed and needs_usage(tail, parsed):
+            assert parsed is not None
+            sent = with_usage_requested(body, parsed)
+            req.hide_usage = True
         upstream_req = self.client.build_request(
-            method, url, headers=upstream_request_headers(raw_headers), content=body
+            method,
+            url,
+            headers=upstream_request_headers(raw_headers, signed=signed, drop_also=_PROXY_HEADERS),
+            content=sent,
         )
+        del sent
         # httpx adds its own defaults; the upstream must see only what the client sent.
-        if "accept-encoding" not in lowered:
+        # A stream whose events are edited on the way must come uncoded.
+        if "accept-encoding" not in lowered or req.hide_usage:
             upstream_req.headers["accept-encoding"] = "identity"
         if "user-agent" not in lowered:
             del upstream_req.headers["user-agent"]
         await self._exchange(req, parser, upstream_req, body, receive, send)
 
+    def _parser(
+        self, req: RequestInfo, parsed: dict[str, Any] | None, body: bytes
+    ) -> Parser | None:
+        if not self.config.meter:
+            return None
+        request: Any = None
+        if req.billable and body:
+            # The parsed body, when it is JSON, saves the estimator parsing it again.
+            request = parsed if parsed is not None else body
+        return make_parser(
+            self.parser_factory, req.provider, request=request, estimate=req.billable
+        )
+
     async def _exchange(
         self,
-        req: _Request,
+        req: RequestInfo,
         parser: Parser | None,
         upstream_req: httpx.Request,
         body: bytes,
         receive: Receive,
         send: Send,
     ) -> None:
-        """Send the request upstream and relay the answer, watching the client throughout: a
-        client that hangs up (even before the upstream has answered) closes the upstream
-        request at once and is recorded as `client_disconnect`."""
+        """The relay's steps under one task group: `watch_client` throughout, `send_upstream`,
+        then `relay_body`; then the row is scheduled. A client that hangs up (even before the
+        upstream has answered) closes the upstream request at once."""
         assert self.client is not None
-        interrupted: str | None = None
-        upstream_error: httpx.HTTPError | None = None
+        outcome = Outcome()
         response: httpx.Response | None = None
         meter: Meter | None = None
-        answered = False  # the row of an unreachable upstream is already written
-        disconnected = complete = False
+        shard = -1  # the upstream pool's shard in use, released when the response closes
         try:
             async with anyio.create_task_group() as tg:
-
-                async def watch_disconnect() -> None:
-                    nonlocal disconnected
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    # uvicorn also reports a disconnect once the response is complete.
-                    if not complete:
-                        disconnected = True
-                        tg.cancel_scope.cancel()
-
-                tg.start_soon(watch_disconnect)
+                tg.start_soon(watch_client, receive, outcome, tg.cancel_scope.cancel)
+                shard, client = self.pool.acquire()
                 try:
-                    response = await self.client.send(upstream_req, stream=True)
+                    response = await send_upstream(client, upstream_req)
                 except httpx.HTTPError as exc:
-                    answered = complete = True
+                    self.pool.release(shard)
+                    shard = -1
+                    outcome.complete = True  # the answer is the proxy's; its row is written
                     await self._answer_unreachable(req, parser, exc, send)
+                    parser = None
                     tg.cancel_scope.cancel()
                     return
-                if parser is not None:
-                    encoding = response.headers.get("content-encoding")
-                    meter = Meter(parser, encoding, keep_limit=self._keep_limit())
                 req.http_status = response.status_code
                 req.request_id = request_id(response.headers)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status_code,
-                        "headers": downstream_response_headers(response.headers.raw),
-                    }
-                )
                 req.ttfb_ms = (time.perf_counter() - req.started) * 1000
-                feed = None if meter is None else meter.feed_function()
-                try:
-                    async for chunk in response.aiter_raw():
-                        if feed is not None:
-                            try:
-                                feed(chunk)
-                            except Exception:  # noqa: BLE001 - metering never breaks a stream
-                                assert meter is not None
-                                meter.fail()
-                                feed = None
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    complete = True
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-                except httpx.HTTPError as exc:
-                    interrupted, upstream_error = "upstream_error", exc
-                except OSError:
-                    interrupted = "client_disconnect"  # the write failed: the client is gone
+                feed = None
+                if parser is not None:
+                    encoding = response.headers.get("content-encoding")
+                    meter = Meter(
+                        parser, encoding, keep_limit=self._keep_limit(), secrets=req.secrets
+                    )
+                    feed = meter.feed_function()
+                transform = None
+                if req.hide_usage and "content-encoding" not in response.headers:
+                    transform = HideUsage()
+                await relay_body(
+                    response,
+                    send,
+                    outcome,
+                    feed,
+                    transform=transform,
+                    on_feed_error=meter.fail if meter else None,
+                )
                 tg.cancel_scope.cancel()
-            if disconnected and interrupted is None:
-                interrupted = "client_disconnect"
         except BaseException:
             # Cancelled from outside (server shutdown) or a bug: the row is still written.
-            interrupted = interrupted or "cancelled"
+            outcome.cancelled = True
             raise
         finally:
             if response is not None:
                 with anyio.CancelScope(shield=True):
                     await response.aclose()
-            if parser is not None and not answered:
-                self._finish_later(
-                    functools.partial(
-                        self._end_stream,
-                        req,
-                        meter or Meter(parser),
-                        interrupted,
-                        upstream_error,
-                        body,
-                        time.perf_counter(),
-                    )
-                )
-        if upstream_error is not None:
+            if shard >= 0:
+                self.pool.release(shard)
+            if parser is not None:
+                self._schedule_row(req, meter or Meter(parser), outcome, body)
+        if outcome.upstream_error is not None:
             # Cut the client's response too, as the upstream cut ours: ending it cleanly would
             # pass a truncated body off as complete. The message names no secret.
-            raise UpstreamCut(self._error_text(req, upstream_error))
+            raise UpstreamCut(self._error_text(req, outcome.upstream_error))
+
+    def _schedule_row(self, req: RequestInfo, meter: Meter, outcome: Outcome, body: bytes) -> None:
+        end = functools.partial(self._end_stream, req, meter, outcome, body, time.perf_counter())
+        if req.hold is not None and self.budgets is not None and self.budgets.is_close(req.hold):
+            end()  # near a budget's limit: the row goes to the ledger now, not in a batch
+        else:
+            self.batcher.later(end)
 
     def _end_stream(
-        self,
-        req: _Request,
-        meter: Meter,
-        interrupted: str | None,
-        upstream_error: httpx.HTTPError | None,
-        body: bytes,
-        ended: float,
+        self, req: RequestInfo, meter: Meter, outcome: Outcome, body: bytes, ended: float
     ) -> None:
-        record = meter.finish(interrupted=interrupted)
-        if upstream_error is not None:
+        record = meter.finish(interrupted=outcome.interrupted)
+        error = outcome.upstream_error
+        if error is not None:
             record = replace(
                 record,
-                error_type=record.error_type or _error_type(upstream_error),
-                error_message=self._error_text(req, upstream_error),
+                error_type=record.error_type or type(error).__name__,
+                error_message=self._error_text(req, error),
             )
         self._finish(req, meter, record, request_body=body, ended=ended)
 
-    def _error_text(self, req: _Request, exc: BaseException) -> str:
+    def _error_text(self, req: RequestInfo, exc: BaseException) -> str:
         """An upstream failure in words, with the request's secrets scrubbed out."""
         if isinstance(exc, httpx.ReadTimeout):
             text = f"upstream sent nothing for {self.config.read_timeout:g} s (read timeout)"
@@ -352,7 +390,7 @@ class Proxy:
             text = f"upstream failed: {type(exc).__name__}" + (f": {detail}" if detail else "")
         return scrub(text, req.secrets)[:500]
 
-    async def _reject(self, req: _Request, send: Send) -> None:
+    async def _reject(self, req: RequestInfo, send: Send) -> None:
         """A request target that could lead anywhere but the configured upstream."""
         req.http_status = 400
         log.warning("rejected request target %r: not a plain path", scrub(req.path, req.secrets))
@@ -365,15 +403,107 @@ class Proxy:
                 error_message="the request target is not a plain path under the upstream",
             ),
         )
-        await _send_json(
+        await send_json(
             send,
             400,
             b'{"type":"error","error":{"type":"proxy_bad_request",'
             b'"message":"the request target must be a plain path"}}',
         )
 
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        """The whole request body, held once (a BytesIO hands its buffer over without a copy).
+        _Refusal for one over the size limit (said by Content-Length, or found while reading)
+        or not complete within the body timeout."""
+        limits = self.config.limits
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
+        buffer = io.BytesIO()
+        with anyio.move_on_after(limits.body_timeout) as scope:
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _ClientGone
+                chunk = message.get("body", b"")
+                if buffer.tell() + len(chunk) > limits.max_body_bytes:
+                    raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
+                buffer.write(chunk)
+                if not message.get("more_body", False):
+                    break
+        if scope.cancelled_caught:
+            message_text = f"the request body did not arrive within {limits.body_timeout:g} s"
+            raise _Refusal(408, "body_timeout", message_text)
+        return buffer.getvalue()
+
+    async def _admit(
+        self, req: RequestInfo, parsed: dict[str, Any] | None, body: bytes, send: Send
+    ) -> bool:
+        """Check the request's budgets and hold its estimated cost; False when refused."""
+        assert self.budgets is not None
+        limit = None
+        if parsed is not None:
+            for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+                limit = limit or parsed.get(name)
+        estimate = estimate_cost(self.coster.cost, req.model, body, limit)
+        hold, over, spend = await self.budgets.admit(req.key_fingerprint, req.tags, estimate)
+        if over is None:
+            req.hold = hold
+            return True
+        who = f"tag {over.tag}" if over.tag is not None else f"key {over.key}"
+        window = {"day": "today (UTC)", "month": "this month (UTC)"}.get(
+            over.window, f"in the last {over.window}"
+        )
+        message = f"budget exceeded for {who}: {spend:.2f} of {over.usd} USD spent {window}"
+        now = datetime.now(timezone.utc)
+        retry = seconds_to_reset(over, now)
+        headers = [] if retry is None else [(b"retry-after", str(retry).encode())]
+        await self._refuse(req, send, 429, "budget_exceeded", message, headers)
+        return False
+
+    async def _refuse(
+        self,
+        req: RequestInfo,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """Answer the request here, in its provider's error shape, and record it refused."""
+        req.http_status = status
+        req.proxy_answered = True
+        req.refused = code
+        self._finish_soon(
+            req, None, UsageRecord(status="error", error_type=code, error_message=message)
+        )
+        body, headers = error_body(req.provider, status, message, code)
+        headers += extra_headers or []
+        if status in (408, 413):
+            # The rest of the body is never read: the connection cannot carry another request.
+            headers.append((b"connection", b"close"))
+        await send_json(send, status, body, headers)
+
+    async def _no_route(self, req: RequestInfo, send: Send) -> None:
+        """A path under no route's prefix: answered here, never forwarded."""
+        req.http_status = 404
+        self._finish_soon(
+            req,
+            None,
+            UsageRecord(
+                status="error",
+                error_type="proxy_no_route",
+                error_message="the request path is under no configured route",
+            ),
+        )
+        await send_json(
+            send,
+            404,
+            b'{"type":"error","error":{"type":"proxy_no_route",'
+            b'"message":"no route of this proxy takes this path"}}',
+        )
+
     async def _answer_unreachable(
-        self, req: _Request, parser: Parser | None, exc: httpx.HTTPError, send: Send
+        self, req: RequestInfo, parser: Parser | None, exc: httpx.HTTPError, send: Send
     ) -> None:
         timeout = isinstance(exc, httpx.TimeoutException)
         req.http_status = 504 if timeout else 502
@@ -383,17 +513,17 @@ class Proxy:
         if parser is not None:
             record = Meter(parser).finish(interrupted="upstream_error")
             record = replace(
-                record, status="error", error_type=_error_type(exc), error_message=message
+                record, status="error", error_type=type(exc).__name__, error_message=message
             )
             # Nothing reached the upstream unless the connection was made: no bill to review.
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-                record = _unbilled(record)
+                record = unbilled(record)
             self._finish_soon(req, None, record)
         if timeout:
             kind, text = b"proxy_upstream_timeout", b"the upstream did not answer in time"
         else:
             kind, text = b"proxy_upstream_error", b"the upstream could not be reached"
-        await _send_json(
+        await send_json(
             send,
             req.http_status,
             b'{"type":"error","error":{"type":"' + kind + b'","message":"' + text + b'"}}',
@@ -404,16 +534,16 @@ class Proxy:
     def _keep_limit(self) -> int:
         return self.config.max_kept_bytes if self.config.keep_flagged_bodies else 0
 
-    def _finish_soon(self, req: _Request, meter: Meter | None, record: UsageRecord) -> None:
+    def _finish_soon(self, req: RequestInfo, meter: Meter | None, record: UsageRecord) -> None:
         """`_finish` in the next batch, with the latency as of now."""
         if self.config.meter:
-            self._finish_later(
+            self.batcher.later(
                 functools.partial(self._finish, req, meter, record, ended=time.perf_counter())
             )
 
     def _finish(
         self,
-        req: _Request,
+        req: RequestInfo,
         meter: Meter | None,
         record: UsageRecord,
         *,
@@ -424,120 +554,49 @@ class Proxy:
         request ended (perf_counter), which may be a little before its batch runs."""
         if not self.config.meter:
             return
-        status = req.http_status
-        # A request the provider cannot bill (an error answer, a model list) has nothing to
-        # review, and must not carry estimated tokens into the totals.
-        provider_error = status is not None and not 200 <= status < 300 and not req.proxy_answered
-        if not req.billable or provider_error:
-            record = _unbilled(record)
-        if record.model is None and req.model is not None:
-            record = replace(record, model=req.model)
-        if record.provider is None and req.provider != "auto":
-            record = replace(record, provider=req.provider)
-        row = LedgerRow.from_record(
-            record,
-            ts=req.ts,
-            latency_ms=round((ended - req.started) * 1000, 3),
-            ttfb_ms=None if req.ttfb_ms is None else round(req.ttfb_ms, 3),
-            http_status=status,
-            method=req.method,
-            path=req.path,
-            request_id=req.request_id,
-            key_fingerprint=req.key_fingerprint,
-            cost_usd=self._cost(record),
-        )
+        record = final_record(req, record)
+        # A 2xx body that is no provider's (an HTML page): its cost is unknown, not 0.
+        unknown = req.billable and record.status == "not_sse"
+        cost = None if unknown or req.refused else self.coster.cost(record)
+        # An upstream may echo the key in its error message.
+        row = build_row(req, record, ended=ended, cost_usd=cost).scrubbed(req.secrets)
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)
         if self.ledger is not None:
             self.ledger.record(row, capture)
-        _log_row(row)
-
-    def _cost(self, record: UsageRecord) -> Any:
-        if not self._pricing_loaded:
-            self._pricing_loaded = True
+        if req.hold is not None and self.budgets is not None:
+            self.budgets.settle(req.hold, row.cost_usd, row.uuid)
+        self.metrics.observe_row(row, req.refused)
+        if self.telemetry is not None:
             try:
-                from sseusage_fast.pricing import Pricing
-
-                self._pricing = Pricing.default()
-            except Exception:
-                log.warning("no pricing table available; cost_usd is left empty", exc_info=True)
-        if self._pricing is None or record.model is None:
-            return None
-        try:
-            return self._pricing.cost(record)
-        except Exception:
-            log.exception("pricing failed for model %r", record.model)
-            return None
+                self.telemetry.record(row, req.started, ended)
+            except Exception:  # exporting must never lose a row or fail a batch
+                log.exception("OpenTelemetry export failed")
+        log_row(row)
 
 
-def _unbilled(record: UsageRecord) -> UsageRecord:
-    cleared: dict[str, Any] = {name: None for name in record.estimated if name in TOKEN_FIELDS}
-    return replace(
-        record,
-        requires_manual_review=False,
-        estimated=(),
-        estimate_ranges={},
-        estimate_reasons=(),
-        **cleared,
-    )
-
-
-def _error_type(exc: BaseException) -> str:
-    return type(exc).__name__
-
-
-async def _send_json(send: Send, status: int, payload: bytes) -> None:
+async def send_json(
+    send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A response of the proxy's own."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"date", http_date().encode()),
+                *(headers or ()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(parts)
-
-
-def _log_row(row: LedgerRow) -> None:
-    if not log.isEnabledFor(logging.INFO):
-        return
-    flags = []
-    if row.requires_manual_review:
-        flags.append("REVIEW")
-    if row.estimated:
-        flags.append("estimated=" + ",".join(row.estimated))
-    if row.interrupted:
-        flags.append(row.interrupted)
-    # The path only: a query string can hold an API key (?key=).
-    log.info(
-        "%s %s %s %s model=%s in=%s out=%s cache_write=%s cache_read=%s usage=%s%s "
-        "%.0fms key=%s cost=%s",
-        row.method,
-        row.path,
-        row.http_status,
-        row.provider or "-",
-        row.model or "-",
-        row.input_tokens,
-        row.output_tokens,
-        row.cache_creation_input_tokens,
-        row.cache_read_input_tokens,
-        row.status,
-        (" " + " ".join(flags)) if flags else "",
-        row.latency_ms or 0,
-        row.key_fingerprint or "-",
-        row.cost_usd,
-    )
+def _too_large(limit: int) -> str:
+    return f"the request body is over this proxy's limit of {limit} bytes"
 
 
 def create_app(
@@ -546,9 +605,16 @@ def create_app(
     *,
     parser_factory: ParserFactory | None = None,
     pricing: Any = None,
+    loopback_only: bool = False,
+    telemetry: Any = None,
 ) -> Starlette:
-    """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it)."""
+    """The proxy as an ASGI app. The caller owns `ledger` (opens and closes it).
+    `loopback_only`: the server listens on loopback only, where the admin endpoints need no
+    token."""
     proxy = Proxy(config, ledger, parser_factory=parser_factory, pricing=pricing)
+    proxy.loopback_only = loopback_only
+    if telemetry is not None:
+        proxy.telemetry = telemetry
     app = Starlette(routes=[Route("/{path:path}", proxy)], lifespan=proxy.lifespan)
     app.state.proxy = proxy
     return app

@@ -46,14 +46,32 @@ def connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
     return names
 
 
-def upstream_request_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    drop = _NOT_FORWARDED_UP | connection_tokens(headers)
+def signed_header_names(headers: Mapping[str, str]) -> frozenset[str]:
+    """Headers an AWS SigV4 signature covers (Bedrock): changing one breaks the request."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-"):
+        return frozenset()
+    _, found, rest = auth.partition("SignedHeaders=")
+    if not found:
+        return frozenset()
+    return frozenset(n.strip().lower() for n in rest.split(",")[0].split(";") if n.strip())
+
+
+def upstream_request_headers(
+    headers: list[tuple[str, str]],
+    *,
+    signed: frozenset[str] = frozenset(),
+    drop_also: frozenset[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """The client's headers for the upstream: hop-by-hop ones and `drop_also` removed (unless
+    signed), Accept-Encoding narrowed to what the meter reads (unless signed)."""
+    drop = _NOT_FORWARDED_UP | connection_tokens(headers) | (drop_also - signed)
     out = []
     for name, value in headers:
         lower = name.lower()
         if lower in drop:
             continue
-        if lower == "accept-encoding":
+        if lower == "accept-encoding" and lower not in signed:
             value = narrow_accept_encoding(value)
         out.append((name, value))
     return out

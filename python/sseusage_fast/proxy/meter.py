@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sseusage_fast.record import UsageRecord
+from sseusage_fast.redact import safe_text
 
 log = logging.getLogger("sseusage_fast.proxy")
 
@@ -120,8 +121,10 @@ class Meter:
         content_encoding: str | None = None,
         *,
         keep_limit: int = 0,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self._parser = parser
+        self._secrets = secrets
         self._decoders: list[_Decoder] = []
         self._undecodable: str | None = None
         # Codings are listed in the order applied; undo them in reverse.
@@ -197,11 +200,13 @@ class Meter:
         self._kept_size += len(data)
 
     def _log_events(self, data: bytes) -> None:
+        # Upstream text: an error event may echo the caller's key, any text may hold escapes.
         for event in self._events.feed(data):
-            text = event.data
-            if len(text) > _DEBUG_DATA_CHARS:
-                text = text[:_DEBUG_DATA_CHARS] + f"...(+{len(event.data) - _DEBUG_DATA_CHARS})"
-            log.debug("event %s: %s", event.event, text)
+            log.debug(
+                "event %s: %s",
+                safe_text(event.event, self._secrets, _DEBUG_DATA_CHARS),
+                safe_text(event.data, self._secrets, _DEBUG_DATA_CHARS),
+            )
 
     @property
     def kept_body(self) -> bytes | None:

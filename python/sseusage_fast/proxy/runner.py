@@ -1,18 +1,26 @@
-"""Run the proxy under uvicorn, with the ledger opened before and closed after."""
+"""Run the proxy under uvicorn: the port bound first, then the ledger opened, then served; the
+ledger closed after. Every expected failure is a `StartupError` with one line to print."""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import logging
 import math
 import signal
+import socket
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import Ledger, open_ledger
-from sseusage_fast.proxy.app import create_app
 from sseusage_fast.proxy.config import ProxyConfig
 
 log = logging.getLogger("sseusage_fast.proxy")
+
+
+class StartupError(Exception):
+    """The proxy cannot start; the message says why in one line."""
 
 
 def redact_dsn(dsn: str) -> str:
@@ -22,6 +30,40 @@ def redact_dsn(dsn: str) -> str:
         return dsn
     netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (not yet listening), or StartupError saying why not."""
+    if not 0 < port < 65536:
+        raise StartupError(f"port must be 1-65535, not {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} on {host} is already in use") from None
+        if exc.errno == errno.EACCES:
+            raise StartupError(f"not allowed to listen on port {port} (below 1024?)") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def run(
@@ -34,44 +76,70 @@ def run(
     spool: str | bool = True,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain: in-flight streams finish (up to
-    `config.drain_timeout`), every row is written, and the function returns normally."""
+    `config.drain_timeout`), every row is written, and the function returns normally.
+    Raises StartupError (and creates no ledger) when the routes, the port or the ledger
+    cannot work. Rows that neither the database nor the spool could take at the end are
+    printed to stderr as JSON lines, and the function raises SystemExit(3)."""
     import uvicorn
 
-    ledger = open_ledger(db, spool=spool)
+    from sseusage_fast.proxy.app import create_app
+    from sseusage_fast.proxy.server import uvicorn_options
+
+    try:
+        routes = config.all_routes()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    sock = bind(host, port)
+    try:
+        ledger = open_ledger(db, spool=spool)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is said in one line
+        sock.close()
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
+    health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
     try:
-        app = create_app(config, ledger)
-        log.info(
-            "metering proxy on http://%s:%d -> %s, ledger %s",
-            host,
-            port,
-            config.upstream,
-            redact_dsn(db),
-        )
+        app = create_app(config, ledger, loopback_only=is_loopback(host))
+        for route in routes:
+            log.info(
+                "route %s -> %s (%s%s)",
+                route.prefix or "/",
+                route.upstream,
+                route.provider,
+                ", ensure_usage" if route.ensure_usage else "",
+            )
+        log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact_dsn(db))
         # uvicorn handles the signal (graceful shutdown), then raises it again once done so
         # that the process dies of it; a no-op handler underneath lets the ledger close and
         # the process exit 0 instead.
         for sig in previous:
             signal.signal(sig, _drained)
-        # uvicorn's access log would print query strings, where Gemini keys travel (?key=).
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            timeout_graceful_shutdown=math.ceil(config.drain_timeout),
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level=log_level,
+                log_config=None,
+                timeout_graceful_shutdown=math.ceil(config.drain_timeout),
+                **uvicorn_options(config),
+            )
         )
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if app is not None:
             # Rows still waiting for their batch when a forced exit skipped the app's shutdown.
             app.state.proxy.write_pending_rows()
         keep_estimator(ledger)
-        ledger.close()
+        health = ledger.close()
         log.info("ledger closed")
+    if health and health.get("stderr_rows"):
+        # Neither the database nor the spool took them: they are on stderr as JSON lines.
+        count = health["stderr_rows"]
+        log.error("%d ledger rows written to stderr; exiting with status 3", count)
+        raise SystemExit(3)
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
