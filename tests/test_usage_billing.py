@@ -843,3 +843,24 @@ def test_zero_first_byte_that_is_no_aws_message(backend: ModuleType) -> None:
     first = aws_event("messageStart", {"role": "assistant"})
     r = read(backend, first + b"\x00" * 100)
     assert r.status == "error" and r.framing == "aws-eventstream"
+
+
+def test_gemini_audio_shares_from_modality_details(backend: ModuleType) -> None:
+    event = {
+        "candidates": [{"content": {"parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {
+            "promptTokenCount": 120,
+            "candidatesTokenCount": 30,
+            "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": 20},
+                {"modality": "AUDIO", "tokenCount": 100},
+            ],
+            "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 30}],
+        },
+    }
+    r = read(backend, sse(event, done=False))
+    assert (r.audio_input_tokens, r.audio_output_tokens, r.input_tokens) == (100, 30, 120)
+    event["usageMetadata"]["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": 120}]
+    del event["usageMetadata"]["candidatesTokensDetails"]
+    r = read(backend, sse(event, done=False))
+    assert (r.audio_input_tokens, r.audio_output_tokens) == (None, None)
