@@ -828,3 +828,39 @@ def test_bedrock_error_body(backend: ModuleType) -> None:
         False,
     )
     assert r.error_message == "The security token included in the request is invalid."
+
+
+def test_zero_first_byte_that_is_no_aws_message(backend: ModuleType) -> None:
+    """`auto` takes a zero first byte for an AWS event stream only if its first message checks;
+    asked for Bedrock, the same bytes are a broken event stream."""
+    garbage = b"\x00\x9f\x92" + bytes(range(256)) * 4
+    r = read(backend, garbage)
+    assert (r.status, r.provider, r.framing) == ("not_sse", None, None)
+    assert "prelude CRC" in (r.error_message or "")
+    r = read(backend, garbage, "bedrock")
+    assert (r.status, r.error_type) == ("error", "invalid_event_stream")
+    # A real stream after a valid first message stays an event stream, its fault an error.
+    first = aws_event("messageStart", {"role": "assistant"})
+    r = read(backend, first + b"\x00" * 100)
+    assert r.status == "error" and r.framing == "aws-eventstream"
+
+
+def test_gemini_audio_shares_from_modality_details(backend: ModuleType) -> None:
+    event = {
+        "candidates": [{"content": {"parts": [{"text": "hi"}]}, "finishReason": "STOP"}],
+        "usageMetadata": {
+            "promptTokenCount": 120,
+            "candidatesTokenCount": 30,
+            "promptTokensDetails": [
+                {"modality": "TEXT", "tokenCount": 20},
+                {"modality": "AUDIO", "tokenCount": 100},
+            ],
+            "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 30}],
+        },
+    }
+    r = read(backend, sse(event, done=False))
+    assert (r.audio_input_tokens, r.audio_output_tokens, r.input_tokens) == (100, 30, 120)
+    event["usageMetadata"]["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": 120}]
+    del event["usageMetadata"]["candidatesTokensDetails"]
+    r = read(backend, sse(event, done=False))
+    assert (r.audio_input_tokens, r.audio_output_tokens) == (None, None)

@@ -18,12 +18,15 @@ use sseusage_fast::MAX_COUNT;
 use sseusage_fast::{RawRecord, Status};
 use sseusage_fast::{parse_usage, Provider, UsageCore, DEFAULT_MAX_EVENT_BYTES};
 
-const PROVIDERS: [Provider; 5] = [
+const PROVIDERS: [Provider; 8] = [
     Provider::Auto,
     Provider::Anthropic,
     Provider::OpenAiChat,
     Provider::OpenAiResponses,
     Provider::Gemini,
+    Provider::Bedrock,
+    Provider::Cohere,
+    Provider::Ollama,
 ];
 
 fn fed<'a>(provider: Provider, max: usize, pieces: impl Iterator<Item = &'a [u8]>) -> RawRecord {

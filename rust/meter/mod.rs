@@ -41,6 +41,8 @@ pub struct UsageCore {
     pub(crate) ndjson: Ndjson,
     /// The AWS event stream's unfinished message (Bedrock), in `Mode::AwsEventStream`.
     pub(crate) aws: EventStream,
+    /// The AWS event stream was told from the first bytes (`auto`), not asked for.
+    pub(crate) aws_sniffed: bool,
     /// A JSON array's unfinished element (Gemini without `alt=sse`), in `Mode::JsonArray`.
     pub(crate) array: JsonArray,
     /// How far the JSON body was searched for the end of a first line (`Mode::Json`).
@@ -61,6 +63,7 @@ impl UsageCore {
             bom_seen: false,
             ndjson: Ndjson::default(),
             aws: EventStream::default(),
+            aws_sniffed: false,
             array: JsonArray::default(),
             json_checked: 0,
         }
@@ -111,6 +114,18 @@ impl UsageCore {
         let facts = &mut self.sink.facts;
         let mut message = |msg: &Message| bedrock::tree::on_message(facts, msg);
         if let Err(fault) = self.aws.feed(chunk, self.max_event_bytes, &mut message) {
+            if self.aws_sniffed && self.sink.facts.events == 0 {
+                // Told from a zero first byte, and its first message does not check: bytes of
+                // something else.
+                let why = format!(
+                    "neither an event stream nor a JSON body ({})",
+                    fault.message()
+                );
+                self.mode = Mode::NotSse(why);
+                self.sink.facts.provider = Provider::Auto;
+                self.sink.facts.framing = None;
+                return;
+            }
             let kind = match fault {
                 Fault::TooLarge { .. } => "event_too_large",
                 _ => "invalid_event_stream",

@@ -93,6 +93,7 @@ impl UsageCore {
                 self.array_elements(head);
             }
             Mode::AwsEventStream => {
+                self.aws_sniffed = provider == Provider::Auto;
                 self.sink.facts.framing = Some(Framing::AwsEventStream);
                 self.sink.facts.provider = Provider::Bedrock;
                 // The length's zero bytes are not white space to skip.

@@ -47,6 +47,13 @@ pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
     if let Some(tier) = tier(usage) {
         ex.service_tier = Some(tier);
     }
+    // The audio shares, from the per-modality breakdowns.
+    if let Some(n) = modality_count(usage, "promptTokensDetails", "AUDIO", &mut ex.notes) {
+        ex.billing.audio_input = Some(n);
+    }
+    if let Some(n) = modality_count(usage, "candidatesTokensDetails", "AUDIO", &mut ex.notes) {
+        ex.billing.audio_output = Some(n);
+    }
     ex.set_raw_usage(Value::Object(usage.clone()));
 }
 
@@ -62,4 +69,25 @@ fn tier(usage: &Object) -> Option<String> {
         _ => Some(t),
     });
     traffic.or_else(|| json::string(usage, "serviceTier").filter(|t| !t.is_empty()))
+}
+
+/// The `tokenCount` of one modality in a list of `{modality, tokenCount}` (summed if listed
+/// twice), `None` when the list does not name it.
+fn modality_count(
+    usage: &Object,
+    key: &str,
+    modality: &str,
+    notes: &mut Vec<String>,
+) -> Option<u64> {
+    let Some(Value::Array(items)) = usage.get(key) else {
+        return None;
+    };
+    let mut total = None;
+    for item in items.iter().filter_map(Value::as_object) {
+        if item.get("modality").and_then(Value::as_str) == Some(modality) {
+            let n = json::count(item, "tokenCount", notes).unwrap_or(0);
+            total = Some(json::sum(total.unwrap_or(0), n).unwrap_or(json::MAX_COUNT));
+        }
+    }
+    total
 }

@@ -49,6 +49,7 @@ class UsageCore:
         self._held = b""  # the first bytes, while they could still start a BOM or zstd magic
         self._bom_seen = False  # the first bytes were checked for a byte order mark
         self._aws = EventStream()  # the AWS event stream's unfinished message (Bedrock)
+        self._aws_sniffed = False  # told from the first bytes (auto), not asked for
         self._array = JsonArray()  # a JSON array's unfinished element (Gemini without alt=sse)
         self._ndjson = Ndjson()  # newline-delimited JSON lines (Ollama), in mode "ndjson"
         self._json_checked = 0  # how far the JSON body was searched for a first line's end
@@ -92,6 +93,13 @@ class UsageCore:
             chunk, self._max_event_bytes, lambda msg: bedrock_tree.on_message(facts, msg)
         )
         if fault is not None:
+            if self._aws_sniffed and facts.events == 0:
+                # Told from a zero first byte, and its first message does not check: bytes of
+                # something else.
+                self._not_sse(f"neither an event stream nor a JSON body ({fault.message()})")
+                facts.provider = "auto"
+                facts.framing = None
+                return
             kind = "event_too_large" if fault.kind == "too_large" else "invalid_event_stream"
             facts.set_error(kind, fault.message())
 
@@ -141,6 +149,7 @@ class UsageCore:
         # A message's total length: its first byte is 0 below 16 MiB, never text.
         if (first == 0 and provider == "auto") or (provider == "bedrock" and first not in b"{["):
             self._mode = "aws-eventstream"
+            self._aws_sniffed = provider == "auto"
             self._sink.facts.framing = "aws-eventstream"
             self._sink.facts.provider = "bedrock"
             self._aws_messages(head)

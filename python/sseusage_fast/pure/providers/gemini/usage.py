@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...scan.tree import count, note, string, sum_counts
+from ...scan.tree import MAX_COUNT, count, note, string, sum_counts
 
 if TYPE_CHECKING:
     from ..facts import Facts
@@ -49,6 +49,13 @@ def read_usage(ex: Facts, seen: dict[str, int], usage: dict[str, Any]) -> None:
     tier = _tier(usage)
     if tier is not None:
         ex.service_tier = tier
+    # The audio shares, from the per-modality breakdowns.
+    audio_in = _modality_count(usage, "promptTokensDetails", "AUDIO", ex.notes)
+    if audio_in is not None:
+        ex.audio_input = audio_in
+    audio_out = _modality_count(usage, "candidatesTokensDetails", "AUDIO", ex.notes)
+    if audio_out is not None:
+        ex.audio_output = audio_out
     ex.last_usage = usage
 
 
@@ -71,3 +78,18 @@ def _tier(usage: dict[str, Any]) -> str | None:
         if mapped is not None:
             return mapped
     return string(usage, "serviceTier") or None
+
+
+def _modality_count(usage: dict[str, Any], key: str, modality: str, notes: list[str]) -> int | None:
+    """The `tokenCount` of one modality in a list of {modality, tokenCount} (summed if listed
+    twice), None when the list does not name it."""
+    items = usage.get(key)
+    if not isinstance(items, list):
+        return None
+    total = None
+    for item in items:
+        if isinstance(item, dict) and item.get("modality") == modality:
+            n = count(item, "tokenCount", notes) or 0
+            summed = sum_counts(total or 0, n)
+            total = MAX_COUNT if summed is None else summed
+    return total
