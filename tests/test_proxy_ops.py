@@ -211,3 +211,23 @@ def test_json_log_lines_carry_the_row_and_escape_control_characters() -> None:
     assert data["message"] == "a b" and data["level"] == "info"
     assert data["model"] == "evil\nmodel\x1b[31m" and data["input_tokens"] == 3
     assert data["cost_usd"] is None and data["uuid"] == row.uuid
+
+
+def test_the_dashboard_is_served_behind_the_admin_token_and_leaves_no_row(
+    upstream: tuple[str, Starlette], exposed: str, ledger: Ledger
+) -> None:
+    client = anthropic.Anthropic(base_url=exposed, api_key="sk-ant-d", max_retries=0)
+    with client.messages.stream(model="claude-opus-4-6", max_tokens=64, messages=MESSAGES) as s:
+        s.until_done()
+    wait_rows(ledger, 1)
+    time.sleep(0.3)  # committed before the page reads the database
+    seen = len(upstream[1].state.seen)
+    assert httpx.get(exposed + "/_sseusage/dashboard").status_code == 401
+    right = {"authorization": f"Bearer {TOKEN}"}
+    r = httpx.get(exposed + "/_sseusage/dashboard?since=30d", headers=right)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert "claude-opus-4-6" in r.text
+    assert len(upstream[1].state.seen) == seen  # never forwarded
+    assert len(list(ledger.rows())) == 1  # never a ledger row

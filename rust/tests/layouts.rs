@@ -418,6 +418,9 @@ fn full_parse(provider: Provider, events: &[(&str, Vec<u8>)], done: bool, typed:
                     error::read_error(&mut ex, obj);
                 }
             }
+            Provider::Cohere | Provider::Ollama | Provider::Bedrock => {
+                unreachable!("the layouts generator makes Anthropic and OpenAI events only")
+            }
         }
     }
     if ex.invalid_events > 0 {

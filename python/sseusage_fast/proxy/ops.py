@@ -84,4 +84,33 @@ async def handle_ops(proxy: Proxy, scope: Scope, receive: Receive, send: Send) -
     if path == "metrics":
         await _answer(send, 200, proxy.metrics.render(), CONTENT_TYPE)
         return
+    if path == "dashboard" and proxy.ledger is not None:
+        await _dashboard(proxy, scope, send)
+        return
     await _json(send, 404, {"error": f"no such endpoint: {OPS_PREFIX}/{path}"})
+
+
+async def _dashboard(proxy: Proxy, scope: Scope, send: Send) -> None:
+    """The spend page of `sseusage dashboard`, for this proxy's ledger and budgets (read in a
+    worker thread: the page queries the database)."""
+    import anyio
+
+    from sseusage_fast.dashboard.budgets import Budget
+    from sseusage_fast.dashboard.server import ledger_dsn, respond
+
+    budgets = [
+        Budget(usd=b.usd, window=b.window, tag=b.tag, key=b.key) for b in proxy.config.budgets
+    ]
+    query = scope.get("query_string", b"").decode("latin-1")
+    status, headers, body = await anyio.to_thread.run_sync(
+        lambda: respond(ledger_dsn(proxy.ledger), query, budgets=budgets)
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers]
+            + [(b"content-length", str(len(body)).encode()), (b"date", http_date().encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
