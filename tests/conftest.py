@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
@@ -12,6 +14,17 @@ import pytest
 pytest_plugins = ["proxy_harness", "ledger_data"]
 
 BACKENDS = ("native", "pure")
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process (`sseusage proxy ...`) sets up the root logger for the whole
+    process, bound to the stderr of its test; later tests must not log into that stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def load_backend(name: str) -> ModuleType:
