@@ -40,9 +40,14 @@ impl UsageCore {
     fn finish_stream(&mut self) -> BodyKind {
         // The spec drops an unfinished event; for metering, its data is still read when it is
         // complete JSON (a cut before the blank line loses nothing then).
+        if self.framer.in_overlong_line() {
+            self.events.overlong_line();
+        }
         if let Some(tail) = self.framer.take_tail() {
             self.events.line(&tail, &mut self.sink);
         }
+        // An event cut inside after it outgrew the bound says so, as a finished one would.
+        self.events.end_oversized(&mut self.sink);
         let pending = self
             .events
             .pending()

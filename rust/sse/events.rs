@@ -329,6 +329,17 @@ impl EventBuilder {
         self.dispatch(sink);
     }
 
+    /// End of stream inside an event that outgrew the bound: reported as its blank line would
+    /// have reported it (the spec drops an unfinished event either way).
+    pub fn end_oversized<S: EventSink>(&mut self, sink: &mut S) {
+        if self.oversized {
+            self.oversized = false;
+            self.data.clear();
+            self.event_type.clear();
+            sink.oversized_event();
+        }
+    }
+
     pub fn overlong_line(&mut self) {
         // Only a data line can legitimately be this long; either way the event is unusable.
         self.oversized = true;

@@ -98,6 +98,11 @@ impl Framer {
         self.scan(chunk, sink);
     }
 
+    /// The unfinished line has outgrown the bound (its bytes are being dropped).
+    pub fn in_overlong_line(&self) -> bool {
+        self.overflow
+    }
+
     /// End of stream: the unfinished line, if any (the spec discards it; the usage parser
     /// salvages a complete JSON payload from it).
     pub fn take_tail(&mut self) -> Option<Vec<u8>> {

@@ -241,9 +241,13 @@ class UsageCore:
     def _finish_stream(self) -> str:
         # The spec drops an unfinished event; for metering, its data is still read when it is
         # complete JSON (a cut before the blank line loses nothing then).
+        if self._framer.in_overlong_line():
+            self._events.overlong_line()
         tail = self._framer.take_tail()
         if tail is not None:
             self._events.line(tail, self._sink)
+        # An event cut inside after it outgrew the bound says so, as a finished one would.
+        self._events.end_oversized(self._sink)
         pending = self._events.pending()
         if pending is not None and parse(pending[1]) is not None:
             self._sink.handle(*pending)

@@ -97,6 +97,15 @@ class EventBuilder:
                 value = value[1:]
             self._field(name, value, sink)
 
+    def end_oversized(self, sink: EventSink) -> None:
+        """End of stream inside an event that outgrew the bound: reported as its blank line
+        would have reported it (the spec drops an unfinished event either way)."""
+        if self._oversized:
+            self._oversized = False
+            self._data.clear()
+            self._event_type = b""
+            sink.oversized_event()
+
     def overlong_line(self) -> None:
         self._oversized = True
         self._data = bytearray()

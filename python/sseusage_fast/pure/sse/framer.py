@@ -39,6 +39,10 @@ class Framer:
                 self._scan(head, sink)
         self._scan(chunk, sink)
 
+    def in_overlong_line(self) -> bool:
+        """The unfinished line has outgrown the bound (its bytes are being dropped)."""
+        return self._overflow
+
     def take_tail(self) -> bytes | None:
         """End of stream: the unfinished line, if any."""
         overflow, self._overflow = self._overflow, False
