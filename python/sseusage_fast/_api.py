@@ -20,11 +20,15 @@ def _signature(
     estimator: Estimator | None = None,
     estimate: bool = True,
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    content_type: str | None = None,
 ) -> None:
     """`UsageParser(...)`, as `inspect.signature` shows it for both backends."""
 
 
 _DOC = """Incremental usage meter: `feed(chunk)` on every network read, `finish()` once.
+
+    `content_type`: the response's `Content-Type`, where the caller has it; a hint for the
+    framing where the first bytes leave it open (the bytes win where they decide).
 
     One parser per stream. Sharing one between threads is not supported: the native
     backend raises RuntimeError ("Already borrowed") on concurrent use.
@@ -64,8 +68,9 @@ def make_parser_class(
                 estimator: Estimator | None = None,
                 estimate: bool = True,
                 max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+                content_type: str | None = None,
             ) -> None:
-                init(self, provider, max_event_bytes=max_event_bytes)
+                init(self, provider, max_event_bytes=max_event_bytes, content_type=content_type)
                 # The defaults are FinishMixin's class attributes: a parser made with them
                 # stores nothing here (a third off the cost of creating one, once per request).
                 if request is not None:
@@ -90,14 +95,17 @@ def make_parse_usage(parser_class: type) -> Any:
         estimator: Estimator | None = None,
         estimate: bool = True,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        content_type: str | None = None,
     ) -> UsageRecord:
-        """The usage record of a whole captured stream or non-streaming JSON response."""
+        """The usage record of a whole captured stream or non-streaming JSON response;
+        `content_type`, the response's `Content-Type` where known, is a framing hint."""
         parser = parser_class(
             provider,
             request=request,
             estimator=estimator,
             estimate=estimate,
             max_event_bytes=max_event_bytes,
+            content_type=content_type,
         )
         parser.feed(body)
         result: UsageRecord = parser.finish()

@@ -18,6 +18,7 @@ use crate::record::RawRecord;
 use crate::sse::{EventBuilder, Framer, Lines};
 
 use dispatch::Dispatch;
+pub use sniff::Hint;
 use sniff::Mode;
 
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 << 20;
@@ -47,6 +48,8 @@ pub struct UsageCore {
     pub(crate) array: JsonArray,
     /// How far the JSON body was searched for the end of a first line (`Mode::Json`).
     pub(crate) json_checked: usize,
+    /// The response's content type, as a framing hint (read once, at the first byte).
+    pub(crate) hint: Hint,
 }
 
 impl UsageCore {
@@ -66,7 +69,14 @@ impl UsageCore {
             aws_sniffed: false,
             array: JsonArray::default(),
             json_checked: 0,
+            hint: Hint::None,
         }
+    }
+
+    /// The same, told the response's `Content-Type` (see [`Hint`]).
+    pub fn with_content_type(mut self, content_type: Option<&str>) -> Self {
+        self.hint = content_type.map_or(Hint::None, Hint::from_content_type);
+        self
     }
 
     pub fn feed(&mut self, chunk: &[u8]) {

@@ -27,6 +27,43 @@ pub(crate) enum Mode {
     NotSse(String),
 }
 
+/// What the response's content type says about the framing: a hint, read once at the first
+/// significant byte, where the bytes leave the choice open. The bytes win where they decide
+/// (an HTML page, compressed bytes, a JSON body are what they are, whatever the label).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hint {
+    #[default]
+    None,
+    /// `text/event-stream`: an event stream, also where the provider's default is another.
+    Sse,
+    /// `application/x-ndjson` (and `application/ndjson`, `application/jsonl`): one JSON value
+    /// a line, read line by line from the first.
+    Ndjson,
+    /// `application/vnd.amazon.eventstream`: the AWS event stream, whatever its first byte.
+    AwsEventStream,
+    /// `application/json` (and `+json` types): a JSON body or array, as the first byte says.
+    Json,
+}
+
+impl Hint {
+    /// The hint of a `Content-Type` value: its media type, parameters dropped, ASCII case
+    /// ignored; anything else is no hint.
+    pub fn from_content_type(content_type: &str) -> Hint {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if !media.is_ascii() {
+            return Hint::None;
+        }
+        match media.to_ascii_lowercase().as_str() {
+            "text/event-stream" => Hint::Sse,
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => Hint::Ndjson,
+            "application/vnd.amazon.eventstream" => Hint::AwsEventStream,
+            "application/json" => Hint::Json,
+            m if m.starts_with("application/") && m.ends_with("+json") => Hint::Json,
+            _ => Hint::None,
+        }
+    }
+}
+
 impl UsageCore {
     pub(super) fn sniff(&mut self, chunk: &[u8]) {
         if !self.held.is_empty() {
@@ -62,14 +99,14 @@ impl UsageCore {
             self.held = head.to_vec();
             return;
         }
-        let provider = self.sink.facts.provider;
+        let (provider, hint) = (self.sink.facts.provider, self.hint);
         self.mode = match head[0] {
-            b'{' if provider == Provider::Ollama => Mode::Ndjson,
+            b'{' if provider == Provider::Ollama || hint == Hint::Ndjson => Mode::Ndjson,
             // A message's total length: its first byte is 0 below 16 MiB, never text.
             0 if provider == Provider::Auto => Mode::AwsEventStream,
             b'{' => Mode::Json,
             b'[' => Mode::JsonArray,
-            _ if provider == Provider::Bedrock => Mode::AwsEventStream,
+            _ if provider == Provider::Bedrock && hint != Hint::Sse => Mode::AwsEventStream,
             b'<' => Mode::NotSse(
                 "an HTML or XML page, not an event stream (an error page from a proxy?)".into(),
             ),
@@ -79,6 +116,8 @@ impl UsageCore {
             _ if head.starts_with(ZSTD_MAGIC) => Mode::NotSse(
                 "zstd-compressed bytes: the body must be decompressed before metering".into(),
             ),
+            // A message of 16 MiB or more starts with a non-zero byte: the label tells.
+            _ if provider == Provider::Auto && hint == Hint::AwsEventStream => Mode::AwsEventStream,
             _ => Mode::EventStream,
         };
         match self.mode {

@@ -47,9 +47,10 @@ impl UsageCore {
             estimator = None,
             estimate = None,
             max_event_bytes = DEFAULT_MAX_EVENT_BYTES as i64,
+            content_type = None,
         ),
         text_signature = "(provider='auto', *, request=None, estimator=None, estimate=True, \
-                          max_event_bytes=16777216)"
+                          max_event_bytes=16777216, content_type=None)"
     )]
     fn new(
         py: Python<'_>,
@@ -58,8 +59,10 @@ impl UsageCore {
         estimator: Option<Py<PyAny>>,
         #[pyo3(from_py_with = as_given)] estimate: Option<Py<PyAny>>,
         max_event_bytes: i64,
+        content_type: Option<&str>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let core = meter::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?);
+        let core = meter::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?)
+            .with_content_type(content_type);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
             estimator: estimator.unwrap_or_else(|| py.None()),

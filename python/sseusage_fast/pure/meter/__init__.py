@@ -24,11 +24,43 @@ _WHITESPACE = b" \t\n\r\x0c"  # what Rust's is_ascii_whitespace accepts
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
+# The framing a response's content type names (see `content_type_hint`).
+_HINTS = {
+    "text/event-stream": "sse",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/vnd.amazon.eventstream": "aws-eventstream",
+    "application/json": "json",
+}
+
+
+def content_type_hint(content_type: str | None) -> str | None:
+    """What a `Content-Type` value says about the framing (twin of `Hint` in meter/sniff.rs):
+    its media type, parameters dropped, ASCII case ignored; a hint where the first bytes leave
+    the choice open, never over bytes that decide."""
+    if content_type is None:
+        return None
+    if not isinstance(content_type, str):
+        raise TypeError(f"content_type must be str or None, not {type(content_type).__name__}")
+    media = content_type.split(";", 1)[0].strip()
+    if not media.isascii():
+        return None
+    media = media.lower()
+    if media.startswith("application/") and media.endswith("+json"):
+        return "json"
+    return _HINTS.get(media)
+
+
 class UsageCore:
     """The streaming half of `UsageParser`."""
 
     def __init__(
-        self, provider: str = "auto", *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+        self,
+        provider: str = "auto",
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        content_type: str | None = None,
     ) -> None:
         if provider not in PROVIDERS:
             raise ValueError(
@@ -36,6 +68,7 @@ class UsageCore:
             )
         if max_event_bytes <= 0:
             raise ValueError("max_event_bytes must be positive")
+        self._hint = content_type_hint(content_type)  # read once, at the first byte
         self._framer = Framer(max_event_bytes + 64)
         self._events = EventBuilder(b"", max_event_bytes)
         self._sink = Dispatch(provider)
@@ -145,16 +178,14 @@ class UsageCore:
             self._held = head
             return
         first = head[0]
-        provider = self._sink.facts.provider
+        provider, hint = self._sink.facts.provider, self._hint
         # A message's total length: its first byte is 0 below 16 MiB, never text.
-        if (first == 0 and provider == "auto") or (provider == "bedrock" and first not in b"{["):
-            self._mode = "aws-eventstream"
-            self._aws_sniffed = provider == "auto"
-            self._sink.facts.framing = "aws-eventstream"
-            self._sink.facts.provider = "bedrock"
-            self._aws_messages(head)
+        if (first == 0 and provider == "auto") or (
+            provider == "bedrock" and first not in b"{[" and hint != "sse"
+        ):
+            self._start_aws(head, provider)
             return
-        if first == 0x7B and self._sink.facts.provider == "ollama":
+        if first == 0x7B and (provider == "ollama" or hint == "ndjson"):
             self._mode = "ndjson"
             self._sink.facts.framing = "ndjson"
             self._ndjson_lines(head)
@@ -174,9 +205,19 @@ class UsageCore:
             self._not_sse("gzip-compressed bytes: the body must be decompressed before metering")
         elif head.startswith(ZSTD_MAGIC):
             self._not_sse("zstd-compressed bytes: the body must be decompressed before metering")
+        elif provider == "auto" and hint == "aws-eventstream":
+            # A message of 16 MiB or more starts with a non-zero byte: the label tells.
+            self._start_aws(head, provider)
         else:
             self._mode = "sse"
             self._framer.feed(chunk, self._lines)
+
+    def _start_aws(self, head: bytes, provider: str) -> None:
+        self._mode = "aws-eventstream"
+        self._aws_sniffed = provider == "auto"
+        self._sink.facts.framing = "aws-eventstream"
+        self._sink.facts.provider = "bedrock"
+        self._aws_messages(head)  # the length's zero bytes are not white space to skip
 
     def _not_sse(self, why: str) -> None:
         self._mode = "not_sse"
