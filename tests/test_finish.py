@@ -147,7 +147,7 @@ def test_no_usage_data_sees_each_count(count: str | None) -> None:
         raw[RAW_FIELDS.index(count)] = 0
 
     class Core:
-        def __init__(self, provider: str, max_event_bytes: int) -> None:
+        def __init__(self, provider: str, max_event_bytes: int, content_type: str | None) -> None:
             pass
 
         def _finish_raw(self) -> tuple[Any, ...]:
