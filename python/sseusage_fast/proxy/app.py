@@ -47,8 +47,9 @@ from sseusage_fast.proxy.meter import (
     Meter,
     Parser,
     ParserFactory,
+    ParserMaker,
     default_parser_factory,
-    make_parser,
+    parser_maker,
 )
 from sseusage_fast.proxy.metrics import ProxyMetrics, ledger_health
 from sseusage_fast.proxy.ops import handle_ops, is_ops_path
@@ -254,10 +255,10 @@ class Proxy:
             and not await self._admit(req, parsed, body, send)
         ):
             return
-        parser = self._parser(req, parsed, body)
+        make = self._parser(req, parsed, body)
         signed = signed_header_names(lowered)
         sent = body
-        if route.ensure_usage and parser is not None and not signed and needs_usage(tail, parsed):
+        if route.ensure_usage and make is not None and not signed and needs_usage(tail, parsed):
             assert parsed is not None
             sent = with_usage_requested(body, parsed)
             req.hide_usage = True
@@ -274,25 +275,27 @@ class Proxy:
             upstream_req.headers["accept-encoding"] = "identity"
         if "user-agent" not in lowered:
             del upstream_req.headers["user-agent"]
-        await self._exchange(req, parser, upstream_req, body, receive, send)
+        await self._exchange(req, make, upstream_req, body, receive, send)
 
     def _parser(
         self, req: RequestInfo, parsed: dict[str, Any] | None, body: bytes
-    ) -> Parser | None:
+    ) -> ParserMaker | None:
+        """What makes the response's parser once the upstream has answered (its content type
+        is the parser's framing hint); None when nothing is metered."""
         if not self.config.meter:
             return None
         request: Any = None
         if req.billable and body:
             # The parsed body, when it is JSON, saves the estimator parsing it again.
             request = parsed if parsed is not None else body
-        return make_parser(
+        return parser_maker(
             self.parser_factory, req.provider, request=request, estimate=req.billable
         )
 
     async def _exchange(
         self,
         req: RequestInfo,
-        parser: Parser | None,
+        make: ParserMaker | None,
         upstream_req: httpx.Request,
         body: bytes,
         receive: Receive,
@@ -305,6 +308,7 @@ class Proxy:
         outcome = Outcome()
         response: httpx.Response | None = None
         meter: Meter | None = None
+        parser: Parser | None = None
         shard = -1  # the upstream pool's shard in use, released when the response closes
         try:
             async with anyio.create_task_group() as tg:
@@ -316,15 +320,16 @@ class Proxy:
                     self.pool.release(shard)
                     shard = -1
                     outcome.complete = True  # the answer is the proxy's; its row is written
-                    await self._answer_unreachable(req, parser, exc, send)
-                    parser = None
+                    await self._answer_unreachable(req, make, exc, send)
+                    make = None
                     tg.cancel_scope.cancel()
                     return
                 req.http_status = response.status_code
                 req.request_id = request_id(response.headers)
                 req.ttfb_ms = (time.perf_counter() - req.started) * 1000
                 feed = None
-                if parser is not None:
+                if make is not None:
+                    parser = make(response.headers.get("content-type"))
                     encoding = response.headers.get("content-encoding")
                     meter = Meter(
                         parser, encoding, keep_limit=self._keep_limit(), secrets=req.secrets
@@ -352,8 +357,10 @@ class Proxy:
                     await response.aclose()
             if shard >= 0:
                 self.pool.release(shard)
-            if parser is not None:
-                self._schedule_row(req, meter or Meter(parser), outcome, body)
+            if make is not None:
+                # No response (cancelled before it came): a parser without a hint.
+                meter = meter or Meter(parser or make(None))
+                self._schedule_row(req, meter, outcome, body)
         if outcome.upstream_error is not None:
             # Cut the client's response too, as the upstream cut ours: ending it cleanly would
             # pass a truncated body off as complete. The message names no secret.
@@ -503,15 +510,15 @@ class Proxy:
         )
 
     async def _answer_unreachable(
-        self, req: RequestInfo, parser: Parser | None, exc: httpx.HTTPError, send: Send
+        self, req: RequestInfo, make: ParserMaker | None, exc: httpx.HTTPError, send: Send
     ) -> None:
         timeout = isinstance(exc, httpx.TimeoutException)
         req.http_status = 504 if timeout else 502
         req.proxy_answered = True
         message = self._error_text(req, exc)
         log.warning("upstream request failed: %s", message)
-        if parser is not None:
-            record = Meter(parser).finish(interrupted="upstream_error")
+        if make is not None:
+            record = Meter(make(None)).finish(interrupted="upstream_error")
             record = replace(
                 record, status="error", error_type=type(exc).__name__, error_message=message
             )

@@ -81,6 +81,23 @@ def make_parser(factory: ParserFactory, provider: str, **kwargs: Any) -> Parser:
     return _NoParser(reason)
 
 
+# Makes the parser of one response from its Content-Type (None when it has none).
+ParserMaker = Callable[[str | None], Parser]
+
+
+def parser_maker(factory: ParserFactory, provider: str, **kwargs: Any) -> ParserMaker:
+    """`make_parser` deferred until the upstream answers: the response's content type is a
+    hint for the framing (read once, by the parser's constructor; passed to `factory` as
+    `content_type` when the response has one)."""
+
+    def make(content_type: str | None) -> Parser:
+        if content_type is None:
+            return make_parser(factory, provider, **kwargs)
+        return make_parser(factory, provider, content_type=content_type, **kwargs)
+
+    return make
+
+
 class _Decoder(Protocol):
     def decompress(self, data: bytes) -> bytes: ...
 
