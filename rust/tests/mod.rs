@@ -1,6 +1,7 @@
 //! Crate-internal suites: framing against the WHATWG reference, usage through the meter,
 //! OpenAI streams against a full parse. `support` holds what they share.
 
+mod content_type;
 mod eof;
 mod framing;
 mod layouts;
