@@ -358,17 +358,27 @@ def test_claude_thinking_and_server_tools_in_the_request() -> None:
     ).server_tools  # type: ignore[union-attr]
 
 
-def test_a_new_model_gets_its_familys_text_ratio() -> None:
+def test_a_new_model_gets_its_familys_input_ratio_not_its_output_ratio() -> None:
+    """The family shares a tokenizer, so its input ratio; not its output ratio, which holds
+    each model's own verbosity of billing (held out by source repository on the real captures,
+    family output ratios made the median output error 28.7% against 19.6% without them)."""
     est = Estimator()
     for _ in range(3):
         record = UsageRecord(
-            status="complete", model="claude-sonnet-4-5", output_tokens=round(BASE * 1.3)
+            status="complete",
+            model="claude-sonnet-4-5",
+            input_tokens=round(BASE * 1.2),
+            output_tokens=round(BASE * 1.3),
         )
-        est.observe(record, output_stats=text_stats(TEXT))
-    assert est.ratio("claude-haiku-4-5") is None  # its own: not learned
-    assert est.ratio("claude-haiku-4-5", family=True) == est.ratio("claude-sonnet-4-5")
-    assert est.ratio("gpt-4o", family=True) is None  # another family
-    assert est.ratio("claude-haiku-4-5", "reasoning", family=True) is None  # each model's own
+        est.observe(record, input_stats=text_stats(TEXT), output_stats=text_stats(TEXT))
+    assert est.ratio("claude-haiku-4-5", "input") is None  # its own: not learned
+    assert est.ratio("claude-haiku-4-5", "input", family=True) == est.ratio(
+        "claude-sonnet-4-5", "input"
+    )
+    assert est.ratio("gpt-4o", "input", family=True) is None  # another family
+    assert est.ratio("claude-sonnet-4-5") is not None
+    assert est.ratio("claude-haiku-4-5", family=True) is None  # output: each model's own
+    assert est.ratio("claude-haiku-4-5", "reasoning", family=True) is None
     guess = estimate_output(
         est,
         text_stats(TEXT),
@@ -380,7 +390,18 @@ def test_a_new_model_gets_its_familys_text_ratio() -> None:
         request=None,
         truncated=False,
     )
-    assert guess.value == round(BASE * est.ratio("claude-sonnet-4-5"))  # type: ignore[operator]
+    fresh = estimate_output(
+        Estimator(),
+        text_stats(TEXT),
+        Estimator.base_tokens,
+        model="claude-haiku-4-5",
+        provider="anthropic",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=None,
+        truncated=False,
+    )
+    assert guess == fresh  # the family prior, not the sibling's learned ratio
 
 
 def test_records_stay_hashable() -> None:
@@ -523,7 +544,9 @@ def test_opaque_runs_widen_the_top_and_keep_the_point() -> None:
     blob = "QUJD" * 20  # base64
     prose = {"messages": [{"role": "user", "content": TEXT + " " + blob}]}
     assert request_info(prose, "openai").opaque_chars == len(blob)  # type: ignore[union-attr]
-    assert request_info({"messages": [{"role": "user", "content": TEXT}]}, "openai").opaque_chars == 0  # type: ignore[union-attr]
+    assert (
+        request_info({"messages": [{"role": "user", "content": TEXT}]}, "openai").opaque_chars == 0
+    )  # type: ignore[union-attr]
 
 
 def test_tool_definitions_widen_the_top_outside_anthropic() -> None:
