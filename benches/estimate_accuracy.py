@@ -10,11 +10,16 @@ and for input (uncached + cache writes + cache reads, only where the capture has
 body), the table gives the median and 90th-percentile relative error of the point estimate and
 how often `estimate_ranges` held the billed value:
 
-- uncalibrated: a fresh `Estimator`;
-- calibrated (leave one out): an `Estimator(min_samples=1)` that first read, whole, every
-  *other* capture as complete records, the way a proxy learns from the traffic that does report
-  usage: per model, and per family (`claude`, `gpt`, `gemini`...) for a model it has not seen.
-  "had a peer" counts the captures whose model has another capture.
+- uncalibrated: a fresh `Estimator` (its priors were set by hand reading these same captures,
+  so these figures are in-sample for the priors);
+- calibrated (`MODES`): an `Estimator(min_samples=1)` that first read, whole, a training set
+  of captures as complete records, the way a proxy learns from the traffic that does report
+  usage: per model, and per family (`claude`, `gpt`...) for the input ratio of a model it has
+  not seen. In sample (every capture), held out (the other half, split by source repository or
+  by a seeded shuffle), leave one out per model (every other capture) and per family (every
+  other capture of other models). "model peer" / "family peer only" count the captures whose
+  model / family the training set held, and the last two columns compare those captures'
+  median error calibrated and not.
 
 Reads with the default backend (native when built); both backends give the same records.
 `--captures DIR` reads another checkout's `tests/` (its `capture_index.py` and `captures/`).
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import random
 import statistics
 import sys
 from collections import defaultdict
@@ -37,6 +43,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from sseusage_fast import parse_usage
 from sseusage_fast.estimate import Estimator, calibration_key
+from sseusage_fast.estimate.estimator import _family_key
 from sseusage_fast.record import UsageRecord
 
 # tests/capture_index.py (load_captures, strip_usage), imported by `main` from --captures.
@@ -54,7 +61,8 @@ class Row:
     low: int | None
     high: int | None
     reasons: tuple[str, ...]
-    calibrated: bool
+    # What the learner had read of this capture's kind: "model", "family" (only), or None.
+    peer: str | None
     readable: bool
 
     @property
@@ -105,7 +113,7 @@ def estimate(cap: Capture, estimator: Estimator) -> UsageRecord:
     return read(_index.strip_usage(cap), cap, estimator)
 
 
-def rows_for(cap: Capture, record: UsageRecord, calibrated: bool) -> list[Row]:
+def rows_for(cap: Capture, record: UsageRecord, peer: str | None) -> list[Row]:
     out = []
     for field, billed in (
         ("output_tokens", cap.expected.get("output_tokens")),
@@ -130,30 +138,104 @@ def rows_for(cap: Capture, record: UsageRecord, calibrated: bool) -> list[Row]:
                 low,
                 high,
                 record.estimate_reasons,
-                calibrated,
+                peer,
                 record.status != "not_sse" and record.provider is not None,
             )
         )
     return out
 
 
-def run() -> tuple[list[Row], list[Row]]:
+# How each capture is calibrated: the captures its learner reads whole first. Every mode but
+# "uncalibrated" uses an `Estimator(min_samples=1)`, per model, and per family (`claude`,
+# `gpt`...: the text and input ratios) for a model it has not read.
+MODES = (
+    "uncalibrated",  # a fresh Estimator
+    "in_sample",  # every capture, this one included: the best it could look
+    "held_out_repo",  # the other half by source repository (vercel/ai, or all the others)
+    "held_out_seed",  # the other half of a seeded shuffle of the names (SEED)
+    "loo_model",  # every other capture
+    "loo_family",  # every other capture but this model's: family calibration alone (input)
+)
+SEED = 17
+
+
+def repository(cap: Capture) -> str:
+    source = cap.meta.get("source")
+    return str(source.get("repository")) if isinstance(source, dict) else str(source)
+
+
+def halves(captures: list[Capture]) -> tuple[dict[str, int], dict[str, int]]:
+    """Two 2-fold splits, capture name -> 0 or 1: by source repository (largest first, each into
+    the smaller half, so no repository is on both sides) and by a seeded shuffle of the names."""
+    sizes: dict[str, int] = defaultdict(int)
+    for cap in captures:
+        sizes[repository(cap)] += 1
+    side: dict[str, int] = {}
+    load = [0, 0]
+    for repo in sorted(sizes, key=lambda r: (-sizes[r], r)):
+        side[repo] = 0 if load[0] <= load[1] else 1
+        load[side[repo]] += sizes[repo]
+    by_repo = {cap.name: side[repository(cap)] for cap in captures}
+    names = sorted(cap.name for cap in captures)
+    random.Random(SEED).shuffle(names)
+    by_seed = {name: int(i >= len(names) // 2) for i, name in enumerate(names)}
+    return by_repo, by_seed
+
+
+def family_of(cap: Capture) -> str | None:
+    key = calibration_key(model_of(cap))
+    return None if key is None else _family_key(key)
+
+
+def learner(training: list[Capture]) -> Estimator:
+    estimator = Estimator(min_samples=1)
+    for other in training:
+        read(other.body, other, estimator)
+    return estimator
+
+
+def run() -> dict[str, list[Row]]:
+    """Rows of every mode, in the same capture order."""
     captures = [cap for cap in _index.load_captures() if usable(cap)]
-    by_key: dict[str | None, list[Capture]] = defaultdict(list)
+    by_repo, by_seed = halves(captures)
+    cached: dict[tuple[str, int], Estimator] = {}
+    rows: dict[str, list[Row]] = {mode: [] for mode in MODES}
+    everything = learner(captures)
     for cap in captures:
-        by_key[calibration_key(model_of(cap))].append(cap)
-    plain: list[Row] = []
-    loo: list[Row] = []
-    for cap in captures:
-        plain += rows_for(cap, estimate(cap, Estimator()), False)
-        key = calibration_key(model_of(cap))
-        peers = [c for c in by_key[key] if c is not cap] if key is not None else []
-        learner = Estimator(min_samples=1)
-        for other in captures:
-            if other is not cap:
-                read(other.body, other, learner)
-        loo += rows_for(cap, estimate(cap, learner), bool(peers))
-    return plain, loo
+        key, family = calibration_key(model_of(cap)), family_of(cap)
+        for mode in MODES:
+            if mode == "uncalibrated":
+                rows[mode] += rows_for(cap, estimate(cap, Estimator()), None)
+                continue
+            if mode == "in_sample":
+                training, estimator = captures, everything
+            elif mode.startswith("held_out"):
+                split = by_repo if mode == "held_out_repo" else by_seed
+                training = [c for c in captures if split[c.name] != split[cap.name]]
+                fold = (mode, split[cap.name])
+                if fold not in cached:
+                    cached[fold] = learner(training)
+                estimator = cached[fold]
+            else:
+                same_model = mode == "loo_family" and key is not None
+                training = [
+                    c
+                    for c in captures
+                    if c is not cap and not (same_model and calibration_key(model_of(c)) == key)
+                ]
+                estimator = learner(training)
+            if key is not None and any(calibration_key(model_of(c)) == key for c in training):
+                peer: str | None = "model"
+            elif family is not None and any(family_of(c) == family for c in training):
+                peer = "family"
+            else:
+                peer = None
+            rows[mode] += rows_for(cap, estimate(cap, estimator), peer)
+    for mode_rows in rows.values():
+        for row in mode_rows:
+            if row.field == "output_tokens" and row.peer == "family":
+                row.peer = None  # a family shares its input ratio only (estimator._FAMILY_KINDS)
+    return rows
 
 
 def p90(values: list[float]) -> float:
@@ -161,16 +243,30 @@ def p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
-def summary(rows: list[Row]) -> dict[str, Any]:
+def summary(rows: list[Row], plain: list[Row]) -> dict[str, Any]:
+    """Figures of one mode's rows; `plain` are the uncalibrated rows of the same captures, in
+    the same order, so calibration's effect is read on the captures it reached."""
     errors = [r.error for r in rows]
+    peered = [r.error for r in rows if r.peer is not None]
+    peered_plain = [p.error for r, p in zip(rows, plain, strict=True) if r.peer is not None]
     return {
         "n": len(rows),
         "median_error": statistics.median(errors) if errors else None,
         "p90_error": p90(errors) if errors else None,
         "range_holds": sum(r.held for r in rows) / len(rows) if rows else None,
+        "held": sum(r.held for r in rows),
         "within_25pct": sum(e <= 0.25 for e in errors),
-        "calibrated": sum(r.calibrated for r in rows),
+        "model_peer": sum(r.peer == "model" for r in rows),
+        "family_peer": sum(r.peer == "family" for r in rows),
+        "median_error_calibrated": statistics.median(peered) if peered else None,
+        "median_error_same_uncalibrated": (
+            statistics.median(peered_plain) if peered_plain else None
+        ),
     }
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def main() -> None:
@@ -182,40 +278,42 @@ def main() -> None:
     global _index
     sys.path.insert(0, args.captures)
     _index = importlib.import_module("capture_index")
-    plain, loo = run()
+    rows = run()
     table = {
-        f"{field}/{mode}/{subset}": summary(
-            [r for r in rows if r.field == field and (subset == "all" or r.readable)]
+        f"{field}/{mode}": summary(
+            [r for r in rows[mode] if r.field == field],
+            [r for r in rows["uncalibrated"] if r.field == field],
         )
         for field in ("output_tokens", "input_tokens")
-        for subset in ("all", "read")
-        for mode, rows in (("uncalibrated", plain), ("calibrated_loo", loo))
+        for mode in MODES
     }
     if args.json:
         print(json.dumps(table, indent=2))
         return
     if args.rows:
-        for a, b in zip(plain, loo):
+        for a, b in zip(rows["uncalibrated"], rows["held_out_repo"]):
             print(
                 f"{a.name:55} {a.field:13} billed {a.billed:6} est {a.estimate!s:>6} "
-                f"[{a.low}, {a.high}] loo {b.estimate!s:>6} [{b.low}, {b.high}] "
+                f"[{a.low}, {a.high}] held-out {b.estimate!s:>6} [{b.low}, {b.high}] "
                 f"{','.join(a.reasons)}"
             )
         print()
     print(
-        "| field | captures | mode | n | median error | p90 error | range holds "
-        "| within 25% | had a peer |"
+        "| field | calibration | n | median error | p90 error | range holds "
+        "| within 25% | model peer | family peer only | median error where calibrated "
+        "| the same captures uncalibrated |"
     )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, s in table.items():
-        field, mode, subset = name.split("/")
+        field, mode = name.split("/")
         if not s["n"]:
             continue
-        which = "all" if subset == "all" else "read by this build"
         print(
-            f"| {field} | {which} | {mode} | {s['n']} | {s['median_error']:.1%} "
-            f"| {s['p90_error']:.1%} | {s['range_holds']:.0%} | {s['within_25pct']} "
-            f"| {s['calibrated']} |"
+            f"| {field} | {mode} | {s['n']} | {percent(s['median_error'])} "
+            f"| {percent(s['p90_error'])} | {s['range_holds']:.0%} ({s['held']}) "
+            f"| {s['within_25pct']} | {s['model_peer']} | {s['family_peer']} "
+            f"| {percent(s['median_error_calibrated'])} "
+            f"| {percent(s['median_error_same_uncalibrated'])} |"
         )
 
 

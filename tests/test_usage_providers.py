@@ -48,7 +48,7 @@ from provider_streams import (
     sse,
 )
 from sseusage_fast.estimate import Estimator, text_stats
-from sseusage_fast.estimate.bounds import estimate_output
+from sseusage_fast.estimate.bounds import TOOL_PROMPT_TOKENS, estimate_output
 from sseusage_fast.record import ESTIMATE_REASONS, UsageRecord
 
 Record = dict[str, Any]
@@ -299,9 +299,10 @@ def test_chat_no_usage_with_request_estimates_input_too(backend: ModuleType) -> 
     assert record["input_tokens"] == input_estimate
     tool_output = out_estimate(CHAT_TOOL_OUTPUT_TEXT, CHAT_MODEL, provider="openai", tools=True)
     assert record["output_tokens"] == tool_output["output_tokens"]
-    assert record["estimate_reasons"] == ["tool_calls"]
+    # The request gives the model tools: their prompt, unseen, may be billed (bounds.py).
+    assert record["estimate_reasons"] == ["tool_calls", "tool_definitions"]
     low, high = record["estimate_ranges"]["input_tokens"]
-    assert low < input_estimate < high
+    assert low < input_estimate and input_estimate + TOOL_PROMPT_TOKENS < high
     assert sorted(record["estimated"]) == ["input_tokens", "output_tokens"]
     assert record["status"] == "no_usage"
     assert record["no_usage_data"] is True

@@ -70,6 +70,8 @@ ESTIMATE_REASONS = (
     "no_request",
     "truncated",
     "media",
+    "tool_definitions",
+    "non_prose",
 )
 
 

@@ -33,6 +33,11 @@ MARGIN = 0.1
 # Tokens the range gives on top of its proportional width: a short reply's count is mostly
 # end-of-turn tokens and rounding (billed 2 to 5 where the text shows 1 to 3, on real replies).
 SLACK = 3
+# Tools given to the model cost input the request does not show: a provider's tool-use prompt
+# and the definitions as the model sees them (Claude on Bedrock billed 236 for a ~60-token
+# request with one tool; gpt-5 63 for ~24 with one custom tool). Anthropic's documented
+# prompt (up to 395 tokens) is in the point estimate already; the top allows for it elsewhere.
+TOOL_PROMPT_TOKENS = 400
 
 
 class Estimate(NamedTuple):
@@ -161,6 +166,13 @@ def estimate_input(
         lo = base * low + overhead * MEDIA_SPREAD[0]
         hi = base * high + overhead * MEDIA_SPREAD[1]
     value = text + overhead
+    if request.tools and request.provider != "anthropic":
+        reasons += ("tool_definitions",)
+        hi += TOOL_PROMPT_TOKENS
+    if request.opaque_chars:
+        # A hex or base64 run splits into short pieces: up to a token per character.
+        reasons += ("non_prose",)
+        hi += request.opaque_chars
     top: int | None = max(math.ceil(hi) + SLACK, value)
     if request.server_tools:
         reasons += ("server_tools",)

@@ -3,6 +3,7 @@ tokenize, and the tokens that no text shows (message framing, media, tool-use pr
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from ..textstats import Stats, text_stats
@@ -15,7 +16,12 @@ TOKENS_PER_MESSAGE = 3
 TOKENS_PER_REQUEST = 3
 # Gemini frames a turn in about one token and adds none per request: "What is ai?" is billed 5
 # tokens, the text alone about 4 (real captures, tests/captures/gemini).
-FRAMING = {"gemini": (1, 0)}
+# Cohere's `billed_units` count the messages' text alone: "Tell me a joke, pirate style" is
+# billed 7 (real captures, tests/captures/cohere).
+FRAMING = {"gemini": (1, 0), "cohere": (0, 0)}
+# Runs the text statistics see as one or two long words but a tokenizer splits into many
+# pieces: hex digests and ids, base64 payloads (at most about one token per character).
+_OPAQUE_RUN = re.compile(r"[0-9A-Fa-f]{24,}|[A-Za-z0-9+/_-]{48,}={0,2}")
 # Tools that run on the provider's side and put their results (search pages, fetched
 # documents, an advisor model's turn) into the billed input without the request showing them.
 _SERVER_TOOL_MARKS = (
@@ -76,6 +82,8 @@ class RequestInfo(NamedTuple):
     # Server-side tools offered (web search, code execution, an advisor): input and output
     # the request and the stream do not show.
     server_tools: bool = False
+    # Characters in long hex or base64 runs, which the text statistics undercount (bounds).
+    opaque_chars: int = 0
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -112,8 +120,10 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     if walk is None:
         return None
     parts, messages, images, files, tools = walk
-    stats = text_stats("\n".join(parts))
-    per_message, per_request = FRAMING.get(kind, (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST))
+    text = "\n".join(parts)
+    stats = text_stats(text)
+    framing = FRAMING.get(provider or "", FRAMING.get(kind))
+    per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
     overhead = per_request + per_message * messages
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
@@ -131,7 +141,13 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         budget,
         tools,
         has_server_tools(body),
+        opaque_chars(text),
     )
+
+
+def opaque_chars(text: str) -> int:
+    """How many characters of a text are in long hex or base64 runs."""
+    return sum(len(m) for m in _OPAQUE_RUN.findall(text))
 
 
 def _claude_thinking(body: dict[str, Any]) -> bool:
@@ -152,7 +168,8 @@ def _claude_thinking(body: dict[str, Any]) -> bool:
 
 def has_server_tools(body: dict[str, Any]) -> bool:
     """Whether the request offers a tool that runs on the provider's side: a tool whose type
-    (or, for Gemini, whose key) names one, or OpenRouter's web plugin."""
+    (or, for Gemini, whose key) names one, OpenRouter's web plugin, or Anthropic's
+    compaction (`context_management` edit `compact_...`)."""
     tools = body.get("tools")
     for tool in tools if isinstance(tools, list) else ():
         if not isinstance(tool, dict):
@@ -161,8 +178,15 @@ def has_server_tools(body: dict[str, Any]) -> bool:
         if any(mark in name for name in names for mark in _SERVER_TOOL_MARKS):
             return True
     plugins = body.get("plugins")
-    return isinstance(plugins, list) and any(
+    if isinstance(plugins, list) and any(
         isinstance(p, dict) and p.get("id") == "web" for p in plugins
+    ):
+        return True
+    # Anthropic's compaction: a server-side pass that reads the conversation and bills it.
+    context = body.get("context_management")
+    edits = context.get("edits") if isinstance(context, dict) else None
+    return isinstance(edits, list) and any(
+        isinstance(e, dict) and "compact" in str(e.get("type", "")) for e in edits
     )
 
 
