@@ -393,6 +393,20 @@ class Estimator:
             }
         return json.dumps(state, sort_keys=True)
 
+    def merge(self, older: Estimator) -> None:
+        """Take in what `older` learned (a state saved by an earlier process) as if it had
+        come first: its samples go before this estimator's own in each window."""
+        if older is self:
+            return
+        with older._lock:
+            saved = {key: list(window) for key, window in older._ratios.items()}
+            learned = older._learned
+        with self._lock:
+            for key, values in saved.items():
+                own = self._ratios.get(key)
+                self._ratios[key] = _Window(self._window, values + (list(own) if own else []))
+            self._learned += learned
+
     @classmethod
     def from_json(cls, text: str | bytes) -> Estimator:
         """An Estimator from `to_json` output. Bad ratios (not numbers, not finite) are

@@ -39,6 +39,27 @@ def save_estimator(ledger: SQLLedger, estimator: Estimator) -> None:
             )
 
 
+def load_saved_estimator(ledger: SQLLedger) -> Estimator | None:
+    """The stored estimator, read through the ledger's own connection (the proxy at start),
+    or None when there is none or it is unreadable."""
+    from sseusage_fast.estimate import Estimator
+
+    p = ledger.placeholder
+    with ledger._lock:
+        conn = ledger._reader()
+        with ledger._transaction(conn):
+            conn.execute(TABLE)
+            found = conn.execute(
+                f"SELECT state FROM estimator_state WHERE name = {p}", (NAME,)
+            ).fetchall()
+    if not found:
+        return None
+    try:
+        return Estimator.from_json(found[0][0])
+    except ValueError:
+        return None
+
+
 def load_estimator(reader: LedgerReader) -> Estimator | None:
     """The stored estimator, or None when the ledger has none (or an unreadable one)."""
     from sseusage_fast.estimate import Estimator

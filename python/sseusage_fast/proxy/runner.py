@@ -96,6 +96,7 @@ def run(
         sock.close()
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
+    restore_estimator(ledger)
     health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
@@ -144,6 +145,25 @@ def run(
 
 def _drained(signum: int, frame: FrameType | None) -> None:
     log.info("shut down on %s", signal.Signals(signum).name)
+
+
+def restore_estimator(ledger: Ledger) -> None:
+    """Give the process's estimator what an earlier run of the proxy learned (kept in the
+    ledger by `keep_estimator`), so estimates do not start from the defaults again."""
+    from sseusage_fast.estimate import default_estimator
+    from sseusage_fast.ledger.base import SQLLedger
+    from sseusage_fast.ledger.estimator_store import load_saved_estimator
+
+    if not isinstance(ledger, SQLLedger):
+        return
+    try:
+        saved = load_saved_estimator(ledger)
+    except Exception as exc:  # noqa: BLE001 - a lost calibration must not stop the start
+        log.warning("estimator state in the ledger not restored: %s", exc)
+        return
+    if saved is not None:
+        default_estimator().merge(saved)
+        log.info("estimator restored from the ledger: %d samples learned", saved.learned)
 
 
 def keep_estimator(ledger: Ledger) -> None:
