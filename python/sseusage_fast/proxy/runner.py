@@ -11,9 +11,9 @@ import signal
 import socket
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import Ledger, open_ledger
+from sseusage_fast.ledger.reader import redact
 from sseusage_fast.proxy.config import ProxyConfig
 
 log = logging.getLogger("sseusage_fast.proxy")
@@ -21,15 +21,6 @@ log = logging.getLogger("sseusage_fast.proxy")
 
 class StartupError(Exception):
     """The proxy cannot start; the message says why in one line."""
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN without its password, for logs."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_loopback(host: str) -> bool:
@@ -95,7 +86,7 @@ def run(
     except Exception as exc:  # noqa: BLE001 - any failure to open is said in one line
         sock.close()
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
+        raise StartupError(f"cannot open the ledger {redact(db)}: {detail}") from None
     restore_estimator(ledger)
     health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -110,7 +101,7 @@ def run(
                 route.provider,
                 ", ensure_usage" if route.ensure_usage else "",
             )
-        log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact_dsn(db))
+        log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact(db))
         # uvicorn handles the signal (graceful shutdown), then raises it again once done so
         # that the process dies of it; a no-op handler underneath lets the ledger close and
         # the process exit 0 instead.
