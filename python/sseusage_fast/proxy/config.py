@@ -8,17 +8,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-# Every `provider=` value the usage parser takes (`auto` tells them apart by the bytes).
-PROVIDERS = (
-    "auto",
-    "anthropic",
-    "openai",
-    "openai-responses",
-    "gemini",
-    "bedrock",
-    "cohere",
-    "ollama",
-)
+from sseusage_fast.record import PROVIDERS
+
 # The proxy's own path prefix: never forwarded, never a ledger row.
 OPS_PREFIX = "/_sseusage"
 
