@@ -8,7 +8,7 @@ optional, and an older ledger without it simply has no saved estimator.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sseusage_fast.estimate import Estimator
@@ -42,8 +42,6 @@ def save_estimator(ledger: SQLLedger, estimator: Estimator) -> None:
 def load_saved_estimator(ledger: SQLLedger) -> Estimator | None:
     """The stored estimator, read through the ledger's own connection (the proxy at start),
     or None when there is none or it is unreadable."""
-    from sseusage_fast.estimate import Estimator
-
     p = ledger.placeholder
     with ledger._lock:
         conn = ledger._reader()
@@ -52,24 +50,24 @@ def load_saved_estimator(ledger: SQLLedger) -> Estimator | None:
             found = conn.execute(
                 f"SELECT state FROM estimator_state WHERE name = {p}", (NAME,)
             ).fetchall()
-    if not found:
-        return None
-    try:
-        return Estimator.from_json(found[0][0])
-    except ValueError:
-        return None
+    return _estimator(found)
 
 
 def load_estimator(reader: LedgerReader) -> Estimator | None:
     """The stored estimator, or None when the ledger has none (or an unreadable one)."""
-    from sseusage_fast.estimate import Estimator
-
     if not reader.has_table("estimator_state"):
         return None
     p = reader.placeholder
     found = reader.fetchall(f"SELECT state FROM estimator_state WHERE name = {p}", [NAME])
     if reader.dialect != "sqlite":
         reader.conn.rollback()
+    return _estimator(found)
+
+
+def _estimator(found: list[Any]) -> Estimator | None:
+    # The one row's state, or None when there is none or it is not an Estimator state.
+    from sseusage_fast.estimate import Estimator
+
     if not found:
         return None
     try:
