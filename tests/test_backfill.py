@@ -290,3 +290,27 @@ def test_merge_puts_the_saved_samples_before_the_new_ones() -> None:
     newer.merge(older)
     assert json.loads(newer.to_json())["ratios"] == {"m": {"output": [1.2, 1.5, 1.6]}}
     assert newer.learned == 4
+
+
+def test_a_proxy_starting_with_its_database_down_restores_nothing_and_waits_for_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("psycopg")
+    from sseusage_fast.estimate import estimator as estimator_module
+    from sseusage_fast.ledger import base
+    from sseusage_fast.proxy.runner import restore_estimator
+
+    monkeypatch.setattr(estimator_module, "_default", None)
+    # Port 9 (discard) on loopback: nothing listens, the ledger starts on its spool.
+    ledger = open_ledger("postgresql://u:p@127.0.0.1:9/none", spool=str(tmp_path / "spool"))
+    connects: list[int] = []
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                base.SQLLedger, "_connect_migrated", lambda self: connects.append(1) or None
+            )
+            restore_estimator(ledger)
+    finally:
+        ledger.close()
+    assert connects == []  # no second connect attempt holding the start up
+    assert estimator_module.default_estimator().learned == 0

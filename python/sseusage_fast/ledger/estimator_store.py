@@ -41,10 +41,13 @@ def save_estimator(ledger: SQLLedger, estimator: Estimator) -> None:
 
 def load_saved_estimator(ledger: SQLLedger) -> Estimator | None:
     """The stored estimator, read through the ledger's own connection (the proxy at start),
-    or None when there is none or it is unreadable."""
+    or None when there is none or it is unreadable, or when the ledger opened without its
+    database (down at start: no connect attempt here that would hold the start up)."""
     p = ledger.placeholder
     with ledger._lock:
-        conn = ledger._reader()
+        conn = ledger._conn
+        if conn is None:
+            return None
         with ledger._transaction(conn):
             conn.execute(TABLE)
             found = conn.execute(
