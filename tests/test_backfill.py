@@ -223,3 +223,94 @@ def test_the_proxy_keeps_its_estimator_in_the_ledger(dsn: str) -> None:
     with open_reader(dsn) as reader:
         kept = load_estimator(reader)
     assert kept is not None and kept.to_json() == default_estimator().to_json()
+
+
+def test_a_restarted_proxy_estimates_with_what_it_learned(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sseusage_fast.estimate import estimator as estimator_module
+    from sseusage_fast.proxy.runner import keep_estimator, restore_estimator
+    from sseusage_fast.pure.textstats import text_stats
+    from sseusage_fast.record import UsageRecord
+
+    stats = text_stats("The proxy learns how many tokens this model spends on text. " * 4)
+    model = "claude-opus-4-6"
+
+    def fresh_process() -> Estimator:
+        # The process-wide estimator as a new process has it: nothing learned.
+        monkeypatch.setattr(estimator_module, "_default", None)
+        return estimator_module.default_estimator()
+
+    first = fresh_process()
+    untaught = first.estimate(stats, model=model)
+    for _ in range(10):
+        actual = round(first.base_tokens(stats) * 1.6)
+        record = UsageRecord(
+            status="complete", model=model, provider="anthropic", output_tokens=actual
+        )
+        first.observe(record, output_stats=stats)
+    taught = first.estimate(stats, model=model)
+    assert taught > untaught * 1.4
+    ledger = open_ledger(dsn, spool=False)
+    keep_estimator(ledger)  # the first run stops
+    ledger.close()
+
+    second = fresh_process()
+    assert second.estimate(stats, model=model) == untaught
+    ledger = open_ledger(dsn, spool=False)
+    try:
+        restore_estimator(ledger)  # the second run starts
+    finally:
+        ledger.close()
+    assert estimator_module.default_estimator() is second  # parsers holding it see the change
+    assert second.estimate(stats, model=model) == taught
+    assert second.samples(model) == 10 and second.learned == first.learned
+
+
+def test_a_proxy_starting_on_a_ledger_without_a_kept_estimator_starts_fresh(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sseusage_fast.estimate import estimator as estimator_module
+    from sseusage_fast.proxy.runner import restore_estimator
+
+    monkeypatch.setattr(estimator_module, "_default", None)
+    ledger = open_ledger(dsn, spool=False)
+    try:
+        restore_estimator(ledger)
+    finally:
+        ledger.close()
+    assert estimator_module.default_estimator().learned == 0
+
+
+def test_merge_puts_the_saved_samples_before_the_new_ones() -> None:
+    older, newer = Estimator(window=3), Estimator(window=3)
+    for est, ratios in ((older, [1.1, 1.2]), (newer, [1.5, 1.6])):
+        for ratio in ratios:
+            est._add("m", "output", ratio)
+    newer.merge(older)
+    assert json.loads(newer.to_json())["ratios"] == {"m": {"output": [1.2, 1.5, 1.6]}}
+    assert newer.learned == 4
+
+
+def test_a_proxy_starting_with_its_database_down_restores_nothing_and_waits_for_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("psycopg")
+    from sseusage_fast.estimate import estimator as estimator_module
+    from sseusage_fast.ledger import base
+    from sseusage_fast.proxy.runner import restore_estimator
+
+    monkeypatch.setattr(estimator_module, "_default", None)
+    # Port 9 (discard) on loopback: nothing listens, the ledger starts on its spool.
+    ledger = open_ledger("postgresql://u:p@127.0.0.1:9/none", spool=str(tmp_path / "spool"))
+    connects: list[int] = []
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                base.SQLLedger, "_connect_migrated", lambda self: connects.append(1) or None
+            )
+            restore_estimator(ledger)
+    finally:
+        ledger.close()
+    assert connects == []  # no second connect attempt holding the start up
+    assert estimator_module.default_estimator().learned == 0

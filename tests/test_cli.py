@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sseusage_fast.cli import main
 from sseusage_fast.cli.inspect import line_ending_style
+from sseusage_fast.ledger.writer import RowWriter
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -352,3 +353,13 @@ def test_inspect_does_not_import_the_proxy_stack() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
+
+
+def test_no_spool_help_says_where_rows_go(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without a spool no row is dropped: the ledger's bounded queue holds them, and what it
+    # cannot hold (or still holds at exit) goes to stderr (README: "The ledger on a bad day").
+    assert main(["proxy", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    help_ = text[text.rindex("--no-spool") :][:300]  # the option's line, not the usage
+    assert "lost" not in help_
+    assert f"up to {RowWriter.queue_limit:,}" in help_ and "stderr" in help_

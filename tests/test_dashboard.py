@@ -10,19 +10,22 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from ledger_data import NEXT_DAY, fill, reconcile_json, report_json
-from sseusage_fast.dashboard.budgets import Budget, budgets_from_config
 from sseusage_fast.dashboard.page import render_page
 from sseusage_fast.dashboard.server import respond, serve
 from sseusage_fast.ledger.reader import open_reader
+from sseusage_fast.proxy.config import Budget, ConfigError
+from sseusage_fast.proxy.settings import budgets_in_file, load_settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FIGURES = (
@@ -160,10 +163,8 @@ def test_budgets(tmp_path: Path) -> None:
         '[[budget]]\ntag = "team=search"\nusd = "0.01"\nwindow = "month"\n'
         '[[budget]]\nkey = "key-b"\nusd = "25.00"\nwindow = "24h"\n'
     )
-    budgets = budgets_from_config(config)
-    assert budgets[0] == Budget(
-        usd=__import__("decimal").Decimal("0.01"), window="month", tag="team=search"
-    )
+    budgets = budgets_in_file(config)
+    assert budgets[0] == Budget(usd=Decimal("0.01"), window="month", tag="team=search")
     with open_reader(db) as reader:
         page = render_page(reader, budgets=budgets, now=NEXT_DAY)
     section = page[page.index('id="budgets"') :]
@@ -173,7 +174,28 @@ def test_budgets(tmp_path: Path) -> None:
     assert "key key-b (24h)</td><td>$0</td><td>$25.00</td><td>0%" in section  # r2 is older
     config.write_text('[[budget]]\ntag = "x"\nusd = "lots"\n')
     with pytest.raises(ValueError, match="budget 1: usd"):
-        budgets_from_config(config)
+        budgets_in_file(config)
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ('usd = "5"', "exactly one of `tag` or `key`"),  # the proxy has no budget for all
+        ('tag = "team=a"\nusd = "5"\nwindow = "7d"', "window must be"),
+        ('tag = "team=a"\nusd = "5"\nlimit = "7"', "unknown setting 'limit'"),
+    ],
+)
+def test_the_dashboard_takes_the_budgets_the_proxy_takes(
+    tmp_path: Path, table: str, says: str
+) -> None:
+    # One Budget type and one reader of the file: what the proxy refuses to start with, the
+    # dashboard refuses too (it used to show budgets the proxy never enforced).
+    config = tmp_path / "proxy.toml"
+    config.write_text("[[budget]]\n" + table + "\n")
+    with pytest.raises(ConfigError, match=says):
+        load_settings({"config": str(config)}, env={})
+    with pytest.raises(ConfigError, match=says):
+        budgets_in_file(config)
 
 
 def test_the_server(tmp_path: Path) -> None:
@@ -379,3 +401,22 @@ def test_the_reconciliation_section_escapes_and_caps(tmp_path: Path) -> None:
     )
     assert f"The newest {DAYS_SHOWN} of 40 days." in section
     assert {c["shown"] for c in cells.values()} == {"10.00% over"}
+
+
+def test_dashboard_budgets_need_no_proxy_stack(tmp_path: Path) -> None:
+    # `sseusage dashboard --config` works on the base install: the proxy's config types and
+    # file reader are plain Python, the Starlette/anyio side is not imported.
+    config = tmp_path / "proxy.toml"
+    config.write_text('[[budget]]\ntag = "team=a"\nusd = "5"\nwindow = "24h"\n')
+    code = (
+        "import sys; import sseusage_fast.cli.dashboard, sseusage_fast.dashboard.server; "
+        "from sseusage_fast.proxy.settings import budgets_in_file; "
+        f"print(budgets_in_file({str(config)!r})[0].window); "
+        "print('HEAVY', [m for m in ('starlette', 'anyio', 'uvicorn', 'httpx') "
+        "if m in sys.modules])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["24h", "HEAVY []"]

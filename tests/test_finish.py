@@ -172,3 +172,20 @@ def test_without_an_estimator_the_default_one_learns(
         parser.finish()
         assert default.learned - before == given.learned
     assert default.learned > 0
+
+
+def test_the_one_provider_list_is_what_both_parsers_take(
+    both: tuple[ModuleType, ModuleType],
+) -> None:
+    # `inspect --provider` and the proxy's routes read sseusage_fast.record.PROVIDERS: a name
+    # there that a parser refuses, or a parser's name missing there, is a mismatch.
+    from sseusage_fast.cli import inspect as inspect_command
+    from sseusage_fast.proxy import config
+    from sseusage_fast.pure.providers.facts import PROVIDERS as PURE_PROVIDERS
+    from sseusage_fast.record import PROVIDERS
+
+    assert inspect_command.PROVIDERS is PROVIDERS and config.PROVIDERS is PROVIDERS
+    assert set(PURE_PROVIDERS) == set(PROVIDERS)
+    for backend in both:
+        for name in PROVIDERS:
+            assert backend.UsageParser(name).finish().status == "no_usage"

@@ -13,29 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from ledger_data import pg_dsn
 from sseusage_fast.ledger import Capture, Ledger, LedgerRow, open_ledger
 from sseusage_fast.ledger.schema import LATEST_VERSION
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
-PG_DSN = os.environ.get("SSEUSAGE_TEST_PG_DSN")
-
-
-def _pg_ledger() -> Ledger:
-    """A ledger in a fresh schema of the test server, so runs never see each other's rows."""
-    if not PG_DSN:
-        pytest.skip("PostgreSQL ledger tests need SSEUSAGE_TEST_PG_DSN (e.g. postgresql://...)")
-    import psycopg
-
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_DSN else "?"
-    return open_ledger(f"{PG_DSN}{sep}options=-csearch_path%3D{schema}")
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    led = open_ledger(tmp_path / "ledger.db") if request.param == "sqlite" else _pg_ledger()
+    led = (
+        open_ledger(tmp_path / "ledger.db") if request.param == "sqlite" else open_ledger(pg_dsn())
+    )
     try:
         yield led
     finally:
@@ -319,7 +307,7 @@ def test_sqlite_ledger_that_cannot_open_fails_at_once(tmp_path: Path) -> None:
 
 
 def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path: Path) -> None:
-    up = _pg_ledger()  # creates a fresh schema; its DSN is the one the server answers on
+    up = open_ledger(pg_dsn())  # creates a fresh schema; its DSN is the one the server answers on
     up_dsn = up.dsn  # type: ignore[attr-defined]
     up.close()
     led = open_ledger(DOWN_DSN, spool=tmp_path / "spool.jsonl")
@@ -340,7 +328,7 @@ def test_postgres_rows_spooled_at_start_reach_the_server_when_it_is_up(tmp_path:
 
 
 def test_postgres_writer_connections_have_deadlines_and_readers_do_not() -> None:
-    led = _pg_ledger()
+    led = open_ledger(pg_dsn())
     try:
         conn = led.writer._db.connect()  # type: ignore[attr-defined]
         try:

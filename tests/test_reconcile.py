@@ -494,6 +494,20 @@ def test_from_file_that_is_not_a_report(tmp_path: Path, capsys: pytest.CaptureFi
             ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", str(bad)], capsys
         )
         assert code == 2 and err.startswith("sseusage reconcile: ") and not out
+        assert "Error" not in err  # said in words, not an exception's name
+    for bucket, says in (
+        ({"starting_at": 5}, "data[0].starting_at is not an RFC 3339 time: 5"),
+        ({"starting_at": "2026-11-01T00:00:00"}, "data[0].starting_at is not an RFC 3339"),
+        (
+            {"starting_at": "2026-11-01T00:00:00Z", "ending_at": ["x"]},
+            "data[0].ending_at is not an RFC 3339 time: ['x']",
+        ),
+    ):
+        bad.write_text(json.dumps({"data": [bucket]}))
+        code, out, err = run(
+            ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", str(bad)], capsys
+        )
+        assert code == 2 and says in err and not out
     bad.write_text(
         json.dumps(
             {"data": [{"starting_at": "2026-11-01T00:00:00Z", "results": [{"output_tokens": -5}]}]}
@@ -503,6 +517,17 @@ def test_from_file_that_is_not_a_report(tmp_path: Path, capsys: pytest.CaptureFi
         ["--db", db, "--provider", "anthropic", *WINDOW, "--from-file", str(bad)], capsys
     )
     assert code == 2 and "output_tokens is not a token count" in err
+
+
+@pytest.mark.parametrize("start", [5, None, "yesterday", "2026-11-01T00:00:00"])
+def test_report_times_that_are_not_rfc_3339_name_the_field(start: object) -> None:
+    from sseusage_fast.reconcile import anthropic_cost, anthropic_report
+    from sseusage_fast.reconcile.totals import ReportFormatError
+
+    page = {"data": [{"starting_at": start, "results": []}]}
+    for parser in (anthropic_report.parse_page, anthropic_cost.parse_page):
+        with pytest.raises(ReportFormatError, match=r"^data\[0\]\.starting_at is not an RFC"):
+            parser(page)
 
 
 # -- the API politely, and its failures ------------------------------------------------------

@@ -30,6 +30,18 @@ AUDIO_FIELDS: tuple[str, ...] = ("audio_input_tokens", "audio_output_tokens")
 
 STATUSES = ("complete", "partial", "no_usage", "error", "not_sse")
 FRAMINGS = ("sse", "json", "json-array", "ndjson", "aws-eventstream")
+# Every `provider=` value the usage parser takes (`auto` tells them apart by the bytes): the
+# one list for `inspect --provider` and the proxy's routes.
+PROVIDERS = (
+    "auto",
+    "anthropic",
+    "openai",
+    "openai-responses",
+    "gemini",
+    "bedrock",
+    "cohere",
+    "ollama",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,15 +27,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sseusage_fast.dashboard.budgets import budgets_from_config
     from sseusage_fast.dashboard.server import serve
+    from sseusage_fast.proxy.settings import budgets_in_file
 
     budgets = None
     if args.config:
         try:
-            budgets = budgets_from_config(args.config)
-        except (OSError, ValueError) as exc:
-            raise CommandError(f"{args.config}: {exc}") from None
+            budgets = budgets_in_file(args.config)
+        except ValueError as exc:  # ConfigError: names the file and the budget
+            raise CommandError(str(exc)) from None
     open_for_reading(args.db).close()  # a bad --db fails now, not on the first page view
     try:
         server = serve(args.db, host=args.host, port=args.port, budgets=budgets)

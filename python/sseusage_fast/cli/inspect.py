@@ -15,18 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sseusage_fast import SSEDecoder, parse_usage
-from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
-
-PROVIDERS = (
-    "auto",
-    "anthropic",
-    "openai",
-    "openai-responses",
-    "gemini",
-    "bedrock",
-    "cohere",
-    "ollama",
-)
+from sseusage_fast.record import PROVIDERS, TOKEN_FIELDS, UsageRecord
 
 INCLUDE_USAGE_HINT = (
     "OpenAI stream without the usage chunk: ask for stream_options.include_usage "

@@ -15,9 +15,10 @@ from html import escape
 from typing import Any
 
 from sseusage_fast.dashboard import drift
-from sseusage_fast.dashboard.budgets import Budget, budget_use
+from sseusage_fast.dashboard.budgets import budget_label, budget_use
 from sseusage_fast.dashboard.svg import bar_chart
 from sseusage_fast.ledger.reader import LedgerReader
+from sseusage_fast.proxy.config import Budget
 from sseusage_fast.query import Filters
 from sseusage_fast.reporting import build_report, flagged_rows
 
@@ -226,11 +227,11 @@ def _budgets(reader: LedgerReader, budgets: Sequence[Budget] | None, now: dateti
             "<code>sseusage dashboard --config FILE</code>).</p></section>"
         )
     rows = []
-    for budget, spent in budget_use(reader, list(budgets), now):
+    for budget, spent in budget_use(reader, budgets, now):
         share = float(spent / budget.usd * 100) if budget.usd else 100.0
         over = ' class="over"' if spent > budget.usd else ""
         rows.append(
-            f"<tr><td>{escape(budget.label)}</td><td>{_money(spent)}</td>"
+            f"<tr><td>{escape(budget_label(budget))}</td><td>{_money(spent)}</td>"
             f"<td>{_money(budget.usd)}</td><td>{share:.0f}%</td>"
             f'<td class="bar"><div class="meter"><i{over} style="width:{min(share, 100):.1f}%">'
             "</i></div></td></tr>"

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sseusage_fast.dashboard.budgets import Budget
 from sseusage_fast.dashboard.page import CSP, render_page
 from sseusage_fast.ledger.reader import LedgerUnavailable, open_reader
+from sseusage_fast.proxy.config import Budget
 from sseusage_fast.query import Filters, parse_when
 
 log = logging.getLogger("sseusage_fast.dashboard")

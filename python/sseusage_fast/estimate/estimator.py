@@ -135,19 +135,26 @@ class Estimator:
         """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
         return _base_tokens(stats)
 
+    def _window_key(self, model: str | None, kind: str, family: bool) -> tuple[str, str] | None:
+        # The model's window, or with `family` its family's while the model's is not learned.
+        key = calibration_key(model)
+        if key is None:
+            return None
+        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
+            key = _family_key(key)
+        return key, kind
+
     def ratio(
         self, model: str | None, kind: str = "output", *, family: bool = False
     ) -> float | None:
         """The learned actual/base ratio for the model, or None while not learned. With
         `family`, a model not learned yet gets its family's input ratio (`claude`, `gpt`,
         `gemini`...: the same tokenizer, mostly), once that is learned."""
-        key = calibration_key(model)
+        key = self._window_key(model, kind, family)
         if key is None:
             return None
-        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
-            key = _family_key(key)
         with self._lock:
-            window = self._ratios.get((key, kind))
+            window = self._ratios.get(key)
             if window is None or len(window.recent) < self._min_samples:
                 return None
             return window.median()  # it ignores up to half the window being odd
@@ -158,13 +165,11 @@ class Estimator:
         """The learned (low, high) of the model's ratios (5th and 95th percentile of the
         window: its least and greatest while it holds 20 or fewer), or None while the window
         holds fewer than SPREAD_SAMPLES. An estimate's range is its base times these."""
-        key = calibration_key(model)
+        key = self._window_key(model, kind, family)
         if key is None:
             return None
-        if family and kind in _FAMILY_KINDS and self.ratio(model, kind) is None:
-            key = _family_key(key)
         with self._lock:
-            window = self._ratios.get((key, kind))
+            window = self._ratios.get(key)
             if window is None or len(window.recent) < max(self._min_samples, SPREAD_SAMPLES):
                 return None
             ordered = window.ordered
@@ -394,6 +399,20 @@ class Estimator:
                 "ratios": models,
             }
         return json.dumps(state, sort_keys=True)
+
+    def merge(self, older: Estimator) -> None:
+        """Take in what `older` learned (a state saved by an earlier process) as if it had
+        come first: its samples go before this estimator's own in each window."""
+        if older is self:
+            return
+        with older._lock:
+            saved = {key: list(window) for key, window in older._ratios.items()}
+            learned = older._learned
+        with self._lock:
+            for key, values in saved.items():
+                own = self._ratios.get(key)
+                self._ratios[key] = _Window(self._window, values + (list(own) if own else []))
+            self._learned += learned
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Estimator:

@@ -8,7 +8,7 @@ optional, and an older ledger without it simply has no saved estimator.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sseusage_fast.estimate import Estimator
@@ -39,16 +39,38 @@ def save_estimator(ledger: SQLLedger, estimator: Estimator) -> None:
             )
 
 
+def load_saved_estimator(ledger: SQLLedger) -> Estimator | None:
+    """The stored estimator, read through the ledger's own connection (the proxy at start),
+    or None when there is none or it is unreadable, or when the ledger opened without its
+    database (down at start: no connect attempt here that would hold the start up)."""
+    p = ledger.placeholder
+    with ledger._lock:
+        conn = ledger._conn
+        if conn is None:
+            return None
+        with ledger._transaction(conn):
+            conn.execute(TABLE)
+            found = conn.execute(
+                f"SELECT state FROM estimator_state WHERE name = {p}", (NAME,)
+            ).fetchall()
+    return _estimator(found)
+
+
 def load_estimator(reader: LedgerReader) -> Estimator | None:
     """The stored estimator, or None when the ledger has none (or an unreadable one)."""
-    from sseusage_fast.estimate import Estimator
-
     if not reader.has_table("estimator_state"):
         return None
     p = reader.placeholder
     found = reader.fetchall(f"SELECT state FROM estimator_state WHERE name = {p}", [NAME])
     if reader.dialect != "sqlite":
         reader.conn.rollback()
+    return _estimator(found)
+
+
+def _estimator(found: list[Any]) -> Estimator | None:
+    # The one row's state, or None when there is none or it is not an Estimator state.
+    from sseusage_fast.estimate import Estimator
+
     if not found:
         return None
     try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 
-from sseusage_fast.proxy.config import Budget
+from sseusage_fast.proxy.config import Budget, window_start
 
 # A row is committed this long after its request ended, at most, in normal running (the row
 # batch, the writer's linger and its transaction); until then a hold still counts.
@@ -50,18 +50,6 @@ class _Recorded:
     window_start: datetime | None = None
     read_at: float = -float("inf")  # when the read that gave `spend` started
     lock: anyio.Lock = field(default_factory=anyio.Lock)
-
-
-def window_start(budget: Budget, now: datetime) -> datetime:
-    """The start of the budget's current window (UTC)."""
-    now = now.astimezone(timezone.utc)
-    if budget.window == "day":
-        return now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if budget.window == "month":
-        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    hours = budget.rolling_hours
-    assert hours is not None
-    return now - timedelta(hours=hours)
 
 
 def seconds_to_reset(budget: Budget, now: datetime) -> int | None:

@@ -17,6 +17,8 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Every flag defaults to None: unset flags leave the config file's and environment's
     settings (SSEUSAGE_<NAME>) in place; see `settings.py`."""
+    from sseusage_fast.ledger.writer import RowWriter
+
     p.add_argument(
         "--config",
         metavar="FILE",
@@ -55,7 +57,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "next to a SQLite file, or under $XDG_STATE_HOME/sseusage for PostgreSQL)",
     )
     spool.add_argument(
-        "--no-spool", action="store_true", help="no spool: rows are lost if the database is down"
+        "--no-spool",
+        action="store_true",
+        help=f"no spool file: while the database is down, rows wait in memory (up to "
+        f"{RowWriter.queue_limit:,}; beyond that, and any still waiting at exit, go to stderr "
+        "as JSON lines, and the exit status is 3)",
     )
     p.add_argument(
         "--keep-flagged-bodies",

@@ -4,20 +4,12 @@ file and the environment are read by `settings.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-# Every `provider=` value the usage parser takes (`auto` tells them apart by the bytes).
-PROVIDERS = (
-    "auto",
-    "anthropic",
-    "openai",
-    "openai-responses",
-    "gemini",
-    "bedrock",
-    "cohere",
-    "ollama",
-)
+from sseusage_fast.record import PROVIDERS
+
 # The proxy's own path prefix: never forwarded, never a ledger row.
 OPS_PREFIX = "/_sseusage"
 
@@ -102,6 +94,18 @@ class Budget:
         except ValueError:
             return None
         return hours if 0 < hours <= 24 * 366 else None
+
+
+def window_start(budget: Budget, now: datetime) -> datetime:
+    """The start of the budget's current window (UTC)."""
+    now = now.astimezone(timezone.utc)
+    if budget.window == "day":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if budget.window == "month":
+        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    hours = budget.rolling_hours
+    assert hours is not None
+    return now - timedelta(hours=hours)
 
 
 @dataclass(frozen=True, slots=True)

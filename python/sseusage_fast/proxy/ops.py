@@ -95,12 +95,9 @@ async def _dashboard(proxy: Proxy, scope: Scope, send: Send) -> None:
     worker thread: the page queries the database)."""
     import anyio
 
-    from sseusage_fast.dashboard.budgets import Budget
     from sseusage_fast.dashboard.server import ledger_dsn, respond
 
-    budgets = [
-        Budget(usd=b.usd, window=b.window, tag=b.tag, key=b.key) for b in proxy.config.budgets
-    ]
+    budgets = proxy.config.budgets
     query = scope.get("query_string", b"").decode("latin-1")
     status, headers, body = await anyio.to_thread.run_sync(
         lambda: respond(ledger_dsn(proxy.ledger), query, budgets=budgets)

@@ -11,9 +11,9 @@ import signal
 import socket
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger import Ledger, open_ledger
+from sseusage_fast.ledger.reader import redact
 from sseusage_fast.proxy.config import ProxyConfig
 
 log = logging.getLogger("sseusage_fast.proxy")
@@ -21,15 +21,6 @@ log = logging.getLogger("sseusage_fast.proxy")
 
 class StartupError(Exception):
     """The proxy cannot start; the message says why in one line."""
-
-
-def redact_dsn(dsn: str) -> str:
-    """The DSN without its password, for logs."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_loopback(host: str) -> bool:
@@ -95,7 +86,8 @@ def run(
     except Exception as exc:  # noqa: BLE001 - any failure to open is said in one line
         sock.close()
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise StartupError(f"cannot open the ledger {redact_dsn(db)}: {detail}") from None
+        raise StartupError(f"cannot open the ledger {redact(db)}: {detail}") from None
+    restore_estimator(ledger)
     health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     app = None
@@ -109,7 +101,7 @@ def run(
                 route.provider,
                 ", ensure_usage" if route.ensure_usage else "",
             )
-        log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact_dsn(db))
+        log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact(db))
         # uvicorn handles the signal (graceful shutdown), then raises it again once done so
         # that the process dies of it; a no-op handler underneath lets the ledger close and
         # the process exit 0 instead.
@@ -144,6 +136,25 @@ def run(
 
 def _drained(signum: int, frame: FrameType | None) -> None:
     log.info("shut down on %s", signal.Signals(signum).name)
+
+
+def restore_estimator(ledger: Ledger) -> None:
+    """Give the process's estimator what an earlier run of the proxy learned (kept in the
+    ledger by `keep_estimator`), so estimates do not start from the defaults again."""
+    from sseusage_fast.estimate import default_estimator
+    from sseusage_fast.ledger.base import SQLLedger
+    from sseusage_fast.ledger.estimator_store import load_saved_estimator
+
+    if not isinstance(ledger, SQLLedger):
+        return
+    try:
+        saved = load_saved_estimator(ledger)
+    except Exception as exc:  # noqa: BLE001 - a lost calibration must not stop the start
+        log.warning("estimator state in the ledger not restored: %s", exc)
+        return
+    if saved is not None:
+        default_estimator().merge(saved)
+        log.info("estimator restored from the ledger: %d samples learned", saved.learned)
 
 
 def keep_estimator(ledger: Ledger) -> None:

@@ -183,6 +183,12 @@ def _routes(items: list[dict[str, Any]], where: str) -> tuple[Route, ...]:
     return tuple(routes)
 
 
+def budgets_in_file(path: str | Path) -> tuple[Budget, ...]:
+    """The `[[budget]]` tables of a proxy config file, checked as the proxy checks them
+    (for `sseusage dashboard --config`). Raises ConfigError."""
+    return _budgets(read_config_file(path).get("budgets", []), str(path))
+
+
 def _budgets(items: list[dict[str, Any]], where: str) -> tuple[Budget, ...]:
     budgets = []
     for n, item in enumerate(items, 1):

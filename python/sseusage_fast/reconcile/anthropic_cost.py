@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sseusage_fast.reconcile import anthropic_report
-from sseusage_fast.reconcile.buckets import parse_rfc3339, rfc3339
-from sseusage_fast.reconcile.totals import ReportFormatError, text_or_none
+from sseusage_fast.reconcile.buckets import rfc3339
+from sseusage_fast.reconcile.totals import ReportFormatError, report_time, text_or_none
 
 PATH = "/v1/organizations/cost_report"
 
@@ -66,11 +66,7 @@ def parse_page(page: Any) -> list[CostResult]:
     out = []
     for at, bucket in enumerate(page["data"]):
         where = f"data[{at}]"
-        start = bucket.get("starting_at") if isinstance(bucket, dict) else None
-        try:
-            when = parse_rfc3339(start)  # type: ignore[arg-type]
-        except (TypeError, ValueError, AttributeError):
-            raise ReportFormatError(f"{where}: starting_at is not RFC 3339: {start!r}") from None
+        when = report_time(bucket, "starting_at", where=where)
         for n, result in enumerate(bucket.get("results") or ()):
             if not isinstance(result, dict):
                 raise ReportFormatError(f"{where}.results[{n}] is not an object")

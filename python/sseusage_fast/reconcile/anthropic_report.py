@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sseusage_fast.reconcile.buckets import parse_rfc3339, rfc3339
+from sseusage_fast.reconcile.buckets import rfc3339
 from sseusage_fast.reconcile.totals import (
     ProviderResult,
     ReportFormatError,
     count,
+    report_time,
     text_or_none,
 )
 
@@ -52,13 +53,6 @@ def query(
     return params
 
 
-def _time(value: Any, where: str) -> datetime:
-    try:
-        return parse_rfc3339(value)
-    except (TypeError, ValueError):
-        raise ReportFormatError(f"{where}: bucket time is not RFC 3339: {value!r}") from None
-
-
 def parse_page(page: Any) -> list[ProviderResult]:
     if not isinstance(page, dict) or not isinstance(page.get("data"), list):
         raise ReportFormatError("not an Anthropic usage report page (no `data` list)")
@@ -67,9 +61,9 @@ def parse_page(page: Any) -> list[ProviderResult]:
         where = f"data[{at}]"
         if not isinstance(bucket, dict):
             raise ReportFormatError(f"{where} is not an object")
-        start = _time(bucket.get("starting_at"), where)
-        ending = bucket.get("ending_at")
-        end = _time(ending, where) if ending is not None else None
+        start = report_time(bucket, "starting_at", where=where)
+        has_end = bucket.get("ending_at") is not None
+        end = report_time(bucket, "ending_at", where=where) if has_end else None
         for n, result in enumerate(bucket.get("results") or ()):
             here = f"{where}.results[{n}]"
             if not isinstance(result, dict):

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from sseusage_fast.reconcile.buckets import parse_rfc3339
+
 # The billed token buckets compared, named as in the record. Disjoint on both sides once the
 # provider's report is normalised, so a line's drift is a plain sum over them.
 COMPARED: tuple[str, ...] = (
@@ -113,6 +115,18 @@ def count(obj: Any, name: str, *, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ReportFormatError(f"{where}: {name} is not a token count: {value!r}")
     return value
+
+
+def report_time(obj: Any, name: str, *, where: str) -> datetime:
+    """The RFC 3339 time in `obj[name]`, or ReportFormatError naming the field (a number, a
+    missing field or a time without an offset is a report we cannot read)."""
+    value = obj.get(name) if isinstance(obj, dict) else None
+    if isinstance(value, str):
+        try:
+            return parse_rfc3339(value)
+        except ValueError:
+            pass
+    raise ReportFormatError(f"{where}.{name} is not an RFC 3339 time: {value!r}")
 
 
 def text_or_none(obj: dict[str, Any], name: str) -> str | None:
