@@ -743,3 +743,12 @@ def test_differential_corrupted_streams(
     twin = parse(pure, body, provider, chunks=cuts, estimate=estimate)
     assert one_shot.to_dict() == chunked.to_dict()
     assert one_shot.to_dict() == twin.to_dict()
+
+
+@pytest.mark.parametrize("tail", [b"\x0b", b"x", b" \t", b"}"])
+def test_a_ping_with_bytes_after_it_is_read_as_the_native_parser_reads_it(tail: bytes) -> None:
+    # Found by the differential test: the pure twin skipped anything that began as a ping.
+    from sseusage_fast import native, pure
+
+    body = b'event: ping\ndata: {"type": "ping"}' + tail + b"\n\n"
+    assert native.parse_usage(body).to_dict() == pure.parse_usage(body).to_dict()
