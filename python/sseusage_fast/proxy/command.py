@@ -70,6 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="debug also logs every stream event, truncated (default: info)",
     )
     p.add_argument("--log-format", choices=["text", "json"], help="default: text")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, each with its own ledger writer (default: 1)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -99,6 +104,7 @@ def run_command(args: argparse.Namespace) -> int:
             "keep_flagged_bodies",
             "log_level",
             "log_format",
+            "workers",
         )
     }
     if getattr(args, "no_spool", False):
@@ -121,6 +127,7 @@ def run_command(args: argparse.Namespace) -> int:
             db=serve.db,
             log_level=serve.log_level,
             spool=serve.spool,
+            workers=serve.workers,
         )
     except StartupError as exc:
         return _fail(str(exc))
