@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -263,11 +264,37 @@ def _spawn_proxy(port: int, upstream: str, db: str, workers: int) -> subprocess.
     """The proxy as deployed: `sseusage proxy`, metering into a SQLite ledger."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     return subprocess.Popen(
-        [sys.executable, "-m", "sseusage_fast.cli", "proxy", "--upstream", upstream]
+        [sys.executable, __file__, "--run-proxy", "--upstream", upstream]
         + ["--port", str(port), "--db", db, "--log-level", "warning"]
         + ["--workers", str(workers), "--max-connections", "20000"],
         env=env,
     )
+
+
+def run_proxy_command(argv: list[str]) -> int:
+    """`sseusage proxy` itself; BENCH_LOOP (asyncio, uvloop) and BENCH_HTTP (h11, httptools)
+    override what the server picks, to compare them (the upstream keeps its own)."""
+    from sseusage_fast.cli import main as cli_main
+    from sseusage_fast.proxy import server
+
+    chosen = server.uvicorn_options
+
+    def options(config: Any) -> dict[str, Any]:
+        picked = chosen(config)
+        if os.environ.get("BENCH_LOOP"):
+            picked["loop"] = os.environ["BENCH_LOOP"]
+        if os.environ.get("BENCH_HTTP") == "h11":
+            picked["http"] = server._with_header_deadline(_h11(), config.limits.header_timeout)
+        return picked
+
+    server.uvicorn_options = options  # type: ignore[assignment]
+    return cli_main(["proxy", *argv])
+
+
+def _h11() -> type[Any]:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    return H11Protocol
 
 
 def latency_main(args: argparse.Namespace) -> None:
@@ -278,7 +305,8 @@ def latency_main(args: argparse.Namespace) -> None:
     print(
         f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, {os.cpu_count()} cores;"
         f" {args.client_procs} client processes, {args.upstream_workers} upstream processes,"
-        f" {args.proxy_workers} proxy processes"
+        f" {args.proxy_workers} proxy processes; proxy loop {os.environ.get('BENCH_LOOP', 'auto')},"
+        f" http {os.environ.get('BENCH_HTTP', 'auto')}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         procs = [
@@ -438,6 +466,8 @@ def _free_port() -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--serve-upstream":
         serve_upstream(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    elif len(sys.argv) > 2 and sys.argv[1] == "--run-proxy":
+        sys.exit(run_proxy_command(sys.argv[2:]))
     elif len(sys.argv) > 2 and sys.argv[1] == "--latency-client":
         _client_proc(
             sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]

@@ -113,3 +113,13 @@ def test_workers_out_of_range_is_a_config_error(workers: str) -> None:
 def test_workers_default_to_one() -> None:
     _, serve_options = load_settings({"upstream": "https://api.anthropic.com"})
     assert serve_options.workers == 1
+
+
+def test_workers_from_the_config_file_and_the_environment(tmp_path: Path, monkeypatch: Any) -> None:
+    config = tmp_path / "proxy.toml"
+    config.write_text('upstream = "https://api.anthropic.com"\nworkers = 3\n')
+    _, from_file = load_settings({"config": str(config)})
+    assert from_file.workers == 3
+    monkeypatch.setenv("SSEUSAGE_WORKERS", "2")
+    _, from_env = load_settings({"upstream": "https://api.anthropic.com"})
+    assert from_env.workers == 2
