@@ -123,3 +123,33 @@ def test_workers_from_the_config_file_and_the_environment(tmp_path: Path, monkey
     monkeypatch.setenv("SSEUSAGE_WORKERS", "2")
     _, from_env = load_settings({"upstream": "https://api.anthropic.com"})
     assert from_env.workers == 2
+
+
+def test_a_worker_that_dies_stops_the_others_and_the_proxy_exits_non_zero(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "tests")]),
+    }
+    with serve(create_replay_app()) as up:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sseusage_fast.cli", "proxy", "--upstream", up, "--workers"]
+            + ["2", "--port", str(port), "--db", str(tmp_path / "w.db"), "--log-level", "info"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait(lambda: _up(f"http://127.0.0.1:{port}"), what="proxy up")
+            first, second = _children(proc.pid)
+            os.kill(first, signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode != 0
+    assert "ended with status -9: stopping the others" in stderr
+    assert not Path(f"/proc/{second}").exists()  # reaped by the supervisor before it exited
