@@ -25,9 +25,14 @@ sent, and the bytes each run passed.
 
 `--latency`: the delay each event adds, at 1,000 concurrent streams of 10 events a second:
 the upstream stamps each event with its send time (an SSE comment line), the client notes its
-arrival; the same streams direct and through the metered proxy, alternating.
+arrival; the same streams direct and through the metered proxy (`sseusage proxy`, the real
+command), alternating in one run. One client process saturates long before the proxy does
+(its own event loop delays what it reads), so the streams are spread over `--client-procs`
+processes, and the upstream runs `--upstream-workers` processes; the direct figures are the
+floor the load generator itself sets, and "added" is the proxied minus the direct.
 
     PYTHONPATH=python python benches/bench_proxy.py --latency [--streams 1000] [--rounds 3]
+        [--client-procs 4] [--upstream-workers 2] [--proxy-workers 1]
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -54,12 +60,19 @@ BODY = {
 }
 
 
-def serve_upstream(port: int) -> None:
+def serve_upstream(port: int, workers: int = 1) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     import uvicorn
-    from replay_upstream import create_replay_app
 
-    uvicorn.run(create_replay_app(), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(
+        "replay_upstream:create_replay_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        workers=workers,
+        backlog=4096,
+    )
 
 
 def serve_proxy(port: int, upstream: str, meter: bool, db: str, profile: str = "") -> None:
@@ -214,15 +227,91 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _client_proc(url: str, streams: int, interval: float, ramp: float, out: str) -> None:
+    """One load-client process: its share of the streams, delays written to `out` (doubles)."""
+    from array import array
+
+    delays = anyio.run(_latencies, url, streams, interval, ramp)
+    with open(out, "wb") as f:
+        array("d", delays).tofile(f)
+    if FAILURES:
+        sys.stderr.write(f"client failures: {len(FAILURES)} ({', '.join(sorted(set(FAILURES)))})\n")
+
+
+def _spread_latencies(url: str, streams: int, interval: float, procs: int, tmp: str) -> list[float]:
+    """`streams` streams spread over `procs` client processes; every event's delay, in ms."""
+    from array import array
+
+    shares = [streams // procs + (1 if i < streams % procs else 0) for i in range(procs)]
+    outs = [f"{tmp}/delays.{i}" for i in range(procs)]
+    clients = [
+        _spawn("--latency-client", url, str(n), str(interval), "1.0", out)
+        for n, out in zip(shares, outs, strict=True)
+    ]
+    delays: list[float] = []
+    for proc, out in zip(clients, outs, strict=True):
+        if proc.wait(timeout=300) != 0:
+            FAILURES.append(f"client exit {proc.returncode}")
+            continue
+        values = array("d")
+        with open(out, "rb") as f:
+            values.frombytes(f.read())
+        delays.extend(values)
+    return delays
+
+
+def _spawn_proxy(port: int, upstream: str, db: str, workers: int) -> subprocess.Popen[bytes]:
+    """The proxy as deployed: `sseusage proxy`, metering into a SQLite ledger."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    return subprocess.Popen(
+        [sys.executable, __file__, "--run-proxy", "--upstream", upstream]
+        + ["--port", str(port), "--db", db, "--log-level", "warning"]
+        + ["--workers", str(workers), "--max-connections", "20000"],
+        env=env,
+    )
+
+
+def run_proxy_command(argv: list[str]) -> int:
+    """`sseusage proxy` itself; BENCH_LOOP (asyncio, uvloop) and BENCH_HTTP (h11, httptools)
+    override what the server picks, to compare them (the upstream keeps its own)."""
+    from sseusage_fast.cli import main as cli_main
+    from sseusage_fast.proxy import server
+
+    chosen = server.uvicorn_options
+
+    def options(config: Any) -> dict[str, Any]:
+        picked = chosen(config)
+        if os.environ.get("BENCH_LOOP"):
+            picked["loop"] = os.environ["BENCH_LOOP"]
+        if os.environ.get("BENCH_HTTP") == "h11":
+            picked["http"] = server._with_header_deadline(_h11(), config.limits.header_timeout)
+        return picked
+
+    server.uvicorn_options = options  # type: ignore[assignment]
+    return cli_main(["proxy", *argv])
+
+
+def _h11() -> type[Any]:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    return H11Protocol
+
+
 def latency_main(args: argparse.Namespace) -> None:
     """Per-event delay at `--streams` concurrent streams, direct and through the metered proxy,
     alternating; the proxy's added delay = through minus direct, at p50 and p99."""
     ports = [_free_port() for _ in range(2)]
     upstream = f"http://127.0.0.1:{ports[0]}"
+    print(
+        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, {os.cpu_count()} cores;"
+        f" {args.client_procs} client processes, {args.upstream_workers} upstream processes,"
+        f" {args.proxy_workers} proxy processes; proxy loop {os.environ.get('BENCH_LOOP', 'auto')},"
+        f" http {os.environ.get('BENCH_HTTP', 'auto')}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         procs = [
-            _spawn("--serve-upstream", str(ports[0])),
-            _spawn("--serve-proxy", str(ports[1]), upstream, "meter", f"{tmp}/ledger.db", ""),
+            _spawn("--serve-upstream", str(ports[0]), str(args.upstream_workers)),
+            _spawn_proxy(ports[1], upstream, f"{tmp}/ledger.db", args.proxy_workers),
         ]
         urls = {"direct": upstream, "proxy": f"http://127.0.0.1:{ports[1]}"}
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
@@ -231,12 +320,16 @@ def latency_main(args: argparse.Namespace) -> None:
             _wait_up(urls["proxy"])
             for i in range(args.rounds):
                 for name in urls if i % 2 == 0 else list(urls)[::-1]:
-                    delays = anyio.run(_latencies, urls[name], args.streams, args.interval, 1.0)
+                    delays = _spread_latencies(
+                        urls[name], args.streams, args.interval, args.client_procs, tmp
+                    )
                     p50, p99 = _percentile(delays, 0.5), _percentile(delays, 0.99)
                     results[name].append((p50, p99))
                     print(
                         f"{name:6s} {args.streams} streams, {len(delays)} events: "
-                        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, failures {len(FAILURES)}"
+                        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, failures {len(FAILURES)}, "
+                        f"load {os.getloadavg()[0]:.2f}",
+                        flush=True,
                     )
                     FAILURES.clear()
                     time.sleep(1.0)
@@ -244,7 +337,7 @@ def latency_main(args: argparse.Namespace) -> None:
             for p in procs:
                 p.terminate()
             for p in procs:
-                p.wait(timeout=30)
+                p.wait(timeout=60)
     med = {
         name: (
             statistics.median(r[0] for r in rows),
@@ -275,6 +368,9 @@ def main() -> None:
     )
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between events")
+    parser.add_argument("--client-procs", type=int, default=4, help="load-client processes")
+    parser.add_argument("--upstream-workers", type=int, default=2, help="upstream processes")
+    parser.add_argument("--proxy-workers", type=int, default=1, help="`sseusage proxy --workers`")
     args = parser.parse_args()
     if args.latency:
         latency_main(args)
@@ -369,7 +465,13 @@ def _free_port() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--serve-upstream":
-        serve_upstream(int(sys.argv[2]))
+        serve_upstream(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    elif len(sys.argv) > 2 and sys.argv[1] == "--run-proxy":
+        sys.exit(run_proxy_command(sys.argv[2:]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "--latency-client":
+        _client_proc(
+            sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+        )
     elif len(sys.argv) > 2 and sys.argv[1] == "--serve-proxy":
         serve_proxy(int(sys.argv[2]), sys.argv[3], sys.argv[4] == "meter", sys.argv[5], sys.argv[6])
     else:

@@ -226,3 +226,25 @@ def test_upstream_pool_spreads_requests_over_small_shards() -> None:
     assert pool.in_flight == 0
     # Released shards are reused before new ones open.
     assert pool.acquire()[0] == 0 and len(made) == 4
+
+
+def test_upstream_shards_share_one_tls_context() -> None:
+    """Making a TLS context loads the CA bundle (about 20 ms with the event loop blocked); the
+    pool opens a shard per 16 streams under load, so every shard must reuse the first one's."""
+    import anyio
+    from sseusage_fast.proxy import ProxyConfig, create_app
+
+    app = create_app(ProxyConfig(upstream="https://api.anthropic.com", trust_env=False), None)
+    proxy = app.state.proxy
+
+    async def shards_contexts() -> tuple[int, set[int]]:
+        async with proxy.lifespan(app):
+            taken = [proxy.pool.acquire() for _ in range(40)]
+            contexts = {id(client._transport._pool._ssl_context) for _, client in taken}
+            shards = len({shard for shard, _ in taken})
+            for shard, _ in taken:
+                proxy.pool.release(shard)
+        return shards, contexts
+
+    shards, contexts = anyio.run(shards_contexts)
+    assert shards >= 3 and len(contexts) == 1

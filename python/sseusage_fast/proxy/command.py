@@ -76,6 +76,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="debug also logs every stream event, truncated (default: info)",
     )
     p.add_argument("--log-format", choices=["text", "json"], help="default: text")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, each with its own ledger writer (default: 1)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -105,6 +110,7 @@ def run_command(args: argparse.Namespace) -> int:
             "keep_flagged_bodies",
             "log_level",
             "log_format",
+            "workers",
         )
     }
     if getattr(args, "no_spool", False):
@@ -127,6 +133,7 @@ def run_command(args: argparse.Namespace) -> int:
             db=serve.db,
             log_level=serve.log_level,
             spool=serve.spool,
+            workers=serve.workers,
         )
     except StartupError as exc:
         return _fail(str(exc))

@@ -65,12 +65,65 @@ def run(
     db: str = "sseusage.db",
     log_level: str = "info",
     spool: str | bool = True,
+    workers: int = 1,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then drain: in-flight streams finish (up to
     `config.drain_timeout`), every row is written, and the function returns normally.
     Raises StartupError (and creates no ledger) when the routes, the port or the ledger
     cannot work. Rows that neither the database nor the spool could take at the end are
-    printed to stderr as JSON lines, and the function raises SystemExit(3)."""
+    printed to stderr as JSON lines, and the function raises SystemExit(3).
+
+    With `workers` > 1, that many forked processes serve the one bound socket, each with its
+    own ledger writer and spool (see `proxy/workers.py`)."""
+    try:
+        config.all_routes()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    sock = bind(host, port)
+    if workers <= 1:
+        try:
+            serve_on(sock, config, host=host, port=port, db=db, log_level=log_level, spool=spool)
+        finally:
+            sock.close()
+        return
+    from sseusage_fast.proxy.workers import supervise
+
+    try:
+        # Said once, before any fork: a ledger that cannot open, and its schema made once.
+        _open(db, spool).close()
+        log.info("%d worker processes on http://%s:%d", workers, host, port)
+        code = supervise(
+            workers,
+            lambda: serve_on(
+                sock, config, host=host, port=port, db=db, log_level=log_level, spool=spool
+            ),
+        )
+    finally:
+        sock.close()
+    if code:
+        raise SystemExit(code)
+
+
+def _open(db: str, spool: str | bool) -> Ledger:
+    try:
+        return open_ledger(db, spool=spool)
+    except Exception as exc:  # noqa: BLE001 - any failure to open is said in one line
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise StartupError(f"cannot open the ledger {redact(db)}: {detail}") from None
+
+
+def serve_on(
+    sock: socket.socket,
+    config: ProxyConfig,
+    *,
+    host: str,
+    port: int,
+    db: str,
+    log_level: str,
+    spool: str | bool,
+) -> None:
+    """One server process on a bound socket: the ledger opened, served until a signal, drained,
+    the ledger closed (SystemExit(3) when rows went to stderr). The socket stays open."""
     import uvicorn
 
     from sseusage_fast.proxy.app import create_app
@@ -80,13 +133,7 @@ def run(
         routes = config.all_routes()
     except ValueError as exc:
         raise StartupError(str(exc)) from None
-    sock = bind(host, port)
-    try:
-        ledger = open_ledger(db, spool=spool)
-    except Exception as exc:  # noqa: BLE001 - any failure to open is said in one line
-        sock.close()
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise StartupError(f"cannot open the ledger {redact(db)}: {detail}") from None
+    ledger = _open(db, spool)
     restore_estimator(ledger)
     health: dict[str, Any] | None = None
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -118,7 +165,6 @@ def run(
         )
         server.run(sockets=[sock])
     finally:
-        sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if app is not None:

@@ -31,6 +31,8 @@ class ServeOptions:
     spool: str | bool = True
     log_level: str = "info"
     log_format: str = "text"
+    # Server processes sharing one listening socket (each with its own ledger writer and spool).
+    workers: int = 1
 
 
 # Settings with a flat name: the config file's key (top level or in its table), the variable
@@ -42,6 +44,7 @@ _SERVE: dict[str, type] = {
     "spool": str,
     "log_level": str,
     "log_format": str,
+    "workers": int,
 }
 _CONFIG: dict[str, type] = {
     "upstream": str,
@@ -81,7 +84,7 @@ _TABLE = {
         )
     },
 }
-_TOP_KEYS = {"db", "host", "port", "spool", "upstream", "keep_flagged_bodies"}
+_TOP_KEYS = {"db", "host", "port", "spool", "upstream", "keep_flagged_bodies", "workers"}
 _TABLES = {
     "admin": {"token"},
     "logging": {"level", "format"},
@@ -262,6 +265,9 @@ def load_settings(
     serve = ServeOptions(**{k: values[k] for k in _SERVE if k in values})
     if not 0 < serve.port < 65536:
         raise ConfigError(f"{sources.get('port', 'port')}: port must be 1-65535, not {serve.port}")
+    if not 1 <= serve.workers <= 64:
+        where = sources.get("workers", "workers")
+        raise ConfigError(f"{where}: workers must be 1-64, not {serve.workers}")
     if serve.log_format not in LOG_FORMATS:
         raise ConfigError(f"log format must be one of {', '.join(LOG_FORMATS)}")
     if serve.log_level not in LOG_LEVELS:
