@@ -4,7 +4,6 @@ line from its first byte; the same bytes unlabelled are not."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,28 +18,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from test_content_type import BROKEN_FIRST
 
-LINES = [
-    {
-        "model": "llama3.2",
-        "created_at": "2026-01-01T00:00:00Z",
-        "message": {"role": "assistant", "content": "Hi"},
-        "done": False,
-    },
-    {
-        "model": "llama3.2",
-        "created_at": "2026-01-01T00:00:01Z",
-        "message": {"role": "assistant", "content": ""},
-        "done": True,
-        "done_reason": "stop",
-        "prompt_eval_count": 26,
-        "eval_count": 290,
-    },
-]
 # A first line cut short (not a whole object): only the label says this is NDJSON.
-BODY = b'{"model": "llama3.2", "message": {"content": "cut\n' + b"".join(
-    json.dumps(v).encode() + b"\n" for v in LINES
-)
+BODY = BROKEN_FIRST
 
 
 async def chat(request: Request) -> Response:
