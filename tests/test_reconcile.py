@@ -530,6 +530,35 @@ def test_report_times_that_are_not_rfc_3339_name_the_field(start: object) -> Non
             parser(page)
 
 
+@pytest.mark.parametrize("start", [-1, 10**20, True, 1.5, "1761955200", None])
+def test_openai_start_time_out_of_range_names_the_field(start: object) -> None:
+    from sseusage_fast.reconcile import openai_report
+    from sseusage_fast.reconcile.totals import ReportFormatError
+
+    page = {"data": [{"start_time": start, "end_time": 1762041600, "results": []}]}
+    with pytest.raises(ReportFormatError, match=r"^data\[0\]: start_time is not Unix seconds"):
+        openai_report.parse_page(page)
+
+
+@pytest.mark.parametrize("end", [10**20, -1, 1761955200, None, "x"])
+def test_openai_end_time_out_of_range_leaves_the_bucket_open(end: object) -> None:
+    from sseusage_fast.reconcile import openai_report
+
+    page = {
+        "data": [
+            {
+                "start_time": 1761955200,  # 2025-11-01
+                "end_time": end,
+                "results": [{"model": GPT, "input_tokens": 3, "output_tokens": 2}],
+            }
+        ]
+    }
+    (result,) = openai_report.parse_page(page)
+    assert result.bucket_start == datetime(2025, 11, 1, tzinfo=timezone.utc)
+    assert result.bucket_end is None
+    assert result.tokens["output_tokens"] == 2
+
+
 # -- the API politely, and its failures ------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ Query: `start_time` (Unix seconds, inclusive), `end_time` (exclusive), `bucket_w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sseusage_fast.reconcile.buckets import from_unix, to_unix
 from sseusage_fast.reconcile.totals import (
@@ -34,6 +34,17 @@ GROUP_FIELDS = {
     "service_tier": "service_tier",
     "batch": "batch",
 }
+
+
+# Unix seconds that a datetime can hold (year 1970 to 9999): a larger count is a malformed page,
+# not a bucket to place, and must not overflow into a crash.
+_LAST_UNIX_SECOND = 253_402_300_799
+
+
+def _is_unix_seconds(value: object) -> TypeGuard[int]:
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _LAST_UNIX_SECOND
+    )
 
 
 def headers(key: str) -> dict[str, str]:
@@ -64,11 +75,12 @@ def parse_page(page: Any) -> list[ProviderResult]:
         if not isinstance(bucket, dict):
             raise ReportFormatError(f"{where} is not an object")
         start_time = bucket.get("start_time")
-        if isinstance(start_time, bool) or not isinstance(start_time, int):
+        if not _is_unix_seconds(start_time):
             raise ReportFormatError(f"{where}: start_time is not Unix seconds: {start_time!r}")
         start = from_unix(start_time)
         end_time = bucket.get("end_time")
-        end = from_unix(end_time) if isinstance(end_time, int) and end_time > start_time else None
+        # An end out of range or before the start leaves the bucket open, as a missing one does.
+        end = from_unix(end_time) if _is_unix_seconds(end_time) and end_time > start_time else None
         # `results` in the API reference; one generated client spells it `result`.
         results = bucket.get("results", bucket.get("result")) or ()
         for n, result in enumerate(results):

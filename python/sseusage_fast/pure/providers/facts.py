@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...record import TOKEN_FIELDS
+from ...record import PROVIDERS, TOKEN_FIELDS
 from ..textstats import TextStats
 
-PROVIDERS = (
-    "auto",
-    "anthropic",
-    "openai",
-    "openai-responses",
-    "gemini",
-    "bedrock",
-    "cohere",
-    "ollama",
-)
+__all__ = ["PROVIDERS", "Facts"]
 
 
 class Facts:
