@@ -8,8 +8,10 @@
     PYTHONPATH=python python benches/compare.py --layouts  # only the layouts table
 
 The layouts table: the same streams re-serialised in the byte layouts real traffic has
-(`corpus.LAYOUTS`), native `UsageParser` against the tuned pure-Python extractor on the same
-bytes in the same run, at 16 KiB reads and one read per event, with the floors each must meet.
+(`corpus.LAYOUTS`), and a last row of the real recorded SSE responses in `tests/captures/`
+(Anthropic, OpenAI Chat and Responses, as the client received them), native `UsageParser` against
+the tuned pure-Python extractor on the same bytes in the same run, at 16 KiB reads and one read
+per event, with the floors each must meet.
 
 The corpus mix matters for the tuned peer: it JSON-parses every line containing `"usage"`, which
 on OpenAI streams is every chunk (`"usage":null`), while on Anthropic streams it parses two lines
@@ -340,21 +342,29 @@ def measure_layouts(seed: int, mib: float, repeats: int, target: float) -> list[
     if native is None:
         print(f"layouts: native backend {why}", file=sys.stderr)
         return []
+    target_bytes = int(mib * corpus.MIB)
+    classes = [
+        (layout.key, layout.label, layout.api, corpus.layout_corpus(layout, seed, target_bytes))
+        for layout in corpus.LAYOUTS
+    ]
+    real = corpus.capture_corpus(target_bytes)
+    if real:
+        label = f"real recorded streams ({len({s.name for s in real})} captures, repeated)"
+        classes.append(("captures", label, False, real))
     rows = []
-    for layout in corpus.LAYOUTS:
-        streams = corpus.layout_corpus(layout, seed, int(mib * corpus.MIB))
+    for key, label, api, streams in classes:
         nbytes = sum(len(s.body) for s in streams)
         cut = {k: corpus.cut_corpus(streams, k) for k in LAYOUT_CHUNKINGS}
         cs = [
             Contender("native_parser", "native UsageParser", parser_run(native)),
             Contender("tuned", "tuned pure-Python extractor", peer_run(peers.tuned)),
         ]
-        print(f"layout {layout.key}:", file=sys.stderr, flush=True)
+        print(f"layout {key}:", file=sys.stderr, flush=True)
         measure(cs, cut, repeats, target)
         nchunks = {k: sum(map(len, v)) for k, v in cut.items()}
         res = results(cs, nbytes, nchunks)
-        floors = API_LAYOUT_FLOORS if layout.api else LAYOUT_FLOORS
-        row: dict[str, Any] = {"layout": layout.key, "label": layout.label, "bytes": nbytes}
+        floors = API_LAYOUT_FLOORS if api else LAYOUT_FLOORS
+        row: dict[str, Any] = {"layout": key, "label": label, "bytes": nbytes}
         for k in LAYOUT_CHUNKINGS:
             ratio = res["tuned"][k]["best_s"] / res["native_parser"][k]["best_s"]
             row[k] = {

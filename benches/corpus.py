@@ -721,3 +721,39 @@ def layout_corpus(layout: Layout, seed: int, target_bytes: int) -> list[Stream]:
         )
         for s in streams
     ]
+
+
+# --- real recorded streams ----------------------------------------------------------------------
+
+# The SSE captures the tuned extractor can read (its `"usage"` line test): Anthropic Messages and
+# OpenAI Chat Completions (OpenAI-compatible servers included) and Responses.
+CAPTURE_PROVIDERS = ("anthropic", "openai", "openai-responses")
+
+
+def capture_corpus(target_bytes: int) -> list[Stream]:
+    """The real recorded SSE responses of `tests/captures/` (public cassettes and SDK fixtures,
+    bytes as the client received them), repeated in order until about `target_bytes`.
+
+    Not generated here: the layouts are whatever each provider, SDK version and recorder wrote,
+    which is the point of the row. `expected` is None: the conformance tests check the figures.
+    """
+    import sys
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parent.parent / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    from capture_index import load_captures
+
+    caps = [c for c in load_captures() if c.framing == "sse" and c.provider in CAPTURE_PROVIDERS]
+    if not caps:
+        return []
+    out: list[Stream] = []
+    total = 0
+    while total < target_bytes:
+        for c in caps:
+            out.append(
+                Stream(name=c.name, provider=c.provider, body=c.body, expected=None, model="")
+            )
+            total += len(c.body)
+    return out
