@@ -103,10 +103,14 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The mask of the first `n` (0..=32) lanes.
+/// The mask of the first `n` (1..=`V::LANES`) lanes of a `V`.
 #[inline(always)]
-fn first_lanes(n: usize) -> u32 {
-    ((1u64 << n) - 1) as u32
+fn first_lanes<V: Vector>(n: usize) -> u32 {
+    if V::LANES == 32 && n == 32 {
+        u32::MAX
+    } else {
+        (1u32 << n) - 1
+    }
 }
 
 impl TextStats {
@@ -146,7 +150,7 @@ impl TextStats {
         if n > 0 {
             // SAFETY: as above.
             let (word, space) = unsafe { text::ascii_classes(x) };
-            let keep = first_lanes(n);
+            let keep = first_lanes::<V>(n);
             // SAFETY: as above.
             unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
         }
@@ -174,25 +178,31 @@ impl TextStats {
 
     /// Counts `buf[start..end]`, which the caller has checked is UTF-8 text. `buf` may go on
     /// past `end`: blocks of 16 bytes are then loaded across the end and the extra bytes not
-    /// counted, which beats a byte loop for the short texts of streamed deltas.
-    #[inline]
+    /// counted, which beats a byte loop for the short texts of streamed deltas. Out of line:
+    /// inlined, it takes registers from its callers' loops over plain text.
+    #[inline(never)]
     pub fn add_within(&mut self, buf: &[u8], start: usize, end: usize) {
         // SAFETY: the narrow vector is the baseline's.
         unsafe { self.add_within_with::<Narrow>(buf, start, end) }
     }
 
-    /// [`TextStats::add_within`] with `V`'s blocks, then 16-byte ones near the end of `buf`;
+    /// [`TextStats::add_within`] with `V`'s blocks (16-byte ones where `buf` has no more);
     /// `V`'s instructions must be available.
     #[inline(always)]
     unsafe fn add_within_with<V: Vector>(&mut self, buf: &[u8], start: usize, end: usize) {
         let mut i = start;
         while i < end {
-            // SAFETY: the caller's contract.
-            if unsafe { self.add_ascii_block::<V>(buf, &mut i, end) } {
-                continue;
-            }
-            // SAFETY: the narrow vector is the baseline's.
-            if V::LANES > 16 && unsafe { self.add_ascii_block::<Narrow>(buf, &mut i, end) } {
+            let left = end - i;
+            // SAFETY (both): the caller's contract, and the narrow vector is the baseline's.
+            let (counted, lanes) = if let Some(block) = buf.get(i..i + V::LANES) {
+                (unsafe { self.add_ascii_prefix::<V>(block, left) }, V::LANES)
+            } else if let Some(block) = buf.get(i..i + 16).filter(|_| V::LANES > 16) {
+                (unsafe { self.add_ascii_prefix::<Narrow>(block, left) }, 16)
+            } else {
+                (0, 0)
+            };
+            i += counted;
+            if counted == left.min(lanes) && counted > 0 {
                 continue;
             }
             // Byte by byte up to the next block boundary (non-ASCII text, the buffer's end).
@@ -203,27 +213,24 @@ impl TextStats {
         }
     }
 
-    /// Counts the `V::LANES` bytes of `buf` at `*i` (those before `end`) and moves `*i` past
-    /// them, if `buf` holds that many there and those to count are all ASCII.
+    /// Counts the ASCII bytes at the start of `block` (which holds `V::LANES`), at most
+    /// `left`; returns how many it counted.
     #[inline(always)]
-    unsafe fn add_ascii_block<V: Vector>(&mut self, buf: &[u8], i: &mut usize, end: usize) -> bool {
-        let Some(block) = buf.get(*i..*i + V::LANES) else {
-            return false;
-        };
-        let n = (end - *i).min(V::LANES);
-        let keep = first_lanes(n);
-        // SAFETY: the caller's contract; the load reads the `V::LANES` bytes of `block`.
+    unsafe fn add_ascii_prefix<V: Vector>(&mut self, block: &[u8], left: usize) -> usize {
+        debug_assert!(block.len() >= V::LANES && left > 0);
+        // SAFETY: the caller's contract; the load reads `V::LANES` bytes of `block`.
         let x = unsafe { V::load(block.as_ptr()) };
         // SAFETY: as above, register operations.
-        if unsafe { text::non_ascii(x) } & keep != 0 {
-            return false;
+        let non_ascii = unsafe { text::non_ascii(x) };
+        let n = (u64::from(non_ascii) | 1 << left.min(V::LANES)).trailing_zeros() as usize;
+        if n > 0 {
+            // SAFETY: as above.
+            let (word, space) = unsafe { text::ascii_classes(x) };
+            let keep = first_lanes::<V>(n);
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
         }
-        // SAFETY: as above.
-        let (word, space) = unsafe { text::ascii_classes(x) };
-        // SAFETY: as above.
-        unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
-        *i += n;
-        true
+        n
     }
 
     /// Counts one ASCII character (`b` < 0x80).
