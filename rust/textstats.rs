@@ -138,10 +138,11 @@ impl TextStats {
         unsafe { self.add_plain::<std::arch::x86_64::__m256i>(block.as_ptr()) }
     }
 
-    /// [`TextStats::add_plain_block`] for any vector: `block` must be valid for reading
-    /// `V::LANES` bytes, and `V`'s instructions available.
+    /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
+    /// (entered through [`simd::dispatch!`]): `block` must be valid for reading `V::LANES`
+    /// bytes, and `V`'s instructions available.
     #[inline(always)]
-    unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> usize {
+    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> usize {
         // SAFETY: the caller's contract.
         let x = unsafe { V::load(block) };
         // SAFETY: as above, register operations from here on.
