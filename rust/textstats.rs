@@ -1,5 +1,8 @@
 //! Character classes of streamed text, counted without keeping the text (twin of
-//! `pure/textstats.py`). The Python `Estimator` turns the counts into tokens.
+//! `pure/textstats.py`). The Python `Estimator` turns the counts into tokens. The vector
+//! kernels that find and classify the bytes are in `simd`; the counting is here.
+
+use crate::simd::{self, text, Narrow, Vector};
 
 /// Code points counted as CJK (the pure twin's `CJK_RANGES`, which a test compares).
 #[inline]
@@ -62,34 +65,6 @@ fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
     })
 }
 
-/// Whether the first 15 of these 16 bytes are five characters of the main ideograph block
-/// U+4E00..=U+9FFF, the bulk of Chinese text: each a lead byte E5..E9, or E4 with a second
-/// byte from B8, and two continuation bytes (no such sequence is overlong or a surrogate).
-/// SSE2, a few compares for five characters.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn five_main_ideographs(block: &[u8; 16]) -> bool {
-    use std::arch::x86_64::*;
-    const LEADS: u32 = 0b001_001_001_001_001; // bytes 0, 3, 6, 9, 12 (bit i is byte i)
-    const TAILS: u32 = 0b110_110_110_110_110;
-    // SAFETY: SSE2 is always available on x86_64; the load reads the 16 bytes of `block`.
-    unsafe {
-        let x = _mm_loadu_si128(block.as_ptr().cast());
-        let set = |c: u8| _mm_set1_epi8(c as i8);
-        let mask = |v: __m128i| _mm_movemask_epi8(v) as u32 & 0x7FFF;
-        // Unsigned ranges by signed compares once 0x80 is flipped.
-        let flipped = _mm_xor_si128(x, set(0x80));
-        let at_least = |lo: u8| _mm_cmpgt_epi8(flipped, set((lo ^ 0x80).wrapping_sub(1)));
-        let at_most = |hi: u8| _mm_cmplt_epi8(flipped, set((hi ^ 0x80).wrapping_add(1)));
-        let tails = mask(_mm_cmpeq_epi8(_mm_and_si128(x, set(0xC0)), set(0x80)));
-        let e5_to_e9 = mask(_mm_and_si128(at_least(0xE5), at_most(0xE9)));
-        let e4 = mask(_mm_cmpeq_epi8(x, set(0xE4)));
-        let from_b8 = mask(at_least(0xB8));
-        let e4_main = e4 & (from_b8 >> 1);
-        tails == TAILS && (e5_to_e9 | e4_main) & LEADS == LEADS
-    }
-}
-
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -128,67 +103,14 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The word characters and the white space among 16 bytes, as bit masks (SSE2, part of the
-/// x86_64 baseline). Bytes >= 0x80 are in neither.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn class_masks(x: std::arch::x86_64::__m128i) -> (u32, u32) {
-    use std::arch::x86_64::*;
-    // SAFETY: SSE2 is always available on x86_64; these are register operations.
-    unsafe {
-        let set = |c: u8| _mm_set1_epi8(c as i8);
-        let between = |v: __m128i, lo: u8, hi: u8| {
-            _mm_and_si128(
-                _mm_cmpgt_epi8(v, set(lo - 1)),
-                _mm_cmplt_epi8(v, set(hi + 1)),
-            )
-        };
-        // OR-ing 0x20 folds upper case onto lower case and maps no other byte into a..z.
-        let letter = between(_mm_or_si128(x, set(0x20)), b'a', b'z');
-        let word = _mm_or_si128(
-            _mm_or_si128(letter, between(x, b'0', b'9')),
-            _mm_cmpeq_epi8(x, set(b'_')),
-        );
-        let space = _mm_or_si128(_mm_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
-        (
-            _mm_movemask_epi8(word) as u32,
-            _mm_movemask_epi8(space) as u32,
-        )
+/// The mask of the first `n` (1..=`V::LANES`) lanes of a `V`.
+#[inline(always)]
+fn first_lanes<V: Vector>(n: usize) -> u32 {
+    if V::LANES == 32 && n == 32 {
+        u32::MAX
+    } else {
+        (1u32 << n) - 1
     }
-}
-
-/// The masks of the first `n` (1..=16) bytes of `block` (which has at least 16), or `None` if
-/// one of them is not ASCII. The bytes past `n` are loaded but not counted.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn ascii_masks(block: &[u8], n: usize) -> Option<(u32, u32)> {
-    use std::arch::x86_64::*;
-    debug_assert!(block.len() >= 16 && (1..=16).contains(&n));
-    let keep = (1u32 << n) - 1;
-    // SAFETY: SSE2 is always available on x86_64; the load reads 16 bytes of `block`.
-    let x = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
-    // SAFETY: as above, a register operation.
-    if unsafe { _mm_movemask_epi8(x) } as u32 & keep != 0 {
-        return None;
-    }
-    let (word, space) = class_masks(x);
-    Some((word & keep, space & keep))
-}
-
-/// Set bits in a mask of at most 16 bits. A table instead of `count_ones`: the x86_64 baseline
-/// has no POPCNT, and the software fallback costs three times as much.
-#[inline]
-fn bits16(mask: u32) -> u64 {
-    const BITS8: [u8; 256] = {
-        let mut table = [0u8; 256];
-        let mut i = 0;
-        while i < 256 {
-            table[i] = (i as u32).count_ones() as u8;
-            i += 1;
-        }
-        table
-    };
-    u64::from(BITS8[(mask & 0xFF) as usize]) + u64::from(BITS8[(mask >> 8 & 0xFF) as usize])
 }
 
 impl TextStats {
@@ -196,28 +118,10 @@ impl TextStats {
     /// plain text inside a JSON string (a quote, a backslash, a control character or a
     /// non-ASCII byte); returns how many it counted (16 when there is none). One pass does
     /// what finding the string's end, checking UTF-8 and counting would do in three.
-    #[cfg(target_arch = "x86_64")]
     #[inline]
     pub fn add_plain_block(&mut self, block: &[u8; 16]) -> usize {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is always available on x86_64; the load reads the 16 bytes of `block`.
-        let (x, stop) = unsafe {
-            let x = _mm_loadu_si128(block.as_ptr().cast());
-            let set = |c: u8| _mm_set1_epi8(c as i8);
-            // Signed compares: bytes >= 0x80 are negative, so `x < 0x20` also catches them.
-            let stop = _mm_or_si128(
-                _mm_cmplt_epi8(x, set(0x20)),
-                _mm_or_si128(_mm_cmpeq_epi8(x, set(b'"')), _mm_cmpeq_epi8(x, set(b'\\'))),
-            );
-            (x, _mm_movemask_epi8(stop) as u32)
-        };
-        let n = (stop | 1 << 16).trailing_zeros() as usize;
-        if n > 0 {
-            let keep = (1u32 << n) - 1;
-            let (word, space) = class_masks(x);
-            self.add_masks(n, word & keep, space & keep);
-        }
-        n
+        // SAFETY: the narrow vector is the baseline's; the load reads the 16 bytes of `block`.
+        unsafe { self.add_plain::<Narrow>(block.as_ptr()) }
     }
 
     /// As [`TextStats::add_plain_block`], 32 bytes at a time with AVX2 (and POPCNT, which
@@ -229,78 +133,78 @@ impl TextStats {
     #[target_feature(enable = "avx2,popcnt")]
     #[inline]
     pub fn add_plain_block32(&mut self, block: &[u8; 32]) -> usize {
-        use std::arch::x86_64::*;
-        // SAFETY: the caller's context has AVX2 (this function's own target feature); the load
-        // reads the 32 bytes of `block`.
-        let x = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
-        let set = |c: u8| _mm256_set1_epi8(c as i8);
-        // Signed compares: bytes >= 0x80 are negative, so `x < 0x20` also catches them.
-        let stop = _mm256_or_si256(
-            _mm256_cmpgt_epi8(set(0x20), x),
-            _mm256_or_si256(
-                _mm256_cmpeq_epi8(x, set(b'"')),
-                _mm256_cmpeq_epi8(x, set(b'\\')),
-            ),
-        );
-        let stop = _mm256_movemask_epi8(stop) as u32;
-        let n = (u64::from(stop) | 1 << 32).trailing_zeros() as usize;
-        if n == 0 {
-            return 0;
+        // SAFETY: this function's target features are AVX2's; the load reads the 32 bytes of
+        // `block`.
+        unsafe { self.add_plain::<std::arch::x86_64::__m256i>(block.as_ptr()) }
+    }
+
+    /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
+    /// (entered through [`simd::dispatch!`]): `block` must be valid for reading `V::LANES`
+    /// bytes, and `V`'s instructions available.
+    #[inline(always)]
+    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> usize {
+        // SAFETY: the caller's contract.
+        let x = unsafe { V::load(block) };
+        // SAFETY: as above, register operations from here on.
+        let stops = unsafe { text::string_stops(x) };
+        let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
+        if n > 0 {
+            // SAFETY: as above.
+            let (word, space) = unsafe { text::ascii_classes(x) };
+            let keep = first_lanes::<V>(n);
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
         }
-        let between = |v: __m256i, lo: u8, hi: u8| {
-            _mm256_and_si256(
-                _mm256_cmpgt_epi8(v, set(lo - 1)),
-                _mm256_cmpgt_epi8(set(hi + 1), v),
-            )
-        };
-        let letter = between(_mm256_or_si256(x, set(0x20)), b'a', b'z');
-        let word = _mm256_or_si256(
-            _mm256_or_si256(letter, between(x, b'0', b'9')),
-            _mm256_cmpeq_epi8(x, set(b'_')),
-        );
-        let space = _mm256_or_si256(_mm256_cmpeq_epi8(x, set(b' ')), between(x, 0x09, 0x0d));
-        let keep = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
-        let word = _mm256_movemask_epi8(word) as u32 & keep;
-        let space = _mm256_movemask_epi8(space) as u32 & keep;
-        let (alnum, spaces) = (u64::from(word.count_ones()), u64::from(space.count_ones()));
-        self.alnum += alnum;
-        self.space += spaces;
-        self.punct += n as u64 - alnum - spaces;
-        let starts = word & !((word << 1) | u32::from(self.in_word));
-        self.words += u64::from(starts.count_ones());
-        self.in_word = word >> (n - 1) & 1 == 1;
         n
     }
 
-    /// Counts `n` (1..=16) ASCII bytes from their word and white-space masks.
-    #[inline]
-    fn add_masks(&mut self, n: usize, word: u32, space: u32) {
-        let (alnum, spaces) = (bits16(word), bits16(space));
+    /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks.
+    #[inline(always)]
+    unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32) {
+        // SAFETY: the caller's contract: `V`'s instructions are available.
+        let bits = |mask: u32| u64::from(unsafe { V::count_ones(mask) });
+        let (alnum, spaces) = (bits(word), bits(space));
         self.alnum += alnum;
         self.space += spaces;
         self.punct += n as u64 - alnum - spaces;
-        self.words += bits16(word & !((word << 1) | u32::from(self.in_word)));
+        self.words += bits(word & !((word << 1) | u32::from(self.in_word)));
         self.in_word = word >> (n - 1) & 1 == 1;
     }
 
+    /// Counts a whole text: blocks of 32 bytes with AVX2 where the processor has it.
     pub fn add(&mut self, text: &str) {
-        self.add_within(text.as_bytes(), 0, text.len());
+        let (stats, buf) = (self, text.as_bytes());
+        simd::dispatch!(count_text::<V>(stats: &mut TextStats, buf: &[u8]))
     }
 
     /// Counts `buf[start..end]`, which the caller has checked is UTF-8 text. `buf` may go on
     /// past `end`: blocks of 16 bytes are then loaded across the end and the extra bytes not
-    /// counted, which beats a byte loop for the short texts of streamed deltas.
+    /// counted, which beats a byte loop for the short texts of streamed deltas. Out of line:
+    /// inlined, it takes registers from its callers' loops over plain text.
+    #[inline(never)]
     pub fn add_within(&mut self, buf: &[u8], start: usize, end: usize) {
+        // SAFETY: the narrow vector is the baseline's.
+        unsafe { self.add_within_with::<Narrow>(buf, start, end) }
+    }
+
+    /// [`TextStats::add_within`] with `V`'s blocks (16-byte ones where `buf` has no more);
+    /// `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn add_within_with<V: Vector>(&mut self, buf: &[u8], start: usize, end: usize) {
         let mut i = start;
         while i < end {
-            #[cfg(target_arch = "x86_64")]
-            if let Some(block) = buf.get(i..i + 16) {
-                let n = (end - i).min(16);
-                if let Some((word, space)) = ascii_masks(block, n) {
-                    self.add_masks(n, word, space);
-                    i += n;
-                    continue;
-                }
+            let left = end - i;
+            // SAFETY (both): the caller's contract, and the narrow vector is the baseline's.
+            let (counted, lanes) = if let Some(block) = buf.get(i..i + V::LANES) {
+                (unsafe { self.add_ascii_prefix::<V>(block, left) }, V::LANES)
+            } else if let Some(block) = buf.get(i..i + 16).filter(|_| V::LANES > 16) {
+                (unsafe { self.add_ascii_prefix::<Narrow>(block, left) }, 16)
+            } else {
+                (0, 0)
+            };
+            i += counted;
+            if counted == left.min(lanes) && counted > 0 {
+                continue;
             }
             // Byte by byte up to the next block boundary (non-ASCII text, the buffer's end).
             let stop = (i + 16).min(end);
@@ -308,6 +212,26 @@ impl TextStats {
                 i += self.add_char(buf, i);
             }
         }
+    }
+
+    /// Counts the ASCII bytes at the start of `block` (which holds `V::LANES`), at most
+    /// `left`; returns how many it counted.
+    #[inline(always)]
+    unsafe fn add_ascii_prefix<V: Vector>(&mut self, block: &[u8], left: usize) -> usize {
+        debug_assert!(block.len() >= V::LANES && left > 0);
+        // SAFETY: the caller's contract; the load reads `V::LANES` bytes of `block`.
+        let x = unsafe { V::load(block.as_ptr()) };
+        // SAFETY: as above, register operations.
+        let non_ascii = unsafe { text::non_ascii(x) };
+        let n = (u64::from(non_ascii) | 1 << left.min(V::LANES)).trailing_zeros() as usize;
+        if n > 0 {
+            // SAFETY: as above.
+            let (word, space) = unsafe { text::ascii_classes(x) };
+            let keep = first_lanes::<V>(n);
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
+        }
+        n
     }
 
     /// Counts one ASCII character (`b` < 0x80).
@@ -358,9 +282,9 @@ impl TextStats {
             if lead < 0x80 {
                 break;
             }
-            #[cfg(target_arch = "x86_64")]
             if let Some(block) = bytes.get(i..i + 16) {
-                if five_main_ideographs(block.try_into().expect("16 bytes")) {
+                // SAFETY: the narrow vector is the baseline's; the load reads `block`'s 16 bytes.
+                if unsafe { text::five_main_ideographs(Narrow::load(block.as_ptr())) } {
                     self.cjk += 5;
                     i += 15;
                     continue;
@@ -413,6 +337,14 @@ impl TextStats {
         self.other += later.other;
         self.in_word = later.in_word;
     }
+}
+
+/// [`TextStats::add`] with `V`'s blocks: the kernel [`simd::dispatch!`] compiles for each
+/// vector; `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn count_text<V: Vector>(stats: &mut TextStats, buf: &[u8]) {
+    // SAFETY: the caller's contract.
+    unsafe { stats.add_within_with::<V>(buf, 0, buf.len()) }
 }
 
 #[cfg(test)]
@@ -540,6 +472,63 @@ mod tests {
         } else {
             assert_eq!(stop, None, "{bytes:02x?}");
         }
+    }
+
+    /// Counting with each vector type (the plain-Rust one, SSE2, AVX2 where the processor
+    /// has it) counts as the narrow one does: whole ranges, and plain runs block by block.
+    #[test]
+    fn every_vector_type_counts_alike() {
+        use crate::simd::portable::Portable;
+        let text = "Some words, 42 of_them\t\"quoted\" \\ 你好世界 é 😀 and a tail long enough \
+                    for a few 32-byte blocks: the end.\n";
+        let bytes = text.as_bytes();
+        let bounds: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for (a_at, &a) in bounds.iter().enumerate() {
+            for &b in &bounds[a_at..] {
+                let mut narrow = TextStats::default();
+                narrow.add_within(bytes, a, b);
+                let mut portable = TextStats::default();
+                // SAFETY: plain Rust.
+                unsafe { portable.add_within_with::<Portable>(bytes, a, b) };
+                assert_eq!(portable, narrow, "{a}..{b}");
+                #[cfg(target_arch = "x86_64")]
+                if crate::simd::wide() {
+                    let mut wide = TextStats::default();
+                    // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                    unsafe { wide_within(&mut wide, bytes, a, b) };
+                    assert_eq!(wide, narrow, "{a}..{b}");
+                }
+            }
+        }
+        for at in 0..bytes.len() - 32 {
+            let mut narrow = TextStats::default();
+            let n = narrow.add_plain_block(bytes[at..at + 16].try_into().unwrap());
+            let mut portable = TextStats::default();
+            // SAFETY: plain Rust; the load reads 16 bytes of `bytes`.
+            let m = unsafe { portable.add_plain::<Portable>(bytes[at..].as_ptr()) };
+            assert_eq!((m, portable), (n, narrow), "{at}");
+            #[cfg(target_arch = "x86_64")]
+            if crate::simd::wide() {
+                let mut wide = TextStats::default();
+                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                let k = unsafe { wide.add_plain_block32(bytes[at..at + 32].try_into().unwrap()) };
+                let mut twice = TextStats::default();
+                let mut j = twice.add_plain_block(bytes[at..at + 16].try_into().unwrap());
+                if j == 16 {
+                    j += twice.add_plain_block(bytes[at + 16..at + 32].try_into().unwrap());
+                }
+                assert_eq!((k, wide), (j, twice), "{at}");
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn wide_within(stats: &mut TextStats, buf: &[u8], start: usize, end: usize) {
+        // SAFETY: this function's target features are AVX2's.
+        unsafe { stats.add_within_with::<std::arch::x86_64::__m256i>(buf, start, end) }
     }
 
     #[test]

@@ -1,9 +1,34 @@
-//! Which vector instructions the hot paths use: SSE2 always (part of the x86_64 baseline),
-//! and AVX2 with POPCNT (32 bytes a step, and a popcount instruction) where the processor has
-//! both. `SSEUSAGE_FAST_SIMD=sse2` keeps to the baseline: how the tests cover both paths on
-//! one machine.
+//! Every vector instruction of the crate's text kernels, and the one point that picks them
+//! (memchr's `arch/` layout, cut down):
+//!
+//! - `vector`: the [`Vector`] trait, the dozen operations the kernels use.
+//! - `x86` (x86_64): the trait on SSE2's `__m128i` and AVX2's `__m256i`.
+//! - `portable`: the trait in plain Rust, for other processors and as the tests' reference.
+//! - `text`: the kernels, each written once over the trait.
+//!
+//! [`Narrow`] is the 16-byte vector every processor of this build has (SSE2 is part of the
+//! x86_64 baseline): code calls it directly, inlined. The wide one (AVX2 with POPCNT, 32 bytes
+//! a step) runs only inside a function compiled for it, entered when [`wide`] says so:
+//! [`dispatch!`](crate::simd::dispatch) writes that function and the choice once for a kernel.
+//! `SSEUSAGE_FAST_SIMD=sse2` keeps to the baseline: how the tests cover both paths on one
+//! machine.
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) mod portable;
+pub(crate) mod text;
+mod vector;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use std::sync::OnceLock;
+
+pub(crate) use vector::Vector;
+
+/// The 16-byte vector of the baseline: SSE2 on x86_64, plain Rust elsewhere.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Narrow = std::arch::x86_64::__m128i;
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) type Narrow = portable::Portable;
 
 /// Whether the AVX2 paths may run: decided once per process.
 pub fn wide() -> bool {
@@ -23,3 +48,41 @@ fn detected() -> bool {
 fn detected() -> bool {
     false
 }
+
+/// Runs the generic kernel `$kernel::<V>` with the widest [`Vector`] this process may use: a
+/// function compiled for AVX2 and POPCNT around `$kernel::<__m256i>` when [`wide`] says so,
+/// else `$kernel::<Narrow>`. The arguments are named as the caller's variables, with their
+/// types (the compiled function takes them as parameters):
+///
+/// ```ignore
+/// let (stats, buf) = (self, text.as_bytes());
+/// simd::dispatch!(count::<V>(stats: &mut TextStats, buf: &[u8]))
+/// ```
+///
+/// `$kernel` must be an `unsafe fn` generic over `V: Vector` and `#[inline(always)]`, so that
+/// it compiles inside the AVX2 function with AVX2.
+macro_rules! dispatch {
+    ($kernel:ident::<V>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,popcnt")]
+            unsafe fn wide_kernel($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: this function's target features are those the kernel's vector needs.
+                unsafe { $kernel::<std::arch::x86_64::__m256i>($($arg),*) }
+            }
+            if $crate::simd::wide() {
+                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                unsafe { wide_kernel($($arg),*) }
+            } else {
+                // SAFETY: the narrow vector is the baseline's.
+                unsafe { $kernel::<$crate::simd::Narrow>($($arg),*) }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            // SAFETY: the narrow vector is the baseline's.
+            unsafe { $kernel::<$crate::simd::Narrow>($($arg),*) }
+        }
+    }};
+}
+pub(crate) use dispatch;

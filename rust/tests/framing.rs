@@ -3,6 +3,7 @@
 //! streams and chunkings: CR, LF and CRLF (split across chunks), BOMs, NUL in `id`, invalid
 //! UTF-8, `retry` values, and the size bounds.
 
+use super::support::Rng;
 use super::whatwg;
 use crate::sse::{EventBuilder, EventSink, Framer, Lines, BOM, MAX_RETRY_DIGITS};
 
@@ -146,31 +147,6 @@ fn implementation(
 
 // ---------------------------------------------------------------------------------------------
 // Pseudo-random streams and chunkings.
-
-/// splitmix64: small, deterministic, good enough for test input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
-        items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
 
 const NAMES: &[&[u8]] = &[
     b"data", b"data", b"data", b"data", b"event", b"event", b"id", b"id", b"retry", b"retry",

@@ -120,7 +120,7 @@ pub(crate) fn feed_chunks<'a>(
     core.finish()
 }
 
-/// A small deterministic PRNG (splitmix64).
+/// A small deterministic PRNG (splitmix64): good enough for test input, the same in every suite.
 pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
@@ -134,6 +134,14 @@ impl Rng {
 
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+
+    pub(crate) fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+        items[self.below(items.len())]
+    }
+
+    pub(crate) fn chance(&mut self, one_in: usize) -> bool {
+        self.below(one_in) == 0
     }
 }
 
