@@ -22,6 +22,8 @@ how often `estimate_ranges` held the billed value:
   median error calibrated and not.
 
 Reads with the default backend (native when built); both backends give the same records.
+The clean-text figures (the base estimate against two real tokenizers, no responses) are
+`benches/estimate_text_accuracy.py`'s.
 `--captures DIR` reads another checkout's `tests/` (its `capture_index.py` and `captures/`).
 """
 
