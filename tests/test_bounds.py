@@ -588,3 +588,50 @@ def test_cohere_framing_and_compaction() -> None:
     assert guess.high is None and "server_tools" in guess.reasons
     clear = {**compact, "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]}}
     assert not request_info(clear, "anthropic").server_tools  # type: ignore[union-attr]
+
+
+def _responses_body(*output: dict[str, Any]) -> bytes:
+    """A whole Responses API body (stream=false) whose usage a proxy removed."""
+    return json.dumps(
+        {
+            "id": "resp_1",
+            "object": "response",
+            "model": "gpt-4.1-2025-04-14",
+            "status": "completed",
+            "output": list(output),
+        }
+    ).encode()
+
+
+def test_a_responses_body_is_estimated_from_its_output_items(backend: ModuleType) -> None:
+    """A non-streamed Responses body shows its output in `output` items, not deltas: message
+    text, reasoning summaries (thinking) and tool call arguments all count, as in a stream."""
+    message = {"type": "message", "content": [{"type": "output_text", "text": TEXT}]}
+    plain = parse(backend, _responses_body(message), provider="openai-responses")
+    streamed = parse(
+        backend,
+        b"".join(
+            b"data: " + json.dumps(e).encode() + b"\n\n"
+            for e in (
+                {"type": "response.created", "response": {"id": "resp_1", "model": "gpt-4.1"}},
+                *({"type": "response.output_text.delta", "delta": p} for p in PIECES),
+            )
+        ),
+        provider="openai-responses",
+    )
+    assert plain.output_tokens == streamed.output_tokens == round(BASE) > 0
+    assert "output_tokens" in plain.estimated and plain.estimate_reasons == ("no_request",)
+    call = {"type": "function_call", "name": "f", "arguments": json.dumps({"q": TEXT})}
+    tools = parse(backend, _responses_body(call), provider="openai-responses")
+    assert tools.output_tokens is not None and tools.output_tokens > plain.output_tokens
+    assert "tool_calls" in tools.estimate_reasons
+    summary = {"type": "reasoning", "summary": [{"type": "summary_text", "text": TEXT}]}
+    thinking = parse(backend, _responses_body(summary, message), provider="openai-responses")
+    assert thinking.output_tokens is not None and thinking.output_tokens > plain.output_tokens
+    assert "summarized_thinking" in thinking.estimate_reasons
+    refusal = {"type": "message", "content": [{"type": "refusal", "refusal": TEXT}]}
+    refused = parse(backend, _responses_body(refusal), provider="openai-responses")
+    assert refused.output_tokens == plain.output_tokens
+    # A reasoning item without text (the reasoning is hidden) shows nothing.
+    hidden = {"type": "reasoning", "summary": [], "encrypted_content": "gAAAA"}
+    assert parse(backend, _responses_body(hidden, message), provider="openai-responses")
