@@ -166,7 +166,10 @@ def estimate_input(
         lo = base * low + overhead * MEDIA_SPREAD[0]
         hi = base * high + overhead * MEDIA_SPREAD[1]
     value = text + overhead
-    if request.tools and request.provider != "anthropic":
+    if request.tools:
+        # Anthropic's documented tool-use prompt is in the point already; the definitions as
+        # the model sees them and newer models' longer prompts are not (Claude Sonnet 4.6
+        # billed 563 for a ~50-token request with one small tool, 166 over the point).
         reasons += ("tool_definitions",)
         hi += TOOL_PROMPT_TOKENS
     if request.opaque_chars:
@@ -174,6 +177,13 @@ def estimate_input(
         reasons += ("non_prose",)
         hi += request.opaque_chars
     top: int | None = max(math.ceil(hi) + SLACK, value)
+    if request.hidden_tools:
+        # A provider-defined tool's definition (Anthropic's memory tool: 1,679 billed for a
+        # ~60-token request) is not in the request: no bound from it.
+        top = None
+    if request.stored_context:
+        reasons += ("stored_context",)
+        top = None  # earlier turns kept by the provider are billed as input
     if request.server_tools:
         reasons += ("server_tools",)
         top = None  # search results and the like are billed as input the request never shows
