@@ -672,3 +672,52 @@ def test_input_tools_the_request_does_not_define_or_earlier_turns_leave_the_top_
     info = request_info({**responses, "previous_response_id": None}, "openai-responses")
     assert info is not None and not info.stored_context
     assert estimate_input(est, info, Estimator.base_tokens, model="gpt-4.1").high is not None
+
+
+SHORT = "Paris is the capital of France."
+
+
+def test_short_replies_learn_the_models_framing_tokens(backend: ModuleType) -> None:
+    """A short reply's count is mostly a model's end-of-turn and framing tokens: learned as a
+    count over its short replies (a ratio of a few tokens is rounding), added to what the
+    stream shows, and the range holds it. Long replies keep their ratio."""
+    short_base = Estimator.base_tokens(text_stats(SHORT))
+    assert 0 < short_base < 50
+    est = Estimator()
+    for extra in (4, 5, 4, 3, 4, 6):
+        est.observe(
+            UsageRecord(
+                status="complete", model="gpt-4.1", output_tokens=round(short_base) + extra
+            ),
+            output_stats=text_stats(SHORT),
+        )
+    assert est.ratio("gpt-4.1", "output:offset") is not None
+    assert est.ratio("gpt-4.1") is None  # short replies teach no ratio
+    events = [
+        {"type": "response.created", "response": {"id": "r", "model": "gpt-4.1-2025-04-14"}},
+        {"type": "response.output_text.delta", "delta": SHORT},
+        {"type": "response.completed", "response": {"id": "r", "status": "completed"}},
+    ]
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    record = parse(backend, body, est=est, provider="openai-responses")
+    offset = est.ratio("gpt-4.1", "output:offset")
+    assert offset is not None and 3 <= offset <= 5
+    assert record.output_tokens == round(short_base + offset)
+    low, high = record.estimate_ranges["output_tokens"]
+    assert high is not None and low <= round(short_base) + 3 and round(short_base) + 6 <= high
+    fresh = parse(backend, body, est=Estimator(), provider="openai-responses")
+    assert fresh.output_tokens is not None and fresh.output_tokens < record.output_tokens
+    # A long reply of the same model: no offset added.
+    long_events = [
+        events[0],
+        *({"type": "response.output_text.delta", "delta": p} for p in PIECES),
+        events[-1],
+    ]
+    long_body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in long_events)
+    long = parse(backend, long_body, est=est, provider="openai-responses")
+    assert (
+        long.output_tokens == parse(backend, long_body, provider="openai-responses").output_tokens
+    )
+    # Kept with the rest of the state.
+    again = Estimator.from_json(est.to_json())
+    assert again.ratio("gpt-4.1", "output:offset") == offset

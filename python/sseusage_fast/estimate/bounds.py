@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import families
-from .estimator import OUTPUT_KINDS, Estimator
+from .estimator import MIN_BASE_TOKENS, OUTPUT_KINDS, Estimator
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import has_chars
@@ -109,6 +109,16 @@ def estimate_output(
     calibrated = estimator.ratio(model, kind, family=True) is not None
     point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
     value, lo, hi = base * point, base * low, base * high
+    if category == "text" and 0 < base < MIN_BASE_TOKENS:
+        # A short reply: the model's learned end-of-turn and framing tokens, added to what the
+        # stream showed (a ratio of a few tokens is mostly rounding).
+        offset = estimator.ratio(model, "output:offset")
+        if offset is not None:
+            value = max(base + offset, 1.0)
+            spread = estimator.spread(model, "output:offset")
+            if spread is not None:
+                lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
+            lo, hi = min(lo, value), max(hi, value)
     if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
         value, hi = value + extra, hi + 2 * extra

@@ -30,7 +30,10 @@ from .textstats import base_tokens as _base_tokens
 # Providers whose usage says how much reasoning there was whenever there was any: a complete
 # record from them without reasoning tokens taught that the model did not reason.
 _REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
-KINDS = ("input", "output", "output:thinking", "output:tools", "reasoning")
+# "output:offset" is the billed count less the base estimate of a short plain reply (under
+# MIN_BASE_TOKENS), learned as it is: such a reply's count is mostly a model's end-of-turn and
+# framing tokens, which a ratio cannot learn (and short replies are never learned as ratios).
+KINDS = ("input", "output", "output:thinking", "output:tools", "reasoning", "output:offset")
 OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
 # is mostly rounding and framing noise.
@@ -52,6 +55,7 @@ _LIMITS = {
     "output:thinking": (RATIO_MIN, 20.0),
     "output:tools": (RATIO_MIN, 20.0),
     "reasoning": (0.0, 1_000_000.0),
+    "output:offset": (-50.0, 50.0),
 }
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
 _MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
@@ -318,6 +322,10 @@ class Estimator:
             else:
                 kind = "output"
             self._learn(key, kind, actual - hidden, output_stats, base_of)
+            if kind == "output":
+                base = base_of(output_stats)
+                if 0 < base < MIN_BASE_TOKENS and actual - hidden > 0:
+                    self._learn_count(key, "output:offset", round(actual - hidden - base))
             if not output_has_thinking and (
                 reasoning is not None or record.provider in _REPORTS_REASONING
             ):
