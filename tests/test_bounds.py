@@ -721,3 +721,44 @@ def test_short_replies_learn_the_models_framing_tokens(backend: ModuleType) -> N
     # Kept with the rest of the state.
     again = Estimator.from_json(est.to_json())
     assert again.ratio("gpt-4.1", "output:offset") == offset
+
+
+def test_learned_hidden_reasoning_scales_with_the_visible_reply() -> None:
+    """Reasoning learned per token of the visible reply: a model that reasoned about twice as
+    long as it answered is estimated so for a short and a long answer alike."""
+    est = Estimator()
+    short_stats, long_stats = text_stats(SHORT), text_stats(TEXT)
+    for stats in (short_stats, long_stats, short_stats, long_stats, short_stats):
+        base = Estimator.base_tokens(stats)
+        est.observe(
+            UsageRecord(
+                status="complete",
+                model="gpt-5",
+                provider="openai",
+                output_tokens=round(base) + round(2 * base),
+                reasoning_tokens=round(2 * base),
+            ),
+            output_stats=stats,
+        )
+    per_token = est.ratio("gpt-5", "reasoning:per_token")
+    assert per_token is not None and 1.8 <= per_token <= 2.2
+
+    def guess(stats: Any) -> Any:
+        return estimate_output(
+            est,
+            stats,
+            Estimator.base_tokens,
+            model="gpt-5-2025-08-07",
+            provider="openai",
+            saw_thinking=False,
+            saw_tool_use=False,
+            request=None,
+            truncated=False,
+        )
+
+    short, long = guess(short_stats), guess(long_stats)
+    assert short.value < long.value
+    assert abs(long.value - 3 * BASE) <= 0.15 * 3 * BASE
+    assert short.high is None and long.high is None and "hidden_reasoning" in long.reasons
+    assert long.low <= 3 * BASE
+    assert Estimator.from_json(est.to_json()).ratio("gpt-5", "reasoning:per_token") == per_token
