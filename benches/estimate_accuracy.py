@@ -22,6 +22,8 @@ how often `estimate_ranges` held the billed value:
   median error calibrated and not.
 
 Reads with the default backend (native when built); both backends give the same records.
+The clean-text figures (the base estimate against two real tokenizers, no responses) are
+`benches/estimate_text_accuracy.py`'s.
 `--captures DIR` reads another checkout's `tests/` (its `capture_index.py` and `captures/`).
 """
 
@@ -265,6 +267,59 @@ def summary(rows: list[Row], plain: list[Row]) -> dict[str, Any]:
     }
 
 
+# Kinds of response, by what made the uncalibrated estimate uncertain (the first that applies),
+# and plain text split at 50 billed tokens: a short reply's error is mostly a token or two of
+# framing and rounding (billed 3, estimated 2 is 33%).
+KINDS = (
+    ("server_tools", "server-side tools"),
+    ("hidden_reasoning", "hidden reasoning"),
+    ("summarized_thinking", "thinking streamed as a summary"),
+    ("tool_calls", "tool calls"),
+    ("plain_long", "plain text, billed 50 or more"),
+    ("plain_short", "plain text, billed under 50"),
+)
+
+
+def kind_of(row: Row) -> str:
+    for name, _ in KINDS[:4]:
+        if name in row.reasons:
+            return name
+    return "plain_long" if row.billed >= 50 else "plain_short"
+
+
+def by_kind(rows: dict[str, list[Row]], mode: str = "loo_model") -> list[dict[str, Any]]:
+    """Output figures per kind of response: uncalibrated and calibrated (`mode`), and on the
+    captures that calibration reached (a model peer), calibrated against not."""
+    out = []
+    pairs = [
+        (u, c)
+        for u, c in zip(rows["uncalibrated"], rows[mode], strict=True)
+        if u.field == "output_tokens"
+    ]
+    for name, label in KINDS:
+        items = [(u, c) for u, c in pairs if kind_of(u) == name]
+        if not items:
+            continue
+        peers = [(u, c) for u, c in items if c.peer == "model"]
+        out.append(
+            {
+                "kind": name,
+                "label": label,
+                "n": len(items),
+                "median_error": statistics.median(u.error for u, _ in items),
+                "range_holds": sum(u.held for u, _ in items) / len(items),
+                "median_error_calibrated": statistics.median(c.error for _, c in items),
+                "range_holds_calibrated": sum(c.held for _, c in items) / len(items),
+                "model_peer": len(peers),
+                "peers_calibrated": statistics.median(c.error for _, c in peers) if peers else None,
+                "peers_uncalibrated": (
+                    statistics.median(u.error for u, _ in peers) if peers else None
+                ),
+            }
+        )
+    return out
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -287,8 +342,9 @@ def main() -> None:
         for field in ("output_tokens", "input_tokens")
         for mode in MODES
     }
+    kinds = by_kind(rows)
     if args.json:
-        print(json.dumps(table, indent=2))
+        print(json.dumps({**table, "output_tokens/by_kind/loo_model": kinds}, indent=2))
         return
     if args.rows:
         for a, b in zip(rows["uncalibrated"], rows["held_out_repo"]):
@@ -314,6 +370,20 @@ def main() -> None:
             f"| {s['within_25pct']} | {s['model_peer']} | {s['family_peer']} "
             f"| {percent(s['median_error_calibrated'])} "
             f"| {percent(s['median_error_same_uncalibrated'])} |"
+        )
+    print()
+    print(
+        "| output, by kind of response | n | median error | range holds "
+        "| median error, leave one out per model | range holds | model peer "
+        "| median error where calibrated | the same uncalibrated |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for k in kinds:
+        print(
+            f"| {k['label']} | {k['n']} | {percent(k['median_error'])} "
+            f"| {k['range_holds']:.0%} | {percent(k['median_error_calibrated'])} "
+            f"| {k['range_holds_calibrated']:.0%} | {k['model_peer']} "
+            f"| {percent(k['peers_calibrated'])} | {percent(k['peers_uncalibrated'])} |"
         )
 
 

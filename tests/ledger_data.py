@@ -68,7 +68,18 @@ def complete(model: str, request_id: str, *, ts: datetime = DAY, **tokens: Any) 
     )
 
 
-def flagged(model: str, request_id: str, *, output: int = 40, ts: datetime = DAY) -> LedgerRow:
+def flagged(
+    model: str,
+    request_id: str,
+    *,
+    output: int = 40,
+    ts: datetime = DAY,
+    high: int | None = -1,
+    ranges: bool = True,
+) -> LedgerRow:
+    """An estimated row whose output range is (output * 3 // 4, output * 3 // 2), or open above
+    with `high=None`, and whose cost range is priced from it; `ranges=False`: a row as written
+    before the ledger kept ranges."""
     record = UsageRecord(
         model=model,
         provider="anthropic",
@@ -76,6 +87,13 @@ def flagged(model: str, request_id: str, *, output: int = 40, ts: datetime = DAY
         input_tokens=12,
         output_tokens=output,
         estimated=("input_tokens", "output_tokens"),
+        estimate_ranges={
+            "input_tokens": (10, 15),
+            "output_tokens": (output * 3 // 4, output * 3 // 2 if high == -1 else high),
+        }
+        if ranges
+        else {},
+        estimate_reasons=("tool_calls",) if ranges else (),
     )
     return LedgerRow.from_record(
         record,

@@ -19,10 +19,12 @@ from sseusage_fast.backfill import reestimate, row_to_record
 from sseusage_fast.cli import main
 from sseusage_fast.estimate import Estimator, normalize_model
 from sseusage_fast.ledger import Capture, LedgerRow, open_ledger
+from sseusage_fast.ledger.estimates import cost_bounds, ranges_from_db
 from sseusage_fast.ledger.estimator_store import load_estimator, save_estimator
 from sseusage_fast.ledger.reader import open_reader
 from sseusage_fast.pricing import Pricing
 
+RANGE_COST = ("cost_low_usd", "cost_high_usd")
 HEADER = "request_id,input_tokens,output_tokens,cache_creation_input_tokens,cache_read_input_tokens"
 REQUEST = json.dumps(
     {"model": "claude-opus-4-6", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
@@ -69,6 +71,9 @@ def test_fills_flagged_rows_only(
     assert r3["source"] == "billing_csv" and r3["backfilled_at"] is not None
     assert r3["requires_manual_review"] is False and r3["estimated"] == []
     assert r3["no_usage_data"] is True  # what the stream said stays recorded
+    # Billed figures have no range left, nor has the cost.
+    assert r3["estimate_ranges"] == {} and r3["estimate_reasons"] == []
+    assert r3["cost_low_usd"] is None and r3["cost_high_usd"] is None
     assert Decimal(r3["cost_usd"]) == Pricing.default().cost(row_to_record(_as_row(r3)))
     assert report_json(dsn)["requires_manual_review"] == 0
     # A second run changes nothing, the stamp included.
@@ -77,9 +82,30 @@ def test_fills_flagged_rows_only(
     assert rows(dsn)["r3"]["backfilled_at"] == r3["backfilled_at"]
 
 
+def test_a_partial_fill_keeps_the_range_of_what_is_still_estimated(
+    dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill(dsn)
+    path = tmp_path / "output.csv"
+    path.write_text("request_id,output_tokens\nr3,70\n")
+    assert run(capsys, "backfill", "--db", dsn, "--billing-csv", str(path))[0] == 0
+    r3 = rows(dsn)["r3"]
+    assert r3["output_tokens"] == 70 and r3["estimated"] == ["input_tokens"]
+    assert r3["estimate_ranges"] == {"input_tokens": [10, 15]}
+    assert r3["estimate_reasons"] == ["tool_calls"]
+    record = row_to_record(_as_row(r3))
+    assert record.estimate_ranges == {"input_tokens": (10, 15)}
+    span = Pricing.default().cost_range(record)
+    assert span is not None and span[1] is not None
+    assert (Decimal(r3["cost_low_usd"]), Decimal(r3["cost_high_usd"])) == span
+    assert Decimal(r3["cost_low_usd"]) < Decimal(r3["cost_usd"]) < Decimal(r3["cost_high_usd"])
+
+
 def _as_row(data: dict[str, Any]) -> dict[str, Any]:
     row = dict(data)
     row["estimated"] = tuple(row["estimated"])
+    row["estimate_ranges"] = ranges_from_db(row.get("estimate_ranges"))
+    row["estimate_reasons"] = tuple(row.get("estimate_reasons") or ())
     return row
 
 
@@ -184,6 +210,13 @@ def test_reestimate_uses_the_estimator_kept_in_the_ledger(dsn: str) -> None:
     expected = parse_usage(stream, "anthropic", request=REQUEST, estimator=calibrated)
     fresh = rows(dsn)["kept"]
     assert fresh["output_tokens"] == expected.output_tokens != original.output_tokens
+    # The ranges and the cost's range are the new estimate's.
+    assert fresh["estimate_ranges"] == expected.to_dict()["estimate_ranges"] != {}
+    assert fresh["estimate_reasons"] == list(expected.estimate_reasons)
+    cost = None if fresh["cost_usd"] is None else Decimal(fresh["cost_usd"])
+    low, high = cost_bounds(expected, cost)
+    stored = [None if fresh[n] is None else Decimal(fresh[n]) for n in RANGE_COST]
+    assert stored == [low, high]
     assert fresh["source"] == "estimate" and fresh["backfilled_at"] is not None
     with open_reader(dsn, write=True) as reader:
         assert reestimate(reader).changes == []  # idempotent
@@ -314,3 +347,20 @@ def test_a_proxy_starting_with_its_database_down_restores_nothing_and_waits_for_
         ledger.close()
     assert connects == []  # no second connect attempt holding the start up
     assert estimator_module.default_estimator().learned == 0
+
+
+def test_a_ledger_from_before_ranges_is_filled_without_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    db = str(tmp_path / "old.db")
+    fill(db)
+    with sqlite3.connect(db) as conn:
+        for column in ("estimate_ranges", "estimate_reasons", *RANGE_COST):
+            conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
+    billing = write_csv(tmp_path, "r3,30,70,0,0")
+    code, out, err = run(capsys, "backfill", "--db", db, "--billing-csv", billing)
+    assert code == 0 and err == "" and "1 row(s) filled" in out
+    r3 = rows(db)["r3"]
+    assert r3["output_tokens"] == 70 and "cost_low_usd" not in r3

@@ -37,7 +37,14 @@ FIGURES = (
     "requires_manual_review",
     "estimated_requests",
     "cost_usd",
+    "estimated_cost_usd",
 )
+
+
+def page_ranges(page: str, what: str) -> list[tuple[str, str | None]]:
+    """The ranges shown beside the `what` figures, in page order: (low, high or None)."""
+    found = re.findall(rf'data-range="{what}" data-low="([^"]*)" data-high="([^"]*)"', page)
+    return [(html.unescape(low), html.unescape(high) or None) for low, high in found]
 
 
 def page_figures(page: str) -> dict[str, str]:
@@ -107,7 +114,18 @@ def test_page_figures_equal_the_report(dsn: str) -> None:
     # The flagged row, with why and what was estimated.
     flagged = page[page.index('id="flagged"') :]
     assert "r3" in flagged and "no usage reported" in flagged
-    assert "input_tokens 12, output_tokens 40" in flagged
+    assert "input_tokens 12 (10\u201315), output_tokens 40 (30\u201360)" in flagged
+    # The flagged spend as a range beside its point figure: in the cards, in each breakdown
+    # row that holds estimates, and in the flagged row.
+    report = report_json(dsn)
+    estimated = (report["estimated_cost_low_usd"], report["estimated_cost_high_usd"])
+    assert page_ranges(page, "estimated_cost_usd")[0] == estimated
+    assert page_ranges(page, "cost_usd")[0] == (report["cost_low_usd"], report["cost_high_usd"])
+    haiku = page[page.index('<tr data-model="claude-haiku-4-5">') :]
+    assert page_ranges(haiku, "estimated_cost_usd")[0] == estimated
+    (row,) = report_json(dsn, "--flagged")["flagged_rows"]
+    assert page_ranges(flagged, "cost_usd") == [(row["cost_low_usd"], row["cost_high_usd"])]
+    assert "uncertain: tool_calls" in flagged
     # Every chart is drawn here; nothing is fetched from anywhere.
     assert page.count("<svg") == 4
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
@@ -420,3 +438,19 @@ def test_dashboard_budgets_need_no_proxy_stack(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:2] == ["24h", "HEAVY []"]
+
+
+def test_an_open_range_is_shown_as_open(tmp_path: Path) -> None:
+    from ledger_data import flagged
+
+    db = str(tmp_path / "l.db")
+    fill(db, [flagged("claude-sonnet-4-5", "open", high=None)], attribution=False)
+    with open_reader(db) as reader:
+        page = render_page(reader, now=datetime(2026, 5, 6, tzinfo=timezone.utc))
+    report = report_json(db)
+    assert report["estimated_cost_high_usd"] is None
+    low = report["estimated_cost_low_usd"]
+    assert page_ranges(page, "estimated_cost_usd")[0] == (low, None)
+    assert f"(${low} or more)" in html.unescape(page)
+    assert "output_tokens 40 (30 or more)" in page
+    assert "1 estimated request(s) have billed work the stream never shows" in page

@@ -180,7 +180,7 @@ def test_not_characters_over_four() -> None:
 def test_base_estimate_against_real_tokenizer_counts(
     kind: str, max_error: float, per_char: tuple[float, float], beats_chars_over_4: bool
 ) -> None:
-    # counts.json holds real counts of two tokenizers (see benches/estimator_accuracy.py).
+    # counts.json holds real counts of two tokenizers (see benches/estimate_text_accuracy.py).
     est = Estimator()
     texts = samples(kind)
     for name, counts in real_counts().items():

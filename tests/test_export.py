@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,15 @@ def test_jsonl_has_every_row_with_plain_types(dsn: str, capsys: pytest.CaptureFi
     assert r5["tags"] == {"team": "search"}  # k=v text read as an object
     assert r3["tags"] is None and r3["requires_manual_review"] is True
     assert r3["estimated"] == ["input_tokens", "output_tokens"] and r1["estimated"] == []
+    # How sure the estimates are: ranges, reasons and the cost's range, plain JSON.
+    assert r3["estimate_ranges"] == {"input_tokens": [10, 15], "output_tokens": [30, 60]}
+    assert r3["estimate_reasons"] == ["tool_calls"]
+    assert r1["estimate_ranges"] == {} and r1["estimate_reasons"] == []
+    assert r1["cost_low_usd"] is None and r1["cost_high_usd"] is None
+    flagged_cost = report_json(dsn, "--flagged")
+    assert isinstance(r3["cost_low_usd"], str) and isinstance(r3["cost_high_usd"], str)
+    assert Decimal(r3["cost_low_usd"]) == Decimal(flagged_cost["estimated_cost_low_usd"])
+    assert Decimal(r3["cost_high_usd"]) == Decimal(flagged_cost["estimated_cost_high_usd"])
     assert r1["no_usage_data"] is False and r1["cache_read_input_tokens"] == 5000
     assert (
         isinstance(r1["cost_usd"], str)
@@ -53,12 +63,21 @@ def test_csv_and_filters(dsn: str, capsys: pytest.CaptureFixture[str], tmp_path:
     assert rows[0]["requires_manual_review"] == "False" and rows[0]["input_tokens"] == "1000"
     assert json.loads(rows[0]["tags"]) == {"team": "search", "env": "prod"}
     assert rows[1]["end_user"] == ""  # NULL
+    assert rows[0]["estimate_ranges"] == "" and rows[0]["cost_low_usd"] == ""
     target = tmp_path / "flagged.csv"
     code, out, _ = run(
         capsys, "export", "--db", dsn, "--flagged", "--since", "2026-05-04", "-o", str(target)
     )
     assert code == 0 and out == ""
-    assert [r["request_id"] for r in csv.DictReader(target.open())] == ["r3"]
+    (r3,) = csv.DictReader(target.open())
+    assert r3["request_id"] == "r3"
+    assert json.loads(r3["estimate_ranges"]) == {
+        "input_tokens": [10, 15],
+        "output_tokens": [30, 60],
+    }
+    assert json.loads(r3["estimate_reasons"]) == ["tool_calls"]
+    low = report_json(dsn, "--flagged")["estimated_cost_low_usd"]
+    assert Decimal(r3["cost_low_usd"]) == Decimal(low)
     code, out, _ = run(capsys, "export", "--db", dsn, "--model", "gpt-4o", "--format", "jsonl")
     assert [json.loads(x)["request_id"] for x in out.splitlines()] == ["r5"]
 

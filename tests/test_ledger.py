@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +29,10 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
         yield led
     finally:
         led.close()
+
+
+# The columns of migration 5: how sure a row's estimates are.
+RANGE_COLUMNS = ("estimate_ranges", "estimate_reasons", "cost_low_usd", "cost_high_usd")
 
 
 def full_row(**changes: object) -> LedgerRow:
@@ -92,6 +97,116 @@ def test_row_round_trips_every_field(ledger: Ledger) -> None:
     assert [r.request_id for r in ledger.rows(request_ids=["req_abc", "nope"])] == ["req_abc"]
 
 
+def estimated_row(request_id: str, **changes: object) -> LedgerRow:
+    """A flagged row whose output is estimated, with its range and its cost's range."""
+    record = UsageRecord(
+        input_tokens=12,
+        output_tokens=40,
+        model="claude-haiku-4-5",
+        provider="anthropic",
+        status="no_usage",
+        estimated=("input_tokens", "output_tokens"),
+        estimate_ranges={"input_tokens": (10, 15), "output_tokens": (35, None)},
+        estimate_reasons=("hidden_reasoning", "no_request"),
+    )
+    row = LedgerRow.from_record(
+        record,
+        ts=datetime(2026, 1, 2, tzinfo=timezone.utc),
+        request_id=request_id,
+        cost_usd=Decimal("0.000212"),
+        cost_low_usd=Decimal("0.000185"),
+    )
+    return row.with_changes(**changes)
+
+
+def test_estimate_ranges_and_cost_range_round_trip(ledger: Ledger) -> None:
+    open_above = estimated_row("open")
+    bounded = estimated_row(
+        "bounded",
+        estimate_ranges={"output_tokens": (30, 55)},
+        estimate_reasons=("tool_calls",),
+        cost_low_usd=Decimal("0.0001"),
+        cost_high_usd=Decimal("0.0003"),
+    )
+    exact = full_row(request_id="exact")
+    for row in (open_above, bounded, exact):
+        ledger.record(row)
+    assert ledger.flush(timeout=10)
+    got = {r.request_id: r.with_changes(id=None) for r in ledger.rows()}
+    assert got == {"open": open_above, "bounded": bounded, "exact": exact}
+    assert got["open"].estimate_ranges == {"input_tokens": (10, 15), "output_tokens": (35, None)}
+    assert got["open"].cost_low_usd == Decimal("0.000185") and got["open"].cost_high_usd is None
+    assert got["exact"].estimate_ranges == {} and got["exact"].estimate_reasons == ()
+    assert got["exact"].cost_low_usd is None and got["exact"].cost_high_usd is None
+
+
+def test_from_record_prices_the_cost_range_of_estimates() -> None:
+    from sseusage_fast.pricing import Pricing
+
+    pricing = Pricing.default()
+    record = UsageRecord(
+        input_tokens=1000,
+        output_tokens=400,
+        model="claude-sonnet-4-5",
+        provider="anthropic",
+        estimated=("output_tokens",),
+        estimate_ranges={"output_tokens": (300, 600)},
+        estimate_reasons=("tool_calls",),
+    )
+    cost = pricing.cost(record)
+    span = pricing.cost_range(record)
+    assert cost is not None and span is not None and span[1] is not None
+    row = LedgerRow.from_record(record, cost_usd=cost)
+    assert (row.cost_low_usd, row.cost_high_usd) == span
+    assert span[0] < cost < span[1]
+    assert row.estimate_ranges == {"output_tokens": (300, 600)}
+    assert row.estimate_reasons == ("tool_calls",)
+    # Priced by another table: that table's point, the default table's spread around it.
+    other = LedgerRow.from_record(record, cost_usd=cost * 2)
+    assert other.cost_low_usd == cost * 2 - (cost - span[0])
+    assert other.cost_high_usd == cost * 2 + (span[1] - cost)
+    # Open above: a low end and no high end.
+    unbounded = replace(record, estimate_ranges={"output_tokens": (300, None)})
+    row = LedgerRow.from_record(unbounded, cost_usd=cost)
+    assert row.cost_low_usd == span[0] and row.cost_high_usd is None
+    # No cost (an unknown model), or nothing estimated: no range.
+    assert LedgerRow.from_record(record, cost_usd=None).cost_low_usd is None
+    plain = LedgerRow.from_record(UsageRecord(output_tokens=5, model="m"), cost_usd=cost)
+    assert (plain.cost_low_usd, plain.cost_high_usd, plain.estimate_ranges) == (None, None, {})
+
+
+def test_a_version_4_ledger_gains_the_range_columns(ledger: Ledger, tmp_path: Path) -> None:
+    """An existing ledger from before ranges: opening it adds the columns, its rows read with
+    no ranges, and new rows keep theirs."""
+    ledger.record(full_row(request_id="before"))
+    assert ledger.flush(timeout=10)
+    ledger.close()
+    if ledger.dialect == "sqlite":
+        dsn: str = ledger.path  # type: ignore[attr-defined]
+        conn: object = sqlite3.connect(dsn, isolation_level=None)
+    else:
+        import psycopg
+
+        dsn = ledger.dsn  # type: ignore[attr-defined]
+        conn = psycopg.connect(dsn, autocommit=True)
+    for column in RANGE_COLUMNS:
+        conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")  # type: ignore[attr-defined]
+    conn.execute("DELETE FROM schema_version WHERE version > 4")  # type: ignore[attr-defined]
+    conn.close()  # type: ignore[attr-defined]
+    again = open_ledger(dsn, spool=False)
+    try:
+        assert again.schema_version() == LATEST_VERSION
+        again.record(estimated_row("after"))
+        assert again.flush(timeout=10)
+        got = {r.request_id: r for r in again.rows()}
+        assert got["before"].estimate_ranges == {} and got["before"].cost_low_usd is None
+        assert got["after"].with_changes(id=None) == estimated_row("after").with_changes(
+            uuid=got["after"].uuid
+        )
+    finally:
+        again.close()
+
+
 def test_from_record_marks_estimates_as_their_source() -> None:
     record = UsageRecord(output_tokens=10, estimated=("output_tokens",), model="m")
     row = LedgerRow.from_record(record, http_status=200)
@@ -122,8 +237,8 @@ def test_an_old_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     led = open_ledger(path)
     led.record(full_row())
     led.close()
-    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 to 4
-        for column in ("tags", "end_user", "refused"):
+    with sqlite3.connect(path) as conn:  # pretend the file predates migrations 2 to 5
+        for column in (*RANGE_COLUMNS, "tags", "end_user", "refused"):
             conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("DROP TABLE captures")
         conn.execute("DROP INDEX requests_uuid")
@@ -265,7 +380,11 @@ def test_row_params_convert_exactly_what_to_db_converts(dialect: str) -> None:
         backfilled_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
         input_tokens=3,
         estimated=("input_tokens",),
+        estimate_ranges={"input_tokens": (2, None)},
+        estimate_reasons=("no_request",),
         cost_usd=Decimal("0.25"),
+        cost_low_usd=Decimal("0.2"),
+        cost_high_usd=Decimal("0.3"),
         no_usage_data=False,
         requires_manual_review=True,
         model="m",

@@ -16,6 +16,7 @@ from ledger_data import DAY, NEXT_DAY, fill, flagged, report_json
 from sseusage_fast.cli import main
 from sseusage_fast.ledger import open_ledger
 from sseusage_fast.query import parse_tags, parse_when
+from sseusage_fast.reporting import decimal_str
 
 CONTRACT = (
     "requests",
@@ -252,7 +253,101 @@ def test_flagged_rows_in_json(dsn: str) -> None:
     r = report_json(dsn, "--flagged")
     (row,) = r["flagged_rows"]
     assert row["request_id"] == "r3" and row["model"] == "claude-haiku-4-5"
-    assert row["reason"] == "no_usage; no usage reported; estimated: input_tokens, output_tokens"
+    assert row["reason"] == (
+        "no_usage; no usage reported; estimated: input_tokens, output_tokens; uncertain: tool_calls"
+    )
     assert row["estimate"] == {"input_tokens": 12, "output_tokens": 40}
+    assert row["estimate_ranges"] == {"input_tokens": [10, 15], "output_tokens": [30, 60]}
+    assert row["estimate_reasons"] == ["tool_calls"]
+    r3 = flagged("claude-haiku-4-5", "r3")
+    assert [Decimal(row[n]) for n in ("cost_usd", "cost_low_usd", "cost_high_usd")] == [
+        r3.cost_usd,
+        r3.cost_low_usd,
+        r3.cost_high_usd,
+    ]
     assert row["end_user"] == "alice" and row["tags"] is None
     assert "flagged_rows" not in report_json(dsn)
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def test_estimated_spend_is_a_range_beside_its_point(dsn: str) -> None:
+    """The flagged (estimated) spend in every level of the report: its point figure, and the
+    range its rows' cost ranges add up to; the whole cost as a range too."""
+    fill(dsn)
+    r3 = flagged("claude-haiku-4-5", "r3")
+    assert r3.cost_usd and r3.cost_low_usd and r3.cost_high_usd
+    assert r3.cost_low_usd < r3.cost_usd < r3.cost_high_usd
+    r = report_json(dsn)
+    assert _dec(r["estimated_cost_usd"]) == r3.cost_usd
+    assert _dec(r["estimated_cost_low_usd"]) == r3.cost_low_usd
+    assert _dec(r["estimated_cost_high_usd"]) == r3.cost_high_usd
+    cost = Decimal(r["cost_usd"])
+    assert _dec(r["cost_low_usd"]) == cost - r3.cost_usd + r3.cost_low_usd
+    assert _dec(r["cost_high_usd"]) == cost - r3.cost_usd + r3.cost_high_usd
+    assert r["open_range_requests"] == 0 and r["unranged_requests"] == 0
+    haiku, sonnet = r["by_model"]["claude-haiku-4-5"], r["by_model"]["claude-sonnet-4-5"]
+    assert _dec(haiku["estimated_cost_high_usd"]) == r3.cost_high_usd
+    # A model with nothing estimated: its cost is exact, a range of one point.
+    assert sonnet["estimated_cost_usd"] == "0" and sonnet["cost_low_usd"] == sonnet["cost_usd"]
+    assert sonnet["cost_high_usd"] == sonnet["cost_usd"]
+
+
+def test_an_open_range_and_a_row_from_before_ranges(
+    dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_above = flagged("claude-sonnet-4-5", "r6", high=None)
+    unranged = flagged("claude-haiku-4-5", "r7", ts=NEXT_DAY, ranges=False)
+    assert open_above.cost_low_usd is not None and open_above.cost_high_usd is None
+    assert unranged.cost_usd is not None and unranged.cost_low_usd is None
+    fill(dsn, [flagged("claude-haiku-4-5", "r3"), open_above, unranged], attribution=False)
+    r3 = flagged("claude-haiku-4-5", "r3")
+    assert r3.cost_usd and r3.cost_low_usd and open_above.cost_usd
+    r = report_json(dsn)
+    assert r["estimated_requests"] == 3
+    assert r["open_range_requests"] == 1 and r["unranged_requests"] == 1
+    point = r3.cost_usd + open_above.cost_usd + unranged.cost_usd
+    assert _dec(r["estimated_cost_usd"]) == point == Decimal(r["cost_usd"])
+    # The row from before ranges counts at its point at both ends; the open row leaves the
+    # high end open.
+    low = r3.cost_low_usd + open_above.cost_low_usd + unranged.cost_usd
+    assert _dec(r["estimated_cost_low_usd"]) == low == _dec(r["cost_low_usd"])
+    assert r["estimated_cost_high_usd"] is None and r["cost_high_usd"] is None
+    by_day = r["by_day"]
+    assert by_day["2026-05-04"]["estimated_cost_high_usd"] is None
+    assert _dec(by_day["2026-05-05"]["estimated_cost_high_usd"]) == unranged.cost_usd
+    code, out, _ = run(capsys, "report", "--db", dsn)
+    assert code == 0
+    assert "of it estimated" in out and "estimated range" in out
+    assert f"{r['estimated_cost_low_usd']} or more" in out
+    assert "1 estimated request(s) have billed work the stream never shows" in out
+    assert "1 estimated request(s) were recorded before the ledger kept ranges" in out
+    code, out, _ = run(capsys, "report", "--db", dsn, "--flagged")
+    assert open_above.cost_low_usd is not None
+    low_text = decimal_str(open_above.cost_low_usd)
+    assert f"cost {decimal_str(open_above.cost_usd)} ({low_text} or more)" in out
+    code, out, _ = run(capsys, "report", "--db", dsn, "--csv")
+    lines = {line["model"]: line for line in csv.DictReader(io.StringIO(out))}
+    haiku = lines["claude-haiku-4-5"]
+    assert _dec(haiku["estimated_cost_high_usd"]) == r3.cost_high_usd + unranged.cost_usd
+    assert lines["claude-sonnet-4-5"]["estimated_cost_high_usd"] == ""
+
+
+def test_a_ledger_from_before_ranges_reports_them_at_their_point(tmp_path: Path) -> None:
+    """A version 4 SQLite ledger (no range columns), read as it is: reading migrates nothing."""
+    path = tmp_path / "old.db"
+    fill(str(path), [flagged("claude-haiku-4-5", "r3")], attribution=False)
+    with sqlite3.connect(path) as conn:
+        for column in ("estimate_ranges", "estimate_reasons", "cost_low_usd", "cost_high_usd"):
+            conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
+        conn.execute("DELETE FROM schema_version WHERE version > 4")
+    r = report_json(str(path), "--flagged")
+    assert r["unranged_requests"] == 1 and r["open_range_requests"] == 0
+    assert r["estimated_cost_low_usd"] == r["estimated_cost_usd"] == r["cost_usd"]
+    assert r["flagged_rows"][0]["estimate_ranges"] == {}
+    assert r["flagged_rows"][0]["cost_low_usd"] is None
+    with sqlite3.connect(path) as conn:
+        columns = [c[1] for c in conn.execute("PRAGMA table_info(requests)")]
+    assert "cost_low_usd" not in columns

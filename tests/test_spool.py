@@ -4,12 +4,14 @@ that fail part-way never spoil the rows around them."""
 from __future__ import annotations
 
 import errno
+import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sseusage_fast.ledger import Capture, LedgerRow
-from sseusage_fast.ledger.spool import Entry, Spool
+from sseusage_fast.ledger.spool import Entry, Spool, row_from_json, row_to_json
 
 
 def _entries(prefix: str, n: int) -> list[Entry]:
@@ -122,3 +124,28 @@ def test_captures_survive_the_spool(tmp_path: Path) -> None:
     assert own is not None
     ((row, got),) = own.read_chunk(10)[0]
     assert row.request_id == "c" and got == capture
+
+
+def test_estimate_ranges_and_cost_range_survive_the_spool() -> None:
+    row = LedgerRow(
+        request_id="r",
+        estimated=("output_tokens",),
+        output_tokens=40,
+        estimate_ranges={"output_tokens": (35, None), "input_tokens": (10, 15)},
+        estimate_reasons=("hidden_reasoning",),
+        cost_usd=Decimal("0.0002"),
+        cost_low_usd=Decimal("0.000185"),
+    )
+    back, _ = row_from_json(row_to_json(row))
+    assert back == row
+    assert back.estimate_ranges["output_tokens"] == (35, None)
+    assert back.cost_low_usd == Decimal("0.000185") and back.cost_high_usd is None
+
+
+def test_a_line_spooled_before_ranges_reads_with_none() -> None:
+    line = json.loads(row_to_json(LedgerRow(request_id="old", cost_usd=Decimal("1.5"))))
+    for name in ("estimate_ranges", "estimate_reasons", "cost_low_usd", "cost_high_usd"):
+        del line[name]
+    back, _ = row_from_json(json.dumps(line))
+    assert back.request_id == "old" and back.cost_usd == Decimal("1.5")
+    assert (back.estimate_ranges, back.estimate_reasons, back.cost_low_usd) == ({}, (), None)

@@ -25,6 +25,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sseusage_fast.ledger.estimates import (
+    cost_bounds,
+    ranges_from_db,
+    ranges_to_db,
+    reasons_from_db,
+    reasons_to_db,
+)
 from sseusage_fast.ledger.reader import LedgerReader
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 
@@ -41,6 +48,8 @@ MAX_COUNT = 2**63 - 1
 MAX_LINE_BYTES = 1 << 20
 BATCH = 500
 _DIGITS = re.compile(r"\d+")
+# How sure a row's estimates are (ledger/estimates.py); kept in step with its figures.
+RANGE_COLUMNS = ("estimate_ranges", "estimate_reasons", "cost_low_usd", "cost_high_usd")
 # What a row needs for pricing and for deciding what to change.
 _ROW_COLUMNS = (
     "id",
@@ -60,6 +69,7 @@ _ROW_COLUMNS = (
     "message_id",
     "stop_reason",
     "cost_usd",
+    *RANGE_COLUMNS,
 )
 
 
@@ -195,8 +205,11 @@ def _row(reader: LedgerReader, values: Sequence[Any]) -> dict[str, Any]:
     row["requires_manual_review"] = bool(row["requires_manual_review"])
     row["no_usage_data"] = bool(row["no_usage_data"])
     row["estimated"] = tuple(json.loads(row["estimated"])) if row["estimated"] else ()
-    if row["cost_usd"] is not None:
-        row["cost_usd"] = Decimal(row["cost_usd"])
+    for name in ("cost_usd", "cost_low_usd", "cost_high_usd"):
+        if row[name] is not None:
+            row[name] = Decimal(row[name])
+    row["estimate_ranges"] = ranges_from_db(row["estimate_ranges"])
+    row["estimate_reasons"] = reasons_from_db(row["estimate_reasons"])
     return row
 
 
@@ -215,6 +228,8 @@ def row_to_record(row: dict[str, Any]) -> UsageRecord:
         no_usage_data=row["no_usage_data"],
         requires_manual_review=row["requires_manual_review"],
         estimated=row["estimated"],
+        estimate_ranges=row.get("estimate_ranges") or {},
+        estimate_reasons=row.get("estimate_reasons") or (),
         interrupted=row["interrupted"],
     )
 
@@ -225,12 +240,31 @@ def _price(row: dict[str, Any]) -> Decimal | None:
     return Pricing.default().cost(row_to_record(row))
 
 
+def _ranges(reader: LedgerReader, row: dict[str, Any], values: dict[str, Any]) -> None:
+    """Set the range columns of `values` to match its new figures: the ranges of the fields
+    still estimated, and the cost's range. Nothing on a ledger from before ranges (reading
+    never migrates)."""
+    if not set(RANGE_COLUMNS) <= reader.columns:
+        return
+    merged = {**row, **values}
+    kept = set(merged["estimated"])
+    merged["estimate_ranges"] = {k: v for k, v in merged["estimate_ranges"].items() if k in kept}
+    if not kept:
+        merged["estimate_reasons"] = ()
+    low, high = cost_bounds(row_to_record(merged), merged["cost_usd"])
+    values["estimate_ranges"] = merged["estimate_ranges"]
+    values["estimate_reasons"] = tuple(merged["estimate_reasons"])
+    values["cost_low_usd"], values["cost_high_usd"] = low, high
+
+
 def _diff(row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """Only the columns that change (so a second run changes nothing)."""
     return {k: v for k, v in values.items() if row[k] != v}
 
 
-def _billing_values(row: dict[str, Any], billed: dict[str, int]) -> dict[str, Any]:
+def _billing_values(
+    reader: LedgerReader, row: dict[str, Any], billed: dict[str, int]
+) -> dict[str, Any]:
     values: dict[str, Any] = dict(billed)
     cache_total = values.get("cache_creation_input_tokens")
     split = (row["cache_creation_5m_input_tokens"] or 0) + (
@@ -246,12 +280,17 @@ def _billing_values(row: dict[str, Any], billed: dict[str, int]) -> dict[str, An
         values["requires_manual_review"] = bool(estimated) and row["requires_manual_review"]
     values["source"] = "billing_csv"
     values["cost_usd"] = _price({**row, **values})
+    _ranges(reader, row, values)
     return values
 
 
 def _to_db(reader: LedgerReader, name: str, value: Any) -> Any:
     if name == "estimated":
         return json.dumps(list(value)) if value else "[]"
+    if name == "estimate_ranges":
+        return ranges_to_db(value)
+    if name == "estimate_reasons":
+        return reasons_to_db(value)
     if reader.dialect != "sqlite" or value is None:
         return value
     if isinstance(value, bool):
@@ -315,7 +354,7 @@ def backfill_from_csv(
             row = _row(reader, values)
             line = by_id[row["request_id"]]
             found.add(line.request_id)
-            changes = _diff(row, _billing_values(row, line.values))
+            changes = _diff(row, _billing_values(reader, row, line.values))
             if not changes:
                 result.unchanged += 1
             elif not row["requires_manual_review"] and not overwrite:
@@ -371,7 +410,13 @@ def reestimate(
         }
         new["estimated"] = tuple(fresh.estimated)
         new["source"] = "estimate" if fresh.estimated else "provider"
+        new["estimate_ranges"] = dict(fresh.estimate_ranges)
+        new["estimate_reasons"] = tuple(fresh.estimate_reasons)
         new["cost_usd"] = _price({**row, **new})
+        _ranges(reader, row, new)
+        for name in RANGE_COLUMNS:
+            if name not in reader.columns:
+                new.pop(name, None)
         changes = _diff(row, new)
         if changes:
             before = {k: row[k] for k in changes}

@@ -1,8 +1,10 @@
 """`sseusage export`: the ledger's rows as CSV or JSON lines, streamed in constant memory.
 
 Every column the ledger has is written (older ledgers have fewer, newer ones more), with
-plain JSON types: times in ISO 8601 UTC, `cost_usd` a decimal string, flags true/false,
-`estimated` a list and `tags` an object in JSON lines (their JSON text in CSV).
+plain JSON types: times in ISO 8601 UTC, `cost_usd` (and its range, `cost_low_usd` /
+`cost_high_usd`) a decimal string, flags true/false, `estimated` and `estimate_reasons` lists,
+`estimate_ranges` an object (`{field: [low, high]}`) and `tags` an object in JSON lines (their
+JSON text in CSV).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TextIO
 
+from sseusage_fast.ledger.estimates import ranges_from_db, reasons_from_db
 from sseusage_fast.ledger.reader import LedgerReader
 from sseusage_fast.query import Filters, parse_tags
 
 FORMATS = ("csv", "jsonl")
 _BOOLS = ("no_usage_data", "requires_manual_review", "refused")
 _TIMES = ("ts", "backfilled_at")
+_DECIMALS = ("cost_usd", "cost_low_usd", "cost_high_usd")
 
 
 class Progress:
@@ -67,10 +71,14 @@ def _converter(reader: LedgerReader, columns: list[str], jsonl: bool) -> Callabl
             steps.append((at, lambda v: None if v is None else bool(v)))
         elif name in _TIMES and reader.dialect != "sqlite":
             steps.append((at, _iso))
-        elif name == "cost_usd" and reader.dialect != "sqlite":
+        elif name in _DECIMALS and reader.dialect != "sqlite":
             steps.append((at, lambda v: None if v is None else _decimal(v)))
         elif name == "estimated" and jsonl:
             steps.append((at, lambda v: json.loads(v) if v else []))
+        elif name == "estimate_ranges" and jsonl:
+            steps.append((at, _ranges))
+        elif name == "estimate_reasons" and jsonl:
+            steps.append((at, lambda v: list(reasons_from_db(v))))
         elif name == "tags" and jsonl:
             steps.append((at, lambda v: parse_tags(v) if v not in (None, "") else None))
 
@@ -81,6 +89,10 @@ def _converter(reader: LedgerReader, columns: list[str], jsonl: bool) -> Callabl
         return out
 
     return convert
+
+
+def _ranges(value: Any) -> dict[str, list[int | None]]:
+    return {k: [low, high] for k, (low, high) in ranges_from_db(value).items()}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -174,8 +186,10 @@ def _has_json1(reader: LedgerReader) -> bool:
 def _json_expr(name: str) -> str:
     if name in _BOOLS:
         return f"CASE WHEN {name} IS NULL THEN NULL WHEN {name} THEN json('true') ELSE json('false') END"
-    if name == "estimated":
+    if name == "estimated" or name == "estimate_reasons":
         return f"CASE WHEN json_valid({name}) THEN json({name}) ELSE json_array() END"
+    if name == "estimate_ranges":
+        return f"CASE WHEN json_valid({name}) THEN json({name}) ELSE json_object() END"
     if name == "tags":
         return f"CASE WHEN {_TAGS_ARE_JSON} THEN json(tags) END"
     return name

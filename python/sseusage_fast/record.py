@@ -73,7 +73,9 @@ INTERRUPTIONS = (None, "client_disconnect", "upstream_error", "cancelled")
 # What `estimate_reasons` may name: billed reasoning the stream never shows, thinking streamed as
 # a summary of what was billed, tool calls (framing the stream does not show), server-side tools
 # (search results and the like billed as input the request never shows), no request body
-# to estimate input from, a stream cut before its end, images or files in the request.
+# to estimate input from, a stream cut before its end, images or files in the request, tool
+# definitions the request does not show in full, hex/base64 runs, earlier turns the provider
+# keeps (Responses `previous_response_id`, `conversation`) and bills as input.
 ESTIMATE_REASONS = (
     "hidden_reasoning",
     "summarized_thinking",
@@ -84,6 +86,7 @@ ESTIMATE_REASONS = (
     "media",
     "tool_definitions",
     "non_prose",
+    "stored_context",
 )
 
 

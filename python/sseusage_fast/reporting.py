@@ -16,6 +16,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from sseusage_fast.ledger.estimates import ranges_from_db, reasons_from_db
 from sseusage_fast.ledger.reader import LedgerReader
 from sseusage_fast.query import COLUMN_OF, DIMENSIONS, NONE_LABEL, Filters, parse_tags, tag_pairs
 from sseusage_fast.record import TOKEN_FIELDS
@@ -44,7 +45,16 @@ def empty_figures() -> dict[str, Any]:
         "estimated_requests": 0,
         "cost_usd": Decimal(0),
         "unpriced_requests": 0,
+        **{name: Decimal(0) for name in _ESTIMATED_COSTS},
+        "open_range_requests": 0,
+        "unranged_requests": 0,
     }
+
+
+# The spend of priced rows whose figures hold estimates, at the point estimate and at both
+# ends of the rows' cost ranges (the high end counts open rows at their point: see
+# `open_range_requests`).
+_ESTIMATED_COSTS = ("estimated_cost_usd", "estimated_cost_low_usd", "estimated_cost_high_usd")
 
 
 def _add(into: dict[str, Any], other: dict[str, Any]) -> None:
@@ -53,7 +63,39 @@ def _add(into: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def _finalise(figures: dict[str, Any]) -> dict[str, Any]:
-    return {**figures, "cost_usd": decimal_str(figures["cost_usd"])}
+    """Decimal strings, and the ranges: `estimated_cost_low_usd` / `_high_usd` (high None when a
+    row's range is open above) and `cost_low_usd` / `cost_high_usd`, the whole cost with the
+    estimated part as a range."""
+    cost = figures["cost_usd"]
+    point = figures["estimated_cost_usd"]
+    low = figures["estimated_cost_low_usd"]
+    high = None if figures["open_range_requests"] else figures["estimated_cost_high_usd"]
+    return {
+        **figures,
+        "cost_usd": decimal_str(cost),
+        "cost_low_usd": decimal_str(cost - point + low),
+        "cost_high_usd": None if high is None else decimal_str(cost - point + high),
+        "estimated_cost_usd": decimal_str(point),
+        "estimated_cost_low_usd": decimal_str(low),
+        "estimated_cost_high_usd": None if high is None else decimal_str(high),
+    }
+
+
+def _estimated_cost_sql(reader: LedgerReader) -> str:
+    """The SELECT terms of `_ESTIMATED_COSTS`, then the counts of estimated rows whose range is
+    open above and of priced estimated rows without a stored range (written before ranges)."""
+    # SQLite sums its decimal text exactly with the ledger's own aggregate.
+    total = ("decimal_sum" if reader.dialect == "sqlite" else "SUM") + "({})"
+    low, high = reader.column("cost_low_usd"), reader.column("cost_high_usd")
+    est = "estimated <> '[]'"
+    terms = [
+        total.format(f"CASE WHEN {est} THEN cost_usd END"),
+        total.format(f"CASE WHEN {est} THEN COALESCE({low}, cost_usd) END"),
+        total.format(f"CASE WHEN {est} THEN COALESCE({high}, cost_usd) END"),
+        f"SUM(CASE WHEN {est} AND {low} IS NOT NULL AND {high} IS NULL THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {est} AND cost_usd IS NOT NULL AND {low} IS NULL THEN 1 ELSE 0 END)",
+    ]
+    return ", ".join(terms)
 
 
 def _group_sql(reader: LedgerReader, filters: Filters, dims: Sequence[str]) -> tuple[str, list]:
@@ -73,7 +115,7 @@ def _group_sql(reader: LedgerReader, filters: Filters, dims: Sequence[str]) -> t
         f"SELECT {select}, COUNT(*), {sums}, "
         "SUM(CASE WHEN requires_manual_review THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN estimated <> '[]' THEN 1 ELSE 0 END), "
-        f"{reader.cost_sum_expr()}, COUNT(cost_usd) "
+        f"{reader.cost_sum_expr()}, COUNT(cost_usd), {_estimated_cost_sql(reader)} "
         f"FROM requests{where} GROUP BY {group}"
     )
     return sql, params
@@ -89,6 +131,12 @@ def _figures(values: Sequence[Any]) -> dict[str, Any]:
         "estimated_requests": int(values[2 + n]),
         "cost_usd": Decimal(values[3 + n]) if values[3 + n] is not None else Decimal(0),
         "unpriced_requests": requests - int(values[4 + n]),
+        **{
+            name: Decimal(v) if v is not None else Decimal(0)
+            for name, v in zip(_ESTIMATED_COSTS, values[5 + n : 8 + n])
+        },
+        "open_range_requests": int(values[8 + n] or 0),
+        "unranged_requests": int(values[9 + n] or 0),
     }
 
 
@@ -166,14 +214,20 @@ FLAGGED_COLUMNS = (
     "key_fingerprint",
     "tags",
     "end_user",
+    "estimate_ranges",
+    "estimate_reasons",
+    "cost_low_usd",
+    "cost_high_usd",
 )
 
 
 def flagged_rows(
     reader: LedgerReader, filters: Filters | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The newest flagged rows (up to `limit`), each with `reason` (why it is flagged) and
-    `estimate` (the estimated fields and their values)."""
+    """The newest flagged rows (up to `limit`), each with `reason` (why it is flagged),
+    `estimate` (the estimated fields and their values), `estimate_ranges` (`{field: [low,
+    high]}`, high None when open above), `estimate_reasons`, and `cost_low_usd` /
+    `cost_high_usd` (None both when the cost has no range; high None when open above)."""
     filters = filters or Filters()
     flagged = replace(filters, flagged=True)
     where, params = flagged.where(reader)
@@ -191,7 +245,11 @@ def flagged_rows(
         row["estimated"] = estimated
         row["ts"] = str(row["ts"])
         row["no_usage_data"] = bool(row["no_usage_data"])
-        row["cost_usd"] = None if row["cost_usd"] is None else decimal_str(Decimal(row["cost_usd"]))
+        for name in ("cost_usd", "cost_low_usd", "cost_high_usd"):
+            row[name] = None if row[name] is None else decimal_str(Decimal(row[name]))
+        ranges = ranges_from_db(row["estimate_ranges"])
+        row["estimate_ranges"] = {k: [low, high] for k, (low, high) in ranges.items()}
+        row["estimate_reasons"] = list(reasons_from_db(row["estimate_reasons"]))
         row["reason"] = flag_reason(row)
         row["estimate"] = {name: row.get(name) for name in estimated}
         out.append(row)
@@ -224,7 +282,26 @@ def flag_reason(row: dict[str, Any]) -> str:
         parts.append("no usage reported")
     if row.get("estimated"):
         parts.append("estimated: " + ", ".join(row["estimated"]))
+    if row.get("estimate_reasons"):
+        parts.append("uncertain: " + ", ".join(row["estimate_reasons"]))
     return "; ".join(parts) or "figures unknown"
+
+
+def cost_text(row: dict[str, Any]) -> str:
+    """A row's (or a total's) cost as text: `0.0123`, with its range when it has one
+    (`0.0123 (0.0101-0.0150)`, `0.0123 (0.0101 or more)`); `-` when unknown."""
+    cost = row.get("cost_usd")
+    if cost is None:
+        return "-"
+    low, high = row.get("cost_low_usd"), row.get("cost_high_usd")
+    if low is None:
+        return str(cost)
+    return f"{cost} ({range_text(low, high)})"
+
+
+def range_text(low: str, high: str | None) -> str:
+    """`low-high`, or `low or more` when the range is open above."""
+    return f"{low} or more" if high is None else f"{low}-{high}"
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -238,6 +315,8 @@ TABLE_COLUMNS = (
     ("requires_manual_review", "review"),
     ("estimated_requests", "estimated"),
     ("cost_usd", "cost USD"),
+    ("estimated_cost_usd", "of it estimated"),
+    ("estimated_cost_range", "estimated range"),
 )
 
 
@@ -257,7 +336,13 @@ def term_safe(text: str) -> str:
     return "".join(out)
 
 
-def _cell(value: Any) -> str:
+def _cell(figures: dict[str, Any], name: str) -> str:
+    if name == "estimated_cost_range":
+        # The flagged spend as a range beside its point figure; "-" when nothing is estimated.
+        if not figures["estimated_requests"]:
+            return "-"
+        return range_text(figures["estimated_cost_low_usd"], figures["estimated_cost_high_usd"])
+    value = figures[name]
     return f"{value:,}" if isinstance(value, int) else term_safe(str(value))
 
 
@@ -266,10 +351,10 @@ def table(
 ) -> list[str]:
     header = [*titles, *(label for _, label in TABLE_COLUMNS)]
     body = [
-        [*(term_safe(k) for k in keys), *(_cell(v[c]) for c, _ in TABLE_COLUMNS)]
+        [*(term_safe(k) for k in keys), *(_cell(v, c) for c, _ in TABLE_COLUMNS)]
         for keys, v in rows
     ]
-    body.append(["total", *[""] * (len(titles) - 1), *(_cell(total[c]) for c, _ in TABLE_COLUMNS)])
+    body.append(["total", *[""] * (len(titles) - 1), *(_cell(total, c) for c, _ in TABLE_COLUMNS)])
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     n = len(titles)
 
@@ -298,7 +383,7 @@ def format_report(
                 "  "
                 + term_safe(
                     f"{row['ts']}  {row['request_id'] or '-'}  {row['model'] or '-'}  "
-                    f"{row['reason']}"
+                    f"{row['reason']}  cost {cost_text(row)}"
                 )
             )
     notes = []
@@ -306,6 +391,21 @@ def format_report(
         notes.append(
             f"{report['requires_manual_review']} request(s) need review: their figures are "
             "estimated or unknown (see `sseusage report --flagged`, `sseusage backfill`)."
+        )
+    if report["estimated_requests"]:
+        notes.append(
+            f"Estimated spend: {cost_text(_estimated_cost(report))} USD of the "
+            f"{cost_text(report)} total; the range is expected to hold what was billed."
+        )
+    if report["open_range_requests"]:
+        notes.append(
+            f"{report['open_range_requests']} estimated request(s) have billed work the stream "
+            "never shows (hidden reasoning, server tools): their cost has no upper bound."
+        )
+    if report["unranged_requests"]:
+        notes.append(
+            f"{report['unranged_requests']} estimated request(s) were recorded before the ledger "
+            "kept ranges: the range counts them at their point estimate."
         )
     if report["unpriced_requests"]:
         notes.append(
@@ -317,6 +417,14 @@ def format_report(
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
+def _estimated_cost(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cost_usd": report["estimated_cost_usd"],
+        "cost_low_usd": report["estimated_cost_low_usd"],
+        "cost_high_usd": report["estimated_cost_high_usd"],
+    }
+
+
 CSV_FIGURES = (
     "requests",
     *TOKEN_FIELDS,
@@ -324,6 +432,13 @@ CSV_FIGURES = (
     "estimated_requests",
     "cost_usd",
     "unpriced_requests",
+    "cost_low_usd",
+    "cost_high_usd",
+    "estimated_cost_usd",
+    "estimated_cost_low_usd",
+    "estimated_cost_high_usd",
+    "open_range_requests",
+    "unranged_requests",
 )
 
 

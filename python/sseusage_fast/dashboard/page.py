@@ -35,6 +35,7 @@ BREAKDOWNS = (
 )
 TOTALS = (
     ("cost_usd", "Spend (USD)"),
+    ("estimated_cost_usd", "Of it estimated (USD)"),
     ("requests", "Requests"),
     ("input_tokens", "Input tokens"),
     ("output_tokens", "Output tokens"),
@@ -55,6 +56,7 @@ main{max-width:1240px;margin:0 auto;padding:12px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px}
 .card.money{grid-column:span 2}
 .card b{display:block;font-size:17px;overflow-wrap:anywhere}.card span{font-size:12px;color:#4a5568}
+.card small.range{display:block;font-size:12px;color:#4a5568}small.range{color:#4a5568}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));gap:12px;
 margin-top:12px}
 .charts{grid-template-columns:repeat(auto-fit,minmax(min(100%,560px),1fr))}
@@ -80,8 +82,44 @@ th.reason,td.reason{text-align:left;white-space:normal;min-width:160px}
 """
 
 
+MONEY = ("cost_usd", "estimated_cost_usd")
+
+
 def _money(value: str | Decimal) -> str:
     return f"${value}"
+
+
+def _money_range(low: str | None, high: str | None) -> str:
+    """`$low–$high`, or `$low or more` when open above (billed work no stream shows)."""
+    if low is None:
+        return ""
+    return f"{_money(low)} or more" if high is None else f"{_money(low)}\u2013{_money(high)}"
+
+
+def _range_html(low: str | None, high: str | None, what: str) -> str:
+    """The range of an estimated spend, beside its point figure (nothing when there is none)."""
+    if low is None:
+        return ""
+    return (
+        f' <small class="range" data-range="{what}" data-low="{escape(low)}" '
+        f'data-high="{escape(high or "")}">({escape(_money_range(low, high))})</small>'
+    )
+
+
+def _card(key: str, label: str, totals: dict[str, Any]) -> str:
+    money = key in MONEY
+    shown = _money(totals[key]) if money else _num(totals[key])
+    extra = ""
+    if key == "estimated_cost_usd" and totals["estimated_requests"]:
+        extra = _range_html(
+            totals["estimated_cost_low_usd"], totals["estimated_cost_high_usd"], key
+        )
+    elif key == "cost_usd" and totals["estimated_requests"]:
+        extra = _range_html(totals["cost_low_usd"], totals["cost_high_usd"], key)
+    return (
+        f'<div class="card{" money" if money else ""}"><b data-figure="{key}">{shown}</b>'
+        f"{extra}<span>{label}</span></div>"
+    )
 
 
 def _num(value: Any) -> str:
@@ -172,20 +210,35 @@ def _breakdown(reader: LedgerReader, filters: Filters, dim: str, title: str) -> 
         tokens = g["input_tokens"] + g["output_tokens"]
         # The row's share of the top spend, as a bar behind its name.
         bar = f"background:linear-gradient(90deg,#dbeafe {share:.1f}%,transparent {share:.1f}%)"
+        estimated = "-"
+        if g["estimated_requests"]:
+            estimated = _money(g["estimated_cost_usd"]) + _range_html(
+                g["estimated_cost_low_usd"], g["estimated_cost_high_usd"], "estimated_cost_usd"
+            )
         rows.append(
             f'<tr data-{dim}="{escape(g[dim])}"><td style="{bar}">{escape(g[dim])}</td>'
             f"<td>{g['requests']:,}</td><td>{tokens:,}</td>"
-            f'<td data-cost="{escape(g["cost_usd"])}">{_money(g["cost_usd"])}</td></tr>'
+            f'<td data-cost="{escape(g["cost_usd"])}">{_money(g["cost_usd"])}</td>'
+            f"<td>{estimated}</td></tr>"
         )
-    body = "".join(rows) or '<tr><td colspan="4" class="note">No rows.</td></tr>'
+    body = "".join(rows) or '<tr><td colspan="5" class="note">No rows.</td></tr>'
     note = (
         '<p class="note">A request with several tags counts under each.</p>' if dim == "tag" else ""
     )
     return (
         f'<section id="by-{dim}"><h2>{escape(title)}</h2><div class="scroll"><table>'
         f"<tr><th>{escape(dim)}</th><th>requests</th><th>tokens in+out</th><th>spend</th>"
-        f"</tr>{body}</table></div>{note}</section>"
+        f"<th>of it estimated</th></tr>{body}</table></div>{note}</section>"
     )
+
+
+def _estimate_text(name: str, value: Any, ranges: dict[str, list[int | None]]) -> str:
+    """`output_tokens 40 (30–60)`: an estimated field, its value and its range."""
+    text = f"{name} {value:,}" if isinstance(value, int) else f"{name} ?"
+    if name in ranges:
+        low, high = ranges[name]
+        text += f" ({low:,} or more)" if high is None else f" ({low:,}\u2013{high:,})"
+    return text
 
 
 def _flagged(reader: LedgerReader, filters: Filters, total: int) -> str:
@@ -193,12 +246,12 @@ def _flagged(reader: LedgerReader, filters: Filters, total: int) -> str:
     cells = []
     for r in rows:
         estimate = (
-            ", ".join(
-                f"{k} {v:,}" if isinstance(v, int) else f"{k} ?" for k, v in r["estimate"].items()
-            )
+            ", ".join(_estimate_text(k, v, r["estimate_ranges"]) for k, v in r["estimate"].items())
             or "-"
         )
         cost = _money(r["cost_usd"]) if r["cost_usd"] is not None else "-"
+        if r["cost_usd"] is not None:
+            cost += _range_html(r["cost_low_usd"], r["cost_high_usd"], "cost_usd")
         cells.append(
             f"<tr><td>{escape(r['ts'][:19])}</td><td>{escape(str(r['request_id'] or '-'))}</td>"
             f"<td>{escape(str(r['model'] or '-'))}</td>"
@@ -255,12 +308,7 @@ def render_page(
     filters = filters or Filters()
     now = now or datetime.now(timezone.utc)
     totals = build_report(reader, filters)
-    cards = "".join(
-        f'<div class="card{" money" if key == "cost_usd" else ""}"><b data-figure="{key}">'
-        f"{_money(totals[key]) if key == 'cost_usd' else _num(totals[key])}</b>"
-        f"<span>{label}</span></div>"
-        for key, label in TOTALS
-    )
+    cards = "".join(_card(key, label, totals) for key, label in TOTALS)
     latest = _latest(reader, filters)
     sections = [
         *(_breakdown(reader, filters, dim, t) for dim, t in BREAKDOWNS),
@@ -273,6 +321,22 @@ def render_page(
         notes.append(
             f"{totals['unpriced_requests']:,} request(s) have no price (unknown model or "
             "error); the spend excludes them."
+        )
+    if totals["estimated_requests"]:
+        notes.append(
+            "Estimated spend is shown with the range expected to hold what was billed."
+            + (
+                f" {totals['open_range_requests']:,} estimated request(s) have billed work "
+                "the stream never shows: no upper bound."
+                if totals["open_range_requests"]
+                else ""
+            )
+            + (
+                f" {totals['unranged_requests']:,} were recorded before the ledger kept "
+                "ranges and count at their point estimate."
+                if totals["unranged_requests"]
+                else ""
+            )
         )
     note_html = "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
     return (

@@ -30,7 +30,20 @@ from .textstats import base_tokens as _base_tokens
 # Providers whose usage says how much reasoning there was whenever there was any: a complete
 # record from them without reasoning tokens taught that the model did not reason.
 _REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
-KINDS = ("input", "output", "output:thinking", "output:tools", "reasoning")
+# "reasoning:per_token" is that hidden count per base token of the visible reply (learned from
+# replies of 5 base tokens or more), which bounds.py prefers to the flat count.
+# "output:offset" is the billed count less the base estimate of a short plain reply (under
+# MIN_BASE_TOKENS), learned as it is: such a reply's count is mostly a model's end-of-turn and
+# framing tokens, which a ratio cannot learn (and short replies are never learned as ratios).
+KINDS = (
+    "input",
+    "output",
+    "output:thinking",
+    "output:tools",
+    "reasoning",
+    "output:offset",
+    "reasoning:per_token",
+)
 OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
 # is mostly rounding and framing noise.
@@ -52,6 +65,8 @@ _LIMITS = {
     "output:thinking": (RATIO_MIN, 20.0),
     "output:tools": (RATIO_MIN, 20.0),
     "reasoning": (0.0, 1_000_000.0),
+    "output:offset": (-50.0, 50.0),
+    "reasoning:per_token": (0.0, 1000.0),
 }
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
 _MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
@@ -318,10 +333,17 @@ class Estimator:
             else:
                 kind = "output"
             self._learn(key, kind, actual - hidden, output_stats, base_of)
+            if kind == "output":
+                base = base_of(output_stats)
+                if 0 < base < MIN_BASE_TOKENS and actual - hidden > 0:
+                    self._learn_count(key, "output:offset", round(actual - hidden - base))
             if not output_has_thinking and (
                 reasoning is not None or record.provider in _REPORTS_REASONING
             ):
                 self._learn_count(key, "reasoning", hidden)
+                base = base_of(output_stats)
+                if base >= 5:
+                    self._learn_count(key, "reasoning:per_token", hidden / base)
         if server_tools:
             return  # the search results are input the request body does not show
         if input_stats is not None and not input_has_media and record.input_tokens is not None:
@@ -366,7 +388,7 @@ class Estimator:
         if kind in _FAMILY_KINDS:
             self._add(_family_key(key), kind, ratio, counted=False)
 
-    def _learn_count(self, key: str, kind: str, count: int) -> None:
+    def _learn_count(self, key: str, kind: str, count: float) -> None:
         # A count learned as it is (hidden reasoning tokens), within the kind's limits.
         low, high = _LIMITS[kind]
         self._add(key, kind, min(high, max(low, float(count))), counted=False)

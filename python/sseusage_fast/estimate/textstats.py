@@ -32,7 +32,7 @@ _text_stats_impl: Callable[[str], Stats] | None = None
 # Tokens per unit of each STAT_FIELDS count. Non-negative least squares on relative error, fitted
 # to the mean of two real tokenizers (Anthropic's published Claude tokenizer.json from the
 # `anthropic` SDK <= 0.38, and OpenAI's cl100k_base) over benches/estimator_samples/ (English
-# prose, code, JSON, Chinese, other scripts); `python benches/estimator_accuracy.py --fit`
+# prose, code, JSON, Chinese, other scripts); `python benches/estimate_text_accuracy.py --fit`
 # recomputes them (fitted 0.788, 0.0346, 0.1546, 0.7835, 1.0632, 0.7324). Reading: a word and
 # the space before it cost about one token, plus a little per letter (long words split);
 # punctuation is most of a token each; a CJK character about one token. Digits cannot be told

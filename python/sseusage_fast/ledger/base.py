@@ -29,6 +29,8 @@ from sseusage_fast.record import TOKEN_FIELDS
 log = logging.getLogger("sseusage_fast.ledger")
 
 _COLUMN_AT = {name: at for at, name in enumerate(COLUMNS)}
+# Converted columns whose empty value is stored as NULL (ledger/estimates.py).
+_NULL_WHEN_EMPTY = frozenset({"estimate_ranges", "estimate_reasons"})
 
 __all__ = ["Capture", "GroupTotals", "Ledger", "SQLLedger"]
 
@@ -273,7 +275,13 @@ class SQLLedger(Ledger):
             return [to_db(name, value) for name, value in zip(COLUMNS, values)]
         for name in converted:
             at = _COLUMN_AT[name]
-            values[at] = to_db(name, values[at])
+            value = values[at]
+            # Most rows have no estimate: their ranges, reasons and cost range are NULL, set
+            # here without a call (the dialects store them so: `_to_db` gives None too).
+            if value is None or (not value and name in _NULL_WHEN_EMPTY):
+                values[at] = None
+            else:
+                values[at] = to_db(name, value)
         return values
 
     # -- reads ---------------------------------------------------------------------------

@@ -13,6 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+from sseusage_fast.ledger.estimates import (
+    ranges_from_db,
+    ranges_to_db,
+    reasons_from_db,
+    reasons_to_db,
+)
 
 # Any constant will do: it only has to be the same for every proxy sharing the database.
 _MIGRATION_LOCK_KEY = 0x55E05A6E
@@ -47,7 +53,7 @@ class PostgresLedger(SQLLedger):
     placeholder = "%s"
     day_expr = "to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     cost_sum_expr = "SUM(cost_usd)"
-    converted_columns = ("estimated",)
+    converted_columns = ("estimated", "estimate_ranges", "estimate_reasons")
     may_start_unavailable = True
 
     def __init__(self, dsn: str, *, spool: str | os.PathLike[str] | None = None) -> None:
@@ -95,6 +101,10 @@ class PostgresLedger(SQLLedger):
     def _to_db(self, name: str, value: Any) -> Any:
         if name == "estimated":
             return estimated_to_db(value or ())
+        if name == "estimate_ranges":
+            return ranges_to_db(value)
+        if name == "estimate_reasons":
+            return reasons_to_db(value)
         return value
 
     def _from_db(self, name: str, value: Any) -> Any:
@@ -106,6 +116,10 @@ def from_db(name: str, value: Any) -> Any:
     booleans and Decimals)."""
     if name == "estimated":
         return estimated_from_db(value)
+    if name == "estimate_ranges":
+        return ranges_from_db(value)
+    if name == "estimate_reasons":
+        return reasons_from_db(value)
     return value
 
 

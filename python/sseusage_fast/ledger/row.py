@@ -10,6 +10,7 @@ from decimal import Decimal
 from random import getrandbits
 from typing import Any
 
+from sseusage_fast.ledger.estimates import cost_bounds
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
 from sseusage_fast.redact import has_secret_shape, scrub_secrets
 
@@ -83,14 +84,22 @@ class LedgerRow:
     # Set when the proxy answered the request itself instead of forwarding it: why (e.g.
     # `budget_exceeded`, `body_too_large`).
     refused: str | None = None
+    # How sure its estimates are (ledger/estimates.py): the record's ranges and reasons, and
+    # the cost's range: low set and high None means open above; both None, no range.
+    estimate_ranges: dict[str, tuple[int, int | None]] = field(default_factory=dict, hash=False)
+    estimate_reasons: tuple[str, ...] = ()
+    cost_low_usd: Decimal | None = None
+    cost_high_usd: Decimal | None = None
     # Names the row everywhere it goes (the spool, a replay): writing it twice keeps one row.
     uuid: str = field(default_factory=new_uuid)
     # Set by the ledger when read back; None for a row not yet written.
     id: int | None = None
 
     @classmethod
-    def from_record(cls, record: UsageRecord, **meta: Any) -> LedgerRow:
-        """The record's usage fields plus request metadata (`ts`, `http_status`, ...)."""
+    def from_record(cls, record: UsageRecord, *, pricing: Any = None, **meta: Any) -> LedgerRow:
+        """The record's usage fields plus request metadata (`ts`, `http_status`, ...). A row
+        with a `cost_usd` and estimates gets its cost range too, from `pricing` (the default
+        table when None), unless `cost_low_usd` / `cost_high_usd` are given."""
         values: dict[str, Any] = {
             name: getattr(record, name)
             for name in (
@@ -111,7 +120,19 @@ class LedgerRow:
         }
         values["estimated"] = tuple(record.estimated)
         values["source"] = "estimate" if record.estimated else "provider"
+        if record.estimate_ranges:
+            values["estimate_ranges"] = dict(record.estimate_ranges)
+        values["estimate_reasons"] = tuple(record.estimate_reasons)
         values.update(meta)
+        if (
+            record.estimate_ranges
+            and values.get("cost_usd") is not None
+            and "cost_low_usd" not in meta
+            and "cost_high_usd" not in meta
+        ):
+            values["cost_low_usd"], values["cost_high_usd"] = cost_bounds(
+                record, values["cost_usd"], pricing
+            )
         return cls(**values)
 
     def tokens(self) -> dict[str, Any]:

@@ -106,6 +106,16 @@ def migrations(dialect: str) -> list[tuple[int, list[str]]]:
                 "ALTER TABLE requests ADD COLUMN refused TEXT",
             ],
         ),
+        (
+            5,
+            [
+                # How sure the estimates are (ledger/estimates.py). Older rows have none.
+                "ALTER TABLE requests ADD COLUMN estimate_ranges TEXT",
+                "ALTER TABLE requests ADD COLUMN estimate_reasons TEXT",
+                f"ALTER TABLE requests ADD COLUMN cost_low_usd {_TYPES[dialect]['decimal']}",
+                f"ALTER TABLE requests ADD COLUMN cost_high_usd {_TYPES[dialect]['decimal']}",
+            ],
+        ),
     ]
 
 

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sseusage_fast.ledger.estimates import ranges_from_db, reasons_from_db
 from sseusage_fast.ledger.row import COLUMNS, Capture, LedgerRow, row_values
 
 log = logging.getLogger("sseusage_fast.ledger")
@@ -33,6 +34,7 @@ log = logging.getLogger("sseusage_fast.ledger")
 Entry = tuple[LedgerRow, Capture | None]
 
 _TIME_FIELDS = ("ts", "backfilled_at")
+_DECIMAL_FIELDS = ("cost_usd", "cost_low_usd", "cost_high_usd")
 _READ_BLOCK = 1 << 20
 
 
@@ -60,9 +62,13 @@ def row_from_json(line: str | bytes) -> Entry:
     for name in _TIME_FIELDS:
         if data.get(name) is not None:
             data[name] = datetime.fromisoformat(data[name])
-    if data.get("cost_usd") is not None:
-        data["cost_usd"] = Decimal(data["cost_usd"])
+    for name in _DECIMAL_FIELDS:
+        if data.get(name) is not None:
+            data[name] = Decimal(data[name])
     data["estimated"] = tuple(data.get("estimated") or ())
+    # Lines spooled by a version before the ledger kept ranges have none.
+    data["estimate_ranges"] = ranges_from_db(data.get("estimate_ranges"))
+    data["estimate_reasons"] = reasons_from_db(data.get("estimate_reasons"))
     known = {name: data[name] for name in COLUMNS if name in data}
     capture = None
     if coded is not None:

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+from sseusage_fast.ledger.estimates import (
+    ranges_from_db,
+    ranges_to_db,
+    reasons_from_db,
+    reasons_to_db,
+)
 
 _BOOLS = {"no_usage_data", "requires_manual_review"}
 _TIMES = {"ts", "backfilled_at"}
+_DECIMALS = {"cost_usd", "cost_low_usd", "cost_high_usd"}
 
 
 class DecimalSum:
@@ -35,7 +42,14 @@ class SQLiteLedger(SQLLedger):
     placeholder = "?"
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "decimal_sum(cost_usd)"
-    converted_columns = (*sorted(_TIMES), *sorted(_BOOLS), "estimated", "cost_usd")
+    converted_columns = (
+        *sorted(_TIMES),
+        *sorted(_BOOLS),
+        "estimated",
+        *sorted(_DECIMALS),
+        "estimate_ranges",
+        "estimate_reasons",
+    )
 
     def __init__(self, path: str | Path, *, spool: str | Path | None = None) -> None:
         self.path = str(path)
@@ -81,8 +95,12 @@ class SQLiteLedger(SQLLedger):
             return int(value)
         if name == "estimated":
             return estimated_to_db(value)
-        if name == "cost_usd":
+        if name in _DECIMALS:
             return str(value)
+        if name == "estimate_ranges":
+            return ranges_to_db(value)
+        if name == "estimate_reasons":
+            return reasons_to_db(value)
         return value
 
     def _from_db(self, name: str, value: Any) -> Any:
@@ -94,13 +112,17 @@ def from_db(name: str, value: Any) -> Any:
     and `LedgerReader.rows_between`)."""
     if name == "estimated":
         return estimated_from_db(value)
+    if name == "estimate_ranges":
+        return ranges_from_db(value)
+    if name == "estimate_reasons":
+        return reasons_from_db(value)
     if value is None:
         return None
     if name in _TIMES:
         return datetime.fromisoformat(value)
     if name in _BOOLS:
         return bool(value)
-    if name == "cost_usd":
+    if name in _DECIMALS:
         return Decimal(value)
     return value
 

@@ -52,10 +52,70 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
     match value.as_object() {
         Some(obj) if looks_like(value) => {
             read_response(ex, obj, "response.body");
+            read_output(ex, obj);
             true
         }
         _ => false,
     }
+}
+
+/// The text of a whole body's `output` items, as a stream's deltas would give it: message
+/// text and refusals, reasoning summaries and text (thinking), function call arguments and
+/// custom tool input (tool calls). A stream's final `response` repeats what its deltas gave,
+/// so only a body is read this way.
+fn read_output(ex: &mut Facts, response: &Object) {
+    let Some(Value::Array(output)) = response.get("output") else {
+        return;
+    };
+    for item in output.iter().filter_map(Value::as_object) {
+        match item.get("type").and_then(Value::as_str).unwrap_or("") {
+            "message" => {
+                for part in objects(item.get("content")) {
+                    let text = match part.get("type").and_then(Value::as_str) {
+                        Some("output_text") => part.get("text"),
+                        Some("refusal") => part.get("refusal"),
+                        _ => None,
+                    };
+                    if let Some(text) = text.and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                        ex.output_text.add(text);
+                    }
+                }
+            }
+            "reasoning" => {
+                for part in objects(item.get("summary")).chain(objects(item.get("content"))) {
+                    let text = part.get("text").and_then(Value::as_str);
+                    if let Some(text) = text.filter(|t| !t.is_empty()) {
+                        ex.saw_thinking = true;
+                        ex.output_text.add(text);
+                    }
+                }
+            }
+            kind @ ("function_call" | "custom_tool_call") => {
+                ex.saw_tool_use = true;
+                let key = if kind == "function_call" {
+                    "arguments"
+                } else {
+                    "input"
+                };
+                if let Some(text) = item
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
+                    ex.output_text.add(text);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn objects(value: Option<&Value>) -> impl Iterator<Item = &Object> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
 }
 
 fn read_response(ex: &mut Facts, response: &Object, kind: &str) {

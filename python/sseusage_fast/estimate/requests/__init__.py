@@ -84,6 +84,12 @@ class RequestInfo(NamedTuple):
     server_tools: bool = False
     # Characters in long hex or base64 runs, which the text statistics undercount (bounds).
     opaque_chars: int = 0
+    # A tool the provider defines (Anthropic `memory_20250818`, `bash_...`, OpenAI `shell`,
+    # `apply_patch`): its definition is billed as input and the request shows only its name.
+    hidden_tools: bool = False
+    # The conversation so far is kept by the provider (Responses `previous_response_id`,
+    # `conversation`) and billed as input the request does not show.
+    stored_context: bool = False
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -142,6 +148,8 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         tools,
         has_server_tools(body),
         opaque_chars(text),
+        has_hidden_tools(body),
+        bool(body.get("previous_response_id") or body.get("conversation")),
     )
 
 
@@ -164,6 +172,30 @@ def _claude_thinking(body: dict[str, Any]) -> bool:
         and isinstance(reasoning, dict)
         and (reasoning.get("enabled") is True or bool(reasoning.get("effort")))
     )
+
+
+# Keys that hold a tool's definition in the request (its schema as the model will see it).
+_DEFINED = (
+    "input_schema",
+    "parameters",
+    "function",
+    "functionDeclarations",
+    "function_declarations",
+)
+
+
+def has_hidden_tools(body: dict[str, Any]) -> bool:
+    """Whether the request offers a client tool that the provider defines: a `type` other than
+    a function or custom tool, no schema of its own, and not one that runs server-side."""
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict) or any(key in tool for key in _DEFINED):
+            continue
+        kind = str(tool.get("type") or "").lower()
+        if kind in ("", "function", "custom") or any(m in kind for m in _SERVER_TOOL_MARKS):
+            continue
+        return True
+    return False
 
 
 def has_server_tools(body: dict[str, Any]) -> bool:

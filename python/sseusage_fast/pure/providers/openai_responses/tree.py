@@ -54,8 +54,46 @@ def on_body(ex: Facts, value: Any) -> bool:
     """A whole response body; False if it is not one."""
     if isinstance(value, dict) and looks_like(value):
         _read_response(ex, value, "response.body")
+        _read_output(ex, value)
         return True
     return False
+
+
+def _read_output(ex: Facts, response: dict[str, Any]) -> None:
+    """The text of a whole body's `output` items, as a stream's deltas would give it: message
+    text and refusals, reasoning summaries and text (thinking), function call arguments and
+    custom tool input (tool calls). A stream's final `response` repeats what its deltas gave,
+    so only a body is read this way."""
+    output = response.get("output")
+    if not isinstance(output, list):
+        return
+    for item in output:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "message":
+            for part in _list(item.get("content")):
+                text = string(part, "text") if part.get("type") == "output_text" else None
+                if part.get("type") == "refusal":
+                    text = string(part, "refusal")
+                if text:
+                    ex.output_text.add(text)
+        elif kind == "reasoning":
+            for key in ("summary", "content"):
+                for part in _list(item.get(key)):
+                    text = string(part, "text")
+                    if text:
+                        ex.saw_thinking = True
+                        ex.output_text.add(text)
+        elif kind in ("function_call", "custom_tool_call"):
+            ex.saw_tool_use = True
+            text = string(item, "arguments" if kind == "function_call" else "input")
+            if text:
+                ex.output_text.add(text)
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _read_response(ex: Facts, response: dict[str, Any], kind: str) -> None:

@@ -1,6 +1,6 @@
 """How close the Estimator's token estimates are to real tokenizer counts.
 
-    PYTHONPATH=python python benches/estimator_accuracy.py [--recount] [--fit]
+    PYTHONPATH=python python benches/estimate_text_accuracy.py [--recount] [--fit]
 
 Samples live in benches/estimator_samples/*.txt (one sample per block, blocks split by a
 `----8<----` line): English prose, Python and other code, JSON, Chinese prose, and a few other
