@@ -125,7 +125,7 @@ def _send_from_threads(led: Any, prefix: str, n: int, threads: int = 10) -> None
 def test_disk_full_then_freed_loses_no_row(tmp_path: Path) -> None:
     """SQLite database and spool on a 2 MiB tmpfs, filled: both fail, rows wait in memory,
     the writer lives on; once space is freed every row is written, once."""
-    with small_tmpfs("2m") as disk:
+    with small_tmpfs("4m") as disk:
         led = open_ledger(disk / "usage.db")  # the spool sits next to it, on the same disk
         assert isinstance(led, SQLLedger)
         led.writer.max_retry_delay = 0.2
