@@ -60,7 +60,8 @@ def serve_upstream(port: int) -> None:
     import uvicorn
     from replay_upstream import create_replay_app
 
-    uvicorn.run(create_replay_app(), host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+    # "critical": each kill of the proxy makes the upstream log a ClientDisconnect traceback.
+    uvicorn.run(create_replay_app(), host="127.0.0.1", port=port, log_level="critical", backlog=4096)
 
 
 async def _wait_up(port: int) -> None:

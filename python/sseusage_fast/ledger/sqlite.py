@@ -36,6 +36,8 @@ class SQLiteLedger(SQLLedger):
     day_expr = "substr(ts, 1, 10)"
     cost_sum_expr = "decimal_sum(cost_usd)"
     converted_columns = (*sorted(_TIMES), *sorted(_BOOLS), "estimated", "cost_usd")
+    # SQLite before 3.32 takes at most 999 parameters per statement.
+    rows_per_insert = 100 if sqlite3.sqlite_version_info >= (3, 32) else 999 // 37
 
     def __init__(self, path: str | Path, *, spool: str | Path | None = None) -> None:
         self.path = str(path)

@@ -50,6 +50,7 @@ from sseusage_fast.proxy.meter import (
     ParserMaker,
     default_parser_factory,
     parser_maker,
+    takes_content_type,
 )
 from sseusage_fast.proxy.metrics import ProxyMetrics, ledger_health
 from sseusage_fast.proxy.ops import handle_ops, is_ops_path
@@ -107,6 +108,15 @@ class Proxy:
         self.config = config
         self.ledger = ledger
         self.parser_factory = parser_factory or default_parser_factory
+        # Read once: a factory without `content_type=` is called without it (the call with it
+        # would fail on every request, and each response be recorded as a meter failure).
+        self.content_type_hint = takes_content_type(self.parser_factory)
+        if not self.content_type_hint:
+            log.warning(
+                "the parser factory %r takes no content_type= keyword: it is called without "
+                "the response's Content-Type (a framing hint)",
+                getattr(self.parser_factory, "__qualname__", self.parser_factory),
+            )
         self.coster = Coster(pricing)
         self.client: httpx.AsyncClient | None = None
         self.batcher = RowBatcher()
@@ -298,7 +308,11 @@ class Proxy:
             # The parsed body, when it is JSON, saves the estimator parsing it again.
             request = parsed if parsed is not None else body
         return parser_maker(
-            self.parser_factory, req.provider, request=request, estimate=req.billable
+            self.parser_factory,
+            req.provider,
+            content_type_hint=self.content_type_hint,
+            request=request,
+            estimate=req.billable,
         )
 
     async def _exchange(
@@ -355,10 +369,19 @@ class Proxy:
                     transform=transform,
                     on_feed_error=meter.fail if meter else None,
                 )
+                if make is not None and meter is not None:
+                    # In the same step as the client's last bytes, not after the steps below
+                    # (the task group's end, closing the upstream response): each waits for
+                    # the event loop's next turn, and under load a turn takes tens of ms of
+                    # the row's loss window.
+                    self._schedule_row(req, meter, outcome, body)
+                    make = None
                 tg.cancel_scope.cancel()
         except BaseException:
             # Cancelled from outside (server shutdown) or a bug: the row is still written.
-            outcome.cancelled = True
+            # (After the whole response reached the client, nothing was cut.)
+            if not outcome.complete:
+                outcome.cancelled = True
             raise
         finally:
             if response is not None:
