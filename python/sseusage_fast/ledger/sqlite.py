@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+from sseusage_fast.ledger.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, Checkpointer
 
 _BOOLS = {"no_usage_data", "requires_manual_review"}
 _TIMES = {"ts", "backfilled_at"}
@@ -44,6 +45,17 @@ class SQLiteLedger(SQLLedger):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(spool)
+        # WAL checkpoints off the writer thread (see checkpoint.py).
+        self._checkpointer = Checkpointer(self._connect) if self.path != ":memory:" else None
+
+    def close(self, timeout: float | None = None) -> dict[str, Any]:
+        report = super().close(timeout)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        return report
+
+    def _writer_session(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _transaction).
