@@ -161,6 +161,8 @@ class Proxy:
                 verify=tls,
             )
 
+        if c.meter:
+            await anyio.to_thread.run_sync(self.coster.load)
         self.pool = UpstreamPool(make_client, max_connections=c.limits.max_upstream_connections)
         self.client = self.pool.first
         try:

@@ -140,6 +140,32 @@ def install_server_log_filters() -> None:
             logger.addFilter(flt)
 
 
+def missing_speedups() -> list[str]:
+    """Which of uvloop and httptools (the `proxy` extra installs both) this process lacks."""
+    import importlib.util
+    import sys
+
+    missing = []
+    if sys.platform != "win32" and importlib.util.find_spec("uvloop") is None:
+        missing.append("uvloop")
+    if importlib.util.find_spec("httptools") is None:
+        missing.append("httptools")
+    return missing
+
+
+def speedups_note() -> str | None:
+    """The line the proxy logs at startup when it runs without uvloop or httptools."""
+    missing = missing_speedups()
+    if not missing:
+        return None
+    what = {"uvloop": "uvloop (the event loop is asyncio's)", "httptools": "httptools (h11 parses)"}
+    return (
+        f"running without {' and '.join(what[m] for m in missing)}: at a few hundred concurrent "
+        "streams the event loop saturates and every event waits; "
+        'pip install "sseusage-fast[proxy]" installs both'
+    )
+
+
 def uvicorn_options(config: ProxyConfig) -> dict[str, Any]:
     """What `uvicorn.Config` needs for this proxy, besides the app and the socket."""
     import importlib.util
