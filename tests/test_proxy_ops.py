@@ -255,3 +255,18 @@ def test_the_proxy_says_when_it_runs_without_uvloop_or_httptools(
     assert note is not None and "httptools" in note
     assert ("uvloop" in note) is (sys.platform != "win32")
     assert 'pip install "sseusage-fast[proxy]"' in note
+
+
+def test_settle_gc_freezes_the_startup_and_collects_young_objects_less_often() -> None:
+    import gc
+
+    from sseusage_fast.proxy.server import GC_THRESHOLD, settle_gc
+
+    before = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (GC_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
