@@ -13,13 +13,17 @@ rows to the ledger at `--rate` rows/s (in bursts of 10, as the proxy's batches d
 second thread keeps its GIL busy the way the proxy's event loop does, tells this process each
 row's id and time on a pipe, and is killed likewise.
 
-Three processes: the replay upstream (tests/replay_upstream.py, short paced Anthropic streams),
-the proxy, and this client, which speaks plain HTTP/1.1 over asyncio streams (an HTTP client
-library's connection pool would cost more than the proxy at 1,000 connections). Completion
-times are taken on CLOCK_MONOTONIC, shared by all processes of the machine.
+The replay upstream (tests/replay_upstream.py, short paced Anthropic streams), the proxy, and
+the clients in `--client-procs` processes (uvloop when installed), which speak plain HTTP/1.1
+over asyncio streams (an HTTP client library's connection pool would cost more than the proxy
+at 1,000 connections; one process reading them all notes completions late, which would make the
+window look shorter). Completion times are taken on CLOCK_MONOTONIC, shared by all processes of
+the machine. Before each kill the proxy's own view is read from its health endpoint
+(`durable_ms`: request end to durable, the round's last 4,096 rows): stricter, as it counts from
+the moment the proxy handed the last bytes over.
 
     PYTHONPATH=python python benches/bench_ledger_loss.py [--streams 1000] [--rounds 12]
-        [--db sqlite|postgresql://...]
+        [--db sqlite|postgresql://...] [--client-procs 4]
 """
 
 from __future__ import annotations
