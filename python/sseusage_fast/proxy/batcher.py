@@ -15,7 +15,11 @@ log = logging.getLogger("sseusage_fast.proxy")
 # reads, that code starts cold, at 3-4 times its warm cost), and under load a turn ends many
 # streams. The ledger's writer thread gathers batches into one transaction (its `linger`).
 # It was a 50 ms wait: at 1,000 streams (uvloop, 2026-12-05 06:56-06:58 UTC, load 3.6-4.8) the
-# rows lost by a `kill -9` were up to 52-83 ms old with it, 0-24 ms without it.
+# rows lost by a `kill -9` were up to 52-83 ms old with it, 0-24 ms without it. Ending each
+# request at once, in its own step (no batch), was tried too (07:26-07:31 UTC, load 2-6, 2 runs
+# each, interleaved): the proxy's own time from a request's end to its row durable fell (p99 per
+# kill 22-130 ms against 46-257), but the per-event delay rose (proxied p99 114-287 ms against
+# 84-179, p50 11-16 against 8-18), and the loss window seen by clients was 50 ms either way.
 ROW_BATCH_SECONDS = 0.0
 
 
