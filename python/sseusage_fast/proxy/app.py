@@ -48,9 +48,9 @@ from sseusage_fast.proxy.meter import (
     Parser,
     ParserFactory,
     ParserMaker,
+    content_type_hint,
     default_parser_factory,
     parser_maker,
-    takes_content_type,
 )
 from sseusage_fast.proxy.metrics import ProxyMetrics, ledger_health
 from sseusage_fast.proxy.ops import handle_ops, is_ops_path
@@ -108,15 +108,7 @@ class Proxy:
         self.config = config
         self.ledger = ledger
         self.parser_factory = parser_factory or default_parser_factory
-        # Read once: a factory without `content_type=` is called without it (the call with it
-        # would fail on every request, and each response be recorded as a meter failure).
-        self.content_type_hint = takes_content_type(self.parser_factory)
-        if not self.content_type_hint:
-            log.warning(
-                "the parser factory %r takes no content_type= keyword: it is called without "
-                "the response's Content-Type (a framing hint)",
-                getattr(self.parser_factory, "__qualname__", self.parser_factory),
-            )
+        self.content_type_hint = content_type_hint(self.parser_factory)
         self.coster = Coster(pricing)
         self.client: httpx.AsyncClient | None = None
         self.batcher = RowBatcher()
@@ -372,10 +364,7 @@ class Proxy:
                     on_feed_error=meter.fail if meter else None,
                 )
                 if make is not None and meter is not None:
-                    # In the same step as the client's last bytes, not after the steps below
-                    # (the task group's end, closing the upstream response): each waits for
-                    # the event loop's next turn, and under load a turn takes tens of ms of
-                    # the row's loss window.
+                    # With the last bytes: each step below waits a loop turn (the loss window).
                     self._schedule_row(req, meter, outcome, body)
                     make = None
                 tg.cancel_scope.cancel()

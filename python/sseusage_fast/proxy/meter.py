@@ -103,6 +103,20 @@ def takes_content_type(factory: ParserFactory) -> bool:
     return False
 
 
+def content_type_hint(factory: ParserFactory) -> bool:
+    """`takes_content_type`, read once per proxy; a factory that does not is called without
+    it (with it, every call would fail and each response be recorded as a meter failure), and
+    the proxy says so once."""
+    takes = takes_content_type(factory)
+    if not takes:
+        log.warning(
+            "the parser factory %r takes no content_type= keyword: it is called without "
+            "the response's Content-Type (a framing hint)",
+            getattr(factory, "__qualname__", factory),
+        )
+    return takes
+
+
 def parser_maker(
     factory: ParserFactory, provider: str, *, content_type_hint: bool = True, **kwargs: Any
 ) -> ParserMaker:
