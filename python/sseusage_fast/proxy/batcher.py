@@ -18,8 +18,9 @@ log = logging.getLogger("sseusage_fast.proxy")
 # rows lost by a `kill -9` were up to 52-83 ms old with it, 0-24 ms without it. Ending each
 # request at once, in its own step (no batch), was tried too (07:26-07:31 UTC, load 2-6, 2 runs
 # each, interleaved): the proxy's own time from a request's end to its row durable fell (p99 per
-# kill 22-130 ms against 46-257), but the per-event delay rose (proxied p99 114-287 ms against
-# 84-179, p50 11-16 against 8-18), and the loss window seen by clients was 50 ms either way.
+# kill 22-130 ms against 46-257), but the per-event delay rose (proxied p99 per round, 8 rounds
+# each in 07:28-07:37 UTC, load 1.8-6.0: 78-287 ms, median 175, against 84-179 ms, median 127),
+# and the loss window seen by clients was 50 ms either way.
 ROW_BATCH_SECONDS = 0.0
 
 
