@@ -13,13 +13,17 @@ rows to the ledger at `--rate` rows/s (in bursts of 10, as the proxy's batches d
 second thread keeps its GIL busy the way the proxy's event loop does, tells this process each
 row's id and time on a pipe, and is killed likewise.
 
-Three processes: the replay upstream (tests/replay_upstream.py, short paced Anthropic streams),
-the proxy, and this client, which speaks plain HTTP/1.1 over asyncio streams (an HTTP client
-library's connection pool would cost more than the proxy at 1,000 connections). Completion
-times are taken on CLOCK_MONOTONIC, shared by all processes of the machine.
+The replay upstream (tests/replay_upstream.py, short paced Anthropic streams), the proxy, and
+the clients in `--client-procs` processes (uvloop when installed), which speak plain HTTP/1.1
+over asyncio streams (an HTTP client library's connection pool would cost more than the proxy
+at 1,000 connections; one process reading them all notes completions late, which would make the
+window look shorter). Completion times are taken on CLOCK_MONOTONIC, shared by all processes of
+the machine. Before each kill the proxy's own view is read from its health endpoint
+(`durable_ms`: request end to durable, the round's last 4,096 rows): stricter, as it counts from
+the moment the proxy handed the last bytes over.
 
     PYTHONPATH=python python benches/bench_ledger_loss.py [--streams 1000] [--rounds 12]
-        [--db sqlite|postgresql://...]
+        [--db sqlite|postgresql://...] [--client-procs 4]
 """
 
 from __future__ import annotations
@@ -60,7 +64,10 @@ def serve_upstream(port: int) -> None:
     import uvicorn
     from replay_upstream import create_replay_app
 
-    uvicorn.run(create_replay_app(), host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+    # "critical": each kill of the proxy makes the upstream log a ClientDisconnect traceback.
+    uvicorn.run(
+        create_replay_app(), host="127.0.0.1", port=port, log_level="critical", backlog=4096
+    )
 
 
 async def _wait_up(port: int) -> None:
@@ -126,26 +133,92 @@ def _start_proxy(upstream: str, db: str) -> tuple[subprocess.Popen[bytes], int]:
 
 
 async def _round(
-    args: argparse.Namespace, proxy: subprocess.Popen[bytes], port: int
+    args: argparse.Namespace, proxy: subprocess.Popen[bytes], port: int, tmp: str
 ) -> tuple[float, dict[str, float]]:
+    """Clients in `--client-procs` processes (one asyncio loop reading 1,000 connections is
+    itself late by up to hundreds of ms, and its completion times with it: the window would
+    look shorter than it is); each writes what it completed when the proxy is gone."""
     completed: dict[str, float] = {}
+    procs: list[asyncio.subprocess.Process] = []
+    outs = [f"{tmp}/completed.{k}.json" for k in range(args.client_procs)]
     try:
         await _wait_up(port)
-        stop = asyncio.Event()
-        ids = list(range(999_999, 0, -1))
-        tasks = [
-            asyncio.create_task(_client(port, args.model, ids, completed, stop, args.stagger))
-            for _ in range(args.streams)
+        shares = [
+            args.streams // len(outs) + (k < args.streams % len(outs)) for k in range(len(outs))
         ]
+        for k, (share, out) in enumerate(zip(shares, outs, strict=True)):
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    __file__,
+                    "--client-proc",
+                    str(port),
+                    args.model,
+                    str(share),
+                    str(args.stagger),
+                    out,
+                    str(k),
+                    env=_env(),
+                )
+            )
         await asyncio.sleep(random.uniform(args.warmup, args.warmup + args.spread))
+        durable = await _durable_ms(port)
         killed = time.monotonic()
         proxy.send_signal(signal.SIGKILL)
-        stop.set()
-        await asyncio.wait(tasks, timeout=30)
+        for proc in procs:
+            await asyncio.wait_for(proc.wait(), 60)
+        for out in outs:
+            completed.update(json.loads(Path(out).read_text()))
+        DURABLE.append(durable)
         return killed, {k: t for k, t in completed.items() if t <= killed}
     finally:
         if proxy.poll() is None:
             proxy.kill()
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+
+
+def client_proc(port: int, model: str, streams: int, stagger: float, out: str, k: int) -> None:
+    """One client process: `streams` connections in turn until the proxy is gone; the ids
+    it completed, with when (CLOCK_MONOTONIC, shared by the machine's processes), to `out`."""
+    try:
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
+
+        uvloop.install()
+    except ImportError:
+        pass
+    completed: dict[str, float] = {}
+    ids = list(range((k + 1) * 1_000_000 - 1, k * 1_000_000, -1))
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        tasks = [_client(port, model, ids, completed, stop, stagger) for _ in range(streams)]
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    with open(out, "w") as f:
+        json.dump(completed, f)
+
+
+# Per kill: the proxy's own view just before it (health's `durable_ms`: the time from each of
+# the last 4,096 requests' end, as the proxy saw it, to its row durable), or None.
+DURABLE: list[dict[str, float] | None] = []
+
+
+async def _durable_ms(port: int) -> dict[str, float] | None:
+    """The proxy's `durable_ms` from its health endpoint (None if it does not answer in 5 s).
+    The client's completion times come later than the proxy's ends (this client's own event
+    loop, at 1,000 connections, reads late): the kills' figures are from the client's side."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+        writer.write(b"GET /_sseusage/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        data = await asyncio.wait_for(reader.read(-1), 5)
+        writer.close()
+        found = json.loads(data.split(b"\r\n\r\n", 1)[1]).get("durable_ms")
+        return found if isinstance(found, dict) else None
+    except (OSError, ValueError, IndexError, asyncio.TimeoutError):
+        return None
 
 
 _RECORDER = """
@@ -223,8 +296,14 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite", help="sqlite, or a postgresql:// DSN")
     parser.add_argument("--ledger-only", action="store_true", help="no relay: rows at --rate")
     parser.add_argument("--rate", type=float, default=2000.0, help="rows/s with --ledger-only")
+    parser.add_argument("--client-procs", type=int, default=4, help="client processes")
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client-proc", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client_proc:
+        port, model, streams, stagger, out, k = args.client_proc
+        client_proc(int(port), model, int(streams), float(stagger), out, int(k))
+        return
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return
@@ -251,7 +330,7 @@ def main() -> None:
                 else:
                     proxy, port = _start_proxy(f"http://127.0.0.1:{up_port}", db)
                     try:
-                        killed, completed = asyncio.run(_round(args, proxy, port))
+                        killed, completed = asyncio.run(_round(args, proxy, port, tmp))
                     finally:
                         proxy.kill()
                         proxy.wait()
@@ -286,6 +365,13 @@ def main() -> None:
     window = _window_p99(lost_by_bucket, done_by_bucket)
     print(f"loss window at p99 (fewer than 1% lost beyond): {window} ms")
     print(f"oldest lost row per kill (ms): {sorted(round(x) for x in oldest_lost)}")
+    seen = [d for d in DURABLE if d]
+    if seen:
+        print(
+            "the proxy's own view before each kill (request end to durable, last 4,096 rows), "
+            "p50/p99/max ms: "
+            + ", ".join(f"{d['p50']:.0f}/{d['p99']:.0f}/{d['max']:.0f}" for d in seen)
+        )
 
 
 def _bucket(age_ms: float) -> int:

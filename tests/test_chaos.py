@@ -123,7 +123,7 @@ def _send_from_threads(led: Any, prefix: str, n: int, threads: int = 10) -> None
 
 
 def test_disk_full_then_freed_loses_no_row(tmp_path: Path) -> None:
-    """SQLite database and spool on a 2 MiB tmpfs, filled: both fail, rows wait in memory,
+    """SQLite database and spool on a 4 MiB tmpfs, filled: both fail, rows wait in memory,
     the writer lives on; once space is freed every row is written, once."""
     with small_tmpfs("4m") as disk:
         led = open_ledger(disk / "usage.db")  # the spool sits next to it, on the same disk
@@ -628,3 +628,104 @@ def test_an_echoed_key_reaches_neither_the_ledger_nor_the_logs(
     assert CUSTOM_KEY not in logged and "echoed0123" not in logged
     assert "\x1b" not in logged and "\x07" not in logged  # escaped, not sent to a terminal
     assert "event ping\\x1b[2J: \\x1b]0;owned\\x07" in logged
+
+
+# -- hostile clients beside real ones ---------------------------------------------------------
+
+
+def _raw_socket(port: int, data: bytes) -> Any:
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(data)
+    return sock
+
+
+def _read_to_eof(sock: Any) -> bytes:
+    got = b""
+    with sock:
+        while chunk := sock.recv(65536):
+            got += chunk
+    return got
+
+
+def test_slow_and_oversized_clients_beside_real_streams_lose_no_row(tmp_path: Path) -> None:
+    """Real streams keep flowing while slowloris connections dribble headers, uploads stall
+    mid-body, and bodies over the limit arrive with and without a Content-Length: every
+    request gets one row (its refusal's, for the hostile ones), a connection that never sent a
+    whole request gets none, and every hostile connection is closed by its deadline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sseusage_fast.proxy.config import Limits
+    from sseusage_fast.proxy.server import uvicorn_options
+
+    led = open_ledger(tmp_path / "hostile.db")
+    limits = Limits(max_body_bytes=4096, header_timeout=0.5, body_timeout=0.5)
+    results: dict[str, list[Any]] = {"stream": [], "slowloris": [], "stalled": [], "big": []}
+    try:
+        with serve(create_replay_app()) as up:
+            config = ProxyConfig(upstream=up, limits=limits, trust_env=False)
+            with serve(create_app(config, led), **uvicorn_options(config)) as url:
+                port = int(url.rsplit(":", 1)[1])
+
+                def stream(i: int) -> None:
+                    r = httpx.post(
+                        url + "/v1/messages",
+                        json=BODY,
+                        headers={"x-api-key": "sk-ant-h", "x-replay-id": str(200_000 + i)},
+                        timeout=30,
+                    )
+                    results["stream"].append((r.status_code, b"message_stop" in r.content))
+
+                def slowloris(i: int) -> None:
+                    sock = _raw_socket(port, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\n")
+                    started = time.monotonic()
+                    results["slowloris"].append((_read_to_eof(sock), time.monotonic() - started))
+
+                def stalled(i: int) -> None:
+                    head = (
+                        b"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: "
+                        b'application/json\r\ncontent-length: 500\r\n\r\n{"model": '
+                    )
+                    results["stalled"].append(_read_to_eof(_raw_socket(port, head))[:12])
+
+                def big(i: int) -> None:
+                    if i % 2:
+                        content: Any = json.dumps({**BODY, "pad": "x" * 10_000}).encode()
+                    else:
+
+                        def chunks() -> Iterator[bytes]:  # no Content-Length: found while read
+                            yield b'{"model": "claude-opus-4-6", "pad": "'
+                            for _ in range(10):
+                                yield b"y" * 1000
+                            yield b'"}'
+
+                        content = chunks()
+                    r = httpx.post(url + "/v1/messages", content=content, timeout=30)
+                    results["big"].append(r.status_code)
+
+                with ThreadPoolExecutor(max_workers=64) as pool:
+                    jobs = [pool.submit(stream, i) for i in range(60)]
+                    jobs += [pool.submit(slowloris, i) for i in range(40)]
+                    jobs += [pool.submit(stalled, i) for i in range(10)]
+                    jobs += [pool.submit(big, i) for i in range(10)]
+                    for job in jobs:
+                        job.result(timeout=60)
+        assert led.flush(timeout=30)
+        rows = list(led.rows())
+    finally:
+        led.close()
+    sent = {k: len(v) for k, v in results.items()}
+    print(f"hostile clients: sent {sent}, rows {len(rows)}")
+    assert results["stream"] == [(200, True)] * 60
+    # Slowloris: closed by the header deadline, nothing answered, no request, no row.
+    assert all(got == b"" and 0.3 < took < 10 for got, took in results["slowloris"])
+    assert results["stalled"] == [b"HTTP/1.1 408"] * 10
+    assert results["big"] == [413] * 10
+    by_kind: dict[str | None, int] = {}
+    for row in rows:
+        by_kind[row.refused] = by_kind.get(row.refused, 0) + 1
+    assert by_kind == {None: 60, "body_timeout": 10, "body_too_large": 10}
+    assert sorted(r.request_id for r in rows if r.refused is None) == [
+        f"req_{200_000 + i:06d}" for i in range(60)
+    ]

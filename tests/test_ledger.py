@@ -475,3 +475,58 @@ def test_sqlite_busy_timeout_bounds_the_writer() -> None:
         conn.close()
     finally:
         led.close()
+
+
+@pytest.mark.parametrize("per_insert", [100, 7])
+def test_batches_across_multi_row_inserts_keep_order_and_skip_known_uuids(
+    ledger: Ledger, per_insert: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows go in as multi-row INSERTs of `rows_per_insert` (7: SQLite before 3.32 takes 27),
+    # cut by rows with captures; a row whose uuid is stored already is skipped, not an error.
+    monkeypatch.setattr(ledger, "rows_per_insert", per_insert)
+    rows = [full_row(request_id=f"r{i:03d}") for i in range(250)]
+    with_capture = {37, 150, 151}
+    for i, row in enumerate(rows):
+        ledger.record(row, Capture(b"q", f"a{i}".encode()) if i in with_capture else None)
+    assert ledger.flush(timeout=30)
+    for row in rows[100:130]:  # a replay of rows already written
+        ledger.record(row)
+    ledger.record(full_row(request_id="last"))
+    assert ledger.flush(timeout=30)
+    stored = list(ledger.rows())
+    assert [r.request_id for r in stored] == [f"r{i:03d}" for i in range(250)] + ["last"]
+    assert [r.uuid for r in stored[:250]] == [r.uuid for r in rows]
+    assert stored[0] == rows[0].with_changes(id=stored[0].id)
+    for i in with_capture:
+        found = stored[i].id
+        assert found is not None and ledger.capture(found) == Capture(b"q", f"a{i}".encode())
+
+
+def test_sqlite_wal_is_checkpointed_off_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sseusage_fast.ledger import checkpoint
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "interval", 0.05)
+    path = tmp_path / "ledger.db"
+    led = open_ledger(path)
+    try:
+        led.record(full_row(request_id="first"))
+        assert led.flush(timeout=10)
+        writer_conn = led.writer._conn  # type: ignore[attr-defined]
+        autocheckpoint = writer_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert autocheckpoint == checkpoint.WRITER_AUTOCHECKPOINT_PAGES
+        size_before = path.stat().st_size
+        for i in range(400):  # far under the writer's own threshold of WAL pages
+            led.record(full_row(request_id=f"r{i}", error_message="x" * 500))
+        assert led.flush(timeout=30)
+        deadline = time.monotonic() + 10
+        # The rows reach the database file itself (not only the WAL): the checkpointer copied them.
+        while path.stat().st_size <= size_before + 100_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size > size_before + 100_000
+        checkpointer = led._checkpointer  # type: ignore[attr-defined]
+        assert checkpointer.checkpoints > 0 and checkpointer.errors == 0
+    finally:
+        led.close()
+    assert not checkpointer._thread.is_alive()

@@ -231,3 +231,42 @@ def test_the_dashboard_is_served_behind_the_admin_token_and_leaves_no_row(
     assert "claude-opus-4-6" in r.text
     assert len(upstream[1].state.seen) == seen  # never forwarded
     assert len(list(ledger.rows())) == 1  # never a ledger row
+
+
+def test_the_proxy_says_when_it_runs_without_uvloop_or_httptools(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+    import sys
+
+    from sseusage_fast.proxy import server
+
+    absent: set[str] = set()
+    found = object()
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *args: None if name in absent else found
+    )
+    assert server.speedups_note() is None
+    absent.add("httptools")
+    note = server.speedups_note()
+    assert note is not None and "httptools" in note and "uvloop" not in note
+    absent.add("uvloop")
+    note = server.speedups_note()
+    assert note is not None and "httptools" in note
+    assert ("uvloop" in note) is (sys.platform != "win32")
+    assert 'pip install "sseusage-fast[proxy]"' in note
+
+
+def test_settle_gc_freezes_the_startup_and_collects_young_objects_less_often() -> None:
+    import gc
+
+    from sseusage_fast.proxy.server import GC_THRESHOLD, settle_gc
+
+    before = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (GC_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

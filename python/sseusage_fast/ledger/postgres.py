@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -89,10 +89,6 @@ class PostgresLedger(SQLLedger):
     def _transaction(self, conn: Any) -> Iterator[Any]:
         with conn.transaction():
             yield conn
-
-    def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with conn.cursor() as cur:
-            cur.executemany(sql, rows)
 
     def _lock_for_migration(self, conn: Any) -> None:
         # Proxies starting together must not run the same migration twice.

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+from sseusage_fast.ledger.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, Checkpointer
 from sseusage_fast.ledger.estimates import (
     ranges_from_db,
     ranges_to_db,
     reasons_from_db,
     reasons_to_db,
 )
+from sseusage_fast.ledger.row import COLUMNS
 
 _BOOLS = {"no_usage_data", "requires_manual_review"}
 _TIMES = {"ts", "backfilled_at"}
@@ -50,12 +52,25 @@ class SQLiteLedger(SQLLedger):
         "estimate_ranges",
         "estimate_reasons",
     )
+    # SQLite before 3.32 takes at most 999 parameters per statement (one per column and row).
+    rows_per_insert = 100 if sqlite3.sqlite_version_info >= (3, 32) else 999 // len(COLUMNS)
 
     def __init__(self, path: str | Path, *, spool: str | Path | None = None) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(spool)
+        # WAL checkpoints off the writer thread (see checkpoint.py).
+        self._checkpointer = Checkpointer(self._connect) if self.path != ":memory:" else None
+
+    def close(self, timeout: float | None = None) -> dict[str, Any]:
+        report = super().close(timeout)
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        return report
+
+    def _writer_session(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _transaction).

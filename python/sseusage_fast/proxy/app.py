@@ -48,6 +48,7 @@ from sseusage_fast.proxy.meter import (
     Parser,
     ParserFactory,
     ParserMaker,
+    content_type_hint,
     default_parser_factory,
     parser_maker,
 )
@@ -107,6 +108,7 @@ class Proxy:
         self.config = config
         self.ledger = ledger
         self.parser_factory = parser_factory or default_parser_factory
+        self.content_type_hint = content_type_hint(self.parser_factory)
         self.coster = Coster(pricing)
         self.client: httpx.AsyncClient | None = None
         self.batcher = RowBatcher()
@@ -151,6 +153,8 @@ class Proxy:
                 verify=tls,
             )
 
+        if c.meter:
+            await anyio.to_thread.run_sync(self.coster.load)
         self.pool = UpstreamPool(make_client, max_connections=c.limits.max_upstream_connections)
         self.client = self.pool.first
         try:
@@ -298,7 +302,11 @@ class Proxy:
             # The parsed body, when it is JSON, saves the estimator parsing it again.
             request = parsed if parsed is not None else body
         return parser_maker(
-            self.parser_factory, req.provider, request=request, estimate=req.billable
+            self.parser_factory,
+            req.provider,
+            content_type_hint=self.content_type_hint,
+            request=request,
+            estimate=req.billable,
         )
 
     async def _exchange(
@@ -355,10 +363,16 @@ class Proxy:
                     transform=transform,
                     on_feed_error=meter.fail if meter else None,
                 )
+                if make is not None and meter is not None:
+                    # With the last bytes: each step below waits a loop turn (the loss window).
+                    self._schedule_row(req, meter, outcome, body)
+                    make = None
                 tg.cancel_scope.cancel()
         except BaseException:
             # Cancelled from outside (server shutdown) or a bug: the row is still written.
-            outcome.cancelled = True
+            # (After the whole response reached the client, nothing was cut.)
+            if not outcome.complete:
+                outcome.cancelled = True
             raise
         finally:
             if response is not None:

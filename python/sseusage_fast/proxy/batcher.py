@@ -9,14 +9,19 @@ import anyio
 
 log = logging.getLogger("sseusage_fast.proxy")
 
-# The end of a metered request (the parser's finish, the row, its cost, the ledger call) waits
-# up to this long and runs in a batch with the others that ended meanwhile. Run once per request
-# between other streams' reads, that code starts from cold caches (measured at 3-4 times its warm
-# cost, the largest share of metering's CPU); back to back, all but the first run warm. A batch
-# is also one wake-up and one transaction of the ledger's writer thread: at 200 streams/s its CPU
-# fell from 67 us per row with 50 ms batches to 21 us with 200 ms ones.
-# (0.05 s: the ledger's loss window, a finished request's row durable within 250 ms at p99.)
-ROW_BATCH_SECONDS = 0.05
+# The end of a metered request (the parser's finish, the row, its cost, the ledger call) runs in
+# the event loop's next turn, in a batch with the others that ended in the same turn: back to
+# back, all but the first run with warm caches (run once per request between other streams'
+# reads, that code starts cold, at 3-4 times its warm cost), and under load a turn ends many
+# streams. The ledger's writer thread gathers batches into one transaction (its `linger`).
+# It was a 50 ms wait: at 1,000 streams (uvloop, 2026-12-05 06:56-06:58 UTC, load 3.6-4.8) the
+# rows lost by a `kill -9` were up to 52-83 ms old with it, 0-24 ms without it. Ending each
+# request at once, in its own step (no batch), was tried too (07:26-07:31 UTC, load 2-6, 2 runs
+# each, interleaved): the proxy's own time from a request's end to its row durable fell (p99 per
+# kill 22-130 ms against 46-257), but the per-event delay rose (proxied p99 per round, 8 rounds
+# each in 07:28-07:37 UTC, load 1.8-6.0: 78-287 ms, median 175, against 84-179 ms, median 127),
+# and the loss window seen by clients was 50 ms either way.
+ROW_BATCH_SECONDS = 0.0
 
 
 class RowBatcher:

@@ -85,13 +85,48 @@ def make_parser(factory: ParserFactory, provider: str, **kwargs: Any) -> Parser:
 ParserMaker = Callable[[str | None], Parser]
 
 
-def parser_maker(factory: ParserFactory, provider: str, **kwargs: Any) -> ParserMaker:
+def takes_content_type(factory: ParserFactory) -> bool:
+    """Whether `factory` takes a `content_type=` keyword (by that name, or any keyword). A
+    factory whose signature cannot be read (a class written in C) is assumed to."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return True
+    for param in signature.parameters.values():
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if param.name == "content_type" and param.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return True
+    return False
+
+
+def content_type_hint(factory: ParserFactory) -> bool:
+    """`takes_content_type`, read once per proxy; a factory that does not is called without
+    it (with it, every call would fail and each response be recorded as a meter failure), and
+    the proxy says so once."""
+    takes = takes_content_type(factory)
+    if not takes:
+        log.warning(
+            "the parser factory %r takes no content_type= keyword: it is called without "
+            "the response's Content-Type (a framing hint)",
+            getattr(factory, "__qualname__", factory),
+        )
+    return takes
+
+
+def parser_maker(
+    factory: ParserFactory, provider: str, *, content_type_hint: bool = True, **kwargs: Any
+) -> ParserMaker:
     """`make_parser` deferred until the upstream answers: the response's content type is a
     hint for the framing (read once, by the parser's constructor; passed to `factory` as
-    `content_type` when the response has one)."""
+    `content_type` when the response has one, unless `content_type_hint` is False: a factory
+    that does not take it, see `takes_content_type`)."""
 
     def make(content_type: str | None) -> Parser:
-        if content_type is None:
+        if content_type is None or not content_type_hint:
             return make_parser(factory, provider, **kwargs)
         return make_parser(factory, provider, content_type=content_type, **kwargs)
 

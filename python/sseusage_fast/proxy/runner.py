@@ -127,7 +127,7 @@ def serve_on(
     import uvicorn
 
     from sseusage_fast.proxy.app import create_app
-    from sseusage_fast.proxy.server import uvicorn_options
+    from sseusage_fast.proxy.server import settle_gc, speedups_note, uvicorn_options
 
     try:
         routes = config.all_routes()
@@ -149,6 +149,12 @@ def serve_on(
                 ", ensure_usage" if route.ensure_usage else "",
             )
         log.info("metering proxy on http://%s:%d, ledger %s", host, port, redact(db))
+        note = speedups_note()
+        if note is not None:
+            log.warning("%s", note)
+        if config.meter:
+            app.state.proxy.coster.load()  # now, to be frozen with the rest
+        settle_gc()
         # uvicorn handles the signal (graceful shutdown), then raises it again once done so
         # that the process dies of it; a no-op handler underneath lets the ledger close and
         # the process exit 0 instead.
