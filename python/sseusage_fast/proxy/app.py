@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -23,10 +22,11 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from sseusage_fast.ledger import Capture, Ledger
 from sseusage_fast.ledger.row import utcnow
+from sseusage_fast.proxy.answers import ClientGone, Refusal, read_body, send_json
 from sseusage_fast.proxy.attribution import TAGS_HEADER, TagError, end_user, parse_tags
 from sseusage_fast.proxy.batcher import RowBatcher
 from sseusage_fast.proxy.budgets import BudgetBook, estimate_cost, seconds_to_reset
@@ -57,7 +57,6 @@ from sseusage_fast.proxy.ops import handle_ops, is_ops_path
 from sseusage_fast.proxy.relay import (
     Outcome,
     UpstreamCut,
-    http_date,
     relay_body,
     send_upstream,
     watch_client,
@@ -80,14 +79,6 @@ log = logging.getLogger("sseusage_fast.proxy")
 # How long the app's shutdown waits for queued rows to become durable. Only a courtesy: the
 # ledger's own close() (bounded too) writes whatever is still queued.
 SHUTDOWN_FLUSH_SECONDS = 2.0
-
-
-class _ClientGone(Exception):
-    """The client went away before its request body was complete."""
-
-
-class _Refusal(Exception):
-    """The request is answered by the proxy: args are (status, code, message)."""
 
 
 # Headers for the proxy only, removed before forwarding.
@@ -245,11 +236,11 @@ class Proxy:
             await self._refuse(req, send, 400, "bad_tags", str(exc))
             return
         try:
-            body = await self._read_body(receive, lowered)
-        except _ClientGone:
+            body = await read_body(receive, lowered, self.config.limits)
+        except ClientGone:
             self._finish_soon(req, None, UsageRecord(interrupted="client_disconnect"))
             return
-        except _Refusal as refusal:
+        except Refusal as refusal:
             await self._refuse(req, send, *refusal.args)
             return
         if route is None:
@@ -440,31 +431,6 @@ class Proxy:
             b'"message":"the request target must be a plain path"}}',
         )
 
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
-        """The whole request body, held once (a BytesIO hands its buffer over without a copy).
-        _Refusal for one over the size limit (said by Content-Length, or found while reading)
-        or not complete within the body timeout."""
-        limits = self.config.limits
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits.max_body_bytes:
-            raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
-        buffer = io.BytesIO()
-        with anyio.move_on_after(limits.body_timeout) as scope:
-            while True:
-                message: Message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise _ClientGone
-                chunk = message.get("body", b"")
-                if buffer.tell() + len(chunk) > limits.max_body_bytes:
-                    raise _Refusal(413, "body_too_large", _too_large(limits.max_body_bytes))
-                buffer.write(chunk)
-                if not message.get("more_body", False):
-                    break
-        if scope.cancelled_caught:
-            message_text = f"the request body did not arrive within {limits.body_timeout:g} s"
-            raise _Refusal(408, "body_timeout", message_text)
-        return buffer.getvalue()
-
     async def _admit(
         self, req: RequestInfo, parsed: dict[str, Any] | None, body: bytes, send: Send
     ) -> bool:
@@ -604,29 +570,6 @@ class Proxy:
             except Exception:  # exporting must never lose a row or fail a batch
                 log.exception("OpenTelemetry export failed")
         log_row(row)
-
-
-async def send_json(
-    send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    """A response of the proxy's own."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"date", http_date().encode()),
-                *(headers or ()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
-def _too_large(limit: int) -> str:
-    return f"the request body is over this proxy's limit of {limit} bytes"
 
 
 def create_app(
