@@ -555,7 +555,9 @@ class Proxy:
         unknown = req.billable and record.status == "not_sse"
         cost = None if unknown or req.refused else self.coster.cost(record)
         # An upstream may echo the key in its error message.
-        row = build_row(req, record, ended=ended, cost_usd=cost).scrubbed(req.secrets)
+        row = build_row(
+            req, record, ended=ended, cost_usd=cost, pricing=self.coster.pricing
+        ).scrubbed(req.secrets)
         capture = None
         if meter is not None and row.requires_manual_review and meter.kept_body is not None:
             capture = Capture(request_body, meter.kept_body)

@@ -71,9 +71,13 @@ def final_record(req: RequestInfo, record: UsageRecord) -> UsageRecord:
     return record
 
 
-def build_row(req: RequestInfo, record: UsageRecord, *, ended: float, cost_usd: Any) -> LedgerRow:
+def build_row(
+    req: RequestInfo, record: UsageRecord, *, ended: float, cost_usd: Any, pricing: Any = None
+) -> LedgerRow:
+    """The request's row; `pricing` (the table `cost_usd` came from) prices the cost range."""
     return LedgerRow.from_record(
         record,
+        pricing=pricing,
         ts=req.ts,
         latency_ms=round((ended - req.started) * 1000, 3),
         ttfb_ms=None if req.ttfb_ms is None else round(req.ttfb_ms, 3),
@@ -107,6 +111,11 @@ class Coster:
                 self._pricing = Pricing.default()
             except Exception:
                 log.warning("no pricing table available; cost_usd is left empty", exc_info=True)
+
+    @property
+    def pricing(self) -> Any:
+        """The table the costs come from (None before it is loaded, or when it cannot be)."""
+        return self._pricing
 
     def cost(self, record: UsageRecord) -> Any:
         if not self._loaded:
