@@ -21,9 +21,28 @@ def nice_max(value: float) -> float:
     return 10 * power
 
 
-def _fmt(value: float, unit: str) -> str:
+def _decimals(value: float) -> int:
+    """Decimals that show `value` (> 0) to two significant digits, at least two (cents)."""
+    return max(2, 1 - math.floor(math.log10(value)))
+
+
+def _step_decimals(step: float) -> int:
+    """The fewest decimals, at least two, that print an axis step (a nice number) exactly."""
+    for decimals in range(2, 10):
+        if abs(round(step, decimals) - step) <= step * 1e-9:
+            return decimals
+    return _decimals(step)
+
+
+def _fmt(value: float, unit: str, step: float | None = None) -> str:
+    """A figure for a label; on an axis, `step` (the distance between ticks) sets the
+    decimals, so that ticks a fraction of a cent apart do not print alike."""
     if unit == "$":
-        return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+        if value >= 100:
+            return f"${value:,.0f}"
+        if step is not None and step > 0:
+            return f"${value:,.{_step_decimals(step)}f}"
+        return f"${value:,.{_decimals(value)}f}" if value > 0 else "$0.00"
     if value >= 1_000_000:
         return f"{value / 1_000_000:g}M"
     if value >= 1_000:
@@ -63,7 +82,7 @@ def bar_chart(
         )
         parts.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#4a5568">{escape(_fmt(v, unit))}</text>'
+            f'fill="#4a5568">{escape(_fmt(v, unit, top_value / 4))}</text>'
         )
     n = max(len(labels), 1)
     slot = plot_w / n
