@@ -7,8 +7,17 @@ use crate::providers::facts::{Facts, Provider};
 use crate::providers::{
     self, bedrock, cohere, gemini, ollama, openai_chat, openai_responses, State,
 };
+use crate::scan::holes::{Hole, Holes, MAX_HOLES};
+use crate::scan::skeleton::{Skeleton, Skeletons};
 use crate::scan::tree;
-use crate::sse::EventSink;
+use crate::sse::{EventSink, Taken};
+
+/// What an event of a learned layout says beside its text, per provider.
+#[derive(Debug, Clone)]
+pub(crate) enum Seen {
+    Anthropic(anthropic::reader::Seen),
+    OpenAiChat(openai_chat::reader::Seen),
+}
 
 /// The sink of the event builder: the facts, and what the readers keep between events.
 #[derive(Debug)]
@@ -19,6 +28,14 @@ pub(crate) struct Dispatch {
     pub wide: bool,
     /// A line of the event-stream format was seen.
     pub saw_sse_line: bool,
+    /// The layouts of the stream's events that the fast readers read, learned.
+    skeletons: Skeletons<Seen>,
+    /// What the last event read said and the holes in its data, when its layout may be learned.
+    seen: Option<Seen>,
+    holes: Holes,
+    /// The skeleton whose identity fields the facts hold (OpenAI), set once after each event
+    /// read otherwise (which may have set others).
+    identity_of: Option<usize>,
 }
 
 impl Dispatch {
@@ -28,6 +45,10 @@ impl Dispatch {
             state: State::default(),
             wide: crate::simd::wide(),
             saw_sse_line: false,
+            skeletons: Skeletons::default(),
+            seen: None,
+            holes: Holes::default(),
+            identity_of: None,
         }
     }
 
@@ -36,16 +57,22 @@ impl Dispatch {
         let ex = &mut self.facts;
         let chat = &mut self.state.openai_chat;
         ex.events += 1;
-        if matches!(ex.provider, Provider::Auto | Provider::Anthropic)
-            && anthropic::reader::fast_path(ex, data)
-        {
+        (self.seen, self.identity_of) = (None, None);
+        if matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
+            if let Some(seen) = anthropic::reader::fast_path(ex, data, &mut self.holes) {
+                self.seen = seen.map(Seen::Anthropic);
+                return;
+            }
+        }
+        if data == b"[DONE]" {
             return;
         }
-        if data == b"[DONE]"
-            || (matches!(ex.provider, Provider::OpenAiChat | Provider::Auto)
-                && openai_chat::reader::fast_path(ex, &mut chat.layouts, &mut chat.prefix, data))
-        {
-            return;
+        if matches!(ex.provider, Provider::OpenAiChat | Provider::Auto) {
+            let read = openai_chat::reader::fast_path(ex, &mut chat.prefix, data, &mut self.holes);
+            if let Some(seen) = read {
+                self.seen = seen.map(Seen::OpenAiChat);
+                return;
+            }
         }
         let Some(value) = tree::parse(data) else {
             ex.invalid_events += 1;
@@ -94,39 +121,76 @@ impl EventSink for Dispatch {
         self.saw_sse_line = true;
     }
 
-    fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> usize {
+    fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> Taken {
         let ex = &mut self.facts;
-        if ex.provider == Provider::OpenAiChat {
-            // Plain content chunks that match the stream's template, read from the framer.
-            let layouts = &mut self.state.openai_chat.layouts;
-            let run =
-                openai_chat::layouts::whole_events(ex, layouts, rest, max_event_bytes, self.wide);
-            if run.events > 0 {
-                ex.events += run.events;
-                self.saw_sse_line = true;
+        let provider = ex.provider;
+        if self.skeletons.is_empty()
+            || !matches!(
+                provider,
+                Provider::Auto | Provider::Anthropic | Provider::OpenAiChat
+            )
+        {
+            return Taken::default();
+        }
+        // Each kind only where the general path would give its event to the same reader.
+        let fits = |seen: &Seen| match seen {
+            Seen::Anthropic(_) => provider != Provider::OpenAiChat,
+            Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
+        };
+        let mut stats = ex.output_text;
+        let identity_of = &mut self.identity_of;
+        let hit = |seen: &Seen, at: usize| match seen {
+            Seen::Anthropic(seen) => seen.apply(ex),
+            Seen::OpenAiChat(seen) => {
+                seen.apply(ex, *identity_of != Some(at));
+                *identity_of = Some(at);
             }
-            return run.used;
-        }
-        if !matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
-            return 0;
-        }
-        // Quiet events are taken only once the stream is known to be Anthropic's: the general
-        // path does not decide the provider on a ping.
-        let quiet = ex.provider == Provider::Anthropic;
-        let run = anthropic::layouts::anthropic_events(
-            rest,
-            &mut ex.output_text,
-            max_event_bytes,
-            quiet,
-            self.wide,
-        );
+        };
+        let run = self
+            .skeletons
+            .run(rest, &mut stats, max_event_bytes, self.wide, fits, hit);
+        ex.output_text = stats;
         if run.events > 0 {
             ex.events += run.events;
             self.saw_sse_line = true;
-            ex.provider = Provider::Anthropic;
-            ex.saw_thinking |= run.thinking;
-            ex.saw_tool_use |= run.tool_use;
         }
-        run.used
+        Taken {
+            used: run.used,
+            last_id: run.last_id,
+        }
+    }
+
+    fn read_whole(&mut self, event: &[u8], data: (usize, usize), id: Option<(usize, usize)>) {
+        let Some(seen) = self.seen.take() else {
+            return;
+        };
+        let Some(noted) = self.holes.spans() else {
+            return;
+        };
+        // The data's holes, the id's, and the padding before the data's closing brace.
+        let mut holes = [(0, 0, Hole::End); MAX_HOLES + 2];
+        let mut n = 0;
+        if let Some((start, end)) = id {
+            holes[0] = (start, end, Hole::Id);
+            n = 1;
+        }
+        for &(start, end, hole) in noted {
+            holes[n] = (data.0 + start, data.0 + end, hole);
+            n += 1;
+        }
+        let last_end = holes[..n].last().map_or(data.0, |h| h.1);
+        if data.1 > data.0 && event[data.1 - 1] == b'}' {
+            let brace = data.1 - 1;
+            let mut pad = brace;
+            while pad > last_end && matches!(event[pad - 1], b' ' | b'\t') {
+                pad -= 1;
+            }
+            holes[n] = (pad, brace, Hole::Blanks);
+            n += 1;
+        }
+        if let Some(skeleton) = Skeleton::learn(event, &holes[..n], seen) {
+            self.skeletons.learn(skeleton);
+            self.identity_of = None;
+        }
     }
 }
