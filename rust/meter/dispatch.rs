@@ -13,7 +13,7 @@ use crate::scan::tree;
 use crate::sse::{EventSink, Taken};
 
 /// What an event of a learned layout says beside its text, per provider.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seen {
     Anthropic(anthropic::reader::Seen),
     OpenAiChat(openai_chat::reader::Seen),
@@ -178,6 +178,8 @@ impl EventSink for Dispatch {
             holes[n] = (data.0 + start, data.0 + end, hole);
             n += 1;
         }
+        // Noted in the order read (an OpenAI chunk's counted texts last): in byte order.
+        holes[..n].sort_unstable_by_key(|h| h.0);
         let last_end = holes[..n].last().map_or(data.0, |h| h.1);
         if data.1 > data.0 && event[data.1 - 1] == b'}' {
             let brace = data.1 - 1;

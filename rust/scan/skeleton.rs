@@ -23,24 +23,50 @@ pub const MAX_SKELETON: usize = 4 << 10;
 /// Skeletons a stream keeps at once (each kind of event, and the layouts a relay mixes).
 pub const SKELETONS: usize = 8;
 
-/// A literal and the hole after it: the literal ends at `lit_end` in the skeleton's bytes.
+/// A literal (`lit_start..lit_end` in the skeleton's bytes) and the hole after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seg {
+    lit_start: u32,
     lit_end: u32,
     hole: Hole,
 }
 
+const NO_SEG: Seg = Seg {
+    lit_start: 0,
+    lit_end: 0,
+    hole: Hole::End,
+};
+
+/// The most holes of a skeleton: the reader's, and the framing's two (id, padding).
+const SLOTS: usize = MAX_HOLES + 2;
+
 /// One learned layout: literals and holes, and what an event of it says (`effect`, the
 /// provider's).
+///
+/// Counted text, `id` values and padding are holes from the start; a string or a number the
+/// reader skips is kept as a literal until an event of the same layout but for it holds
+/// another value there (an index, a pad that changes every chunk), then it becomes a hole:
+/// values that never change (a type, a fingerprint) stay literals, compared with the rest.
 #[derive(Debug, Clone)]
 pub struct Skeleton<E> {
+    /// The learned event without the text of the holes that are always holes.
     bytes: Box<[u8]>,
-    /// The holes and the framing's two (id, padding), then the end.
-    segs: [Seg; MAX_HOLES + 3],
+    /// Every hole, where it is in `bytes` (an always-hole is empty there).
+    holes: [(u32, u32, Hole); SLOTS],
+    n_holes: usize,
+    /// Which of the other holes are holes by now.
+    open: u16,
+    /// The literals and holes to compare, made from the above.
+    segs: [Seg; SLOTS + 1],
     n_segs: usize,
     pub effect: E,
     /// When it last read an event: the least recent is replaced first.
     used_at: u64,
+}
+
+/// Holes of these kinds are holes from the start.
+fn always(hole: Hole) -> bool {
+    matches!(hole, Hole::Count | Hole::Id | Hole::Blanks)
 }
 
 /// What a read of whole events took.
@@ -53,52 +79,105 @@ pub struct Run {
     pub last_id: Option<(usize, usize)>,
 }
 
-impl<E> Skeleton<E> {
+impl<E: PartialEq> Skeleton<E> {
     /// The skeleton of `event` with `holes` (sorted, not overlapping, within `event`); `None`
     /// when they are not, when its literals are over [`MAX_SKELETON`], or when it does not
-    /// read `event` itself.
+    /// read `event` itself with all its holes open.
     pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
-        let mut segs = [Seg {
-            lit_end: 0,
-            hole: Hole::End,
-        }; MAX_HOLES + 3];
-        if holes.len() >= segs.len() {
+        let mut skeleton = Skeleton {
+            bytes: Box::default(),
+            holes: [(0, 0, Hole::End); SLOTS],
+            n_holes: holes.len(),
+            open: 0,
+            segs: [NO_SEG; SLOTS + 1],
+            n_segs: 0,
+            effect,
+            used_at: 0,
+        };
+        if holes.len() > SLOTS {
             return None;
         }
         let mut bytes = Vec::new();
         let mut at = 0;
-        for (seg, &(start, end, hole)) in segs.iter_mut().zip(holes) {
+        for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
             if start < at || end < start || end > event.len() || hole == Hole::End {
                 return None;
             }
             bytes.extend_from_slice(&event[at..start]);
-            *seg = Seg {
-                lit_end: u32::try_from(bytes.len()).ok()?,
-                hole,
-            };
+            let kept = bytes.len();
+            if !always(hole) {
+                bytes.extend_from_slice(&event[start..end]);
+            }
+            *slot = (kept as u32, bytes.len() as u32, hole);
             at = end;
         }
         bytes.extend_from_slice(&event[at..]);
         if bytes.len() > MAX_SKELETON {
             return None;
         }
-        segs[holes.len()] = Seg {
-            lit_end: bytes.len() as u32,
-            hole: Hole::End,
-        };
-        let skeleton = Skeleton {
-            bytes: bytes.into_boxed_slice(),
-            segs,
-            n_segs: holes.len() + 1,
-            effect,
-            used_at: 0,
-        };
+        skeleton.bytes = bytes.into_boxed_slice();
+        skeleton.compile(u16::MAX);
         let read = skeleton.read::<false>(event, &mut TextStats::default());
-        (read.map(|(end, _)| end) == Some(event.len())).then_some(skeleton)
+        if read.map(|(end, _)| end) != Some(event.len()) {
+            return None;
+        }
+        skeleton.compile(0);
+        Some(skeleton)
     }
 
-    fn same_layout(&self, other: &Self) -> bool {
-        self.bytes == other.bytes && self.segs[..self.n_segs] == other.segs[..other.n_segs]
+    /// The segments to compare, with the holes in `open` (and the always-holes) open.
+    fn compile(&mut self, open: u16) {
+        self.open = open;
+        let (mut n, mut lit_start) = (0, 0);
+        for (i, &(start, end, hole)) in self.holes[..self.n_holes].iter().enumerate() {
+            if always(hole) || open & (1 << i) != 0 {
+                self.segs[n] = Seg {
+                    lit_start,
+                    lit_end: start,
+                    hole,
+                };
+                n += 1;
+                lit_start = end;
+            }
+        }
+        self.segs[n] = Seg {
+            lit_start,
+            lit_end: self.bytes.len() as u32,
+            hole: Hole::End,
+        };
+        self.n_segs = n + 1;
+    }
+
+    /// The bytes around hole `i` (`i == n_holes`: after the last).
+    fn gap(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.holes[p].1 as usize);
+        let end = self.holes.get(i).filter(|_| i < self.n_holes);
+        &self.bytes[start..end.map_or(self.bytes.len(), |h| h.0 as usize)]
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        &self.bytes[self.holes[i].0 as usize..self.holes[i].1 as usize]
+    }
+
+    /// Whether `other` is this layout but for the values in its holes (open or not).
+    fn same_shape(&self, other: &Self) -> bool {
+        self.effect == other.effect
+            && self.n_holes == other.n_holes
+            && (0..self.n_holes).all(|i| self.holes[i].2 == other.holes[i].2)
+            && (0..=self.n_holes).all(|i| self.gap(i) == other.gap(i))
+    }
+
+    /// Opens the holes where `other` (of the same shape) holds another value.
+    fn widen(&mut self, other: &Self) {
+        let mut open = self.open;
+        for i in 0..self.n_holes {
+            if self.value(i) != other.value(i) {
+                open |= 1 << i;
+            }
+        }
+        if open != self.open {
+            self.compile(open);
+        }
     }
 
     /// If `b` starts with an event of this layout: where it ends and where its `id` value is
@@ -110,10 +189,9 @@ impl<E> Skeleton<E> {
         b: &[u8],
         counted: &mut TextStats,
     ) -> Option<(usize, Option<(usize, usize)>)> {
-        let (mut pos, mut lit_start, mut id) = (0, 0, None);
+        let (mut pos, mut id) = (0, None);
         for seg in &self.segs[..self.n_segs] {
-            let lit = &self.bytes[lit_start..seg.lit_end as usize];
-            lit_start = seg.lit_end as usize;
+            let lit = &self.bytes[seg.lit_start as usize..seg.lit_end as usize];
             if !same_bytes::<WIDE>(b.get(pos..pos + lit.len())?, lit) {
                 return None;
             }
@@ -158,7 +236,7 @@ impl<E> Default for Skeletons<E> {
     }
 }
 
-impl<E> Skeletons<E> {
+impl<E: PartialEq> Skeletons<E> {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.items.len()
@@ -169,9 +247,10 @@ impl<E> Skeletons<E> {
     }
 
     /// Keeps `skeleton`, in place of the least recently used when [`SKELETONS`] are kept; one
-    /// of the same layout is kept only once.
+    /// of the same shape as a kept one instead opens the kept one's holes where they differ.
     pub fn learn(&mut self, mut skeleton: Skeleton<E>) {
-        if self.items.iter().any(|s| s.same_layout(&skeleton)) {
+        if let Some(kept) = self.items.iter_mut().find(|s| s.same_shape(&skeleton)) {
+            kept.widen(&skeleton);
             return;
         }
         self.clock += 1;
@@ -401,7 +480,8 @@ mod tests {
                 holes.push((start, event.len(), hole));
             }
         }
-        let skeleton = Skeleton::learn(&event, &holes, 7).expect("learned");
+        let mut skeleton = Skeleton::learn(&event, &holes, 7).expect("learned");
+        skeleton.compile(u16::MAX); // every hole open, as if learned from varied events
         (event, skeleton)
     }
 
@@ -622,6 +702,47 @@ mod tests {
             })
             .count();
         assert_eq!(kept, SKELETONS);
+    }
+
+    /// A skipped value is a literal until an event of the same shape holds another value there:
+    /// then that hole (only) opens.
+    #[test]
+    fn skipped_values_open_when_they_change() {
+        let event = |index: &str, kind: &str, text: &str| {
+            format!("data: {{\"index\":{index},\"type\":\"{kind}\",\"text\":\"{text}\"}}\n\n")
+        };
+        let learn = |e: &str| {
+            let at = |part: &str| e.find(part).expect("in event");
+            let (i, k, t) = (
+                at("\"index\":") + 8,
+                at("\"type\":\"") + 8,
+                at("\"text\":\"") + 8,
+            );
+            let holes = [
+                (i, at(",\"type"), Hole::Num),
+                (k, at(",\"text"), Hole::Str),
+                (t, e.len() - 3, Hole::Count),
+            ];
+            Skeleton::learn(e.as_bytes(), &holes, 0u8).expect("learned")
+        };
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(learn(&event("0", "a", "x")));
+        let reads = |skeletons: &mut Skeletons<u8>, e: String| {
+            run_of(skeletons, e.as_bytes(), usize::MAX).0.events == 1
+        };
+        assert!(reads(&mut skeletons, event("0", "a", "other text")));
+        assert!(!reads(&mut skeletons, event("1", "a", "x")));
+        assert!(!reads(&mut skeletons, event("0", "b", "x")));
+        skeletons.learn(learn(&event("1", "a", "y")));
+        assert_eq!(skeletons.len(), 1, "widened, not added");
+        assert!(reads(&mut skeletons, event("1", "a", "x")));
+        assert!(reads(&mut skeletons, event("25", "a", "x")));
+        assert!(!reads(&mut skeletons, event("0", "b", "x")));
+        skeletons.learn(learn(&event("0", "b", "x")));
+        assert!(reads(&mut skeletons, event("7", "c", "z")));
+        // Another shape is another skeleton.
+        skeletons.learn(learn(&event("0", "a", "x").replace("data: ", "data:")));
+        assert_eq!(skeletons.len(), 2);
     }
 
     #[test]
