@@ -33,6 +33,8 @@ pub(crate) struct Dispatch {
     /// What the last event read said and the holes in its data, when its layout may be learned.
     seen: Option<Seen>,
     holes: Holes,
+    /// Events read by the skeletons (for the tests: that the fast path is taken).
+    pub taken: u64,
     /// The skeleton whose identity fields the facts hold (OpenAI), set once after each event
     /// read otherwise (which may have set others).
     identity_of: Option<usize>,
@@ -49,6 +51,7 @@ impl Dispatch {
             seen: None,
             holes: Holes::default(),
             identity_of: None,
+            taken: 0,
         }
     }
 
@@ -152,6 +155,7 @@ impl EventSink for Dispatch {
         ex.output_text = stats;
         if run.events > 0 {
             ex.events += run.events;
+            self.taken += run.events;
             self.saw_sse_line = true;
         }
         Taken {
