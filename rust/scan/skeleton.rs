@@ -371,9 +371,31 @@ fn string_end(b: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
-/// Past the spaces and tabs at `pos`.
+/// Past the spaces and tabs at `pos`, 16 bytes at a time: the padding some streams write
+/// runs to dozens.
 #[inline(always)]
 fn blanks_end(b: &[u8], mut pos: usize) -> usize {
+    if !matches!(b.get(pos), Some(b' ' | b'\t')) {
+        return pos; // the usual case: no padding
+    }
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = b.get(pos..pos + 16) {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of `block`.
+        let blanks = unsafe {
+            let x = _mm_loadu_si128(block.as_ptr().cast());
+            let blank = _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\t' as i8)),
+            );
+            _mm_movemask_epi8(blank) as u32
+        };
+        let run = (!blanks).trailing_zeros() as usize; // 16 when all are blank
+        if run < 16 {
+            return pos + run;
+        }
+        pos += 16;
+    }
     while let Some(b' ' | b'\t') = b.get(pos) {
         pos += 1;
     }
