@@ -97,7 +97,7 @@ impl<E: PartialEq> Skeleton<E> {
         if holes.len() > SLOTS {
             return None;
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON));
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
             if start < at || end < start || end > event.len() || hole == Hole::End {
@@ -117,8 +117,8 @@ impl<E: PartialEq> Skeleton<E> {
         }
         skeleton.bytes = bytes.into_boxed_slice();
         skeleton.compile(u16::MAX);
-        let read = skeleton.read::<false>(event, &mut TextStats::default());
-        if read.map(|(end, _)| end) != Some(event.len()) {
+        let read = skeleton.read::<false>(event, &mut TextStats::default(), &mut None);
+        if read != Some(event.len()) {
             return None;
         }
         skeleton.compile(0);
@@ -180,40 +180,54 @@ impl<E: PartialEq> Skeleton<E> {
         }
     }
 
-    /// If `b` starts with an event of this layout: where it ends and where its `id` value is
-    /// (the last, if several), its counted holes counted into `counted` (which a miss may
-    /// leave partly updated).
+    /// If `b` starts with an event of this layout: where it ends, its counted holes counted
+    /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
+    /// last, if several) set in `id`.
     #[inline(always)]
     fn read<const WIDE: bool>(
         &self,
         b: &[u8],
         counted: &mut TextStats,
-    ) -> Option<(usize, Option<(usize, usize)>)> {
-        let (mut pos, mut id) = (0, None);
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        let mut pos = 0;
         for seg in &self.segs[..self.n_segs] {
-            let lit = &self.bytes[seg.lit_start as usize..seg.lit_end as usize];
+            let (start, end) = (seg.lit_start as usize, seg.lit_end as usize);
+            debug_assert!(start <= end && end <= self.bytes.len());
+            // SAFETY: `compile` makes every segment's literal a range of `bytes`, in order.
+            let lit = unsafe { self.bytes.get_unchecked(start..end) };
             if !same_bytes::<WIDE>(b.get(pos..pos + lit.len())?, lit) {
                 return None;
             }
             pos += lit.len();
             pos = match seg.hole {
-                Hole::Str => string_end(b, pos)?,
                 Hole::Count => count_string_with::<WIDE>(b, pos, counted)?,
-                Hole::Num => number_end(b, pos)?,
                 Hole::Blanks => blanks_end(b, pos),
+                Hole::End => pos,
+                Hole::Str => string_end(b, pos)?,
+                Hole::Num => match b.get(pos..pos + 2) {
+                    // One digit (an index), the usual case.
+                    Some(&[d, next])
+                        if d.is_ascii_digit()
+                            && !next.is_ascii_digit()
+                            && !matches!(next, b'.' | b'e' | b'E') =>
+                    {
+                        pos + 1
+                    }
+                    _ => number_end(b, pos)?,
+                },
                 Hole::Id => {
                     let end = pos + memchr::memchr2(b'\n', b'\r', &b[pos..])?;
                     let value = &b[pos..end];
                     if value.first() == Some(&b' ') || memchr::memchr(0, value).is_some() {
                         return None;
                     }
-                    id = Some((pos, end));
+                    *id = Some((pos, end));
                     end
                 }
-                Hole::End => pos,
             };
         }
-        Some((pos, id))
+        Some(pos)
     }
 }
 
@@ -256,6 +270,9 @@ impl<E: PartialEq> Skeletons<E> {
         self.clock += 1;
         skeleton.used_at = self.clock;
         if self.items.len() < SKELETONS {
+            if self.items.capacity() == 0 {
+                self.items.reserve_exact(SKELETONS);
+            }
             self.items.push(skeleton);
             self.last = self.items.len() - 1;
             return;
@@ -333,8 +350,8 @@ impl<E: PartialEq> Skeletons<E> {
                 if !fits(&skeleton.effect) {
                     continue;
                 }
-                let mut counted = stats.continued();
-                let Some((end, id)) = skeleton.read::<WIDE>(next, &mut counted) else {
+                let (mut counted, mut id) = (stats.continued(), None);
+                let Some(end) = skeleton.read::<WIDE>(next, &mut counted, &mut id) else {
                     continue;
                 };
                 if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
@@ -423,16 +440,25 @@ pub(crate) fn same_bytes<const WIDE: bool>(a: &[u8], b: &[u8]) -> bool {
     if a.len() >= 8 {
         let word = |x: &[u8], at: usize| u64::from_le_bytes(x[at..at + 8].try_into().expect("8"));
         let last = a.len() - 8;
-        let mut at = 0;
+        // Up to 16 bytes in two words (x86_64 compares longer ones above).
+        let mut diff = (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last));
+        let mut at = 8;
         while at < last {
-            if word(a, at) != word(b, at) {
-                return false;
-            }
+            diff |= word(a, at) ^ word(b, at);
             at += 8;
         }
-        return word(a, last) == word(b, last);
+        return diff == 0;
     }
-    a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() >= 4 {
+        let word = |x: &[u8], at: usize| u32::from_le_bytes(x[at..at + 4].try_into().expect("4"));
+        let last = a.len() - 4;
+        return (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last)) == 0;
+    }
+    match a.len() {
+        0 => true,
+        // The first, middle and last bytes: all of them.
+        n => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+    }
 }
 
 /// [`same_bytes`] for slices of the same length, at least 16 bytes.
@@ -467,15 +493,21 @@ fn same_bytes32(a: &[u8], b: &[u8]) -> bool {
     // SAFETY: this function's own target feature; every load reads 32 bytes at an offset of
     // at most `len - 32` of `a` or `b`, which have the same length.
     let load = |x: &[u8], at: usize| unsafe { _mm256_loadu_si256(x.as_ptr().add(at).cast()) };
-    let same_at = |at: usize| _mm256_movemask_epi8(_mm256_cmpeq_epi8(load(a, at), load(b, at)));
+    let diff = |at: usize| _mm256_xor_si256(load(a, at), load(b, at));
+    // The last block first (overlapping), then two blocks a step, one test each.
+    let mut any = diff(last);
     let mut at = 0;
-    while at < last {
-        if same_at(at) != -1 {
+    while at + 32 < last {
+        any = _mm256_or_si256(any, _mm256_or_si256(diff(at), diff(at + 32)));
+        if _mm256_testz_si256(any, any) == 0 {
             return false;
         }
-        at += 32;
+        at += 64;
     }
-    same_at(last) == -1
+    if at < last {
+        any = _mm256_or_si256(any, diff(at));
+    }
+    _mm256_testz_si256(any, any) == 1
 }
 
 #[cfg(test)]

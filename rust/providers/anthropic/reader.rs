@@ -43,12 +43,12 @@ impl Seen {
 }
 
 /// Handles the events that need no JSON tree: `None` leaves the event to `tree::on_event`.
-/// A delta or a quiet event gives what it says (`Some(Some(seen))`), its skipped and counted
-/// values noted in `holes`: its layout may be learned.
+/// A delta or a ping gives what it says (`Some(Some(seen))`), its skipped and counted values
+/// noted in `holes`: its layout may be learned.
 pub fn fast_path(ex: &mut Facts, data: &[u8], holes: &mut Holes) -> Option<Option<Seen>> {
     holes.clear();
     let kind = match walk(ex, data, holes) {
-        Walk::Read(seen) => return Some(Some(seen)),
+        Walk::Read(seen) => return Some(seen),
         Walk::Other(kind) => kind,
         Walk::Declined => return None,
     };
@@ -65,8 +65,8 @@ pub fn fast_path(ex: &mut Facts, data: &[u8], holes: &mut Holes) -> Option<Optio
 
 /// What [`walk`] made of an event.
 enum Walk<'a> {
-    /// Read: a delta or a quiet event.
-    Read(Seen),
+    /// Read: a delta or a quiet event, and what it says when its layout is worth learning.
+    Read(Option<Seen>),
     /// Valid as far as it went, of this type, for another reader.
     Other(&'a [u8]),
     Declined,
@@ -134,11 +134,15 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
         }
         // A ping leaves the provider undecided, as the pure twin's reader does.
         b"ping" if !other_fields => seen.decides = false,
-        b"content_block_stop" | b"message_stop" if !other_fields => {}
+        // Once a block or a stream: read, not worth learning.
+        b"content_block_stop" | b"message_stop" if !other_fields => {
+            seen.apply(ex);
+            return Walk::Read(None);
+        }
         _ => return Walk::Other(kind),
     }
     seen.apply(ex);
-    Walk::Read(seen)
+    Walk::Read(Some(seen))
 }
 
 /// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
