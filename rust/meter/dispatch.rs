@@ -137,7 +137,7 @@ impl EventSink for Dispatch {
         }
         // Each kind only where the general path would give its event to the same reader.
         let fits = |seen: &Seen| match seen {
-            Seen::Anthropic(_) => provider != Provider::OpenAiChat,
+            Seen::Anthropic(_) => matches!(provider, Provider::Auto | Provider::Anthropic),
             Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
         };
         let mut stats = ex.output_text;

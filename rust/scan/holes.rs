@@ -1,5 +1,5 @@
 //! The holes of an event: the values whose bytes may change without changing what a reader
-//! makes of the event (see [`crate::scan::skeleton`]). A leaf: the readers note holes, the
+//! makes of the event (the skeletons' holes). A leaf: the readers note holes, the
 //! skeletons keep them.
 
 /// What may fill a hole.
