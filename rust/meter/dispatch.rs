@@ -28,8 +28,12 @@ pub(crate) struct Dispatch {
     pub wide: bool,
     /// A line of the event-stream format was seen.
     pub saw_sse_line: bool,
-    /// The layouts of the stream's events that the fast readers read, learned.
+    /// The layouts of the stream's events that the fast readers read, learned: whole events
+    /// (framing included) and their data alone.
     skeletons: Skeletons<Seen>,
+    data_skeletons: Skeletons<Seen>,
+    /// Events have come line by line: their data's layouts are learned too.
+    learn_data: bool,
     /// What the last event read said and the holes in its data, when its layout may be learned.
     seen: Option<Seen>,
     holes: Holes,
@@ -48,6 +52,8 @@ impl Dispatch {
             wide: crate::simd::wide(),
             saw_sse_line: false,
             skeletons: Skeletons::default(),
+            data_skeletons: Skeletons::default(),
+            learn_data: false,
             seen: None,
             holes: Holes::default(),
             identity_of: None,
@@ -60,10 +66,29 @@ impl Dispatch {
         let ex = &mut self.facts;
         let chat = &mut self.state.openai_chat;
         ex.events += 1;
+        // What the last event said was not taken by `read_whole`: it came line by line, and
+        // so may the next ones (events cut by the reads' ends, small reads).
+        self.learn_data |= self.seen.is_some();
         (self.seen, self.identity_of) = (None, None);
+        let (provider, mut stats) = (ex.provider, ex.output_text);
+        let read = self.data_skeletons.read_data(
+            data,
+            &mut stats,
+            |seen| fits(seen, provider),
+            |seen| match seen {
+                Seen::Anthropic(seen) => seen.apply(ex),
+                Seen::OpenAiChat(seen) => seen.apply(ex, true),
+            },
+        );
+        if read {
+            ex.output_text = stats;
+            self.taken += 1;
+            return;
+        }
         if matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
             if let Some(seen) = anthropic::reader::fast_path(ex, data, &mut self.holes) {
                 self.seen = seen.map(Seen::Anthropic);
+                self.learn_data_layout(data);
                 return;
             }
         }
@@ -74,6 +99,7 @@ impl Dispatch {
             let read = openai_chat::reader::fast_path(ex, &mut chat.prefix, data, &mut self.holes);
             if let Some(seen) = read {
                 self.seen = seen.map(Seen::OpenAiChat);
+                self.learn_data_layout(data);
                 return;
             }
         }
@@ -108,6 +134,56 @@ impl Dispatch {
     }
 }
 
+/// The holes a reader noted in `data`, in byte order (an OpenAI chunk's counted texts are
+/// noted last), and the padding before its closing brace: from index 1 (0 is left for an
+/// `id`) to the index returned.
+fn data_holes(
+    noted: &[(usize, usize, Hole)],
+    data: &[u8],
+) -> ([(usize, usize, Hole); MAX_HOLES + 2], usize) {
+    let mut holes = [(0, 0, Hole::End); MAX_HOLES + 2];
+    let n = noted.len();
+    holes[1..=n].copy_from_slice(noted);
+    holes[1..=n].sort_unstable_by_key(|h| h.0);
+    let mut end = n + 1;
+    if data.last() == Some(&b'}') {
+        let brace = data.len() - 1;
+        let last_end = holes[n].1 * usize::from(n > 0);
+        let mut pad = brace;
+        while pad > last_end && matches!(data[pad - 1], b' ' | b'\t') {
+            pad -= 1;
+        }
+        holes[end] = (pad, brace, Hole::Blanks);
+        end += 1;
+    }
+    (holes, end)
+}
+
+/// Whether an event of a layout learned with `seen` would go to the same reader now: each kind
+/// only where the general path would give its event to that reader.
+fn fits(seen: &Seen, provider: Provider) -> bool {
+    match seen {
+        Seen::Anthropic(_) => matches!(provider, Provider::Auto | Provider::Anthropic),
+        Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
+    }
+}
+
+impl Dispatch {
+    /// Learns the layout of `data`, just read by a fast reader, for the events the line path
+    /// dispatches, once some have come that way.
+    fn learn_data_layout(&mut self, data: &[u8]) {
+        let (Some(seen), true) = (&self.seen, self.learn_data) else {
+            return;
+        };
+        let Some((holes, end)) = self.holes.spans().map(|noted| data_holes(noted, data)) else {
+            return;
+        };
+        if let Some(skeleton) = Skeleton::learn(data, &holes[1..end], seen.clone()) {
+            self.data_skeletons.learn(skeleton);
+        }
+    }
+}
+
 impl EventSink for Dispatch {
     fn event(&mut self, event_type: &[u8], data: &[u8], _last_event_id: &[u8]) {
         self.handle(event_type, data);
@@ -135,11 +211,7 @@ impl EventSink for Dispatch {
         {
             return Taken::default();
         }
-        // Each kind only where the general path would give its event to the same reader.
-        let fits = |seen: &Seen| match seen {
-            Seen::Anthropic(_) => matches!(provider, Provider::Auto | Provider::Anthropic),
-            Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
-        };
+        let fits = |seen: &Seen| fits(seen, provider);
         let mut stats = ex.output_text;
         let identity_of = &mut self.identity_of;
         let hit = |seen: &Seen, at: usize| match seen {
@@ -168,33 +240,25 @@ impl EventSink for Dispatch {
         let Some(seen) = self.seen.take() else {
             return;
         };
-        let Some(noted) = self.holes.spans() else {
+        let Some((mut holes, end)) = self
+            .holes
+            .spans()
+            .map(|noted| data_holes(noted, &event[data.0..data.1]))
+        else {
             return;
         };
-        // The data's holes, the id's, and the padding before the data's closing brace.
-        let mut holes = [(0, 0, Hole::End); MAX_HOLES + 2];
-        let mut n = 0;
-        if let Some((start, end)) = id {
-            holes[0] = (start, end, Hole::Id);
-            n = 1;
+        // The whole event: its framing too, the `id` value a hole.
+        for hole in &mut holes[1..end] {
+            (hole.0, hole.1) = (data.0 + hole.0, data.0 + hole.1);
         }
-        for &(start, end, hole) in noted {
-            holes[n] = (data.0 + start, data.0 + end, hole);
-            n += 1;
-        }
-        // Noted in the order read (an OpenAI chunk's counted texts last): in byte order.
-        holes[..n].sort_unstable_by_key(|h| h.0);
-        let last_end = holes[..n].last().map_or(data.0, |h| h.1);
-        if data.1 > data.0 && event[data.1 - 1] == b'}' {
-            let brace = data.1 - 1;
-            let mut pad = brace;
-            while pad > last_end && matches!(event[pad - 1], b' ' | b'\t') {
-                pad -= 1;
+        let first = match id {
+            Some((start, end)) => {
+                holes[0] = (start, end, Hole::Id);
+                0
             }
-            holes[n] = (pad, brace, Hole::Blanks);
-            n += 1;
-        }
-        if let Some(skeleton) = Skeleton::learn(event, &holes[..n], seen) {
+            None => 1,
+        };
+        if let Some(skeleton) = Skeleton::learn(event, &holes[first..end], seen) {
             self.skeletons.learn(skeleton);
             self.identity_of = None;
         }

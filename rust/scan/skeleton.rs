@@ -43,10 +43,11 @@ const SLOTS: usize = MAX_HOLES + 2;
 /// One learned layout: literals and holes, and what an event of it says (`effect`, the
 /// provider's).
 ///
-/// Counted text, `id` values and padding are holes from the start; a string or a number the
-/// reader skips is kept as a literal until an event of the same layout but for it holds
-/// another value there (an index, a pad that changes every chunk), then it becomes a hole:
-/// values that never change (a type, a fingerprint) stay literals, compared with the rest.
+/// Counted text and `id` values are holes from the start; a string or a number the reader
+/// skips, or the padding, is kept as a literal until an event of the same layout but for it
+/// holds another value there (an index, a pad that changes every chunk), then it becomes a
+/// hole: values that never change (a type, a fingerprint) stay literals, compared with the
+/// rest.
 #[derive(Debug, Clone)]
 pub struct Skeleton<E> {
     /// The learned event without the text of the holes that are always holes.
@@ -64,9 +65,10 @@ pub struct Skeleton<E> {
     used_at: u64,
 }
 
-/// Holes of these kinds are holes from the start.
+/// Holes of these kinds are holes from the start (the others, padding included, once they
+/// change: a stream that never pads compares its last bytes as one literal).
 fn always(hole: Hole) -> bool {
-    matches!(hole, Hole::Count | Hole::Id | Hole::Blanks)
+    matches!(hole, Hole::Count | Hole::Id)
 }
 
 /// What a read of whole events took.
@@ -282,6 +284,31 @@ impl<E: PartialEq> Skeletons<E> {
             .unwrap_or(0);
         self.items[oldest] = skeleton;
         self.last = oldest;
+    }
+
+    /// Whether a skeleton whose effect `fits` reads all of `data` (an event dispatched by the
+    /// line path): its counted holes then counted into `stats`, `hit` called with its effect.
+    pub fn read_data(
+        &mut self,
+        data: &[u8],
+        stats: &mut TextStats,
+        fits: impl Fn(&E) -> bool,
+        hit: impl FnOnce(&E),
+    ) -> bool {
+        for (at, skeleton) in self.items.iter().enumerate() {
+            if !fits(&skeleton.effect) {
+                continue;
+            }
+            let mut counted = stats.continued();
+            if skeleton.read::<false>(data, &mut counted, &mut None) == Some(data.len()) {
+                stats.append(&counted);
+                hit(&skeleton.effect);
+                self.clock += 1;
+                self.items[at].used_at = self.clock;
+                return true;
+            }
+        }
+        false
     }
 
     /// The whole events at the start of `rest` that the skeletons read, one after another:
