@@ -377,14 +377,16 @@ impl<E: PartialEq> Skeletons<E> {
                 if !fits(&skeleton.effect) {
                     continue;
                 }
-                let (mut counted, mut id) = (stats.continued(), None);
-                let Some(end) = skeleton.read::<WIDE>(next, &mut counted, &mut id) else {
+                // Counted in place; put back as it was on a miss.
+                let (saved, mut id) = (*stats, None);
+                let Some(end) = skeleton.read::<WIDE>(next, stats, &mut id) else {
+                    *stats = saved;
                     continue;
                 };
                 if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
+                    *stats = saved;
                     break 'events; // the line path reads it
                 }
-                stats.append(&counted);
                 hit(&skeleton.effect, at);
                 if let Some((start, end)) = id {
                     run.last_id = Some((run.used + start, run.used + end));
