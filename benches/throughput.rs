@@ -38,9 +38,44 @@ fn corpus(target: usize) -> Vec<(&'static str, Vec<u8>)> {
         ));
     }
     openai.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1769279197,\"model\":\"gpt-4.1\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":20,\"total_tokens\":30}}\n\ndata: [DONE]\n\n");
+    // Layouts relays write (see `benches/corpus.py`, `LAYOUTS`), for profiling each apart.
+    let no_event: String = anthropic
+        .split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.lines()
+                .filter(|l| !l.starts_with("event:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n\n"
+        })
+        .collect();
+    let id_lines: String = anthropic
+        .split("\n\n")
+        .filter(|e| !e.is_empty())
+        .enumerate()
+        .map(|(n, e)| format!("id: {n}\n{e}\n\n"))
+        .collect();
+    let obfuscation: String = openai
+        .split("\n\n")
+        .filter(|e| !e.is_empty())
+        .enumerate()
+        .map(|(n, e)| match e.strip_suffix('}') {
+            Some(head) if head.starts_with("data: {") => {
+                format!(
+                    "{head},\"obfuscation\":\"{}\"}}\n\n",
+                    &"aB3xYz9QwErTy7Ui"[..1 + n % 15]
+                )
+            }
+            _ => format!("{e}\n\n"),
+        })
+        .collect();
     vec![
         ("anthropic", anthropic.into_bytes()),
+        ("anthropic_no_event", no_event.into_bytes()),
+        ("anthropic_id", id_lines.into_bytes()),
         ("openai", openai.into_bytes()),
+        ("openai_obfuscation", obfuscation.into_bytes()),
     ]
 }
 

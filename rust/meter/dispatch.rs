@@ -7,8 +7,17 @@ use crate::providers::facts::{Facts, Provider};
 use crate::providers::{
     self, bedrock, cohere, gemini, ollama, openai_chat, openai_responses, State,
 };
+use crate::scan::holes::{Hole, Holes, MAX_HOLES};
+use crate::scan::skeleton::{Skeleton, Skeletons};
 use crate::scan::tree;
-use crate::sse::EventSink;
+use crate::sse::{EventSink, Taken};
+
+/// What an event of a learned layout says beside its text, per provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Anthropic(anthropic::reader::Seen),
+    OpenAiChat(openai_chat::reader::Seen),
+}
 
 /// The sink of the event builder: the facts, and what the readers keep between events.
 #[derive(Debug)]
@@ -19,6 +28,20 @@ pub(crate) struct Dispatch {
     pub wide: bool,
     /// A line of the event-stream format was seen.
     pub saw_sse_line: bool,
+    /// The layouts of the stream's events that the fast readers read, learned: whole events
+    /// (framing included) and their data alone.
+    skeletons: Skeletons<Seen>,
+    data_skeletons: Skeletons<Seen>,
+    /// Events have come line by line: their data's layouts are learned too.
+    learn_data: bool,
+    /// What the last event read said and the holes in its data, when its layout may be learned.
+    seen: Option<Seen>,
+    holes: Holes,
+    /// Events read by the skeletons (for the tests: that the fast path is taken).
+    pub taken: u64,
+    /// The skeleton whose identity fields the facts hold (OpenAI), set once after each event
+    /// read otherwise (which may have set others).
+    identity_of: Option<usize>,
 }
 
 impl Dispatch {
@@ -28,6 +51,13 @@ impl Dispatch {
             state: State::default(),
             wide: crate::simd::wide(),
             saw_sse_line: false,
+            skeletons: Skeletons::default(),
+            data_skeletons: Skeletons::default(),
+            learn_data: false,
+            seen: None,
+            holes: Holes::default(),
+            identity_of: None,
+            taken: 0,
         }
     }
 
@@ -36,16 +66,42 @@ impl Dispatch {
         let ex = &mut self.facts;
         let chat = &mut self.state.openai_chat;
         ex.events += 1;
-        if matches!(ex.provider, Provider::Auto | Provider::Anthropic)
-            && anthropic::reader::fast_path(ex, data)
-        {
+        // What the last event said was not taken by `read_whole`: it came line by line, and
+        // so may the next ones (events cut by the reads' ends, small reads).
+        self.learn_data |= self.seen.is_some();
+        (self.seen, self.identity_of) = (None, None);
+        let (provider, mut stats) = (ex.provider, ex.output_text);
+        let read = self.data_skeletons.read_data(
+            data,
+            &mut stats,
+            |seen| fits(seen, provider),
+            |seen| match seen {
+                Seen::Anthropic(seen) => seen.apply(ex),
+                Seen::OpenAiChat(seen) => seen.apply(ex, true),
+            },
+        );
+        if read {
+            ex.output_text = stats;
+            self.taken += 1;
             return;
         }
-        if data == b"[DONE]"
-            || (matches!(ex.provider, Provider::OpenAiChat | Provider::Auto)
-                && openai_chat::reader::fast_path(ex, &mut chat.layouts, &mut chat.prefix, data))
-        {
+        if matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
+            if let Some(seen) = anthropic::reader::fast_path(ex, data, &mut self.holes) {
+                self.seen = seen.map(Seen::Anthropic);
+                self.learn_data_layout(data);
+                return;
+            }
+        }
+        if data == b"[DONE]" {
             return;
+        }
+        if matches!(ex.provider, Provider::OpenAiChat | Provider::Auto) {
+            let read = openai_chat::reader::fast_path(ex, &mut chat.prefix, data, &mut self.holes);
+            if let Some(seen) = read {
+                self.seen = seen.map(Seen::OpenAiChat);
+                self.learn_data_layout(data);
+                return;
+            }
         }
         let Some(value) = tree::parse(data) else {
             ex.invalid_events += 1;
@@ -78,6 +134,56 @@ impl Dispatch {
     }
 }
 
+/// The holes a reader noted in `data`, in byte order (an OpenAI chunk's counted texts are
+/// noted last), and the padding before its closing brace: from index 1 (0 is left for an
+/// `id`) to the index returned.
+fn data_holes(
+    noted: &[(usize, usize, Hole)],
+    data: &[u8],
+) -> ([(usize, usize, Hole); MAX_HOLES + 2], usize) {
+    let mut holes = [(0, 0, Hole::End); MAX_HOLES + 2];
+    let n = noted.len();
+    holes[1..=n].copy_from_slice(noted);
+    holes[1..=n].sort_unstable_by_key(|h| h.0);
+    let mut end = n + 1;
+    if data.last() == Some(&b'}') {
+        let brace = data.len() - 1;
+        let last_end = holes[n].1 * usize::from(n > 0);
+        let mut pad = brace;
+        while pad > last_end && matches!(data[pad - 1], b' ' | b'\t') {
+            pad -= 1;
+        }
+        holes[end] = (pad, brace, Hole::Blanks);
+        end += 1;
+    }
+    (holes, end)
+}
+
+/// Whether an event of a layout learned with `seen` would go to the same reader now: each kind
+/// only where the general path would give its event to that reader.
+fn fits(seen: &Seen, provider: Provider) -> bool {
+    match seen {
+        Seen::Anthropic(_) => matches!(provider, Provider::Auto | Provider::Anthropic),
+        Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
+    }
+}
+
+impl Dispatch {
+    /// Learns the layout of `data`, just read by a fast reader, for the events the line path
+    /// dispatches, once some have come that way.
+    fn learn_data_layout(&mut self, data: &[u8]) {
+        let (Some(seen), true) = (&self.seen, self.learn_data) else {
+            return;
+        };
+        let Some((holes, end)) = self.holes.spans().map(|noted| data_holes(noted, data)) else {
+            return;
+        };
+        if let Some(skeleton) = Skeleton::learn(data, &holes[1..end], seen.clone()) {
+            self.data_skeletons.learn(skeleton);
+        }
+    }
+}
+
 impl EventSink for Dispatch {
     fn event(&mut self, event_type: &[u8], data: &[u8], _last_event_id: &[u8]) {
         self.handle(event_type, data);
@@ -94,39 +200,67 @@ impl EventSink for Dispatch {
         self.saw_sse_line = true;
     }
 
-    fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> usize {
+    fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> Taken {
         let ex = &mut self.facts;
-        if ex.provider == Provider::OpenAiChat {
-            // Plain content chunks that match the stream's template, read from the framer.
-            let layouts = &mut self.state.openai_chat.layouts;
-            let run =
-                openai_chat::layouts::whole_events(ex, layouts, rest, max_event_bytes, self.wide);
-            if run.events > 0 {
-                ex.events += run.events;
-                self.saw_sse_line = true;
+        let provider = ex.provider;
+        if self.skeletons.is_empty()
+            || !matches!(
+                provider,
+                Provider::Auto | Provider::Anthropic | Provider::OpenAiChat
+            )
+        {
+            return Taken::default();
+        }
+        let fits = |seen: &Seen| fits(seen, provider);
+        let mut stats = ex.output_text;
+        let identity_of = &mut self.identity_of;
+        let hit = |seen: &Seen, at: usize| match seen {
+            Seen::Anthropic(seen) => seen.apply(ex),
+            Seen::OpenAiChat(seen) => {
+                seen.apply(ex, *identity_of != Some(at));
+                *identity_of = Some(at);
             }
-            return run.used;
-        }
-        if !matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
-            return 0;
-        }
-        // Quiet events are taken only once the stream is known to be Anthropic's: the general
-        // path does not decide the provider on a ping.
-        let quiet = ex.provider == Provider::Anthropic;
-        let run = anthropic::layouts::anthropic_events(
-            rest,
-            &mut ex.output_text,
-            max_event_bytes,
-            quiet,
-            self.wide,
-        );
+        };
+        let run = self
+            .skeletons
+            .run(rest, &mut stats, max_event_bytes, self.wide, fits, hit);
+        ex.output_text = stats;
         if run.events > 0 {
             ex.events += run.events;
+            self.taken += run.events;
             self.saw_sse_line = true;
-            ex.provider = Provider::Anthropic;
-            ex.saw_thinking |= run.thinking;
-            ex.saw_tool_use |= run.tool_use;
         }
-        run.used
+        Taken {
+            used: run.used,
+            last_id: run.last_id,
+        }
+    }
+
+    fn read_whole(&mut self, event: &[u8], data: (usize, usize), id: Option<(usize, usize)>) {
+        let Some(seen) = self.seen.take() else {
+            return;
+        };
+        let Some((mut holes, end)) = self
+            .holes
+            .spans()
+            .map(|noted| data_holes(noted, &event[data.0..data.1]))
+        else {
+            return;
+        };
+        // The whole event: its framing too, the `id` value a hole.
+        for hole in &mut holes[1..end] {
+            (hole.0, hole.1) = (data.0 + hole.0, data.0 + hole.1);
+        }
+        let first = match id {
+            Some((start, end)) => {
+                holes[0] = (start, end, Hole::Id);
+                0
+            }
+            None => 1,
+        };
+        if let Some(skeleton) = Skeleton::learn(event, &holes[first..end], seen) {
+            self.skeletons.learn(skeleton);
+            self.identity_of = None;
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! read exactly as serde_json would: escapes in names, exponents, long numbers, deep nesting,
 //! invalid UTF-8, a raw control character; the caller then parses the event with serde_json.
 
+use crate::scan::holes::{Hole, Holes};
 use crate::scan::strings::{ascii_stop, count_string, skip_string};
 use crate::textstats::TextStats;
 
@@ -105,14 +106,36 @@ impl<'a> Cursor<'a> {
         Some(&self.b[start..start + len])
     }
 
-    /// A string counted into `stats` (escapes decoded), checked as it is counted. `stats`
-    /// may be partly updated when it returns `None`.
+    /// A string counted into `stats` (escapes decoded), checked as it is counted, and noted in
+    /// `holes` as a counted hole. `stats` may be partly updated when it returns `None`.
     #[inline(always)]
-    pub fn count_string(&mut self, stats: &mut TextStats) -> Option<()> {
+    pub fn count_noted(&mut self, stats: &mut TextStats, holes: &mut Holes) -> Option<()> {
         if !self.eat(b'"') {
             return None;
         }
-        self.pos = count_string(self.b, self.pos, stats)?;
+        let start = self.pos;
+        self.pos = count_string(self.b, start, stats)?;
+        holes.note(start, self.pos, Hole::Count);
+        Some(())
+    }
+
+    /// A value checked and skipped, as [`Cursor::skip_value`]; a string or a number noted in
+    /// `holes` (its bytes may change without changing what the reader makes of the event).
+    #[inline]
+    pub fn skip_noted(&mut self, holes: &mut Holes) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let start = self.pos + 1;
+                self.skip_string()?;
+                holes.note(start, self.pos, Hole::Str);
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                self.number()?;
+                holes.note(start, self.pos, Hole::Num);
+            }
+            _ => self.skip_value()?,
+        }
         Some(())
     }
 
@@ -203,32 +226,37 @@ impl<'a> Cursor<'a> {
 
     /// An integer or a plain decimal; exponents and long numbers are left to serde_json
     /// (which refuses what overflows a float).
+    #[inline]
     fn number(&mut self) -> Option<()> {
-        let start = self.pos;
-        self.pos += usize::from(self.b.get(self.pos) == Some(&b'-'));
-        let int = self.digits();
-        if int == 0 || (int > 1 && self.b[self.pos - int] == b'0') {
+        self.pos = number_end(self.b, self.pos)?;
+        Some(())
+    }
+}
+
+/// Past the number at `pos` as the in-place readers take one: an integer or a plain decimal
+/// of at most 15 bytes, not followed by an exponent; `None` for anything else.
+#[inline(always)]
+pub fn number_end(b: &[u8], start: usize) -> Option<usize> {
+    let digits = |at: usize| {
+        b.get(at..).map_or(0, |rest| {
+            rest.iter().take_while(|c| c.is_ascii_digit()).count()
+        })
+    };
+    let mut pos = start + usize::from(b.get(start) == Some(&b'-'));
+    let int = digits(pos);
+    if int == 0 || (int > 1 && b[pos] == b'0') {
+        return None;
+    }
+    pos += int;
+    if b.get(pos) == Some(&b'.') {
+        let frac = digits(pos + 1);
+        if frac == 0 {
             return None;
         }
-        if self.b.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            if self.digits() == 0 {
-                return None;
-            }
-        }
-        let ok = self.pos - start <= 15 && !matches!(self.b.get(self.pos), Some(b'e' | b'E'));
-        ok.then_some(())
+        pos += 1 + frac;
     }
-
-    #[inline(always)]
-    fn digits(&mut self) -> usize {
-        let n = self.b[self.pos..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        self.pos += n;
-        n
-    }
+    let ok = pos - start <= 15 && !matches!(b.get(pos), Some(b'e' | b'E'));
+    ok.then_some(pos)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! tests.
 
 pub mod cursor;
+pub mod holes;
+pub mod skeleton;
 pub mod skim;
 pub mod strings;
 pub mod tree;

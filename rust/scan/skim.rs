@@ -4,6 +4,8 @@
 //! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
 //! event with serde_json instead.
 
+use crate::scan::cursor::number_end;
+use crate::scan::holes::{Hole, Holes};
 use crate::scan::strings::{skip_string, string_stop};
 use crate::scan::tree;
 
@@ -139,20 +141,8 @@ impl<'a> Skim<'a> {
     /// An integer or a plain decimal; exponents and long numbers are left to serde_json
     /// (which refuses what overflows a float).
     fn number(&mut self) -> Option<()> {
-        let start = self.pos;
-        self.pos += usize::from(self.b.get(self.pos) == Some(&b'-'));
-        let int = self.digits();
-        if int == 0 || (int > 1 && self.b[self.pos - int] == b'0') {
-            return None;
-        }
-        if self.b.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            if self.digits() == 0 {
-                return None;
-            }
-        }
-        let ok = self.pos - start <= 15 && !matches!(self.b.get(self.pos), Some(b'e' | b'E'));
-        ok.then_some(())
+        self.pos = number_end(self.b, self.pos)?;
+        Some(())
     }
 
     fn digits(&mut self) -> usize {
@@ -214,6 +204,24 @@ impl<'a> Skim<'a> {
 
     pub fn skip_value(&mut self) -> Option<()> {
         self.skip(1)
+    }
+
+    /// A value checked and skipped, as [`Skim::skip_value`]; a string or a number noted in
+    /// `holes` (its bytes may change without changing what the reader makes of the event).
+    pub fn skip_noted(&mut self, holes: &mut Holes) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let start = self.string()?;
+                holes.note(start, self.pos, Hole::Str);
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                self.number()?;
+                holes.note(start, self.pos, Hole::Num);
+            }
+            _ => self.skip_value()?,
+        }
+        Some(())
     }
 
     /// `null` (None) or a string (its body's start, for `count_string`); anything else fails.

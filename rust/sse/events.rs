@@ -14,12 +14,27 @@ pub trait EventSink {
     /// A line the stream format defines was seen (field `data`, `event`, `id`, `retry`, or a
     /// comment): evidence that the body is an event stream.
     fn sse_line(&mut self) {}
-    /// At the start of an event, nothing pending: a sink that can read a whole event from
-    /// `rest` exactly as the line-by-line path would may take it, returning the bytes used
-    /// (through its blank line), or 0 to decline.
-    fn whole_event(&mut self, _rest: &[u8], _max_event_bytes: usize) -> usize {
-        0
+    /// At the start of an event, nothing pending: a sink that can read whole events from
+    /// `rest` exactly as the line-by-line path would may take them, saying the bytes used
+    /// (through the last one's blank line) and where the last `id` value it read is; nothing
+    /// used declines.
+    fn whole_event(&mut self, _rest: &[u8], _max_event_bytes: usize) -> Taken {
+        Taken::default()
     }
+    /// After [`EventSink::event`] for an event the line rules read whole from one read: the
+    /// event's bytes through its blank line, and where its data and its `id` value lie in
+    /// them. A sink may keep the event's layout, to take later events with
+    /// [`EventSink::whole_event`].
+    fn read_whole(&mut self, _event: &[u8], _data: (usize, usize), _id: Option<(usize, usize)>) {}
+}
+
+/// What [`EventSink::whole_event`] took.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Taken {
+    /// The bytes, through the blank line of the last event taken.
+    pub used: usize,
+    /// Where the value of the last `id` field taken is in those bytes, if there was one.
+    pub last_id: Option<(usize, usize)>,
 }
 
 /// Feeds the lines of a [`crate::sse::framer::Framer`] to a builder, dispatching into a sink.
@@ -54,10 +69,14 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
                 used
             });
         }
-        let used = self.sink.whole_event(rest, b.max_event_bytes);
-        if used > 0 {
-            b.set_last_event_id(); // what dispatching it would have done
-            return used;
+        let taken = self.sink.whole_event(rest, b.max_event_bytes);
+        if taken.used > 0 {
+            if let Some((start, end)) = taken.last_id {
+                b.id_buffer.clear();
+                b.id_buffer.extend_from_slice(&rest[start..end]);
+            }
+            b.set_last_event_id(); // what dispatching them would have done
+            return taken.used;
         }
         let Some(event) = whole_event(rest, b.max_event_bytes) else {
             return 0;
@@ -70,6 +89,19 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         self.sink.sse_line();
         self.sink
             .event(event.event_type, event.data, &b.last_event_id);
+        // Where a value lies in the event (`None` for the empty value of a field without a
+        // colon, which is not in it).
+        let span = |part: &[u8]| {
+            let start = (part.as_ptr() as usize).checked_sub(rest.as_ptr() as usize)?;
+            (start + part.len() <= event.used).then_some((start, start + part.len()))
+        };
+        let id = match event.id {
+            Some(id) => span(id).map(Some),
+            None => Some(None),
+        };
+        if let (Some(data), Some(id)) = (span(event.data), id) {
+            self.sink.read_whole(&rest[..event.used], data, id);
+        }
         event.used
     }
 }

@@ -6,5 +6,5 @@
 pub mod events;
 pub mod framer;
 
-pub use events::{EventBuilder, EventSink, Lines, MAX_RETRY_DIGITS};
+pub use events::{EventBuilder, EventSink, Lines, Taken, MAX_RETRY_DIGITS};
 pub use framer::{Framer, LineSink, BOM};

@@ -579,3 +579,62 @@ fn damaged_events_read_as_the_full_parse() {
         check(&mut rng, provider, &events, !anthropic);
     }
 }
+
+/// Streams that keep their layouts (as real ones do), each delta or chunk repeated: the
+/// events after the first of each layout are read by the stream's learned skeletons, and the
+/// record is still the full parse's, however the stream is framed and cut.
+#[test]
+fn repeated_layouts_are_read_by_skeletons_as_the_full_parse() {
+    let mut rng = Rng(0x5EE1);
+    let (mut taken, mut events_seen) = ([0; 2], [0; 2]);
+    for round in 0..300 {
+        let anthropic = round % 2 == 0;
+        let mut style = styles(&mut rng);
+        // One layout a stream (random key order or white space would change every event's);
+        // in every other stream no escapes or unknown fields either (placed at random too).
+        (style.shuffle, style.space) = (false, 0);
+        let plain = round % 4 < 2;
+        if plain {
+            (style.escape, style.unknown) = (false, false);
+        }
+        let events = if anthropic {
+            anthropic_events(&mut rng)
+        } else {
+            let extra = rng.below(3);
+            openai_events(&mut rng, extra)
+        };
+        let mut repeated = Vec::new();
+        for (event_type, value) in events {
+            let copies = if matches!(event_type, "content_block_delta" | "") {
+                1 + rng.below(12)
+            } else {
+                1
+            };
+            repeated.extend(std::iter::repeat_n((event_type, value), copies));
+        }
+        let events = written(&mut rng, &style, repeated);
+        let provider = match (anthropic, rng.below(2)) {
+            (_, 0) => Provider::Auto,
+            (true, _) => Provider::Anthropic,
+            (false, _) => Provider::OpenAiChat,
+        };
+        check(&mut rng, provider, &events, !anthropic);
+        let (body, _) = frame(&mut rng, &events, !anthropic);
+        // Whole reads (whole events) and 64-byte reads (every event dispatched line by line).
+        for piece in [body.len(), 64] {
+            let mut core = crate::meter::UsageCore::new(provider, DEFAULT_MAX_EVENT_BYTES);
+            for chunk in body.chunks(piece) {
+                core.feed(chunk);
+            }
+            if plain {
+                taken[usize::from(piece == 64)] += core.sink.taken;
+                events_seen[usize::from(piece == 64)] += events.len() as u64;
+            }
+        }
+    }
+    // Most repeated events are read by a skeleton (the rest: firsts, usage events, bare CR
+    // framing, events whose escapes or unknown values change).
+    for (taken, seen) in taken.into_iter().zip(events_seen) {
+        assert!(taken * 2 > seen, "{taken} of {seen}");
+    }
+}

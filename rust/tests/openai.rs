@@ -1,5 +1,5 @@
 //! OpenAI Chat streams against a full parse: whatever fast path a chunk takes (the stream's
-//! learned template, from the framer or from a dispatched event; the skim reader), the record
+//! learned skeletons, from the framer or from a dispatched event; the skim reader), the record
 //! is the one that parsing every event's data with serde_json gives. The odd chunks are the
 //! shapes a fast path must decline: other keys, order, identity, escapes, bad text, framing.
 

@@ -1,7 +1,6 @@
 //! Anthropic Messages: streams (`message_start` ... `message_delta` ... `message_stop`) and
 //! whole response bodies. Usage counts are cumulative: the last value of each field wins.
 
-pub mod layouts;
 pub mod reader;
 pub mod tree;
 pub mod usage;

@@ -14,16 +14,43 @@
 use super::usage::{apply_usage, usage_fields};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::cursor::Cursor;
+use crate::scan::holes::Holes;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
 use crate::textstats::TextStats;
 
-/// Handles the events that need no JSON tree; `false` leaves the event to `tree::on_event`.
-pub fn fast_path(ex: &mut Facts, data: &[u8]) -> bool {
-    let kind = match walk(ex, data) {
-        Walk::Read => return true,
+/// What a delta or a quiet event says beside its text: the same for every event of its
+/// learned layout (`scan::skeleton`), which changes only in the values the reader skips or
+/// counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub thinking: bool,
+    pub tool_use: bool,
+    /// It tells the provider (a ping does not).
+    pub decides: bool,
+}
+
+impl Seen {
+    /// What reading an event of this layout does beside counting its text.
+    #[inline(always)]
+    pub fn apply(self, ex: &mut Facts) {
+        ex.saw_thinking |= self.thinking;
+        ex.saw_tool_use |= self.tool_use;
+        if self.decides {
+            ex.provider = Provider::Anthropic;
+        }
+    }
+}
+
+/// Handles the events that need no JSON tree: `None` leaves the event to `tree::on_event`.
+/// A delta or a ping gives what it says (`Some(Some(seen))`), its skipped and counted values
+/// noted in `holes`: its layout may be learned.
+pub fn fast_path(ex: &mut Facts, data: &[u8], holes: &mut Holes) -> Option<Option<Seen>> {
+    holes.clear();
+    let kind = match walk(ex, data, holes) {
+        Walk::Read(seen) => return Some(seen),
         Walk::Other(kind) => kind,
-        Walk::Declined => return false,
+        Walk::Declined => return None,
     };
     let read = match kind {
         b"content_block_start" => content_block_start(ex, data),
@@ -31,16 +58,15 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> bool {
         b"message_start" => message_start(ex, data),
         _ => None,
     };
-    if read.is_some() {
-        ex.provider = Provider::Anthropic;
-    }
-    read.is_some()
+    read?;
+    ex.provider = Provider::Anthropic;
+    Some(None)
 }
 
 /// What [`walk`] made of an event.
 enum Walk<'a> {
-    /// Read: a delta or a quiet event.
-    Read,
+    /// Read: a delta or a quiet event, and what it says when its layout is worth learning.
+    Read(Option<Seen>),
     /// Valid as far as it went, of this type, for another reader.
     Other(&'a [u8]),
     Declined,
@@ -57,7 +83,7 @@ enum DeltaText {
 /// The one pass over an event's top level: its type, and a delta's one text field counted
 /// into fresh counts, applied only once the event is known to be a whole, valid delta.
 #[inline]
-fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
+fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
     let mut counted = ex.output_text.continued();
     let mut text = None;
     let (mut kind, mut delta_seen, mut other_fields) = (None, false, false);
@@ -71,7 +97,7 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
                 b"delta" if !delta_seen => {
                     delta_seen = true;
                     if c.at_object() {
-                        text = delta(&mut c, &mut counted)?;
+                        text = delta(&mut c, &mut counted, holes)?;
                     } else {
                         c.skip_value()?;
                     }
@@ -86,7 +112,7 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
                     other_fields = true;
                     c.skip_value()?;
                 }
-                _ => c.skip_value()?,
+                _ => c.skip_noted(holes)?,
             }
             more = c.next()?;
         }
@@ -95,26 +121,35 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8]) -> Walk<'a> {
     let Some(kind) = kind.filter(|_| walked.is_some()) else {
         return Walk::Declined;
     };
+    let mut seen = Seen {
+        thinking: false,
+        tool_use: false,
+        decides: true,
+    };
     match kind {
         b"content_block_delta" if !other_fields => {
             ex.output_text.append(&counted);
-            ex.saw_thinking |= text == Some(DeltaText::Thinking);
-            ex.saw_tool_use |= text == Some(DeltaText::ToolInput);
+            seen.thinking = text == Some(DeltaText::Thinking);
+            seen.tool_use = text == Some(DeltaText::ToolInput);
         }
         // A ping leaves the provider undecided, as the pure twin's reader does.
-        b"ping" if !other_fields => return Walk::Read,
-        b"content_block_stop" | b"message_stop" if !other_fields => {}
+        b"ping" if !other_fields => seen.decides = false,
+        // Once a block or a stream: read, not worth learning.
+        b"content_block_stop" | b"message_stop" if !other_fields => {
+            seen.apply(ex);
+            return Walk::Read(None);
+        }
         _ => return Walk::Other(kind),
     }
-    ex.provider = Provider::Anthropic;
-    Walk::Read
+    seen.apply(ex);
+    Walk::Read(Some(seen))
 }
 
 /// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
 /// counts) counted; `None` when there are two of them (the tree counts them in an order of
 /// its own) or one comes twice.
 #[inline(always)]
-fn delta(c: &mut Cursor, counted: &mut TextStats) -> Option<Option<DeltaText>> {
+fn delta(c: &mut Cursor, counted: &mut TextStats, holes: &mut Holes) -> Option<Option<DeltaText>> {
     let mut text = None;
     let mut more = c.open()?;
     while more {
@@ -123,7 +158,7 @@ fn delta(c: &mut Cursor, counted: &mut TextStats) -> Option<Option<DeltaText>> {
             b"thinking" => DeltaText::Thinking,
             b"partial_json" => DeltaText::ToolInput,
             _ => {
-                c.skip_value()?;
+                c.skip_noted(holes)?;
                 more = c.next()?;
                 continue;
             }
@@ -132,7 +167,7 @@ fn delta(c: &mut Cursor, counted: &mut TextStats) -> Option<Option<DeltaText>> {
             if text.is_some() {
                 return None;
             }
-            c.count_string(counted)?;
+            c.count_noted(counted, holes)?;
             text = Some(field);
         } else {
             // Not a string: not counted, as the tree reads it (but the name twice, the last

@@ -4,7 +4,6 @@
 //! read the same way: the last value wins.
 
 mod billing;
-pub mod layouts;
 pub mod reader;
 pub mod tree;
 pub mod usage;
@@ -14,7 +13,6 @@ use serde_json::Value;
 /// What the readers keep between the chunks of one stream.
 #[derive(Debug, Default)]
 pub struct State {
-    pub layouts: layouts::Layouts,
     pub prefix: Option<reader::Prefix>,
 }
 

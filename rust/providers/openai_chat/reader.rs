@@ -1,11 +1,16 @@
 //! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
-use super::layouts::{from_template, same_bytes, set, span_in, Layout, Layouts, MAX_LAYOUT};
 use super::usage::{set_counts, usage_counts, UsageCounts, CHAT_KEYS};
 use crate::providers::facts::{Facts, Provider};
+use crate::scan::holes::{Hole, Holes};
+use crate::scan::skeleton::same_bytes;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
+
+/// The most bytes of a stream's chunks kept as their [`Prefix`]: a real chunk's are a few
+/// hundred.
+const MAX_PREFIX: usize = 16 << 10;
 
 /// What a plain content chunk says, read by [`Skim`] without building anything.
 #[derive(Default)]
@@ -153,6 +158,7 @@ type Resume<'a> = (usize, Top<&'a str>);
 fn read_chunk<'a>(
     skim: &mut Skim<'a>,
     resume: Option<Resume<'a>>,
+    holes: &mut Holes,
 ) -> Option<(Chunk<'a>, Option<Resume<'a>>)> {
     let mut chunk = Chunk::default();
     let (start, mut top) = resume.unwrap_or_default();
@@ -190,7 +196,7 @@ fn read_chunk<'a>(
                 t.has_type = true;
                 skim.skip_value()
             }
-            _ => skim.skip_value(),
+            _ => skim.skip_noted(holes),
         }?;
         value_end = Some(skim.position());
         Some(())
@@ -221,7 +227,7 @@ pub struct Prefix {
 impl Prefix {
     /// The prefix of `data` up to `point`, when it is of a size worth keeping.
     fn keep(data: &[u8], (at, top): Resume) -> Option<Prefix> {
-        if at > MAX_LAYOUT {
+        if at > MAX_PREFIX {
             return None;
         }
         // `Some(None)` for a field that is absent, `None` if one is not in `data`.
@@ -266,44 +272,74 @@ impl Prefix {
     }
 }
 
+/// What a content chunk says beside its text: the same for every chunk of its learned layout
+/// (`scan::skeleton`), which changes only in the values the reader skips or counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub reasoning: bool,
+    pub tool_call: bool,
+    /// Its id, model and service tier.
+    pub identity: [Option<Box<str>>; 3],
+}
+
+impl Seen {
+    /// What reading a chunk of this layout does beside counting its text; its identity only
+    /// when `identity` (the facts may hold another chunk's since this one's was set).
+    #[inline(always)]
+    pub fn apply(&self, ex: &mut Facts, identity: bool) {
+        ex.provider = Provider::OpenAiChat;
+        ex.saw_thinking |= self.reasoning;
+        ex.saw_tool_use |= self.tool_call;
+        if identity {
+            let [id, model, tier] = &self.identity;
+            set(&mut ex.message_id, id.as_deref());
+            set(&mut ex.model, model.as_deref());
+            set(&mut ex.service_tier, tier.as_deref());
+        }
+    }
+}
+
 /// Handles a chunk without an error (content, tool calls, the usage chunk), the bulk of a
-/// stream; `false` leaves the event to `on_event`, which gives the same result for these
+/// stream: `None` leaves the event to `on_event`, which gives the same result for these
 /// chunks. With the provider still `Auto`, it takes only a chunk that `Provider::detect`
-/// would call OpenAI Chat, and says so.
+/// would call OpenAI Chat, and says so. A chunk with text and no finish reason or usage gives
+/// what it says (`Some(Some(seen))`), its skipped and counted values noted in `holes`: its
+/// layout may be learned.
 pub fn fast_path(
     ex: &mut Facts,
-    layouts: &mut Layouts,
     prefix: &mut Option<Prefix>,
     data: &[u8],
-) -> bool {
-    if from_template(ex, layouts, data) {
-        return true;
-    }
-    let Ok(text) = std::str::from_utf8(data) else {
-        return false;
-    };
+    holes: &mut Holes,
+) -> Option<Option<Seen>> {
+    holes.clear();
+    let text = std::str::from_utf8(data).ok()?;
     let mut skim = Skim::new(text);
     // The reader goes on from the stream's prefix where the chunk starts with it: the state
     // there is what reading the same bytes from the start gives (it reads forward only, and
     // the prefix ends at a comma, where no token goes on).
     let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
-    let Some((chunk, before_choices)) = read_chunk(&mut skim, resume) else {
-        return false;
-    };
+    let (chunk, before_choices) = read_chunk(&mut skim, resume, holes)?;
     // A chunk has no `type` (Anthropic, Responses, speech and transcription events have one):
     // those go to `on_event`.
     if chunk.has_type
         || (ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk"))
     {
-        return false;
+        return None;
     }
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
     set(&mut ex.service_tier, chunk.service_tier);
+    let mut in_order = true;
+    let mut last_end = 0;
     for &(start, reasoning) in &chunk.texts[..chunk.n_texts] {
         ex.saw_thinking |= reasoning;
-        count_string(data, start, &mut ex.output_text);
+        let end = count_string(data, start, &mut ex.output_text);
+        in_order &= start >= last_end && end.is_some();
+        if let Some(end) = end {
+            holes.note(start, end, Hole::Count);
+            last_end = end;
+        }
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
@@ -312,25 +348,36 @@ pub fn fast_path(
         // Parsed only if it is the last usage object of the stream, when the record is made.
         ex.set_raw_usage_text(&text[start..end]);
     }
-    if let Some(layout) = learn(data, &chunk) {
-        layouts.learn(layout);
-    }
     let point = before_choices.filter(|_| resume.is_none());
     if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
         *prefix = Some(kept);
     }
-    true
+    // Learned: a chunk with text and nothing a chunk's reading sets beyond its identity (no
+    // finish reason, no usage), its texts counted in the order they come.
+    let learnable =
+        chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && chunk.usage.is_none();
+    if !learnable {
+        return Some(None);
+    }
+    let reasoning = chunk.texts[..chunk.n_texts].iter().any(|&(_, r)| r);
+    Some(Some(Seen {
+        reasoning,
+        tool_call: chunk.tool_call,
+        identity: [chunk.id, chunk.model, chunk.service_tier].map(|v| v.map(Box::from)),
+    }))
 }
 
-/// The layout of a chunk the full reader has just read, if it has one text and nothing else
-/// that a chunk's reading sets beyond the identity (no finish reason, no usage).
-fn learn(data: &[u8], chunk: &Chunk) -> Option<Layout> {
-    let [text] = chunk.texts[..chunk.n_texts] else {
-        return None;
-    };
-    if chunk.finish_reason.is_some() || chunk.usage.is_some() {
-        return None;
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_in(whole: &[u8], part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start + part.len();
+    // `part` points into `whole` (no byte compare, which calls `memcmp` even when empty).
+    (end <= whole.len()).then_some((start, end))
+}
+
+fn set(slot: &mut Option<String>, value: Option<&str>) {
+    // An empty id or model never replaces a named one (Azure's filter chunks).
+    if let Some(v) = value.filter(|v| !v.is_empty() && slot.as_deref() != Some(*v)) {
+        *slot = Some(v.to_owned());
     }
-    let identity = [chunk.id, chunk.model, chunk.service_tier];
-    Layout::learn(data, text, chunk.tool_call, identity)
 }

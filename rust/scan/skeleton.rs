@@ -1,0 +1,857 @@
+//! Learned skeletons: the byte layout of an event that a general reader has read, kept as
+//! literal segments and holes, to read later events of the same layout by comparing bytes.
+//!
+//! A provider's general reader notes, while it reads an event, the values whose bytes may
+//! change without changing what it makes of them ([`Holes`]): the strings whose text it
+//! counts, and the strings and numbers it checks and skips. The meter adds the framing's
+//! holes (the `id` value, the padding before the closing brace) and keeps the whole event,
+//! framing included, as a [`Skeleton`]: the bytes between the holes are literals. A later
+//! event that is each literal in turn, with a valid value of its kind in each hole, is the
+//! same document as the learned one but for values the reader only checks or counts: it reads
+//! the same, so the skeleton reads it by comparing the literals and checking (or counting)
+//! the holes, one pass, no search. Anything else is a miss: the general reader reads it (and
+//! may learn its layout). A stream keeps at most [`SKELETONS`], each at most [`MAX_SKELETON`]
+//! bytes: memory is bounded whatever the stream.
+
+use crate::scan::cursor::number_end;
+use crate::scan::holes::{Hole, MAX_HOLES};
+use crate::scan::strings::{ascii_stop, count_string_with, skip_string};
+use crate::textstats::TextStats;
+
+/// The most literal bytes a skeleton keeps: a real event's are a few hundred.
+pub const MAX_SKELETON: usize = 4 << 10;
+/// Skeletons a stream keeps at once (each kind of event, and the layouts a relay mixes).
+pub const SKELETONS: usize = 8;
+
+/// A literal (`lit_start..lit_end` in the skeleton's bytes) and the hole after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seg {
+    lit_start: u32,
+    lit_end: u32,
+    hole: Hole,
+}
+
+const NO_SEG: Seg = Seg {
+    lit_start: 0,
+    lit_end: 0,
+    hole: Hole::End,
+};
+
+/// The most holes of a skeleton: the reader's, and the framing's two (id, padding).
+const SLOTS: usize = MAX_HOLES + 2;
+
+/// One learned layout: literals and holes, and what an event of it says (`effect`, the
+/// provider's).
+///
+/// Counted text and `id` values are holes from the start; a string or a number the reader
+/// skips, or the padding, is kept as a literal until an event of the same layout but for it
+/// holds another value there (an index, a pad that changes every chunk), then it becomes a
+/// hole: values that never change (a type, a fingerprint) stay literals, compared with the
+/// rest.
+#[derive(Debug, Clone)]
+pub struct Skeleton<E> {
+    /// The learned event without the text of the holes that are always holes.
+    bytes: Box<[u8]>,
+    /// Every hole, where it is in `bytes` (an always-hole is empty there).
+    holes: [(u32, u32, Hole); SLOTS],
+    n_holes: usize,
+    /// Which of the other holes are holes by now.
+    open: u16,
+    /// The literals and holes to compare, made from the above.
+    segs: [Seg; SLOTS + 1],
+    n_segs: usize,
+    pub effect: E,
+    /// When it last read an event: the least recent is replaced first.
+    used_at: u64,
+}
+
+/// Holes of these kinds are holes from the start (the others, padding included, once they
+/// change: a stream that never pads compares its last bytes as one literal).
+fn always(hole: Hole) -> bool {
+    matches!(hole, Hole::Count | Hole::Id)
+}
+
+/// What a read of whole events took.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// The bytes the events took, through the blank line of the last.
+    pub used: usize,
+    pub events: u64,
+    /// Where the last `id` value read is in the bytes, when an event had one.
+    pub last_id: Option<(usize, usize)>,
+}
+
+impl<E: PartialEq> Skeleton<E> {
+    /// The skeleton of `event` with `holes` (sorted, not overlapping, within `event`); `None`
+    /// when they are not, when its literals are over [`MAX_SKELETON`], or when it does not
+    /// read `event` itself with all its holes open.
+    pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
+        let mut skeleton = Skeleton {
+            bytes: Box::default(),
+            holes: [(0, 0, Hole::End); SLOTS],
+            n_holes: holes.len(),
+            open: 0,
+            segs: [NO_SEG; SLOTS + 1],
+            n_segs: 0,
+            effect,
+            used_at: 0,
+        };
+        if holes.len() > SLOTS {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON));
+        let mut at = 0;
+        for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
+            if start < at || end < start || end > event.len() || hole == Hole::End {
+                return None;
+            }
+            bytes.extend_from_slice(&event[at..start]);
+            let kept = bytes.len();
+            if !always(hole) {
+                bytes.extend_from_slice(&event[start..end]);
+            }
+            *slot = (kept as u32, bytes.len() as u32, hole);
+            at = end;
+        }
+        bytes.extend_from_slice(&event[at..]);
+        if bytes.len() > MAX_SKELETON {
+            return None;
+        }
+        skeleton.bytes = bytes.into_boxed_slice();
+        skeleton.compile(u16::MAX);
+        let read = skeleton.read::<false>(event, &mut TextStats::default(), &mut None);
+        if read != Some(event.len()) {
+            return None;
+        }
+        skeleton.compile(0);
+        Some(skeleton)
+    }
+
+    /// The segments to compare, with the holes in `open` (and the always-holes) open.
+    fn compile(&mut self, open: u16) {
+        self.open = open;
+        let (mut n, mut lit_start) = (0, 0);
+        for (i, &(start, end, hole)) in self.holes[..self.n_holes].iter().enumerate() {
+            if always(hole) || open & (1 << i) != 0 {
+                self.segs[n] = Seg {
+                    lit_start,
+                    lit_end: start,
+                    hole,
+                };
+                n += 1;
+                lit_start = end;
+            }
+        }
+        self.segs[n] = Seg {
+            lit_start,
+            lit_end: self.bytes.len() as u32,
+            hole: Hole::End,
+        };
+        self.n_segs = n + 1;
+    }
+
+    /// The bytes around hole `i` (`i == n_holes`: after the last).
+    fn gap(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.holes[p].1 as usize);
+        let end = self.holes.get(i).filter(|_| i < self.n_holes);
+        &self.bytes[start..end.map_or(self.bytes.len(), |h| h.0 as usize)]
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        &self.bytes[self.holes[i].0 as usize..self.holes[i].1 as usize]
+    }
+
+    /// Whether `other` is this layout but for the values in its holes (open or not).
+    fn same_shape(&self, other: &Self) -> bool {
+        self.effect == other.effect
+            && self.n_holes == other.n_holes
+            && (0..self.n_holes).all(|i| self.holes[i].2 == other.holes[i].2)
+            && (0..=self.n_holes).all(|i| self.gap(i) == other.gap(i))
+    }
+
+    /// Opens the holes where `other` (of the same shape) holds another value.
+    fn widen(&mut self, other: &Self) {
+        let mut open = self.open;
+        for i in 0..self.n_holes {
+            if self.value(i) != other.value(i) {
+                open |= 1 << i;
+            }
+        }
+        if open != self.open {
+            self.compile(open);
+        }
+    }
+
+    /// If `b` starts with an event of this layout: where it ends, its counted holes counted
+    /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
+    /// last, if several) set in `id`.
+    #[inline(always)]
+    fn read<const WIDE: bool>(
+        &self,
+        b: &[u8],
+        counted: &mut TextStats,
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        let mut pos = 0;
+        for seg in &self.segs[..self.n_segs] {
+            let (start, end) = (seg.lit_start as usize, seg.lit_end as usize);
+            debug_assert!(start <= end && end <= self.bytes.len());
+            // SAFETY: `compile` makes every segment's literal a range of `bytes`, in order.
+            let lit = unsafe { self.bytes.get_unchecked(start..end) };
+            if !same_bytes::<WIDE>(b.get(pos..pos + lit.len())?, lit) {
+                return None;
+            }
+            pos += lit.len();
+            pos = match seg.hole {
+                Hole::Count => count_string_with::<WIDE>(b, pos, counted)?,
+                Hole::Blanks => blanks_end(b, pos),
+                Hole::End => pos,
+                Hole::Str => string_end(b, pos)?,
+                Hole::Num => match b.get(pos..pos + 2) {
+                    // One digit (an index), the usual case.
+                    Some(&[d, next])
+                        if d.is_ascii_digit()
+                            && !next.is_ascii_digit()
+                            && !matches!(next, b'.' | b'e' | b'E') =>
+                    {
+                        pos + 1
+                    }
+                    _ => number_end(b, pos)?,
+                },
+                Hole::Id => {
+                    let end = pos + memchr::memchr2(b'\n', b'\r', &b[pos..])?;
+                    let value = &b[pos..end];
+                    if value.first() == Some(&b' ') || memchr::memchr(0, value).is_some() {
+                        return None;
+                    }
+                    *id = Some((pos, end));
+                    end
+                }
+            };
+        }
+        Some(pos)
+    }
+}
+
+/// The skeletons of one stream.
+#[derive(Debug, Clone)]
+pub struct Skeletons<E> {
+    items: Vec<Skeleton<E>>,
+    /// The one that read the last event, tried first: events come in runs of one kind.
+    last: usize,
+    clock: u64,
+}
+
+impl<E> Default for Skeletons<E> {
+    fn default() -> Self {
+        Skeletons {
+            items: Vec::new(),
+            last: 0,
+            clock: 0,
+        }
+    }
+}
+
+impl<E: PartialEq> Skeletons<E> {
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Keeps `skeleton`, in place of the least recently used when [`SKELETONS`] are kept; one
+    /// of the same shape as a kept one instead opens the kept one's holes where they differ.
+    pub fn learn(&mut self, mut skeleton: Skeleton<E>) {
+        if let Some(kept) = self.items.iter_mut().find(|s| s.same_shape(&skeleton)) {
+            kept.widen(&skeleton);
+            return;
+        }
+        self.clock += 1;
+        skeleton.used_at = self.clock;
+        if self.items.len() < SKELETONS {
+            if self.items.capacity() == 0 {
+                self.items.reserve_exact(SKELETONS);
+            }
+            self.items.push(skeleton);
+            self.last = self.items.len() - 1;
+            return;
+        }
+        let oldest = (0..self.items.len())
+            .min_by_key(|&at| self.items[at].used_at)
+            .unwrap_or(0);
+        self.items[oldest] = skeleton;
+        self.last = oldest;
+    }
+
+    /// Whether a skeleton whose effect `fits` reads all of `data` (an event dispatched by the
+    /// line path): its counted holes then counted into `stats`, `hit` called with its effect.
+    pub fn read_data(
+        &mut self,
+        data: &[u8],
+        stats: &mut TextStats,
+        fits: impl Fn(&E) -> bool,
+        hit: impl FnOnce(&E),
+    ) -> bool {
+        for (at, skeleton) in self.items.iter().enumerate() {
+            if !fits(&skeleton.effect) {
+                continue;
+            }
+            let mut counted = stats.continued();
+            if skeleton.read::<false>(data, &mut counted, &mut None) == Some(data.len()) {
+                stats.append(&counted);
+                hit(&skeleton.effect);
+                self.clock += 1;
+                self.items[at].used_at = self.clock;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The whole events at the start of `rest` that the skeletons read, one after another:
+    /// their counted holes counted into `stats`, `hit` called with each event's skeleton (its
+    /// effect, and its slot). Only skeletons whose effect `fits` are tried. An event is taken
+    /// only when shorter than `max_event_bytes` and not ended by a CR that ends `rest` (an LF
+    /// may follow in the next read: the framer's line path reads that). `wide` is
+    /// [`crate::simd::wide`].
+    pub fn run(
+        &mut self,
+        rest: &[u8],
+        stats: &mut TextStats,
+        max_event_bytes: usize,
+        wide: bool,
+        fits: impl Fn(&E) -> bool,
+        hit: impl FnMut(&E, usize),
+    ) -> Run {
+        if self.items.is_empty() {
+            return Run::default();
+        }
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
+            return unsafe { self.run_wide(rest, stats, max_event_bytes, fits, hit) };
+        }
+        let _ = wide;
+        self.run_with::<false>(rest, stats, max_event_bytes, fits, hit)
+    }
+
+    /// [`Skeletons::run`] compiled for AVX2 and POPCNT: literals compared and text counted 32
+    /// bytes a step.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn run_wide(
+        &mut self,
+        rest: &[u8],
+        stats: &mut TextStats,
+        max_event_bytes: usize,
+        fits: impl Fn(&E) -> bool,
+        hit: impl FnMut(&E, usize),
+    ) -> Run {
+        self.run_with::<true>(rest, stats, max_event_bytes, fits, hit)
+    }
+
+    #[inline(always)]
+    fn run_with<const WIDE: bool>(
+        &mut self,
+        rest: &[u8],
+        stats: &mut TextStats,
+        max_event_bytes: usize,
+        fits: impl Fn(&E) -> bool,
+        mut hit: impl FnMut(&E, usize),
+    ) -> Run {
+        let mut run = Run::default();
+        'events: while run.used < rest.len() {
+            let next = &rest[run.used..];
+            let n = self.items.len();
+            for turn in 0..n {
+                // The last one first, then the others in order.
+                let at = match turn {
+                    0 => self.last,
+                    t if t <= self.last => t - 1,
+                    t => t,
+                };
+                let skeleton = &self.items[at];
+                if !fits(&skeleton.effect) {
+                    continue;
+                }
+                // Counted in place; put back as it was on a miss.
+                let (saved, mut id) = (*stats, None);
+                let Some(end) = skeleton.read::<WIDE>(next, stats, &mut id) else {
+                    *stats = saved;
+                    continue;
+                };
+                if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
+                    *stats = saved;
+                    break 'events; // the line path reads it
+                }
+                hit(&skeleton.effect, at);
+                if let Some((start, end)) = id {
+                    run.last_id = Some((run.used + start, run.used + end));
+                }
+                self.last = at;
+                run.used += end;
+                run.events += 1;
+                continue 'events;
+            }
+            break;
+        }
+        if run.events > 0 {
+            self.clock += 1;
+            self.items[self.last].used_at = self.clock;
+        }
+        run
+    }
+}
+
+/// Past a string's body and closing quote at `pos`, checked: plain ASCII at once, the rest
+/// (escapes, non-ASCII text) by the full check.
+#[inline(always)]
+fn string_end(b: &[u8], pos: usize) -> Option<usize> {
+    let stop = pos + ascii_stop(b.get(pos..)?)?;
+    match b[stop] {
+        b'"' => Some(stop + 1),
+        _ => skip_string(b, stop),
+    }
+}
+
+/// Past the spaces and tabs at `pos`, 16 bytes at a time: the padding some streams write
+/// runs to dozens.
+#[inline(always)]
+fn blanks_end(b: &[u8], mut pos: usize) -> usize {
+    if !matches!(b.get(pos), Some(b' ' | b'\t')) {
+        return pos; // the usual case: no padding
+    }
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = b.get(pos..pos + 16) {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of `block`.
+        let blanks = unsafe {
+            let x = _mm_loadu_si128(block.as_ptr().cast());
+            let blank = _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\t' as i8)),
+            );
+            _mm_movemask_epi8(blank) as u32
+        };
+        let run = (!blanks).trailing_zeros() as usize; // 16 when all are blank
+        if run < 16 {
+            return pos + run;
+        }
+        pos += 16;
+    }
+    while let Some(b' ' | b'\t') = b.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// `a == b`, inlined and 16 bytes at a time (32 with AVX2 when `WIDE`), the last block
+/// overlapping, stopping at the first block that differs. Only the AVX2 paths may
+/// instantiate it with `WIDE`.
+#[inline(always)]
+pub(crate) fn same_bytes<const WIDE: bool>(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if WIDE && a.len() >= 32 {
+            // SAFETY: `WIDE` code runs only where AVX2 is available (above).
+            return unsafe { same_bytes32(a, b) };
+        }
+        if a.len() >= 16 {
+            return same_bytes16(a, b);
+        }
+    }
+    if a.len() >= 8 {
+        let word = |x: &[u8], at: usize| u64::from_le_bytes(x[at..at + 8].try_into().expect("8"));
+        let last = a.len() - 8;
+        // Up to 16 bytes in two words (x86_64 compares longer ones above).
+        let mut diff = (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last));
+        let mut at = 8;
+        while at < last {
+            diff |= word(a, at) ^ word(b, at);
+            at += 8;
+        }
+        return diff == 0;
+    }
+    if a.len() >= 4 {
+        let word = |x: &[u8], at: usize| u32::from_le_bytes(x[at..at + 4].try_into().expect("4"));
+        let last = a.len() - 4;
+        return (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last)) == 0;
+    }
+    match a.len() {
+        0 => true,
+        // The first, middle and last bytes: all of them.
+        n => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+    }
+}
+
+/// [`same_bytes`] for slices of the same length, at least 16 bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn same_bytes16(a: &[u8], b: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let last = a.len() - 16;
+    // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset of
+    // at most `len - 16` of `a` or `b`, which have the same length.
+    unsafe {
+        let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
+        let same_at = |at: usize| _mm_movemask_epi8(_mm_cmpeq_epi8(load(a, at), load(b, at)));
+        let mut at = 0;
+        while at < last {
+            if same_at(at) != 0xFFFF {
+                return false;
+            }
+            at += 16;
+        }
+        same_at(last) == 0xFFFF
+    }
+}
+
+/// [`same_bytes`] for slices of the same length, at least 32 bytes, with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn same_bytes32(a: &[u8], b: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let last = a.len() - 32;
+    // SAFETY: this function's own target feature; every load reads 32 bytes at an offset of
+    // at most `len - 32` of `a` or `b`, which have the same length.
+    let load = |x: &[u8], at: usize| unsafe { _mm256_loadu_si256(x.as_ptr().add(at).cast()) };
+    let diff = |at: usize| _mm256_xor_si256(load(a, at), load(b, at));
+    // The last block first (overlapping), then two blocks a step, one test each.
+    let mut any = diff(last);
+    let mut at = 0;
+    while at + 32 < last {
+        any = _mm256_or_si256(any, _mm256_or_si256(diff(at), diff(at + 32)));
+        if _mm256_testz_si256(any, any) == 0 {
+            return false;
+        }
+        at += 64;
+    }
+    if at < last {
+        any = _mm256_or_si256(any, diff(at));
+    }
+    _mm256_testz_si256(any, any) == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counts of `texts` counted one after another.
+    fn counted(texts: &[&str]) -> TextStats {
+        let mut stats = TextStats::default();
+        for text in texts {
+            let value: String = serde_json::from_str(&format!("\"{text}\"")).expect("a string");
+            stats.add(&value);
+        }
+        stats
+    }
+
+    /// The event and its holes, learned: `parts` alternate literal and hole text.
+    fn learned(parts: &[(&str, Option<Hole>)]) -> (Vec<u8>, Skeleton<u8>) {
+        let (mut event, mut holes) = (Vec::new(), Vec::new());
+        for &(text, hole) in parts {
+            let start = event.len();
+            event.extend_from_slice(text.as_bytes());
+            if let Some(hole) = hole {
+                holes.push((start, event.len(), hole));
+            }
+        }
+        let mut skeleton = Skeleton::learn(&event, &holes, 7).expect("learned");
+        skeleton.compile(u16::MAX); // every hole open, as if learned from varied events
+        (event, skeleton)
+    }
+
+    fn run_of(skeletons: &mut Skeletons<u8>, rest: &[u8], max: usize) -> (Run, TextStats) {
+        let mut stats = TextStats::default();
+        let mut hits = 0;
+        let mut wides = vec![false];
+        if crate::simd::wide() {
+            wides.push(true);
+        }
+        let mut first = None;
+        for wide in wides {
+            let mut s = skeletons.clone();
+            stats = TextStats::default();
+            let run = s.run(rest, &mut stats, max, wide, |_| true, |&e, _| hits += e);
+            assert_eq!(
+                *first.get_or_insert((run, stats)),
+                (run, stats),
+                "same in both builds"
+            );
+        }
+        let (run, _) = first.expect("one run");
+        skeletons.run(
+            rest,
+            &mut TextStats::default(),
+            max,
+            false,
+            |_| true,
+            |_, _| {},
+        );
+        (run, stats)
+    }
+
+    const DELTA: [(&str, Option<Hole>); 9] = [
+        ("id: ", None),
+        ("7", Some(Hole::Id)),
+        ("\ndata: {\"type\":\"content_block_delta\",\"index\":", None),
+        ("12", Some(Hole::Num)),
+        (",\"delta\":{\"type\":\"", None),
+        ("text_delta\"", Some(Hole::Str)),
+        (",\"text\":\"", None),
+        ("Hello\"", Some(Hole::Count)),
+        ("}}\n\n", None),
+    ];
+
+    /// Events of the layout read as the learned one, their holes checked and counted; the
+    /// last `id` value found.
+    #[test]
+    fn reads_events_of_its_layout_with_any_valid_holes() {
+        let (event, skeleton) = learned(&DELTA);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        let (run, stats) = run_of(&mut skeletons, &event, usize::MAX);
+        assert_eq!((run.used, run.events), (event.len(), 1));
+        assert_eq!(stats, counted(&["Hello"]));
+        let other = "id: 8\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"x\\u00e9\",\"text\":\"a\\\"b \\ud83d\\ude00 你好\"}}\n\n";
+        let two = [&event[..], other.as_bytes()].concat();
+        let (run, stats) = run_of(&mut skeletons, &two, usize::MAX);
+        assert_eq!((run.used, run.events), (two.len(), 2));
+        assert_eq!(run.last_id, Some((event.len() + 4, event.len() + 5)));
+        assert_eq!(stats, counted(&["Hello", "a\\\"b \\ud83d\\ude00 你好"]));
+    }
+
+    /// A change in any literal, or a hole that holds what its kind does not take, is a miss:
+    /// the run stops before that event, its counts untouched.
+    #[test]
+    fn a_mismatch_anywhere_is_a_miss() {
+        let (event, skeleton) = learned(&DELTA);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        let text = String::from_utf8(event.clone()).expect("text");
+        let mut misses = vec![];
+        // Every literal byte changed in turn.
+        let holes: Vec<(usize, usize)> = {
+            let mut at = 0;
+            DELTA
+                .iter()
+                .filter_map(|&(t, h)| {
+                    at += t.len();
+                    h.map(|_| (at - t.len(), at))
+                })
+                .collect()
+        };
+        for i in 0..event.len() {
+            if holes.iter().any(|&(s, e)| (s..e).contains(&i)) {
+                continue;
+            }
+            let mut bad = event.clone();
+            bad[i] = if bad[i] == b'x' { b'y' } else { b'x' };
+            misses.push(bad);
+        }
+        for (from, to) in [
+            ("\"index\":12", "\"index\":012"),
+            ("\"index\":12", "\"index\":1e2"),
+            ("\"index\":12", "\"index\":\"12\""),
+            ("\"index\":12", "\"index\":1234567890123456"),
+            ("text_delta\"", "text\u{1}delta\""),
+            ("text_delta\"", "text\\qdelta\""),
+            ("Hello\"", "Hel\\ud800lo\""),
+            ("Hello\"", "Hel\nlo\""),
+            ("id: 7", "id:  7"),
+            ("id: 7", "id: 7\u{0}"),
+        ] {
+            misses.push(text.replacen(from, to, 1).into_bytes());
+        }
+        let mut bad_utf8 = text.replacen("Hello", "Hel\u{1}lo", 1).into_bytes();
+        let at = bad_utf8.iter().position(|&c| c == 1).expect("marked");
+        bad_utf8[at] = 0xFF;
+        misses.push(bad_utf8);
+        for bad in misses {
+            let two = [&event[..], &bad].concat();
+            let (run, stats) = run_of(&mut skeletons, &two, usize::MAX);
+            assert_eq!(
+                (run.used, run.events),
+                (event.len(), 1),
+                "{:?}",
+                String::from_utf8_lossy(&bad)
+            );
+            assert_eq!(stats, counted(&["Hello"]));
+        }
+    }
+
+    /// An event cut anywhere (in a literal, in a hole, in the blank line) is not read; nor one
+    /// over the size bound, nor one whose last CR ends the read.
+    #[test]
+    fn a_cut_event_is_not_read() {
+        let (event, skeleton) = learned(&DELTA);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        for cut in 0..event.len() {
+            let (run, stats) = run_of(&mut skeletons, &event[..cut], usize::MAX);
+            assert_eq!(run, Run::default(), "{cut}");
+            assert_eq!(stats, TextStats::default());
+        }
+        let (run, _) = run_of(&mut skeletons, &event, event.len());
+        assert_eq!(run.events, 0);
+        let (run, _) = run_of(&mut skeletons, &event, event.len() + 1);
+        assert_eq!(run.events, 1);
+        let (cr, skeleton) = learned(&[
+            ("data: {\"a\":", None),
+            ("1", Some(Hole::Num)),
+            ("}\r\r", None),
+        ]);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        assert_eq!(run_of(&mut skeletons, &cr, usize::MAX).0.events, 0);
+        let more = [&cr[..], b"x"].concat();
+        assert_eq!(run_of(&mut skeletons, &more, usize::MAX).0.used, cr.len());
+    }
+
+    /// Blanks take any run of spaces and tabs, none included.
+    #[test]
+    fn blanks_take_any_padding() {
+        let (_, skeleton) = learned(&[
+            ("data: {\"a\":\"", None),
+            ("x\"", Some(Hole::Count)),
+            ("  ", Some(Hole::Blanks)),
+            ("}\n\n", None),
+        ]);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        for pad in ["", " ", "\t \t", &" ".repeat(40)] {
+            let event = format!("data: {{\"a\":\"yz\"{pad}}}\n\n");
+            let (run, stats) = run_of(&mut skeletons, event.as_bytes(), usize::MAX);
+            assert_eq!(run.used, event.len(), "{pad:?}");
+            assert_eq!(stats, counted(&["yz"]));
+        }
+        let event = "data: {\"a\":\"yz\"\n}\n\n";
+        assert_eq!(
+            run_of(&mut skeletons, event.as_bytes(), usize::MAX)
+                .0
+                .events,
+            0
+        );
+    }
+
+    /// Holes that are not in order or not in the event, or an event its own skeleton does not
+    /// read, are not learned; at most `SKELETONS` are kept, the least recently used replaced,
+    /// the same layout kept once.
+    #[test]
+    fn learning_is_checked_and_bounded() {
+        let event = b"data: {\"a\":12}\n\n";
+        for holes in [
+            vec![(13, 15, Hole::Num), (10, 12, Hole::Num)],
+            vec![(13, 40, Hole::Num)],
+            vec![(12, 14, Hole::Num)], // `2}`: not a number
+            vec![(12, 13, Hole::End)],
+        ] {
+            assert!(Skeleton::learn(event, &holes, 0).is_none(), "{holes:?}");
+        }
+        let long = format!("data: {{\"a\":\"{}\"}}\n\n", "x".repeat(MAX_SKELETON));
+        assert!(Skeleton::learn(long.as_bytes(), &[], 0).is_none());
+        let start = long.find("xx").expect("x");
+        let hole = [(start, start + MAX_SKELETON + 1, Hole::Count)];
+        assert!(Skeleton::learn(long.as_bytes(), &hole, 0).is_some());
+
+        let mut skeletons = Skeletons::default();
+        let event = |k: usize| format!("data: {{\"k{k}\":1}}\n\n");
+        for k in 0..SKELETONS + 3 {
+            let e = event(k);
+            skeletons.learn(Skeleton::learn(e.as_bytes(), &[], 0u8).expect("learned"));
+            skeletons.learn(Skeleton::learn(e.as_bytes(), &[], 0u8).expect("learned"));
+            // The first one is read after each learning: never the least recently used.
+            assert_eq!(
+                run_of(&mut skeletons, event(0).as_bytes(), usize::MAX)
+                    .0
+                    .events,
+                1
+            );
+        }
+        assert_eq!(skeletons.len(), SKELETONS);
+        let kept = (0..SKELETONS + 3)
+            .filter(|&k| {
+                run_of(&mut skeletons, event(k).as_bytes(), usize::MAX)
+                    .0
+                    .events
+                    == 1
+            })
+            .count();
+        assert_eq!(kept, SKELETONS);
+    }
+
+    /// A skipped value is a literal until an event of the same shape holds another value there:
+    /// then that hole (only) opens.
+    #[test]
+    fn skipped_values_open_when_they_change() {
+        let event = |index: &str, kind: &str, text: &str| {
+            format!("data: {{\"index\":{index},\"type\":\"{kind}\",\"text\":\"{text}\"}}\n\n")
+        };
+        let learn = |e: &str| {
+            let at = |part: &str| e.find(part).expect("in event");
+            let (i, k, t) = (
+                at("\"index\":") + 8,
+                at("\"type\":\"") + 8,
+                at("\"text\":\"") + 8,
+            );
+            let holes = [
+                (i, at(",\"type"), Hole::Num),
+                (k, at(",\"text"), Hole::Str),
+                (t, e.len() - 3, Hole::Count),
+            ];
+            Skeleton::learn(e.as_bytes(), &holes, 0u8).expect("learned")
+        };
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(learn(&event("0", "a", "x")));
+        let reads = |skeletons: &mut Skeletons<u8>, e: String| {
+            run_of(skeletons, e.as_bytes(), usize::MAX).0.events == 1
+        };
+        assert!(reads(&mut skeletons, event("0", "a", "other text")));
+        assert!(!reads(&mut skeletons, event("1", "a", "x")));
+        assert!(!reads(&mut skeletons, event("0", "b", "x")));
+        skeletons.learn(learn(&event("1", "a", "y")));
+        assert_eq!(skeletons.len(), 1, "widened, not added");
+        assert!(reads(&mut skeletons, event("1", "a", "x")));
+        assert!(reads(&mut skeletons, event("25", "a", "x")));
+        assert!(!reads(&mut skeletons, event("0", "b", "x")));
+        skeletons.learn(learn(&event("0", "b", "x")));
+        assert!(reads(&mut skeletons, event("7", "c", "z")));
+        // Another shape is another skeleton.
+        skeletons.learn(learn(&event("0", "a", "x").replace("data: ", "data:")));
+        assert_eq!(skeletons.len(), 2);
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,popcnt")]
+        fn wide(a: &[u8], b: &[u8]) -> bool {
+            same_bytes::<true>(a, b)
+        }
+        let a: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..a.len() {
+            let a = &a[..len];
+            let mut bs = vec![(a.to_vec(), true), ([a, b"x"].concat(), false)];
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                bs.push((b, false));
+            }
+            for (b, same) in bs {
+                assert_eq!(same_bytes::<false>(a, &b), same, "{len}");
+                #[cfg(target_arch = "x86_64")]
+                if crate::simd::wide() {
+                    // SAFETY: `simd::wide()`: the processor has AVX2 and POPCNT.
+                    assert_eq!(unsafe { wide(a, &b) }, same, "{len}");
+                }
+            }
+        }
+    }
+}
