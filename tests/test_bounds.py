@@ -30,6 +30,7 @@ from sseusage_fast.estimate.bounds import (
 from sseusage_fast.estimate.families import (
     HIDDEN_REASONING_DEFAULT,
     HIDDEN_REASONING_PRIOR,
+    SHORT_REPLY_TOKENS,
     hidden_reasoning,
 )
 from sseusage_fast.estimate.requests import ANTHROPIC_THINKING_TOKENS, TOKENS_PER_REQUEST
@@ -721,6 +722,41 @@ def test_short_replies_learn_the_models_framing_tokens(backend: ModuleType) -> N
     # Kept with the rest of the state.
     again = Estimator.from_json(est.to_json())
     assert again.ratio("gpt-4.1", "output:offset") == offset
+
+
+def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
+    """Before a model's own offset is learned, a short plain reply is billed a token beyond its
+    text (`families.SHORT_REPLY_TOKENS`: its end-of-turn token; the real captures' short
+    replies were billed 1 to 3 more than their text); a long one keeps its ratio alone; the
+    range holds the point."""
+
+    def guess(text: str, est: Estimator) -> Any:
+        return estimate_output(
+            est,
+            text_stats(text),
+            Estimator.base_tokens,
+            model="gpt-4.1",
+            provider="openai",
+            saw_thinking=False,
+            saw_tool_use=False,
+            request=None,
+            truncated=False,
+        )
+
+    short_base = Estimator.base_tokens(text_stats(SHORT))
+    short = guess(SHORT, Estimator())
+    assert short.value == round(short_base + SHORT_REPLY_TOKENS)
+    assert short.low <= short_base <= short.value <= (short.high or 0)
+    assert guess(TEXT, Estimator()).value == round(BASE)
+    # A learned offset replaces the prior.
+    est = Estimator(min_samples=1)
+    est.observe(
+        UsageRecord(status="complete", model="gpt-4.1", output_tokens=round(short_base) + 4),
+        output_stats=text_stats(SHORT),
+    )
+    learned = est.ratio("gpt-4.1", "output:offset")
+    assert learned is not None
+    assert guess(SHORT, est).value == round(short_base + learned)
 
 
 def test_learned_hidden_reasoning_scales_with_the_visible_reply() -> None:

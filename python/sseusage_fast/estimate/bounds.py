@@ -119,6 +119,9 @@ def estimate_output(
             if spread is not None:
                 lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
             lo, hi = min(lo, value), max(hi, value)
+        elif not calibrated:
+            value += families.SHORT_REPLY_TOKENS
+            hi = max(hi, value)
     if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
         value, hi = value + extra, hi + 2 * extra
