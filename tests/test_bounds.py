@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -35,7 +36,7 @@ from sseusage_fast.estimate.families import (
 )
 from sseusage_fast.estimate.requests import ANTHROPIC_THINKING_TOKENS, TOKENS_PER_REQUEST
 from sseusage_fast.pricing import Pricing
-from sseusage_fast.record import UsageRecord
+from sseusage_fast.record import Iteration, UsageRecord
 
 TEXT = (
     "The tide comes in twice a day, pulled by the moon and, less, by the sun. "
@@ -722,6 +723,64 @@ def test_short_replies_learn_the_models_framing_tokens(backend: ModuleType) -> N
     # Kept with the rest of the state.
     again = Estimator.from_json(est.to_json())
     assert again.ratio("gpt-4.1", "output:offset") == offset
+
+
+def test_hidden_reasoning_per_token_is_capped_by_the_most_seen() -> None:
+    """A model seen to reason 2 tokens per visible token on short replies, at most ~30 in all,
+    is not estimated to reason 2 tokens per token of a reply ten times longer: the hidden part
+    stays within the most it was seen to do (a long JSON reply is not a long thought)."""
+    est = Estimator()
+    short_stats = text_stats(SHORT)
+    short_base = Estimator.base_tokens(short_stats)
+    for _ in range(6):
+        est.observe(
+            UsageRecord(
+                status="complete",
+                model="gpt-5",
+                provider="openai",
+                output_tokens=round(short_base) + round(2 * short_base),
+                reasoning_tokens=round(2 * short_base),
+            ),
+            output_stats=short_stats,
+        )
+    spread = est.spread("gpt-5", "reasoning")
+    assert spread is not None
+    long_text = TEXT * 10
+    long_base = Estimator.base_tokens(text_stats(long_text))
+    guess = estimate_output(
+        est,
+        text_stats(long_text),
+        Estimator.base_tokens,
+        model="gpt-5",
+        provider="openai",
+        saw_thinking=False,
+        saw_tool_use=False,
+        request=None,
+        truncated=False,
+    )
+    assert guess.value <= round(long_base + spread[1] * 1.1) + 1
+    assert guess.value >= round(long_base + spread[1])
+    assert guess.high is None and "hidden_reasoning" in guess.reasons
+
+
+def test_several_billed_passes_teach_no_output() -> None:
+    """A response billed in several passes (a compaction, an advisor's turn: `iterations`)
+    bills output its stream need not show: nothing is learned of its output."""
+    est = Estimator(min_samples=1)
+    stats = text_stats(SHORT)
+    passes = (
+        Iteration(kind="compaction", output_tokens=83),
+        Iteration(kind="message", output_tokens=8),
+    )
+    record = UsageRecord(
+        status="complete", model="claude-sonnet-4-6", output_tokens=91, iterations=passes
+    )
+    est.observe(record, output_stats=stats)
+    assert est.samples("claude-sonnet-4-6", "output:offset") == 0
+    assert est.ratio("claude-sonnet-4-6", "output:offset") is None
+    # One pass: learned.
+    est.observe(replace(record, output_tokens=12, iterations=passes[1:]), output_stats=stats)
+    assert est.samples("claude-sonnet-4-6", "output:offset") == 1
 
 
 def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:

@@ -316,7 +316,16 @@ class Estimator:
             return
         server_tools = bool(record.web_search_requests or record.web_fetch_requests)
         actual = record.output_tokens
-        if output_stats is not None and actual and "output_tokens" not in record.estimated:
+        # Several billed passes (compaction, an advisor's turn): the output is theirs together,
+        # and the stream need not show each pass's text (a compaction summary taught Claude
+        # Sonnet 4.6 an offset of 50 tokens a reply, which put its short replies at 33 for 10).
+        passes = len(record.iterations)
+        if (
+            output_stats is not None
+            and actual
+            and "output_tokens" not in record.estimated
+            and passes <= 1
+        ):
             # The billed output against what the stream showed, per kind of response: tool
             # calls (server tools too), streamed thinking, else plain text (`_learn` drops a
             # count that is not positive). Reasoning that the provider reports apart and does
