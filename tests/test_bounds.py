@@ -783,6 +783,26 @@ def test_several_billed_passes_teach_no_output() -> None:
     assert est.samples("claude-sonnet-4-6", "output:offset") == 1
 
 
+def test_replies_to_requests_with_server_tools_teach_no_output_ratio(backend: ModuleType) -> None:
+    """Code run or pages read on the provider's side are billed in a reply whose stream shows
+    part of them: with server tools offered, the output ratio and short-reply offset are not
+    learned; the same reply to a plain request is."""
+    model = "claude-sonnet-4-5-20250929"
+    body = stream(text_block(0, PIECES), model=model)
+    whole = body.replace(
+        b'"stop_sequence": null}}', b'"stop_sequence": null}, "usage": {"output_tokens": 240}}'
+    )
+    assert whole != body
+    plain = {"model": model, "max_tokens": 900, "messages": [{"role": "user", "content": "Hi"}]}
+    tools = {**plain, "tools": [{"type": "code_execution_20250825", "name": "code_execution"}]}
+    for request, learned in ((tools, False), (plain, True)):
+        est = Estimator(min_samples=1)
+        record = parse(backend, whole, est=est, provider="anthropic", request=request)
+        assert record.output_tokens == 240 and record.status == "complete"
+        assert (est.ratio(model) is not None) is learned
+        assert est.samples(model, "output:tools") == 0
+
+
 def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
     """Before a model's own offset is learned, a short plain reply is billed a token beyond its
     text (`families.SHORT_REPLY_TOKENS`: its end-of-turn token; the real captures' short
