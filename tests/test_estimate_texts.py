@@ -146,6 +146,7 @@ def test_legacy_completion_text_of_a_body_is_counted(backend: ModuleType) -> Non
         ("mistral/thinking_stream.sse", 100),
         ("openai/audio_completion.json", 3),
         ("vllm/completion_pangu.json", 40),
+        ("anthropic/compaction_message.json", 1700),
     ],
 )
 def test_real_captures_without_usage_are_estimated_from_their_text(
@@ -173,3 +174,26 @@ def test_streamed_audio_deltas_read_the_same_on_both_backends(
     )
     native, pure = (_reads(b, body, "openai") for b in both)
     assert native == pure
+
+
+def test_a_compaction_summary_in_a_body_is_counted(backend: ModuleType) -> None:
+    """Anthropic's compaction pass bills its summary as output: in a whole body the summary
+    block counts as a text block would."""
+
+    def body(*blocks: dict[str, Any]) -> bytes:
+        message = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-opus-4-6",
+            "content": list(blocks),
+            "stop_reason": "end_turn",
+        }
+        return json.dumps(message).encode()
+
+    compacted = body({"type": "compaction", "content": SENTENCE}, {"type": "text", "text": "Hi"})
+    texts = body({"type": "text", "text": SENTENCE}, {"type": "text", "text": "Hi"})
+    want = backend.parse_usage(texts, "anthropic", estimator=Estimator()).output_tokens
+    assert want is not None and want > 10
+    for record in _reads(backend, compacted, "anthropic"):
+        assert record.output_tokens == want, record
