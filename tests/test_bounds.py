@@ -34,7 +34,11 @@ from sseusage_fast.estimate.families import (
     SHORT_REPLY_TOKENS,
     hidden_reasoning,
 )
-from sseusage_fast.estimate.requests import ANTHROPIC_THINKING_TOKENS, TOKENS_PER_REQUEST
+from sseusage_fast.estimate.requests import (
+    ANTHROPIC_THINKING_TOKENS,
+    LLAMA_FRAMING,
+    TOKENS_PER_REQUEST,
+)
 from sseusage_fast.pricing import Pricing
 from sseusage_fast.record import Iteration, UsageRecord
 
@@ -460,7 +464,8 @@ def test_records_stay_hashable() -> None:
         ),
         (
             "ollama",
-            {"model": "llama3", "prompt": "A joke", "system": "Be kind"},
+            # (Llama 3 has a framing of its own: test_llama_3_requests_are_framed...)
+            {"model": "qwen2.5", "prompt": "A joke", "system": "Be kind"},
             ["Be kind", "A joke"],
             1,
         ),
@@ -801,6 +806,49 @@ def test_replies_to_requests_with_server_tools_teach_no_output_ratio(backend: Mo
         assert record.output_tokens == 240 and record.status == "complete"
         assert (est.ratio(model) is not None) is learned
         assert est.samples(model, "output:tools") == 0
+
+
+@pytest.mark.parametrize(
+    "model, provider",
+    [
+        ("llama3", "ollama"),
+        ("llama3-8b-8192", "openai"),
+        ("llama-3.3-70b-versatile", "openai"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "openai"),
+    ],
+)
+def test_llama_3_requests_are_framed_by_its_chat_template(model: str, provider: str) -> None:
+    """Llama 3's template frames each message in 5 tokens and the request in 5, wherever the
+    model is served (Groq billed 18, Ollama 17, for a prompt whose text is about 8)."""
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Tell me a joke about opentelemetry"},
+    ]
+    llama = request_info({"model": model, "messages": messages}, provider)
+    gpt = request_info({"model": "gpt-4o", "messages": messages}, provider)
+    assert llama is not None and gpt is not None and llama.stats == gpt.stats
+    assert llama.overhead == LLAMA_FRAMING[1] + LLAMA_FRAMING[0] * 2
+    assert gpt.overhead == TOKENS_PER_REQUEST + 3 * 2
+    prompt = request_info({"model": model, "prompt": "Tell me a joke"}, provider)
+    assert prompt is not None and prompt.overhead == sum(LLAMA_FRAMING)
+    # A provider's own framing (Gemini's, Cohere's) is kept.
+    cohere = request_info({"model": model, "messages": messages}, "cohere")
+    assert cohere is not None and cohere.overhead == 0
+
+
+def test_real_llama_3_prompts_are_estimated_close(backend: ModuleType) -> None:
+    capture_index = pytest.importorskip("capture_index")
+    for name in ("groq/x_groq_usage_stream.sse", "ollama/chat_stream.ndjson"):
+        cap = _capture(name)
+        record = backend.parse_usage(
+            capture_index.strip_usage(cap),
+            cap.provider,
+            request=cap.request,
+            estimator=Estimator(),
+        )
+        billed = cap.expected["input_tokens"]
+        assert record.input_tokens is not None
+        assert abs(record.input_tokens - billed) <= 0.1 * billed, (name, record.input_tokens)
 
 
 def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
