@@ -119,7 +119,9 @@ def estimate_output(
             if spread is not None:
                 lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
             lo, hi = min(lo, value), max(hi, value)
-        elif not calibrated:
+        elif not calibrated and not hidden:
+            # Before it is learned: the end-of-turn token (where hidden reasoning is added,
+            # its estimate dwarfs it).
             value += families.SHORT_REPLY_TOKENS
             hi = max(hi, value)
     if saw_tool_use and not calibrated:
