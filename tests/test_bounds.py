@@ -851,6 +851,18 @@ def test_real_llama_3_prompts_are_estimated_close(backend: ModuleType) -> None:
         assert abs(record.input_tokens - billed) <= 0.1 * billed, (name, record.input_tokens)
 
 
+def test_empty_responses_instructions_are_no_message() -> None:
+    """`"instructions": ""` (as pydantic-ai sends it) adds no system message to frame; any
+    text does."""
+    base = {"model": "gpt-5", "input": [{"role": "user", "content": "What is the key?"}]}
+    bare = request_info(base, "openai-responses")
+    empty = request_info({**base, "instructions": ""}, "openai-responses")
+    some = request_info({**base, "instructions": "Be brief."}, "openai-responses")
+    assert bare is not None and empty is not None and some is not None
+    assert empty.overhead == bare.overhead and empty.stats == bare.stats
+    assert some.overhead == bare.overhead + 3
+
+
 def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
     """Before a model's own offset is learned, a short plain reply is billed a token beyond its
     text (`families.SHORT_REPLY_TOKENS`: its end-of-turn token; the real captures' short
