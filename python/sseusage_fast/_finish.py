@@ -204,6 +204,7 @@ class FinishMixin:
                 raw[_THINKING],
                 raw[_TOOLS],
                 _core_base_tokens,
+                info is not None and info.server_tools,
             )
         else:  # a subclass may refine `observe` or `base_tokens`: the public call, as before
             estimator.observe(
@@ -214,6 +215,7 @@ class FinishMixin:
                 output_stats=raw[_OUTPUT_STATS],
                 output_has_thinking=raw[_THINKING],
                 output_has_tools=raw[_TOOLS],
+                server_tools=info is not None and info.server_tools,
             )
         self._record = record
         return record

@@ -119,6 +119,11 @@ def estimate_output(
             if spread is not None:
                 lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
             lo, hi = min(lo, value), max(hi, value)
+        elif not calibrated and not hidden:
+            # Before it is learned: the end-of-turn token (where hidden reasoning is added,
+            # its estimate dwarfs it).
+            value += families.SHORT_REPLY_TOKENS
+            hi = max(hi, value)
     if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
         value, hi = value + extra, hi + 2 * extra
@@ -138,11 +143,16 @@ def estimate_output(
         # and 72.1% for the prior), else as a flat count.
         per_token = estimator.ratio(model, "reasoning:per_token")
         if per_token is not None and base > 0:
-            value += per_token * base
+            flat = estimator.spread(model, "reasoning")
+            hidden_tokens = per_token * base
+            if flat is not None:
+                # No more than the most the model was seen to reason: a long visible reply
+                # (JSON, a file) is not a long thought.
+                hidden_tokens = min(hidden_tokens, flat[1] * (1 + MARGIN))
+            value += hidden_tokens
             # The low end moves up by the least reasoning seen, per token or flat, whichever
             # is less (a per-token floor alone put two held-out replies below their range).
             spread = estimator.spread(model, "reasoning:per_token")
-            flat = estimator.spread(model, "reasoning")
             if spread and flat:
                 lo += min(spread[0] * base, flat[0]) * (1 - MARGIN)
         elif learned_hidden is not None:

@@ -275,6 +275,7 @@ class Estimator:
         output_has_tools: bool = False,
         input_overhead: int = 0,
         input_has_media: bool = False,
+        server_tools: bool = False,
     ) -> None:
         """Learn from one finished record, if it is a fair sample of the model's tokenizer.
 
@@ -283,6 +284,8 @@ class Estimator:
         tools. Unstreamed reasoning that the provider reports apart (OpenAI, Gemini) is taken
         off first. Input is learned from uncached + cache write + cache read tokens, less
         `input_overhead` (what `request_overhead` gave), when the request had no images/files.
+        `server_tools`: the request offered server-side tools (code execution, search): their
+        output is not learned as a ratio (hidden reasoning still is).
         """
         self._observe(
             record,
@@ -293,6 +296,7 @@ class Estimator:
             output_has_thinking,
             output_has_tools,
             self.base_tokens,
+            server_tools,
         )
 
     def _observe(
@@ -305,6 +309,7 @@ class Estimator:
         output_has_thinking: bool,
         output_has_tools: bool,
         base_of: Callable[[Sequence[int]], float],
+        server_tools_offered: bool = False,
     ) -> None:
         # `observe`, positional (a parser's `finish` calls this once per request), with the
         # function that turns stats into the base: `finish` passes `core_base_tokens` for
@@ -316,7 +321,16 @@ class Estimator:
             return
         server_tools = bool(record.web_search_requests or record.web_fetch_requests)
         actual = record.output_tokens
-        if output_stats is not None and actual and "output_tokens" not in record.estimated:
+        # Several billed passes (compaction, an advisor's turn): the output is theirs together,
+        # and the stream need not show each pass's text (a compaction summary taught Claude
+        # Sonnet 4.6 an offset of 50 tokens a reply, which put its short replies at 33 for 10).
+        passes = len(record.iterations)
+        if (
+            output_stats is not None
+            and actual
+            and "output_tokens" not in record.estimated
+            and passes <= 1
+        ):
             # The billed output against what the stream showed, per kind of response: tool
             # calls (server tools too), streamed thinking, else plain text (`_learn` drops a
             # count that is not positive). Reasoning that the provider reports apart and does
@@ -332,8 +346,12 @@ class Estimator:
                 kind = "output:thinking"
             else:
                 kind = "output"
-            self._learn(key, kind, actual - hidden, output_stats, base_of)
-            if kind == "output":
+            # With server-side tools offered, the bill holds work the stream shows in part or
+            # not at all (code run, results read): a ratio learned from it put Claude's plain
+            # tool calls and server-tool replies far off, held out.
+            if not server_tools_offered:
+                self._learn(key, kind, actual - hidden, output_stats, base_of)
+            if kind == "output" and not server_tools_offered:
                 base = base_of(output_stats)
                 if 0 < base < MIN_BASE_TOKENS and actual - hidden > 0:
                     self._learn_count(key, "output:offset", round(actual - hidden - base))

@@ -39,6 +39,9 @@ SUMMARIZED_THINKING_RATIO = 1.8
 TOOL_CALL_RATIO = 1.1
 TOOL_CALL_TOKENS = {"anthropic": 30}
 TOOL_CALL_TOKENS_DEFAULT = 10
+# Tokens a short plain reply bills beyond its text before a model's own offset is learned
+# (`output:offset`): its end-of-turn token and the like.
+SHORT_REPLY_TOKENS = 1
 
 
 # Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and

@@ -83,6 +83,13 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
             if let Some(Value::Array(blocks)) = obj.get("content") {
                 for block in blocks.iter().filter_map(Value::as_object) {
                     count_block(ex, block);
+                    // A compaction pass's summary, billed as output (a body only: streamed,
+                    // its `compaction_delta` is read by the fast reader, which skips it).
+                    if block.get("type").and_then(Value::as_str) == Some("compaction") {
+                        if let Some(text) = block.get("content").and_then(Value::as_str) {
+                            ex.output_text.add(text);
+                        }
+                    }
                 }
             }
             true

@@ -26,7 +26,7 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
             if let Some(delta) = json::object(choice, "delta") {
-                count_message(ex, delta);
+                count_message(ex, delta, false);
             }
             if let Some(reason) = json::string(choice, "finish_reason") {
                 ex.stop_reason = Some(reason);
@@ -86,7 +86,11 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
             if let Some(message) = json::object(choice, "message") {
-                count_message(ex, message);
+                count_message(ex, message, true);
+            }
+            // A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
+            if let Some(text) = choice.get("text").and_then(Value::as_str) {
+                ex.output_text.add(text);
             }
             if let Some(reason) = json::string(choice, "finish_reason") {
                 ex.stop_reason = Some(reason);
@@ -114,17 +118,19 @@ fn read_identity(ex: &mut Facts, obj: &Object) {
     }
 }
 
-/// A streamed `delta` or a body's `message`: content, reasoning text, tool-call arguments.
-fn count_message(ex: &mut Facts, message: &Object) {
-    if let Some(text) = message.get("content").and_then(Value::as_str) {
-        ex.output_text.add(text);
-    }
-    if let Some(Value::Array(parts)) = message.get("content") {
-        for part in parts.iter().filter_map(Value::as_object) {
-            if let Some(text) = part.get("text").and_then(Value::as_str) {
-                ex.output_text.add(text);
+/// A streamed `delta` or a body's `message` (`whole`): content (a string, or an array of
+/// text and Mistral thinking parts), reasoning text, tool-call arguments, and in a body the
+/// transcript of an audio reply. (Streamed, a `delta.audio` transcript is not counted here:
+/// the fast reader reads such chunks without it, and both backends must agree.)
+fn count_message(ex: &mut Facts, message: &Object, whole: bool) {
+    match message.get("content") {
+        Some(Value::String(text)) => ex.output_text.add(text),
+        Some(Value::Array(parts)) => {
+            for part in parts.iter().filter_map(Value::as_object) {
+                count_part(ex, part);
             }
         }
+        _ => {}
     }
     for key in ["reasoning_content", "reasoning"] {
         if let Some(text) = message.get(key).and_then(Value::as_str) {
@@ -143,5 +149,42 @@ fn count_message(ex: &mut Facts, message: &Object) {
                 }
             }
         }
+    }
+    if whole {
+        let audio = json::object(message, "audio");
+        if let Some(text) = audio
+            .and_then(|a| a.get("transcript"))
+            .and_then(Value::as_str)
+        {
+            ex.output_text.add(text);
+        }
+    }
+}
+
+/// One part of a content array: its `text`, or a Mistral thinking part's text (`{"type":
+/// "thinking", "thinking": [{"type": "text", "text": ...}]}`, or the thinking as a string).
+fn count_part(ex: &mut Facts, part: &Object) {
+    if let Some(text) = part.get("text").and_then(Value::as_str) {
+        ex.output_text.add(text);
+    }
+    if part.get("type").and_then(Value::as_str) != Some("thinking") {
+        return;
+    }
+    match part.get("thinking") {
+        Some(Value::String(text)) => {
+            ex.saw_thinking = true;
+            ex.output_text.add(text);
+        }
+        Some(Value::Array(inner)) => {
+            ex.saw_thinking = true;
+            for text in inner
+                .iter()
+                .filter_map(Value::as_object)
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+            {
+                ex.output_text.add(text);
+            }
+        }
+        _ => {}
     }
 }

@@ -69,7 +69,7 @@ def walk_responses(body: dict[str, Any]) -> Walked | None:
     if items is None and "instructions" not in body:
         return None
     w = Walk()
-    if isinstance(body.get("instructions"), str):
+    if isinstance(body.get("instructions"), str) and body["instructions"]:
         w.messages += 1
         w.text(body["instructions"])
     if isinstance(items, str):

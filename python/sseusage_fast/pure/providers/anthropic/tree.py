@@ -75,6 +75,11 @@ def on_body(ex: Facts, value: Any) -> bool:
             for block in blocks:
                 if isinstance(block, dict):
                     _count_block(ex, block)
+                    # A compaction pass's summary, billed as output (a body only: streamed,
+                    # its `compaction_delta` is read by the native fast reader, which skips it).
+                    summary = block.get("content")
+                    if block.get("type") == "compaction" and isinstance(summary, str):
+                        ex.output_text.add(summary)
         return True
     if kind == "error":
         read_error(ex, value)

@@ -101,21 +101,29 @@ def _read_choices(ex: Facts, obj: dict[str, Any], key: str) -> None:
             continue
         message = object_(choice, key)
         if message is not None:
-            _count_message(ex, message)
+            _count_message(ex, message, whole=key == "message")
+        if key == "message":
+            # A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
+            text = choice.get("text")
+            if isinstance(text, str):
+                ex.output_text.add(text)
         reason = string(choice, "finish_reason")
         if reason is not None:
             ex.stop_reason = reason
 
 
-def _count_message(ex: Facts, message: dict[str, Any]) -> None:
-    """A streamed delta or a body's message: content, reasoning text, tool-call arguments."""
+def _count_message(ex: Facts, message: dict[str, Any], *, whole: bool) -> None:
+    """A streamed delta or a body's message (`whole`): content (a string, or an array of text
+    and Mistral thinking parts), reasoning text, tool-call arguments, and in a body the
+    transcript of an audio reply. (Streamed, a `delta.audio` transcript is not counted here:
+    the native fast reader reads such chunks without it, and both backends must agree.)"""
     content = message.get("content")
     if isinstance(content, str):
         ex.output_text.add(content)
     elif isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                ex.output_text.add(part["text"])
+            if isinstance(part, dict):
+                _count_part(ex, part)
     for key in ("reasoning_content", "reasoning"):
         text = message.get(key)
         if isinstance(text, str):
@@ -133,3 +141,27 @@ def _count_message(ex: Facts, message: dict[str, Any]) -> None:
                     text = function.get(key)
                     if isinstance(text, str):
                         ex.output_text.add(text)
+    if whole:
+        audio = object_(message, "audio")
+        transcript = audio.get("transcript") if audio is not None else None
+        if isinstance(transcript, str):
+            ex.output_text.add(transcript)
+
+
+def _count_part(ex: Facts, part: dict[str, Any]) -> None:
+    """One part of a content array: its `text`, or a Mistral thinking part's text (`{"type":
+    "thinking", "thinking": [{"type": "text", "text": ...}]}`, or the thinking as a string)."""
+    text = part.get("text")
+    if isinstance(text, str):
+        ex.output_text.add(text)
+    if part.get("type") != "thinking":
+        return
+    thinking = part.get("thinking")
+    if isinstance(thinking, str):
+        ex.saw_thinking = True
+        ex.output_text.add(thinking)
+    elif isinstance(thinking, list):
+        ex.saw_thinking = True
+        for inner in thinking:
+            if isinstance(inner, dict) and isinstance(inner.get("text"), str):
+                ex.output_text.add(inner["text"])
