@@ -147,6 +147,7 @@ def test_legacy_completion_text_of_a_body_is_counted(backend: ModuleType) -> Non
         ("openai/audio_completion.json", 3),
         ("vllm/completion_pangu.json", 40),
         ("anthropic/compaction_message.json", 1700),
+        ("anthropic/compaction_stream.sse", 80),
     ],
 )
 def test_real_captures_without_usage_are_estimated_from_their_text(
@@ -163,37 +164,33 @@ def test_real_captures_without_usage_are_estimated_from_their_text(
     assert native[0].output_tokens is not None and native[0].output_tokens >= at_least
 
 
-def test_streamed_audio_deltas_read_the_same_on_both_backends(
+def test_streamed_audio_transcripts_and_completion_text_are_counted(
     both: tuple[ModuleType, ModuleType],
 ) -> None:
-    """`delta.audio` in a stream: the native fast reader takes such a chunk and skips the
-    audio, so its transcript is not counted by either backend yet (open: the fast reader must
-    decline it first); what matters here is that both make the same record."""
-    body = b"".join(_chunk({"audio": {"id": "a", "transcript": w}}) for w in WORDS) + _chunk(
+    """`delta.audio.transcript` and a legacy completion stream's `choices[].text`: the fast
+    reader declines such chunks and the tree counts them, the same on both backends and as
+    the same words sent as content."""
+
+    def completion(text: str | None, finish: str | None = None) -> bytes:
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+        if text is not None:
+            choice["text"] = text
+        payload = {
+            "id": "cmpl-1",
+            "object": "text_completion",
+            "model": "pangu",
+            "choices": [choice],
+        }
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    audio = b"".join(_chunk({"audio": {"id": "a", "transcript": w}}) for w in WORDS * 50) + _chunk(
         {}, "stop"
     )
-    native, pure = (_reads(b, body, "openai") for b in both)
-    assert native == pure
-
-
-def test_a_compaction_summary_in_a_body_is_counted(backend: ModuleType) -> None:
-    """Anthropic's compaction pass bills its summary as output: in a whole body the summary
-    block counts as a text block would."""
-
-    def body(*blocks: dict[str, Any]) -> bytes:
-        message = {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-opus-4-6",
-            "content": list(blocks),
-            "stop_reason": "end_turn",
-        }
-        return json.dumps(message).encode()
-
-    compacted = body({"type": "compaction", "content": SENTENCE}, {"type": "text", "text": "Hi"})
-    texts = body({"type": "text", "text": SENTENCE}, {"type": "text", "text": "Hi"})
-    want = backend.parse_usage(texts, "anthropic", estimator=Estimator()).output_tokens
-    assert want is not None and want > 10
-    for record in _reads(backend, compacted, "anthropic"):
-        assert record.output_tokens == want, record
+    texts = b"".join(completion(w) for w in WORDS * 50) + completion(None, "length")
+    content = b"".join(_chunk({"content": w}) for w in WORDS * 50) + _chunk({}, "stop")
+    for body in (audio, texts):
+        native, pure = (_reads(b, body, "openai") for b in both)
+        assert native == pure
+        want = both[1].parse_usage(content, "openai", estimator=Estimator()).output_tokens
+        assert want is not None and want > 100
+        assert all(r.output_tokens == want for r in native), [r.output_tokens for r in native]

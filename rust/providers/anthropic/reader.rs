@@ -157,6 +157,8 @@ fn delta(c: &mut Cursor, counted: &mut TextStats, holes: &mut Holes) -> Option<O
             b"text" => DeltaText::Text,
             b"thinking" => DeltaText::Thinking,
             b"partial_json" => DeltaText::ToolInput,
+            // A compaction summary (`compaction_delta`): the tree counts it.
+            b"content" => return None,
             _ => {
                 c.skip_noted(holes)?;
                 more = c.next()?;

@@ -50,6 +50,10 @@ pub fn on_event(ex: &mut Facts, event_type: &[u8], value: &Value) {
             if let Some(delta) = json::object(obj, "delta") {
                 let s = |k| delta.get(k).and_then(Value::as_str);
                 count_delta(ex, s("text"), s("thinking"), s("partial_json"));
+                // A compaction pass's summary (`compaction_delta`), billed as output.
+                if let Some(text) = s("content") {
+                    ex.output_text.add(text);
+                }
             }
         }
         b"message_delta" => {
@@ -83,8 +87,7 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
             if let Some(Value::Array(blocks)) = obj.get("content") {
                 for block in blocks.iter().filter_map(Value::as_object) {
                     count_block(ex, block);
-                    // A compaction pass's summary, billed as output (a body only: streamed,
-                    // its `compaction_delta` is read by the fast reader, which skips it).
+                    // A compaction pass's summary, billed as output.
                     if block.get("type").and_then(Value::as_str) == Some("compaction") {
                         if let Some(text) = block.get("content").and_then(Value::as_str) {
                             ex.output_text.add(text);

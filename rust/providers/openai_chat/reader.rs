@@ -44,6 +44,8 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             "content" => 0,
             "reasoning_content" => 1,
             "reasoning" => 2,
+            // An audio reply's transcript: the tree counts it.
+            "audio" => return None,
             "tool_calls" => {
                 once(&mut None::<()>, &mut seen[3], Some(()))?;
                 if skim.expect_null().is_some() {
@@ -124,8 +126,8 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             let value = skim.null_or_plain()?;
             once(&mut finish, &mut seen_finish, value)
         }
-        // Usage inside a choice (Moonshot): the tree reads it.
-        "usage" => None,
+        // Usage inside a choice (Moonshot), a legacy completion's text: the tree reads them.
+        "usage" | "text" => None,
         _ => skim.skip_value(),
     })?;
     if finish.is_some() {

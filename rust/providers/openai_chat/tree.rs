@@ -26,7 +26,11 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
             if let Some(delta) = json::object(choice, "delta") {
-                count_message(ex, delta, false);
+                count_message(ex, delta);
+            }
+            // A legacy completion's text (vLLM, OpenAI's /v1/completions).
+            if let Some(text) = choice.get("text").and_then(Value::as_str) {
+                ex.output_text.add(text);
             }
             if let Some(reason) = json::string(choice, "finish_reason") {
                 ex.stop_reason = Some(reason);
@@ -86,7 +90,7 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
             if let Some(message) = json::object(choice, "message") {
-                count_message(ex, message, true);
+                count_message(ex, message);
             }
             // A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
             if let Some(text) = choice.get("text").and_then(Value::as_str) {
@@ -118,11 +122,9 @@ fn read_identity(ex: &mut Facts, obj: &Object) {
     }
 }
 
-/// A streamed `delta` or a body's `message` (`whole`): content (a string, or an array of
-/// text and Mistral thinking parts), reasoning text, tool-call arguments, and in a body the
-/// transcript of an audio reply. (Streamed, a `delta.audio` transcript is not counted here:
-/// the fast reader reads such chunks without it, and both backends must agree.)
-fn count_message(ex: &mut Facts, message: &Object, whole: bool) {
+/// A streamed `delta` or a body's `message`: content (a string, or an array of text and
+/// Mistral thinking parts), reasoning text, tool-call arguments, an audio reply's transcript.
+fn count_message(ex: &mut Facts, message: &Object) {
     match message.get("content") {
         Some(Value::String(text)) => ex.output_text.add(text),
         Some(Value::Array(parts)) => {
@@ -150,14 +152,12 @@ fn count_message(ex: &mut Facts, message: &Object, whole: bool) {
             }
         }
     }
-    if whole {
-        let audio = json::object(message, "audio");
-        if let Some(text) = audio
-            .and_then(|a| a.get("transcript"))
-            .and_then(Value::as_str)
-        {
-            ex.output_text.add(text);
-        }
+    let audio = json::object(message, "audio");
+    if let Some(text) = audio
+        .and_then(|a| a.get("transcript"))
+        .and_then(Value::as_str)
+    {
+        ex.output_text.add(text);
     }
 }
 

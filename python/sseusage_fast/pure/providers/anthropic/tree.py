@@ -47,6 +47,10 @@ def on_event(ex: Facts, event_type: bytes, value: Any) -> None:
             _count_delta(
                 ex, _str(delta, "text"), _str(delta, "thinking"), _str(delta, "partial_json")
             )
+            # A compaction pass's summary (`compaction_delta`), billed as output.
+            summary = _str(delta, "content")
+            if summary is not None:
+                ex.output_text.add(summary)
     elif kind == "message_delta":
         delta = object_(value, "delta")
         reason = string(delta, "stop_reason") if delta is not None else None
@@ -75,8 +79,7 @@ def on_body(ex: Facts, value: Any) -> bool:
             for block in blocks:
                 if isinstance(block, dict):
                     _count_block(ex, block)
-                    # A compaction pass's summary, billed as output (a body only: streamed,
-                    # its `compaction_delta` is read by the native fast reader, which skips it).
+                    # A compaction pass's summary, billed as output.
                     summary = block.get("content")
                     if block.get("type") == "compaction" and isinstance(summary, str):
                         ex.output_text.add(summary)

@@ -101,22 +101,20 @@ def _read_choices(ex: Facts, obj: dict[str, Any], key: str) -> None:
             continue
         message = object_(choice, key)
         if message is not None:
-            _count_message(ex, message, whole=key == "message")
-        if key == "message":
-            # A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
-            text = choice.get("text")
-            if isinstance(text, str):
-                ex.output_text.add(text)
+            _count_message(ex, message)
+        # A legacy completion's text (vLLM, OpenAI's /v1/completions).
+        text = choice.get("text")
+        if isinstance(text, str):
+            ex.output_text.add(text)
         reason = string(choice, "finish_reason")
         if reason is not None:
             ex.stop_reason = reason
 
 
-def _count_message(ex: Facts, message: dict[str, Any], *, whole: bool) -> None:
-    """A streamed delta or a body's message (`whole`): content (a string, or an array of text
-    and Mistral thinking parts), reasoning text, tool-call arguments, and in a body the
-    transcript of an audio reply. (Streamed, a `delta.audio` transcript is not counted here:
-    the native fast reader reads such chunks without it, and both backends must agree.)"""
+def _count_message(ex: Facts, message: dict[str, Any]) -> None:
+    """A streamed delta or a body's message: content (a string, or an array of text and
+    Mistral thinking parts), reasoning text, tool-call arguments, an audio reply's
+    transcript."""
     content = message.get("content")
     if isinstance(content, str):
         ex.output_text.add(content)
@@ -141,11 +139,10 @@ def _count_message(ex: Facts, message: dict[str, Any], *, whole: bool) -> None:
                     text = function.get(key)
                     if isinstance(text, str):
                         ex.output_text.add(text)
-    if whole:
-        audio = object_(message, "audio")
-        transcript = audio.get("transcript") if audio is not None else None
-        if isinstance(transcript, str):
-            ex.output_text.add(transcript)
+    audio = object_(message, "audio")
+    transcript = audio.get("transcript") if audio is not None else None
+    if isinstance(transcript, str):
+        ex.output_text.add(transcript)
 
 
 def _count_part(ex: Facts, part: dict[str, Any]) -> None:
