@@ -117,10 +117,42 @@ mod tests {
         }
     }
 
+    /// Runs of padding (spaces and tabs) up to a byte that is not, at every length and place:
+    /// found as the first lane that is not blank (the skeletons' padding hole).
+    #[test]
+    fn first_stop_finds_the_end_of_padding_on_every_vector_type() {
+        for len in 0..100 {
+            for end in 0..=len {
+                let mut pad: Vec<u8> = (0..len).map(|i| [b' ', b'\t'][i % 3 / 2]).collect();
+                if end < len {
+                    pad[end] = [b'x', b'\n', 0x80][end % 3];
+                }
+                let pad = pad.as_slice();
+                crate::simd::each_vector!(check_pad::<V>(pad: &[u8], end: usize));
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn check_pad<V: Vector>(pad: &[u8], end: usize) {
+        let lanes = u32::MAX >> (32 - V::LANES);
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        let not_blank = |x: V| unsafe { !super::super::text::blanks(x) & lanes };
+        // SAFETY: as above.
+        let found = unsafe { first_stop::<V>(pad, not_blank, |c| c != b' ' && c != b'\t') };
+        assert_eq!(
+            found,
+            (end < pad.len()).then_some(end),
+            "{} {pad:?}",
+            V::LANES
+        );
+    }
+
     #[inline(always)]
     unsafe fn check<V: Vector>(a: &[u8], b: &[u8], same: bool) {
         // SAFETY: `each_vector!` runs `V` where its instructions are available.
         assert_eq!(unsafe { equal::<V>(a, b) }, same, "{} {a:?}", V::LANES);
+        // SAFETY: as above.
         let stops = |x: V| unsafe { super::super::text::blanks(x) };
         let blank = |c: u8| c == b' ' || c == b'\t';
         let first = a.iter().position(|&c| blank(c));

@@ -75,7 +75,6 @@ pub(crate) unsafe fn five_main_ideographs<V: Vector>(x: V) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::portable::Portable;
     use super::*;
 
     /// The kernels on every vector type this processor runs, against byte-by-byte definitions,
@@ -118,26 +117,13 @@ mod tests {
             }
         }
         for block in &blocks {
-            check::<Portable>(block);
-            #[cfg(target_arch = "x86_64")]
-            {
-                check::<std::arch::x86_64::__m128i>(block);
-                if crate::simd::wide() {
-                    // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
-                    unsafe { check_wide(block) };
-                }
-            }
+            let block = block.as_slice();
+            crate::simd::each_vector!(check::<V>(block: &[u8]));
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    fn check_wide(block: &[u8]) {
-        check::<std::arch::x86_64::__m256i>(block);
-    }
-
     #[inline(always)]
-    fn check<V: Vector>(block: &[u8]) {
+    unsafe fn check<V: Vector>(block: &[u8]) {
         let lanes = &block[..V::LANES];
         let mask = |f: &dyn Fn(u8) -> bool| {
             lanes
@@ -156,8 +142,8 @@ mod tests {
                 .and_then(|s| s.chars().next())
                 .is_some_and(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
         });
-        // SAFETY: the caller runs `check` where `V`'s instructions are available; the load
-        // reads the block's first `V::LANES` bytes.
+        // SAFETY: `each_vector!` runs `V` where its instructions are available; the load reads
+        // the block's first `V::LANES` bytes.
         unsafe {
             let x = V::load(lanes.as_ptr());
             assert_eq!(ascii_classes(x), (word, space), "{lanes:02x?}");
