@@ -124,20 +124,6 @@ impl TextStats {
         unsafe { self.add_plain::<Narrow>(block.as_ptr()) }
     }
 
-    /// As [`TextStats::add_plain_block`], 32 bytes at a time with AVX2 (and POPCNT, which
-    /// every AVX2 processor has); returns how many it counted (32 when there is none to stop at).
-    ///
-    /// # Safety
-    /// The processor must have AVX2 and POPCNT ([`crate::simd::wide`]).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    #[inline]
-    pub fn add_plain_block32(&mut self, block: &[u8; 32]) -> usize {
-        // SAFETY: this function's target features are AVX2's; the load reads the 32 bytes of
-        // `block`.
-        unsafe { self.add_plain::<std::arch::x86_64::__m256i>(block.as_ptr()) }
-    }
-
     /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
     /// (entered through [`simd::dispatch!`]): `block` must be valid for reading `V::LANES`
     /// bytes, and `V`'s instructions available.
@@ -478,7 +464,6 @@ mod tests {
     /// has it) counts as the narrow one does: whole ranges, and plain runs block by block.
     #[test]
     fn every_vector_type_counts_alike() {
-        use crate::simd::portable::Portable;
         let text = "Some words, 42 of_them\t\"quoted\" \\ 你好世界 é 😀 and a tail long enough \
                     for a few 32-byte blocks: the end.\n";
         let bytes = text.as_bytes();
@@ -487,48 +472,41 @@ mod tests {
             .collect();
         for (a_at, &a) in bounds.iter().enumerate() {
             for &b in &bounds[a_at..] {
-                let mut narrow = TextStats::default();
-                narrow.add_within(bytes, a, b);
-                let mut portable = TextStats::default();
-                // SAFETY: plain Rust.
-                unsafe { portable.add_within_with::<Portable>(bytes, a, b) };
-                assert_eq!(portable, narrow, "{a}..{b}");
-                #[cfg(target_arch = "x86_64")]
-                if crate::simd::wide() {
-                    let mut wide = TextStats::default();
-                    // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
-                    unsafe { wide_within(&mut wide, bytes, a, b) };
-                    assert_eq!(wide, narrow, "{a}..{b}");
-                }
+                simd::each_vector!(check_within::<V>(bytes: &[u8], a: usize, b: usize));
             }
         }
         for at in 0..bytes.len() - 32 {
-            let mut narrow = TextStats::default();
-            let n = narrow.add_plain_block(bytes[at..at + 16].try_into().unwrap());
-            let mut portable = TextStats::default();
-            // SAFETY: plain Rust; the load reads 16 bytes of `bytes`.
-            let m = unsafe { portable.add_plain::<Portable>(bytes[at..].as_ptr()) };
-            assert_eq!((m, portable), (n, narrow), "{at}");
-            #[cfg(target_arch = "x86_64")]
-            if crate::simd::wide() {
-                let mut wide = TextStats::default();
-                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
-                let k = unsafe { wide.add_plain_block32(bytes[at..at + 32].try_into().unwrap()) };
-                let mut twice = TextStats::default();
-                let mut j = twice.add_plain_block(bytes[at..at + 16].try_into().unwrap());
-                if j == 16 {
-                    j += twice.add_plain_block(bytes[at + 16..at + 32].try_into().unwrap());
-                }
-                assert_eq!((k, wide), (j, twice), "{at}");
-            }
+            simd::each_vector!(check_plain::<V>(bytes: &[u8], at: usize));
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    fn wide_within(stats: &mut TextStats, buf: &[u8], start: usize, end: usize) {
-        // SAFETY: this function's target features are AVX2's.
-        unsafe { stats.add_within_with::<std::arch::x86_64::__m256i>(buf, start, end) }
+    /// `buf[start..end]` counted with `V` as with the narrow vector.
+    #[inline(always)]
+    unsafe fn check_within<V: Vector>(buf: &[u8], start: usize, end: usize) {
+        let mut narrow = TextStats::default();
+        narrow.add_within(buf, start, end);
+        let mut with = TextStats::default();
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        unsafe { with.add_within_with::<V>(buf, start, end) };
+        assert_eq!(with, narrow, "{start}..{end} {}", V::LANES);
+    }
+
+    /// The plain run at `at` counted with one block of `V` as with the 16-byte blocks.
+    #[inline(always)]
+    unsafe fn check_plain<V: Vector>(bytes: &[u8], at: usize) {
+        let mut with = TextStats::default();
+        // SAFETY: as above; the load reads `V::LANES` <= 32 bytes of `bytes` from `at`.
+        let n = unsafe { with.add_plain::<V>(bytes[at..at + 32].as_ptr()) };
+        let mut narrow = TextStats::default();
+        let mut m = 0;
+        while m < V::LANES {
+            let k = narrow.add_plain_block(bytes[at + m..at + m + 16].try_into().unwrap());
+            m += k;
+            if k < 16 {
+                break;
+            }
+        }
+        assert_eq!((n, with), (m, narrow), "{at} {}", V::LANES);
     }
 
     #[test]

@@ -24,8 +24,6 @@ pub(crate) enum Seen {
 pub(crate) struct Dispatch {
     pub facts: Facts,
     pub state: State,
-    /// The AVX2 paths may run ([`crate::simd::wide`]).
-    pub wide: bool,
     /// A line of the event-stream format was seen.
     pub saw_sse_line: bool,
     /// The layouts of the stream's events that the fast readers read, learned: whole events
@@ -49,7 +47,6 @@ impl Dispatch {
         Dispatch {
             facts: Facts::new(provider),
             state: State::default(),
-            wide: crate::simd::wide(),
             saw_sse_line: false,
             skeletons: Skeletons::default(),
             data_skeletons: Skeletons::default(),
@@ -223,7 +220,7 @@ impl EventSink for Dispatch {
         };
         let run = self
             .skeletons
-            .run(rest, &mut stats, max_event_bytes, self.wide, fits, hit);
+            .run(rest, &mut stats, max_event_bytes, fits, hit);
         ex.output_text = stats;
         if run.events > 0 {
             ex.events += run.events;

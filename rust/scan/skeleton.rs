@@ -15,7 +15,8 @@
 
 use crate::scan::cursor::number_end;
 use crate::scan::holes::{Hole, MAX_HOLES};
-use crate::scan::strings::{ascii_stop, count_string_with, skip_string};
+use crate::scan::strings::{ascii_stop_with, count_string_with, skip_string};
+use crate::simd::{self, bytes, text, Narrow, Vector};
 use crate::textstats::TextStats;
 
 /// The most literal bytes a skeleton keeps: a real event's are a few hundred.
@@ -119,7 +120,8 @@ impl<E: PartialEq> Skeleton<E> {
         }
         skeleton.bytes = bytes.into_boxed_slice();
         skeleton.compile(u16::MAX);
-        let read = skeleton.read::<false>(event, &mut TextStats::default(), &mut None);
+        // SAFETY: the narrow vector is the baseline's.
+        let read = unsafe { skeleton.read::<Narrow>(event, &mut TextStats::default(), &mut None) };
         if read != Some(event.len()) {
             return None;
         }
@@ -184,9 +186,9 @@ impl<E: PartialEq> Skeleton<E> {
 
     /// If `b` starts with an event of this layout: where it ends, its counted holes counted
     /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
-    /// last, if several) set in `id`.
+    /// last, if several) set in `id`. `V`'s instructions must be available.
     #[inline(always)]
-    fn read<const WIDE: bool>(
+    unsafe fn read<V: Vector>(
         &self,
         b: &[u8],
         counted: &mut TextStats,
@@ -198,15 +200,16 @@ impl<E: PartialEq> Skeleton<E> {
             debug_assert!(start <= end && end <= self.bytes.len());
             // SAFETY: `compile` makes every segment's literal a range of `bytes`, in order.
             let lit = unsafe { self.bytes.get_unchecked(start..end) };
-            if !same_bytes::<WIDE>(b.get(pos..pos + lit.len())?, lit) {
+            // SAFETY (the three calls): the caller's contract.
+            if unsafe { !bytes::equal::<V>(b.get(pos..pos + lit.len())?, lit) } {
                 return None;
             }
             pos += lit.len();
             pos = match seg.hole {
-                Hole::Count => count_string_with::<WIDE>(b, pos, counted)?,
-                Hole::Blanks => blanks_end(b, pos),
+                Hole::Count => unsafe { count_string_with::<V>(b, pos, counted)? },
+                Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
                 Hole::End => pos,
-                Hole::Str => string_end(b, pos)?,
+                Hole::Str => unsafe { string_end::<V>(b, pos)? },
                 Hole::Num => match b.get(pos..pos + 2) {
                     // One digit (an index), the usual case.
                     Some(&[d, next])
@@ -300,7 +303,9 @@ impl<E: PartialEq> Skeletons<E> {
                 continue;
             }
             let mut counted = stats.continued();
-            if skeleton.read::<false>(data, &mut counted, &mut None) == Some(data.len()) {
+            // SAFETY: the narrow vector is the baseline's.
+            let end = unsafe { skeleton.read::<Narrow>(data, &mut counted, &mut None) };
+            if end == Some(data.len()) {
                 stats.append(&counted);
                 hit(&skeleton.effect);
                 self.clock += 1;
@@ -315,228 +320,118 @@ impl<E: PartialEq> Skeletons<E> {
     /// their counted holes counted into `stats`, `hit` called with each event's skeleton (its
     /// effect, and its slot). Only skeletons whose effect `fits` are tried. An event is taken
     /// only when shorter than `max_event_bytes` and not ended by a CR that ends `rest` (an LF
-    /// may follow in the next read: the framer's line path reads that). `wide` is
-    /// [`crate::simd::wide`].
+    /// may follow in the next read: the framer's line path reads that). 32 bytes a step with
+    /// AVX2 where the processor has it.
     pub fn run(
         &mut self,
         rest: &[u8],
         stats: &mut TextStats,
         max_event_bytes: usize,
-        wide: bool,
         fits: impl Fn(&E) -> bool,
         hit: impl FnMut(&E, usize),
     ) -> Run {
         if self.items.is_empty() {
             return Run::default();
         }
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` is `simd::wide()`: the processor has AVX2 and POPCNT.
-            return unsafe { self.run_wide(rest, stats, max_event_bytes, fits, hit) };
-        }
-        let _ = wide;
-        self.run_with::<false>(rest, stats, max_event_bytes, fits, hit)
-    }
-
-    /// [`Skeletons::run`] compiled for AVX2 and POPCNT: literals compared and text counted 32
-    /// bytes a step.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    unsafe fn run_wide(
-        &mut self,
-        rest: &[u8],
-        stats: &mut TextStats,
-        max_event_bytes: usize,
-        fits: impl Fn(&E) -> bool,
-        hit: impl FnMut(&E, usize),
-    ) -> Run {
-        self.run_with::<true>(rest, stats, max_event_bytes, fits, hit)
-    }
-
-    #[inline(always)]
-    fn run_with<const WIDE: bool>(
-        &mut self,
-        rest: &[u8],
-        stats: &mut TextStats,
-        max_event_bytes: usize,
-        fits: impl Fn(&E) -> bool,
-        mut hit: impl FnMut(&E, usize),
-    ) -> Run {
-        let mut run = Run::default();
-        'events: while run.used < rest.len() {
-            let next = &rest[run.used..];
-            let n = self.items.len();
-            for turn in 0..n {
-                // The last one first, then the others in order.
-                let at = match turn {
-                    0 => self.last,
-                    t if t <= self.last => t - 1,
-                    t => t,
-                };
-                let skeleton = &self.items[at];
-                if !fits(&skeleton.effect) {
-                    continue;
-                }
-                // Counted in place; put back as it was on a miss.
-                let (saved, mut id) = (*stats, None);
-                let Some(end) = skeleton.read::<WIDE>(next, stats, &mut id) else {
-                    *stats = saved;
-                    continue;
-                };
-                if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
-                    *stats = saved;
-                    break 'events; // the line path reads it
-                }
-                hit(&skeleton.effect, at);
-                if let Some((start, end)) = id {
-                    run.last_id = Some((run.used + start, run.used + end));
-                }
-                self.last = at;
-                run.used += end;
-                run.events += 1;
-                continue 'events;
-            }
-            break;
-        }
-        if run.events > 0 {
-            self.clock += 1;
-            self.items[self.last].used_at = self.clock;
-        }
-        run
+        let skeletons = self;
+        simd::dispatch!([E: PartialEq, F: Fn(&E) -> bool, H: FnMut(&E, usize)] run_with::<V, E>(
+            skeletons: &mut Skeletons<E>,
+            rest: &[u8],
+            stats: &mut TextStats,
+            max_event_bytes: usize,
+            fits: F,
+            hit: H,
+        ) -> Run)
     }
 }
 
-/// Past a string's body and closing quote at `pos`, checked: plain ASCII at once, the rest
-/// (escapes, non-ASCII text) by the full check.
+/// [`Skeletons::run`] with `V`'s blocks: the kernel [`simd::dispatch!`] compiles for each
+/// vector; `V`'s instructions must be available.
 #[inline(always)]
-fn string_end(b: &[u8], pos: usize) -> Option<usize> {
-    let stop = pos + ascii_stop(b.get(pos..)?)?;
+unsafe fn run_with<V: Vector, E: PartialEq>(
+    skeletons: &mut Skeletons<E>,
+    rest: &[u8],
+    stats: &mut TextStats,
+    max_event_bytes: usize,
+    fits: impl Fn(&E) -> bool,
+    mut hit: impl FnMut(&E, usize),
+) -> Run {
+    let mut run = Run::default();
+    'events: while run.used < rest.len() {
+        let next = &rest[run.used..];
+        let n = skeletons.items.len();
+        for turn in 0..n {
+            // The last one first, then the others in order.
+            let at = match turn {
+                0 => skeletons.last,
+                t if t <= skeletons.last => t - 1,
+                t => t,
+            };
+            let skeleton = &skeletons.items[at];
+            if !fits(&skeleton.effect) {
+                continue;
+            }
+            // Counted in place; put back as it was on a miss.
+            let (saved, mut id) = (*stats, None);
+            // SAFETY: the caller's contract.
+            let Some(end) = (unsafe { skeleton.read::<V>(next, stats, &mut id) }) else {
+                *stats = saved;
+                continue;
+            };
+            if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
+                *stats = saved;
+                break 'events; // the line path reads it
+            }
+            hit(&skeleton.effect, at);
+            if let Some((start, end)) = id {
+                run.last_id = Some((run.used + start, run.used + end));
+            }
+            skeletons.last = at;
+            run.used += end;
+            run.events += 1;
+            continue 'events;
+        }
+        break;
+    }
+    if run.events > 0 {
+        skeletons.clock += 1;
+        skeletons.items[skeletons.last].used_at = skeletons.clock;
+    }
+    run
+}
+
+/// Past a string's body and closing quote at `pos`, checked: plain ASCII at once, the rest
+/// (escapes, non-ASCII text) by the full check. `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn string_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
+    // SAFETY: the caller's contract.
+    let stop = pos + unsafe { ascii_stop_with::<V>(b.get(pos..)?)? };
     match b[stop] {
         b'"' => Some(stop + 1),
         _ => skip_string(b, stop),
     }
 }
 
-/// Past the spaces and tabs at `pos`, 16 bytes at a time: the padding some streams write
-/// runs to dozens.
+/// Past the spaces and tabs at `pos`, `V::LANES` bytes at a time: the padding some streams
+/// write runs to dozens. `V`'s instructions must be available.
 #[inline(always)]
-fn blanks_end(b: &[u8], mut pos: usize) -> usize {
+unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
     if !matches!(b.get(pos), Some(b' ' | b'\t')) {
         return pos; // the usual case: no padding
     }
-    #[cfg(target_arch = "x86_64")]
-    while let Some(block) = b.get(pos..pos + 16) {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of `block`.
-        let blanks = unsafe {
-            let x = _mm_loadu_si128(block.as_ptr().cast());
-            let blank = _mm_or_si128(
-                _mm_cmpeq_epi8(x, _mm_set1_epi8(b' ' as i8)),
-                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\t' as i8)),
-            );
-            _mm_movemask_epi8(blank) as u32
-        };
-        let run = (!blanks).trailing_zeros() as usize; // 16 when all are blank
-        if run < 16 {
-            return pos + run;
-        }
-        pos += 16;
-    }
-    while let Some(b' ' | b'\t') = b.get(pos) {
-        pos += 1;
-    }
-    pos
+    let not_blank = |c: u8| c != b' ' && c != b'\t';
+    // SAFETY: the caller's contract.
+    let lanes = u32::MAX >> (32 - V::LANES);
+    let stops = |x| unsafe { !text::blanks(x) & lanes };
+    let run = unsafe { bytes::first_stop::<V>(&b[pos..], stops, not_blank) };
+    pos + run.unwrap_or(b.len() - pos)
 }
 
-/// `a == b`, inlined and 16 bytes at a time (32 with AVX2 when `WIDE`), the last block
-/// overlapping, stopping at the first block that differs. Only the AVX2 paths may
-/// instantiate it with `WIDE`.
+/// `a == b`, inlined and 16 bytes at a time, the last block overlapping ([`bytes::equal`]).
 #[inline(always)]
-pub(crate) fn same_bytes<const WIDE: bool>(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        if WIDE && a.len() >= 32 {
-            // SAFETY: `WIDE` code runs only where AVX2 is available (above).
-            return unsafe { same_bytes32(a, b) };
-        }
-        if a.len() >= 16 {
-            return same_bytes16(a, b);
-        }
-    }
-    if a.len() >= 8 {
-        let word = |x: &[u8], at: usize| u64::from_le_bytes(x[at..at + 8].try_into().expect("8"));
-        let last = a.len() - 8;
-        // Up to 16 bytes in two words (x86_64 compares longer ones above).
-        let mut diff = (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last));
-        let mut at = 8;
-        while at < last {
-            diff |= word(a, at) ^ word(b, at);
-            at += 8;
-        }
-        return diff == 0;
-    }
-    if a.len() >= 4 {
-        let word = |x: &[u8], at: usize| u32::from_le_bytes(x[at..at + 4].try_into().expect("4"));
-        let last = a.len() - 4;
-        return (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last)) == 0;
-    }
-    match a.len() {
-        0 => true,
-        // The first, middle and last bytes: all of them.
-        n => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-    }
-}
-
-/// [`same_bytes`] for slices of the same length, at least 16 bytes.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn same_bytes16(a: &[u8], b: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-    let last = a.len() - 16;
-    // SAFETY: SSE2 is part of the x86_64 baseline; every load reads 16 bytes at an offset of
-    // at most `len - 16` of `a` or `b`, which have the same length.
-    unsafe {
-        let load = |x: &[u8], at: usize| _mm_loadu_si128(x.as_ptr().add(at).cast());
-        let same_at = |at: usize| _mm_movemask_epi8(_mm_cmpeq_epi8(load(a, at), load(b, at)));
-        let mut at = 0;
-        while at < last {
-            if same_at(at) != 0xFFFF {
-                return false;
-            }
-            at += 16;
-        }
-        same_at(last) == 0xFFFF
-    }
-}
-
-/// [`same_bytes`] for slices of the same length, at least 32 bytes, with AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-fn same_bytes32(a: &[u8], b: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-    let last = a.len() - 32;
-    // SAFETY: this function's own target feature; every load reads 32 bytes at an offset of
-    // at most `len - 32` of `a` or `b`, which have the same length.
-    let load = |x: &[u8], at: usize| unsafe { _mm256_loadu_si256(x.as_ptr().add(at).cast()) };
-    let diff = |at: usize| _mm256_xor_si256(load(a, at), load(b, at));
-    // The last block first (overlapping), then two blocks a step, one test each.
-    let mut any = diff(last);
-    let mut at = 0;
-    while at + 32 < last {
-        any = _mm256_or_si256(any, _mm256_or_si256(diff(at), diff(at + 32)));
-        if _mm256_testz_si256(any, any) == 0 {
-            return false;
-        }
-        at += 64;
-    }
-    if at < last {
-        any = _mm256_or_si256(any, diff(at));
-    }
-    _mm256_testz_si256(any, any) == 1
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe { bytes::equal::<Narrow>(a, b) }
 }
 
 #[cfg(test)]
@@ -568,33 +463,24 @@ mod tests {
         (event, skeleton)
     }
 
+    /// The run of `skeletons` over `rest`, read with every vector type (the same with each),
+    /// then read as dispatched, which updates `skeletons` as a stream's would be.
     fn run_of(skeletons: &mut Skeletons<u8>, rest: &[u8], max: usize) -> (Run, TextStats) {
-        let mut stats = TextStats::default();
-        let mut hits = 0;
-        let mut wides = vec![false];
-        if crate::simd::wide() {
-            wides.push(true);
-        }
-        let mut first = None;
-        for wide in wides {
-            let mut s = skeletons.clone();
-            stats = TextStats::default();
-            let run = s.run(rest, &mut stats, max, wide, |_| true, |&e, _| hits += e);
-            assert_eq!(
-                *first.get_or_insert((run, stats)),
-                (run, stats),
-                "same in both builds"
-            );
-        }
-        let (run, _) = first.expect("one run");
-        skeletons.run(
-            rest,
-            &mut TextStats::default(),
-            max,
-            false,
-            |_| true,
-            |_, _| {},
+        let (mut list, all) = (Vec::new(), &*skeletons);
+        let runs = &mut list;
+        simd::each_vector!(run_each::<V>(
+            all: &Skeletons<u8>,
+            rest: &[u8],
+            max: usize,
+            runs: &mut Vec<(Run, TextStats)>
+        ));
+        assert!(
+            list.windows(2).all(|w| w[0] == w[1]),
+            "the same with each vector"
         );
+        let mut stats = TextStats::default();
+        let run = skeletons.run(rest, &mut stats, max, |_| true, |_, _| {});
+        assert_eq!((run, stats), list[0], "as dispatched");
         (run, stats)
     }
 
@@ -828,30 +714,18 @@ mod tests {
         assert_eq!(skeletons.len(), 2);
     }
 
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,popcnt")]
-        fn wide(a: &[u8], b: &[u8]) -> bool {
-            same_bytes::<true>(a, b)
-        }
-        let a: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
-        for len in 0..a.len() {
-            let a = &a[..len];
-            let mut bs = vec![(a.to_vec(), true), ([a, b"x"].concat(), false)];
-            for at in 0..len {
-                let mut b = a.to_vec();
-                b[at] ^= 0x20;
-                bs.push((b, false));
-            }
-            for (b, same) in bs {
-                assert_eq!(same_bytes::<false>(a, &b), same, "{len}");
-                #[cfg(target_arch = "x86_64")]
-                if crate::simd::wide() {
-                    // SAFETY: `simd::wide()`: the processor has AVX2 and POPCNT.
-                    assert_eq!(unsafe { wide(a, &b) }, same, "{len}");
-                }
-            }
-        }
+    /// [`run_with`] on a copy of `all`, pushed to `runs`.
+    #[inline(always)]
+    unsafe fn run_each<V: Vector>(
+        all: &Skeletons<u8>,
+        rest: &[u8],
+        max: usize,
+        runs: &mut Vec<(Run, TextStats)>,
+    ) {
+        let (mut copy, mut stats) = (all.clone(), TextStats::default());
+        let (fits, hit) = (|_: &u8| true, |_: &u8, _| {});
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        let run = unsafe { run_with::<V, u8>(&mut copy, rest, &mut stats, max, fits, hit) };
+        runs.push((run, stats));
     }
 }

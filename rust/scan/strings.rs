@@ -2,75 +2,42 @@
 //! pass. Anything unusual returns `None`, and the caller reads the event with the full JSON
 //! parser instead, so the result is always the one a full parse gives.
 
+use crate::simd::{bytes, text, Narrow, Vector};
 use crate::textstats::TextStats;
 
 /// The first byte of `b` that ends a plain run inside a JSON string: a quote, a backslash or
-/// a control character (which JSON forbids raw). 16 bytes at a time with SSE2 on x86_64.
+/// a control character (which JSON forbids raw). 16 bytes at a time.
 #[inline]
 pub fn string_stop(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and stay in `b`.
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let high3 = _mm_set1_epi8(0xE0u8 as i8);
-            let zero = _mm_setzero_si128();
-            while i + 16 <= b.len() {
-                let x = _mm_loadu_si128(b.as_ptr().add(i).cast());
-                let control = _mm_cmpeq_epi8(_mm_and_si128(x, high3), zero); // x < 0x20
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-                    control,
-                );
-                let mask = _mm_movemask_epi8(hits);
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe {
+        bytes::first_stop::<Narrow>(
+            b,
+            |x| text::utf8_string_stops(x),
+            |c| c == b'"' || c == b'\\' || c < 0x20,
+        )
     }
-    b[i..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| i + p)
 }
 
 /// As [`string_stop`], but a byte >= 0x80 stops the run too: plain ASCII found without a
-/// UTF-8 check (names, types, ids), 16 bytes at a time with SSE2 on x86_64.
+/// UTF-8 check (names, types, ids), 16 bytes at a time.
 #[inline(always)]
 pub fn ascii_stop(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of the x86_64 baseline; loads are unaligned and stay in `b`.
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let space = _mm_set1_epi8(0x20);
-            while i + 16 <= b.len() {
-                let x = _mm_loadu_si128(b.as_ptr().add(i).cast());
-                // Signed: bytes >= 0x80 are negative, below 0x20 as the control characters.
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
-                    _mm_cmplt_epi8(x, space),
-                );
-                let mask = _mm_movemask_epi8(hits);
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe { ascii_stop_with::<Narrow>(b) }
+}
+
+/// [`ascii_stop`] `V::LANES` bytes at a time; `V`'s instructions must be available.
+#[inline(always)]
+pub(crate) unsafe fn ascii_stop_with<V: Vector>(b: &[u8]) -> Option<usize> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        bytes::first_stop::<V>(
+            b,
+            |x| text::string_stops(x),
+            |c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c),
+        )
     }
-    b[i..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
-        .map(|p| i + p)
 }
 
 /// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
@@ -79,35 +46,25 @@ pub fn ascii_stop(b: &[u8]) -> Option<usize> {
 /// (escapes, non-ASCII text, the buffer's last bytes) continues in [`count_string_rest`].
 #[inline(always)]
 pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
-    count_string_with::<false>(bytes, start, stats)
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe { count_string_with::<Narrow>(bytes, start, stats) }
 }
 
-/// [`count_string`], 32 bytes a step with AVX2 when `WIDE`. Only the AVX2 paths (functions
-/// compiled with the `avx2` and `popcnt` target features, entered when [`crate::simd::wide`]
-/// says so) may instantiate it with `WIDE`.
+/// [`count_string`], `V::LANES` bytes a step; `V`'s instructions must be available (the
+/// readers generic over [`Vector`], entered through [`crate::simd::dispatch!`]).
 #[inline(always)]
-pub(crate) fn count_string_with<const WIDE: bool>(
+pub(crate) unsafe fn count_string_with<V: Vector>(
     bytes: &[u8],
     start: usize,
     stats: &mut TextStats,
 ) -> Option<usize> {
     let mut pos = start;
     #[cfg(target_arch = "x86_64")]
-    loop {
-        let n = if WIDE {
-            let Some(block) = bytes.get(pos..pos + 32) else {
-                break;
-            };
-            // SAFETY: `WIDE` code runs only where AVX2 and POPCNT are available (above).
-            unsafe { stats.add_plain_block32(block.try_into().expect("32 bytes")) }
-        } else {
-            let Some(block) = bytes.get(pos..pos + 16) else {
-                break;
-            };
-            stats.add_plain_block(block.try_into().expect("16 bytes"))
-        };
+    while let Some(block) = bytes.get(pos..pos + V::LANES) {
+        // SAFETY: the caller's contract; the load reads the `V::LANES` bytes of `block`.
+        let n = unsafe { stats.add_plain::<V>(block.as_ptr()) };
         pos += n;
-        if n < if WIDE { 32 } else { 16 } {
+        if n < V::LANES {
             if bytes[pos] == b'"' {
                 return Some(pos + 1);
             }

@@ -4,15 +4,19 @@
 //! - `vector`: the [`Vector`] trait, the dozen operations the kernels use.
 //! - `x86` (x86_64): the trait on SSE2's `__m128i` and AVX2's `__m256i`.
 //! - `portable`: the trait in plain Rust, for other processors and as the tests' reference.
-//! - `text`: the kernels, each written once over the trait.
+//! - `text`: the block kernels, each written once over the trait: which lanes end a string's
+//!   run, are word characters, white space, padding.
+//! - `bytes`: the slice kernels over the trait: the first lane a block kernel marks, equality.
 //!
 //! [`Narrow`] is the 16-byte vector every processor of this build has (SSE2 is part of the
 //! x86_64 baseline): code calls it directly, inlined. The wide one (AVX2 with POPCNT, 32 bytes
 //! a step) runs only inside a function compiled for it, entered when [`wide`] says so:
 //! [`dispatch!`](crate::simd::dispatch) writes that function and the choice once for a kernel.
 //! `SSEUSAGE_FAST_SIMD=sse2` keeps to the baseline: how the tests cover both paths on one
-//! machine.
+//! machine; `each_vector!` runs a test's generic check on every vector type.
+//! No other module holds an intrinsic or a `target_feature`.
 
+pub(crate) mod bytes;
 #[cfg(any(test, not(target_arch = "x86_64")))]
 pub(crate) mod portable;
 pub(crate) mod text;
@@ -52,37 +56,67 @@ fn detected() -> bool {
 /// Runs the generic kernel `$kernel::<V>` with the widest [`Vector`] this process may use: a
 /// function compiled for AVX2 and POPCNT around `$kernel::<__m256i>` when [`wide`] says so,
 /// else `$kernel::<Narrow>`. The arguments are named as the caller's variables, with their
-/// types (the compiled function takes them as parameters):
+/// types (the compiled function takes them as parameters); the kernel's other type arguments
+/// follow `V`, and the compiled function's generic parameters come first, in brackets:
 ///
 /// ```ignore
 /// let (stats, buf) = (self, text.as_bytes());
 /// simd::dispatch!(count::<V>(stats: &mut TextStats, buf: &[u8]))
+/// simd::dispatch!([E, F: Fn(&E)] each::<V, E>(items: &[E], f: F) -> usize)
 /// ```
 ///
 /// `$kernel` must be an `unsafe fn` generic over `V: Vector` and `#[inline(always)]`, so that
 /// it compiles inside the AVX2 function with AVX2.
 macro_rules! dispatch {
-    ($kernel:ident::<V>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
+    ($([$($generics:tt)*])? $kernel:ident::<V $(, $more:ty)*>($($arg:ident: $ty:ty),* $(,)?)
+     $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx2,popcnt")]
-            unsafe fn wide_kernel($($arg: $ty),*) $(-> $ret)? {
+            unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: this function's target features are those the kernel's vector needs.
-                unsafe { $kernel::<std::arch::x86_64::__m256i>($($arg),*) }
+                unsafe { $kernel::<std::arch::x86_64::__m256i $(, $more)*>($($arg),*) }
             }
             if $crate::simd::wide() {
                 // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
                 unsafe { wide_kernel($($arg),*) }
             } else {
                 // SAFETY: the narrow vector is the baseline's.
-                unsafe { $kernel::<$crate::simd::Narrow>($($arg),*) }
+                unsafe { $kernel::<$crate::simd::Narrow $(, $more)*>($($arg),*) }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             // SAFETY: the narrow vector is the baseline's.
-            unsafe { $kernel::<$crate::simd::Narrow>($($arg),*) }
+            unsafe { $kernel::<$crate::simd::Narrow $(, $more)*>($($arg),*) }
         }
     }};
 }
 pub(crate) use dispatch;
+
+/// For the tests: runs the generic check `$kernel::<V>` with every vector type this processor
+/// has (plain Rust, SSE2, and AVX2 where [`wide`] says so), in one process; written as
+/// [`dispatch!`]'s argument, without a result.
+#[cfg(test)]
+macro_rules! each_vector {
+    ($kernel:ident::<V>($($arg:ident: $ty:ty),* $(,)?)) => {{
+        // SAFETY: plain Rust.
+        unsafe { $kernel::<$crate::simd::portable::Portable>($($arg),*) };
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is the x86_64 baseline.
+            unsafe { $kernel::<std::arch::x86_64::__m128i>($($arg),*) };
+            #[target_feature(enable = "avx2,popcnt")]
+            unsafe fn wide_kernel($($arg: $ty),*) {
+                // SAFETY: this function's target features are those the kernel's vector needs.
+                unsafe { $kernel::<std::arch::x86_64::__m256i>($($arg),*) }
+            }
+            if $crate::simd::wide() {
+                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                unsafe { wide_kernel($($arg),*) };
+            }
+        }
+    }};
+}
+#[cfg(test)]
+pub(crate) use each_vector;

@@ -77,6 +77,11 @@ impl Vector for Portable {
     }
 
     #[inline(always)]
+    unsafe fn is_zero(self) -> bool {
+        self.0 == [0; 16]
+    }
+
+    #[inline(always)]
     unsafe fn count_ones(mask: u32) -> u32 {
         mask.count_ones()
     }

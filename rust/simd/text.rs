@@ -1,6 +1,7 @@
-//! The kernels of text counting, each written once over [`Vector`]: which bytes of a block end
-//! a plain run of a JSON string, which are word characters or white space, and whether a
-//! block starts with five ideographs of the main CJK block. `textstats` does the counting.
+//! The kernels of text reading, each written once over [`Vector`]: which bytes of a block end
+//! a plain run of a JSON string, which are word characters, white space or padding, and
+//! whether a block starts with five ideographs of the main CJK block. `textstats` does the
+//! counting, `scan` the reading.
 
 use super::vector::Vector;
 
@@ -12,6 +13,24 @@ pub(crate) unsafe fn string_stops<V: Vector>(x: V) -> u32 {
     // Signed: bytes of 0x80 and more are negative, below 0x20 like the control characters.
     x.lt_signed(V::splat(0x20))
         .or(quote_or_backslash)
+        .movemask()
+}
+
+/// The lanes that end a run of text inside a JSON string whose UTF-8 is checked apart: a
+/// quote, a backslash or a control character; bytes of 0x80 and more do not stop it.
+#[inline(always)]
+pub(crate) unsafe fn utf8_string_stops<V: Vector>(x: V) -> u32 {
+    let quote_or_backslash = x.cmpeq(V::splat(b'"')).or(x.cmpeq(V::splat(b'\\')));
+    // Below 0x20 (unsigned) is no bit of 0xE0 set.
+    let control = x.and(V::splat(0xE0)).cmpeq(V::splat(0));
+    control.or(quote_or_backslash).movemask()
+}
+
+/// The lanes holding a space or a tab: padding between JSON tokens.
+#[inline(always)]
+pub(crate) unsafe fn blanks<V: Vector>(x: V) -> u32 {
+    x.cmpeq(V::splat(b' '))
+        .or(x.cmpeq(V::splat(b'\t')))
         .movemask()
 }
 
@@ -56,7 +75,6 @@ pub(crate) unsafe fn five_main_ideographs<V: Vector>(x: V) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::portable::Portable;
     use super::*;
 
     /// The kernels on every vector type this processor runs, against byte-by-byte definitions,
@@ -99,26 +117,13 @@ mod tests {
             }
         }
         for block in &blocks {
-            check::<Portable>(block);
-            #[cfg(target_arch = "x86_64")]
-            {
-                check::<std::arch::x86_64::__m128i>(block);
-                if crate::simd::wide() {
-                    // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
-                    unsafe { check_wide(block) };
-                }
-            }
+            let block = block.as_slice();
+            crate::simd::each_vector!(check::<V>(block: &[u8]));
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,popcnt")]
-    fn check_wide(block: &[u8]) {
-        check::<std::arch::x86_64::__m256i>(block);
-    }
-
     #[inline(always)]
-    fn check<V: Vector>(block: &[u8]) {
+    unsafe fn check<V: Vector>(block: &[u8]) {
         let lanes = &block[..V::LANES];
         let mask = |f: &dyn Fn(u8) -> bool| {
             lanes
@@ -129,6 +134,7 @@ mod tests {
         let word = mask(&|b| b.is_ascii_alphanumeric() || b == b'_');
         let space = mask(&|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
         let stops = mask(&|b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b));
+        let utf8_stops = mask(&|b| b == b'"' || b == b'\\' || b < 0x20);
         let five = (0..5).all(|k| {
             let ch = &lanes[3 * k..3 * k + 3];
             std::str::from_utf8(ch)
@@ -136,12 +142,19 @@ mod tests {
                 .and_then(|s| s.chars().next())
                 .is_some_and(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
         });
-        // SAFETY: the caller runs `check` where `V`'s instructions are available; the load
-        // reads the block's first `V::LANES` bytes.
+        // SAFETY: `each_vector!` runs `V` where its instructions are available; the load reads
+        // the block's first `V::LANES` bytes.
         unsafe {
             let x = V::load(lanes.as_ptr());
             assert_eq!(ascii_classes(x), (word, space), "{lanes:02x?}");
             assert_eq!(string_stops(x), stops, "{lanes:02x?}");
+            assert_eq!(utf8_string_stops(x), utf8_stops, "{lanes:02x?}");
+            assert_eq!(
+                blanks(x),
+                mask(&|b| b == b' ' || b == b'\t'),
+                "{lanes:02x?}"
+            );
+            assert_eq!(x.is_zero(), lanes.iter().all(|&b| b == 0), "{lanes:02x?}");
             assert_eq!(non_ascii(x), mask(&|b| b >= 0x80), "{lanes:02x?}");
             assert_eq!(five_main_ideographs(x), five, "{lanes:02x?}");
             assert_eq!(V::count_ones(word), word.count_ones(), "{word:b}");

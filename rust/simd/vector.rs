@@ -40,6 +40,9 @@ pub(crate) trait Vector: Copy {
     /// The top bit of each lane, lane `i` at bit `i`.
     unsafe fn movemask(self) -> u32;
 
+    /// Whether every bit is 0: one test (AVX2's `vptest`) where the instruction set has it.
+    unsafe fn is_zero(self) -> bool;
+
     /// The set bits of a movemask, by the fastest means this instruction set has.
     unsafe fn count_ones(mask: u32) -> u32;
 

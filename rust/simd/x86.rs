@@ -49,6 +49,12 @@ impl Vector for __m128i {
         _mm_movemask_epi8(self) as u32
     }
 
+    /// SSE2 has no `ptest` (SSE4.1): a compare with zero and its movemask.
+    #[inline(always)]
+    unsafe fn is_zero(self) -> bool {
+        _mm_movemask_epi8(_mm_cmpeq_epi8(self, _mm_setzero_si128())) == 0xFFFF
+    }
+
     /// A table, unless the build may assume POPCNT: the x86_64 baseline has no POPCNT, and
     /// the software `count_ones` costs three times as much as two lookups.
     #[inline(always)]
@@ -111,6 +117,11 @@ impl Vector for __m256i {
     #[inline(always)]
     unsafe fn movemask(self) -> u32 {
         _mm256_movemask_epi8(self) as u32
+    }
+
+    #[inline(always)]
+    unsafe fn is_zero(self) -> bool {
+        _mm256_testz_si256(self, self) == 1
     }
 
     /// The POPCNT instruction: every AVX2 processor has it, and the AVX2 paths are compiled

@@ -253,7 +253,7 @@ impl Prefix {
     /// Where to resume reading `text` (a chunk's data) if it starts with this prefix.
     fn resume_in<'a>(&self, text: &'a str) -> Option<Resume<'a>> {
         let at = self.bytes.len();
-        if !same_bytes::<false>(text.as_bytes().get(..at)?, &self.bytes) {
+        if !same_bytes(text.as_bytes().get(..at)?, &self.bytes) {
             return None;
         }
         let field = |span: Option<(usize, usize)>| match span {

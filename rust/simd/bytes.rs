@@ -1,0 +1,162 @@
+//! The kernels over byte slices, each written once over [`Vector`]: where the first lane a
+//! block kernel marks is, and whether two slices are equal.
+
+use super::vector::Vector;
+use super::Narrow;
+
+/// The first index of `b` that `stops` marks: `V::LANES` bytes a step with the block kernel
+/// `stops` (from [`super::text`]), then the last bytes (fewer than a block) one by one with
+/// `stop`, its definition for one byte.
+///
+/// # Safety
+/// `V`'s instructions must be available.
+#[inline(always)]
+pub(crate) unsafe fn first_stop<V: Vector>(
+    b: &[u8],
+    stops: impl Fn(V) -> u32,
+    stop: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let mut i = 0;
+    while i + V::LANES <= b.len() {
+        // SAFETY: the caller's contract; the load reads `V::LANES` bytes of `b` from `i`.
+        let mask = stops(unsafe { V::load(b.as_ptr().add(i)) });
+        if mask != 0 {
+            return Some(i + mask.trailing_zeros() as usize);
+        }
+        i += V::LANES;
+    }
+    b[i..].iter().position(|&c| stop(c)).map(|p| i + p)
+}
+
+/// `a == b`, inlined and `V::LANES` bytes at a time (16 for slices shorter than that), the
+/// last block overlapping, two blocks a test; shorter slices in words.
+///
+/// # Safety
+/// `V`'s instructions must be available.
+#[inline(always)]
+pub(crate) unsafe fn equal<V: Vector>(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() >= V::LANES {
+        // SAFETY: the caller's contract; the slices have the same length, at least a block.
+        return unsafe { equal_blocks::<V>(a, b) };
+    }
+    if V::LANES > 16 && a.len() >= 16 {
+        // SAFETY: the narrow vector is the baseline's; the same length, at least 16 bytes.
+        return unsafe { equal_blocks::<Narrow>(a, b) };
+    }
+    if a.len() >= 8 {
+        let word = |x: &[u8], at: usize| u64::from_le_bytes(x[at..at + 8].try_into().expect("8"));
+        let last = a.len() - 8;
+        // Up to 16 bytes in two words (the vectors compare longer ones above).
+        let mut diff = (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last));
+        let mut at = 8;
+        while at < last {
+            diff |= word(a, at) ^ word(b, at);
+            at += 8;
+        }
+        return diff == 0;
+    }
+    if a.len() >= 4 {
+        let word = |x: &[u8], at: usize| u32::from_le_bytes(x[at..at + 4].try_into().expect("4"));
+        let last = a.len() - 4;
+        return (word(a, 0) ^ word(b, 0)) | (word(a, last) ^ word(b, last)) == 0;
+    }
+    match a.len() {
+        0 => true,
+        // The first, middle and last bytes: all of them.
+        n => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+    }
+}
+
+/// [`equal`] for slices of the same length, at least `V::LANES` bytes: the last block first
+/// (overlapping), then two blocks a step, one test each.
+#[inline(always)]
+unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
+    debug_assert!(a.len() == b.len() && a.len() >= V::LANES);
+    let last = a.len() - V::LANES;
+    // SAFETY: the caller's contract; every load reads `V::LANES` bytes at an offset of at most
+    // `len - V::LANES` of `a` or `b`, which have the same length.
+    let diff = |at: usize| unsafe { V::load(a.as_ptr().add(at)).xor(V::load(b.as_ptr().add(at))) };
+    let mut any = diff(last);
+    let mut at = 0;
+    // SAFETY (all three): register operations, the caller's contract.
+    while at + V::LANES < last {
+        any = unsafe { any.or(diff(at).or(diff(at + V::LANES))) };
+        if unsafe { !any.is_zero() } {
+            return false;
+        }
+        at += 2 * V::LANES;
+    }
+    if at < last {
+        any = unsafe { any.or(diff(at)) };
+    }
+    unsafe { any.is_zero() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_is_slice_equality_on_every_vector_type() {
+        let a: Vec<u8> = (0..200u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..a.len() {
+            let a = &a[..len];
+            let mut bs = vec![(a.to_vec(), true), ([a, b"x"].concat(), false)];
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                bs.push((b, false));
+            }
+            for (b, same) in &bs {
+                let (b, same) = (b.as_slice(), *same);
+                crate::simd::each_vector!(check::<V>(a: &[u8], b: &[u8], same: bool));
+            }
+        }
+    }
+
+    /// Runs of padding (spaces and tabs) up to a byte that is not, at every length and place:
+    /// found as the first lane that is not blank (the skeletons' padding hole).
+    #[test]
+    fn first_stop_finds_the_end_of_padding_on_every_vector_type() {
+        for len in 0..100 {
+            for end in 0..=len {
+                let mut pad: Vec<u8> = (0..len).map(|i| [b' ', b'\t'][i % 3 / 2]).collect();
+                if end < len {
+                    pad[end] = [b'x', b'\n', 0x80][end % 3];
+                }
+                let pad = pad.as_slice();
+                crate::simd::each_vector!(check_pad::<V>(pad: &[u8], end: usize));
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn check_pad<V: Vector>(pad: &[u8], end: usize) {
+        let lanes = u32::MAX >> (32 - V::LANES);
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        let not_blank = |x: V| unsafe { !super::super::text::blanks(x) & lanes };
+        // SAFETY: as above.
+        let found = unsafe { first_stop::<V>(pad, not_blank, |c| c != b' ' && c != b'\t') };
+        assert_eq!(
+            found,
+            (end < pad.len()).then_some(end),
+            "{} {pad:?}",
+            V::LANES
+        );
+    }
+
+    #[inline(always)]
+    unsafe fn check<V: Vector>(a: &[u8], b: &[u8], same: bool) {
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        assert_eq!(unsafe { equal::<V>(a, b) }, same, "{} {a:?}", V::LANES);
+        // SAFETY: as above.
+        let stops = |x: V| unsafe { super::super::text::blanks(x) };
+        let blank = |c: u8| c == b' ' || c == b'\t';
+        let first = a.iter().position(|&c| blank(c));
+        // SAFETY: as above.
+        assert_eq!(unsafe { first_stop::<V>(a, stops, blank) }, first);
+    }
+}
