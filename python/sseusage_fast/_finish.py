@@ -120,8 +120,10 @@ class FinishMixin:
         reasons: tuple[str, ...] = ()
         input_tokens, output_tokens = raw[_INPUT], raw[_OUTPUT]
         if self._estimate and not error_body:
-            base_of = _base_of(estimator)
+            # How stats become a base, looked up only where an estimate needs it.
+            base_of = None
             if not raw[_OUTPUT_FINAL] and status != "not_sse":
+                base_of = _base_of(estimator)
                 # A message_start placeholder is not the output; the streamed text is a floor.
                 guess = estimate_output(
                     estimator,
@@ -142,7 +144,7 @@ class FinishMixin:
                 ranges["output_tokens"] = (guess.low, guess.high)
                 reasons = guess.reasons
             if input_tokens is None and info is not None:
-                guess = estimate_input(estimator, info, base_of, model=model)
+                guess = estimate_input(estimator, info, base_of or _base_of(estimator), model=model)
                 input_tokens = guess.value
                 estimated += ("input_tokens",)
                 ranges["input_tokens"] = (guess.low, guess.high)
@@ -193,6 +195,9 @@ class FinishMixin:
                 # median from 23.5% to 38.5%: benches/estimate_accuracy.py, seeded halves).
                 input_stats = None
         if type(estimator) is Estimator:
+            if status != "complete":  # `_observe` learns only from complete records
+                self._record = record
+                return record
             # Every stats tuple here was counted by a core (text_stats for the request): six
             # ints, so `base_tokens` needs no check.
             estimator._observe(
