@@ -346,11 +346,11 @@ class Estimator:
             reasoning = None if "reasoning_tokens" in estimated else record.reasoning_tokens
             hidden = 0 if output_has_thinking else (reasoning or 0)
             if output_has_tools or server_tools:
-                kind = "output:tools"
+                kind, min_base = "output:tools", _MIN_BASE["output:tools"]
             elif output_has_thinking:
-                kind = "output:thinking"
+                kind, min_base = "output:thinking", _MIN_BASE["output:thinking"]
             else:
-                kind = "output"
+                kind, min_base = "output", MIN_BASE_TOKENS
             billed = actual - hidden
             base: float | None = None
             # With server-side tools offered, the bill holds work the stream shows in part or
@@ -358,7 +358,7 @@ class Estimator:
             # tool calls and server-tool replies far off, held out.
             if billed > 0 and not server_tools_offered:
                 base = base_of(output_stats)
-                if not base < _MIN_BASE.get(kind, MIN_BASE_TOKENS):
+                if not base < min_base:
                     # As `_learn`: min(high, max(low, ratio)) by comparisons (NaN included).
                     ratio = billed / base
                     low, high = _LIMITS[kind]
