@@ -44,6 +44,7 @@ _AUDIO_IN, _AUDIO_OUT = _RAW["audio_input_tokens"], _RAW["audio_output_tokens"]
 _ITERATIONS, _PROVIDER_COST = _RAW["iterations"], _RAW["provider_cost"]
 _GEO, _FRAMING = _RAW["inference_geo"], _RAW["framing"]
 _COUNTS = (_OUTPUT, _INPUT, _CACHE_WRITE, _CACHE_READ, _CACHE_5M, _CACHE_1H, _REASONING)
+_REASON_RANK = {reason: rank for rank, reason in enumerate(ESTIMATE_REASONS)}
 # The record's fields after the raw record's shared ones, in the order `finish` appends.
 _APPENDED = (
     "no_usage_data",
@@ -120,8 +121,10 @@ class FinishMixin:
         reasons: tuple[str, ...] = ()
         input_tokens, output_tokens = raw[_INPUT], raw[_OUTPUT]
         if self._estimate and not error_body:
-            base_of = _base_of(estimator)
+            # How stats become a base, looked up only where an estimate needs it.
+            base_of = None
             if not raw[_OUTPUT_FINAL] and status != "not_sse":
+                base_of = _base_of(estimator)
                 # A message_start placeholder is not the output; the streamed text is a floor.
                 guess = estimate_output(
                     estimator,
@@ -142,7 +145,7 @@ class FinishMixin:
                 ranges["output_tokens"] = (guess.low, guess.high)
                 reasons = guess.reasons
             if input_tokens is None and info is not None:
-                guess = estimate_input(estimator, info, base_of, model=model)
+                guess = estimate_input(estimator, info, base_of or _base_of(estimator), model=model)
                 input_tokens = guess.value
                 estimated += ("input_tokens",)
                 ranges["input_tokens"] = (guess.low, guess.high)
@@ -150,7 +153,9 @@ class FinishMixin:
             elif input_tokens is None and request is None:
                 reasons += ("no_request",)
             if len(reasons) > 1:
-                reasons = tuple(r for r in ESTIMATE_REASONS if r in reasons)
+                # In ESTIMATE_REASONS order, each once: sorted by rank (half the cost of a
+                # pass over all ESTIMATE_REASONS).
+                reasons = tuple(sorted(set(reasons), key=_REASON_RANK.__getitem__))
 
         # The figures a bill is made of: when one of these is unknown or estimated, a human
         # looks.
@@ -193,6 +198,9 @@ class FinishMixin:
                 # median from 23.5% to 38.5%: benches/estimate_accuracy.py, seeded halves).
                 input_stats = None
         if type(estimator) is Estimator:
+            if status != "complete":  # `_observe` learns only from complete records
+                self._record = record
+                return record
             # Every stats tuple here was counted by a core (text_stats for the request): six
             # ints, so `base_tokens` needs no check.
             estimator._observe(

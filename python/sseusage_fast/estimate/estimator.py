@@ -6,6 +6,7 @@ from the base estimate of `textstats`, and `Estimator.estimate` applies the lear
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -68,6 +69,7 @@ _LIMITS = {
     "output:offset": (-50.0, 50.0),
     "reasoning:per_token": (0.0, 1000.0),
 }
+_OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
 _MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
 WINDOW = 64
@@ -79,6 +81,7 @@ WINDOW = 64
 _FAMILY_KINDS = frozenset({"input"})
 
 
+@functools.lru_cache(maxsize=4096)  # per calibration key: as bounded as `calibration_key`'s
 def _family_key(key: str) -> str:
     """The calibration key of a model's family: the letters its name starts with (`claude`,
     `gpt`, `gemini`, `grok`, `o` for o1/o3/o4), under a prefix no model name has."""
@@ -313,74 +316,124 @@ class Estimator:
     ) -> None:
         # `observe`, positional (a parser's `finish` calls this once per request), with the
         # function that turns stats into the base: `finish` passes `core_base_tokens` for
-        # the stats its core counted.
+        # the stats its core counted. What the record teaches is worked out first (the base
+        # once per stats), then added under one lock (`_learn` and `_learn_count`, inlined:
+        # their calls were most of the cost of a record that teaches one sample).
         if record.status != "complete":
             return
         key = calibration_key(record.model)
         if key is None:
             return
+        estimated = record.estimated
         server_tools = bool(record.web_search_requests or record.web_fetch_requests)
+        # (window, value, counted) of each sample: what `_add` takes.
+        samples: list[tuple[tuple[str, str], float, bool]] = []
         actual = record.output_tokens
         # Several billed passes (compaction, an advisor's turn): the output is theirs together,
         # and the stream need not show each pass's text (a compaction summary taught Claude
         # Sonnet 4.6 an offset of 50 tokens a reply, which put its short replies at 33 for 10).
-        passes = len(record.iterations)
         if (
             output_stats is not None
             and actual
-            and "output_tokens" not in record.estimated
-            and passes <= 1
+            and "output_tokens" not in estimated
+            and len(record.iterations) <= 1
         ):
             # The billed output against what the stream showed, per kind of response: tool
-            # calls (server tools too), streamed thinking, else plain text (`_learn` drops a
-            # count that is not positive). Reasoning that the provider reports apart and does
+            # calls (server tools too), streamed thinking, else plain text (a count that is not
+            # positive teaches nothing). Reasoning that the provider reports apart and does
             # not stream (OpenAI reasoning, Gemini thoughts, xAI) is learned as its own count
             # and taken off the text.
-            reasoning = record.reasoning_tokens
-            if "reasoning_tokens" in record.estimated:
-                reasoning = None
+            reasoning = None if "reasoning_tokens" in estimated else record.reasoning_tokens
             hidden = 0 if output_has_thinking else (reasoning or 0)
             if output_has_tools or server_tools:
-                kind = "output:tools"
+                kind, min_base = "output:tools", _MIN_BASE["output:tools"]
             elif output_has_thinking:
-                kind = "output:thinking"
+                kind, min_base = "output:thinking", _MIN_BASE["output:thinking"]
             else:
-                kind = "output"
+                kind, min_base = "output", MIN_BASE_TOKENS
+            billed = actual - hidden
+            base: float | None = None
             # With server-side tools offered, the bill holds work the stream shows in part or
             # not at all (code run, results read): a ratio learned from it put Claude's plain
             # tool calls and server-tool replies far off, held out.
-            if not server_tools_offered:
-                self._learn(key, kind, actual - hidden, output_stats, base_of)
-            if kind == "output" and not server_tools_offered:
+            if billed > 0 and not server_tools_offered:
                 base = base_of(output_stats)
-                if 0 < base < MIN_BASE_TOKENS and actual - hidden > 0:
-                    self._learn_count(key, "output:offset", round(actual - hidden - base))
+                if not base < min_base:
+                    # As `_learn`: min(high, max(low, ratio)) by comparisons (NaN included).
+                    ratio = billed / base
+                    low, high = _LIMITS[kind]
+                    if not ratio > low:
+                        ratio = low
+                    elif not ratio < high:
+                        ratio = high
+                    samples.append(((key, kind), ratio, True))
+                elif kind == "output" and 0 < base:  # a short plain reply: its offset
+                    # As `_count`: min(high, max(low, ...)) of a float made from an int (never
+                    # NaN or -0.0), which those two comparisons give without the calls.
+                    offset = float(round(billed - base))
+                    if offset < _OFFSET_LOW:
+                        offset = _OFFSET_LOW
+                    elif offset > _OFFSET_HIGH:
+                        offset = _OFFSET_HIGH
+                    samples.append(((key, "output:offset"), offset, False))
             if not output_has_thinking and (
                 reasoning is not None or record.provider in _REPORTS_REASONING
             ):
-                self._learn_count(key, "reasoning", hidden)
-                base = base_of(output_stats)
+                samples.append(((key, "reasoning"), _count("reasoning", hidden), False))
+                if base is None:
+                    base = base_of(output_stats)
                 if base >= 5:
-                    self._learn_count(key, "reasoning:per_token", hidden / base)
-        if server_tools:
-            return  # the search results are input the request body does not show
-        if input_stats is not None and not input_has_media and record.input_tokens is not None:
-            estimated = record.estimated
-            if not (
+                    per_token = _count("reasoning:per_token", hidden / base)
+                    samples.append(((key, "reasoning:per_token"), per_token, False))
+        if (
+            not server_tools  # the search results are input the request body does not show
+            and input_stats is not None
+            and not input_has_media
+            and record.input_tokens is not None
+            and not (
                 "input_tokens" in estimated
                 or "cache_creation_input_tokens" in estimated
                 or "cache_read_input_tokens" in estimated
-            ):
-                # As sum() over a generator (the same items: the same result on any Python).
-                total = sum(
-                    (
-                        record.input_tokens or 0,
-                        record.cache_creation_input_tokens or 0,
-                        record.cache_read_input_tokens or 0,
-                    )
+            )
+        ):
+            # As sum() over a generator (the same items: the same result on any Python).
+            total = sum(
+                (
+                    record.input_tokens or 0,
+                    record.cache_creation_input_tokens or 0,
+                    record.cache_read_input_tokens or 0,
                 )
-                actual = total - max(0, int(input_overhead))
-                self._learn(key, "input", actual, input_stats, base_of)
+            )
+            billed = total - max(0, int(input_overhead))
+            if billed > 0:
+                base = base_of(input_stats)
+                if not base < MIN_BASE_TOKENS:
+                    ratio = _ratio("input", billed / base)
+                    samples.append(((key, "input"), ratio, True))
+                    # Its family's window too (`_FAMILY_KINDS`), not counted twice.
+                    samples.append(((_family_key(key), "input"), ratio, False))
+        if samples:
+            self._add_all(samples)
+
+    def _add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
+        # `_add` of each (window, value, counted), under one lock.
+        ratios = self._ratios
+        lock = self._lock
+        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
+        try:
+            for window_key, value, counted in samples:
+                window = ratios.get(window_key)
+                if window is None:
+                    window = ratios[window_key] = _Window(self._window)
+                # window.add(value), inlined (one call less per sample)
+                recent, ordered = window.recent, window.ordered
+                if len(recent) == recent.maxlen:
+                    del ordered[bisect_left(ordered, recent[0])]
+                recent.append(value)
+                insort(ordered, value)
+                self._learned += counted
+        finally:
+            lock.release()
 
     def _learn(
         self,
@@ -390,39 +443,23 @@ class Estimator:
         stats: Sequence[int],
         base_of: Callable[[Sequence[int]], float],
     ) -> None:
+        # One ratio (`_observe` does the same inline, for all it learns under one lock).
         if actual <= 0:
             return
         base = base_of(stats)
         if base < _MIN_BASE.get(kind, MIN_BASE_TOKENS):
             return
-        low, high = _LIMITS[kind]
-        # min(high, max(low, ratio)) as those two compare (NaN included), without the calls.
-        ratio = actual / base
-        if not ratio > low:
-            ratio = low
-        elif not ratio < high:
-            ratio = high
+        ratio = _ratio(kind, actual / base)
         self._add(key, kind, ratio)
         if kind in _FAMILY_KINDS:
             self._add(_family_key(key), kind, ratio, counted=False)
 
     def _learn_count(self, key: str, kind: str, count: float) -> None:
         # A count learned as it is (hidden reasoning tokens), within the kind's limits.
-        low, high = _LIMITS[kind]
-        self._add(key, kind, min(high, max(low, float(count))), counted=False)
+        self._add(key, kind, _count(kind, count), counted=False)
 
     def _add(self, key: str, kind: str, ratio: float, *, counted: bool = True) -> None:
-        window_key = (key, kind)
-        lock = self._lock
-        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
-        try:
-            window = self._ratios.get(window_key)
-            if window is None:
-                window = self._ratios[window_key] = _Window(self._window)
-            window.add(ratio)
-            self._learned += counted
-        finally:
-            lock.release()
+        self._add_all((((key, kind), ratio, counted),))
 
     # ---- persistence -----------------------------------------------------------------------
 
@@ -534,3 +571,19 @@ def _clean_ratios(values: Iterable[Any], kind: str = "output") -> list[float]:
             continue
         out.append(min(high, max(low, float(v))))
     return out
+
+
+def _ratio(kind: str, ratio: float) -> float:
+    # min(high, max(low, ratio)) as those two compare (NaN included), without the calls.
+    low, high = _LIMITS[kind]
+    if not ratio > low:
+        return low
+    if not ratio < high:
+        return high
+    return ratio
+
+
+def _count(kind: str, count: float) -> float:
+    # A count learned as it is (hidden reasoning tokens), within the kind's limits.
+    low, high = _LIMITS[kind]
+    return min(high, max(low, float(count)))
