@@ -730,24 +730,29 @@ def test_short_replies_learn_the_models_framing_tokens(backend: ModuleType) -> N
     assert again.ratio("gpt-4.1", "output:offset") == offset
 
 
+def _reason_twice_the_reply(est: Estimator, stats: Any) -> None:
+    """gpt-5 billed for a reply with `stats` and reasoning twice as long, neither streamed."""
+    base = Estimator.base_tokens(stats)
+    est.observe(
+        UsageRecord(
+            status="complete",
+            model="gpt-5",
+            provider="openai",
+            output_tokens=round(base) + round(2 * base),
+            reasoning_tokens=round(2 * base),
+        ),
+        output_stats=stats,
+    )
+
+
 def test_hidden_reasoning_per_token_is_capped_by_the_most_seen() -> None:
     """A model seen to reason 2 tokens per visible token on short replies, at most ~30 in all,
     is not estimated to reason 2 tokens per token of a reply ten times longer: the hidden part
     stays within the most it was seen to do (a long JSON reply is not a long thought)."""
     est = Estimator()
     short_stats = text_stats(SHORT)
-    short_base = Estimator.base_tokens(short_stats)
     for _ in range(6):
-        est.observe(
-            UsageRecord(
-                status="complete",
-                model="gpt-5",
-                provider="openai",
-                output_tokens=round(short_base) + round(2 * short_base),
-                reasoning_tokens=round(2 * short_base),
-            ),
-            output_stats=short_stats,
-        )
+        _reason_twice_the_reply(est, short_stats)
     spread = est.spread("gpt-5", "reasoning")
     assert spread is not None
     long_text = TEXT * 10
@@ -904,17 +909,7 @@ def test_learned_hidden_reasoning_scales_with_the_visible_reply() -> None:
     est = Estimator()
     short_stats, long_stats = text_stats(SHORT), text_stats(TEXT)
     for stats in (short_stats, long_stats, short_stats, long_stats, short_stats):
-        base = Estimator.base_tokens(stats)
-        est.observe(
-            UsageRecord(
-                status="complete",
-                model="gpt-5",
-                provider="openai",
-                output_tokens=round(base) + round(2 * base),
-                reasoning_tokens=round(2 * base),
-            ),
-            output_stats=stats,
-        )
+        _reason_twice_the_reply(est, stats)
     per_token = est.ratio("gpt-5", "reasoning:per_token")
     assert per_token is not None and 1.8 <= per_token <= 2.2
 
