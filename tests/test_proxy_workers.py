@@ -153,3 +153,41 @@ def test_a_worker_that_dies_stops_the_others_and_the_proxy_exits_non_zero(
     assert proc.returncode != 0
     assert "ended with status -9: stopping the others" in stderr
     assert not Path(f"/proc/{second}").exists()  # reaped by the supervisor before it exited
+
+
+# A worker's server, stopped by SIGTERM in the moment between the proxy's own handler and
+# uvicorn's (as a supervisor stops a worker that is still starting).
+_EARLY_SIGTERM = """
+import os, signal, sys
+import uvicorn
+from sseusage_fast.cli import main
+
+run = uvicorn.Server.run
+
+def signalled_run(self, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return run(self, *args, **kwargs)
+
+uvicorn.Server.run = signalled_run
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_sigterm_before_the_server_takes_its_signals_is_not_lost(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), str(ROOT / "tests")]),
+    }
+    with serve(create_replay_app()) as up:
+        proc = subprocess.run(
+            [sys.executable, "-c", _EARLY_SIGTERM, "proxy", "--upstream", up]
+            + ["--port", str(free_port()), "--db", str(tmp_path / "w.db")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,  # before the fix: the signal was swallowed and the server ran on
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "shut down on SIGTERM" in proc.stderr
+    assert "ledger closed" in proc.stderr

@@ -4,6 +4,7 @@ ledger closed after. Every expected failure is a `StartupError` with one line to
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import logging
 import math
@@ -155,11 +156,6 @@ def serve_on(
         if config.meter:
             app.state.proxy.coster.load()  # now, to be frozen with the rest
         settle_gc()
-        # uvicorn handles the signal (graceful shutdown), then raises it again once done so
-        # that the process dies of it; a no-op handler underneath lets the ledger close and
-        # the process exit 0 instead.
-        for sig in previous:
-            signal.signal(sig, _drained)
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -169,6 +165,13 @@ def serve_on(
                 **uvicorn_options(config),
             )
         )
+        # uvicorn handles the signal (graceful shutdown), then raises it again once done so
+        # that the process dies of it; this handler underneath lets the ledger close and the
+        # process exit 0 instead. A signal that comes before uvicorn has taken its handlers
+        # over (a supervisor stopping a worker still starting) is not lost: the server stops
+        # as soon as its startup is done.
+        for sig in previous:
+            signal.signal(sig, functools.partial(_drained, server))
         server.run(sockets=[sock])
     finally:
         for sig, handler in previous.items():
@@ -186,7 +189,8 @@ def serve_on(
         raise SystemExit(3)
 
 
-def _drained(signum: int, frame: FrameType | None) -> None:
+def _drained(server: Any, signum: int, frame: FrameType | None) -> None:
+    server.should_exit = True
     log.info("shut down on %s", signal.Signals(signum).name)
 
 
