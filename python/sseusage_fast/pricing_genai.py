@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .estimate.model_names import parse_model_name
-from .pricing import ModelPrice, Rates
+from .pricing_tables import ModelPrice, Rates
 
 # First-party providers, in the order that wins a name two of them spell (Google lists Claude
 # on Vertex at Anthropic's prices; Anthropic's own row comes first).
