@@ -8,7 +8,7 @@
     PYTHONPATH=python python benches/compare.py --layouts  # only the layouts table
 
 The layouts table: the same streams re-serialised in the byte layouts real traffic has
-(`corpus.LAYOUTS`), and a last row of the real recorded SSE responses in `tests/captures/`
+(`layouts.LAYOUTS`), and a last row of the real recorded SSE responses in `tests/captures/`
 (Anthropic, OpenAI Chat and Responses, as the client received them), native `UsageParser` against
 the tuned pure-Python extractor on the same bytes in the same run, at 16 KiB reads and one read
 per event, with the floors each must meet.
@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # benches/ is not a package: import its modules by path.
 import corpus
+import layouts
 import peers
 
 Run = Callable[[list[list[bytes]]], None]
@@ -344,10 +345,10 @@ def measure_layouts(seed: int, mib: float, repeats: int, target: float) -> list[
         return []
     target_bytes = int(mib * corpus.MIB)
     classes = [
-        (layout.key, layout.label, layout.api, corpus.layout_corpus(layout, seed, target_bytes))
-        for layout in corpus.LAYOUTS
+        (layout.key, layout.label, layout.api, layouts.layout_corpus(layout, seed, target_bytes))
+        for layout in layouts.LAYOUTS
     ]
-    real = corpus.capture_corpus(target_bytes)
+    real = layouts.capture_corpus(target_bytes)
     if real:
         label = f"real recorded streams ({len({s.name for s in real})} captures, repeated)"
         classes.append(("captures", label, False, real))

@@ -30,14 +30,14 @@ KIB = 1024
 MIB = 1024 * KIB
 
 # Word lists: enough variety that no parser can win by caching, small enough to read.
-_WORD_TEXT = (
+WORD_TEXT = (
     "the of and to in is that for it as with was on be by this are or from at an which but not "
     "have has had were can all their there been if more when will would who so no one about up "
     "stream token usage parser buffer chunk event latency proxy meter billing cache request "
     "response model function value result error retry server client network throughput memory "
     "allocation benchmark decoder encoder contract field record estimate output input context"
 )
-_WORDS = tuple(_WORD_TEXT.split())
+_WORDS = tuple(WORD_TEXT.split())
 _CJK = (
     "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说"
     "产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使"
@@ -80,7 +80,7 @@ class Stream:
     features: tuple[str, ...] = field(default=())
 
 
-def _dumps(obj: Any) -> str:
+def compact_json(obj: Any) -> str:
     # Compact separators and raw UTF-8, as both providers send.
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
@@ -112,7 +112,7 @@ class _AnthropicWriter:
         self.parts: list[str] = []
 
     def event(self, name: str, payload: dict[str, Any], *, pad_ok: bool = False) -> None:
-        data = _dumps(payload)
+        data = compact_json(payload)
         if self.pad and pad_ok and self.rng.random() < 0.5:
             # Spaces before the closing brace: still valid JSON, and seen on the wire.
             data = data[:-1] + " " * self.rng.randint(1, 48) + "}"
@@ -213,7 +213,7 @@ def anthropic_stream(
                 "filters": [_english(rng, 3) for _ in range(rng.randint(0, per_block // 60 + 1))],
             }
             # The first input_json_delta is empty on the wire.
-            for piece in ["", *_pieces(_dumps(args), rng, 3, 30)]:
+            for piece in ["", *_pieces(compact_json(args), rng, 3, 30)]:
                 delta = {"type": "input_json_delta", "partial_json": piece}
                 w.event(
                     "content_block_delta",
@@ -320,7 +320,7 @@ def openai_stream(
         obj = dict(head, choices=choices)
         if include_usage:
             obj["usage"] = usage  # null on every chunk but the last
-        parts.append(f"data: {_dumps(obj)}\n\n")
+        parts.append(f"data: {compact_json(obj)}\n\n")
 
     def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
@@ -338,7 +338,9 @@ def openai_stream(
         chars += len(piece)
     finish = "stop"
     if tool_call:
-        args = _dumps({"query": _english(rng, rng.randint(4, 20)), "limit": rng.randint(1, 50)})
+        args = compact_json(
+            {"query": _english(rng, rng.randint(4, 20)), "limit": rng.randint(1, 50)}
+        )
         call = {
             "index": 0,
             "id": f"call_{rng.getrandbits(96):024x}",
@@ -572,188 +574,3 @@ def long_stream_chunks(total_bytes: int = 256 * MIB, chunk_size: int = 64 * KIB)
             del pending[:chunk_size]
     if pending:
         yield bytes(pending)
-
-
-# --- the same streams in other byte layouts ----------------------------------------------------
-#
-# Real traffic lays the same events out in many ways: relays drop `event:` lines or add `id:`
-# lines, re-serialise JSON with other spacing or key order, providers add fields (OpenAI's
-# `obfuscation`, Azure's `content_filter_results`). Each layout below re-serialises a corpus
-# stream (its events parsed back, then written again), so the content and the usage stay the
-# same and only the bytes change.
-
-
-@dataclass(frozen=True)
-class Layout:
-    key: str
-    label: str
-    provider: str  # the streams it applies to
-    # Whether it is a layout a provider's own API writes (higher floors apply).
-    api: bool = False
-
-
-LAYOUTS: tuple[Layout, ...] = (
-    Layout("anthropic_api", "Anthropic, API layout", "anthropic", api=True),
-    Layout("anthropic_no_event", "Anthropic, no `event:` lines", "anthropic"),
-    Layout("anthropic_id", "Anthropic, `id:` lines", "anthropic"),
-    Layout("anthropic_data_nospace", "Anthropic, `data:` without the space", "anthropic"),
-    Layout("anthropic_key_order", "Anthropic, keys in another order", "anthropic"),
-    Layout("anthropic_extra_field", "Anthropic, one extra field in each delta", "anthropic"),
-    Layout(
-        "anthropic_no_event_spaced",
-        "Anthropic, no `event:` lines + `json.dumps` spacing",
-        "anthropic",
-    ),
-    Layout("anthropic_crlf", "Anthropic, CRLF line ends", "anthropic"),
-    Layout("anthropic_comments", "Anthropic, `:` comment lines between events", "anthropic"),
-    Layout("anthropic_escaped", "Anthropic, `ensure_ascii` escapes (`\\uXXXX`)", "anthropic"),
-    Layout("openai_api", "OpenAI, API layout without the pad", "openai", api=True),
-    Layout("openai_obfuscation", "OpenAI, with the `obfuscation` field", "openai", api=True),
-    Layout("openai_azure", "OpenAI on Azure, `content_filter_results`", "openai"),
-    Layout("openai_spaced", "OpenAI, `json.dumps` spacing", "openai"),
-    Layout("openai_key_order", "OpenAI, keys in another order", "openai"),
-    Layout("openai_crlf_comments", "OpenAI, CRLF and `:` comment lines", "openai"),
-)
-
-
-def _events_of(body: bytes) -> list[tuple[str | None, str]]:
-    """A corpus stream's events as (event type or None, data): the generator writes one `data:`
-    line per event, LF or CRLF framed."""
-    text = body.decode().replace("\r\n", "\n")
-    out: list[tuple[str | None, str]] = []
-    for block in text.split("\n\n"):
-        if not block:
-            continue
-        event_type, data = None, ""
-        for line in block.split("\n"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "event":
-                event_type = value
-            elif name == "data":
-                data = value
-        out.append((event_type, data))
-    return out
-
-
-def _reversed_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _reversed_keys(value[k]) for k in reversed(list(value))}
-    if isinstance(value, list):
-        return [_reversed_keys(v) for v in value]
-    return value
-
-
-_AZURE_FILTERS = {
-    name: {"filtered": False, "severity": "safe"}
-    for name in ("hate", "self_harm", "sexual", "violence")
-}
-
-
-def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
-    if layout == "anthropic_extra_field" and isinstance(obj.get("delta"), dict):
-        obj["delta"]["trace"] = f"t{rng.getrandbits(24):06x}"
-    elif layout == "anthropic_extra_field":
-        obj["trace"] = f"t{rng.getrandbits(24):06x}"
-    if layout == "openai_obfuscation":
-        # As the API does since 2025: random-length padding at the end of every chunk.
-        obj["obfuscation"] = "".join(rng.choice(_WORD_TEXT[:40]) for _ in range(rng.randint(1, 16)))
-        obj["obfuscation"] = obj["obfuscation"].replace(" ", "x")
-    if layout == "openai_azure":
-        for choice in obj.get("choices") or []:
-            if choice.get("delta"):
-                choice["content_filter_results"] = _AZURE_FILTERS
-        if obj.get("choices") and "role" in obj["choices"][0].get("delta", {}):
-            obj["prompt_filter_results"] = [
-                {"prompt_index": 0, "content_filter_results": _AZURE_FILTERS}
-            ]
-    if layout.endswith("key_order"):
-        obj = _reversed_keys(obj)
-    if layout in ("anthropic_no_event_spaced", "openai_spaced"):
-        return json.dumps(obj, ensure_ascii=False)
-    if layout == "anthropic_escaped":
-        return json.dumps(obj, separators=(",", ":"))
-    return _dumps(obj)
-
-
-def relayout(stream: Stream, layout: str) -> bytes:
-    """`stream` written again in `layout` (a `LAYOUTS` key): same events, other bytes."""
-    if layout in ("anthropic_api", "openai_api"):
-        return stream.body.replace(b"\r\n", b"\n") if layout == "openai_api" else stream.body
-    rng = random.Random(len(stream.body))
-    nl = "\r\n" if layout in ("anthropic_crlf", "openai_crlf_comments") else "\n"
-    parts: list[str] = []
-    for n, (event_type, data) in enumerate(_events_of(stream.body)):
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            obj = None  # `[DONE]`
-        if isinstance(obj, dict):
-            data = _relayout_json(layout, obj, rng)
-        lines = []
-        if layout in ("anthropic_comments", "openai_crlf_comments") and n % 3 == 0:
-            lines.append(": keep-alive")
-        if event_type is not None and layout not in (
-            "anthropic_no_event",
-            "anthropic_no_event_spaced",
-        ):
-            lines.append(f"event: {event_type}")
-        if layout == "anthropic_id":
-            lines.append(f"id: {n}")
-        field = "data:" if layout == "anthropic_data_nospace" else "data: "
-        lines.append(field + data)
-        parts.append(nl.join(lines) + nl + nl)
-    return "".join(parts).encode()
-
-
-def layout_corpus(layout: Layout, seed: int, target_bytes: int) -> list[Stream]:
-    """The corpus of `layout.provider`'s streams, about `target_bytes`, re-serialised."""
-    streams = build_corpus(seed, target_bytes, (layout.provider,))
-    return [
-        Stream(
-            name=s.name,
-            provider=s.provider,
-            body=relayout(s, layout.key),
-            expected=s.expected,
-            model=s.model,
-            newline=s.newline,
-            features=(*s.features, layout.key),
-        )
-        for s in streams
-    ]
-
-
-# --- real recorded streams ----------------------------------------------------------------------
-
-# The SSE captures the tuned extractor can read (its `"usage"` line test): Anthropic Messages and
-# OpenAI Chat Completions (OpenAI-compatible servers included) and Responses.
-CAPTURE_PROVIDERS = ("anthropic", "openai", "openai-responses")
-
-
-def capture_corpus(target_bytes: int) -> list[Stream]:
-    """The real recorded SSE responses of `tests/captures/` (public cassettes and SDK fixtures,
-    bytes as the client received them), repeated in order until about `target_bytes`.
-
-    Not generated here: the layouts are whatever each provider, SDK version and recorder wrote,
-    which is the point of the row. `expected` is None: the conformance tests check the figures.
-    """
-    import sys
-    from pathlib import Path
-
-    tests_dir = str(Path(__file__).resolve().parent.parent / "tests")
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
-    from capture_index import load_captures
-
-    caps = [c for c in load_captures() if c.framing == "sse" and c.provider in CAPTURE_PROVIDERS]
-    if not caps:
-        return []
-    out: list[Stream] = []
-    total = 0
-    while total < target_bytes:
-        for c in caps:
-            out.append(
-                Stream(name=c.name, provider=c.provider, body=c.body, expected=None, model="")
-            )
-            total += len(c.body)
-    return out

@@ -1,4 +1,4 @@
-"""The benchmark's layouts (`corpus.LAYOUTS`: the corpus re-serialised as relays and providers
+"""The benchmark's layouts (`layouts.LAYOUTS`: the corpus re-serialised as relays and providers
 write it) read the same on both backends, whole and in random chunkings, and report the usage
 the generator put in: the layouts table measures correct readers, not fast wrong ones."""
 
@@ -12,9 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
 import corpus
+import layouts
 from sseusage_fast import pure
 
-LAYOUT_KEYS = [layout.key for layout in corpus.LAYOUTS]
+LAYOUT_KEYS = [layout.key for layout in layouts.LAYOUTS]
 
 
 def _chunks(body: bytes, rng: random.Random) -> list[bytes]:
@@ -28,8 +29,8 @@ def _chunks(body: bytes, rng: random.Random) -> list[bytes]:
 
 @pytest.mark.parametrize("key", LAYOUT_KEYS)
 def test_layout_reads_as_the_pure_twin_and_the_generator(backend, key: str) -> None:
-    layout = next(layout for layout in corpus.LAYOUTS if layout.key == key)
-    streams = corpus.layout_corpus(layout, seed=4242, target_bytes=96 * corpus.KIB)
+    layout = next(layout for layout in layouts.LAYOUTS if layout.key == key)
+    streams = layouts.layout_corpus(layout, seed=4242, target_bytes=96 * corpus.KIB)
     assert streams and all(s.body for s in streams)
     rng = random.Random(key)
     for s in streams:
@@ -50,7 +51,7 @@ def test_layout_reads_as_the_pure_twin_and_the_generator(backend, key: str) -> N
 def test_layouts_change_the_bytes_not_the_events() -> None:
     """Each layout really is another byte layout of the same stream."""
     stream = corpus.build_corpus(seed=7, target_bytes=8 * corpus.KIB, providers=("anthropic",))[0]
-    bodies = {key: corpus.relayout(stream, key) for key in LAYOUT_KEYS if key.startswith("anth")}
+    bodies = {key: layouts.relayout(stream, key) for key in LAYOUT_KEYS if key.startswith("anth")}
     assert len(set(bodies.values())) == len(bodies)
     assert b"event:" not in bodies["anthropic_no_event"]
     assert b"\nid: " in bodies["anthropic_id"]
