@@ -80,6 +80,9 @@ impl UsageCore {
     }
 
     pub fn feed(&mut self, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return; // changes nothing in any mode (and a fresh framer's BOM check costs a call)
+        }
         match self.mode {
             Mode::EventStream => self.frame(chunk),
             Mode::Sniff => self.sniff(chunk),

@@ -2,11 +2,15 @@
 //! builds no Python object per event (the usage parser) or one `Event` per event (the decoder).
 //!
 //! - [`decoder`]: `SSEDecoder` and its `Event`s.
+//! - [`exclusive`]: the state of a frozen object that one call at a time may change.
+//! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
 
 mod decoder;
+mod exclusive;
+mod feed;
 mod parser;
 mod record;
 mod values;
@@ -69,6 +73,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SSEDecoder>()?;
     m.add_class::<ParserSettings>()?;
     m.add_class::<UsageCore>()?;
+    exclusive::init(m.py())?;
+    feed::install(&m.py().get_type::<UsageCore>())?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
     m.add_class::<RecordBuilder>()?;

@@ -1,9 +1,9 @@
 //! `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use super::exclusive::Exclusive;
 use super::record::record_tuple;
 use super::{check_limit, provider_of, with_bytes};
 use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
@@ -25,9 +25,17 @@ pub struct ParserSettings {
 /// between); the Python subclass turns `_finish_raw()` into a `UsageRecord`. It takes the
 /// parser's whole signature and keeps the settings, so that making a parser calls no Python
 /// `__init__`.
-#[pyclass(extends = ParserSettings, subclass, module = "sseusage_fast._native")]
+///
+/// Frozen to PyO3: its state is `Exclusive`, whose guard is cheaper than PyO3's borrow flag on
+/// the per-read call (`feed` is `feed::feed_method`, a `METH_O` function).
+#[pyclass(frozen, extends = ParserSettings, subclass, module = "sseusage_fast._native")]
 pub struct UsageCore {
-    core: Option<meter::UsageCore>,
+    pub(super) state: Exclusive<Stream>,
+}
+
+/// A parser's state: the core while the stream is open, then the raw record it left.
+pub(super) struct Stream {
+    pub(super) core: Option<meter::UsageCore>,
     raw: Option<Py<PyTuple>>,
 }
 
@@ -74,27 +82,21 @@ impl UsageCore {
             }),
         };
         Ok(PyClassInitializer::from(settings).add_subclass(UsageCore {
-            core: Some(core),
-            raw: None,
+            state: Exclusive::new(Stream {
+                core: Some(core),
+                raw: None,
+            }),
         }))
     }
 
-    /// Feeds one network read. Cheap: no Python object is built.
-    #[pyo3(signature = (chunk, /))]
-    fn feed(&mut self, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
-        let core = self.core.as_mut().ok_or_else(|| {
-            PyRuntimeError::new_err("feed() after finish(): use one parser per stream")
-        })?;
-        with_bytes(chunk, |bytes| core.feed(bytes))
-    }
-
-    fn _finish_raw<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        if let Some(core) = self.core.as_mut() {
-            let record = core.finish_keeping_text();
-            self.core = None;
-            self.raw = Some(record_tuple(py, &record)?.unbind());
-        }
-        Ok(self.raw.as_ref().expect("finished").bind(py).clone())
+    fn _finish_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        self.state.with(py, |stream| {
+            if let Some(mut core) = stream.core.take() {
+                let record = core.finish_keeping_text();
+                stream.raw = Some(record_tuple(py, &record)?.unbind());
+            }
+            Ok(stream.raw.as_ref().expect("finished").bind(py).clone())
+        })?
     }
 }
 
