@@ -100,6 +100,11 @@ impl Dispatch {
                 return;
             }
         }
+        if matches!(ex.provider, Provider::OpenAiResponses | Provider::Auto)
+            && openai_responses::reader::fast_path(ex, data).is_some()
+        {
+            return;
+        }
         let Some(value) = tree::parse(data) else {
             ex.invalid_events += 1;
             return;

@@ -6,6 +6,7 @@ mod eof;
 mod framing;
 mod layouts;
 mod openai;
+mod responses;
 mod support;
 mod usage;
 pub mod whatwg;

@@ -1,0 +1,169 @@
+//! Responses events read with [`Skim`] instead of a JSON tree, in any JSON layout (keys in any
+//! order, any white space, unknown fields anywhere): the text, reasoning and tool-input
+//! deltas, the events around them that say nothing the meter reads (`output_item.added`,
+//! `content_part.done`, ...), and the events that carry a `response` (its identity, status and
+//! error read in place; its usage object, once a stream, parsed alone into the tree that
+//! `usage::read_usage` reads). An event it declines goes to `tree::on_event`, which gives the
+//! same result: `error` events, a name twice, escapes where a value is kept, invalid JSON.
+
+use super::usage::read_usage;
+use crate::providers::facts::{Facts, Provider};
+use crate::scan::skim::{once, Skim};
+use crate::scan::strings::count_string;
+use crate::scan::tree;
+
+/// What an event's `response` object says, as `tree::read_response` reads it: each string
+/// only where it is one (`None` for `null`; anything else, or escapes, declines the event).
+#[derive(Default)]
+struct Response<'a> {
+    id: Option<&'a str>,
+    model: Option<&'a str>,
+    tier: Option<&'a str>,
+    /// `incomplete_details.reason`.
+    reason: Option<&'a str>,
+    status: Option<&'a str>,
+    /// An `error` object: its code and message.
+    error: Option<(Option<&'a str>, Option<&'a str>)>,
+    /// Where the usage object is, when there is one.
+    usage: Option<(usize, usize)>,
+}
+
+fn read_response<'a>(skim: &mut Skim<'a>) -> Option<Response<'a>> {
+    let mut r = Response::default();
+    let mut seen = [false; 7];
+    skim.object(|skim, name| match name {
+        "id" => once(&mut r.id, &mut seen[0], skim.null_or_plain()?),
+        "model" => once(&mut r.model, &mut seen[1], skim.null_or_plain()?),
+        "service_tier" => once(&mut r.tier, &mut seen[2], skim.null_or_plain()?),
+        "incomplete_details" => {
+            once(&mut None::<()>, &mut seen[3], Some(()))?;
+            let mut seen = false;
+            skim.object_or_skip(|skim, name| match name {
+                "reason" => once(&mut r.reason, &mut seen, skim.null_or_plain()?),
+                _ => skim.skip_value(),
+            })
+        }
+        "status" => once(&mut r.status, &mut seen[4], skim.null_or_plain()?),
+        "error" => {
+            once(&mut None::<()>, &mut seen[5], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            let (mut code, mut message, mut seen) = (None, None, [false; 2]);
+            skim.object(|skim, name| match name {
+                "code" => once(&mut code, &mut seen[0], skim.null_or_plain()?),
+                "message" => once(&mut message, &mut seen[1], skim.null_or_plain()?),
+                _ => skim.skip_value(),
+            })?;
+            r.error = Some((code, message));
+            Some(())
+        }
+        "usage" => {
+            once(&mut None::<()>, &mut seen[6], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            let start = skim.position();
+            skim.skip_value()?;
+            r.usage = Some((start, skim.position()));
+            Some(())
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some(r)
+}
+
+/// What a delta event of this type does: (reasoning, tool input); `None` for another type.
+fn delta_kind(kind: &str) -> Option<(bool, bool)> {
+    match kind {
+        "response.output_text.delta" | "response.refusal.delta" => Some((false, false)),
+        "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+            Some((true, false))
+        }
+        "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+            Some((false, true))
+        }
+        _ => None,
+    }
+}
+
+/// Reads one Responses event as `tree::on_event` would; `None` (nothing changed) leaves it to
+/// the tree. With the provider still `Auto`, only an event whose type starts with `response.`
+/// (which `providers::detect` calls Responses), and it says so.
+pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut skim = Skim::new(text);
+    let (mut kind, mut delta, mut response) = (None, None, None);
+    let mut seen = [false; 3];
+    skim.object(|skim, name| match name {
+        "type" => once(&mut kind, &mut seen[0], skim.null_or_plain()?),
+        // A string (where its body starts), or `null` (nothing to count).
+        "delta" => once(&mut delta, &mut seen[1], skim.null_or_string()?),
+        "response" => {
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            response = Some(read_response(skim)?);
+            Some(())
+        }
+        _ => skim.skip_value(),
+    })?;
+    if !skim.at_end() {
+        return None;
+    }
+    // An event without a type, or an `error` event (its fields at the top): the tree.
+    let kind = kind.filter(|&k| k != "error")?;
+    if ex.provider == Provider::Auto && !kind.starts_with("response.") {
+        return None;
+    }
+    if let Some((reasoning, tool)) = delta_kind(kind) {
+        let mut stats = ex.output_text;
+        if let Some(start) = delta {
+            count_string(data, start, &mut stats)?;
+        }
+        ex.output_text = stats;
+        ex.saw_thinking |= reasoning;
+        ex.saw_tool_use |= tool;
+    } else if let Some(response) = response {
+        // The usage object alone, parsed first (nothing is changed if it does not parse).
+        let usage = match response.usage {
+            Some((start, end)) => match tree::parse(&data[start..end]) {
+                Some(serde_json::Value::Object(usage)) => Some(usage),
+                _ => return None,
+            },
+            None => None,
+        };
+        apply_response(ex, &response, kind, usage.as_ref());
+    }
+    ex.provider = Provider::OpenAiResponses;
+    Some(())
+}
+
+/// `tree::read_response`, from what [`read_response`] read.
+fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<&tree::Object>) {
+    if let Some(id) = r.id {
+        ex.message_id = Some(id.to_owned());
+    }
+    if let Some(model) = r.model {
+        ex.model = Some(model.to_owned());
+    }
+    if let Some(tier) = r.tier {
+        ex.service_tier = Some(tier.to_owned());
+    }
+    // `in_progress` / `queued` on response.created are not a stop.
+    let status = r.status.filter(|s| !matches!(*s, "in_progress" | "queued"));
+    if let Some(reason) = r.reason.or(status) {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if kind == "response.failed" || r.error.is_some() {
+        let (code, message) = r.error.unwrap_or_default();
+        ex.set_error(
+            code.unwrap_or("response_failed"),
+            message.map_or_else(|| "the response failed".to_owned(), str::to_owned),
+        );
+    }
+    if let Some(usage) = usage {
+        read_usage(ex, usage);
+    }
+}

@@ -1,0 +1,232 @@
+//! Differential, as `layouts`: OpenAI Responses streams (the `response` events, text,
+//! reasoning and tool-input deltas, the item and part events between them, a final
+//! `response.completed`, `.incomplete` or `.failed`, an `error` event) written in random
+//! layouts, framings and chunkings, sound and damaged: the record is the full parse's, whatever
+//! the fast reader takes or declines.
+
+use super::layouts::{check, n, s, styles, written, J, NULL, TEXTS};
+use super::support::{feed_chunks, Rng};
+use crate::meter::DEFAULT_MAX_EVENT_BYTES;
+use crate::providers::facts::Provider;
+
+/// A `response` object as its events carry it.
+fn response(rng: &mut Rng, status: &str, end: Option<&str>) -> J {
+    let usage = match end {
+        Some(_) if rng.below(6) > 0 => J::Obj(vec![
+            ("input_tokens", n(rng.below(9000) as u64 + 100)),
+            (
+                "input_tokens_details",
+                J::Obj(vec![("cached_tokens", n(rng.below(64) as u64))]),
+            ),
+            ("output_tokens", n(rng.below(900) as u64 + 20)),
+            (
+                "output_tokens_details",
+                J::Obj(vec![("reasoning_tokens", n(rng.below(20) as u64))]),
+            ),
+            ("total_tokens", n(rng.below(10_000) as u64)),
+        ]),
+        _ => NULL,
+    };
+    let (error, incomplete) = match end {
+        Some("response.failed") => (
+            J::Obj(vec![
+                ("code", [s("server_error"), NULL][rng.below(2)].clone()),
+                ("message", s("The model failed")),
+            ]),
+            NULL,
+        ),
+        Some("response.incomplete") => (NULL, J::Obj(vec![("reason", s("max_output_tokens"))])),
+        _ => (NULL, NULL),
+    };
+    J::Obj(vec![
+        ("id", s("resp_0e3f1d7b90a3b1d7")),
+        ("object", s("response")),
+        ("created_at", n(1_767_379_378)),
+        ("status", s(status)),
+        ("background", J::Raw("false")),
+        ("error", error),
+        ("incomplete_details", incomplete),
+        ("instructions", [NULL, s("Be brief \u{e9}")][rng.below(2)].clone()),
+        ("model", s("gpt-5-mini-2025-08-07")),
+        ("output", J::Arr(vec![])),
+        (
+            "service_tier",
+            [s("default"), s("auto"), NULL][rng.below(3)].clone(),
+        ),
+        (
+            "tools",
+            J::Arr(vec![J::Obj(vec![
+                ("type", s("function")),
+                ("name", s("get_weather")),
+                ("strict", J::Raw("true")),
+            ])]),
+        ),
+        ("usage", usage),
+    ])
+}
+
+/// A Responses stream: (event type, data) per event.
+fn responses_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
+    let mut seq = 0;
+    let mut event = |kind: &'static str, mut fields: Vec<(&'static str, J)>| {
+        fields.insert(0, ("type", s(kind)));
+        fields.push(("sequence_number", n(seq)));
+        seq += 1;
+        (kind, J::Obj(fields))
+    };
+    let mut out = vec![
+        event(
+            "response.created",
+            vec![("response", response(rng, "in_progress", None))],
+        ),
+        event(
+            "response.in_progress",
+            vec![("response", response(rng, "in_progress", None))],
+        ),
+    ];
+    let deltas = [
+        "response.output_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.function_call_arguments.delta",
+        "response.custom_tool_call_input.delta",
+        "response.refusal.delta",
+        "response.reasoning_text.delta",
+    ];
+    for index in 0..1 + rng.below(3) as u64 {
+        let item = J::Obj(vec![
+            ("id", s("msg_0e3f1d7b")),
+            ("type", s("message")),
+            ("status", s("in_progress")),
+            ("content", J::Arr(vec![])),
+            ("role", s("assistant")),
+        ]);
+        out.push(event(
+            "response.output_item.added",
+            vec![("output_index", n(index)), ("item", item.clone())],
+        ));
+        let kind = deltas[rng.below(deltas.len())];
+        for _ in 0..1 + rng.below(6) {
+            let text = TEXTS[rng.below(TEXTS.len())];
+            let delta = if rng.below(12) == 0 { NULL } else { s(text) };
+            out.push(event(
+                kind,
+                vec![
+                    ("item_id", s("msg_0e3f1d7b")),
+                    ("output_index", n(index)),
+                    ("content_index", n(0)),
+                    ("delta", delta),
+                    ("logprobs", J::Arr(vec![])),
+                    ("obfuscation", s("Zx0")),
+                ],
+            ));
+        }
+        out.push(event(
+            "response.output_text.done",
+            vec![("item_id", s("msg_0e3f1d7b")), ("text", s("Hello, world"))],
+        ));
+        out.push(event(
+            "response.output_item.done",
+            vec![("output_index", n(index)), ("item", item)],
+        ));
+    }
+    if rng.below(8) == 0 {
+        out.push(event(
+            "error",
+            vec![
+                ("code", s("rate_limit_exceeded")),
+                ("message", s("Slow down")),
+                ("param", NULL),
+            ],
+        ));
+    }
+    let end = [
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    ][rng.below(3)];
+    let status = match end {
+        "response.completed" => "completed",
+        "response.incomplete" => "incomplete",
+        _ => "failed",
+    };
+    out.push(event(
+        end,
+        vec![("response", response(rng, status, Some(end)))],
+    ));
+    out
+}
+
+#[test]
+fn responses_events_in_random_layouts_read_as_the_full_parse() {
+    let mut rng = Rng(0x7E5);
+    for _ in 0..500 {
+        let style = styles(&mut rng);
+        let events = responses_events(&mut rng);
+        let events = written(&mut rng, &style, events);
+        let provider = [Provider::Auto, Provider::OpenAiResponses][rng.below(2)];
+        check(&mut rng, provider, &events, false);
+    }
+}
+
+/// Small damage to an event (a byte changed, cut, doubled): the record is the full parse's.
+#[test]
+fn damaged_responses_events_read_as_the_full_parse() {
+    let mut rng = Rng(0xDA3A6F);
+    for _ in 0..400 {
+        let style = styles(&mut rng);
+        let events = responses_events(&mut rng);
+        let mut events = written(&mut rng, &style, events);
+        let victim = rng.below(events.len());
+        let data = &mut events[victim].1;
+        if !data.is_empty() {
+            let at = rng.below(data.len());
+            match rng.below(4) {
+                0 => data[at] = b"{}[]\",:0a\\ \x01\xff"[rng.below(13)],
+                1 => data.truncate(at),
+                2 => data.insert(at, data[at]),
+                _ => {
+                    let dup = data.clone();
+                    data.extend_from_slice(&dup[..at]);
+                }
+            }
+            data.retain(|&b| b != b'\n' && b != b'\r');
+        }
+        let provider = [Provider::Auto, Provider::OpenAiResponses][rng.below(2)];
+        check(&mut rng, provider, &events, false);
+    }
+}
+
+/// The fast reader takes the events of a plain stream (not the tree): a stream of deltas is
+/// read without a tree parse but for the first event (`Auto`) and none (`openai-responses`).
+#[test]
+fn responses_events_are_read_in_place() {
+    let mut rng = Rng(0x1A);
+    let style = styles(&mut Rng(3));
+    let events = responses_events(&mut rng);
+    let events = written(&mut rng, &style, events);
+    let mut body = Vec::new();
+    for (_, data) in &events {
+        body.extend_from_slice(b"data: ");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\n\n");
+    }
+    let record = feed_chunks(
+        Provider::OpenAiResponses,
+        DEFAULT_MAX_EVENT_BYTES,
+        [&body[..]],
+    );
+    assert_eq!(record.provider, Some("openai-responses"));
+    assert!(record.output_text.as_tuple().0 > 0);
+    // One event at a time, every event read by the fast reader: the counts of `tree::parse`
+    // calls are not observable here, so the reader is called directly.
+    let mut facts = crate::providers::facts::Facts::new(Provider::OpenAiResponses);
+    for (kind, data) in &events {
+        let read = crate::providers::openai_responses::reader::fast_path(&mut facts, data);
+        assert_eq!(
+            read.is_some(),
+            *kind != "error",
+            "{kind}: {}",
+            String::from_utf8_lossy(data)
+        );
+    }
+}
