@@ -318,8 +318,10 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
     )];
     for _ in 0..1 + rng.below(8) {
         let text = TEXTS[rng.below(TEXTS.len())];
-        let delta = match rng.below(4) {
+        let delta = match rng.below(5) {
             0 => J::Obj(vec![("reasoning_content", s(text))]),
+            // Mistral: content as an array of parts, thinking parts among them.
+            4 => J::Obj(vec![("content", content_parts(rng, text))]),
             1 => J::Obj(vec![(
                 "tool_calls",
                 J::Arr(vec![J::Obj(vec![
@@ -347,6 +349,30 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
     ]);
     out.push(("", head(J::Arr(vec![]), usage, rng)));
     out
+}
+
+/// A content array as Mistral streams it: text parts and thinking parts (the thinking an
+/// array of text parts, or a string), now and then an empty thinking array or a part that is
+/// not an object.
+fn content_parts(rng: &mut Rng, text: &str) -> J {
+    let mut parts = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        parts.push(match rng.below(6) {
+            0 => J::Obj(vec![("type", s("text")), ("text", s(text))]),
+            1 => J::Obj(vec![("type", s("thinking")), ("thinking", s(text))]),
+            2 => J::Obj(vec![("type", s("thinking")), ("thinking", J::Arr(vec![]))]),
+            3 => NULL,
+            _ => J::Obj(vec![
+                ("type", s("thinking")),
+                (
+                    "thinking",
+                    J::Arr(vec![J::Obj(vec![("type", s("text")), ("text", s(text))])]),
+                ),
+                ("closed", J::Raw("true")),
+            ]),
+        });
+    }
+    J::Arr(parts)
 }
 
 /// The stream's bytes in a random framing; `[DONE]` ends an OpenAI stream.

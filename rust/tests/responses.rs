@@ -46,7 +46,10 @@ fn response(rng: &mut Rng, status: &str, end: Option<&str>) -> J {
         ("background", J::Raw("false")),
         ("error", error),
         ("incomplete_details", incomplete),
-        ("instructions", [NULL, s("Be brief \u{e9}")][rng.below(2)].clone()),
+        (
+            "instructions",
+            [NULL, s("Be brief \u{e9}")][rng.below(2)].clone(),
+        ),
         ("model", s("gpt-5-mini-2025-08-07")),
         ("output", J::Arr(vec![])),
         (

@@ -25,6 +25,9 @@ struct Chunk<'a> {
     n_texts: usize,
     /// A tool call was streamed (its texts are among `texts`).
     tool_call: bool,
+    /// A Mistral thinking part with its thinking as a string or an array, maybe empty (it
+    /// says the reply thinks, text or not).
+    thinking_part: bool,
     /// The usage object's counts and where it is, when the chunk carries one.
     usage: Option<(UsageCounts, (usize, usize))>,
     /// What `Provider::detect` looks at: the `object` field, and whether there is a `type`.
@@ -34,8 +37,110 @@ struct Chunk<'a> {
 
 const MAX_TEXTS: usize = 12;
 
+/// The next value starts with `byte` (white space skipped).
+fn at(skim: &mut Skim, byte: u8) -> bool {
+    let at = skim.position();
+    skim.text().as_bytes().get(at) == Some(&byte)
+}
+
+/// A string (where its body starts) or `null` (`None`); any other value is skipped (`None`):
+/// what `Value::as_str` makes of a field.
+fn string_or_skip(skim: &mut Skim) -> Option<Option<usize>> {
+    if at(skim, b'"') {
+        return skim.null_or_string();
+    }
+    skim.skip_value().map(|()| None)
+}
+
+/// Where the texts of a content array are (`count_part`'s order), and whether it has a
+/// thinking part.
+struct Parts {
+    texts: [(usize, bool); MAX_TEXTS],
+    n: usize,
+    thinking: bool,
+}
+
+impl Parts {
+    fn push(&mut self, start: usize, reasoning: bool) -> Option<()> {
+        *self.texts.get_mut(self.n)? = (start, reasoning);
+        self.n += 1;
+        Some(())
+    }
+}
+
+/// One part of a content array, as `count_part` reads it: its `text`, and a Mistral thinking
+/// part's thinking (a string, or an array of objects with a `text`); a part that is not an
+/// object is skipped, as the tree skips it.
+fn read_part(skim: &mut Skim, parts: &mut Parts) -> Option<()> {
+    if !skim.at_object() {
+        return skim.skip_value();
+    }
+    let (mut text, mut kind) = (None, None);
+    // The thinking: a string's start, or the inner texts' starts.
+    let mut thinking: Option<(Option<usize>, [usize; MAX_TEXTS], usize)> = None;
+    let mut seen = [false; 3];
+    skim.object(|skim, name| match name {
+        "text" => once(&mut text, &mut seen[0], string_or_skip(skim)?),
+        "type" => {
+            let value = if at(skim, b'"') {
+                skim.null_or_plain()?
+            } else {
+                skim.skip_value()?;
+                None
+            };
+            once(&mut kind, &mut seen[1], value)
+        }
+        "thinking" => {
+            let mut inner = ([0; MAX_TEXTS], 0);
+            let value = if at(skim, b'"') {
+                Some((skim.null_or_string()?, inner.0, 0))
+            } else if at(skim, b'[') {
+                skim.array(|skim| {
+                    if !skim.at_object() {
+                        return skim.skip_value();
+                    }
+                    let (mut text, mut seen) = (None, false);
+                    skim.object(|skim, name| match name {
+                        "text" => once(&mut text, &mut seen, string_or_skip(skim)?),
+                        _ => skim.skip_value(),
+                    })?;
+                    if let Some(start) = text {
+                        *inner.0.get_mut(inner.1)? = start;
+                        inner.1 += 1;
+                    }
+                    Some(())
+                })?;
+                Some((None, inner.0, inner.1))
+            } else {
+                skim.skip_value()?;
+                None
+            };
+            once(&mut thinking, &mut seen[2], value)
+        }
+        _ => skim.skip_value(),
+    })?;
+    if let Some(start) = text {
+        parts.push(start, false)?;
+    }
+    if kind != Some("thinking") {
+        return Some(());
+    }
+    if let Some((string, inner, n)) = thinking {
+        parts.thinking = true;
+        for start in string.into_iter().chain(inner[..n].iter().copied()) {
+            parts.push(start, true)?;
+        }
+    }
+    Some(())
+}
+
 fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
     let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning
+    let mut parts = Parts {
+        texts: [(0, false); MAX_TEXTS],
+        n: 0,
+        thinking: false,
+    };
     let mut seen = [false; 4];
     let mut tool_texts = [None; MAX_TEXTS]; // name and arguments of each call, in order
     let mut n_tool_texts = 0;
@@ -66,14 +171,25 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             }
             _ => return skim.skip_value(),
         };
+        if at == 0 && self::at(skim, b'[') {
+            // A content array (Mistral's thinking parts): its parts' texts in order.
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            return skim.array(|skim| read_part(skim, &mut parts));
+        }
         let value = skim.null_or_string()?;
         once(&mut fields[at], &mut seen[at], value)
     })?;
-    // The order `count_message` counts them in.
+    // The order `count_message` counts them in: the content (a string or its parts), the
+    // reasoning fields, the tool calls.
+    chunk.thinking_part |= parts.thinking;
+    let content = parts.texts[..parts.n]
+        .iter()
+        .map(|&(start, r)| (Some(start), r));
     let texts = fields
         .into_iter()
         .enumerate()
         .map(|(at, start)| (start, at > 0));
+    let texts = content.chain(texts);
     let tools = tool_texts[..n_tool_texts]
         .iter()
         .map(|&start| (start, false));
@@ -356,12 +472,13 @@ pub fn fast_path(
     }
     // Learned: a chunk with text and nothing a chunk's reading sets beyond its identity (no
     // finish reason, no usage), its texts counted in the order they come.
+    ex.saw_thinking |= chunk.thinking_part;
     let learnable =
         chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && chunk.usage.is_none();
     if !learnable {
         return Some(None);
     }
-    let reasoning = chunk.texts[..chunk.n_texts].iter().any(|&(_, r)| r);
+    let reasoning = chunk.thinking_part || chunk.texts[..chunk.n_texts].iter().any(|&(_, r)| r);
     Some(Some(Seen {
         reasoning,
         tool_call: chunk.tool_call,
@@ -381,5 +498,37 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
     // An empty id or model never replaces a named one (Azure's filter chunks).
     if let Some(v) = value.filter(|v| !v.is_empty() && slot.as_deref() != Some(*v)) {
         *slot = Some(v.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::openai_chat::tree;
+
+    /// Mistral's content arrays are read in place, as the tree reads them.
+    #[test]
+    fn content_arrays_are_read_in_place_as_the_tree() {
+        let chunks: [&[u8]; 5] = [
+            br#"{"id":"a","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"Okay, the"}],"closed":true}]},"finish_reason":null}]}"#,
+            br#"{"id":"a","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"caf\u00e9 \"x\""},{"thinking":"hm","type":"thinking"}]}}]}"#,
+            br#"{"id":"a","object":"chat.completion.chunk","model":"m","choices":[{"delta":{"content":[{"type":"thinking","thinking":[]},null,{"type":"image_url"}]}}]}"#,
+            br#"{"id":"a","object":"chat.completion.chunk","model":"m","choices":[{"delta":{"content":[{"type":"text","text":"a"}],"reasoning_content":"b"}}]}"#,
+            br#"{"id":"a","object":"chat.completion.chunk","model":"m","choices":[{"delta":{"content":[{"type":"thinking","thinking":{"x":1}}]}}]}"#,
+        ];
+        for data in chunks {
+            let mut fast = Facts::new(Provider::Auto);
+            let mut prefix = None;
+            let read = fast_path(&mut fast, &mut prefix, data, &mut Holes::default());
+            assert!(read.is_some(), "{}", String::from_utf8_lossy(data));
+            let mut full = Facts::new(Provider::OpenAiChat);
+            tree::on_event(&mut full, &crate::scan::tree::parse(data).unwrap());
+            assert_eq!(
+                (fast.output_text.as_tuple(), fast.saw_thinking),
+                (full.output_text.as_tuple(), full.saw_thinking),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+        }
     }
 }
