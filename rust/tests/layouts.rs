@@ -334,7 +334,7 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
         out.push(("", head(choice(delta, NULL), NULL, rng)));
     }
     out.push(("", head(choice(J::Obj(vec![]), s("stop")), NULL, rng)));
-    let usage = J::Obj(vec![
+    let mut usage = vec![
         ("prompt_tokens", n(rng.below(9000) as u64 + 100)),
         ("completion_tokens", n(rng.below(900) as u64)),
         ("total_tokens", n(10_000)),
@@ -346,7 +346,28 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
             "completion_tokens_details",
             J::Obj(vec![("reasoning_tokens", n(rng.below(50) as u64))]),
         ),
-    ]);
+    ];
+    // What gateways and compatible servers add (read from the usage object's own tree).
+    match rng.below(8) {
+        0 => usage.push(("cost", J::Raw("0.00501"))),
+        1 => usage.push((
+            "cost",
+            J::Obj(vec![
+                ("input_tokens_cost", J::Raw("0.00001")),
+                ("total_cost", J::Raw("0.005")),
+            ]),
+        )),
+        2 => usage.push(("cost_in_usd_ticks", n(1_466_250))),
+        3 => usage.push((
+            "server_tool_use_details",
+            J::Obj(vec![("web_search_requests", n(2))]),
+        )),
+        4 => usage.push(("prompt_cache_hit_tokens", n(32))),
+        5 => usage.push(("service_tier", s("priority"))),
+        6 => usage[1].1 = s("12"), // a value to note
+        _ => {}
+    }
+    let usage = J::Obj(usage);
     out.push(("", head(J::Arr(vec![]), usage, rng)));
     out
 }
@@ -468,6 +489,7 @@ fn full_parse(provider: Provider, events: &[(&str, Vec<u8>)], done: bool, typed:
             format!("{:?}", ex.output_text.as_tuple()),
             format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
             format!("{:?}", (ex.output_final, status.as_str(), &ex.notes)),
+            format!("{:?}", ex.billing),
         ],
     )
 }
@@ -482,6 +504,7 @@ fn from_record(r: &RawRecord) -> String {
             format!("{:?}", r.output_text.as_tuple()),
             format!("{:?}", (r.saw_thinking, r.saw_tool_use, r.events)),
             format!("{:?}", (r.output_final, r.status.as_str(), &r.notes)),
+            format!("{:?}", r.billing),
         ],
     )
 }

@@ -92,7 +92,18 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
         let mut more = c.open()?;
         while more {
             match c.name()? {
-                b"type" if kind.is_none() => kind = Some(c.plain_string()?),
+                // A type no reader here takes (`error`, a whole `message`, another
+                // provider's events while `auto` decides) goes to the tree at once.
+                b"type" if kind.is_none() => match c.plain_string()? {
+                    t @ (b"content_block_delta"
+                    | b"ping"
+                    | b"content_block_stop"
+                    | b"message_stop"
+                    | b"content_block_start"
+                    | b"message_delta"
+                    | b"message_start") => kind = Some(t),
+                    _ => return None,
+                },
                 b"type" => return None, // twice: the tree keeps the last
                 b"delta" if !delta_seen => {
                     delta_seen = true;

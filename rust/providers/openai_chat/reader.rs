@@ -1,12 +1,13 @@
 //! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
-use super::usage::{set_counts, usage_counts, UsageCounts, CHAT_KEYS};
+use super::usage::{read_usage, set_counts, usage_counts, UsageCounts, CHAT_KEYS};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::skeleton::same_bytes;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
+use crate::scan::tree;
 
 /// The most bytes of a stream's chunks kept as their [`Prefix`]: a real chunk's are a few
 /// hundred.
@@ -28,14 +29,18 @@ struct Chunk<'a> {
     /// A Mistral thinking part with its thinking as a string or an array, maybe empty (it
     /// says the reply thinks, text or not).
     thinking_part: bool,
-    /// The usage object's counts and where it is, when the chunk carries one.
-    usage: Option<(UsageCounts, (usize, usize))>,
-    /// What `Provider::detect` looks at: the `object` field, and whether there is a `type`.
+    /// The usage object, when the chunk carries one.
+    usage: Option<ChunkUsage>,
+    /// What `Provider::detect` looks at: the `object` field (a chunk with a `type` is declined
+    /// as it is read).
     object: Option<&'a str>,
-    has_type: bool,
 }
 
 const MAX_TEXTS: usize = 12;
+
+/// A usage object's counts and where it is (no counts: a usage object with more than OpenAI's
+/// own names, read from its own tree).
+type ChunkUsage = (Option<UsageCounts>, (usize, usize));
 
 /// The next value starts with `byte` (white space skipped).
 fn at(skim: &mut Skim, byte: u8) -> bool {
@@ -261,8 +266,7 @@ struct Top<S> {
     model: Option<S>,
     tier: Option<S>,
     object: Option<S>,
-    usage: Option<(UsageCounts, (usize, usize))>,
-    has_type: bool,
+    usage: Option<ChunkUsage>,
     seen: [bool; 7],
 }
 
@@ -298,11 +302,7 @@ fn read_chunk<'a>(
                 }
                 Some(())
             }
-            "usage" => once(
-                &mut t.usage,
-                &mut t.seen[4],
-                skim.object_and_span(usage_counts)?,
-            ),
+            "usage" => once(&mut t.usage, &mut t.seen[4], usage_or_span(skim)?),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
@@ -310,10 +310,9 @@ fn read_chunk<'a>(
             "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
             // Groq's usage under `x_groq`: the tree reads it.
             "x_groq" => None,
-            "type" => {
-                t.has_type = true;
-                skim.skip_value()
-            }
+            // A chunk has no `type` (Anthropic, Responses, speech and transcription events
+            // have one): those go to `on_event`, at once (not read to their end first).
+            "type" => None,
             _ => skim.skip_noted(holes),
         }?;
         value_end = Some(skim.position());
@@ -329,8 +328,24 @@ fn read_chunk<'a>(
         return None;
     }
     (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
-    (chunk.object, chunk.usage, chunk.has_type) = (top.object, top.usage, top.has_type);
+    (chunk.object, chunk.usage) = (top.object, top.usage);
     Some((chunk, before_choices))
+}
+
+/// A usage object: its counts read in place, or, when `usage_counts` declines it (a
+/// provider's cost, cache or tool fields, values to note), only where it is, for its own tree;
+/// `Some(None)` for a value that is not an object.
+fn usage_or_span(skim: &mut Skim) -> Option<Option<ChunkUsage>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let start = skim.position();
+    let counts = usage_counts(skim);
+    if counts.is_none() {
+        skim.resume_at(start);
+        skim.skip_value()?;
+    }
+    Some(Some((counts, (start, skim.position()))))
 }
 
 /// The bytes of a stream's chunks up to their `choices` (the id, the model and the like,
@@ -359,7 +374,6 @@ impl Prefix {
             tier: span(top.tier)?,
             object: span(top.object)?,
             usage: top.usage,
-            has_type: top.has_type,
             seen: top.seen,
         };
         let bytes = data.get(..at)?.to_vec();
@@ -383,7 +397,6 @@ impl Prefix {
             tier: field(t.tier)?,
             object: field(t.object)?,
             usage: t.usage,
-            has_type: t.has_type,
             seen: t.seen,
         };
         Some((at, top))
@@ -437,13 +450,17 @@ pub fn fast_path(
     // the prefix ends at a comma, where no token goes on).
     let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
     let (chunk, before_choices) = read_chunk(&mut skim, resume, holes)?;
-    // A chunk has no `type` (Anthropic, Responses, speech and transcription events have one):
-    // those go to `on_event`.
-    if chunk.has_type
-        || (ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk"))
-    {
+    if ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk") {
         return None;
     }
+    // A usage object read from its own tree: parsed before anything is changed.
+    let usage_tree = match chunk.usage {
+        Some((None, (start, end))) => match tree::parse(&data[start..end]) {
+            Some(serde_json::Value::Object(usage)) => Some(usage),
+            _ => return None,
+        },
+        _ => None,
+    };
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -461,7 +478,10 @@ pub fn fast_path(
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    if let Some((counts, (start, end))) = chunk.usage {
+    if let Some(usage) = &usage_tree {
+        // As `tree::read_chunk_usage` reads a top-level usage object.
+        read_usage(ex, usage);
+    } else if let Some((Some(counts), (start, end))) = chunk.usage {
         set_counts(ex, counts, &CHAT_KEYS);
         // Parsed only if it is the last usage object of the stream, when the record is made.
         ex.set_raw_usage_text(&text[start..end]);
@@ -505,6 +525,47 @@ fn set(slot: &mut Option<String>, value: Option<&str>) {
 mod tests {
     use super::*;
     use crate::providers::openai_chat::tree;
+
+    /// A usage object with a provider's own fields (a cost, tools, a count to note) is read
+    /// from its own tree, the rest of the chunk in place: as the tree reads the whole chunk.
+    #[test]
+    fn usage_with_more_than_openai_names_is_read_as_the_tree() {
+        let chunks: [&[u8]; 3] = [
+            br#"{"id":"s","model":"sonar","usage":{"completion_tokens":1,"cost":{"input_tokens_cost":0.00001,"total_cost":0.00501},"prompt_tokens":6,"total_tokens":7},"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]}"#,
+            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"3","cost_in_usd_ticks":1466250,"server_tool_use_details":{"web_search_requests":2}}}"#,
+            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":90,"completion_tokens":3,"prompt_cache_hit_tokens":64,"service_tier":"priority"}}"#,
+        ];
+        // An exponent is serde_json's to read: the whole chunk goes to the tree.
+        let exponent =
+            br#"{"id":"g","object":"chat.completion.chunk","choices":[],"usage":{"cost":1e-5}}"#;
+        let mut facts = Facts::new(Provider::OpenAiChat);
+        assert!(fast_path(&mut facts, &mut None, exponent, &mut Holes::default()).is_none());
+        for data in chunks {
+            let mut fast = Facts::new(Provider::Auto);
+            let read = fast_path(&mut fast, &mut None, data, &mut Holes::default());
+            assert!(read.is_some(), "{}", String::from_utf8_lossy(data));
+            let mut full = Facts::new(Provider::OpenAiChat);
+            tree::on_event(&mut full, &crate::scan::tree::parse(data).unwrap());
+            let view = |ex: &Facts| {
+                format!(
+                    "{:?}",
+                    (
+                        &ex.tokens,
+                        &ex.billing,
+                        &ex.notes,
+                        &ex.service_tier,
+                        &ex.last_usage
+                    )
+                )
+            };
+            assert_eq!(
+                view(&fast),
+                view(&full),
+                "{}",
+                String::from_utf8_lossy(data)
+            );
+        }
+    }
 
     /// Mistral's content arrays are read in place, as the tree reads them.
     #[test]
