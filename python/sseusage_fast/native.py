@@ -6,7 +6,9 @@ from ._api import make_parse_usage, make_parser_class
 from ._native import Event, RecordBuilder, SSEDecoder, UsageCore, text_stats
 from .record import FIELD_NAMES, UsageRecord
 
-UsageParser = make_parser_class(UsageCore, __name__, RecordBuilder(UsageRecord, FIELD_NAMES).build)
+_BUILDER = RecordBuilder(UsageRecord, FIELD_NAMES)
+UsageParser = make_parser_class(UsageCore, __name__, _BUILDER.build)
+UsageParser._record_builder = _BUILDER  # type: ignore[attr-defined]  # `_finish_simple`'s
 parse_usage = make_parse_usage(UsageParser)
 
 __all__ = ["Event", "SSEDecoder", "UsageParser", "parse_usage", "text_stats"]

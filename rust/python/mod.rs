@@ -4,6 +4,7 @@
 //! - [`decoder`]: `SSEDecoder` and its `Event`s.
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
+//! - [`finish`]: the record made in the core where `finish()` would decide nothing more.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
@@ -11,6 +12,7 @@
 mod decoder;
 mod exclusive;
 mod feed;
+mod finish;
 mod parser;
 mod record;
 mod values;

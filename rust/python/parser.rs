@@ -4,9 +4,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::exclusive::Exclusive;
-use super::record::record_tuple;
+use super::finish::simple_record;
+use super::record::{record_tuple, RecordBuilder};
 use super::{check_limit, provider_of, with_bytes};
 use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
+use crate::record::RawRecord;
 
 /// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
 /// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
@@ -33,9 +35,11 @@ pub struct UsageCore {
     pub(super) state: Exclusive<Stream>,
 }
 
-/// A parser's state: the core while the stream is open, then the raw record it left.
+/// A parser's state: the core while the stream is open, then the raw record it left (kept as
+/// it is where `finish` built the record in the core, made a tuple when asked for).
 pub(super) struct Stream {
     pub(super) core: Option<meter::UsageCore>,
+    finished: Option<RawRecord>,
     raw: Option<Py<PyTuple>>,
 }
 
@@ -84,6 +88,7 @@ impl UsageCore {
         Ok(PyClassInitializer::from(settings).add_subclass(UsageCore {
             state: Exclusive::new(Stream {
                 core: Some(core),
+                finished: None,
                 raw: None,
             }),
         }))
@@ -91,11 +96,45 @@ impl UsageCore {
 
     fn _finish_raw<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         self.state.with(py, |stream| {
-            if let Some(mut core) = stream.core.take() {
-                let record = core.finish_keeping_text();
-                stream.raw = Some(record_tuple(py, &record)?.unbind());
+            if let Some(raw) = &stream.raw {
+                return Ok(raw.bind(py).clone());
             }
-            Ok(stream.raw.as_ref().expect("finished").bind(py).clone())
+            let record = match (stream.core.take(), stream.finished.take()) {
+                (Some(mut core), _) => core.finish_keeping_text(),
+                (None, Some(record)) => record,
+                (None, None) => unreachable!("a stream is open or finished"),
+            };
+            let raw = record_tuple(py, &record)?;
+            stream.raw = Some(raw.clone().unbind());
+            Ok(raw)
+        })?
+    }
+
+    /// The record, built here where `finish` would decide nothing but what the raw record says
+    /// (`finish::simple_record`), with the output stats, thinking and tool use that `_observe`
+    /// takes; `None` otherwise (then `_finish_raw()` gives the raw record). The parser's request
+    /// must be `None` and its estimator a plain `Estimator` (the caller checks the estimator).
+    #[pyo3(signature = (builder, interrupted, /))]
+    fn _finish_simple<'py>(
+        slf: &Bound<'py, Self>,
+        builder: &Bound<'py, RecordBuilder>,
+        interrupted: Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let py = slf.py();
+        let settings = slf.as_super().get();
+        if !settings.request.is_none(py) {
+            return Ok(None);
+        }
+        let estimate = settings.estimate.bind(py).is_truthy()?;
+        slf.get().state.with(py, |stream| {
+            let Some(mut core) = stream.core.take() else {
+                return Ok(None);
+            };
+            let record = core.finish_keeping_text();
+            drop(core);
+            let built = simple_record(py, builder.get(), &record, estimate, interrupted);
+            stream.finished = Some(record);
+            built
         })?
     }
 }

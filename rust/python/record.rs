@@ -68,6 +68,11 @@ fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 /// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, raw_items(py, r)?)
+}
+
+/// The raw record's values, in the order of `record.RAW_FIELDS`.
+pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItems<'py>> {
     let t = &r.tokens;
     let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
         (Some(text), _) => json_text_to_python(py, text)?,
@@ -81,7 +86,7 @@ pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Boun
         .iter()
         .map(|it| iteration_tuple(py, it))
         .collect::<PyResult<Vec<_>>>()?;
-    let items: [Bound<'py, PyAny>; 32] = [
+    Ok([
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
         t.cache_creation_5m.into_bound_py_any(py)?,
@@ -116,9 +121,61 @@ pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Boun
         r.framing
             .map(|f| fixed_name(py, f.as_str()))
             .into_bound_py_any(py)?,
-    ];
-    PyTuple::new(py, items)
+    ])
 }
+
+/// The values of a raw record (`record.RAW_FIELDS`).
+pub(super) type RawItems<'py> = [Bound<'py, PyAny>; RAW_FIELDS];
+
+/// How many values a raw record has, and where the ones `finish` reads are.
+pub(super) const RAW_FIELDS: usize = 32;
+pub(super) const RAW_SHARED: usize = 18;
+pub(super) const RAW_USAGE: usize = 18;
+pub(super) const RAW_NOTES: usize = 19;
+pub(super) const RAW_OUTPUT_STATS: usize = 22;
+pub(super) const RAW_THINKING: usize = 23;
+pub(super) const RAW_TOOLS: usize = 24;
+pub(super) const RAW_AUDIO_INPUT: usize = 26;
+pub(super) const RAW_AUDIO_OUTPUT: usize = 27;
+pub(super) const RAW_GEO: usize = 30;
+pub(super) const RAW_FRAMING: usize = 31;
+
+/// `UsageRecord`'s fields (`record.FIELD_NAMES`), as the core's own record builder
+/// (`finish::simple_record`) writes them: a builder made with other names does not build there.
+pub(super) const RECORD_FIELDS: [&str; 32] = [
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_5m_input_tokens",
+    "cache_creation_1h_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+    "web_fetch_requests",
+    "service_tier",
+    "speed",
+    "provider",
+    "model",
+    "message_id",
+    "stop_reason",
+    "status",
+    "error_type",
+    "error_message",
+    "no_usage_data",
+    "requires_manual_review",
+    "estimated",
+    "estimate_ranges",
+    "estimate_reasons",
+    "interrupted",
+    "raw_usage",
+    "notes",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "iterations",
+    "provider_cost",
+    "inference_geo",
+    "framing",
+];
 
 /// One iteration as a tuple in the order of `record.ITERATION_FIELDS`.
 fn iteration_tuple<'py>(py: Python<'py>, it: &Iteration) -> PyResult<Bound<'py, PyTuple>> {
@@ -153,6 +210,8 @@ pub struct RecordBuilder {
     alloc: pyo3::ffi::allocfunc,
     /// Of each field, in order: where its slot is in the object.
     offsets: Vec<usize>,
+    /// Its fields are [`RECORD_FIELDS`], in that order.
+    pub(super) fields_known: bool,
 }
 
 #[pymethods]
@@ -215,10 +274,16 @@ impl RecordBuilder {
             }
             offsets.push(offset);
         }
+        let fields_known = names.len() == RECORD_FIELDS.len()
+            && names
+                .iter()
+                .zip(RECORD_FIELDS)
+                .all(|(name, known)| name.cast::<PyString>().is_ok_and(|n| n == known));
         let builder = RecordBuilder {
             cls: cls.clone().unbind(),
             alloc,
             offsets,
+            fields_known,
         };
         // Read back through Python: each name must find the value written at its offset (no
         // property or other descriptor in front of a slot).
@@ -256,17 +321,32 @@ impl RecordBuilder {
                 tail.len()
             )));
         };
+        let values = (0..fields).map(|i| match (&tuple, &list) {
+            _ if i >= from_head => tail.get_item(i - from_head),
+            (Some(tuple), _) => tuple.get_item(i),
+            (_, Some(list)) => list.get_item(i),
+            _ => unreachable!("head is a tuple or a list"),
+        });
+        self.make(py, values)
+    }
+}
+
+impl RecordBuilder {
+    /// A new instance with `values` in the builder's field order (as many as it has fields).
+    pub(super) fn make<'py>(
+        &self,
+        py: Python<'py>,
+        values: impl IntoIterator<Item = PyResult<Bound<'py, PyAny>>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         // SAFETY: tp_alloc gives a zeroed instance (its slots NULL) or NULL with an error set.
         let object = unsafe {
             Bound::from_owned_ptr_or_err(py, (self.alloc)(self.cls.bind(py).as_type_ptr(), 0))?
         };
-        for (i, &offset) in self.offsets.iter().enumerate() {
-            let value = match (&tuple, &list) {
-                _ if i >= from_head => tail.get_item(i - from_head)?,
-                (Some(tuple), _) => tuple.get_item(i)?,
-                (_, Some(list)) => list.get_item(i)?,
-                _ => unreachable!("head is a tuple or a list"),
-            };
+        let mut values = values.into_iter();
+        for &offset in &self.offsets {
+            let value = values
+                .next()
+                .ok_or_else(|| PyValueError::new_err("too few values for the record"))??;
             // SAFETY: `offset` is a distinct object slot inside the instance (checked when the
             // builder was made), still NULL; the slot takes the reference `into_ptr` hands over.
             // (On an error above, the instance is freed with the slots set so far.)

@@ -1,0 +1,104 @@
+//! The record made in the core, for the usual stream: `finish()` (`_finish.py`) without its
+//! Python steps where they decide nothing. When the parser has no request body, its estimator
+//! is a plain `Estimator` (checked in Python) and nothing is to be estimated (the output count
+//! is final, or estimates are off; no iterations or provider cost, which become Python
+//! objects of their own), the record's values follow from the raw record by the rules below,
+//! each the line of `FinishMixin.finish` named beside it; otherwise `None`, and `finish` takes
+//! its general path on the same raw record. The parity suites (native == pure, whose `finish`
+//! always takes the general path) check that the two agree.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyTuple};
+
+use super::record::{
+    raw_items, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO,
+    RAW_NOTES, RAW_OUTPUT_STATS, RAW_SHARED, RAW_THINKING, RAW_TOOLS, RAW_USAGE,
+};
+use crate::record::{BodyKind, RawRecord, Status};
+
+/// The values `finish` appends to the raw record's first ones, when it would decide them
+/// without an estimate: `None` otherwise.
+fn simple_tail(r: &RawRecord, estimate: bool) -> Option<(bool, bool, bool)> {
+    let t = &r.tokens;
+    // `reported`: any token count proper.
+    let reported = [
+        t.input,
+        t.cache_creation,
+        t.cache_creation_5m,
+        t.cache_creation_1h,
+        t.cache_read,
+        t.output,
+        t.reasoning,
+    ]
+    .iter()
+    .any(Option::is_some);
+    // `error_body`: a JSON error response bills nothing.
+    let error_body = r.status == Status::Error && r.body_kind == BodyKind::Json && !reported;
+    let mut no_request = false;
+    if estimate && !error_body {
+        // `estimate_output` runs where the output count is not final.
+        if !r.output_final && r.status != Status::NotSse {
+            return None;
+        }
+        // No request (the caller checked): `reasons += ("no_request",)`.
+        no_request = t.input.is_none();
+    }
+    // Iterations and a provider's cost become Python objects (`Iteration`, `Decimal`).
+    if !r.billing.iterations.is_empty() || r.billing.provider_cost.is_some() {
+        return None;
+    }
+    // `review`, with nothing estimated.
+    let review =
+        !error_body && (r.status != Status::Complete || t.input.is_none() || t.output.is_none());
+    Some((!reported, review, no_request))
+}
+
+/// The record of `r` built by `builder`, with what `_observe` takes of the raw record: the
+/// output stats, thinking and tool use; `None` where `finish` must decide (see above).
+pub(super) fn simple_record<'py>(
+    py: Python<'py>,
+    builder: &RecordBuilder,
+    r: &RawRecord,
+    estimate: bool,
+    interrupted: Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let Some((no_usage, review, no_request)) = simple_tail(r, estimate) else {
+        return Ok(None);
+    };
+    if !builder.fields_known {
+        return Ok(None);
+    }
+    let raw: RawItems<'py> = raw_items(py, r)?;
+    let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
+    let reasons = if no_request {
+        PyTuple::new(py, [intern!(py, "no_request")])?
+    } else {
+        PyTuple::empty(py)
+    };
+    let tail: [Bound<'py, PyAny>; 14] = [
+        flag(no_usage),
+        flag(review),
+        PyTuple::empty(py).into_any(), // estimated
+        PyDict::new(py).into_any(),    // estimate_ranges
+        reasons.into_any(),
+        interrupted,
+        raw[RAW_USAGE].clone(),
+        raw[RAW_NOTES].clone(),
+        raw[RAW_AUDIO_INPUT].clone(),
+        raw[RAW_AUDIO_OUTPUT].clone(),
+        PyTuple::empty(py).into_any(), // iterations: none
+        py.None().into_bound(py),      // provider_cost: none
+        raw[RAW_GEO].clone(),
+        raw[RAW_FRAMING].clone(),
+    ];
+    let values = raw[..RAW_SHARED].iter().cloned().chain(tail).map(Ok);
+    let record = builder.make(py, values)?;
+    let observed = [
+        record,
+        raw[RAW_OUTPUT_STATS].clone(),
+        raw[RAW_THINKING].clone(),
+        raw[RAW_TOOLS].clone(),
+    ];
+    Ok(Some(PyTuple::new(py, observed)?))
+}
