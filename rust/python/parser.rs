@@ -99,11 +99,13 @@ impl UsageCore {
             if let Some(raw) = &stream.raw {
                 return Ok(raw.bind(py).clone());
             }
-            let record = match (stream.core.take(), stream.finished.take()) {
-                (Some(mut core), _) => core.finish_keeping_text(),
+            // The core finished in place (a kilobyte and more: not moved out first).
+            let record = match (stream.core.as_mut(), stream.finished.take()) {
+                (Some(core), _) => core.finish_keeping_text(),
                 (None, Some(record)) => record,
                 (None, None) => unreachable!("a stream is open or finished"),
             };
+            stream.core = None;
             let raw = record_tuple(py, &record)?;
             stream.raw = Some(raw.clone().unbind());
             Ok(raw)
@@ -127,11 +129,11 @@ impl UsageCore {
         }
         let estimate = settings.estimate.bind(py).is_truthy()?;
         slf.get().state.with(py, |stream| {
-            let Some(mut core) = stream.core.take() else {
+            let Some(core) = stream.core.as_mut() else {
                 return Ok(None);
             };
             let record = core.finish_keeping_text();
-            drop(core);
+            stream.core = None;
             let built = simple_record(py, builder.get(), &record, estimate, interrupted);
             stream.finished = Some(record);
             built
