@@ -420,44 +420,31 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
 }
 
 /// Whether the `len` bytes at `a` (of which `avail` >= `len` may be read) are those at `lit`
-/// (which may be read to `len` rounded up to `V::LANES`): a block a test, the last one masked
-/// where `a` has a whole block left, else the last block ending with the literal (overlapping)
-/// or, for a literal shorter than a block at the end of `a`, word by word.
+/// (which may be read to `len` rounded up to `V::LANES`): blocks, two a test, the last one
+/// overlapping ([`bytes::equal_blocks`]); a literal shorter than a block as one block, masked,
+/// where `a` has a whole block left, else word by word.
 /// `V`'s instructions must be available.
 #[inline(always)]
 unsafe fn literal_equal<V: Vector>(a: *const u8, avail: usize, lit: *const u8, len: usize) -> bool {
-    let full = u32::MAX >> (32 - V::LANES);
-    // SAFETY (all loads): the caller's contract; each reads `V::LANES` bytes at most `len`
-    // rounded up to a block past `lit`, and within the `avail` bytes of `a` where it is
-    // checked.
-    let block = |at: usize| unsafe { V::load(a.add(at)).cmpeq(V::load(lit.add(at))).movemask() };
-    let mut at = 0;
-    while at + V::LANES < len {
-        if block(at) != full {
-            return false;
-        }
-        at += V::LANES;
-    }
-    let left = len - at; // 0..=V::LANES
-    if left == 0 {
-        return true;
-    }
-    if avail - at >= V::LANES {
-        return !block(at) & full >> (V::LANES - left) == 0;
-    }
-    if len >= V::LANES {
-        return block(len - V::LANES) == full;
-    }
-    // SAFETY: the caller's contract: `len` bytes of each.
-    let (a, lit) = unsafe {
+    // SAFETY (both): the caller's contract: `len` bytes of each.
+    let (a_bytes, lit_bytes) = unsafe {
         (
             std::slice::from_raw_parts(a, len),
             std::slice::from_raw_parts(lit, len),
         )
     };
-    // SAFETY: the narrow vector is the baseline's (and no block is loaded: under 16 bytes
-    // when `V` is narrow, else at most 31 bytes, which `equal` compares in 16-byte blocks).
-    unsafe { bytes::equal::<Narrow>(a, lit) }
+    if len >= V::LANES {
+        // SAFETY: the caller's contract; the same length, at least a block.
+        return unsafe { bytes::equal_blocks::<V>(a_bytes, lit_bytes) };
+    }
+    if avail >= V::LANES {
+        let full = u32::MAX >> (32 - V::LANES);
+        // SAFETY: the caller's contract: a block of `a` (`avail`) and of `lit` (the padding).
+        let same = unsafe { V::load(a).cmpeq(V::load(lit)).movemask() };
+        return len == 0 || !same & full >> (V::LANES - len) == 0;
+    }
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe { bytes::equal::<Narrow>(a_bytes, lit_bytes) }
 }
 
 /// Past a number at `pos`, as [`number_end`] reads it: one or two digits (an index), the usual

@@ -83,7 +83,7 @@ pub(crate) unsafe fn equal<V: Vector>(a: &[u8], b: &[u8]) -> bool {
 /// [`equal`] for slices of the same length, at least `V::LANES` bytes: the last block first
 /// (overlapping), then two blocks a step, one test each.
 #[inline(always)]
-unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
+pub(crate) unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
     debug_assert!(a.len() == b.len() && a.len() >= V::LANES);
     let last = a.len() - V::LANES;
     // SAFETY: the caller's contract; every load reads `V::LANES` bytes at an offset of at most
