@@ -193,6 +193,31 @@ impl<E: PartialEq> Skeleton<E> {
         }
     }
 
+    /// Past `seg`'s literal at `b[pos..]`, if it is there. `V`'s instructions must be
+    /// available.
+    #[inline(always)]
+    unsafe fn literal_at<V: Vector>(&self, b: &[u8], pos: usize, seg: Seg) -> Option<usize> {
+        let (start, len) = (
+            seg.lit_start as usize,
+            (seg.lit_end - seg.lit_start) as usize,
+        );
+        let avail = b.len().checked_sub(pos)?;
+        if avail < len {
+            return None;
+        }
+        // SAFETY: the caller's contract; `b` holds `len` bytes from `pos`, the skeleton's
+        // bytes `len` and its padding from `start`.
+        let same = unsafe {
+            literal_equal::<V>(
+                b.as_ptr().add(pos),
+                avail,
+                self.bytes.as_ptr().add(start),
+                len,
+            )
+        };
+        same.then_some(pos + len)
+    }
+
     /// If `b` starts with an event of this layout: where it ends, its counted holes counted
     /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
     /// last, if several) set in `id`. `V`'s instructions must be available.
@@ -203,6 +228,16 @@ impl<E: PartialEq> Skeleton<E> {
         counted: &mut TextStats,
         id: &mut Option<(usize, usize)>,
     ) -> Option<usize> {
+        // The usual delta: a literal, the counted text, a literal; without a loop.
+        if let [first @ Seg {
+            hole: Hole::Count, ..
+        }, last] = self.segs[..self.n_segs]
+        {
+            // SAFETY (all three): the caller's contract.
+            let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+            let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+            return unsafe { self.literal_at::<V>(b, pos, last) };
+        }
         let mut pos = 0;
         for seg in &self.segs[..self.n_segs] {
             let (start, len) = (
@@ -679,6 +714,47 @@ mod tests {
         assert_eq!(run_of(&mut skeletons, &cr, usize::MAX).0.events, 0);
         let more = [&cr[..], b"x"].concat();
         assert_eq!(run_of(&mut skeletons, &more, usize::MAX).0.used, cr.len());
+    }
+
+    /// A layout of one counted text between two literals (read without the segment loop):
+    /// any text, counted; a change in either literal, or a cut anywhere, is not read.
+    #[test]
+    fn one_counted_text_between_literals() {
+        let (event, skeleton) = learned(&[
+            ("data: {\"type\":\"text_delta\",\"text\":\"", None),
+            ("Hi\"", Some(Hole::Count)),
+            ("}\n\n", None),
+        ]);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        for text in [
+            "",
+            "a longer text, \\n and more than a block of it",
+            "é你\\u00e9",
+        ] {
+            let other = String::from_utf8(event.clone())
+                .expect("text")
+                .replace("Hi", text);
+            for more in ["", "x", &" ".repeat(40)] {
+                let bytes = [other.as_bytes(), more.as_bytes()].concat();
+                let (run, stats) = run_of(&mut skeletons, &bytes, usize::MAX);
+                assert_eq!(
+                    (run.used, run.events),
+                    (other.len(), 1),
+                    "{text:?} {more:?}"
+                );
+                assert_eq!(stats, counted(&[text]));
+            }
+            for cut in 0..other.len() {
+                let (run, _) = run_of(&mut skeletons, &other.as_bytes()[..cut], usize::MAX);
+                assert_eq!(run.events, 0, "{cut}");
+                // A control character is wrong anywhere: in a literal, and raw in the text.
+                let mut bad = other.clone().into_bytes();
+                bad[cut] = b'\x01';
+                let (run, _) = run_of(&mut skeletons, &bad, usize::MAX);
+                assert_eq!(run.events, 0, "{cut}");
+            }
+        }
     }
 
     /// Blanks take any run of spaces and tabs, none included.
