@@ -144,6 +144,46 @@ impl TextStats {
         n
     }
 
+    /// [`TextStats::add_plain`] for the last bytes of `buf`, from `pos` (fewer than
+    /// `V::LANES`): the block that ends at `buf`'s end is loaded (the bytes before `pos`
+    /// shifted out of its masks), or, when `buf` is shorter than a block, a copy of the bytes
+    /// padded with NUL (a control character: a stop). `None` when no byte from `pos` on ends
+    /// the plain run (the string goes on past `buf`: cut), else how many it counted. `V`'s
+    /// instructions must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn add_plain_tail<V: Vector>(
+        &mut self,
+        buf: &[u8],
+        pos: usize,
+    ) -> Option<usize> {
+        let left = buf.len().checked_sub(pos).filter(|&n| n > 0)?;
+        debug_assert!(left < V::LANES);
+        let (x, shift) = match buf.len().checked_sub(V::LANES) {
+            // SAFETY: the caller's contract; the load reads the last `V::LANES` bytes of `buf`.
+            Some(last) => (unsafe { V::load(buf.as_ptr().add(last)) }, pos - last),
+            None => {
+                let mut padded = [0u8; 32];
+                padded[..left].copy_from_slice(&buf[pos..]);
+                // SAFETY: as above; the load reads `V::LANES` <= 32 bytes of `padded`.
+                (unsafe { V::load(padded.as_ptr()) }, 0)
+            }
+        };
+        // SAFETY: as above, register operations from here on.
+        let stops = unsafe { text::string_stops(x) } >> shift;
+        let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
+        if n == left {
+            return None;
+        }
+        if n > 0 {
+            // SAFETY: as above.
+            let (word, space) = unsafe { text::ascii_classes(x) };
+            let keep = first_lanes::<V>(n);
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(n, word >> shift & keep, space >> shift & keep) };
+        }
+        Some(n)
+    }
+
     /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks.
     #[inline(always)]
     unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32) {

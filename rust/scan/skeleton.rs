@@ -23,6 +23,9 @@ use crate::textstats::TextStats;
 pub const MAX_SKELETON: usize = 4 << 10;
 /// Skeletons a stream keeps at once (each kind of event, and the layouts a relay mixes).
 pub const SKELETONS: usize = 8;
+/// Zero bytes after a skeleton's bytes: the widest vector's block, so that a block loaded at
+/// any literal's start is within them.
+const PAD: usize = 32;
 
 /// A literal (`lit_start..lit_end` in the skeleton's bytes) and the hole after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +54,11 @@ const SLOTS: usize = MAX_HOLES + 2;
 /// rest.
 #[derive(Debug, Clone)]
 pub struct Skeleton<E> {
-    /// The learned event without the text of the holes that are always holes.
+    /// The learned event without the text of the holes that are always holes, then
+    /// [`PAD`] zero bytes: a literal is compared a whole block at a time.
     bytes: Box<[u8]>,
+    /// The learned bytes' length (without the padding).
+    len: u32,
     /// Every hole, where it is in `bytes` (an always-hole is empty there).
     holes: [(u32, u32, Hole); SLOTS],
     n_holes: usize,
@@ -89,6 +95,7 @@ impl<E: PartialEq> Skeleton<E> {
     pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
         let mut skeleton = Skeleton {
             bytes: Box::default(),
+            len: 0,
             holes: [(0, 0, Hole::End); SLOTS],
             n_holes: holes.len(),
             open: 0,
@@ -100,7 +107,7 @@ impl<E: PartialEq> Skeleton<E> {
         if holes.len() > SLOTS {
             return None;
         }
-        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON));
+        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON) + PAD);
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
             if start < at || end < start || end > event.len() || hole == Hole::End {
@@ -118,6 +125,8 @@ impl<E: PartialEq> Skeleton<E> {
         if bytes.len() > MAX_SKELETON {
             return None;
         }
+        skeleton.len = bytes.len() as u32;
+        bytes.resize(bytes.len() + PAD, 0);
         skeleton.bytes = bytes.into_boxed_slice();
         skeleton.compile(u16::MAX);
         // SAFETY: the narrow vector is the baseline's.
@@ -146,7 +155,7 @@ impl<E: PartialEq> Skeleton<E> {
         }
         self.segs[n] = Seg {
             lit_start,
-            lit_end: self.bytes.len() as u32,
+            lit_end: self.len,
             hole: Hole::End,
         };
         self.n_segs = n + 1;
@@ -156,7 +165,7 @@ impl<E: PartialEq> Skeleton<E> {
     fn gap(&self, i: usize) -> &[u8] {
         let start = i.checked_sub(1).map_or(0, |p| self.holes[p].1 as usize);
         let end = self.holes.get(i).filter(|_| i < self.n_holes);
-        &self.bytes[start..end.map_or(self.bytes.len(), |h| h.0 as usize)]
+        &self.bytes[start..end.map_or(self.len as usize, |h| h.0 as usize)]
     }
 
     fn value(&self, i: usize) -> &[u8] {
@@ -184,6 +193,31 @@ impl<E: PartialEq> Skeleton<E> {
         }
     }
 
+    /// Past `seg`'s literal at `b[pos..]`, if it is there. `V`'s instructions must be
+    /// available.
+    #[inline(always)]
+    unsafe fn literal_at<V: Vector>(&self, b: &[u8], pos: usize, seg: Seg) -> Option<usize> {
+        let (start, len) = (
+            seg.lit_start as usize,
+            (seg.lit_end - seg.lit_start) as usize,
+        );
+        let avail = b.len().checked_sub(pos)?;
+        if avail < len {
+            return None;
+        }
+        // SAFETY: the caller's contract; `b` holds `len` bytes from `pos`, the skeleton's
+        // bytes `len` and its padding from `start`.
+        let same = unsafe {
+            literal_equal::<V>(
+                b.as_ptr().add(pos),
+                avail,
+                self.bytes.as_ptr().add(start),
+                len,
+            )
+        };
+        same.then_some(pos + len)
+    }
+
     /// If `b` starts with an event of this layout: where it ends, its counted holes counted
     /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
     /// last, if several) set in `id`. `V`'s instructions must be available.
@@ -194,33 +228,48 @@ impl<E: PartialEq> Skeleton<E> {
         counted: &mut TextStats,
         id: &mut Option<(usize, usize)>,
     ) -> Option<usize> {
+        // The usual delta: a literal, the counted text, a literal; without a loop.
+        if let [first @ Seg {
+            hole: Hole::Count, ..
+        }, last] = self.segs[..self.n_segs]
+        {
+            // SAFETY (all three): the caller's contract.
+            let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+            let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+            return unsafe { self.literal_at::<V>(b, pos, last) };
+        }
         let mut pos = 0;
         for seg in &self.segs[..self.n_segs] {
-            let (start, end) = (seg.lit_start as usize, seg.lit_end as usize);
-            debug_assert!(start <= end && end <= self.bytes.len());
-            // SAFETY: `compile` makes every segment's literal a range of `bytes`, in order.
-            let lit = unsafe { self.bytes.get_unchecked(start..end) };
-            // SAFETY (the three calls): the caller's contract.
-            if unsafe { !bytes::equal::<V>(b.get(pos..pos + lit.len())?, lit) } {
+            let (start, len) = (
+                seg.lit_start as usize,
+                (seg.lit_end - seg.lit_start) as usize,
+            );
+            debug_assert!(start + len <= self.len as usize);
+            let avail = b.len() - pos;
+            if avail < len {
                 return None;
             }
-            pos += lit.len();
+            // SAFETY: the caller's contract; `b` holds `len` bytes from `pos`, the skeleton's
+            // bytes `len` rounded up to a block from `start` (`compile` and the padding).
+            let same = unsafe {
+                literal_equal::<V>(
+                    b.as_ptr().add(pos),
+                    avail,
+                    self.bytes.as_ptr().add(start),
+                    len,
+                )
+            };
+            if !same {
+                return None;
+            }
+            pos += len;
             pos = match seg.hole {
+                // SAFETY (the three calls): the caller's contract.
                 Hole::Count => unsafe { count_string_with::<V>(b, pos, counted)? },
                 Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
                 Hole::End => pos,
                 Hole::Str => unsafe { string_end::<V>(b, pos)? },
-                Hole::Num => match b.get(pos..pos + 2) {
-                    // One digit (an index), the usual case.
-                    Some(&[d, next])
-                        if d.is_ascii_digit()
-                            && !next.is_ascii_digit()
-                            && !matches!(next, b'.' | b'e' | b'E') =>
-                    {
-                        pos + 1
-                    }
-                    _ => number_end(b, pos)?,
-                },
+                Hole::Num => small_number_end(b, pos)?,
                 Hole::Id => {
                     let end = pos + memchr::memchr2(b'\n', b'\r', &b[pos..])?;
                     let value = &b[pos..end];
@@ -357,47 +406,94 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
     mut hit: impl FnMut(&E, usize),
 ) -> Run {
     let mut run = Run::default();
-    'events: while run.used < rest.len() {
+    // Counted into a copy, kept on a hit.
+    let mut total = *stats;
+    let (mut at, mut last) = (skeletons.last, skeletons.last);
+    while run.used < rest.len() {
         let next = &rest[run.used..];
-        let n = skeletons.items.len();
-        for turn in 0..n {
-            // The last one first, then the others in order.
-            let at = match turn {
-                0 => skeletons.last,
-                t if t <= skeletons.last => t - 1,
-                t => t,
-            };
-            let skeleton = &skeletons.items[at];
-            if !fits(&skeleton.effect) {
-                continue;
+        let (mut counted, mut id) = (total, None);
+        // The one that read the last event first, then the others in order.
+        let skeleton = &skeletons.items[at];
+        // SAFETY (both): the caller's contract.
+        let mut end = match fits(&skeleton.effect) {
+            true => unsafe { skeleton.read::<V>(next, &mut counted, &mut id) },
+            false => None,
+        };
+        if end.is_none() {
+            for other in (0..skeletons.items.len()).filter(|&other| other != at) {
+                let skeleton = &skeletons.items[other];
+                if !fits(&skeleton.effect) {
+                    continue;
+                }
+                (counted, id) = (total, None);
+                end = unsafe { skeleton.read::<V>(next, &mut counted, &mut id) };
+                if end.is_some() {
+                    at = other;
+                    break;
+                }
             }
-            // Counted in place; put back as it was on a miss.
-            let (saved, mut id) = (*stats, None);
-            // SAFETY: the caller's contract.
-            let Some(end) = (unsafe { skeleton.read::<V>(next, stats, &mut id) }) else {
-                *stats = saved;
-                continue;
-            };
-            if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
-                *stats = saved;
-                break 'events; // the line path reads it
-            }
-            hit(&skeleton.effect, at);
-            if let Some((start, end)) = id {
-                run.last_id = Some((run.used + start, run.used + end));
-            }
-            skeletons.last = at;
-            run.used += end;
-            run.events += 1;
-            continue 'events;
         }
-        break;
+        let Some(end) = end else { break };
+        if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
+            break; // the line path reads it
+        }
+        (total, last) = (counted, at);
+        hit(&skeletons.items[at].effect, at);
+        if let Some((start, end)) = id {
+            run.last_id = Some((run.used + start, run.used + end));
+        }
+        run.used += end;
+        run.events += 1;
     }
+    *stats = total;
     if run.events > 0 {
+        skeletons.last = last;
         skeletons.clock += 1;
         skeletons.items[skeletons.last].used_at = skeletons.clock;
     }
     run
+}
+
+/// Whether the `len` bytes at `a` (of which `avail` >= `len` may be read) are those at `lit`
+/// (which may be read to `len` rounded up to `V::LANES`): blocks, two a test, the last one
+/// overlapping ([`bytes::equal_blocks`]); a literal shorter than a block as one block, masked,
+/// where `a` has a whole block left, else word by word.
+/// `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn literal_equal<V: Vector>(a: *const u8, avail: usize, lit: *const u8, len: usize) -> bool {
+    // SAFETY (both): the caller's contract: `len` bytes of each.
+    let (a_bytes, lit_bytes) = unsafe {
+        (
+            std::slice::from_raw_parts(a, len),
+            std::slice::from_raw_parts(lit, len),
+        )
+    };
+    if len >= V::LANES {
+        // SAFETY: the caller's contract; the same length, at least a block.
+        return unsafe { bytes::equal_blocks::<V>(a_bytes, lit_bytes) };
+    }
+    if avail >= V::LANES {
+        let full = u32::MAX >> (32 - V::LANES);
+        // SAFETY: the caller's contract: a block of `a` (`avail`) and of `lit` (the padding).
+        let same = unsafe { V::load(a).cmpeq(V::load(lit)).movemask() };
+        return len == 0 || !same & full >> (V::LANES - len) == 0;
+    }
+    // SAFETY: the narrow vector is the baseline's.
+    unsafe { bytes::equal::<Narrow>(a_bytes, lit_bytes) }
+}
+
+/// Past a number at `pos`, as [`number_end`] reads it: one or two digits (an index), the usual
+/// case, at once.
+#[inline(always)]
+fn small_number_end(b: &[u8], pos: usize) -> Option<usize> {
+    let ends = |c: Option<&u8>| {
+        c.is_some_and(|&c| !c.is_ascii_digit() && !matches!(c, b'.' | b'e' | b'E'))
+    };
+    match b.get(pos..pos + 2) {
+        Some(&[d, _]) if d.is_ascii_digit() && ends(b.get(pos + 1)) => Some(pos + 1),
+        Some(&[b'1'..=b'9', d]) if d.is_ascii_digit() && ends(b.get(pos + 2)) => Some(pos + 2),
+        _ => number_end(b, pos),
+    }
 }
 
 /// Past a string's body and closing quote at `pos`, checked: plain ASCII at once, the rest
@@ -560,16 +656,20 @@ mod tests {
         let at = bad_utf8.iter().position(|&c| c == 1).expect("marked");
         bad_utf8[at] = 0xFF;
         misses.push(bad_utf8);
+        // At the end of the read, and followed by more bytes (each literal then compared a
+        // whole block at a time).
         for bad in misses {
-            let two = [&event[..], &bad].concat();
-            let (run, stats) = run_of(&mut skeletons, &two, usize::MAX);
-            assert_eq!(
-                (run.used, run.events),
-                (event.len(), 1),
-                "{:?}",
-                String::from_utf8_lossy(&bad)
-            );
-            assert_eq!(stats, counted(&["Hello"]));
+            for more in [&b""[..], &[b'x'; 40]] {
+                let two = [&event[..], &bad, more].concat();
+                let (run, stats) = run_of(&mut skeletons, &two, usize::MAX);
+                assert_eq!(
+                    (run.used, run.events),
+                    (event.len(), 1),
+                    "{:?}",
+                    String::from_utf8_lossy(&bad)
+                );
+                assert_eq!(stats, counted(&["Hello"]));
+            }
         }
     }
 
@@ -582,6 +682,21 @@ mod tests {
         skeletons.learn(skeleton);
         for cut in 0..event.len() {
             let (run, stats) = run_of(&mut skeletons, &event[..cut], usize::MAX);
+            assert_eq!(run, Run::default(), "{cut}");
+            assert_eq!(stats, TextStats::default());
+            // The same bytes, the event cut there by a control character: a miss (but in the
+            // `id` value, `7` at 4, where it is a valid value).
+            if cut == 4 {
+                continue;
+            }
+            let mut other = event.clone();
+            other[cut] = if other[cut] == b'\x01' {
+                b'\x02'
+            } else {
+                b'\x01'
+            };
+            other.extend_from_slice(&[b' '; 40]);
+            let (run, stats) = run_of(&mut skeletons, &other, usize::MAX);
             assert_eq!(run, Run::default(), "{cut}");
             assert_eq!(stats, TextStats::default());
         }
@@ -599,6 +714,47 @@ mod tests {
         assert_eq!(run_of(&mut skeletons, &cr, usize::MAX).0.events, 0);
         let more = [&cr[..], b"x"].concat();
         assert_eq!(run_of(&mut skeletons, &more, usize::MAX).0.used, cr.len());
+    }
+
+    /// A layout of one counted text between two literals (read without the segment loop):
+    /// any text, counted; a change in either literal, or a cut anywhere, is not read.
+    #[test]
+    fn one_counted_text_between_literals() {
+        let (event, skeleton) = learned(&[
+            ("data: {\"type\":\"text_delta\",\"text\":\"", None),
+            ("Hi\"", Some(Hole::Count)),
+            ("}\n\n", None),
+        ]);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        for text in [
+            "",
+            "a longer text, \\n and more than a block of it",
+            "é你\\u00e9",
+        ] {
+            let other = String::from_utf8(event.clone())
+                .expect("text")
+                .replace("Hi", text);
+            for more in ["", "x", &" ".repeat(40)] {
+                let bytes = [other.as_bytes(), more.as_bytes()].concat();
+                let (run, stats) = run_of(&mut skeletons, &bytes, usize::MAX);
+                assert_eq!(
+                    (run.used, run.events),
+                    (other.len(), 1),
+                    "{text:?} {more:?}"
+                );
+                assert_eq!(stats, counted(&[text]));
+            }
+            for cut in 0..other.len() {
+                let (run, _) = run_of(&mut skeletons, &other.as_bytes()[..cut], usize::MAX);
+                assert_eq!(run.events, 0, "{cut}");
+                // A control character is wrong anywhere: in a literal, and raw in the text.
+                let mut bad = other.clone().into_bytes();
+                bad[cut] = b'\x01';
+                let (run, _) = run_of(&mut skeletons, &bad, usize::MAX);
+                assert_eq!(run.events, 0, "{cut}");
+            }
+        }
     }
 
     /// Blanks take any run of spaces and tabs, none included.
@@ -712,6 +868,36 @@ mod tests {
         // Another shape is another skeleton.
         skeletons.learn(learn(&event("0", "a", "x").replace("data: ", "data:")));
         assert_eq!(skeletons.len(), 2);
+    }
+
+    /// Literals of every length against bytes with as many more bytes after them as a block
+    /// holds or fewer, equal or differing at any one byte: compared as slices are.
+    #[test]
+    fn literals_compare_as_slices_on_every_vector_type() {
+        let lit: Vec<u8> = (0..100u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in 0..lit.len() {
+            let padded = [&lit[..len], &[0u8; PAD]].concat();
+            for extra in [0, 1, 3, 15, 16, 31, 32, 40] {
+                let mut bytes = [&lit[..len], &vec![b'z'; extra]].concat();
+                let (lit, want) = (padded.as_slice(), true);
+                let b = bytes.as_slice();
+                simd::each_vector!(check_literal::<V>(b: &[u8], lit: &[u8], len: usize, want: bool));
+                for at in 0..len {
+                    bytes[at] ^= 0x41;
+                    let (b, want) = (bytes.as_slice(), false);
+                    simd::each_vector!(check_literal::<V>(b: &[u8], lit: &[u8], len: usize, want: bool));
+                    bytes[at] ^= 0x41;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn check_literal<V: Vector>(b: &[u8], lit: &[u8], len: usize, want: bool) {
+        // SAFETY: `each_vector!` runs `V` where its instructions are available; `b` holds at
+        // least `len` bytes, `lit` `len` and `PAD` more.
+        let same = unsafe { literal_equal::<V>(b.as_ptr(), b.len(), lit.as_ptr(), len) };
+        assert_eq!(same, want, "{} {len} {}", V::LANES, b.len());
     }
 
     /// [`run_with`] on a copy of `all`, pushed to `runs`.

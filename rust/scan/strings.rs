@@ -2,6 +2,8 @@
 //! pass. Anything unusual returns `None`, and the caller reads the event with the full JSON
 //! parser instead, so the result is always the one a full parse gives.
 
+#[cfg(test)]
+use crate::simd;
 use crate::simd::{bytes, text, Narrow, Vector};
 use crate::textstats::TextStats;
 
@@ -42,8 +44,7 @@ pub(crate) unsafe fn ascii_stop_with<V: Vector>(b: &[u8]) -> Option<usize> {
 
 /// Counts a JSON string body (between the quotes, escapes undecoded) into `stats`; returns the
 /// index just past the closing quote. `stats` may be partly updated when it returns `None`.
-/// Inlined: most streamed strings are short plain ASCII, read here without a call; the rest
-/// (escapes, non-ASCII text, the buffer's last bytes) continues in [`count_string_rest`].
+/// Inlined: most streamed strings are short plain ASCII, read here without a call.
 #[inline(always)]
 pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option<usize> {
     // SAFETY: the narrow vector is the baseline's.
@@ -52,6 +53,11 @@ pub fn count_string(bytes: &[u8], start: usize, stats: &mut TextStats) -> Option
 
 /// [`count_string`], `V::LANES` bytes a step; `V`'s instructions must be available (the
 /// readers generic over [`Vector`], entered through [`crate::simd::dispatch!`]).
+///
+/// One loop: plain runs counted a block at a time, the buffer's last bytes as one block that
+/// ends at the buffer's end (or, in a buffer shorter than a block, copied into a block padded
+/// with a control character): a stop past the end is a cut string. The simple escapes (`\n`,
+/// `\"` and the like) are counted in the loop; `\u` escapes and non-ASCII text out of line.
 #[inline(always)]
 pub(crate) unsafe fn count_string_with<V: Vector>(
     bytes: &[u8],
@@ -59,57 +65,59 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
     stats: &mut TextStats,
 ) -> Option<usize> {
     let mut pos = start;
-    #[cfg(target_arch = "x86_64")]
-    while let Some(block) = bytes.get(pos..pos + V::LANES) {
-        // SAFETY: the caller's contract; the load reads the `V::LANES` bytes of `block`.
-        let n = unsafe { stats.add_plain::<V>(block.as_ptr()) };
-        pos += n;
-        if n < V::LANES {
-            if bytes[pos] == b'"' {
-                return Some(pos + 1);
+    loop {
+        if let Some(block) = bytes.get(pos..pos + V::LANES) {
+            // SAFETY: the caller's contract; the load reads the `V::LANES` bytes of `block`.
+            let n = unsafe { stats.add_plain::<V>(block.as_ptr()) };
+            pos += n;
+            if n == V::LANES {
+                continue;
             }
-            break;
+        } else {
+            // SAFETY: the caller's contract.
+            pos += unsafe { stats.add_plain_tail::<V>(bytes, pos)? };
+        }
+        // `bytes[pos]` ends the plain run.
+        match bytes[pos] {
+            b'"' => return Some(pos + 1),
+            b'\\' => match UNESCAPED[usize::from(*bytes.get(pos + 1)?)] {
+                0 => pos = count_unicode_escape(bytes, pos, stats)?,
+                ascii => {
+                    stats.add_ascii(ascii);
+                    pos += 2;
+                }
+            },
+            0x80.. => pos = stats.add_non_ascii(bytes, pos)?,
+            _ => return None, // a raw control character is not JSON
         }
     }
-    count_string_rest(bytes, pos, stats)
 }
 
-/// [`count_string`] from `pos` on.
+/// The character a two-byte escape stands for, by its second byte (`n` for `\n`...); 0 for
+/// `u` and for the bytes that make no escape.
+const UNESCAPED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[b'b' as usize] = 0x08;
+    table[b'f' as usize] = 0x0c;
+    table[b'n' as usize] = b'\n';
+    table[b'r' as usize] = b'\r';
+    table[b't' as usize] = b'\t';
+    table
+};
+
+/// A `\u` escape (one or a surrogate pair) at `bytes[pos]` counted; past it, or `None` when it
+/// is not one (a bad escape, a lone surrogate: the full parser decides).
 #[inline(never)]
-fn count_string_rest(bytes: &[u8], mut pos: usize, stats: &mut TextStats) -> Option<usize> {
-    loop {
-        // Plain ASCII, the bulk of streamed text: found and counted 16 bytes at a time.
-        #[cfg(target_arch = "x86_64")]
-        while let Some(block) = bytes.get(pos..pos + 16) {
-            let n = stats.add_plain_block(block.try_into().expect("16 bytes"));
-            pos += n;
-            if n < 16 {
-                break;
-            }
-        }
-        match *bytes.get(pos)? {
-            b'"' => return Some(pos + 1),
-            b'\\' => {
-                let (ch, len) = unescape(&bytes[pos..])?;
-                match u8::try_from(ch).ok().filter(u8::is_ascii) {
-                    Some(ascii) => stats.add_ascii(ascii), // `\n`, `\"` and the like
-                    None => stats.add(ch.encode_utf8(&mut [0u8; 4])),
-                }
-                pos += len;
-            }
-            0x80.. => pos = stats.add_non_ascii(bytes, pos)?,
-            // ASCII in the buffer's last 15 bytes, or a control character.
-            _ => {
-                let stop = string_stop(&bytes[pos..])?;
-                if stop == 0 {
-                    return None; // a raw control character is not JSON
-                }
-                std::str::from_utf8(&bytes[pos..pos + stop]).ok()?;
-                stats.add_within(bytes, pos, pos + stop);
-                pos += stop;
-            }
-        }
+fn count_unicode_escape(bytes: &[u8], pos: usize, stats: &mut TextStats) -> Option<usize> {
+    let (ch, len) = unescape(&bytes[pos..])?;
+    match u8::try_from(ch).ok().filter(u8::is_ascii) {
+        Some(ascii) => stats.add_ascii(ascii),
+        None => stats.add(ch.encode_utf8(&mut [0u8; 4])),
     }
+    Some(pos + len)
 }
 
 /// Checks a JSON string body from `start` (just after its opening quote) without counting it.
@@ -167,4 +175,125 @@ fn hex4(b: &[u8]) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(text, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// String bodies (as JSON writes them, closing quote included) that put escapes,
+    /// non-ASCII text and plain runs on every side of the block edges once shifted.
+    fn bodies() -> Vec<String> {
+        let pieces = [
+            "plain words ",
+            "\\n",
+            "\\\"",
+            "\\\\",
+            "\\/\\b\\f\\r\\t",
+            "\\u00e9",
+            "\\u4f60",
+            "\\ud83d\\ude00",
+            "\\u0041",
+            "é",
+            "你好世界和平",
+            "😀",
+            "x",
+            "_9",
+            "  ",
+        ];
+        let mut out = vec!["\"".to_owned(), "a\"".to_owned()];
+        let mut seed = 3u32;
+        for len in 1..40 {
+            let mut body = String::new();
+            for _ in 0..len % 9 + 1 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                body.push_str(pieces[(seed >> 16) as usize % pieces.len()]);
+            }
+            body.push('"');
+            out.push(body);
+        }
+        out.push(format!("{}\"", "long run of plain text ".repeat(5)));
+        out
+    }
+
+    /// The counts of a string body as the full parser decodes it; `None` if it refuses it.
+    fn reference(body: &[u8]) -> Option<TextStats> {
+        let quoted = [b"\"", body].concat();
+        let value: String = serde_json::from_slice(&quoted).ok()?;
+        let mut stats = TextStats::default();
+        stats.add(&value);
+        Some(stats)
+    }
+
+    /// Every body at every offset of a buffer, followed by 0 to 40 more bytes (so that its
+    /// end falls in a full block, in the buffer's last block and in a buffer shorter than a
+    /// block), and cut at every byte: counted as the full parser decodes it, a cut one `None`.
+    #[test]
+    fn counts_as_the_full_parse_at_every_offset_and_cut_on_every_vector_type() {
+        for body in bodies() {
+            let body = body.as_bytes();
+            let expected = reference(body).expect("valid");
+            for before in [0, 1, 5, 15, 16, 17, 31, 32, 33] {
+                for after in [0, 1, 2, 4, 15, 16, 31, 32, 40] {
+                    let buf = [&vec![b'x'; before], body, &vec![b'}'; after]].concat();
+                    let (buf, start) = (buf.as_slice(), before);
+                    let want = Some((before + body.len(), expected));
+                    simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+                }
+                for cut in 0..body.len() {
+                    let buf = [&vec![b'x'; before], &body[..cut]].concat();
+                    let (buf, start, want) = (buf.as_slice(), before, None);
+                    simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+                }
+            }
+        }
+    }
+
+    /// What the full parser refuses is refused (a raw control character, a bad escape, a lone
+    /// surrogate, invalid UTF-8), wherever it falls; a NUL in the buffer past the string (as in
+    /// the padding of a short buffer) changes nothing.
+    #[test]
+    fn refuses_what_the_full_parse_refuses_on_every_vector_type() {
+        let bad: [&[u8]; 9] = [
+            b"ab\x01cd\"",
+            b"ab\ncd\"",
+            b"ab\\qcd\"",
+            b"ab\\u12g4\"",
+            b"ab\\ud800cd\"",
+            b"ab\\ud800\\u0041\"",
+            b"ab\xffcd\"",
+            b"ab\xe4\xbd\"",
+            b"ab\xed\xa0\x80\"",
+        ];
+        for body in bad {
+            assert!(reference(body).is_none(), "{body:?}");
+            for before in [0, 3, 14, 15, 30, 31] {
+                let buf = [&vec![b'x'; before], body, b"}\n\n"].concat();
+                let (buf, start, want) = (buf.as_slice(), before, None);
+                simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+            }
+        }
+        for after in 0..40 {
+            let buf = [&b"abc\""[..], &vec![0u8; after]].concat();
+            let (buf, start) = (buf.as_slice(), 0);
+            let want = Some((4, reference(b"abc\"").expect("valid")));
+            simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+        }
+    }
+
+    /// [`count_string_with`] with `V` gives `want` (the end and the counts), or `None`.
+    #[inline(always)]
+    unsafe fn check<V: Vector>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>) {
+        let mut stats = TextStats::default();
+        // SAFETY: `each_vector!` runs `V` where its instructions are available.
+        let end = unsafe { count_string_with::<V>(buf, start, &mut stats) };
+        let got = end.map(|end| (end, stats));
+        assert_eq!(
+            got,
+            want,
+            "{} {start} {:?}",
+            V::LANES,
+            String::from_utf8_lossy(buf)
+        );
+    }
 }

@@ -5,8 +5,9 @@ use super::vector::Vector;
 use super::Narrow;
 
 /// The first index of `b` that `stops` marks: `V::LANES` bytes a step with the block kernel
-/// `stops` (from [`super::text`]), then the last bytes (fewer than a block) one by one with
-/// `stop`, its definition for one byte.
+/// `stops` (from [`super::text`]), then the last bytes (fewer than a block) as the block that
+/// ends with `b`, or, in a `b` shorter than a block, one by one with `stop`, its definition
+/// for one byte.
 ///
 /// # Safety
 /// `V`'s instructions must be available.
@@ -24,6 +25,15 @@ pub(crate) unsafe fn first_stop<V: Vector>(
             return Some(i + mask.trailing_zeros() as usize);
         }
         i += V::LANES;
+    }
+    if i == b.len() {
+        return None;
+    }
+    if let Some(last) = b.len().checked_sub(V::LANES) {
+        // The block that ends with `b` (overlapping), the bytes before `i` shifted out.
+        // SAFETY: the caller's contract; the load reads the last `V::LANES` bytes of `b`.
+        let mask = stops(unsafe { V::load(b.as_ptr().add(last)) }) >> (i - last);
+        return (mask != 0).then(|| i + mask.trailing_zeros() as usize);
     }
     b[i..].iter().position(|&c| stop(c)).map(|p| i + p)
 }
@@ -73,7 +83,7 @@ pub(crate) unsafe fn equal<V: Vector>(a: &[u8], b: &[u8]) -> bool {
 /// [`equal`] for slices of the same length, at least `V::LANES` bytes: the last block first
 /// (overlapping), then two blocks a step, one test each.
 #[inline(always)]
-unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
+pub(crate) unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
     debug_assert!(a.len() == b.len() && a.len() >= V::LANES);
     let last = a.len() - V::LANES;
     // SAFETY: the caller's contract; every load reads `V::LANES` bytes at an offset of at most
