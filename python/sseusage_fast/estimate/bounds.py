@@ -112,14 +112,14 @@ def estimate_output(
     if category == "text" and 0 < base < MIN_BASE_TOKENS:
         # A short reply: the model's learned end-of-turn and framing tokens, added to what the
         # stream showed (a ratio of a few tokens is mostly rounding).
-        offset = estimator.ratio(model, "output:offset")
+        offset = estimator.offset(model, "output:offset", families.SHORT_REPLY_TOKENS)
         if offset is not None:
             value = max(base + offset, 1.0)
             spread = estimator.spread(model, "output:offset")
             if spread is not None:
                 lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
             lo, hi = min(lo, value), max(hi, value)
-        elif not calibrated and not hidden:
+        elif not hidden:
             # Before it is learned: the end-of-turn token (where hidden reasoning is added,
             # its estimate dwarfs it).
             value += families.SHORT_REPLY_TOKENS
@@ -193,6 +193,14 @@ def estimate_input(
         text = 1
     overhead = request.overhead
     lo, hi = base * low + overhead, base * high + overhead
+    if 0 < base < MIN_BASE_TOKENS:
+        offset = estimator.offset(model, "input:offset", 0.0)
+        if offset is not None:
+            text = max(1, round(base + offset))
+            spread = estimator.spread(model, "input:offset")
+            if spread is not None:
+                lo, hi = min(lo, base + spread[0] + overhead), max(hi, base + spread[1] + overhead)
+            lo, hi = min(lo, text + overhead), max(hi, text + overhead)
     reasons: tuple[str, ...] = ()
     if request.media:
         reasons = ("media",)
