@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import families
-from .estimator import MIN_BASE_TOKENS, OUTPUT_KINDS, Estimator
+from .estimator import MIN_BASE_TOKENS, OUTPUT_KINDS, Estimator, structured
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import has_chars
@@ -106,6 +106,12 @@ def estimate_output(
     if summarized:
         reasons.append("summarized_thinking")
     kind = OUTPUT_KINDS[category]
+    if (
+        category == "text"
+        and structured(stats)
+        and estimator.ratio(model, "output:structured") is not None
+    ):
+        category, kind = "structured", "output:structured"
     calibrated = estimator.ratio(model, kind, family=True) is not None
     point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
     value, lo, hi = base * point, base * low, base * high

@@ -45,6 +45,7 @@ KINDS = (
     "output:offset",
     "reasoning:per_token",
     "input:offset",
+    "output:structured",
 )
 OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
@@ -70,6 +71,7 @@ _LIMITS = {
     "output:offset": (-50.0, 50.0),
     "reasoning:per_token": (0.0, 1000.0),
     "input:offset": (-50.0, 50.0),
+    "output:structured": (RATIO_MIN, RATIO_MAX),
 }
 _OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # How many samples the prior of a learned count is worth (`Estimator.offset`): a short reply's
@@ -79,7 +81,7 @@ _OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # without learning them 16.7%).
 _PRIOR_WEIGHT = {"output:offset": 1, "input:offset": 2}
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
-_MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
+_MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0, "output:structured": 10.0}
 WINDOW = 64
 # Kinds whose ratio a model's family shares: its tokenizer, seen in the input. Output ratios are
 # each model's own: how it bills what it streams (end-of-turn tokens, reasoning) differs within
@@ -378,6 +380,8 @@ class Estimator:
                 kind, min_base = "output:tools", _MIN_BASE["output:tools"]
             elif output_has_thinking:
                 kind, min_base = "output:thinking", _MIN_BASE["output:thinking"]
+            elif structured(output_stats):
+                kind, min_base = "output:structured", _MIN_BASE["output:structured"]
             else:
                 kind, min_base = "output", MIN_BASE_TOKENS
             billed = actual - hidden
@@ -594,6 +598,12 @@ def default_estimator() -> Estimator:
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
+
+def structured(stats: Sequence[int]) -> bool:
+    """Whether a text is mostly markup (JSON, a structured reply): at least one punctuation
+    mark per word, where prose has one per five or so. Tokenizers differ most on it."""
+    return stats[3] >= stats[0] > 0
 
 
 def _clean_ratios(values: Iterable[Any], kind: str = "output") -> list[float]:

@@ -1,8 +1,9 @@
-"""Learned counts of what short texts are billed beyond their text (issue 17, calibration): a
-short prompt's framing (`input:offset`) beside a short reply's end-of-turn tokens
-(`output:offset`), each shrunk towards its prior; calibration under the request's model when
-the response names none; requests whose text statistics undercount them teach no input. Kept
-with the ledger (SQLite and PostgreSQL). Both backends make the same record."""
+"""Calibration from complete records (issue 17): what short texts are billed beyond their
+text, learned as counts shrunk towards a prior (a short prompt's framing, `input:offset`, beside
+a short reply's end-of-turn tokens, `output:offset`); structured replies' own ratio
+(`output:structured`); calibration under the request's model when the response names none;
+requests whose text statistics undercount them teach no input. Kept with the ledger (SQLite
+and PostgreSQL). Both backends make the same record."""
 
 from __future__ import annotations
 
@@ -185,3 +186,46 @@ def test_the_learned_offsets_are_kept_in_the_ledger(dsn: str) -> None:
         kept = load_estimator(reader)
     assert kept is not None and kept.to_json() == est.to_json()
     assert _input_guess(kept) == _input_guess(est) != _input_guess(Estimator())
+
+
+JSON_REPLY = '{"result": {"kind": "CityLocation", "data": {"city": "Mexico City"}}}'
+
+
+def _chat(text: str, usage: bool, completion_tokens: int = 0) -> bytes:
+    end: dict[str, Any] = {
+        "id": "c",
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+    if usage:
+        end["usage"] = {"prompt_tokens": 20, "completion_tokens": completion_tokens}
+    first = {"id": "c", "model": "gpt-4o", "choices": [{"index": 0, "delta": {"content": text}}]}
+    return b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in (first, end)) + (
+        b"data: [DONE]\n\n"
+    )
+
+
+def test_structured_replies_learn_their_own_ratio(backend: ModuleType) -> None:
+    """JSON replies are where tokenizers differ most from the base (gpt-4o billed 21-26 for
+    replies the base puts at 32): a model learns their ratio apart from its prose, from
+    replies of 10 base tokens on, and a prose reply keeps its own estimate."""
+    stats = text_stats(JSON_REPLY)
+    base = Estimator.base_tokens(stats)
+    assert stats[3] >= stats[0] and 10 <= base < 50
+    billed = round(0.7 * base)
+    est = Estimator(min_samples=1)
+    whole = backend.parse_usage(_chat(JSON_REPLY, True, billed), "openai", estimator=est)
+    assert whole.output_tokens == billed
+    assert est.ratio("gpt-4o", "output:structured") is not None
+    assert est.ratio("gpt-4o") is None and est.samples("gpt-4o", "output:offset") == 0
+    stripped = _chat(JSON_REPLY, False)
+    calibrated = backend.parse_usage(stripped, "openai", estimator=est)
+    fresh = backend.parse_usage(stripped, "openai", estimator=Estimator())
+    assert calibrated.output_tokens == billed < (fresh.output_tokens or 0)
+    low, high = calibrated.estimate_ranges["output_tokens"]
+    assert high is not None and low <= billed <= high
+    prose = _chat("Paris is the capital of France, and Lyon is its third city.", False)
+    assert (
+        backend.parse_usage(prose, "openai", estimator=est).output_tokens
+        == backend.parse_usage(prose, "openai", estimator=Estimator()).output_tokens
+    )
