@@ -11,6 +11,7 @@ import json
 from types import ModuleType
 from typing import Any
 
+from anthropic_streams import encode, message_delta, message_start, message_stop, text_block
 from sseusage_fast.estimate import Estimator, request_info, text_stats
 from sseusage_fast.estimate.bounds import estimate_input, estimate_output
 from sseusage_fast.estimate.families import SHORT_REPLY_TOKENS
@@ -229,3 +230,78 @@ def test_structured_replies_learn_their_own_ratio(backend: ModuleType) -> None:
         backend.parse_usage(prose, "openai", estimator=est).output_tokens
         == backend.parse_usage(prose, "openai", estimator=Estimator()).output_tokens
     )
+
+
+TOOL_REQUEST = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 512,
+    "tools": [
+        {
+            "name": "get_weather",
+            "description": "The weather in a city.",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+    ],
+    "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+}
+
+
+def _claude_stream(usage: dict[str, int] | None) -> bytes:
+    """A short Claude reply; `usage` None: a stream whose usage a proxy removed."""
+    start = None if usage is None else {"input_tokens": usage["input_tokens"], "output_tokens": 1}
+    end = None if usage is None else {"output_tokens": usage["output_tokens"]}
+    return encode(
+        [
+            message_start(start, model="claude-sonnet-4-6"),
+            *text_block(0, ["It is sunny ", "in Paris today."]),
+            message_delta(end),
+            message_stop(),
+        ]
+    )
+
+
+def test_a_claude_models_tool_prompt_is_learned_beyond_the_documented_one(
+    backend: ModuleType,
+) -> None:
+    """Anthropic's tool-use system prompt is a fixed count per model: the documented 346 is in
+    the estimate, and what a model bills beyond it (Claude Sonnet 4.6: about 220 more) is
+    learned from its complete records, shrunk towards none, and added to the next request with
+    tools; the range holds it. A request without tools does not get it."""
+    info = request_info(TOOL_REQUEST, "anthropic")
+    assert info is not None and info.tools == 1
+    fresh = estimate_input(Estimator(), info, Estimator.base_tokens, model="claude-sonnet-4-6")
+    billed = fresh.value + 220
+    est = Estimator(min_samples=1)
+    whole = _claude_stream({"input_tokens": billed, "output_tokens": 9})
+    for _ in range(3):
+        record = backend.parse_usage(whole, "anthropic", request=TOOL_REQUEST, estimator=est)
+        assert record.input_tokens == billed and not record.estimated
+    assert est.samples("claude-sonnet-4-6", "input:tools") == 3
+    assert est.samples("claude-sonnet-4-6", "input") == 0  # no ratio from a request with tools
+    stripped = _claude_stream(None)
+    guess = backend.parse_usage(stripped, "anthropic", request=TOOL_REQUEST, estimator=est)
+    assert guess.input_tokens == billed
+    low, high = guess.estimate_ranges["input_tokens"]
+    assert high is not None and low <= billed <= high
+    assert "tool_definitions" in guess.estimate_reasons
+    plain = {k: v for k, v in TOOL_REQUEST.items() if k != "tools"}
+    assert (
+        backend.parse_usage(stripped, "anthropic", request=plain, estimator=est).input_tokens
+        == backend.parse_usage(stripped, "anthropic", request=plain).input_tokens
+    )
+    # Other providers' tool framing depends on each schema: not learned as a count.
+    openai_info = request_info(
+        {
+            **PROMPT,
+            "tools": [
+                {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+            ],
+        },
+        "openai",
+    )
+    assert openai_info is not None and openai_info.tools == 1
+    other = Estimator(min_samples=1)
+    other.observe_tool_prompt(
+        UsageRecord(status="complete", model="gpt-4o", input_tokens=500), openai_info
+    )
+    assert other.samples("gpt-4o", "input:tools") == 0

@@ -200,6 +200,8 @@ class FinishMixin:
                 # median from 23.5% to 38.5%: benches/estimate_accuracy.py, seeded halves);
                 # hex and base64 runs are far more tokens than their text statistics say.
                 input_stats = None
+                if info.tools and status == "complete":
+                    estimator.observe_tool_prompt(record, info, model=model)
         if type(estimator) is Estimator:
             if status != "complete":  # `_observe` learns only from complete records
                 self._record = record

@@ -214,6 +214,11 @@ def estimate_input(
         hi = base * high + overhead * MEDIA_SPREAD[1]
     value = text + overhead
     if request.tools:
+        # The model's tool-use prompt beyond the documented one, once learned (Anthropic).
+        extra = estimator.offset(model, "input:tools", 0.0)
+        if extra is not None:
+            value += round(extra)
+            lo, hi = min(lo + min(extra, 0.0), value), max(hi + max(extra, 0.0), value)
         # Anthropic's documented tool-use prompt is in the point already; the definitions as
         # the model sees them and newer models' longer prompts are not (Claude Sonnet 4.6
         # billed 563 for a ~50-token request with one small tool, 166 over the point).

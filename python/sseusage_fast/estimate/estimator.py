@@ -46,6 +46,7 @@ KINDS = (
     "reasoning:per_token",
     "input:offset",
     "output:structured",
+    "input:tools",
 )
 OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
@@ -72,6 +73,7 @@ _LIMITS = {
     "reasoning:per_token": (0.0, 1000.0),
     "input:offset": (-50.0, 50.0),
     "output:structured": (RATIO_MIN, RATIO_MAX),
+    "input:tools": (-10_000.0, 10_000.0),
 }
 _OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # How many samples the prior of a learned count is worth (`Estimator.offset`): a short reply's
@@ -79,7 +81,7 @@ _OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # error went from 20.0% to 16.5% with it, 17.0% with two); a short prompt's framing, two (its
 # offsets are noisier: with one, the seeded held-out input median was 20.0%, with two 16.6%,
 # without learning them 16.7%).
-_PRIOR_WEIGHT = {"output:offset": 1, "input:offset": 2}
+_PRIOR_WEIGHT = {"output:offset": 1, "input:offset": 2, "input:tools": 1}
 # Tool calls and thinking summaries are short more often than plain answers: a lower floor.
 _MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0, "output:structured": 10.0}
 WINDOW = 64
@@ -451,6 +453,41 @@ class Estimator:
                     samples.append(((key, "input:offset"), offset, False))
         if samples:
             self._add_all(samples)
+
+    def observe_tool_prompt(
+        self, record: UsageRecord, request: RequestInfo, *, model: str | None = None
+    ) -> None:
+        """Learn from a complete record of an Anthropic request with tools how many input
+        tokens the model's tool-use system prompt adds beyond the estimate (`input:tools`):
+        a count per model (the documented 346 is in the estimate already; Claude Sonnet 4.6
+        billed about 220 more). Nothing is learned where the request cannot show its whole
+        input (stored turns, server-side or provider-defined tools, media, opaque runs), nor
+        from other providers, whose tool framing depends on each schema."""
+        if (
+            record.status != "complete"
+            or request.provider != "anthropic"
+            or not request.tools
+            or request.stored_context
+            or request.server_tools
+            or request.hidden_tools
+            or request.media
+            or request.opaque_chars
+            or record.web_search_requests
+            or record.web_fetch_requests
+            or record.input_tokens is None
+            or "input_tokens" in record.estimated
+        ):
+            return
+        key = calibration_key(record.model or model)
+        if key is None:
+            return
+        billed = (
+            record.input_tokens
+            + (record.cache_creation_input_tokens or 0)
+            + (record.cache_read_input_tokens or 0)
+        )
+        extra = billed - (self.base_tokens(request.stats) + request.overhead)
+        self._add_all((((key, "input:tools"), _count("input:tools", round(extra)), False),))
 
     def _add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
         # `_add` of each (window, value, counted), under one lock.
