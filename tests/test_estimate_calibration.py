@@ -305,3 +305,30 @@ def test_a_claude_models_tool_prompt_is_learned_beyond_the_documented_one(
         UsageRecord(status="complete", model="gpt-4o", input_tokens=500), openai_info
     )
     assert other.samples("gpt-4o", "input:tools") == 0
+
+
+def test_an_unlearned_count_is_none_and_any_kind_has_a_prior_weight() -> None:
+    est = Estimator(min_samples=2)
+    assert est.offset("gpt-4o", "input:offset", 0.0) is None
+    assert est.offset(None, "output:offset", 1.0) is None
+    _billed_input(est, 6)
+    assert est.offset("gpt-4o", "input:offset", 0.0) is None  # one sample, two needed
+    _billed_input(est, 6)
+    learned = est.ratio("gpt-4o", "input:offset")
+    assert learned is not None
+    # Two samples and a prior worth two: the median of [0, 0, x, x] is halfway.
+    assert est.offset("gpt-4o", "input:offset", 0.0) == learned / 2
+    # A kind without a weight of its own gets one prior sample: two samples of a ratio of 2 and
+    # a prior of 1 give the ratio (with two prior samples, as a short prompt's, halfway).
+    long = {**PROMPT, "messages": [{"role": "user", "content": "The tide comes in. " * 40}]}
+    info = request_info(long, "openai")
+    assert info is not None
+    base = Estimator.base_tokens(info.stats)
+    record = UsageRecord(
+        status="complete", model="gpt-4o", input_tokens=round(2 * base) + info.overhead
+    )
+    est.observe(record, input_stats=info.stats, input_overhead=info.overhead)
+    est.observe(record, input_stats=info.stats, input_overhead=info.overhead)
+    ratio = est.ratio("gpt-4o", "input")
+    assert ratio is not None and abs(ratio - 2) < 0.01
+    assert est.offset("gpt-4o", "input", 1.0) == ratio
