@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from sseusage_fast import parse_usage
 from sseusage_fast.estimate import Estimator, calibration_key
-from sseusage_fast.estimate.estimator import _family_key
+from sseusage_fast.estimate.learned import _family_key
 from sseusage_fast.record import UsageRecord
 
 # tests/capture_index.py (load_captures, strip_usage), imported by `main` from --captures.

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import families
-from .estimator import MIN_BASE_TOKENS, OUTPUT_KINDS, Estimator, structured
+from .estimator import Estimator
+from .learned import MIN_BASE_TOKENS, OUTPUT_KINDS, structured
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import has_chars
