@@ -1,6 +1,6 @@
 """How close estimates are to what was billed, on real recorded responses (issue 17).
 
-    python benches/estimate_accuracy.py [--json] [--rows] [--captures DIR]
+    python benches/estimate_accuracy.py [--json] [--rows [--rows-mode MODE]] [--captures DIR]
 
 Every capture under tests/captures/ (real responses from public repositories, see each
 `.meta.json`) that completed with a reported output count is read twice: with its usage
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from sseusage_fast import parse_usage
 from sseusage_fast.estimate import Estimator, calibration_key
-from sseusage_fast.estimate.estimator import _family_key
+from sseusage_fast.estimate.learned import _family_key
 from sseusage_fast.record import UsageRecord
 
 # tests/capture_index.py (load_captures, strip_usage), imported by `main` from --captures.
@@ -96,7 +96,13 @@ def usable(cap: Capture) -> bool:
 
 
 def model_of(cap: Capture) -> str | None:
-    return cap.expected.get("model")
+    """The model the response names, else the one its request names (what calibration learns
+    under, as the parser does)."""
+    model = cap.expected.get("model")
+    request = cap.request
+    if not model and isinstance(request, dict) and isinstance(request.get("model"), str):
+        model = request["model"]
+    return model or None
 
 
 def read(body: bytes, cap: Capture, estimator: Estimator) -> UsageRecord:
@@ -328,6 +334,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--rows", action="store_true", help="print every capture's figures")
+    parser.add_argument(
+        "--rows-mode",
+        choices=MODES[1:],
+        default="loo_model",
+        help="the calibrated estimate that --rows prints beside the uncalibrated one",
+    )
     parser.add_argument("--captures", default=str(ROOT / "tests"), help="a tests/ directory")
     args = parser.parse_args()
     global _index
@@ -347,10 +359,10 @@ def main() -> None:
         print(json.dumps({**table, "output_tokens/by_kind/loo_model": kinds}, indent=2))
         return
     if args.rows:
-        for a, b in zip(rows["uncalibrated"], rows["held_out_repo"]):
+        for a, b in zip(rows["uncalibrated"], rows[args.rows_mode], strict=True):
             print(
                 f"{a.name:55} {a.field:13} billed {a.billed:6} est {a.estimate!s:>6} "
-                f"[{a.low}, {a.high}] held-out {b.estimate!s:>6} [{b.low}, {b.high}] "
+                f"[{a.low}, {a.high}] {args.rows_mode} {b.estimate!s:>6} [{b.low}, {b.high}] "
                 f"{','.join(a.reasons)}"
             )
         print()

@@ -892,14 +892,18 @@ def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
     assert short.value == round(short_base + SHORT_REPLY_TOKENS)
     assert short.low <= short_base <= short.value <= (short.high or 0)
     assert guess(TEXT, Estimator()).value == round(BASE)
-    # A learned offset replaces the prior.
+    # A learned offset replaces the prior, which counts as one sample more: one record moves
+    # the estimate halfway, three that agree nearly all the way.
     est = Estimator(min_samples=1)
-    est.observe(
-        UsageRecord(status="complete", model="gpt-4.1", output_tokens=round(short_base) + 4),
-        output_stats=text_stats(SHORT),
-    )
+    record = UsageRecord(status="complete", model="gpt-4.1", output_tokens=round(short_base) + 4)
+    est.observe(record, output_stats=text_stats(SHORT))
     learned = est.ratio("gpt-4.1", "output:offset")
-    assert learned is not None
+    assert learned is not None and learned > SHORT_REPLY_TOKENS
+    halfway = (learned + SHORT_REPLY_TOKENS) / 2
+    assert est.offset("gpt-4.1", "output:offset", SHORT_REPLY_TOKENS) == halfway
+    assert guess(SHORT, est).value == round(short_base + halfway)
+    for _ in range(2):
+        est.observe(record, output_stats=text_stats(SHORT))
     assert guess(SHORT, est).value == round(short_base + learned)
 
 

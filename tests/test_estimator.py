@@ -27,7 +27,7 @@ from sseusage_fast.estimate import (
     default_estimator,
     normalize_model,
 )
-from sseusage_fast.estimate.estimator import _Window
+from sseusage_fast.estimate.learned import _Window
 from sseusage_fast.estimate.requests import FRAMING
 from sseusage_fast.estimate.textstats import core_base_tokens as _core_base_tokens
 from sseusage_fast.pure import textstats

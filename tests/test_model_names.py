@@ -77,6 +77,15 @@ def test_parts(model: str, parts: ModelName) -> None:
     assert normalize_model_name(model) == parts.base
 
 
+def test_claude_4_named_version_first_shares_its_models_calibration() -> None:
+    """OpenRouter's Bedrock route names Claude Sonnet 4.6 `claude-4.6-sonnet-20260217`: the
+    same model (and tokenizer) as `claude-sonnet-4-6`. Claude 3's own order is its name."""
+    assert calibration_key("anthropic/claude-4.6-sonnet-20260217") == "claude-sonnet-4-6"
+    assert calibration_key("claude-4-opus") == "claude-opus-4"
+    assert calibration_key("claude-3-5-sonnet-20240620") == "claude-3-5-sonnet"
+    assert calibration_key("claude-3-7-sonnet-latest") == "claude-3-7-sonnet-latest"
+
+
 def test_calibration_key_drops_more_dates_than_pricing() -> None:
     assert calibration_key("gemini-2.5-flash-preview-05-20") == "gemini-2.5-flash-preview"
     assert calibration_key("gpt-4-0613") == "gpt-4"

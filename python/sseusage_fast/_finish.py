@@ -135,6 +135,8 @@ class FinishMixin:
         # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
         error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
         info = None if request is None else Estimator.request_info(request, raw[_PROVIDER])
+        if not model and info is not None:
+            model = info.model  # calibrated as the model the request named
 
         estimated: tuple[str, ...] = ()
         ranges: dict[str, tuple[int, int | None]] = {}
@@ -211,12 +213,15 @@ class FinishMixin:
             input_stats, overhead, media = None, 0, False
         else:
             input_stats, overhead, media = info.stats, info.overhead, bool(info.media)
-            if info.tools or info.stored_context:
+            if info.tools or info.stored_context or info.opaque_chars:
                 # Input is learned only where the request shows all of it: tool definitions
                 # and prompts, and earlier turns the provider keeps, are billed apart from its
                 # text (on the real captures, learning from them moved the held-out input
-                # median from 23.5% to 38.5%: benches/estimate_accuracy.py, seeded halves).
+                # median from 23.5% to 38.5%: benches/estimate_accuracy.py, seeded halves);
+                # hex and base64 runs are far more tokens than their text statistics say.
                 input_stats = None
+                if info.tools and status == "complete":
+                    estimator.observe_tool_prompt(record, info, model=model)
         if type(estimator) is Estimator:
             if status != "complete":  # `_observe` learns only from complete records
                 self._record = record
@@ -233,6 +238,7 @@ class FinishMixin:
                 raw[_TOOLS],
                 _core_base_tokens,
                 info is not None and info.server_tools,
+                model,
             )
         else:  # a subclass may refine `observe` or `base_tokens`: the public call, as before
             estimator.observe(
@@ -244,6 +250,7 @@ class FinishMixin:
                 output_has_thinking=raw[_THINKING],
                 output_has_tools=raw[_TOOLS],
                 server_tools=info is not None and info.server_tools,
+                model=model,
             )
         self._record = record
         return record

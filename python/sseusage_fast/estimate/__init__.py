@@ -4,16 +4,8 @@ one model-name normaliser that pricing uses too (`model_names`)."""
 
 from __future__ import annotations
 
-from .estimator import (
-    KINDS,
-    MIN_BASE_TOKENS,
-    MIN_SAMPLES,
-    RATIO_MAX,
-    RATIO_MIN,
-    WINDOW,
-    Estimator,
-    default_estimator,
-)
+from .estimator import Estimator, default_estimator
+from .learned import KINDS, MIN_BASE_TOKENS, MIN_SAMPLES, RATIO_MAX, RATIO_MIN, WINDOW
 from .model_names import calibration_key, normalize_model_name, parse_model_name
 from .requests import (
     ANTHROPIC_TOOLS_SYSTEM_TOKENS,

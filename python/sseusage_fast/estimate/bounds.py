@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from . import families
-from .estimator import MIN_BASE_TOKENS, OUTPUT_KINDS, Estimator
+from .estimator import Estimator
+from .learned import MIN_BASE_TOKENS, OUTPUT_KINDS, structured
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import has_chars
@@ -106,20 +107,26 @@ def estimate_output(
     if summarized:
         reasons.append("summarized_thinking")
     kind = OUTPUT_KINDS[category]
+    if (
+        category == "text"
+        and structured(stats)
+        and estimator.ratio(model, "output:structured") is not None
+    ):
+        category, kind = "structured", "output:structured"
     calibrated = estimator.ratio(model, kind, family=True) is not None
     point, low, high = _ratio_and_spread(estimator, model, kind, prior, TEXT_SPREAD)
     value, lo, hi = base * point, base * low, base * high
     if category == "text" and 0 < base < MIN_BASE_TOKENS:
         # A short reply: the model's learned end-of-turn and framing tokens, added to what the
         # stream showed (a ratio of a few tokens is mostly rounding).
-        offset = estimator.ratio(model, "output:offset")
+        offset = estimator.offset(model, "output:offset", families.SHORT_REPLY_TOKENS)
         if offset is not None:
             value = max(base + offset, 1.0)
             spread = estimator.spread(model, "output:offset")
             if spread is not None:
                 lo, hi = min(lo, base + spread[0]), max(hi, base + spread[1])
             lo, hi = min(lo, value), max(hi, value)
-        elif not calibrated and not hidden:
+        elif not hidden:
             # Before it is learned: the end-of-turn token (where hidden reasoning is added,
             # its estimate dwarfs it).
             value += families.SHORT_REPLY_TOKENS
@@ -193,6 +200,14 @@ def estimate_input(
         text = 1
     overhead = request.overhead
     lo, hi = base * low + overhead, base * high + overhead
+    if 0 < base < MIN_BASE_TOKENS:
+        offset = estimator.offset(model, "input:offset", 0.0)
+        if offset is not None:
+            text = max(1, round(base + offset))
+            spread = estimator.spread(model, "input:offset")
+            if spread is not None:
+                lo, hi = min(lo, base + spread[0] + overhead), max(hi, base + spread[1] + overhead)
+            lo, hi = min(lo, text + overhead), max(hi, text + overhead)
     reasons: tuple[str, ...] = ()
     if request.media:
         reasons = ("media",)
@@ -200,6 +215,11 @@ def estimate_input(
         hi = base * high + overhead * MEDIA_SPREAD[1]
     value = text + overhead
     if request.tools:
+        # The model's tool-use prompt beyond the documented one, once learned (Anthropic).
+        extra = estimator.offset(model, "input:tools", 0.0)
+        if extra is not None:
+            value += round(extra)
+            lo, hi = min(lo + min(extra, 0.0), value), max(hi + max(extra, 0.0), value)
         # Anthropic's documented tool-use prompt is in the point already; the definitions as
         # the model sees them and newer models' longer prompts are not (Claude Sonnet 4.6
         # billed 563 for a ~50-token request with one small tool, 166 over the point).

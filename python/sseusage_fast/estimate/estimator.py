@@ -6,120 +6,40 @@ from the base estimate of `textstats`, and `Estimator.estimate` applies the lear
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import os
 import tempfile
 import threading
 from bisect import bisect_left, insort
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..record import UsageRecord
 from . import requests as _requests
+from .learned import (
+    _FAMILY_KINDS,
+    _LIMITS,
+    _MIN_BASE,
+    _OFFSET_HIGH,
+    _OFFSET_LOW,
+    _PRIOR_WEIGHT,
+    _REPORTS_REASONING,
+    KINDS,
+    MIN_BASE_TOKENS,
+    MIN_SAMPLES,
+    SPREAD_SAMPLES,
+    WINDOW,
+    _clean_ratios,
+    _count,
+    _family_key,
+    _ratio,
+    _Window,
+    structured,
+)
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import Stats, check_stats, has_chars, text_stats
 from .textstats import base_tokens as _base_tokens
-
-# What is learned per model: billed/visible ratios of input, of plain-text output, of output
-# with streamed thinking and of output with tool calls (each its own overheads), and the hidden
-# reasoning tokens themselves ("reasoning": an absolute count, not a ratio; the provider's
-# reported reasoning_tokens make it observable).
-# Providers whose usage says how much reasoning there was whenever there was any: a complete
-# record from them without reasoning tokens taught that the model did not reason.
-_REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
-# "reasoning:per_token" is that hidden count per base token of the visible reply (learned from
-# replies of 5 base tokens or more), which bounds.py prefers to the flat count.
-# "output:offset" is the billed count less the base estimate of a short plain reply (under
-# MIN_BASE_TOKENS), learned as it is: such a reply's count is mostly a model's end-of-turn and
-# framing tokens, which a ratio cannot learn (and short replies are never learned as ratios).
-KINDS = (
-    "input",
-    "output",
-    "output:thinking",
-    "output:tools",
-    "reasoning",
-    "output:offset",
-    "reasoning:per_token",
-)
-OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
-# Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
-# is mostly rounding and framing noise.
-MIN_BASE_TOKENS = 50.0
-# Use a learned ratio only once this many fair samples agree on it (the median of 1 or 2 is
-# just those samples).
-MIN_SAMPLES = 3
-# A learned spread (the range of the next estimate) needs more samples than a learned middle:
-# the extremes of two or three samples are far too narrow.
-SPREAD_SAMPLES = 5
-# A ratio outside this range is not a tokenizer difference but a mismatch (hidden tokens, a
-# truncated stream); clipping keeps one such record from dragging a trimmed statistic.
-RATIO_MIN = 0.25
-RATIO_MAX = 4.0
-# Thinking summaries and tool-call framing are billed at many times what the stream shows.
-_LIMITS = {
-    "input": (RATIO_MIN, RATIO_MAX),
-    "output": (RATIO_MIN, RATIO_MAX),
-    "output:thinking": (RATIO_MIN, 20.0),
-    "output:tools": (RATIO_MIN, 20.0),
-    "reasoning": (0.0, 1_000_000.0),
-    "output:offset": (-50.0, 50.0),
-    "reasoning:per_token": (0.0, 1000.0),
-}
-_OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
-# Tool calls and thinking summaries are short more often than plain answers: a lower floor.
-_MIN_BASE = {"output:thinking": 10.0, "output:tools": 10.0}
-WINDOW = 64
-# Kinds whose ratio a model's family shares: its tokenizer, seen in the input. Output ratios are
-# each model's own: how it bills what it streams (end-of-turn tokens, reasoning) differs within
-# a family. Measured held out on the real captures (benches/estimate_accuracy.py, calibrated on
-# the other source repositories): family output ratios put the median output error at 28.7%,
-# without them 19.6%; a family's thinking ratio put Claude 3.7's thinking at 1.7x its bill.
-_FAMILY_KINDS = frozenset({"input"})
-
-
-@functools.lru_cache(maxsize=4096)  # per calibration key: as bounded as `calibration_key`'s
-def _family_key(key: str) -> str:
-    """The calibration key of a model's family: the letters its name starts with (`claude`,
-    `gpt`, `gemini`, `grok`, `o` for o1/o3/o4), under a prefix no model name has."""
-    letters = key.split("/")[-1]
-    end = 0
-    while end < len(letters) and letters[end].isalpha():
-        end += 1
-    return "family:" + (letters[:end] or letters)
-
-
-class _Window:
-    """The last `size` ratios of one (model, kind), in arrival order and sorted: a sample
-    costs a binary search and the median an index, not a sort (`observe` runs once per
-    request)."""
-
-    __slots__ = ("ordered", "recent")
-
-    def __init__(self, size: int, values: Iterable[float] = ()) -> None:
-        self.recent: deque[float] = deque(values, maxlen=size)
-        self.ordered = sorted(self.recent)
-
-    def add(self, ratio: float) -> None:
-        recent, ordered = self.recent, self.ordered
-        if len(recent) == recent.maxlen:
-            del ordered[bisect_left(ordered, recent[0])]
-        recent.append(ratio)
-        insort(ordered, ratio)
-
-    def median(self) -> float:
-        # As statistics.median: the middle value, or the mean of the middle two.
-        ordered, mid = self.ordered, len(self.ordered) // 2
-        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-    def __len__(self) -> int:
-        return len(self.recent)
-
-    def __iter__(self) -> Iterator[float]:
-        return iter(self.recent)
 
 
 class Estimator:
@@ -176,6 +96,23 @@ class Estimator:
             if window is None or len(window.recent) < self._min_samples:
                 return None
             return window.median()  # it ignores up to half the window being odd
+
+    def offset(self, model: str | None, kind: str, prior: float) -> float | None:
+        """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
+        of the model's window with the prior counted as `_PRIOR_WEIGHT[kind]` more samples, so
+        one odd record moves the estimate halfway or not at all. None while not learned."""
+        key = self._window_key(model, kind, False)
+        if key is None:
+            return None
+        with self._lock:
+            window = self._ratios.get(key)
+            if window is None or len(window.recent) < self._min_samples:
+                return None
+            ordered = list(window.ordered)
+        for _ in range(_PRIOR_WEIGHT.get(kind, 1)):
+            insort(ordered, prior)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
     def spread(
         self, model: str | None, kind: str = "output", *, family: bool = False
@@ -279,6 +216,7 @@ class Estimator:
         input_overhead: int = 0,
         input_has_media: bool = False,
         server_tools: bool = False,
+        model: str | None = None,
     ) -> None:
         """Learn from one finished record, if it is a fair sample of the model's tokenizer.
 
@@ -288,7 +226,8 @@ class Estimator:
         off first. Input is learned from uncached + cache write + cache read tokens, less
         `input_overhead` (what `request_overhead` gave), when the request had no images/files.
         `server_tools`: the request offered server-side tools (code execution, search): their
-        output is not learned as a ratio (hidden reasoning still is).
+        output is not learned as a ratio (hidden reasoning still is). `model`: what to learn
+        under when the record names no model (the request's model).
         """
         self._observe(
             record,
@@ -300,6 +239,7 @@ class Estimator:
             output_has_tools,
             self.base_tokens,
             server_tools,
+            model,
         )
 
     def _observe(
@@ -313,6 +253,7 @@ class Estimator:
         output_has_tools: bool,
         base_of: Callable[[Sequence[int]], float],
         server_tools_offered: bool = False,
+        model: str | None = None,
     ) -> None:
         # `observe`, positional (a parser's `finish` calls this once per request), with the
         # function that turns stats into the base: `finish` passes `core_base_tokens` for
@@ -321,7 +262,7 @@ class Estimator:
         # their calls were most of the cost of a record that teaches one sample).
         if record.status != "complete":
             return
-        key = calibration_key(record.model)
+        key = calibration_key(record.model or model)
         if key is None:
             return
         estimated = record.estimated
@@ -349,6 +290,8 @@ class Estimator:
                 kind, min_base = "output:tools", _MIN_BASE["output:tools"]
             elif output_has_thinking:
                 kind, min_base = "output:thinking", _MIN_BASE["output:thinking"]
+            elif structured(output_stats):
+                kind, min_base = "output:structured", _MIN_BASE["output:structured"]
             else:
                 kind, min_base = "output", MIN_BASE_TOKENS
             billed = actual - hidden
@@ -412,8 +355,47 @@ class Estimator:
                     samples.append(((key, "input"), ratio, True))
                     # Its family's window too (`_FAMILY_KINDS`), not counted twice.
                     samples.append(((_family_key(key), "input"), ratio, False))
+                elif 0 < base:
+                    # A short prompt: its framing tokens as a count, as a short reply's.
+                    offset = _count("input:offset", round(billed - base))
+                    samples.append(((key, "input:offset"), offset, False))
         if samples:
             self._add_all(samples)
+
+    def observe_tool_prompt(
+        self, record: UsageRecord, request: RequestInfo, *, model: str | None = None
+    ) -> None:
+        """Learn from a complete record of an Anthropic request with tools how many input
+        tokens the model's tool-use system prompt adds beyond the estimate (`input:tools`):
+        a count per model (the documented 346 is in the estimate already; Claude Sonnet 4.6
+        billed about 220 more). Nothing is learned where the request cannot show its whole
+        input (stored turns, server-side or provider-defined tools, media, opaque runs), nor
+        from other providers, whose tool framing depends on each schema."""
+        if (
+            record.status != "complete"
+            or request.provider != "anthropic"
+            or not request.tools
+            or request.stored_context
+            or request.server_tools
+            or request.hidden_tools
+            or request.media
+            or request.opaque_chars
+            or record.web_search_requests
+            or record.web_fetch_requests
+            or record.input_tokens is None
+            or "input_tokens" in record.estimated
+        ):
+            return
+        key = calibration_key(record.model or model)
+        if key is None:
+            return
+        billed = (
+            record.input_tokens
+            + (record.cache_creation_input_tokens or 0)
+            + (record.cache_read_input_tokens or 0)
+        )
+        extra = billed - (self.base_tokens(request.stats) + request.overhead)
+        self._add_all((((key, "input:tools"), _count("input:tools", round(extra)), False),))
 
     def _add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
         # `_add` of each (window, value, counted), under one lock.
@@ -558,32 +540,3 @@ def default_estimator() -> Estimator:
             if _default is None:
                 _default = Estimator()
     return _default
-
-
-# ---- helpers -------------------------------------------------------------------------------
-
-
-def _clean_ratios(values: Iterable[Any], kind: str = "output") -> list[float]:
-    low, high = _LIMITS[kind]
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            continue
-        out.append(min(high, max(low, float(v))))
-    return out
-
-
-def _ratio(kind: str, ratio: float) -> float:
-    # min(high, max(low, ratio)) as those two compare (NaN included), without the calls.
-    low, high = _LIMITS[kind]
-    if not ratio > low:
-        return low
-    if not ratio < high:
-        return high
-    return ratio
-
-
-def _count(kind: str, count: float) -> float:
-    # A count learned as it is (hidden reasoning tokens), within the kind's limits.
-    low, high = _LIMITS[kind]
-    return min(high, max(low, float(count)))

@@ -94,14 +94,22 @@ def normalize_model_name(model: str) -> str:
     return parts.base if parts else ""
 
 
+# Claude 4 and later are named tier first (`claude-sonnet-4-6`); some gateways keep the Claude 3
+# order (`claude-4.6-sonnet-20260217`, seen from OpenRouter's Bedrock route). Calibration only.
+_CLAUDE_VERSION_FIRST = re.compile(r"^claude-([4-9]|[1-9]\d)((?:-\d+)?)-(opus|sonnet|haiku)\b")
+
+
 @functools.lru_cache(maxsize=4096)  # called for every record; a deployment has few models
 def calibration_key(model: str | None) -> str | None:
     """The calibration key of a model: its base name without snapshot dates, so that
     `claude-sonnet-4-5-20250929`, `anthropic/claude-sonnet-4.5` and
-    `us.anthropic.claude-sonnet-4-5-20250929-v1:0` share one calibration (same tokenizer)."""
+    `us.anthropic.claude-sonnet-4-5-20250929-v1:0` share one calibration (same tokenizer), and
+    Claude 4 or later named version first (`claude-4.6-sonnet`) shares its model's."""
     if not model:
         return None
     parts = parse_model_name(model)
     if parts is None:
         return None
-    return _CALIBRATION_DATE.sub("", parts.base) or None
+    key = _CALIBRATION_DATE.sub("", parts.base)
+    key = _CLAUDE_VERSION_FIRST.sub(r"claude-\3-\1\2", key)
+    return key or None

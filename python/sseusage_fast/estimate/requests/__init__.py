@@ -96,6 +96,9 @@ class RequestInfo(NamedTuple):
     # The conversation so far is kept by the provider (Responses `previous_response_id`,
     # `conversation`) and billed as input the request does not show.
     stored_context: bool = False
+    # The model the request names: what calibration learns under when the response names none
+    # (Cohere's and Bedrock Converse's responses do not).
+    model: str | None = None
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -159,6 +162,7 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         opaque_chars(text),
         has_hidden_tools(body),
         bool(body.get("previous_response_id") or body.get("conversation")),
+        model if isinstance(model, str) and model else None,
     )
 
 
