@@ -239,30 +239,11 @@ impl<E: PartialEq> Skeleton<E> {
             return unsafe { self.literal_at::<V>(b, pos, last) };
         }
         let mut pos = 0;
-        for seg in &self.segs[..self.n_segs] {
-            let (start, len) = (
-                seg.lit_start as usize,
-                (seg.lit_end - seg.lit_start) as usize,
-            );
-            debug_assert!(start + len <= self.len as usize);
-            let avail = b.len() - pos;
-            if avail < len {
-                return None;
-            }
-            // SAFETY: the caller's contract; `b` holds `len` bytes from `pos`, the skeleton's
-            // bytes `len` rounded up to a block from `start` (`compile` and the padding).
-            let same = unsafe {
-                literal_equal::<V>(
-                    b.as_ptr().add(pos),
-                    avail,
-                    self.bytes.as_ptr().add(start),
-                    len,
-                )
-            };
-            if !same {
-                return None;
-            }
-            pos += len;
+        for &seg in &self.segs[..self.n_segs] {
+            debug_assert!(seg.lit_end <= self.len);
+            // SAFETY: the caller's contract (`compile` and the padding make every literal a
+            // range of the skeleton's bytes, rounded up to a block).
+            pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
             pos = match seg.hole {
                 // SAFETY (the three calls): the caller's contract.
                 Hole::Count => unsafe { count_string_with::<V>(b, pos, counted)? },
