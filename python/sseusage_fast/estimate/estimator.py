@@ -82,6 +82,11 @@ class Estimator:
             key = _family_key(key)
         return key, kind
 
+    def _ready_window(self, key: tuple[str, str], need: int) -> _Window | None:
+        # The learned window once it holds `need` samples; called with the lock held.
+        window = self._ratios.get(key)
+        return window if window is not None and len(window.recent) >= need else None
+
     def ratio(
         self, model: str | None, kind: str = "output", *, family: bool = False
     ) -> float | None:
@@ -92,10 +97,8 @@ class Estimator:
         if key is None:
             return None
         with self._lock:
-            window = self._ratios.get(key)
-            if window is None or len(window.recent) < self._min_samples:
-                return None
-            return window.median()  # it ignores up to half the window being odd
+            window = self._ready_window(key, self._min_samples)
+            return None if window is None else window.median()  # half the window may be odd
 
     def offset(self, model: str | None, kind: str, prior: float) -> float | None:
         """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
@@ -105,8 +108,8 @@ class Estimator:
         if key is None:
             return None
         with self._lock:
-            window = self._ratios.get(key)
-            if window is None or len(window.recent) < self._min_samples:
+            window = self._ready_window(key, self._min_samples)
+            if window is None:
                 return None
             ordered = list(window.ordered)
         for _ in range(_PRIOR_WEIGHT.get(kind, 1)):
@@ -124,8 +127,8 @@ class Estimator:
         if key is None:
             return None
         with self._lock:
-            window = self._ratios.get(key)
-            if window is None or len(window.recent) < max(self._min_samples, SPREAD_SAMPLES):
+            window = self._ready_window(key, max(self._min_samples, SPREAD_SAMPLES))
+            if window is None:
                 return None
             ordered = window.ordered
             last = len(ordered) - 1
