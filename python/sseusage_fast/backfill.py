@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from sseusage_fast.ledger.estimates import (
+    JSON_COLUMNS,
     cost_bounds,
     ranges_from_db,
-    ranges_to_db,
     reasons_from_db,
-    reasons_to_db,
 )
 from sseusage_fast.ledger.reader import LedgerReader
 from sseusage_fast.record import TOKEN_FIELDS, UsageRecord
@@ -285,12 +284,9 @@ def _billing_values(
 
 
 def _to_db(reader: LedgerReader, name: str, value: Any) -> Any:
-    if name == "estimated":
-        return json.dumps(list(value)) if value else "[]"
-    if name == "estimate_ranges":
-        return ranges_to_db(value)
-    if name == "estimate_reasons":
-        return reasons_to_db(value)
+    codec = JSON_COLUMNS.get(name)
+    if codec is not None:
+        return codec[0](value)
     if reader.dialect != "sqlite" or value is None:
         return value
     if isinstance(value, bool):

@@ -8,7 +8,6 @@ Reads (reports, backfill) use a second connection in the caller's thread.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -405,16 +404,6 @@ class SQLLedger(Ledger):
             return None
         request_body, response_body = found[0]
         return Capture(bytes(request_body or b""), bytes(response_body or b""))
-
-
-def estimated_to_db(value: Sequence[str]) -> str:
-    return json.dumps(list(value)) if value else "[]"  # most rows: nothing estimated
-
-
-def estimated_from_db(value: str | None) -> tuple[str, ...]:
-    if not value or value == "[]":  # most rows: nothing estimated, no JSON to parse
-        return ()
-    return tuple(json.loads(value))
 
 
 class _WriterDatabase:

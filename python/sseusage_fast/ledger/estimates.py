@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,16 @@ from sseusage_fast.record import UsageRecord
 log = logging.getLogger("sseusage_fast.ledger")
 
 Ranges = dict[str, tuple[int, int | None]]
+
+
+def estimated_to_db(value: Sequence[str] | None) -> str:
+    return json.dumps(list(value)) if value else "[]"  # most rows: nothing estimated
+
+
+def estimated_from_db(value: str | None) -> tuple[str, ...]:
+    if not value or value == "[]":  # most rows: nothing estimated, no JSON to parse
+        return ()
+    return tuple(json.loads(value))
 
 
 def ranges_to_db(value: Ranges | None) -> str | None:
@@ -54,6 +65,14 @@ def reasons_from_db(value: Any) -> tuple[str, ...]:
     except ValueError:
         return ()
     return tuple(str(v) for v in data) if isinstance(data, list | tuple) else ()
+
+
+# The estimate columns, kept as JSON text on every database: (to the database, from it).
+JSON_COLUMNS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "estimated": (estimated_to_db, estimated_from_db),
+    "estimate_ranges": (ranges_to_db, ranges_from_db),
+    "estimate_reasons": (reasons_to_db, reasons_from_db),
+}
 
 
 def cost_bounds(

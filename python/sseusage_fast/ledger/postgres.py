@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
-from sseusage_fast.ledger.estimates import (
-    ranges_from_db,
-    ranges_to_db,
-    reasons_from_db,
-    reasons_to_db,
-)
+from sseusage_fast.ledger.base import SQLLedger
+from sseusage_fast.ledger.estimates import JSON_COLUMNS
 
 # Any constant will do: it only has to be the same for every proxy sharing the database.
 _MIGRATION_LOCK_KEY = 0x55E05A6E
@@ -95,13 +90,8 @@ class PostgresLedger(SQLLedger):
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
 
     def _to_db(self, name: str, value: Any) -> Any:
-        if name == "estimated":
-            return estimated_to_db(value or ())
-        if name == "estimate_ranges":
-            return ranges_to_db(value)
-        if name == "estimate_reasons":
-            return reasons_to_db(value)
-        return value
+        codec = JSON_COLUMNS.get(name)
+        return value if codec is None else codec[0](value)
 
     def _from_db(self, name: str, value: Any) -> Any:
         return from_db(name, value)
@@ -110,13 +100,8 @@ class PostgresLedger(SQLLedger):
 def from_db(name: str, value: Any) -> Any:
     """A stored value as the `LedgerRow` field holds it (psycopg already gives datetimes,
     booleans and Decimals)."""
-    if name == "estimated":
-        return estimated_from_db(value)
-    if name == "estimate_ranges":
-        return ranges_from_db(value)
-    if name == "estimate_reasons":
-        return reasons_from_db(value)
-    return value
+    codec = JSON_COLUMNS.get(name)
+    return value if codec is None else codec[1](value)
 
 
 # The columns `from_db` changes.

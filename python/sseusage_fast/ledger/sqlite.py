@@ -10,14 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sseusage_fast.ledger.base import SQLLedger, estimated_from_db, estimated_to_db
+from sseusage_fast.ledger.base import SQLLedger
 from sseusage_fast.ledger.checkpoint import WRITER_AUTOCHECKPOINT_PAGES, Checkpointer
-from sseusage_fast.ledger.estimates import (
-    ranges_from_db,
-    ranges_to_db,
-    reasons_from_db,
-    reasons_to_db,
-)
+from sseusage_fast.ledger.estimates import JSON_COLUMNS
 from sseusage_fast.ledger.row import COLUMNS
 
 _BOOLS = {"no_usage_data", "requires_manual_review"}
@@ -108,15 +103,10 @@ class SQLiteLedger(SQLLedger):
             return value.astimezone(timezone.utc).isoformat()
         if name in _BOOLS:
             return int(value)
-        if name == "estimated":
-            return estimated_to_db(value)
         if name in _DECIMALS:
             return str(value)
-        if name == "estimate_ranges":
-            return ranges_to_db(value)
-        if name == "estimate_reasons":
-            return reasons_to_db(value)
-        return value
+        codec = JSON_COLUMNS.get(name)
+        return value if codec is None else codec[0](value)
 
     def _from_db(self, name: str, value: Any) -> Any:
         return from_db(name, value)
@@ -125,12 +115,9 @@ class SQLiteLedger(SQLLedger):
 def from_db(name: str, value: Any) -> Any:
     """A stored value of column `name` as the `LedgerRow` field holds it (the ledger's reads
     and `LedgerReader.rows_between`)."""
-    if name == "estimated":
-        return estimated_from_db(value)
-    if name == "estimate_ranges":
-        return ranges_from_db(value)
-    if name == "estimate_reasons":
-        return reasons_from_db(value)
+    codec = JSON_COLUMNS.get(name)
+    if codec is not None:
+        return codec[1](value)
     if value is None:
         return None
     if name in _TIMES:
