@@ -17,8 +17,9 @@ from typing import Any
 from sseusage_fast.reconcile.buckets import rfc3339
 from sseusage_fast.reconcile.totals import (
     ProviderResult,
-    ReportFormatError,
+    bucket_results,
     count,
+    page_buckets,
     report_time,
     text_or_none,
 )
@@ -54,20 +55,12 @@ def query(
 
 
 def parse_page(page: Any) -> list[ProviderResult]:
-    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-        raise ReportFormatError("not an Anthropic usage report page (no `data` list)")
     out = []
-    for at, bucket in enumerate(page["data"]):
-        where = f"data[{at}]"
-        if not isinstance(bucket, dict):
-            raise ReportFormatError(f"{where} is not an object")
+    for where, bucket in page_buckets(page, "an Anthropic usage report page"):
         start = report_time(bucket, "starting_at", where=where)
         has_end = bucket.get("ending_at") is not None
         end = report_time(bucket, "ending_at", where=where) if has_end else None
-        for n, result in enumerate(bucket.get("results") or ()):
-            here = f"{where}.results[{n}]"
-            if not isinstance(result, dict):
-                raise ReportFormatError(f"{here} is not an object")
+        for here, result in bucket_results(bucket.get("results"), where):
             cache = result.get("cache_creation")
             if isinstance(cache, dict):
                 five = count(cache, "ephemeral_5m_input_tokens", where=here)

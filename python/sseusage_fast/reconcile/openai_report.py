@@ -18,7 +18,9 @@ from sseusage_fast.reconcile.buckets import from_unix, to_unix
 from sseusage_fast.reconcile.totals import (
     ProviderResult,
     ReportFormatError,
+    bucket_results,
     count,
+    page_buckets,
     text_or_none,
 )
 
@@ -67,13 +69,8 @@ def query(
 
 
 def parse_page(page: Any) -> list[ProviderResult]:
-    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-        raise ReportFormatError("not an OpenAI usage page (no `data` list)")
     out = []
-    for at, bucket in enumerate(page["data"]):
-        where = f"data[{at}]"
-        if not isinstance(bucket, dict):
-            raise ReportFormatError(f"{where} is not an object")
+    for where, bucket in page_buckets(page, "an OpenAI usage page"):
         start_time = bucket.get("start_time")
         if not _is_unix_seconds(start_time):
             raise ReportFormatError(f"{where}: start_time is not Unix seconds: {start_time!r}")
@@ -82,11 +79,8 @@ def parse_page(page: Any) -> list[ProviderResult]:
         # An end out of range or before the start leaves the bucket open, as a missing one does.
         end = from_unix(end_time) if _is_unix_seconds(end_time) and end_time > start_time else None
         # `results` in the API reference; one generated client spells it `result`.
-        results = bucket.get("results", bucket.get("result")) or ()
-        for n, result in enumerate(results):
-            here = f"{where}.results[{n}]"
-            if not isinstance(result, dict):
-                raise ReportFormatError(f"{here} is not an object")
+        results = bucket.get("results", bucket.get("result"))
+        for here, result in bucket_results(results, where):
             prompt = count(result, "input_tokens", where=here)
             cached = count(result, "input_cached_tokens", where=here)
             written = count(result, "input_cache_write_tokens", where=here)

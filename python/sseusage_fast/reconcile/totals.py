@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -132,3 +132,24 @@ def report_time(obj: Any, name: str, *, where: str) -> datetime:
 def text_or_none(obj: dict[str, Any], name: str) -> str | None:
     value = obj.get(name)
     return value if isinstance(value, str) and value else None
+
+
+def page_buckets(page: Any, what: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, bucket) for each bucket of a usage report page's `data` list; a page or bucket
+    that is not an object is a ReportFormatError naming `what` or the bucket."""
+    if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+        raise ReportFormatError(f"not {what} (no `data` list)")
+    for at, bucket in enumerate(page["data"]):
+        where = f"data[{at}]"
+        if not isinstance(bucket, dict):
+            raise ReportFormatError(f"{where} is not an object")
+        yield where, bucket
+
+
+def bucket_results(results: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, result) for each result of the bucket at `where`, checked to be an object."""
+    for n, result in enumerate(results or ()):
+        here = f"{where}.results[{n}]"
+        if not isinstance(result, dict):
+            raise ReportFormatError(f"{here} is not an object")
+        yield here, result
