@@ -252,11 +252,8 @@ impl<E: PartialEq> Skeleton<E> {
                 Hole::Str => unsafe { string_end::<V>(b, pos)? },
                 Hole::Num => small_number_end(b, pos)?,
                 Hole::Id => {
-                    let end = pos + memchr::memchr2(b'\n', b'\r', &b[pos..])?;
-                    let value = &b[pos..end];
-                    if value.first() == Some(&b' ') || memchr::memchr(0, value).is_some() {
-                        return None;
-                    }
+                    // SAFETY: the caller's contract.
+                    let end = unsafe { id_end::<V>(b, pos)? };
                     *id = Some((pos, end));
                     end
                 }
@@ -489,6 +486,25 @@ unsafe fn string_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
+/// The end of an `id` value at `pos` (its line's end), if it holds no NUL and does not start
+/// with a space: a block at a time, the value being a few bytes. `V`'s instructions must be
+/// available.
+#[inline(always)]
+unsafe fn id_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
+    if b.get(pos) == Some(&b' ') {
+        return None;
+    }
+    let line_end_or_nul = |c: u8| matches!(c, b'\n' | b'\r' | 0);
+    // SAFETY: the caller's contract (register operations).
+    let stops = |x: V| unsafe {
+        let line_end = x.cmpeq(V::splat(b'\n')).or(x.cmpeq(V::splat(b'\r')));
+        line_end.or(x.cmpeq(V::splat(0))).movemask()
+    };
+    // SAFETY: the caller's contract; `pos <= b.len()` (the literal before it was in `b`).
+    let end = unsafe { bytes::first_stop_from::<V>(b, pos, stops, line_end_or_nul)? };
+    (b[end] != 0).then_some(end)
+}
+
 /// Past the spaces and tabs at `pos`, `V::LANES` bytes at a time: the padding some streams
 /// write runs to dozens. `V`'s instructions must be available.
 #[inline(always)]
@@ -500,8 +516,7 @@ unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
     // SAFETY: the caller's contract.
     let lanes = u32::MAX >> (32 - V::LANES);
     let stops = |x| unsafe { !text::blanks(x) & lanes };
-    let run = unsafe { bytes::first_stop::<V>(&b[pos..], stops, not_blank) };
-    pos + run.unwrap_or(b.len() - pos)
+    unsafe { bytes::first_stop_from::<V>(b, pos, stops, not_blank) }.unwrap_or(b.len())
 }
 
 /// `a == b`, inlined and 16 bytes at a time, the last block overlapping ([`bytes::equal`]).

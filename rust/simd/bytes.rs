@@ -38,6 +38,31 @@ pub(crate) unsafe fn first_stop<V: Vector>(
     b[i..].iter().position(|&c| stop(c)).map(|p| i + p)
 }
 
+/// [`first_stop`] of `b[pos..]`, as an index of `b`; when fewer than a block of bytes are
+/// left from `pos`, the block that ends with `b` is read (the bytes before `pos` shifted out)
+/// where `b` holds a whole block: the usual end of a one-event read, not byte by byte.
+///
+/// # Safety
+/// `V`'s instructions must be available; `pos <= b.len()`.
+#[inline(always)]
+pub(crate) unsafe fn first_stop_from<V: Vector>(
+    b: &[u8],
+    pos: usize,
+    stops: impl Fn(V) -> u32,
+    stop: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    debug_assert!(pos <= b.len());
+    match b.len().checked_sub(V::LANES) {
+        Some(last) if last < pos && pos < b.len() => {
+            // SAFETY: the caller's contract; the load reads the last `V::LANES` bytes of `b`.
+            let mask = stops(unsafe { V::load(b.as_ptr().add(last)) }) >> (pos - last);
+            (mask != 0).then(|| pos + mask.trailing_zeros() as usize)
+        }
+        // SAFETY: the caller's contract.
+        _ => unsafe { first_stop::<V>(&b[pos..], stops, stop) }.map(|at| pos + at),
+    }
+}
+
 /// `a == b`, inlined and `V::LANES` bytes at a time (16 for slices shorter than that), the
 /// last block overlapping, two blocks a test; shorter slices in words.
 ///
@@ -156,6 +181,19 @@ mod tests {
             "{} {pad:?}",
             V::LANES
         );
+        // From `pos` in longer bytes: what is before `pos` (not padding) is not found.
+        for before in [0, 1, 5, 15, 16, 31, 32, 40] {
+            let b = [&vec![b'x'; before][..], pad].concat();
+            // SAFETY: as above; `before <= b.len()`.
+            let found =
+                unsafe { first_stop_from::<V>(&b, before, not_blank, |c| c != b' ' && c != b'\t') };
+            assert_eq!(
+                found,
+                (end < pad.len()).then_some(before + end),
+                "{} {before} {pad:?}",
+                V::LANES
+            );
+        }
     }
 
     #[inline(always)]

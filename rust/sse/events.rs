@@ -56,7 +56,23 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         self.builder.line_then_blank(line, self.sink);
     }
 
-    fn whole_event(&mut self, rest: &[u8]) -> usize {
+    fn known_events(&mut self, rest: &[u8]) -> usize {
+        let b = &mut *self.builder;
+        if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
+            return 0;
+        }
+        let taken = self.sink.whole_event(rest, b.max_event_bytes);
+        if taken.used > 0 {
+            if let Some((start, end)) = taken.last_id {
+                b.id_buffer.clear();
+                b.id_buffer.extend_from_slice(&rest[start..end]);
+            }
+            b.set_last_event_id(); // what dispatching them would have done
+        }
+        taken.used
+    }
+
+    fn whole_event(&mut self, rest: &[u8], known: bool) -> usize {
         let b = &mut *self.builder;
         if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
             return 0;
@@ -69,15 +85,13 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
                 used
             });
         }
-        let taken = self.sink.whole_event(rest, b.max_event_bytes);
-        if taken.used > 0 {
-            if let Some((start, end)) = taken.last_id {
-                b.id_buffer.clear();
-                b.id_buffer.extend_from_slice(&rest[start..end]);
+        if known {
+            let used = self.known_events(rest);
+            if used > 0 {
+                return used;
             }
-            b.set_last_event_id(); // what dispatching them would have done
-            return taken.used;
         }
+        let b = &mut *self.builder;
         let Some(event) = whole_event(rest, b.max_event_bytes) else {
             return 0;
         };

@@ -21,8 +21,14 @@ pub trait LineSink {
         self.line(b"");
     }
     /// At the start of a line, with nothing pending: a sink that recognises a whole event in
-    /// `rest` may take it at once and say how many bytes it used (through its blank line).
-    fn whole_event(&mut self, _rest: &[u8]) -> usize {
+    /// `rest` may take it at once and say how many bytes it used (through its blank line);
+    /// `known` is false where [`LineSink::known_events`] was just asked and took nothing.
+    fn whole_event(&mut self, _rest: &[u8], _known: bool) -> usize {
+        0
+    }
+    /// At the start of a read, nothing pending: the whole events a sink takes at once by what
+    /// it has learned (without the line rules), the bytes used. The usual read ends there.
+    fn known_events(&mut self, _rest: &[u8]) -> usize {
         0
     }
 }
@@ -75,6 +81,18 @@ impl Framer {
     }
 
     pub fn feed<S: LineSink>(&mut self, mut chunk: &[u8], sink: &mut S) {
+        if self.bom_checked && !self.skip_lf && !self.overflow && self.tail.is_empty() {
+            // The usual read of a stream under way: events of layouts the sink knows, taken
+            // before the line loop is set up; the line loop reads what they leave.
+            if chunk.is_empty() {
+                return;
+            }
+            let used = sink.known_events(chunk);
+            if used < chunk.len() {
+                self.scan(&chunk[used..], sink, false);
+            }
+            return;
+        }
         if !self.bom_checked && self.tail.is_empty() && chunk.len() >= BOM.len() {
             // The usual first read: long enough to tell at once, and read in place (not split
             // after its first bytes, which would send its first line through the tail).
@@ -92,10 +110,10 @@ impl Framer {
             self.bom_checked = true;
             let head = std::mem::take(&mut self.tail);
             if head.as_slice() != BOM {
-                self.scan(&head, sink);
+                self.scan(&head, sink, true);
             }
         }
-        self.scan(chunk, sink);
+        self.scan(chunk, sink, true);
     }
 
     /// The unfinished line has outgrown the bound (its bytes are being dropped).
@@ -115,7 +133,9 @@ impl Framer {
         }
     }
 
-    fn scan<S: LineSink>(&mut self, bytes: &[u8], sink: &mut S) {
+    /// The lines of `bytes`; `known`: whether [`LineSink::known_events`] may take events at
+    /// its start (false where it was just asked).
+    fn scan<S: LineSink>(&mut self, bytes: &[u8], sink: &mut S, mut known: bool) {
         let mut pos = 0;
         if self.skip_lf && !bytes.is_empty() {
             self.skip_lf = false;
@@ -125,11 +145,15 @@ impl Framer {
         }
         loop {
             if self.tail.is_empty() && !self.overflow && pos < bytes.len() {
-                let used = sink.whole_event(&bytes[pos..]);
+                let used = sink.whole_event(&bytes[pos..], known);
+                known = true;
                 if used > 0 {
                     pos += used;
                     continue;
                 }
+            }
+            if pos == bytes.len() {
+                break; // the usual end of a read taken whole: no search of nothing
             }
             let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) else {
                 break;
