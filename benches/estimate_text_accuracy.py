@@ -18,7 +18,8 @@ table can be printed without them:
 
 `--recount` recounts with the tokenizers (paths from $SSEUSAGE_CLAUDE_TOKENIZER and
 $SSEUSAGE_CL100K_FILE, or found in installed packages). `--fit` prints least-squares
-coefficients for Estimator.base_tokens.
+coefficients for Estimator.base_tokens (the number coefficient fitted after the others, on
+what they leave over, as the shipped one was).
 
 The shipped coefficients are fitted on all these samples, so their column is in-sample. The
 "held out" columns are leave-one-out: for each sample, coefficients are refitted without it, and
@@ -131,10 +132,27 @@ def load_counts(samples: dict[str, list[str]]) -> dict[str, dict[str, list[int]]
     return counts
 
 
+# Fitted first, together; `numbers` is fitted after them on what they leave over (textstats.py).
+JOINT = len(STAT_FIELDS) - 1
+
+
 def fit(rows: list[tuple[tuple[int, ...], float]]) -> list[float]:
+    """The coefficients as the shipped ones are made: the first `JOINT` by `fit_joint`, then
+    the number coefficient by least squares on the relative error they leave (at least 0)."""
+    coef = fit_joint([(stats[:JOINT], target) for stats, target in rows])
+    num = den = 0.0
+    for stats, target in rows:
+        left = target - sum(c * v for c, v in zip(coef, stats))
+        x = stats[JOINT] / target
+        num += x * left / target
+        den += x * x
+    return [*coef, max(0.0, num / den) if den else 0.0]
+
+
+def fit_joint(rows: list[tuple[tuple[int, ...], float]]) -> list[float]:
     """Non-negative least squares on relative error (each row divided by its target), so that
     short and long samples weigh alike; a coefficient that goes negative is fixed at 0."""
-    n = len(STAT_FIELDS)
+    n = len(rows[0][0])
     active = list(range(n))
     while True:
         size = len(active)

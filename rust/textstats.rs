@@ -77,6 +77,10 @@ pub struct TextStats {
     pub cjk: u64,
     /// Other non-ASCII code points.
     pub other: u64,
+    /// Runs of ASCII word characters that start with a digit: numbers, mostly, which
+    /// tokenizers split from letters and into pieces of a few digits (tiktoken's
+    /// `\p{N}{1,3}`), so they cost more than a word of the same length.
+    pub numbers: u64,
     in_word: bool,
 }
 
@@ -136,10 +140,10 @@ impl TextStats {
         let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
         if n > 0 {
             // SAFETY: as above.
-            let (word, space) = unsafe { text::ascii_classes(x) };
+            let (word, space, digit) = unsafe { text::ascii_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
+            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
         }
         n
     }
@@ -176,24 +180,40 @@ impl TextStats {
         }
         if n > 0 {
             // SAFETY: as above.
-            let (word, space) = unsafe { text::ascii_classes(x) };
+            let (word, space, digit) = unsafe { text::ascii_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word >> shift & keep, space >> shift & keep) };
+            unsafe {
+                self.add_masks::<V>(
+                    n,
+                    word >> shift & keep,
+                    space >> shift & keep,
+                    digit >> shift,
+                )
+            };
         }
         Some(n)
     }
 
-    /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks.
+    /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks (none
+    /// past the `n`th) and their digit mask (bits past the `n`th ignored: a digit is a word
+    /// character, so the word mask keeps them out).
     #[inline(always)]
-    unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32) {
+    unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32, digit: u32) {
         // SAFETY: the caller's contract: `V`'s instructions are available.
         let bits = |mask: u32| u64::from(unsafe { V::count_ones(mask) });
         let (alnum, spaces) = (bits(word), bits(space));
         self.alnum += alnum;
         self.space += spaces;
         self.punct += n as u64 - alnum - spaces;
-        self.words += bits(word & !((word << 1) | u32::from(self.in_word)));
+        let starts = word & !((word << 1) | u32::from(self.in_word));
+        self.words += bits(starts);
+        // Most blocks start no number: a test instead of a count (the narrow vector counts
+        // bits by table lookups).
+        let numbers = starts & digit;
+        if numbers != 0 {
+            self.numbers += bits(numbers);
+        }
         self.in_word = word >> (n - 1) & 1 == 1;
     }
 
@@ -252,10 +272,10 @@ impl TextStats {
         let n = (u64::from(non_ascii) | 1 << left.min(V::LANES)).trailing_zeros() as usize;
         if n > 0 {
             // SAFETY: as above.
-            let (word, space) = unsafe { text::ascii_classes(x) };
+            let (word, space, digit) = unsafe { text::ascii_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep) };
+            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
         }
         n
     }
@@ -268,7 +288,9 @@ impl TextStats {
         self.alnum += u64::from(word);
         self.space += u64::from(class >> 1 & 1);
         self.punct += u64::from(class == 0);
-        self.words += u64::from(word && !self.in_word);
+        let start = word && !self.in_word;
+        self.words += u64::from(start);
+        self.numbers += u64::from(start && b.is_ascii_digit());
         self.in_word = word;
     }
 
@@ -333,9 +355,16 @@ impl TextStats {
         Some(i)
     }
 
-    pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64) {
+    /// The counts in the order of the Python `STAT_FIELDS`.
+    pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64, u64) {
         (
-            self.words, self.alnum, self.space, self.punct, self.cjk, self.other,
+            self.words,
+            self.alnum,
+            self.space,
+            self.punct,
+            self.cjk,
+            self.other,
+            self.numbers,
         )
     }
 
@@ -361,6 +390,7 @@ impl TextStats {
         self.punct += later.punct;
         self.cjk += later.cjk;
         self.other += later.other;
+        self.numbers += later.numbers;
         self.in_word = later.in_word;
     }
 }
@@ -383,9 +413,13 @@ mod tests {
         stats.add("Hel");
         stats.add("lo, wor_ld 42\n");
         stats.add("你好é");
-        assert_eq!(stats.as_tuple(), (3, 13, 3, 1, 2, 1));
+        assert_eq!(stats.as_tuple(), (3, 13, 3, 1, 2, 1, 1));
         stats.add("\u{1}\u{7f}😀");
-        assert_eq!(stats.as_tuple(), (3, 13, 3, 3, 2, 2));
+        assert_eq!(stats.as_tuple(), (3, 13, 3, 3, 2, 2, 1));
+        // A number split across calls is one; digits inside a word start none.
+        stats.add("20");
+        stats.add("25 a1 _9 1b");
+        assert_eq!(stats.as_tuple().6, 3);
     }
 
     #[test]
@@ -402,6 +436,10 @@ mod tests {
             "\u{1}",
             "😀",
             "x",
+            "7",
+            "2025",
+            "v2",
+            "-",
         ];
         let mut seed = 7u32;
         let mut text = String::new();
@@ -505,7 +543,7 @@ mod tests {
     #[test]
     fn every_vector_type_counts_alike() {
         let text = "Some words, 42 of_them\t\"quoted\" \\ 你好世界 é 😀 and a tail long enough \
-                    for a few 32-byte blocks: the end.\n";
+                    for a few 32-byte blocks: 2025-12-05, v2 7x9 the end.\n";
         let bytes = text.as_bytes();
         let bounds: Vec<usize> = (0..=text.len())
             .filter(|&i| text.is_char_boundary(i))
@@ -551,7 +589,7 @@ mod tests {
 
     #[test]
     fn counting_within_a_longer_buffer_equals_counting_the_slice() {
-        let text = "word 你好 _x9 \t{\"k\": 1}😀 é tail of the buffer, long enough";
+        let text = "word 你好 _x9 \t{\"k\": 1}😀 é 31.5 tail of the buffer, 2 long enough";
         let bounds: Vec<usize> = (0..=text.len())
             .filter(|&i| text.is_char_boundary(i))
             .collect();
@@ -564,6 +602,45 @@ mod tests {
                     alone.add(ch.encode_utf8(&mut [0; 4]));
                 }
                 assert_eq!(within, alone, "{a}..{b}");
+            }
+        }
+    }
+
+    /// The numbers of a text (word runs that start with an ASCII digit), by definition.
+    fn numbers_of(text: &str) -> u64 {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut previous = None;
+        let mut numbers = 0;
+        for b in text.bytes() {
+            let starts = word(b) && !previous.is_some_and(word);
+            numbers += u64::from(starts && b.is_ascii_digit());
+            previous = Some(b);
+        }
+        numbers
+    }
+
+    /// A number, a word with digits in it and a run of digits after a non-word byte at every
+    /// offset of the blocks (16 and 32 bytes, the tail block, the byte path), counted whole,
+    /// split at every byte into two calls, and with every vector type: the definition's count.
+    #[test]
+    fn numbers_count_at_every_offset_and_split() {
+        for piece in [
+            "1", "42", "2025", "a1", "_9", "9z", "-7", "é3", "你9", "x 9",
+        ] {
+            for at in 0..70 {
+                let text = format!("{}{piece}{}", "w".repeat(at), " tail".repeat(at % 3));
+                let expected = numbers_of(&text);
+                let mut whole = TextStats::default();
+                whole.add(&text);
+                assert_eq!(whole.numbers, expected, "{text:?}");
+                for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+                    let mut split = TextStats::default();
+                    split.add(&text[..cut]);
+                    split.add(&text[cut..]);
+                    assert_eq!(split, whole, "{text:?} cut at {cut}");
+                }
+                let (bytes, start, end) = (text.as_bytes(), 0, text.len());
+                simd::each_vector!(check_within::<V>(bytes: &[u8], start: usize, end: usize));
             }
         }
     }

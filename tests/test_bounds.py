@@ -907,6 +907,36 @@ def test_an_uncalibrated_short_reply_adds_its_end_of_turn_token() -> None:
     assert guess(SHORT, est).value == round(short_base + learned)
 
 
+def test_a_cohere_short_reply_is_billed_its_text_alone(backend: ModuleType) -> None:
+    """Cohere bills no special token (`billed_units`): a short reply's prior is its text; other
+    providers' adds the end-of-turn token. Read from a real Cohere capture with its usage
+    taken out, on each backend."""
+
+    def guess(provider: str) -> int:
+        return estimate_output(
+            Estimator(),
+            text_stats(SHORT),
+            Estimator.base_tokens,
+            model=None,
+            provider=provider,
+            saw_thinking=False,
+            saw_tool_use=False,
+            request=None,
+            truncated=False,
+        ).value
+
+    short_base = Estimator.base_tokens(text_stats(SHORT))
+    assert guess("cohere") == round(short_base)
+    assert guess("openai") == round(short_base + SHORT_REPLY_TOKENS)
+    capture_index = pytest.importorskip("capture_index")
+
+    cap = next(c for c in capture_index.load_captures() if c.name == "cohere/text.json")
+    text = json.loads(cap.body)["message"]["content"][0]["text"]
+    record = parse(backend, capture_index.strip_usage(cap), provider="cohere")
+    assert record.estimated == ("output_tokens",)
+    assert record.output_tokens == round(Estimator.base_tokens(text_stats(text)))
+
+
 def test_learned_hidden_reasoning_scales_with_the_visible_reply() -> None:
     """Reasoning learned per token of the visible reply: a model that reasoned about twice as
     long as it answered is estimated so for a short and a long answer alike."""

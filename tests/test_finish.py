@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from sseusage_fast import pure
-from sseusage_fast.estimate import Estimator
+from sseusage_fast.estimate import STAT_FIELDS, Estimator
 from sseusage_fast.estimate import estimator as estimator_module
 from sseusage_fast.record import RAW_FIELDS, TOKEN_COUNT_FIELDS
 
@@ -46,17 +46,17 @@ def streams() -> list[corpus.Stream]:
     return corpus.build_corpus(seed=31, target_bytes=256 * corpus.KIB)
 
 
-def test_core_stats_are_six_ints(backend: ModuleType, streams: list[corpus.Stream]) -> None:
-    # What the fast path trusts: every stats tuple a core counts is a 6-tuple of exact ints.
+def test_core_stats_are_seven_ints(backend: ModuleType, streams: list[corpus.Stream]) -> None:
+    # What the fast path trusts: every stats tuple a core counts is a 7-tuple of exact ints.
     at = RAW_FIELDS.index("output_stats")
     for stream in streams:
         parser = backend.UsageParser()
         parser.feed(stream.body[: len(stream.body) // 2])
         stats = parser._finish_raw()[at]
-        assert type(stats) is tuple and len(stats) == 6
+        assert type(stats) is tuple and len(stats) == len(STAT_FIELDS)
         assert all(type(v) is int for v in stats)
     stats = estimator_module.text_stats(TEXTS[0] + TEXTS[1])
-    assert type(stats) is tuple and len(stats) == 6
+    assert type(stats) is tuple and len(stats) == len(STAT_FIELDS)
     assert all(type(v) is int for v in stats)
 
 

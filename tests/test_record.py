@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sseusage_fast.estimate import STAT_FIELDS
 from sseusage_fast.record import (
     FIELD_NAMES,
     RAW_FIELDS,
@@ -133,7 +134,7 @@ def test_raw_records_of_both_backends_follow_raw_fields(case: str) -> None:
     assert raws[0] == raws[1]
     raw = raws[0]
     assert {name: raw[name] for name in expected} == expected
-    assert isinstance(raw["notes"], tuple) and len(raw["output_stats"]) == 6
+    assert isinstance(raw["notes"], tuple) and len(raw["output_stats"]) == len(STAT_FIELDS)
     assert isinstance(raw["events"], int) and isinstance(raw["output_final"], bool)
     assert pure.parse_usage(body).status == expected["status"]
 

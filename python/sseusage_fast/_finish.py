@@ -64,7 +64,7 @@ if (
 
 
 def _base_of(estimator: Estimator) -> Callable[[Sequence[int]], float]:
-    """How stats that a core counted (six ints) become a base estimate: unchecked for a plain
+    """How stats that a core counted (seven ints) become a base estimate: unchecked for a plain
     Estimator; a subclass may refine `base_tokens`, so it gets the public call."""
     return _core_base_tokens if type(estimator) is Estimator else estimator.base_tokens
 
@@ -226,7 +226,7 @@ class FinishMixin:
             if status != "complete":  # `_observe` learns only from complete records
                 self._record = record
                 return record
-            # Every stats tuple here was counted by a core (text_stats for the request): six
+            # Every stats tuple here was counted by a core (text_stats for the request): seven
             # ints, so `base_tokens` needs no check.
             estimator._observe(
                 record,

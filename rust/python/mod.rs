@@ -63,7 +63,7 @@ fn provider_of(name: &str) -> PyResult<Provider> {
 
 /// Character-class counts of a text (the estimator's input).
 #[pyfunction]
-fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64) {
+fn text_stats(text: &str) -> (u64, u64, u64, u64, u64, u64, u64) {
     let mut stats = TextStats::default();
     stats.add(text);
     stats.as_tuple()

@@ -200,6 +200,9 @@ mod tests {
             "x",
             "_9",
             "  ",
+            " 2025",
+            "\\u0031",
+            "7",
         ];
         let mut out = vec!["\"".to_owned(), "a\"".to_owned()];
         let mut seed = 3u32;

@@ -40,17 +40,17 @@ pub(crate) unsafe fn non_ascii<V: Vector>(x: V) -> u32 {
     x.movemask()
 }
 
-/// The ASCII word characters (letters, digits, `_`) and the ASCII white space (space, tab,
-/// LF, VT, FF, CR) among the lanes, as two masks. A byte of 0x80 and more is in neither.
+/// The ASCII word characters (letters, digits, `_`), the ASCII white space (space, tab, LF,
+/// VT, FF, CR) and the ASCII digits among the lanes, as three masks. A byte of 0x80 and more
+/// is in none.
 #[inline(always)]
-pub(crate) unsafe fn ascii_classes<V: Vector>(x: V) -> (u32, u32) {
+pub(crate) unsafe fn ascii_classes<V: Vector>(x: V) -> (u32, u32, u32) {
     // OR-ing 0x20 folds upper case onto lower case and maps no other byte into a..z.
     let letter = x.or(V::splat(0x20)).between_signed(b'a', b'z');
-    let word = letter
-        .or(x.between_signed(b'0', b'9'))
-        .or(x.cmpeq(V::splat(b'_')));
+    let digit = x.between_signed(b'0', b'9');
+    let word = letter.or(digit).or(x.cmpeq(V::splat(b'_')));
     let space = x.cmpeq(V::splat(b' ')).or(x.between_signed(0x09, 0x0d));
-    (word.movemask(), space.movemask())
+    (word.movemask(), space.movemask(), digit.movemask())
 }
 
 /// Whether the first 15 bytes are five characters of the main ideograph block
@@ -133,6 +133,7 @@ mod tests {
         };
         let word = mask(&|b| b.is_ascii_alphanumeric() || b == b'_');
         let space = mask(&|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));
+        let digit = mask(&|b| b.is_ascii_digit());
         let stops = mask(&|b| b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b));
         let utf8_stops = mask(&|b| b == b'"' || b == b'\\' || b < 0x20);
         let five = (0..5).all(|k| {
@@ -146,7 +147,7 @@ mod tests {
         // the block's first `V::LANES` bytes.
         unsafe {
             let x = V::load(lanes.as_ptr());
-            assert_eq!(ascii_classes(x), (word, space), "{lanes:02x?}");
+            assert_eq!(ascii_classes(x), (word, space, digit), "{lanes:02x?}");
             assert_eq!(string_stops(x), stops, "{lanes:02x?}");
             assert_eq!(utf8_string_stops(x), utf8_stops, "{lanes:02x?}");
             assert_eq!(

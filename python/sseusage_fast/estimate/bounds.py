@@ -119,7 +119,8 @@ def estimate_output(
     if category == "text" and 0 < base < MIN_BASE_TOKENS:
         # A short reply: the model's learned end-of-turn and framing tokens, added to what the
         # stream showed (a ratio of a few tokens is mostly rounding).
-        offset = estimator.offset(model, "output:offset", families.SHORT_REPLY_TOKENS)
+        short_reply = families.short_reply_tokens(provider)
+        offset = estimator.offset(model, "output:offset", short_reply)
         if offset is not None:
             value = max(base + offset, 1.0)
             spread = estimator.spread(model, "output:offset")
@@ -129,7 +130,7 @@ def estimate_output(
         elif not hidden:
             # Before it is learned: the end-of-turn token (where hidden reasoning is added,
             # its estimate dwarfs it).
-            value += families.SHORT_REPLY_TOKENS
+            value += short_reply
             hi = max(hi, value)
     if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)

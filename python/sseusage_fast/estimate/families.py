@@ -42,12 +42,21 @@ TOOL_CALL_TOKENS_DEFAULT = 10
 # Tokens a short plain reply bills beyond its text before a model's own offset is learned
 # (`output:offset`): its end-of-turn token and the like.
 SHORT_REPLY_TOKENS = 1
+# Cohere bills neither the tokens it adds nor the special tokens a model outputs (its pricing
+# page: `billed_units` against `tokens`; "The capital of France is Paris." billed 7 of 10):
+# the text alone, as `requests.FRAMING` has it for input.
+_SHORT_REPLY_TOKENS = {"cohere": 0}
 
 
 # Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
 # later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
 # that the base is fitted to (real Claude captures: 1.25 on prose).
 _TEXT_RATIO = ((re.compile(r"^claude-(?!2|instant)"), 1.2),)
+
+
+def short_reply_tokens(provider: str | None) -> int:
+    """The prior of what a provider bills for a short plain reply beyond its text."""
+    return _SHORT_REPLY_TOKENS.get(provider or "", SHORT_REPLY_TOKENS)
 
 
 def text_ratio(key: str | None) -> float:

@@ -20,7 +20,7 @@ CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x20000, 0x3FFFF),  # CJK Extensions B and later
 )
 
-STAT_FIELDS = ("words", "alnum", "space", "punct", "cjk", "other")
+STAT_FIELDS = ("words", "alnum", "space", "punct", "cjk", "other", "numbers")
 
 
 def is_cjk(cp: int) -> bool:
@@ -33,13 +33,16 @@ def is_cjk(cp: int) -> bool:
 
 
 class TextStats:
-    """Counts: ASCII word runs, ASCII word characters, ASCII white space, other ASCII, CJK, and
-    other non-ASCII code points. `_` counts as a word character (identifiers in code)."""
+    """Counts: ASCII word runs, ASCII word characters, ASCII white space, other ASCII, CJK,
+    other non-ASCII code points, and the word runs that start with a digit (numbers, mostly:
+    tokenizers split numbers from letters and into pieces of a few digits). `_` counts as a
+    word character (identifiers in code)."""
 
-    __slots__ = ("_in_word", "alnum", "cjk", "other", "punct", "space", "words")
+    __slots__ = ("_in_word", "alnum", "cjk", "numbers", "other", "punct", "space", "words")
 
     def __init__(self) -> None:
         self.words = self.alnum = self.space = self.punct = self.cjk = self.other = 0
+        self.numbers = 0
         self._in_word = False
 
     def add(self, text: str) -> None:
@@ -51,6 +54,8 @@ class TextStats:
                     self.alnum += 1
                     if not in_word:
                         self.words += 1
+                        if "0" <= ch <= "9":
+                            self.numbers += 1
                         in_word = True
                     continue
                 if ch in " \t\n\r\x0b\x0c":
@@ -64,11 +69,19 @@ class TextStats:
             in_word = False
         self._in_word = in_word
 
-    def as_tuple(self) -> tuple[int, int, int, int, int, int]:
-        return (self.words, self.alnum, self.space, self.punct, self.cjk, self.other)
+    def as_tuple(self) -> tuple[int, int, int, int, int, int, int]:
+        return (
+            self.words,
+            self.alnum,
+            self.space,
+            self.punct,
+            self.cjk,
+            self.other,
+            self.numbers,
+        )
 
 
-def text_stats(text: str) -> tuple[int, int, int, int, int, int]:
+def text_stats(text: str) -> tuple[int, int, int, int, int, int, int]:
     """The counts of one whole text, as a tuple in STAT_FIELDS order."""
     stats = TextStats()
     stats.add(text)
