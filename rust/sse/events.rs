@@ -57,36 +57,26 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
     }
 
     fn known_events(&mut self, rest: &[u8]) -> usize {
-        let b = &mut *self.builder;
-        if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
+        if !self.builder.at_event_start() {
             return 0;
         }
-        let taken = self.sink.whole_event(rest, b.max_event_bytes);
-        if taken.used > 0 {
-            if let Some((start, end)) = taken.last_id {
-                b.id_buffer.clear();
-                b.id_buffer.extend_from_slice(&rest[start..end]);
-            }
-            b.set_last_event_id(); // what dispatching them would have done
-        }
-        taken.used
+        self.take_known(rest)
     }
 
     fn whole_event(&mut self, rest: &[u8], known: bool) -> usize {
-        let b = &mut *self.builder;
-        if !b.data.is_empty() || !b.event_type.is_empty() || b.oversized {
+        if !self.builder.at_event_start() {
             return 0;
         }
         if rest.first() == Some(&b':') {
             // A comment line on its own (a keep-alive): taken alone, so that the events after
             // it reach the sink's whole-event reader below.
-            return comment_line(rest, b.max_event_bytes).map_or(0, |used| {
+            return comment_line(rest, self.builder.max_event_bytes).map_or(0, |used| {
                 self.sink.sse_line();
                 used
             });
         }
         if known {
-            let used = self.known_events(rest);
+            let used = self.take_known(rest);
             if used > 0 {
                 return used;
             }
@@ -117,6 +107,23 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
             self.sink.read_whole(&rest[..event.used], data, id);
         }
         event.used
+    }
+}
+
+impl<S: EventSink> Lines<'_, S> {
+    /// The whole events at the start of `rest` that the sink takes by what it has learned, the
+    /// bytes used; the builder is at an event's start.
+    fn take_known(&mut self, rest: &[u8]) -> usize {
+        let b = &mut *self.builder;
+        let taken = self.sink.whole_event(rest, b.max_event_bytes);
+        if taken.used > 0 {
+            if let Some((start, end)) = taken.last_id {
+                b.id_buffer.clear();
+                b.id_buffer.extend_from_slice(&rest[start..end]);
+            }
+            b.set_last_event_id(); // what dispatching them would have done
+        }
+        taken.used
     }
 }
 
@@ -229,6 +236,12 @@ impl EventBuilder {
             oversized: false,
             max_event_bytes,
         }
+    }
+
+    /// Nothing of an event read yet: where a whole event may be taken at once.
+    #[inline(always)]
+    fn at_event_start(&self) -> bool {
+        self.data.is_empty() && self.event_type.is_empty() && !self.oversized
     }
 
     /// The event under construction, as far as it has come (for salvage at end of stream).
