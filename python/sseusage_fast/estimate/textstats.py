@@ -40,10 +40,11 @@ _text_stats_impl: Callable[[str], Stats] | None = None
 # A number (a word that starts with a digit) costs three quarters of a token more than a word
 # of its length: tokenizers split numbers from letters, from the space before them and into
 # pieces of a few digits (tiktoken's cl100k and o200k patterns join a space to letters, not to
-# `\p{N}{1,3}`; SentencePiece models split every digit). Fitted apart, on what the six above leave over (the same samples and target, the
-# six held as they were: 0.7534; fitted with them it moved the others and so every prose
-# estimate), by `--fit` too. "2 + 2 equals 4." is 8 tokens in cl100k: 5.7 without it, 7.9
-# with it; "Tomorrow is November 20, 2025." 10: 7.0 and 8.5.
+# `\p{N}{1,3}`; SentencePiece models split every digit). Fitted apart, on what the six above
+# leave over (the same samples and target, the six held as they were: 0.7534; fitted with them
+# it moved the others and so every prose estimate), by `--fit` too. "2 + 2 equals 4." is 8
+# tokens in cl100k: 5.7 without it, 7.9 with it; "Tomorrow is November 20, 2025." 10: 7.0 and
+# 8.5.
 COEF_WORDS = 0.788
 COEF_ALNUM = 0.0346
 COEF_SPACE = 0.155
