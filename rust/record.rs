@@ -3,6 +3,25 @@
 
 use crate::textstats::TextStats;
 
+/// Encrypted reasoning a stream carried (Responses `encrypted_content`, asked for with
+/// `include`): its characters and items. The hidden reasoning's estimate is read from it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sealed {
+    pub chars: u64,
+    pub items: u64,
+}
+
+impl Sealed {
+    /// One item's encrypted text (an empty one is no item), counted in characters as the
+    /// pure twin's `len()` counts them.
+    pub fn add(&mut self, text: &str) {
+        if !text.is_empty() {
+            self.chars += text.chars().count() as u64;
+            self.items += 1;
+        }
+    }
+}
+
 /// Token buckets, disjoint, in the order the Python record lists them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tokens {
@@ -144,6 +163,7 @@ pub struct RawRecord {
     pub output_text: TextStats,
     pub saw_thinking: bool,
     pub saw_tool_use: bool,
+    pub encrypted_reasoning: Sealed,
     pub events: u64,
     pub notes: Vec<String>,
     pub billing: Billing,

@@ -173,6 +173,8 @@ RAW_FIELDS: tuple[str, ...] = FIELD_NAMES[:RAW_SHARED] + (
     "output_stats",
     "saw_thinking",
     "saw_tool_use",
+    # Encrypted reasoning the stream carried: (characters, items).
+    "encrypted_reasoning",
     "events",
     # The second round's fields as the stream gave them: iterations as tuples in
     # `ITERATION_FIELDS` order, the provider's cost as the decimal text it sent.

@@ -196,6 +196,7 @@ impl UsageCore {
             output_text: ex.output_text,
             saw_thinking: ex.saw_thinking,
             saw_tool_use: ex.saw_tool_use,
+            encrypted_reasoning: ex.encrypted_reasoning,
             events: ex.events,
             notes: std::mem::take(&mut ex.notes),
             billing: std::mem::take(&mut ex.billing),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::record::{Billing, BodyKind, Framing, Status, Tokens};
+use crate::record::{Billing, BodyKind, Framing, Sealed, Status, Tokens};
 use crate::textstats::TextStats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,7 @@ pub struct Facts {
     pub output_text: TextStats,
     pub saw_thinking: bool,
     pub saw_tool_use: bool,
+    pub encrypted_reasoning: Sealed,
     pub events: u64,
     pub notes: Vec<String>,
     /// Events whose data is not valid JSON (the usage they held, if any, is lost).
@@ -99,6 +100,7 @@ impl Facts {
             output_text: TextStats::default(),
             saw_thinking: false,
             saw_tool_use: false,
+            encrypted_reasoning: Sealed::default(),
             events: 0,
             notes: Vec::new(),
             invalid_events: 0,

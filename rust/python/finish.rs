@@ -44,8 +44,12 @@ fn simple_tail(r: &RawRecord, estimate: bool) -> Option<(bool, bool, bool)> {
         // No request (the caller checked): `reasons += ("no_request",)`.
         no_request = t.input.is_none();
     }
-    // Iterations and a provider's cost become Python objects (`Iteration`, `Decimal`).
-    if !r.billing.iterations.is_empty() || r.billing.provider_cost.is_some() {
+    // Iterations and a provider's cost become Python objects (`Iteration`, `Decimal`);
+    // encrypted reasoning is learned from by `_observe`'s general call.
+    if !r.billing.iterations.is_empty()
+        || r.billing.provider_cost.is_some()
+        || r.encrypted_reasoning.items > 0
+    {
         return None;
     }
     // `review`, with nothing estimated.

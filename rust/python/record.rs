@@ -112,6 +112,7 @@ pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItem
         r.output_text.as_tuple().into_bound_py_any(py)?,
         r.saw_thinking.into_bound_py_any(py)?,
         r.saw_tool_use.into_bound_py_any(py)?,
+        (r.encrypted_reasoning.chars, r.encrypted_reasoning.items).into_bound_py_any(py)?,
         r.events.into_bound_py_any(py)?,
         b.audio_input.into_bound_py_any(py)?,
         b.audio_output.into_bound_py_any(py)?,
@@ -128,17 +129,17 @@ pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItem
 pub(super) type RawItems<'py> = [Bound<'py, PyAny>; RAW_FIELDS];
 
 /// How many values a raw record has, and where the ones `finish` reads are.
-pub(super) const RAW_FIELDS: usize = 32;
+pub(super) const RAW_FIELDS: usize = 33;
 pub(super) const RAW_SHARED: usize = 18;
 pub(super) const RAW_USAGE: usize = 18;
 pub(super) const RAW_NOTES: usize = 19;
 pub(super) const RAW_OUTPUT_STATS: usize = 22;
 pub(super) const RAW_THINKING: usize = 23;
 pub(super) const RAW_TOOLS: usize = 24;
-pub(super) const RAW_AUDIO_INPUT: usize = 26;
-pub(super) const RAW_AUDIO_OUTPUT: usize = 27;
-pub(super) const RAW_GEO: usize = 30;
-pub(super) const RAW_FRAMING: usize = 31;
+pub(super) const RAW_AUDIO_INPUT: usize = 27;
+pub(super) const RAW_AUDIO_OUTPUT: usize = 28;
+pub(super) const RAW_GEO: usize = 31;
+pub(super) const RAW_FRAMING: usize = 32;
 
 /// `UsageRecord`'s fields (`record.FIELD_NAMES`), as the core's own record builder
 /// (`finish::simple_record`) writes them: a builder made with other names does not build there.

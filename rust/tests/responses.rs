@@ -103,6 +103,29 @@ fn responses_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
             ("content", J::Arr(vec![])),
             ("role", s("assistant")),
         ]);
+        if rng.below(3) == 0 {
+            // A reasoning item, its encrypted content (`include`) on the done event only.
+            let reasoning = |sealed: J| {
+                J::Obj(vec![
+                    ("id", s("rs_0e3f1d7b")),
+                    ("type", s("reasoning")),
+                    ("summary", J::Arr(vec![])),
+                    ("encrypted_content", sealed),
+                ])
+            };
+            let sealed = [s("gAAAAABo+Ab/cD=="), s(""), NULL, s("gé€AA==")];
+            out.push(event(
+                "response.output_item.added",
+                vec![("output_index", n(index)), ("item", reasoning(NULL))],
+            ));
+            out.push(event(
+                "response.output_item.done",
+                vec![
+                    ("output_index", n(index)),
+                    ("item", reasoning(sealed[rng.below(sealed.len())].clone())),
+                ],
+            ));
+        }
         out.push(event(
             "response.output_item.added",
             vec![("output_index", n(index)), ("item", item.clone())],
@@ -232,4 +255,71 @@ fn responses_events_are_read_in_place() {
             String::from_utf8_lossy(data)
         );
     }
+}
+
+/// Encrypted reasoning is counted from each reasoning item's `output_item.done` (not from its
+/// `added`, nor from the final `response`, which repeats the items) and from a body's output:
+/// characters and items, an empty one no item; the same on the fast reader and the tree.
+#[test]
+fn encrypted_reasoning_items_are_counted_once() {
+    let item = |sealed: &str| {
+        format!(r#"{{"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":{sealed}}}"#)
+    };
+    let events = [
+        format!(
+            r#"{{"type":"response.output_item.added","item":{}}}"#,
+            item("null")
+        ),
+        format!(
+            r#"{{"item":{},"type":"response.output_item.done"}}"#,
+            item(r#""gAAAAABoé==""#)
+        ),
+        format!(
+            r#"{{"type":"response.output_item.done","item":{}}}"#,
+            item(r#""""#)
+        ),
+        format!(
+            r#"{{"type":"response.output_item.done","item":{}}}"#,
+            item(r#""gAAAA""#)
+        ),
+        format!(
+            r#"{{"type":"response.completed","response":{{"object":"response","output":[{}]}}}}"#,
+            item(r#""gAAAAABoé==""#)
+        ),
+    ];
+    let mut body = Vec::new();
+    for data in &events {
+        body.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+    }
+    let expected = crate::record::Sealed {
+        chars: 16,
+        items: 2,
+    };
+    let record = feed_chunks(
+        Provider::OpenAiResponses,
+        DEFAULT_MAX_EVENT_BYTES,
+        [&body[..]],
+    );
+    assert_eq!(record.encrypted_reasoning, expected);
+    let mut tree = crate::providers::facts::Facts::new(Provider::OpenAiResponses);
+    let mut fast = crate::providers::facts::Facts::new(Provider::OpenAiResponses);
+    for data in &events {
+        let value = serde_json::from_str(data).unwrap();
+        crate::providers::openai_responses::tree::on_event(&mut tree, &value);
+        crate::providers::openai_responses::reader::fast_path(&mut fast, data.as_bytes()).unwrap();
+    }
+    assert_eq!(tree.encrypted_reasoning, expected);
+    assert_eq!(fast.encrypted_reasoning, expected);
+    // A body: its output's reasoning items.
+    let whole = format!(
+        r#"{{"object":"response","status":"completed","output":[{},{}]}}"#,
+        item(r#""gAAAAABoé==""#),
+        item(r#""gAAAA""#)
+    );
+    let record = feed_chunks(
+        Provider::OpenAiResponses,
+        DEFAULT_MAX_EVENT_BYTES,
+        [whole.as_bytes()],
+    );
+    assert_eq!(record.encrypted_reasoning, expected);
 }

@@ -84,7 +84,7 @@ pub(crate) fn show(r: &RawRecord) -> String {
         "status={:?} body_kind={:?} provider={:?} tokens={:?} output_final={} model={:?} \
          message_id={:?} stop_reason={:?} service_tier={:?} speed={:?} error_type={:?} \
          error_message={:?} raw_usage={:?} output_text={:?} saw_thinking={} saw_tool_use={} \
-         events={} notes={:?} billing={:?} framing={:?}",
+         encrypted_reasoning={:?} events={} notes={:?} billing={:?} framing={:?}",
         r.status,
         r.body_kind,
         r.provider,
@@ -101,6 +101,7 @@ pub(crate) fn show(r: &RawRecord) -> String {
         r.output_text.as_tuple(),
         r.saw_thinking,
         r.saw_tool_use,
+        r.encrypted_reasoning,
         r.events,
         r.notes,
         r.billing,

@@ -73,6 +73,17 @@ fn read_response<'a>(skim: &mut Skim<'a>) -> Option<Response<'a>> {
     Some(r)
 }
 
+/// An output item's `type` and `encrypted_content`, each where it is a string (escapes decline).
+fn read_item<'a>(skim: &mut Skim<'a>) -> Option<(Option<&'a str>, Option<&'a str>)> {
+    let (mut kind, mut sealed, mut seen) = (None, None, [false; 2]);
+    skim.object(|skim, name| match name {
+        "type" => once(&mut kind, &mut seen[0], skim.null_or_plain()?),
+        "encrypted_content" => once(&mut sealed, &mut seen[1], skim.null_or_plain()?),
+        _ => skim.skip_value(),
+    })?;
+    Some((kind, sealed))
+}
+
 /// What a delta event of this type does: (reasoning, tool input); `None` for another type.
 fn delta_kind(kind: &str) -> Option<(bool, bool)> {
     match kind {
@@ -94,7 +105,9 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
     let text = std::str::from_utf8(data).ok()?;
     let mut skim = Skim::new(text);
     let (mut kind, mut delta, mut response) = (None, None, None);
-    let mut seen = [false; 3];
+    // An output item's type and encrypted reasoning (`output_item.done`), where it has them.
+    let mut item = None;
+    let mut seen = [false; 4];
     skim.object(|skim, name| match name {
         "type" => once(&mut kind, &mut seen[0], skim.null_or_plain()?),
         // A string (where its body starts), or `null` (nothing to count).
@@ -105,6 +118,14 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
                 return skim.skip_value();
             }
             response = Some(read_response(skim)?);
+            Some(())
+        }
+        "item" => {
+            once(&mut None::<()>, &mut seen[3], Some(()))?;
+            if !skim.at_object() {
+                return skim.skip_value();
+            }
+            item = Some(read_item(skim)?);
             Some(())
         }
         _ => skim.skip_value(),
@@ -135,6 +156,11 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
             None => None,
         };
         apply_response(ex, &response, kind, usage.as_ref());
+    }
+    if let Some((Some("reasoning"), Some(sealed))) = item {
+        if kind == "response.output_item.done" {
+            ex.encrypted_reasoning.add(sealed);
+        }
     }
     ex.provider = Provider::OpenAiResponses;
     Some(())

@@ -43,6 +43,11 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
             if let Some(response) = json::object(obj, "response") {
                 read_response(ex, response, kind);
             }
+            if kind == "response.output_item.done" {
+                if let Some(item) = json::object(obj, "item") {
+                    read_encrypted(ex, item);
+                }
+            }
         }
     }
 }
@@ -82,6 +87,7 @@ fn read_output(ex: &mut Facts, response: &Object) {
                 }
             }
             "reasoning" => {
+                read_encrypted(ex, item);
                 for part in objects(item.get("summary")).chain(objects(item.get("content"))) {
                     let text = part.get("text").and_then(Value::as_str);
                     if let Some(text) = text.filter(|t| !t.is_empty()) {
@@ -106,6 +112,16 @@ fn read_output(ex: &mut Facts, response: &Object) {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A reasoning item's `encrypted_content`: its length follows the hidden reasoning tokens,
+/// which the estimate reads from it.
+fn read_encrypted(ex: &mut Facts, item: &Object) {
+    if item.get("type").and_then(Value::as_str) == Some("reasoning") {
+        if let Some(sealed) = item.get("encrypted_content").and_then(Value::as_str) {
+            ex.encrypted_reasoning.add(sealed);
         }
     }
 }

@@ -164,6 +164,7 @@ def raw_record(core: UsageCore, body_kind: str) -> tuple[Any, ...]:
         ex.output_text.as_tuple(),
         ex.saw_thinking,
         ex.saw_tool_use,
+        tuple(ex.encrypted_reasoning),
         ex.events,
         ex.audio_input,
         ex.audio_output,

@@ -30,6 +30,8 @@ class Facts:
         self.output_text = TextStats()
         self.saw_thinking = False
         self.saw_tool_use = False
+        # Encrypted reasoning items (Responses `encrypted_content`): their characters and count.
+        self.encrypted_reasoning = [0, 0]
         self.events = 0
         self.notes: list[str] = []
         self.invalid_events = 0  # events whose data is not valid JSON (their usage is lost)

@@ -48,6 +48,10 @@ def on_event(ex: Facts, value: Any) -> None:
         response = object_(value, "response")
         if response is not None:
             _read_response(ex, response, kind)
+        if kind == "response.output_item.done":
+            item = object_(value, "item")
+            if item is not None and item.get("type") == "reasoning":
+                _read_encrypted(ex, item)
 
 
 def on_body(ex: Facts, value: Any) -> bool:
@@ -79,6 +83,7 @@ def _read_output(ex: Facts, response: dict[str, Any]) -> None:
                 if text:
                     ex.output_text.add(text)
         elif kind == "reasoning":
+            _read_encrypted(ex, item)
             for key in ("summary", "content"):
                 for part in _list(item.get(key)):
                     text = string(part, "text")
@@ -90,6 +95,15 @@ def _read_output(ex: Facts, response: dict[str, Any]) -> None:
             text = string(item, "arguments" if kind == "function_call" else "input")
             if text:
                 ex.output_text.add(text)
+
+
+def _read_encrypted(ex: Facts, item: dict[str, Any]) -> None:
+    # A reasoning item's `encrypted_content` (asked for with `include`): its length follows
+    # the hidden reasoning tokens, which the estimate reads from it.
+    sealed = string(item, "encrypted_content")
+    if sealed:
+        ex.encrypted_reasoning[0] += len(sealed)
+        ex.encrypted_reasoning[1] += 1
 
 
 def _list(value: Any) -> list[dict[str, Any]]:
