@@ -33,6 +33,7 @@ _PROVIDER, _MODEL, _BODY_KIND = _RAW["provider"], _RAW["model"], _RAW["body_kind
 _STOP_REASON = _RAW["stop_reason"]
 _OUTPUT_FINAL, _RAW_USAGE, _NOTES = _RAW["output_final"], _RAW["raw_usage"], _RAW["notes"]
 _OUTPUT_STATS, _THINKING, _TOOLS = _RAW["output_stats"], _RAW["saw_thinking"], _RAW["saw_tool_use"]
+_ENCRYPTED = _RAW["encrypted_reasoning"]
 _N_COUNTS = len(TOKEN_COUNT_FIELDS)
 _CACHE_WRITE, _CACHE_READ = _RAW["cache_creation_input_tokens"], _RAW["cache_read_input_tokens"]
 _CACHE_5M, _CACHE_1H = (
@@ -161,6 +162,7 @@ class FinishMixin:
                     truncated=interrupted is not None
                     or (status != "complete" and raw[_STOP_REASON] is None),
                     floor=output_tokens or 0,
+                    encrypted=raw[_ENCRYPTED],
                 )
                 output_tokens = guess.value
                 estimated = ("output_tokens",)
@@ -239,6 +241,8 @@ class FinishMixin:
                 _core_base_tokens,
                 info is not None and info.server_tools,
                 model,
+                info is not None and info.output_schema is not None,
+                raw[_ENCRYPTED],
             )
         else:  # a subclass may refine `observe` or `base_tokens`: the public call, as before
             estimator.observe(
@@ -251,6 +255,8 @@ class FinishMixin:
                 output_has_tools=raw[_TOOLS],
                 server_tools=info is not None and info.server_tools,
                 model=model,
+                output_schema=info is not None and info.output_schema is not None,
+                encrypted_reasoning=raw[_ENCRYPTED],
             )
         self._record = record
         return record

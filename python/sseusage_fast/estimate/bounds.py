@@ -39,6 +39,8 @@ SLACK = 3
 # request with one tool; gpt-5 63 for ~24 with one custom tool). Anthropic's documented
 # prompt (up to 395 tokens) is in the point estimate already; the top allows for it elsewhere.
 TOOL_PROMPT_TOKENS = 400
+# How much of a structured-output schema's estimate the range's low end may leave out.
+SCHEMA_LOW = 0.5
 
 
 class Estimate(NamedTuple):
@@ -54,10 +56,11 @@ class Estimate(NamedTuple):
 def _ratio_and_spread(
     estimator: Estimator, model: str | None, kind: str, prior: float, spread: tuple[float, float]
 ) -> tuple[float, float, float]:
-    """(point, low, high) multipliers of a base: learned ones when the estimator has them.
-    A prior above 1 (billed work the stream shows only part of) does not raise the low end:
-    what was streamed is the floor."""
-    ratio = estimator.ratio(model, kind, family=True)
+    """(point, low, high) multipliers of a base: learned ones when the estimator has them (the
+    point shrunk towards the prior while few samples are learned). A prior above 1 (billed
+    work the stream shows only part of) does not raise the low end: what was streamed is the
+    floor."""
+    ratio = estimator.ratio(model, kind, family=True, prior=prior)
     if ratio is None:
         return prior, spread[0], prior * spread[1]
     learned = estimator.spread(model, kind, family=True)
@@ -78,9 +81,11 @@ def estimate_output(
     request: RequestInfo | None,
     truncated: bool,
     floor: int = 0,
+    encrypted: tuple[int, int] | None = None,
 ) -> Estimate:
     """The billed output of a response whose final count is missing. `floor` is a count the
-    stream reported that the billed output is at least (a message_start placeholder)."""
+    stream reported that the billed output is at least (a message_start placeholder);
+    `encrypted` the (characters, items) of encrypted reasoning the stream carried."""
     key = calibration_key(model)
     effort = request.effort if request is not None else None
     reasons: list[str] = []
@@ -90,7 +95,11 @@ def estimate_output(
     # Reasoning billed and never streamed in full: by family (unless the request turned it
     # off), or because this model was seen to do it.
     learned_hidden = estimator.ratio(model, "reasoning")
-    hidden = families.hidden_reasoning(key, effort) or (learned_hidden or 0) > 0
+    # Encrypted reasoning items: the model reasoned, and their length says about how much.
+    sealed = families.encrypted_reasoning_tokens(encrypted)
+    hidden = (
+        sealed is not None or families.hidden_reasoning(key, effort) or (learned_hidden or 0) > 0
+    )
     summarized = saw_thinking and (hidden or families.summarizes_thinking(key))
     if saw_tool_use:
         category = "tools"
@@ -132,6 +141,11 @@ def estimate_output(
             # its estimate dwarfs it).
             value += short_reply
             hi = max(hi, value)
+    if request is not None and request.output_schema is not None:
+        # Structured outputs: tokens the schema's decoding adds (learned ratios and offsets are
+        # of the text alone: `Estimator.observe` takes them off first).
+        extra = families.schema_output_tokens(key)
+        value, hi = value + extra, hi + extra
     if saw_tool_use and not calibrated:
         extra = families.TOOL_CALL_TOKENS.get(provider or "", families.TOOL_CALL_TOKENS_DEFAULT)
         value, hi = value + extra, hi + 2 * extra
@@ -150,7 +164,15 @@ def estimate_output(
         # error of hidden-reasoning replies at 62.7% against 91.3% for a flat learned count
         # and 72.1% for the prior), else as a flat count.
         per_token = estimator.ratio(model, "reasoning:per_token")
-        if per_token is not None and base > 0:
+        if sealed is not None:
+            # Read from the encrypted items, at the model's learned ratio to what they say:
+            # bounded above, as the text is.
+            point, low, high = _ratio_and_spread(
+                estimator, model, "reasoning:encrypted", 1.0, families.ENCRYPTED_SPREAD
+            )
+            value, lo, hi = value + sealed * point, lo + sealed * low, hi + sealed * high
+            bounded = not summarized and not (request is not None and request.server_tools)
+        elif per_token is not None and base > 0:
             flat = estimator.spread(model, "reasoning")
             hidden_tokens = per_token * base
             if flat is not None:
@@ -226,6 +248,13 @@ def estimate_input(
         # billed 563 for a ~50-token request with one small tool, 166 over the point).
         reasons += ("tool_definitions",)
         hi += TOOL_PROMPT_TOKENS
+    if request.output_schema is not None:
+        # The schema a reply must follow is billed in a form of the provider's own, shorter
+        # than its JSON (gpt-4o billed about 0.7 of the fields' estimate for a 14-field schema,
+        # about all of it for a 2-field one: real captures): the low end allows for half.
+        lo -= base_of(request.output_schema) * low * SCHEMA_LOW
+        if "tool_definitions" not in reasons:
+            reasons += ("tool_definitions",)
     if request.opaque_chars:
         # A hex or base64 run splits into short pieces: up to a token per character.
         reasons += ("non_prose",)

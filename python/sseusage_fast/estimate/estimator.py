@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..record import UsageRecord
+from . import families
 from . import requests as _requests
 from .learned import (
     _FAMILY_KINDS,
@@ -27,6 +28,7 @@ from .learned import (
     KINDS,
     MIN_BASE_TOKENS,
     MIN_SAMPLES,
+    MIN_SEALED_TOKENS,
     SPREAD_SAMPLES,
     WINDOW,
     _clean_ratios,
@@ -34,6 +36,7 @@ from .learned import (
     _family_key,
     _ratio,
     _Window,
+    median_with_prior,
     structured,
 )
 from .model_names import calibration_key
@@ -88,17 +91,29 @@ class Estimator:
         return window if window is not None and len(window.recent) >= need else None
 
     def ratio(
-        self, model: str | None, kind: str = "output", *, family: bool = False
+        self,
+        model: str | None,
+        kind: str = "output",
+        *,
+        family: bool = False,
+        prior: float | None = None,
     ) -> float | None:
         """The learned actual/base ratio for the model, or None while not learned. With
         `family`, a model not learned yet gets its family's input ratio (`claude`, `gpt`,
-        `gemini`...: the same tokenizer, mostly), once that is learned."""
+        `gemini`...: the same tokenizer, mostly), once that is learned. With `prior`, the
+        median counts the prior as one sample more, so the first record or two move the ratio
+        only part of the way (what the estimates use; a full window hardly notices it)."""
         key = self._window_key(model, kind, family)
         if key is None:
             return None
         with self._lock:
             window = self._ready_window(key, self._min_samples)
-            return None if window is None else window.median()  # half the window may be odd
+            if window is None:
+                return None
+            if prior is None:
+                return window.median()  # half the window may be odd
+            ordered = list(window.ordered)
+        return median_with_prior(ordered, prior, 1)
 
     def offset(self, model: str | None, kind: str, prior: float) -> float | None:
         """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
@@ -112,10 +127,7 @@ class Estimator:
             if window is None:
                 return None
             ordered = list(window.ordered)
-        for _ in range(_PRIOR_WEIGHT.get(kind, 1)):
-            insort(ordered, prior)
-        mid = len(ordered) // 2
-        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        return median_with_prior(ordered, prior, _PRIOR_WEIGHT.get(kind, 1))
 
     def spread(
         self, model: str | None, kind: str = "output", *, family: bool = False
@@ -220,6 +232,8 @@ class Estimator:
         input_has_media: bool = False,
         server_tools: bool = False,
         model: str | None = None,
+        output_schema: bool = False,
+        encrypted_reasoning: tuple[int, int] | None = None,
     ) -> None:
         """Learn from one finished record, if it is a fair sample of the model's tokenizer.
 
@@ -230,7 +244,11 @@ class Estimator:
         `input_overhead` (what `request_overhead` gave), when the request had no images/files.
         `server_tools`: the request offered server-side tools (code execution, search): their
         output is not learned as a ratio (hidden reasoning still is). `model`: what to learn
-        under when the record names no model (the request's model).
+        under when the record names no model (the request's model). `output_schema`: the
+        request asked for a reply that follows a JSON schema, whose decoding bills a few
+        tokens more (`families.schema_output_tokens`), taken off before learning.
+        `encrypted_reasoning`: the (characters, items) of encrypted reasoning the stream
+        carried, against which reported reasoning is learned as a ratio.
         """
         self._observe(
             record,
@@ -243,6 +261,8 @@ class Estimator:
             self.base_tokens,
             server_tools,
             model,
+            output_schema,
+            encrypted_reasoning,
         )
 
     def _observe(
@@ -257,6 +277,8 @@ class Estimator:
         base_of: Callable[[Sequence[int]], float],
         server_tools_offered: bool = False,
         model: str | None = None,
+        output_schema: bool = False,
+        encrypted: tuple[int, int] | None = None,
     ) -> None:
         # `observe`, positional (a parser's `finish` calls this once per request), with the
         # function that turns stats into the base: `finish` passes `core_base_tokens` for
@@ -298,6 +320,8 @@ class Estimator:
             else:
                 kind, min_base = "output", MIN_BASE_TOKENS
             billed = actual - hidden
+            if output_schema:
+                billed -= families.schema_output_tokens(key)
             base: float | None = None
             # With server-side tools offered, the bill holds work the stream shows in part or
             # not at all (code run, results read): a ratio learned from it put Claude's plain
@@ -331,6 +355,10 @@ class Estimator:
                 if base >= 5:
                     per_token = _count("reasoning:per_token", hidden / base)
                     samples.append(((key, "reasoning:per_token"), per_token, False))
+            sealed = families.encrypted_reasoning_tokens(encrypted)
+            if reasoning and sealed is not None and sealed >= MIN_SEALED_TOKENS:
+                ratio = _ratio("reasoning:encrypted", reasoning / sealed)
+                samples.append(((key, "reasoning:encrypted"), ratio, False))
         if (
             not server_tools  # the search results are input the request body does not show
             and input_stats is not None

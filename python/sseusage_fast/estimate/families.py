@@ -33,6 +33,15 @@ HIDDEN_REASONING_PRIOR = {
     "xhigh": 1200,
 }
 HIDDEN_REASONING_DEFAULT = 150
+# Reasoning the Responses API returns encrypted (`include: ["reasoning.encrypted_content"]`)
+# grows with the reasoning tokens: about 6.5 characters a token over a fixed ~980 an item
+# (nine real captures, gpt-5 and gpt-5-mini, 64 to 704 reasoning tokens in 1 or 2 items; the
+# line through the shortest and the longest, least squares over all nine gives 941 and 6.8:
+# within 7% from 384 tokens up, 17-30% under at 128 to 192).
+ENCRYPTED_ITEM_CHARS = 980
+ENCRYPTED_CHARS_PER_TOKEN = 6.5
+# The range of the reasoning read from it, before a model's own spread is learned.
+ENCRYPTED_SPREAD = (0.6, 1.5)
 # Billed output over the streamed text when thinking is a summary, and when the response holds
 # tool calls (the call's framing and ids are billed, not streamed), before learning.
 SUMMARIZED_THINKING_RATIO = 1.8
@@ -48,15 +57,41 @@ SHORT_REPLY_TOKENS = 1
 _SHORT_REPLY_TOKENS = {"cohere": 0}
 
 
+# Tokens a reply under a JSON schema (structured outputs) bills beyond its text, on OpenAI's
+# models: the same reply `{"city":"Mexico City","country":"Mexico"}` from gpt-4o billed 11 in
+# JSON mode (`json_object`) and 15 and 16 under a schema (Chat, Responses), a longer one 21
+# and 25, 26 (real captures, tests/captures/openai*; no published figure).
+_SCHEMA_OUTPUT_TOKENS = ((re.compile(r"^(?:gpt-|chatgpt|o[134](?:-|$))"), 4),)
+
+
 # Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
 # later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
 # that the base is fitted to (real Claude captures: 1.25 on prose).
 _TEXT_RATIO = ((re.compile(r"^claude-(?!2|instant)"), 1.2),)
 
 
+def encrypted_reasoning_tokens(encrypted: tuple[int, int] | None) -> float | None:
+    """Hidden reasoning tokens read from encrypted reasoning (characters, items), or None
+    where the stream carried none."""
+    if not encrypted or not encrypted[1]:
+        return None
+    chars, items = encrypted
+    return max(0.0, (chars - ENCRYPTED_ITEM_CHARS * items) / ENCRYPTED_CHARS_PER_TOKEN)
+
+
 def short_reply_tokens(provider: str | None) -> int:
     """The prior of what a provider bills for a short plain reply beyond its text."""
     return _SHORT_REPLY_TOKENS.get(provider or "", SHORT_REPLY_TOKENS)
+
+
+def schema_output_tokens(key: str | None) -> int:
+    """What a reply that follows the request's JSON schema bills beyond its text; not 0 for
+    the models that bill the schema itself as input (`requests` counts it for them)."""
+    if key is not None:
+        for pattern, tokens in _SCHEMA_OUTPUT_TOKENS:
+            if pattern.match(key):
+                return tokens
+    return 0
 
 
 def text_ratio(key: str | None) -> float:

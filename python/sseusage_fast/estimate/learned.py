@@ -20,6 +20,8 @@ from typing import Any
 _REPORTS_REASONING = frozenset({"openai", "openai-responses", "gemini"})
 # "reasoning:per_token" is that hidden count per base token of the visible reply (learned from
 # replies of 5 base tokens or more), which bounds.py prefers to the flat count.
+# "reasoning:encrypted" is the reported reasoning over what the encrypted reasoning items
+# length says (`families.encrypted_reasoning_tokens`), where the stream carried them.
 # "output:offset" is the billed count less the base estimate of a short plain reply (under
 # MIN_BASE_TOKENS), learned as it is: such a reply's count is mostly a model's end-of-turn and
 # framing tokens, which a ratio cannot learn (and short replies are never learned as ratios).
@@ -34,11 +36,15 @@ KINDS = (
     "input:offset",
     "output:structured",
     "input:tools",
+    "reasoning:encrypted",
 )
 OUTPUT_KINDS = {"text": "output", "thinking": "output:thinking", "tools": "output:tools"}
 # Learn only from texts whose base estimate is at least this: a 5-token reply gives a ratio that
 # is mostly rounding and framing noise.
 MIN_BASE_TOKENS = 50.0
+# Learn the encrypted-reasoning ratio only where the items say at least this many tokens: below,
+# the fixed part of each item is most of its length.
+MIN_SEALED_TOKENS = 20.0
 # Use a learned ratio only once this many fair samples agree on it (the median of 1 or 2 is
 # just those samples).
 MIN_SAMPLES = 3
@@ -61,6 +67,7 @@ _LIMITS = {
     "input:offset": (-50.0, 50.0),
     "output:structured": (RATIO_MIN, RATIO_MAX),
     "input:tools": (-10_000.0, 10_000.0),
+    "reasoning:encrypted": (RATIO_MIN, RATIO_MAX),
 }
 _OFFSET_LOW, _OFFSET_HIGH = _LIMITS["output:offset"]
 # How many samples the prior of a learned count is worth (`Estimator.offset`): a short reply's
@@ -121,6 +128,15 @@ class _Window:
 
     def __iter__(self) -> Iterator[float]:
         return iter(self.recent)
+
+
+def median_with_prior(ordered: list[float], prior: float, weight: int) -> float:
+    """The median of sorted `ordered` with `prior` counted as `weight` samples more (`ordered`
+    is changed)."""
+    for _ in range(weight):
+        insort(ordered, prior)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def structured(stats: Sequence[int]) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from .. import families
+from ..model_names import calibration_key
 from ..textstats import Stats, text_stats
 from . import anthropic, gemini, openai, other
 from ._walk import Walked, load_json
@@ -99,6 +101,9 @@ class RequestInfo(NamedTuple):
     # The model the request names: what calibration learns under when the response names none
     # (Cohere's and Bedrock Converse's responses do not).
     model: str | None = None
+    # The stats of the JSON schema the reply must follow (OpenAI structured outputs: Chat
+    # `response_format`, Responses `text.format`), in `stats` too; None without one.
+    output_schema: Stats | None = None
 
 
 def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
@@ -135,10 +140,11 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     if walk is None:
         return None
     parts, messages, images, files, tools = walk
-    text = "\n".join(parts)
+    model = body.get("model")
+    schema = _output_schema(body, kind, model)
+    text = "\n".join(parts if schema is None else parts + schema)
     stats = text_stats(text)
     framing = FRAMING.get(provider or "", FRAMING.get(kind))
-    model = body.get("model")
     if framing is None and isinstance(model, str) and _LLAMA.search(model):
         framing = LLAMA_FRAMING
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
@@ -163,7 +169,19 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         has_hidden_tools(body),
         bool(body.get("previous_response_id") or body.get("conversation")),
         model if isinstance(model, str) and model else None,
+        None if schema is None else text_stats("\n".join(schema)),
     )
+
+
+def _output_schema(body: dict[str, Any], kind: str, model: Any) -> list[str] | None:
+    """The text of the JSON schema an OpenAI model's reply must follow (structured outputs),
+    which it bills as input. Other servers of the same API constrain decoding to the schema
+    without putting it in the prompt (vLLM, Ollama): theirs is not counted."""
+    if kind not in ("openai", "openai-responses") or not isinstance(model, str):
+        return None
+    if not families.schema_output_tokens(calibration_key(model)):
+        return None
+    return openai.output_schema_parts(body)
 
 
 def opaque_chars(text: str) -> int:

@@ -40,6 +40,48 @@ def _openai_tools(w: Walk, tools: Any) -> None:
         tool_definition(w, name, fn.get("description"), fn.get("parameters"))
 
 
+# Keywords of a JSON schema that constrain the reply's grammar rather than describe its
+# fields: left out of the schema's text. On the real captures (gpt-4o, two schemas, each in
+# Chat and Responses) the whole schema as JSON put input at 4-78% over what was billed, the
+# fields alone (names, types, descriptions, enums) at 2-31% over.
+_GRAMMAR_KEYWORDS = frozenset({"required", "additionalProperties", "strict"})
+
+
+def _schema_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _schema_fields(v) for k, v in value.items() if k not in _GRAMMAR_KEYWORDS}
+    if isinstance(value, list):
+        return [_schema_fields(v) for v in value]
+    return value
+
+
+def _schema_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    # The structured-output format of a Chat (`response_format`) or Responses (`text.format`)
+    # request, when it is a JSON schema.
+    spec = body.get("response_format")
+    if spec is None:
+        text = body.get("text")
+        spec = text.get("format") if isinstance(text, dict) else None
+    if not isinstance(spec, dict) or spec.get("type") != "json_schema":
+        return None
+    inner = spec.get("json_schema")  # Chat nests it; Responses does not
+    return inner if isinstance(inner, dict) else spec
+
+
+def output_schema_parts(body: dict[str, Any]) -> list[str] | None:
+    """The text of the JSON schema a reply must follow (structured outputs): its name,
+    description and fields. None when the request sets none. Billed as input, like a tool's
+    definition, though no message shows it."""
+    schema = _schema_format(body)
+    if schema is None:
+        return None
+    w = Walk()
+    w.text(schema.get("name") if isinstance(schema.get("name"), str) else None)
+    w.text(schema.get("description") if isinstance(schema.get("description"), str) else None)
+    w.text(_schema_fields(schema.get("schema")))
+    return w.parts
+
+
 def walk_chat(body: dict[str, Any]) -> Walked | None:
     messages = body.get("messages")
     if not isinstance(messages, list):
