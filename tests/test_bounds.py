@@ -37,6 +37,7 @@ from sseusage_fast.estimate.families import (
 from sseusage_fast.estimate.requests import (
     ANTHROPIC_THINKING_TOKENS,
     LLAMA_FRAMING,
+    LLAMA_TOOL_CALL_TOKENS,
     TOKENS_PER_REQUEST,
 )
 from sseusage_fast.pricing import Pricing
@@ -836,6 +837,14 @@ def test_llama_3_requests_are_framed_by_its_chat_template(model: str, provider: 
     assert gpt.overhead == TOKENS_PER_REQUEST + 3 * 2
     prompt = request_info({"model": model, "prompt": "Tell me a joke"}, provider)
     assert prompt is not None and prompt.overhead == sum(LLAMA_FRAMING)
+    # An earlier tool call is written in the template's JSON form: its wrapper is framing too.
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    history = [*messages, {"role": "assistant", "content": "", "tool_calls": [call, call]}]
+    called = request_info({"model": model, "messages": history}, provider)
+    assert called is not None
+    assert called.overhead == llama.overhead + LLAMA_FRAMING[0] + 2 * LLAMA_TOOL_CALL_TOKENS
+    gpt_called = request_info({"model": "gpt-4o", "messages": history}, provider)
+    assert gpt_called is not None and gpt_called.overhead == gpt.overhead + 3
     # A provider's own framing (Gemini's, Cohere's) is kept.
     cohere = request_info({"model": model, "messages": messages}, "cohere")
     assert cohere is not None and cohere.overhead == 0
@@ -843,7 +852,11 @@ def test_llama_3_requests_are_framed_by_its_chat_template(model: str, provider: 
 
 def test_real_llama_3_prompts_are_estimated_close(backend: ModuleType) -> None:
     capture_index = pytest.importorskip("capture_index")
-    for name in ("groq/x_groq_usage_stream.sse", "ollama/chat_stream.ndjson"):
+    for name in (
+        "groq/x_groq_usage_stream.sse",
+        "ollama/chat_stream.ndjson",
+        "ollama/chat_after_tool.json",
+    ):
         cap = _capture(name)
         record = backend.parse_usage(
             capture_index.strip_usage(cap),

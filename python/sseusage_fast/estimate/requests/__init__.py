@@ -26,6 +26,11 @@ FRAMING = {"gemini": (1, 0), "cohere": (0, 0)}
 # `<|begin_of_text|>` and the assistant's header (5). "Tell me a joke about opentelemetry" was
 # billed 18 by Groq and 17 by Ollama, the text alone about 8 (tests/captures/groq, ollama).
 LLAMA_FRAMING = (5, 5)
+# Llama 3.1's template writes an earlier tool call as `{"name": ..., "parameters": ...}` (Meta's
+# JSON tool-calling format): 9 tokens beyond the name and arguments the walk counts (cl100k,
+# whose merges Llama 3's tokenizer keeps, on the rendering of a one-argument call). Ollama
+# billed 44 for a history with one call, estimated 38 without them.
+LLAMA_TOOL_CALL_TOKENS = 9
 _LLAMA = re.compile(r"(?:^|/)(?:meta-)?llama-?3", re.IGNORECASE)
 # Runs the text statistics see as one or two long words but a tokenizer splits into many
 # pieces: hex digests and ids, base64 payloads (at most about one token per character).
@@ -145,10 +150,12 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     text = "\n".join(parts if schema is None else parts + schema)
     stats = text_stats(text)
     framing = FRAMING.get(provider or "", FRAMING.get(kind))
+    calls = 0
     if framing is None and isinstance(model, str) and _LLAMA.search(model):
         framing = LLAMA_FRAMING
+        calls = _tool_calls(body)
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
-    overhead = per_request + per_message * messages
+    overhead = per_request + per_message * messages + LLAMA_TOOL_CALL_TOKENS * calls
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
@@ -182,6 +189,16 @@ def _output_schema(body: dict[str, Any], kind: str, model: Any) -> list[str] | N
     if not families.schema_output_tokens(calibration_key(model)):
         return None
     return openai.output_schema_parts(body)
+
+
+def _tool_calls(body: dict[str, Any]) -> int:
+    # The tool calls of a Chat Completions history.
+    messages = body.get("messages")
+    return sum(
+        len(m["tool_calls"])
+        for m in (messages if isinstance(messages, list) else ())
+        if isinstance(m, dict) and isinstance(m.get("tool_calls"), list)
+    )
 
 
 def opaque_chars(text: str) -> int:
