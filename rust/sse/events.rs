@@ -56,6 +56,7 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         self.builder.line_then_blank(line, self.sink);
     }
 
+    #[inline(always)]
     fn known_events(&mut self, rest: &[u8]) -> usize {
         if !self.builder.at_event_start() {
             return 0;
@@ -113,6 +114,7 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
 impl<S: EventSink> Lines<'_, S> {
     /// The whole events at the start of `rest` that the sink takes by what it has learned, the
     /// bytes used; the builder is at an event's start.
+    #[inline(always)]
     fn take_known(&mut self, rest: &[u8]) -> usize {
         let b = &mut *self.builder;
         let taken = self.sink.whole_event(rest, b.max_event_bytes);
