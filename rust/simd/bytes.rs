@@ -38,11 +38,9 @@ pub(crate) unsafe fn first_stop<V: Vector>(
     b[i..].iter().position(|&c| stop(c)).map(|p| i + p)
 }
 
-/// [`first_stop`] of `b[pos..]`, as an index of `b`. Where `b` holds a whole block, the first
-/// block read is the one at `pos` or, fewer than a block of bytes being left, the one that ends
-/// with `b` (the bytes before `pos` shifted out): one load and no branch on how many bytes are
-/// left or on whether the first byte stops (the end of a one-event read, a padding that is
-/// there in one event and not in the next); the rest a block at a time.
+/// [`first_stop`] of `b[pos..]`, as an index of `b`; when fewer than a block of bytes are
+/// left from `pos`, the block that ends with `b` is read (the bytes before `pos` shifted out)
+/// where `b` holds a whole block: the usual end of a one-event read, not byte by byte.
 ///
 /// # Safety
 /// `V`'s instructions must be available; `pos <= b.len()`.
@@ -54,23 +52,15 @@ pub(crate) unsafe fn first_stop_from<V: Vector>(
     stop: impl Fn(u8) -> bool,
 ) -> Option<usize> {
     debug_assert!(pos <= b.len());
-    if let Some(last) = b.len().checked_sub(V::LANES).filter(|_| pos < b.len()) {
-        let at = pos.min(last);
-        // SAFETY: the caller's contract; `at <= last`: the load reads `V::LANES` bytes of `b`.
-        let mask = stops(unsafe { V::load(b.as_ptr().add(at)) }) >> (pos - at);
-        if mask != 0 {
-            return Some(pos + mask.trailing_zeros() as usize);
+    match b.len().checked_sub(V::LANES) {
+        Some(last) if last < pos && pos < b.len() => {
+            // SAFETY: the caller's contract; the load reads the last `V::LANES` bytes of `b`.
+            let mask = stops(unsafe { V::load(b.as_ptr().add(last)) }) >> (pos - last);
+            (mask != 0).then(|| pos + mask.trailing_zeros() as usize)
         }
-        if at == last {
-            return None; // that block ends with `b`
-        }
-        // `at == pos`: a whole block from `pos` read, nothing in it.
-        let next = pos + V::LANES;
         // SAFETY: the caller's contract.
-        return unsafe { first_stop::<V>(&b[next..], stops, stop) }.map(|i| next + i);
+        _ => unsafe { first_stop::<V>(&b[pos..], stops, stop) }.map(|at| pos + at),
     }
-    // SAFETY: the caller's contract.
-    unsafe { first_stop::<V>(&b[pos..], stops, stop) }.map(|at| pos + at)
 }
 
 /// `a == b`, inlined and `V::LANES` bytes at a time (16 for slices shorter than that), the
