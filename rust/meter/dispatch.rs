@@ -202,6 +202,7 @@ impl EventSink for Dispatch {
         self.saw_sse_line = true;
     }
 
+    #[inline(always)]
     fn whole_event(&mut self, rest: &[u8], max_event_bytes: usize) -> Taken {
         let ex = &mut self.facts;
         let provider = ex.provider;

@@ -79,6 +79,7 @@ impl UsageCore {
         self
     }
 
+    #[inline]
     pub fn feed(&mut self, chunk: &[u8]) {
         if chunk.is_empty() {
             return; // changes nothing in any mode (and a fresh framer's BOM check costs a call)
@@ -147,6 +148,7 @@ impl UsageCore {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn frame(&mut self, chunk: &[u8]) {
         let mut lines = Lines {
             builder: &mut self.events,

@@ -67,9 +67,21 @@ pub struct Skeleton<E> {
     /// The literals and holes to compare, made from the above.
     segs: [Seg; SLOTS + 1],
     n_segs: usize,
+    /// How `read` goes through the segments (told once, by `compile`).
+    shape: Shape,
     pub effect: E,
     /// When it last read an event: the least recent is replaced first.
     used_at: u64,
+}
+
+/// The segments' shape, for `read`: the usual delta's two (a literal, the counted text, a
+/// literal) and three (the same with padding before the closing brace) read straight, any
+/// other by the segment loop. One test an event, whatever the skeleton.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Text,
+    PaddedText,
+    Segments,
 }
 
 /// Holes of these kinds are holes from the start (the others, padding included, once they
@@ -101,6 +113,7 @@ impl<E: PartialEq> Skeleton<E> {
             open: 0,
             segs: [NO_SEG; SLOTS + 1],
             n_segs: 0,
+            shape: Shape::Segments,
             effect,
             used_at: 0,
         };
@@ -159,6 +172,17 @@ impl<E: PartialEq> Skeleton<E> {
             hole: Hole::End,
         };
         self.n_segs = n + 1;
+        self.shape = match self.segs[..self.n_segs] {
+            [Seg {
+                hole: Hole::Count, ..
+            }, _] => Shape::Text,
+            [Seg {
+                hole: Hole::Count, ..
+            }, Seg {
+                hole: Hole::Blanks, ..
+            }, _] => Shape::PaddedText,
+            _ => Shape::Segments,
+        };
     }
 
     /// The bytes around hole `i` (`i == n_holes`: after the last).
@@ -228,15 +252,26 @@ impl<E: PartialEq> Skeleton<E> {
         counted: &mut TextStats,
         id: &mut Option<(usize, usize)>,
     ) -> Option<usize> {
-        // The usual delta: a literal, the counted text, a literal; without a loop.
-        if let [first @ Seg {
-            hole: Hole::Count, ..
-        }, last] = self.segs[..self.n_segs]
-        {
-            // SAFETY (all three): the caller's contract.
-            let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
-            let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
-            return unsafe { self.literal_at::<V>(b, pos, last) };
+        match self.shape {
+            // The usual delta: a literal, the counted text, a literal; without a loop.
+            Shape::Text => {
+                let [first, last] = [self.segs[0], self.segs[1]];
+                // SAFETY (all three): the caller's contract.
+                let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                return unsafe { self.literal_at::<V>(b, pos, last) };
+            }
+            // The same with padding before the closing brace.
+            Shape::PaddedText => {
+                let [first, second, last] = [self.segs[0], self.segs[1], self.segs[2]];
+                // SAFETY (all five): the caller's contract.
+                let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                let pos = unsafe { self.literal_at::<V>(b, pos, second)? };
+                let pos = unsafe { blanks_end::<V>(b, pos) };
+                return unsafe { self.literal_at::<V>(b, pos, last) };
+            }
+            Shape::Segments => {}
         }
         let mut pos = 0;
         for &seg in &self.segs[..self.n_segs] {
@@ -349,6 +384,7 @@ impl<E: PartialEq> Skeletons<E> {
     /// only when shorter than `max_event_bytes` and not ended by a CR that ends `rest` (an LF
     /// may follow in the next read: the framer's line path reads that). 32 bytes a step with
     /// AVX2 where the processor has it.
+    #[inline(always)]
     pub fn run(
         &mut self,
         rest: &[u8],
@@ -505,17 +541,29 @@ unsafe fn id_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
     (b[end] != 0).then_some(end)
 }
 
-/// Past the spaces and tabs at `pos`, `V::LANES` bytes at a time: the padding some streams
-/// write runs to dozens. `V`'s instructions must be available.
+/// Past the spaces and tabs at `pos`: the padding some streams write runs to dozens, and is
+/// there in one event and not in the next. One block is read whether or not there is any (the
+/// block at `pos` or, fewer than a block of bytes being left, the one that ends with `b`): no
+/// branch on it, nor on how many bytes are left; longer padding a block at a time. `V`'s
+/// instructions must be available.
 #[inline(always)]
 unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
-    if !matches!(b.get(pos), Some(b' ' | b'\t')) {
-        return pos; // the usual case: no padding
+    let lanes = u32::MAX >> (32 - V::LANES);
+    // SAFETY (both): the caller's contract, register operations.
+    let stops = |x| unsafe { !text::blanks(x) & lanes };
+    if let Some(last) = b.len().checked_sub(V::LANES).filter(|_| pos < b.len()) {
+        let at = pos.min(last);
+        // SAFETY: the caller's contract; `at <= last`: the load reads `V::LANES` bytes of `b`.
+        let mask = stops(unsafe { V::load(b.as_ptr().add(at)) }) >> (pos - at);
+        if mask != 0 {
+            return pos + mask.trailing_zeros() as usize;
+        }
+        if at == last {
+            return b.len();
+        }
     }
     let not_blank = |c: u8| c != b' ' && c != b'\t';
     // SAFETY: the caller's contract.
-    let lanes = u32::MAX >> (32 - V::LANES);
-    let stops = |x| unsafe { !text::blanks(x) & lanes };
     unsafe { bytes::first_stop_from::<V>(b, pos, stops, not_blank) }.unwrap_or(b.len())
 }
 
@@ -769,6 +817,16 @@ mod tests {
             let (run, stats) = run_of(&mut skeletons, event.as_bytes(), usize::MAX);
             assert_eq!(run.used, event.len(), "{pad:?}");
             assert_eq!(stats, counted(&["yz"]));
+        }
+        // Any byte changed but in the text is a miss: the literals on both sides of the
+        // padding, and the padding itself.
+        let event = format!("data: {{\"a\":\"yz\"{}}}\n\n", " ".repeat(5));
+        let text_at = "data: {\"a\":\"".len();
+        for cut in (0..event.len()).filter(|&at| !(text_at..text_at + 2).contains(&at)) {
+            let mut bad = event.clone().into_bytes();
+            bad[cut] = b'#';
+            let (run, _) = run_of(&mut skeletons, &bad, usize::MAX);
+            assert_eq!(run.events, 0, "{cut}");
         }
         let event = "data: {\"a\":\"yz\"\n}\n\n";
         assert_eq!(

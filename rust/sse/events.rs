@@ -56,6 +56,7 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         self.builder.line_then_blank(line, self.sink);
     }
 
+    #[inline(always)]
     fn known_events(&mut self, rest: &[u8]) -> usize {
         if !self.builder.at_event_start() {
             return 0;
@@ -86,8 +87,7 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
             return 0;
         };
         if let Some(id) = event.id {
-            b.id_buffer.clear();
-            b.id_buffer.extend_from_slice(id);
+            b.set_id(id);
         }
         b.set_last_event_id();
         self.sink.sse_line();
@@ -113,13 +113,13 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
 impl<S: EventSink> Lines<'_, S> {
     /// The whole events at the start of `rest` that the sink takes by what it has learned, the
     /// bytes used; the builder is at an event's start.
+    #[inline(always)]
     fn take_known(&mut self, rest: &[u8]) -> usize {
         let b = &mut *self.builder;
         let taken = self.sink.whole_event(rest, b.max_event_bytes);
         if taken.used > 0 {
             if let Some((start, end)) = taken.last_id {
-                b.id_buffer.clear();
-                b.id_buffer.extend_from_slice(&rest[start..end]);
+                b.set_id(&rest[start..end]);
             }
             b.set_last_event_id(); // what dispatching them would have done
         }
@@ -216,7 +216,11 @@ pub struct EventBuilder {
     data: Vec<u8>,
     event_type: Vec<u8>,
     /// The id buffer, set by `id` fields; becomes `last_event_id` when an event is dispatched.
+    /// Held here only while `id_set` (an `id` field since the last dispatch); otherwise the id
+    /// buffer is `last_event_id` itself, and this is the spare the next `id` is copied into:
+    /// a dispatch swaps the two instead of copying (one copy of an id, not two).
     id_buffer: Vec<u8>,
+    id_set: bool,
     pub last_event_id: Vec<u8>,
     /// The reconnection time in ms, as its ASCII digits: the spec sets no bound.
     pub retry: Option<String>,
@@ -230,7 +234,8 @@ impl EventBuilder {
         EventBuilder {
             data: Vec::new(),
             event_type: Vec::new(),
-            id_buffer: last_event_id.to_vec(),
+            id_buffer: Vec::new(),
+            id_set: false,
             last_event_id: last_event_id.to_vec(),
             retry: None,
             oversized: false,
@@ -252,11 +257,21 @@ impl EventBuilder {
         Some((&self.event_type, &self.data[..self.data.len() - 1]))
     }
 
-    /// Dispatching an event sets the last event ID from the ID buffer. Streams without IDs
-    /// (nearly all) skip the copy.
+    /// An `id` field's value (without NUL) into the id buffer.
+    #[inline(always)]
+    fn set_id(&mut self, value: &[u8]) {
+        self.id_buffer.clear();
+        self.id_buffer.extend_from_slice(value);
+        self.id_set = true;
+    }
+
+    /// Dispatching an event sets the last event ID from the ID buffer: nothing to do unless an
+    /// `id` field came since the last dispatch (see `id_buffer`).
+    #[inline(always)]
     fn set_last_event_id(&mut self) {
-        if !(self.id_buffer.is_empty() && self.last_event_id.is_empty()) {
-            self.last_event_id.clone_from(&self.id_buffer);
+        if self.id_set {
+            std::mem::swap(&mut self.last_event_id, &mut self.id_buffer);
+            self.id_set = false;
         }
     }
 
@@ -293,8 +308,7 @@ impl EventBuilder {
             }
             b"id" => {
                 if !value.contains(&0) {
-                    self.id_buffer.clear();
-                    self.id_buffer.extend_from_slice(value);
+                    self.set_id(value);
                 }
             }
             b"retry" => {

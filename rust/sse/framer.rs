@@ -80,7 +80,10 @@ impl Framer {
         }
     }
 
-    pub fn feed<S: LineSink>(&mut self, mut chunk: &[u8], sink: &mut S) {
+    /// Inlined into its caller: the usual read (a stream under way, events of layouts the sink
+    /// knows) goes from the caller to the sink's reader without a call of its own.
+    #[inline(always)]
+    pub fn feed<S: LineSink>(&mut self, chunk: &[u8], sink: &mut S) {
         if self.bom_checked && !self.skip_lf && !self.overflow && self.tail.is_empty() {
             // The usual read of a stream under way: events of layouts the sink knows, taken
             // before the line loop is set up; the line loop reads what they leave.
@@ -93,6 +96,12 @@ impl Framer {
             }
             return;
         }
+        self.feed_start(chunk, sink);
+    }
+
+    /// [`Framer::feed`] at a stream's start (the BOM check) or inside a line.
+    #[inline(never)]
+    fn feed_start<S: LineSink>(&mut self, mut chunk: &[u8], sink: &mut S) {
         if !self.bom_checked && self.tail.is_empty() && chunk.len() >= BOM.len() {
             // The usual first read: long enough to tell at once, and read in place (not split
             // after its first bytes, which would send its first line through the tail).
