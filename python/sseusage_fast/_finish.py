@@ -135,7 +135,7 @@ class FinishMixin:
         )
         # A JSON error response (HTTP 4xx/5xx body) bills nothing: nothing to estimate or review.
         error_body = status == "error" and raw[_BODY_KIND] == "json" and not reported
-        info = None if request is None else Estimator.request_info(request, raw[_PROVIDER])
+        info = None if request is None else Estimator.request_info(request, raw[_PROVIDER], model)
         if not model and info is not None:
             model = info.model  # calibrated as the model the request named
 

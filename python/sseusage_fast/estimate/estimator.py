@@ -189,10 +189,13 @@ class Estimator:
     # ---- requests --------------------------------------------------------------------------
 
     @staticmethod
-    def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+    def request_info(
+        request: Any, provider: str | None = None, model: str | None = None
+    ) -> RequestInfo | None:
         """Stats, overhead and media count of a request body, parsed once. None when the body
-        is absent, not JSON, or of no known shape."""
-        return _requests.request_info(request, provider)
+        is absent, not JSON, or of no known shape. `model` (the response's) picks the message
+        framing where the body names none or another spelling."""
+        return _requests.request_info(request, provider, model)
 
     @classmethod
     def request_stats(cls, request: Any, provider: str | None = None) -> Stats | None:
@@ -203,17 +206,20 @@ class Estimator:
         return info.stats if info is not None else None
 
     @classmethod
-    def request_overhead(cls, request: Any, provider: str | None = None) -> int:
-        """Tokens of a request that its text does not show: per-message framing, a flat amount
-        per image or file (IMAGE_TOKENS, FILE_TOKENS), Anthropic's tool-use system prompt."""
-        info = cls.request_info(request, provider)
+    def request_overhead(
+        cls, request: Any, provider: str | None = None, *, model: str | None = None
+    ) -> int:
+        """Tokens of a request that its text does not show: per-message framing (the model
+        family's where it has its own), a flat amount per image or file (IMAGE_TOKENS,
+        FILE_TOKENS), Anthropic's tool-use system prompt."""
+        info = cls.request_info(request, provider, model)
         return info.overhead if info is not None else 0
 
     def estimate_request(
         self, request: Any, provider: str | None = None, *, model: str | None = None
     ) -> int | None:
         """Estimated input tokens of a request body (text estimate plus overhead), or None."""
-        info = self.request_info(request, provider)
+        info = self.request_info(request, provider, model)
         if info is None:
             return None
         return self.estimate(info.stats, model=model, kind="input") + info.overhead

@@ -64,6 +64,19 @@ _SHORT_REPLY_TOKENS = {"cohere": 0}
 _SCHEMA_OUTPUT_TOKENS = ((re.compile(r"^(?:gpt-|chatgpt|o[134](?:-|$))"), 4),)
 
 
+# Input framing (tokens a message, tokens a request) of model families whose provider's default
+# (`requests.FRAMING`) does not hold. GPT-4-class models bill OpenAI's counting recipe, 3 a
+# message plus its role (1 token) and 3 to prime the reply, in Chat Completions and Responses
+# alike ("hello" 8; a system and a user message 11 over their text, four messages 19:
+# tests/captures/openai*); GPT-5's default 3 holds ("Say hello" 8). Gemini 2.0 frames no turn:
+# the same request was billed 13 on gemini-2.0-flash and 15 on 2.5 (two messages), and 2.0's
+# one-message requests bill their text alone (tests/captures/gemini).
+_MESSAGE_FRAMING = (
+    (re.compile(r"^(?:gpt-4|gpt-3\.5|chatgpt-4o)"), (4, 3)),
+    (re.compile(r"^gemini-2\.0"), (0, 0)),
+)
+
+
 # Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
 # later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
 # that the base is fitted to (real Claude captures: 1.25 on prose).
@@ -92,6 +105,16 @@ def schema_output_tokens(key: str | None) -> int:
             if pattern.match(key):
                 return tokens
     return 0
+
+
+def message_framing(key: str | None) -> tuple[int, int] | None:
+    """(tokens a message, tokens a request) of a model family's input framing, or None where
+    the provider's default holds."""
+    if key is not None:
+        for pattern, framing in _MESSAGE_FRAMING:
+            if pattern.match(key):
+                return framing
+    return None
 
 
 def text_ratio(key: str | None) -> float:

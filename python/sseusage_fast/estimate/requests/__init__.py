@@ -111,9 +111,12 @@ class RequestInfo(NamedTuple):
     output_schema: Stats | None = None
 
 
-def request_info(request: Any, provider: str | None = None) -> RequestInfo | None:
+def request_info(
+    request: Any, provider: str | None = None, model: str | None = None
+) -> RequestInfo | None:
     """Stats, overhead and media count of a request body (dict, str or bytes of JSON), parsed
-    once. None when the body is absent, not JSON, or of no known shape."""
+    once. None when the body is absent, not JSON, or of no known shape. `model`, the model the
+    response names, picks the message framing (else the model the body names)."""
     body = load_json(request)
     if body is None:
         return None
@@ -145,13 +148,17 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
     if walk is None:
         return None
     parts, messages, images, files, tools = walk
-    model = body.get("model")
-    schema = _output_schema(body, kind, model)
+    body_model = body.get("model")
+    body_model = body_model if isinstance(body_model, str) and body_model else None
+    schema = _output_schema(body, kind, body_model)
     text = "\n".join(parts if schema is None else parts + schema)
     stats = text_stats(text)
-    framing = FRAMING.get(provider or "", FRAMING.get(kind))
+    named = model if isinstance(model, str) and model else body_model
+    framing = families.message_framing(calibration_key(named) if named else None)
+    if framing is None:
+        framing = FRAMING.get(provider or "", FRAMING.get(kind))
     calls = 0
-    if framing is None and isinstance(model, str) and _LLAMA.search(model):
+    if framing is None and body_model is not None and _LLAMA.search(body_model):
         framing = LLAMA_FRAMING
         calls = _tool_calls(body)
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
@@ -175,12 +182,12 @@ def request_info(request: Any, provider: str | None = None) -> RequestInfo | Non
         opaque_chars(text),
         has_hidden_tools(body),
         bool(body.get("previous_response_id") or body.get("conversation")),
-        model if isinstance(model, str) and model else None,
+        body_model,
         None if schema is None else text_stats("\n".join(schema)),
     )
 
 
-def _output_schema(body: dict[str, Any], kind: str, model: Any) -> list[str] | None:
+def _output_schema(body: dict[str, Any], kind: str, model: str | None) -> list[str] | None:
     """The text of the JSON schema an OpenAI model's reply must follow (structured outputs),
     which it bills as input. Other servers of the same API constrain decoding to the schema
     without putting it in the prompt (vLLM, Ollama): theirs is not counted."""
