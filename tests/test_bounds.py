@@ -40,6 +40,7 @@ from sseusage_fast.estimate.requests import (
     LLAMA_TOOL_CALL_TOKENS,
     TOKENS_PER_MESSAGE,
     TOKENS_PER_REQUEST,
+    split_digit_tokens,
 )
 from sseusage_fast.pricing import Pricing
 from sseusage_fast.record import Iteration, UsageRecord
@@ -1019,3 +1020,29 @@ def test_message_framing_follows_the_model_family(
     if provider == "openai":
         renamed = request_info({**body, "model": "my-deployment"}, provider, model)
         assert renamed is not None and renamed.overhead == info.overhead
+
+
+def test_gemini_bills_every_digit_of_a_number() -> None:
+    """Gemini's tokenizer splits every digit and the space before a number (the Gemma report:
+    its tokenizer is a subset of Gemini's, with split digits): "Count from 1 to 30" bills the
+    numbers as 2 and 3 tokens where the base counts about 1.6 each. Other models keep the base's
+    count of a number, and text without numbers is unchanged."""
+
+    def overhead(text: str, model: str) -> int:
+        body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+        info = request_info(body, "gemini", model)
+        assert info is not None
+        return info.overhead
+
+    prose = "Count from one to thirty, one number per line."
+    numbers = "Count from 1 to 30, one number per line, 12.34 and 1234567."
+    assert overhead(prose, "gemini-2.5-flash") == overhead(prose, "gemini-2.0-flash") + 1
+    # " 1" 2 tokens, " 30" 3, " 12" 3, "34" 2, " 1234567" 8: 18 against a base of about 8.8.
+    assert split_digit_tokens(numbers) == pytest.approx(9.19, abs=0.01)
+    gemini = overhead(numbers, "gemini-2.5-flash") - overhead(prose, "gemini-2.5-flash")
+    assert gemini == round(split_digit_tokens(numbers))
+    other = {"model": "mistral-small", "messages": [{"role": "user", "content": numbers}]}
+    plain = {"model": "mistral-small", "messages": [{"role": "user", "content": prose}]}
+    assert request_info(other, "openai").overhead == request_info(plain, "openai").overhead  # type: ignore[union-attr]
+    # A digit run inside a word ("gpt4", an id) is not a number of its own.
+    assert split_digit_tokens("gpt4 and id_b434062x") == pytest.approx(0.0)

@@ -77,6 +77,13 @@ _MESSAGE_FRAMING = (
 )
 
 
+# SentencePiece tokenizers that split every digit into a token of its own, the space before a
+# number into another: Gemini's (Gemma's is a subset of it, with split digits: the Gemma
+# report). "Count from 1 to 30, ..." billed 18 on gemini-2.5-flash, "... amount: 12.34" 13
+# (tests/captures/gemini).
+_SPLIT_DIGITS = re.compile(r"^(?:gemini|gemma)")
+
+
 # Billed text tokens over the base estimate, before a model's own are learned. Claude 3 and
 # later tokenize about a fifth longer than the mean of cl100k and the legacy Claude tokenizer
 # that the base is fitted to (real Claude captures: 1.25 on prose).
@@ -105,6 +112,11 @@ def schema_output_tokens(key: str | None) -> int:
             if pattern.match(key):
                 return tokens
     return 0
+
+
+def splits_digits(key: str | None) -> bool:
+    """Whether the model's tokenizer splits every digit apart (`_SPLIT_DIGITS`)."""
+    return key is not None and _SPLIT_DIGITS.match(key) is not None
 
 
 def message_framing(key: str | None) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from .. import families
 from ..model_names import calibration_key
-from ..textstats import Stats, text_stats
+from ..textstats import COEF_ALNUM, COEF_NUMBERS, COEF_SPACE, COEF_WORDS, Stats, text_stats
 from . import anthropic, gemini, openai, other
 from ._walk import Walked, load_json
 
@@ -35,6 +35,9 @@ _LLAMA = re.compile(r"(?:^|/)(?:meta-)?llama-?3", re.IGNORECASE)
 # Runs the text statistics see as one or two long words but a tokenizer splits into many
 # pieces: hex digests and ids, base64 payloads (at most about one token per character).
 _OPAQUE_RUN = re.compile(r"[0-9A-Fa-f]{24,}|[A-Za-z0-9+/_-]{48,}={0,2}")
+# A number that starts a word, with the space before it: the digits a word run starting with a
+# digit holds (`text_stats`' `numbers`).
+_NUMBER_START = re.compile(r"( ?)(?<![^\W_])(\d+)")
 # Tools that run on the provider's side and put their results (search pages, fetched
 # documents, an advisor model's turn) into the billed input without the request showing them.
 _SERVER_TOOL_MARKS = (
@@ -154,7 +157,8 @@ def request_info(
     text = "\n".join(parts if schema is None else parts + schema)
     stats = text_stats(text)
     named = model if isinstance(model, str) and model else body_model
-    framing = families.message_framing(calibration_key(named) if named else None)
+    key = calibration_key(named) if named else None
+    framing = families.message_framing(key)
     if framing is None:
         framing = FRAMING.get(provider or "", FRAMING.get(kind))
     calls = 0
@@ -168,6 +172,8 @@ def request_info(
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
     if _claude_thinking(body):
         overhead += ANTHROPIC_THINKING_TOKENS
+    if families.splits_digits(key):
+        overhead += round(split_digit_tokens(text))
     max_output, effort, budget = output_settings(body)
     return RequestInfo(
         stats,
@@ -206,6 +212,18 @@ def _tool_calls(body: dict[str, Any]) -> int:
         for m in (messages if isinstance(messages, list) else ())
         if isinstance(m, dict) and isinstance(m.get("tool_calls"), list)
     )
+
+
+def split_digit_tokens(text: str) -> float:
+    """What a tokenizer that splits every digit bills for a text's numbers beyond the base
+    estimate: a token a digit and one for the space before the number, where the base counts
+    a number as a word of its length plus `COEF_NUMBERS`, whatever its length."""
+    extra = 0.0
+    for spaced, digits in _NUMBER_START.findall(text):
+        n, space = len(digits), len(spaced)
+        base = COEF_WORDS + COEF_NUMBERS + COEF_ALNUM * n + COEF_SPACE * space
+        extra += n + space - base
+    return extra
 
 
 def opaque_chars(text: str) -> int:
