@@ -451,8 +451,16 @@ def test_request_overhead_counts_messages_images_and_tool_prompt() -> None:
         + IMAGE_TOKENS["anthropic"]
         + ANTHROPIC_TOOLS_SYSTEM_TOKENS
     )
+    # gpt-4o: OpenAI's recipe, 3 a message and its role's token (`families.message_framing`).
     assert Estimator.request_overhead(OPENAI_CHAT, "openai") == (
+        TOKENS_PER_REQUEST + 4 * (TOKENS_PER_MESSAGE + 1) + IMAGE_TOKENS["openai"]
+    )
+    unnamed = {k: v for k, v in OPENAI_CHAT.items() if k != "model"}
+    assert Estimator.request_overhead(unnamed, "openai") == (
         TOKENS_PER_REQUEST + 4 * TOKENS_PER_MESSAGE + IMAGE_TOKENS["openai"]
+    )
+    assert Estimator.request_overhead(unnamed, "openai", model="gpt-4o-2024-08-06") == (
+        Estimator.request_overhead(OPENAI_CHAT, "openai")
     )
     # Gemini: the system instruction is framed like a message, about a token a turn and none
     # per request ("What is ai?" is billed 5, its text about 4: tests/captures/gemini).
