@@ -33,6 +33,7 @@ from sseusage_fast.estimate.families import (
     HIDDEN_REASONING_PRIOR,
     SHORT_REPLY_TOKENS,
     hidden_reasoning,
+    summarizes_thinking,
 )
 from sseusage_fast.estimate.requests import (
     ANTHROPIC_THINKING_TOKENS,
@@ -120,6 +121,24 @@ def test_summarized_thinking_is_open_above_unless_capped(backend: ModuleType) ->
     whole = parse(backend, stream(thinking_block(0, PIECES), model="claude-3-7-sonnet-20250219"))
     assert "summarized_thinking" not in whole.estimate_reasons
     assert whole.estimate_ranges["output_tokens"][1] is not None
+
+
+@pytest.mark.parametrize(
+    ("model", "summary"),
+    [
+        ("claude-sonnet-4-5", True),
+        ("gemini-2.5-flash", True),
+        ("gpt-5", True),
+        (None, True),  # unknown: the range stays open above
+        ("claude-3-7-sonnet", False),
+        ("deepseek-reasoner", False),
+        ("magistral-medium-latest", False),
+        ("mistral-small-latest", False),  # Mistral's thinking chunks are the trace
+        ("gemma-4-26b-a4b-it", False),  # open weights: the raw thoughts, on Google's API too
+    ],
+)
+def test_which_models_stream_a_summary_of_their_thinking(model: str | None, summary: bool) -> None:
+    assert summarizes_thinking(model) is summary
 
 
 def test_tool_calls_add_their_framing(backend: ModuleType) -> None:

@@ -17,8 +17,12 @@ _HIDDEN_REASONING = re.compile(
     r"|gemini-(?:2\.5-(?:pro|flash(?!-lite))|3))"
 )
 # Models whose streamed thinking is a summary of the billed thinking: Claude 4 and later
-# (Claude 3.7 streams it whole), Gemini thought summaries, OpenAI reasoning summaries.
-_FULL_THINKING = re.compile(r"^(?:claude-3-7|deepseek|qwen|qwq|kimi|glm|gpt-oss|magistral)")
+# (Claude 3.7 streams it whole), Gemini thought summaries, OpenAI reasoning summaries. These
+# stream it whole: the open-weight models (whose raw thoughts are the output, Gemma's too when
+# Google serves it) and Mistral's (its thinking chunks are the trace).
+_FULL_THINKING = re.compile(
+    r"^(?:claude-3-7|deepseek|qwen|qwq|kimi|glm|gpt-oss|magistral|mistral|gemma)"
+)
 
 # Hidden reasoning tokens by requested effort, before a model's own are learned: the middle of
 # the reported reasoning of the real captures (4 to 1,058 tokens, median about 150: short
