@@ -359,8 +359,15 @@ def test_dashboard_command_serves_until_interrupted(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # Ctrl-C as a terminal sends it. A run started in the background by a shell (CI under `&`)
+    # inherits SIGINT ignored, which Python keeps (POSIX background jobs): the command is run
+    # with Python's own handler put back first.
+    interruptible = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'sseusage'; runpy.run_module('sseusage_fast.cli', run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sseusage_fast.cli", "dashboard", "--db", db, "--port", str(port)],
+        [sys.executable, "-c", interruptible, "dashboard", "--db", db, "--port", str(port)],
         stderr=subprocess.PIPE,
         text=True,
     )
