@@ -549,12 +549,10 @@ unsafe fn id_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
 #[inline(always)]
 unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
     let lanes = u32::MAX >> (32 - V::LANES);
-    // SAFETY (both): the caller's contract, register operations.
-    let stops = |x| unsafe { !text::blanks(x) & lanes };
     if let Some(last) = b.len().checked_sub(V::LANES).filter(|_| pos < b.len()) {
         let at = pos.min(last);
         // SAFETY: the caller's contract; `at <= last`: the load reads `V::LANES` bytes of `b`.
-        let mask = stops(unsafe { V::load(b.as_ptr().add(at)) }) >> (pos - at);
+        let mask = unsafe { !text::blanks(V::load(b.as_ptr().add(at))) & lanes } >> (pos - at);
         if mask != 0 {
             return pos + mask.trailing_zeros() as usize;
         }
@@ -563,8 +561,19 @@ unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
         }
     }
     let not_blank = |c: u8| c != b' ' && c != b'\t';
-    // SAFETY: the caller's contract.
-    unsafe { bytes::first_stop_from::<V>(b, pos, stops, not_blank) }.unwrap_or(b.len())
+    // SAFETY (both): the caller's contract, register operations. The block kernel is always
+    // inlined: a closure does not take its kernel's target features, and out of line each
+    // vector operation in it was a call (90 instructions a block of padding).
+    unsafe {
+        bytes::first_stop_from::<V>(
+            b,
+            pos,
+            #[inline(always)]
+            |x| !text::blanks(x) & lanes,
+            not_blank,
+        )
+    }
+    .unwrap_or(b.len())
 }
 
 /// `a == b`, inlined and 16 bytes at a time, the last block overlapping ([`bytes::equal`]).
