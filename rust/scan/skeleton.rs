@@ -302,7 +302,9 @@ impl<E: PartialEq> Skeleton<E> {
 #[derive(Debug, Clone)]
 pub struct Skeletons<E> {
     items: Vec<Skeleton<E>>,
-    /// The one that read the last event, tried first: events come in runs of one kind.
+    /// The one that read the last event, tried first: events come in runs of one kind. It
+    /// holds the newest `used_at` (every stamp makes its skeleton this one), so a read by it
+    /// needs no stamp to keep the order of use.
     last: usize,
     clock: u64,
 }
@@ -372,6 +374,7 @@ impl<E: PartialEq> Skeletons<E> {
                 hit(&skeleton.effect);
                 self.clock += 1;
                 self.items[at].used_at = self.clock;
+                self.last = at;
                 return true;
             }
         }
@@ -460,10 +463,12 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
         run.events += 1;
     }
     *stats = total;
-    if run.events > 0 {
+    // The one at `last` is the most recently used already (see `last`): stamped only when
+    // another takes its place, not on every read.
+    if last != skeletons.last {
         skeletons.last = last;
         skeletons.clock += 1;
-        skeletons.items[skeletons.last].used_at = skeletons.clock;
+        skeletons.items[last].used_at = skeletons.clock;
     }
     run
 }
