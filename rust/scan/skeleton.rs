@@ -120,7 +120,15 @@ impl<E: PartialEq> Skeleton<E> {
         if holes.len() > SLOTS {
             return None;
         }
-        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON) + PAD);
+        // Its exact size (the always-holes' text is not kept), so that the boxed slice is the
+        // allocation itself, not a copy shrunk into another.
+        let dropped: usize = holes
+            .iter()
+            .filter(|h| always(h.2))
+            .map(|h| h.1.saturating_sub(h.0))
+            .sum();
+        let kept = event.len().saturating_sub(dropped).min(MAX_SKELETON + 1);
+        let mut bytes = Vec::with_capacity(kept + PAD);
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
             if start < at || end < start || end > event.len() || hole == Hole::End {
