@@ -139,8 +139,8 @@ impl TextStats {
         let stops = unsafe { text::string_stops(x) };
         let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
         if n > 0 {
-            // SAFETY: as above.
-            let (word, space, digit) = unsafe { text::ascii_classes(x) };
+            // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+            let (word, space, digit) = unsafe { text::string_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
             unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
@@ -179,8 +179,8 @@ impl TextStats {
             return None;
         }
         if n > 0 {
-            // SAFETY: as above.
-            let (word, space, digit) = unsafe { text::ascii_classes(x) };
+            // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+            let (word, space, digit) = unsafe { text::string_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
             unsafe {

@@ -84,6 +84,16 @@ impl UsageCore {
         if chunk.is_empty() {
             return; // changes nothing in any mode (and a fresh framer's BOM check costs a call)
         }
+        if matches!(self.mode, Mode::EventStream) {
+            return self.frame(chunk);
+        }
+        self.feed_other(chunk);
+    }
+
+    /// [`UsageCore::feed`] in any mode but a stream under way: out of line, so that the usual
+    /// read's function keeps a small frame.
+    #[inline(never)]
+    fn feed_other(&mut self, chunk: &[u8]) {
         match self.mode {
             Mode::EventStream => self.frame(chunk),
             Mode::Sniff => self.sniff(chunk),

@@ -69,6 +69,18 @@ impl<T> Exclusive<T> {
         true
     }
 
+    /// Runs `f` on the value, `None` when a call is using it (then `with` says so): the
+    /// per-read call's path, with no `PyResult` to build.
+    #[inline(always)]
+    pub(super) fn try_with<R>(&self, _py: Python<'_>, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        if !self.enter() {
+            return None;
+        }
+        let _leave = Leave(&self.busy);
+        // SAFETY: as in `with`.
+        Some(f(unsafe { &mut *self.value.get() }))
+    }
+
     /// Runs `f` on the value, or says "Already borrowed" when a call is using it.
     pub(super) fn with<R>(&self, _py: Python<'_>, f: impl FnOnce(&mut T) -> R) -> PyResult<R> {
         if !self.enter() {

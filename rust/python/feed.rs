@@ -71,7 +71,9 @@ fn feed(py: Python<'_>, slf: &UsageCore, chunk: *mut ffi::PyObject) -> PyResult<
     })?
 }
 
-/// The C function behind `UsageCore.feed`.
+/// The C function behind `UsageCore.feed`: the usual read (an exact `bytes` into an open
+/// stream that no other call is in) here, anything else out of line, so that this path keeps
+/// few registers across the core's call.
 ///
 /// # Safety
 /// Called by CPython with the interpreter attached: `slf` an instance of `UsageCore` (the
@@ -82,33 +84,84 @@ unsafe extern "C" fn feed_method(
 ) -> *mut ffi::PyObject {
     // SAFETY: CPython calls a method with the interpreter attached.
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: `chunk` is the argument CPython passed, alive for the call.
+    if let Some(bytes) = unsafe { exact_bytes(chunk) } {
+        let fed = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as in `feed_general`.
+            let slf = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked::<UsageCore>() };
+            let open = |stream: &mut super::parser::Stream| match stream.core.as_mut() {
+                Some(core) => {
+                    core.feed(bytes);
+                    true
+                }
+                None => false,
+            };
+            slf.get().state.try_with(py, open) == Some(true)
+        }));
+        match fed {
+            // SAFETY: a new reference to `None`, handed to the caller.
+            Ok(true) => return unsafe { new_none() },
+            Ok(false) => {} // busy or finished: the general path says which
+            Err(payload) => return panicked(py, payload),
+        }
+    }
+    // SAFETY: the caller's contract.
+    unsafe { feed_general(py, slf, chunk) }
+}
+
+/// A new reference to `None`.
+///
+/// # Safety
+/// The interpreter is attached.
+#[inline(always)]
+unsafe fn new_none() -> *mut ffi::PyObject {
+    // SAFETY: the caller's contract; the reference is the caller's to hand over.
+    unsafe {
+        let none = ffi::Py_None();
+        ffi::Py_IncRef(none);
+        none
+    }
+}
+
+/// A panic in `feed` as a Python exception (never an unwind into C): NULL, the error set.
+#[cold]
+#[inline(never)]
+fn panicked(py: Python<'_>, payload: Box<dyn std::any::Any + Send>) -> *mut ffi::PyObject {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic in UsageParser.feed".to_owned());
+    PanicException::new_err(message).restore(py);
+    std::ptr::null_mut()
+}
+
+/// `feed_method` for any other read: other buffer types, a parser in use or finished.
+///
+/// # Safety
+/// As `feed_method`'s.
+#[cold]
+#[inline(never)]
+unsafe fn feed_general(
+    py: Python<'_>,
+    slf: *mut ffi::PyObject,
+    chunk: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     let run = AssertUnwindSafe(|| {
         // SAFETY: `slf` is a live instance of `UsageCore` or a subclass (see above), borrowed
         // for the call; the class is frozen, so `get` reads it without a borrow flag.
         let slf = unsafe { Borrowed::from_ptr(py, slf).cast_unchecked::<UsageCore>() };
         feed(py, slf.get(), chunk)
     });
-    let err = match catch_unwind(run) {
-        Ok(Ok(())) => {
-            // SAFETY: `None` is immortal in spirit; the new reference is handed to the caller.
-            return unsafe {
-                let none = ffi::Py_None();
-                ffi::Py_IncRef(none);
-                none
-            };
+    match catch_unwind(run) {
+        // SAFETY: a new reference to `None`, handed to the caller.
+        Ok(Ok(())) => unsafe { new_none() },
+        Ok(Err(err)) => {
+            err.restore(py);
+            std::ptr::null_mut()
         }
-        Ok(Err(err)) => err,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic in UsageParser.feed".to_owned());
-            PanicException::new_err(message)
-        }
-    };
-    err.restore(py);
-    std::ptr::null_mut()
+        Err(payload) => panicked(py, payload),
+    }
 }
 
 const FEED_DOC: &CStr = c"feed($self, chunk, /)\n--\n\nFeeds one network read (bytes, bytearray or memoryview). Cheap: no Python object is built.";

@@ -120,7 +120,15 @@ impl<E: PartialEq> Skeleton<E> {
         if holes.len() > SLOTS {
             return None;
         }
-        let mut bytes = Vec::with_capacity(event.len().min(MAX_SKELETON) + PAD);
+        // Its exact size (the always-holes' text is not kept), so that the boxed slice is the
+        // allocation itself, not a copy shrunk into another.
+        let dropped: usize = holes
+            .iter()
+            .filter(|h| always(h.2))
+            .map(|h| h.1.saturating_sub(h.0))
+            .sum();
+        let kept = event.len().saturating_sub(dropped).min(MAX_SKELETON + 1);
+        let mut bytes = Vec::with_capacity(kept + PAD);
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
             if start < at || end < start || end > event.len() || hole == Hole::End {
@@ -302,7 +310,9 @@ impl<E: PartialEq> Skeleton<E> {
 #[derive(Debug, Clone)]
 pub struct Skeletons<E> {
     items: Vec<Skeleton<E>>,
-    /// The one that read the last event, tried first: events come in runs of one kind.
+    /// The one that read the last event, tried first: events come in runs of one kind. It
+    /// holds the newest `used_at` (every stamp makes its skeleton this one), so a read by it
+    /// needs no stamp to keep the order of use.
     last: usize,
     clock: u64,
 }
@@ -372,6 +382,7 @@ impl<E: PartialEq> Skeletons<E> {
                 hit(&skeleton.effect);
                 self.clock += 1;
                 self.items[at].used_at = self.clock;
+                self.last = at;
                 return true;
             }
         }
@@ -460,10 +471,12 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
         run.events += 1;
     }
     *stats = total;
-    if run.events > 0 {
+    // The one at `last` is the most recently used already (see `last`): stamped only when
+    // another takes its place, not on every read.
+    if last != skeletons.last {
         skeletons.last = last;
         skeletons.clock += 1;
-        skeletons.items[skeletons.last].used_at = skeletons.clock;
+        skeletons.items[last].used_at = skeletons.clock;
     }
     run
 }
@@ -549,12 +562,10 @@ unsafe fn id_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
 #[inline(always)]
 unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
     let lanes = u32::MAX >> (32 - V::LANES);
-    // SAFETY (both): the caller's contract, register operations.
-    let stops = |x| unsafe { !text::blanks(x) & lanes };
     if let Some(last) = b.len().checked_sub(V::LANES).filter(|_| pos < b.len()) {
         let at = pos.min(last);
         // SAFETY: the caller's contract; `at <= last`: the load reads `V::LANES` bytes of `b`.
-        let mask = stops(unsafe { V::load(b.as_ptr().add(at)) }) >> (pos - at);
+        let mask = unsafe { !text::blanks(V::load(b.as_ptr().add(at))) & lanes } >> (pos - at);
         if mask != 0 {
             return pos + mask.trailing_zeros() as usize;
         }
@@ -563,8 +574,19 @@ unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
         }
     }
     let not_blank = |c: u8| c != b' ' && c != b'\t';
-    // SAFETY: the caller's contract.
-    unsafe { bytes::first_stop_from::<V>(b, pos, stops, not_blank) }.unwrap_or(b.len())
+    // SAFETY (both): the caller's contract, register operations. The block kernel is always
+    // inlined: a closure does not take its kernel's target features, and out of line each
+    // vector operation in it was a call (90 instructions a block of padding).
+    unsafe {
+        bytes::first_stop_from::<V>(
+            b,
+            pos,
+            #[inline(always)]
+            |x| !text::blanks(x) & lanes,
+            not_blank,
+        )
+    }
+    .unwrap_or(b.len())
 }
 
 /// `a == b`, inlined and 16 bytes at a time, the last block overlapping ([`bytes::equal`]).

@@ -112,8 +112,15 @@ pub(crate) unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
     debug_assert!(a.len() == b.len() && a.len() >= V::LANES);
     let last = a.len() - V::LANES;
     // SAFETY: the caller's contract; every load reads `V::LANES` bytes at an offset of at most
-    // `len - V::LANES` of `a` or `b`, which have the same length.
-    let diff = |at: usize| unsafe { V::load(a.as_ptr().add(at)).xor(V::load(b.as_ptr().add(at))) };
+    // `len - V::LANES` of `a` or `b`, which have the same length. A function, not a closure:
+    // a closure does not take its kernel's target features (out of line, its vector
+    // operations were calls).
+    #[inline(always)]
+    unsafe fn diff<V: Vector>(a: &[u8], b: &[u8], at: usize) -> V {
+        // SAFETY: as above.
+        unsafe { V::load(a.as_ptr().add(at)).xor(V::load(b.as_ptr().add(at))) }
+    }
+    let diff = |at: usize| unsafe { diff::<V>(a, b, at) };
     let mut any = diff(last);
     let mut at = 0;
     // SAFETY (all three): register operations, the caller's contract.

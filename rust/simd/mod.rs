@@ -77,12 +77,19 @@ macro_rules! dispatch {
                 // SAFETY: this function's target features are those the kernel's vector needs.
                 unsafe { $kernel::<std::arch::x86_64::__m256i $(, $more)*>($($arg),*) }
             }
+            // Out of line too: inlined, the baseline's copy of the kernel would take the
+            // caller's registers and stack on the usual (wide) path.
+            #[inline(never)]
+            unsafe fn narrow_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the narrow vector is the baseline's.
+                unsafe { $kernel::<$crate::simd::Narrow $(, $more)*>($($arg),*) }
+            }
             if $crate::simd::wide() {
                 // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
                 unsafe { wide_kernel($($arg),*) }
             } else {
-                // SAFETY: the narrow vector is the baseline's.
-                unsafe { $kernel::<$crate::simd::Narrow $(, $more)*>($($arg),*) }
+                // SAFETY: the baseline's vector.
+                unsafe { narrow_kernel($($arg),*) }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]

@@ -53,6 +53,18 @@ pub(crate) unsafe fn ascii_classes<V: Vector>(x: V) -> (u32, u32, u32) {
     (word.movemask(), space.movemask(), digit.movemask())
 }
 
+/// [`ascii_classes`] of the lanes that a plain run of a JSON string counts (0x20..=0x7F: the
+/// lanes before [`string_stops`]' first): there the only white space is the space itself, the
+/// others being control characters, which stop the run. Other lanes' bits are left unspecified.
+#[inline(always)]
+pub(crate) unsafe fn string_classes<V: Vector>(x: V) -> (u32, u32, u32) {
+    let letter = x.or(V::splat(0x20)).between_signed(b'a', b'z');
+    let digit = x.between_signed(b'0', b'9');
+    let word = letter.or(digit).or(x.cmpeq(V::splat(b'_')));
+    let space = x.cmpeq(V::splat(b' '));
+    (word.movemask(), space.movemask(), digit.movemask())
+}
+
 /// Whether the first 15 bytes are five characters of the main ideograph block
 /// U+4E00..=U+9FFF, the bulk of Chinese text: each a lead byte E5..E9, or E4 with a second
 /// byte from B8, and two continuation bytes (no such sequence is overlong or a surrogate).
@@ -148,6 +160,13 @@ mod tests {
         unsafe {
             let x = V::load(lanes.as_ptr());
             assert_eq!(ascii_classes(x), (word, space, digit), "{lanes:02x?}");
+            let printable = mask(&|b| (0x20..0x80).contains(&b));
+            let (w, s, d) = string_classes(x);
+            assert_eq!(
+                (w & printable, s & printable, d & printable),
+                (word & printable, space & printable, digit & printable),
+                "{lanes:02x?}"
+            );
             assert_eq!(string_stops(x), stops, "{lanes:02x?}");
             assert_eq!(utf8_string_stops(x), utf8_stops, "{lanes:02x?}");
             assert_eq!(

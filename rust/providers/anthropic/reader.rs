@@ -98,10 +98,13 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                     t @ (b"content_block_delta"
                     | b"ping"
                     | b"content_block_stop"
-                    | b"message_stop"
-                    | b"content_block_start"
-                    | b"message_delta"
-                    | b"message_start") => kind = Some(t),
+                    | b"message_stop") => kind = Some(t),
+                    // Read whole by a reader of its own, which checks all of it again: not
+                    // walked further (a message_start's message was checked twice).
+                    t @ (b"content_block_start" | b"message_delta" | b"message_start") => {
+                        kind = Some(t);
+                        return Some(());
+                    }
                     _ => return None,
                 },
                 b"type" => return None, // twice: the tree keeps the last

@@ -1,7 +1,7 @@
 //! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
-use super::usage::{read_usage, set_counts, usage_counts, UsageCounts, CHAT_KEYS};
+use super::usage::{read_usage_owned, set_counts, usage_counts, UsageCounts, CHAT_KEYS};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::skeleton::same_bytes;
@@ -478,9 +478,9 @@ pub fn fast_path(
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    if let Some(usage) = &usage_tree {
+    if let Some(usage) = usage_tree {
         // As `tree::read_chunk_usage` reads a top-level usage object.
-        read_usage(ex, usage);
+        read_usage_owned(ex, usage);
     } else if let Some((Some(counts), (start, end))) = chunk.usage {
         set_counts(ex, counts, &CHAT_KEYS);
         // Parsed only if it is the last usage object of the stream, when the record is made.

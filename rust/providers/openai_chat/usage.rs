@@ -84,6 +84,17 @@ pub fn read_usage_with(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
     ex.set_raw_usage(Value::Object(usage.clone()));
 }
 
+/// [`read_usage`] of a usage object parsed alone (the fast readers'): kept, not copied.
+pub(super) fn read_usage_owned(ex: &mut Facts, usage: Object) {
+    read_usage_owned_with(ex, usage, &CHAT_KEYS);
+}
+
+/// [`read_usage_with`] of a usage object the caller gives up: kept, not copied.
+pub fn read_usage_owned_with(ex: &mut Facts, usage: Object, keys: &UsageKeys) {
+    read_counts(ex, &usage, keys);
+    ex.set_raw_usage(Value::Object(usage));
+}
+
 /// The counts of a usage object, with a note for each value that is not a count, and what a
 /// provider bills beyond them.
 fn read_counts(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {

@@ -6,7 +6,7 @@
 //! `usage::read_usage` reads). An event it declines goes to `tree::on_event`, which gives the
 //! same result: `error` events, a name twice, escapes where a value is kept, invalid JSON.
 
-use super::usage::read_usage;
+use super::usage::read_usage_owned;
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
@@ -155,7 +155,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
             },
             None => None,
         };
-        apply_response(ex, &response, kind, usage.as_ref());
+        apply_response(ex, &response, kind, usage);
     }
     if let Some((Some("reasoning"), Some(sealed))) = item {
         if kind == "response.output_item.done" {
@@ -167,7 +167,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
 }
 
 /// `tree::read_response`, from what [`read_response`] read.
-fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<&tree::Object>) {
+fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<tree::Object>) {
     if let Some(id) = r.id {
         ex.message_id = Some(id.to_owned());
     }
@@ -190,6 +190,6 @@ fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<&tree:
         );
     }
     if let Some(usage) = usage {
-        read_usage(ex, usage);
+        read_usage_owned(ex, usage);
     }
 }

@@ -1,7 +1,7 @@
 //! The Responses usage object: OpenAI's usage reader with the Responses names.
 
 use crate::providers::facts::Facts;
-use crate::providers::openai_chat::usage::{read_usage_with, UsageKeys};
+use crate::providers::openai_chat::usage::{read_usage_owned_with, read_usage_with, UsageKeys};
 use crate::scan::tree::Object;
 
 const RESPONSES_KEYS: UsageKeys = UsageKeys {
@@ -13,4 +13,9 @@ const RESPONSES_KEYS: UsageKeys = UsageKeys {
 
 pub(super) fn read_usage(ex: &mut Facts, usage: &Object) {
     read_usage_with(ex, usage, &RESPONSES_KEYS);
+}
+
+/// [`read_usage`] of a usage object parsed alone (the fast reader's): kept, not copied.
+pub(super) fn read_usage_owned(ex: &mut Facts, usage: Object) {
+    read_usage_owned_with(ex, usage, &RESPONSES_KEYS);
 }
