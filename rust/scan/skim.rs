@@ -284,6 +284,18 @@ impl<'a> Skim<'a> {
         }
     }
 
+    /// An object read by `read`: `Some(None)` for a value that is not an object (checked and
+    /// skipped: `null` where a provider leaves it empty); `None` when `read` gives up.
+    pub fn object_or_null<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if !self.at_object() {
+            return self.skip_value().map(|()| None);
+        }
+        read(self).map(Some)
+    }
+
     /// An object read by `read`, with where it is in the text (to keep it as text): `Some(None)`
     /// for a value that is not an object (checked and skipped); `None` when `read` gives up.
     pub fn object_and_span<T>(

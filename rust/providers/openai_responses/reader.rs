@@ -44,33 +44,25 @@ fn read_response<'a>(skim: &mut Skim<'a>) -> Option<Response<'a>> {
             })
         }
         "status" => once(&mut r.status, &mut seen[4], skim.null_or_plain()?),
-        "error" => {
-            once(&mut None::<()>, &mut seen[5], Some(()))?;
-            if !skim.at_object() {
-                return skim.skip_value();
-            }
-            let (mut code, mut message, mut seen) = (None, None, [false; 2]);
-            skim.object(|skim, name| match name {
-                "code" => once(&mut code, &mut seen[0], skim.null_or_plain()?),
-                "message" => once(&mut message, &mut seen[1], skim.null_or_plain()?),
-                _ => skim.skip_value(),
-            })?;
-            r.error = Some((code, message));
-            Some(())
-        }
+        "error" => once(&mut r.error, &mut seen[5], skim.object_or_null(read_error)?),
         "usage" => {
-            once(&mut None::<()>, &mut seen[6], Some(()))?;
-            if !skim.at_object() {
-                return skim.skip_value();
-            }
-            let start = skim.position();
-            skim.skip_value()?;
-            r.usage = Some((start, skim.position()));
-            Some(())
+            let span = skim.object_and_span(Skim::skip_value)?;
+            once(&mut r.usage, &mut seen[6], span.map(|((), span)| span))
         }
         _ => skim.skip_value(),
     })?;
     Some(r)
+}
+
+/// An `error` object's code and message.
+fn read_error<'a>(skim: &mut Skim<'a>) -> Option<(Option<&'a str>, Option<&'a str>)> {
+    let (mut code, mut message, mut seen) = (None, None, [false; 2]);
+    skim.object(|skim, name| match name {
+        "code" => once(&mut code, &mut seen[0], skim.null_or_plain()?),
+        "message" => once(&mut message, &mut seen[1], skim.null_or_plain()?),
+        _ => skim.skip_value(),
+    })?;
+    Some((code, message))
 }
 
 /// An output item's `type` and `encrypted_content`, each where it is a string (escapes decline).
@@ -112,22 +104,12 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
         "type" => once(&mut kind, &mut seen[0], skim.null_or_plain()?),
         // A string (where its body starts), or `null` (nothing to count).
         "delta" => once(&mut delta, &mut seen[1], skim.null_or_string()?),
-        "response" => {
-            once(&mut None::<()>, &mut seen[2], Some(()))?;
-            if !skim.at_object() {
-                return skim.skip_value();
-            }
-            response = Some(read_response(skim)?);
-            Some(())
-        }
-        "item" => {
-            once(&mut None::<()>, &mut seen[3], Some(()))?;
-            if !skim.at_object() {
-                return skim.skip_value();
-            }
-            item = Some(read_item(skim)?);
-            Some(())
-        }
+        "response" => once(
+            &mut response,
+            &mut seen[2],
+            skim.object_or_null(read_response)?,
+        ),
+        "item" => once(&mut item, &mut seen[3], skim.object_or_null(read_item)?),
         _ => skim.skip_value(),
     })?;
     if !skim.at_end() {
