@@ -25,9 +25,12 @@ ANSWER = "The capital of France is Paris, on the Seine."
 SEALED = "g" * (ENCRYPTED_ITEM_CHARS + int(200 * ENCRYPTED_CHARS_PER_TOKEN))
 
 
-def responses_stream(sealed: str | None, reasoning: int | None = None) -> bytes:
+def responses_stream(
+    sealed: str | None, reasoning: int | None = None, *, whole_output: bool = False
+) -> bytes:
     """A gpt-5 Responses stream: a reasoning item (its encrypted content where `sealed` is
-    given), then the answer; usage only where `reasoning` is given."""
+    given), then the answer; usage only where `reasoning` is given; with `whole_output` the
+    closing event repeats the output items, as the API's `response.completed` does."""
     item: dict[str, Any] = {"id": "rs_1", "type": "reasoning", "summary": []}
     if sealed is not None:
         item["encrypted_content"] = sealed
@@ -39,6 +42,9 @@ def responses_stream(sealed: str | None, reasoning: int | None = None) -> bytes:
         {"type": "response.output_text.delta", "delta": ANSWER},
     ]
     done: dict[str, Any] = {**response, "status": "completed"}
+    if whole_output:
+        message = {"type": "message", "content": [{"type": "output_text", "text": ANSWER}]}
+        done["output"] = [item, message]
     if reasoning is not None:
         done["usage"] = {
             "input_tokens": 20,
@@ -71,6 +77,26 @@ def test_hidden_reasoning_is_read_from_encrypted_items(backend: ModuleType) -> N
     assert high is not None and low <= sealed.output_tokens <= high
     assert low >= 0.6 * 200 and high <= 1.5 * 200 + 2 * answer + 10
     assert bare.estimate_ranges["output_tokens"][1] is None
+
+
+def test_encrypted_content_is_counted_as_text_whatever_its_escapes(backend: ModuleType) -> None:
+    """Base64 holds `/` and `+`: a relay's JSON encoder may write `\\/` (PHP's does) and
+    `\\u002b`. The characters counted are the decoded text's on both backends (the native fast
+    reader leaves an escaped value to the full parse), and the item carried in a whole
+    `response.completed` output is not counted a second time."""
+    sealed = ("ab/+" * len(SEALED))[: len(SEALED)]
+    plain = responses_stream(sealed, whole_output=True)
+    escaped = plain.replace(b"ab/+", b"ab\\/\\u002b")
+    assert escaped != plain
+    records = [
+        backend.parse_usage(body, "openai-responses", estimator=Estimator())
+        for body in (plain, escaped)
+    ]
+    assert records[0].output_tokens == records[1].output_tokens
+    assert records[0].estimate_ranges == records[1].estimate_ranges
+    assert "hidden_reasoning" in records[0].estimate_reasons
+    answer = Estimator.base_tokens(text_stats(ANSWER))
+    assert records[0].output_tokens == pytest.approx(answer + 200, abs=2)
 
 
 def test_a_model_learns_its_reasoning_against_the_encrypted_length(backend: ModuleType) -> None:
