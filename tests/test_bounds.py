@@ -867,6 +867,9 @@ def test_llama_3_requests_are_framed_by_its_chat_template(model: str, provider: 
     other_called = request_info({"model": "mistral-small", "messages": history}, provider)
     assert other_called is not None
     assert other_called.overhead == other.overhead + TOKENS_PER_MESSAGE
+    # A body that names no model (a deployment in the URL) is framed by the response's.
+    unnamed = request_info({"messages": messages}, provider, model)
+    assert unnamed is not None and unnamed.overhead == llama.overhead
     # A provider's own framing (Gemini's, Cohere's) is kept.
     cohere = request_info({"model": model, "messages": messages}, "cohere")
     assert cohere is not None and cohere.overhead == 0

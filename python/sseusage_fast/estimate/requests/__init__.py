@@ -156,13 +156,13 @@ def request_info(
     schema = _output_schema(body, kind, body_model)
     text = "\n".join(parts if schema is None else parts + schema)
     stats = text_stats(text)
-    named = model if isinstance(model, str) and model else body_model
-    key = calibration_key(named) if named else None
+    named = model or body_model  # the response's model where it names one
+    key = calibration_key(named)
     framing = families.message_framing(key)
     if framing is None:
         framing = FRAMING.get(provider or "", FRAMING.get(kind))
     calls = 0
-    if framing is None and body_model is not None and _LLAMA.search(body_model):
+    if framing is None and named and _LLAMA.search(named):
         framing = LLAMA_FRAMING
         calls = _tool_calls(body)
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
