@@ -41,6 +41,11 @@ SLACK = 3
 TOOL_PROMPT_TOKENS = 400
 # How much of a structured-output schema's estimate the range's low end may leave out.
 SCHEMA_LOW = 0.5
+# And of the tools' definitions (after the family's ratio): a model sees them in a form of
+# its provider's own, often shorter than their JSON (gemini-2.5-flash billed a nested schema
+# at 0.64 of its estimate, gemini-2.0-flash its tool sets at 0.83 to 1.13 of the scaled one:
+# tests/captures/gemini).
+DECLARATION_LOW = 0.5
 
 
 class Estimate(NamedTuple):
@@ -248,6 +253,8 @@ def estimate_input(
         # billed 563 for a ~50-token request with one small tool, 166 over the point).
         reasons += ("tool_definitions",)
         hi += TOOL_PROMPT_TOKENS
+        if request.declared is not None:
+            lo -= base_of(request.declared) * low * DECLARATION_LOW
     if request.output_schema is not None:
         # The schema a reply must follow is billed in a form of the provider's own, shorter
         # than its JSON (gpt-4o billed about 0.7 of the fields' estimate for a 14-field schema,

@@ -112,6 +112,9 @@ class RequestInfo(NamedTuple):
     # The stats of the JSON schema the reply must follow (OpenAI structured outputs: Chat
     # `response_format`, Responses `text.format`), in `stats` too; None without one.
     output_schema: Stats | None = None
+    # The stats of the tools' definitions as counted (after the family's ratio), in `stats`
+    # too; None without any.
+    declared: Stats | None = None
 
 
 def request_info(
@@ -150,14 +153,20 @@ def request_info(
         return None
     if walk is None:
         return None
-    parts, messages, images, files, tools = walk
+    parts, messages, images, files, tools, declared = walk
     body_model = body.get("model")
     body_model = body_model if isinstance(body_model, str) and body_model else None
     schema = _output_schema(body, kind, body_model)
-    text = "\n".join(parts if schema is None else parts + schema)
-    stats = text_stats(text)
+    text = "\n".join(parts + declared + (schema or []))
     named = model or body_model  # the response's model where it names one
     key = calibration_key(named)
+    ratio = families.declaration_ratio(key)
+    tool_stats = text_stats("\n".join(declared)) if declared else None
+    if tool_stats is not None and ratio != 1.0:
+        tool_stats = _scaled(tool_stats, ratio)
+        stats = _plus(text_stats("\n".join(parts + (schema or []))), tool_stats)
+    else:
+        stats = text_stats(text)
     framing = families.message_framing(key)
     if framing is None:
         framing = FRAMING.get(provider or "", FRAMING.get(kind))
@@ -190,6 +199,7 @@ def request_info(
         bool(body.get("previous_response_id") or body.get("conversation")),
         body_model,
         None if schema is None else text_stats("\n".join(schema)),
+        tool_stats,
     )
 
 
@@ -202,6 +212,15 @@ def _output_schema(body: dict[str, Any], kind: str, model: str | None) -> list[s
     if not families.schema_output_tokens(calibration_key(model)):
         return None
     return openai.output_schema_parts(body)
+
+
+def _scaled(stats: Stats, ratio: float) -> Stats:
+    # Every count times the ratio: the estimate is linear in them (`base_tokens`).
+    return tuple(round(n * ratio) for n in stats)  # type: ignore[return-value]
+
+
+def _plus(a: Stats, b: Stats) -> Stats:
+    return tuple(x + y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
 def _tool_calls(body: dict[str, Any]) -> int:

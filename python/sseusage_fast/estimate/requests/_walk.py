@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-Walked = tuple[list[str], int, int, int, int]
+# (text parts, messages, images, files, tools, the tools' definition parts): definitions apart,
+# since a model family may bill them at another rate than their text (`families`).
+Walked = tuple[list[str], int, int, int, int, list[str]]
 
 
 def load_json(request: Any) -> dict[str, Any] | None:
@@ -32,29 +34,39 @@ def dump(value: Any) -> str:
 
 
 class Walk:
-    """Collects text parts and counts messages, images, files and tools."""
+    """Collects text parts (tool definitions apart) and counts messages, images, files and
+    tools."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
+        self.declared: list[str] = []
         self.messages = 0
         self.images = 0
         self.files = 0
         self.tools = 0
 
     def text(self, value: Any) -> None:
-        if isinstance(value, str):
-            if value:
-                self.parts.append(value)
-        elif value is not None:
-            self.parts.append(dump(value))
+        _append(self.parts, value)
+
+    def declare(self, value: Any) -> None:
+        """A part of a tool's definition."""
+        _append(self.declared, value)
 
     def result(self) -> Walked:
-        return self.parts, self.messages, self.images, self.files, self.tools
+        return self.parts, self.messages, self.images, self.files, self.tools, self.declared
 
 
 def tool_definition(w: Walk, name: Any, description: Any, schema: Any) -> None:
     w.tools += 1
-    w.text(name if isinstance(name, str) else None)
-    w.text(description if isinstance(description, str) else None)
+    w.declare(name if isinstance(name, str) else None)
+    w.declare(description if isinstance(description, str) else None)
     if schema is not None:
-        w.text(schema)
+        w.declare(schema)
+
+
+def _append(parts: list[str], value: Any) -> None:
+    if isinstance(value, str):
+        if value:
+            parts.append(value)
+    elif value is not None:
+        parts.append(dump(value))

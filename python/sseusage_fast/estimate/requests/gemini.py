@@ -57,6 +57,12 @@ def walk(body: dict[str, Any]) -> Walked | None:
         decls = tool.get("functionDeclarations") or tool.get("function_declarations") or []
         for decl in decls:
             if isinstance(decl, dict):
-                schema = decl.get("parameters") or decl.get("parametersJsonSchema")
+                # The API reads snake_case names too (pydantic-ai sends
+                # `parameters_json_schema`).
+                schema = (
+                    decl.get("parameters")
+                    or decl.get("parametersJsonSchema")
+                    or decl.get("parameters_json_schema")
+                )
                 tool_definition(w, decl.get("name"), decl.get("description"), schema)
     return w.result()
