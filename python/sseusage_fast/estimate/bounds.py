@@ -266,6 +266,7 @@ def estimate_input(
         # A hex or base64 run splits into short pieces: up to a token per character.
         reasons += ("non_prose",)
         hi += request.opaque_chars
+    hi += request.unshown
     top: int | None = max(math.ceil(hi) + SLACK, value)
     if request.hidden_tools:
         # A provider-defined tool's definition (Anthropic's memory tool: 1,679 billed for a

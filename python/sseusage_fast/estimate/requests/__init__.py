@@ -62,6 +62,13 @@ ANTHROPIC_TOOLS_SYSTEM_TOKENS = 346
 # thinking billed 52 for a ~18-token question, Sonnet 4.5 via OpenRouter 43 for a ~9-token one
 # (real captures; no published figure).
 ANTHROPIC_THINKING_TOKENS = 30
+# Adaptive thinking (`thinking: {"type": "adaptive"}`) adds none on most models: Opus 4.8 and 5
+# billed 13 for "What is 2+2?", Sonnet 4.6 on Bedrock 14 for a ~9-token question, as without
+# thinking; Opus 4.6 billed 31 (real captures). The point leaves it out, the range's top not.
+# A history that starts with the assistant's turn bills a user turn the API puts before it:
+# Claude Sonnet 4.5 billed 13 over the estimate on the Anthropic API (41 for 28) and on
+# Bedrock Converse (29 for 16), the only two such requests in the captures.
+ANTHROPIC_ASSISTANT_FIRST_TOKENS = 13
 # Images and files are not text: each counts a flat amount. Anthropic: about 1,600 tokens for
 # an image at the ~1.15 MP size it scales large images down to (width * height / 750).
 # OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
@@ -115,6 +122,9 @@ class RequestInfo(NamedTuple):
     # The stats of the tools' definitions as counted (after the family's ratio), in `stats`
     # too; None without any.
     declared: Stats | None = None
+    # Input the request may bill that `overhead` leaves out (adaptive thinking's prompt): the
+    # range's top allows it.
+    unshown: int = 0
 
 
 def request_info(
@@ -179,8 +189,12 @@ def request_info(
     overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
-    if _claude_thinking(body):
+    thinking = anthropic.thinking_mode(body)
+    if thinking == "enabled":
         overhead += ANTHROPIC_THINKING_TOKENS
+    claude = kind in ("anthropic", "bedrock-converse") and (key is None or key.startswith("claude"))
+    if claude and anthropic.starts_with_assistant(body):
+        overhead += ANTHROPIC_ASSISTANT_FIRST_TOKENS
     if families.splits_digits(key):
         overhead += round(split_digit_tokens(text))
     max_output, effort, budget = output_settings(body)
@@ -200,6 +214,7 @@ def request_info(
         body_model,
         None if schema is None else text_stats("\n".join(schema)),
         tool_stats,
+        ANTHROPIC_THINKING_TOKENS if thinking == "adaptive" else 0,
     )
 
 
@@ -248,22 +263,6 @@ def split_digit_tokens(text: str) -> float:
 def opaque_chars(text: str) -> int:
     """How many characters of a text are in long hex or base64 runs."""
     return sum(len(m) for m in _OPAQUE_RUN.findall(text))
-
-
-def _claude_thinking(body: dict[str, Any]) -> bool:
-    """Whether a request asks a Claude model to think: Anthropic's `thinking` (enabled or
-    adaptive), or a gateway's `reasoning` switched on for a Claude model."""
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
-        return True
-    model = body.get("model")
-    reasoning = body.get("reasoning")
-    return (
-        isinstance(model, str)
-        and "claude" in model.lower()
-        and isinstance(reasoning, dict)
-        and (reasoning.get("enabled") is True or bool(reasoning.get("effort")))
-    )
 
 
 # Keys that hold a tool's definition in the request (its schema as the model will see it).

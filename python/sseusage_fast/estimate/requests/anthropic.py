@@ -53,3 +53,31 @@ def walk(body: dict[str, Any]) -> Walked | None:
         if isinstance(tool, dict):
             tool_definition(w, tool.get("name"), tool.get("description"), tool.get("input_schema"))
     return w.result()
+
+
+def thinking_mode(body: dict[str, Any]) -> str | None:
+    """ "enabled" or "adaptive" where a request asks a Claude model to think: Anthropic's
+    `thinking` (Bedrock Converse passes it in `additionalModelRequestFields`), or a gateway's
+    `reasoning` switched on for a Claude model ("enabled"); else None."""
+    extra = body.get("additionalModelRequestFields")
+    for holder in (body, extra if isinstance(extra, dict) else {}):
+        thinking = holder.get("thinking")
+        if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+            return str(thinking["type"])
+    model = body.get("model")
+    reasoning = body.get("reasoning")
+    if (
+        isinstance(model, str)
+        and "claude" in model.lower()
+        and isinstance(reasoning, dict)
+        and (reasoning.get("enabled") is True or bool(reasoning.get("effort")))
+    ):
+        return "enabled"
+    return None
+
+
+def starts_with_assistant(body: dict[str, Any]) -> bool:
+    """Whether the first message of a Messages or Converse body is the assistant's."""
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    return isinstance(first, dict) and first.get("role") == "assistant"
