@@ -4,7 +4,8 @@
 use crate::textstats::TextStats;
 
 /// Encrypted reasoning a stream carried (Responses `encrypted_content`, asked for with
-/// `include`): its characters and items. The hidden reasoning's estimate is read from it.
+/// `include`; Gemini's `thoughtSignature`): its characters and items. The hidden reasoning's
+/// estimate is read from it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sealed {
     pub chars: u64,

@@ -17,6 +17,8 @@ from sseusage_fast.estimate import Estimator, text_stats
 from sseusage_fast.estimate.families import (
     ENCRYPTED_CHARS_PER_TOKEN,
     ENCRYPTED_ITEM_CHARS,
+    GEMINI_SIGNATURE_CHARS,
+    GEMINI_SIGNATURE_CHARS_PER_TOKEN,
     encrypted_reasoning_tokens,
 )
 
@@ -136,3 +138,54 @@ def test_real_encrypted_reasoning_is_estimated_within_ten_percent(
     assert abs(record.output_tokens - billed) <= 0.1 * billed
     low, high = record.estimate_ranges["output_tokens"]
     assert low <= billed and (high is None or billed <= high)
+
+
+# Gemini's `thoughtSignature` (a part's encrypted thought context, returned with function
+# calls and thought summaries) grows with the thoughts the model billed: 21 real responses
+# (tests/captures/gemini, gemini-2.5 and 3, 30 to 395 thought tokens; pydantic-ai's and
+# crewAI's cassettes) lie within a median 6% of one line.
+def gemini_capture_with_signature() -> list[Any]:
+    return [
+        c
+        for c in load_captures()
+        if c.provider == "gemini"
+        and b'"thoughtSignature"' in c.body
+        and (c.expected.get("reasoning_tokens") or 0) > 0
+    ]
+
+
+def test_a_gemini_signature_reads_as_its_thoughts() -> None:
+    assert encrypted_reasoning_tokens((0, 0), "gemini") is None
+    per_token, fixed = GEMINI_SIGNATURE_CHARS_PER_TOKEN, GEMINI_SIGNATURE_CHARS
+    assert encrypted_reasoning_tokens((int(fixed + 100 * per_token), 1), "gemini") == (
+        pytest.approx(100, abs=0.5)
+    )
+    # OpenAI's items keep their own form: the same length reads otherwise.
+    assert encrypted_reasoning_tokens((1500, 1), "gemini") != encrypted_reasoning_tokens(
+        (1500, 1), "openai-responses"
+    )
+
+
+def test_gemini_signatures_are_counted_on_both_backends(backend: ModuleType) -> None:
+    captures = gemini_capture_with_signature()
+    assert len(captures) >= 20
+    errors, misses = [], []
+    for capture in captures:
+        record = backend.parse_usage(
+            strip_usage(capture), capture.provider, request=capture.request, estimator=Estimator()
+        )
+        billed = capture.expected["output_tokens"]
+        assert "output_tokens" in record.estimated, capture.name
+        reasons = set(record.estimate_reasons)
+        assert reasons & {"hidden_reasoning", "summarized_thinking"}, capture.name
+        errors.append(abs(record.output_tokens - billed) / billed)
+        low, high = record.estimate_ranges["output_tokens"]
+        if not (low <= billed and (high is None or billed <= high)):
+            misses.append(capture.name)
+    # Uncalibrated; read as hidden reasoning of no measure, the same replies were a median
+    # 50% and more off.
+    assert sorted(errors)[len(errors) // 2] <= 0.2
+    # The one miss streamed a thought summary longer than the thoughts billed (47), which is
+    # counted as text on top of the signature's reading (69 billed, 210 estimated; it missed
+    # before the signatures were read too, at 327).
+    assert misses == ["gemini/decl_crewai_gemini_agent_kickoff_structured_output_with_tools.json"]

@@ -1057,3 +1057,21 @@ fn openai_chat_error_event_mid_stream() {
     assert_eq!(r.error_type.as_deref(), Some("server_error"));
     assert!(!r.output_text.is_empty());
 }
+
+/// Gemini's thought signatures are counted as encrypted reasoning (characters, not bytes;
+/// an empty one is no item), from streamed chunks and from a whole body alike.
+#[test]
+fn gemini_thought_signatures_count_as_encrypted_reasoning() {
+    let call = r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"CiQBé+/="}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash"}"#;
+    let text = r#"{"candidates":[{"content":{"parts":[{"text":"Sunny.","thoughtSignature":""},{"text":"x","thoughtSignature":"Ab"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":9,"thoughtsTokenCount":40},"modelVersion":"gemini-2.5-flash"}"#;
+    let expected = crate::record::Sealed {
+        chars: 10,
+        items: 2,
+    };
+    let streamed = stable_both(Provider::Gemini, &sse(&[("", call), ("", text)]));
+    assert_eq!(streamed.encrypted_reasoning, expected);
+    assert_eq!(streamed.tokens.reasoning, Some(40));
+    let body = format!("[{call},{text}]");
+    let whole = stable(Provider::Gemini, body.as_bytes());
+    assert_eq!(whole.encrypted_reasoning, expected);
+}

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from . import families
 from .estimator import Estimator
-from .learned import MIN_BASE_TOKENS, OUTPUT_KINDS, structured
+from .learned import MIN_BASE_TOKENS, MIN_SEALED_TOKENS, OUTPUT_KINDS, structured
 from .model_names import calibration_key
 from .requests import RequestInfo
 from .textstats import has_chars
@@ -101,7 +101,7 @@ def estimate_output(
     # off), or because this model was seen to do it.
     learned_hidden = estimator.ratio(model, "reasoning")
     # Encrypted reasoning items: the model reasoned, and their length says about how much.
-    sealed = families.encrypted_reasoning_tokens(encrypted)
+    sealed = families.encrypted_reasoning_tokens(encrypted, provider)
     hidden = (
         sealed is not None or families.hidden_reasoning(key, effort) or (learned_hidden or 0) > 0
     )
@@ -176,7 +176,13 @@ def estimate_output(
                 estimator, model, "reasoning:encrypted", 1.0, families.ENCRYPTED_SPREAD
             )
             value, lo, hi = value + sealed * point, lo + sealed * low, hi + sealed * high
-            bounded = not summarized and not (request is not None and request.server_tools)
+            # A reading too short to learn from bounds nothing either (a fixture's signature
+            # cut to 100 characters read 7 tokens of 244 billed).
+            bounded = (
+                sealed >= MIN_SEALED_TOKENS
+                and not summarized
+                and not (request is not None and request.server_tools)
+            )
         elif per_token is not None and base > 0:
             flat = estimator.spread(model, "reasoning")
             hidden_tokens = per_token * base

@@ -362,7 +362,11 @@ class Estimator:
                     per_token = _count("reasoning:per_token", hidden / base)
                     samples.append(((key, "reasoning:per_token"), per_token, False))
             # Read only where there is reasoning to learn against (None without items).
-            sealed = families.encrypted_reasoning_tokens(encrypted) if reasoning else None
+            sealed = (
+                families.encrypted_reasoning_tokens(encrypted, record.provider)
+                if reasoning
+                else None
+            )
             if reasoning and sealed is not None and sealed >= MIN_SEALED_TOKENS:
                 ratio = _ratio("reasoning:encrypted", reasoning / sealed)
                 samples.append(((key, "reasoning:encrypted"), ratio, False))

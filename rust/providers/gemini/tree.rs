@@ -99,4 +99,9 @@ fn count_part(ex: &mut Facts, part: &Object) {
             ex.output_text.add(&args.to_string());
         }
     }
+    // The thoughts' encrypted context (with function calls and thought summaries): its length
+    // follows the thoughts billed, which are never streamed whole.
+    if let Some(signature) = part.get("thoughtSignature").and_then(Value::as_str) {
+        ex.encrypted_reasoning.add(signature);
+    }
 }

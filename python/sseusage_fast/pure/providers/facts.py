@@ -30,7 +30,8 @@ class Facts:
         self.output_text = TextStats()
         self.saw_thinking = False
         self.saw_tool_use = False
-        # Encrypted reasoning items (Responses `encrypted_content`): their characters and count.
+        # Encrypted reasoning items (Responses `encrypted_content`, Gemini `thoughtSignature`):
+        # their characters and count.
         self.encrypted_reasoning = [0, 0]
         self.events = 0
         self.notes: list[str] = []

@@ -95,3 +95,9 @@ def _count_part(ex: Facts, part: dict[str, Any]) -> None:
             ex.output_text.add(name)
         if "args" in call:
             ex.output_text.add(compact(call["args"]))
+    # The thoughts' encrypted context (with function calls and thought summaries): its length
+    # follows the thoughts billed, which are never streamed whole.
+    signature = part.get("thoughtSignature")
+    if isinstance(signature, str) and signature:
+        ex.encrypted_reasoning[0] += len(signature)
+        ex.encrypted_reasoning[1] += 1
