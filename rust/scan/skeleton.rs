@@ -225,6 +225,27 @@ impl<E: PartialEq> Skeleton<E> {
         }
     }
 
+    /// Whether it holds padding where it was learned.
+    fn padded(&self) -> bool {
+        let holes = &self.holes[..self.n_holes];
+        holes
+            .iter()
+            .any(|&(start, end, hole)| hole == Hole::Blanks && start < end)
+    }
+
+    /// Opens its padding holes.
+    fn open_blanks(&mut self) {
+        let mut open = self.open;
+        for (i, h) in self.holes[..self.n_holes].iter().enumerate() {
+            if h.2 == Hole::Blanks {
+                open |= 1 << i;
+            }
+        }
+        if open != self.open {
+            self.compile(open);
+        }
+    }
+
     /// Past `seg`'s literal at `b[pos..]`, if it is there. `V`'s instructions must be
     /// available.
     #[inline(always)]
@@ -343,6 +364,12 @@ impl<E: PartialEq> Skeletons<E> {
         if let Some(kept) = self.items.iter_mut().find(|s| s.same_shape(&skeleton)) {
             kept.widen(&skeleton);
             return;
+        }
+        // Padding where it was learned: a hole at once. Where a stream pads an event, it pads
+        // events of its layout by another width each time (or not at all), and the next one
+        // would miss a literal there: read and learned again, thousands of instructions.
+        if skeleton.padded() {
+            skeleton.open_blanks();
         }
         self.clock += 1;
         skeleton.used_at = self.clock;
@@ -857,6 +884,40 @@ mod tests {
                 .events,
             0
         );
+    }
+
+    /// Padding learned is a hole at once (the next event pads by another width, or not at
+    /// all); no padding learned is a literal until an event of the layout pads.
+    #[test]
+    fn padding_learned_is_a_hole_at_once() {
+        let event = |key: &str, text: &str, pad: usize| {
+            format!("data: {{\"{key}\":\"{text}\"{}}}\n\n", " ".repeat(pad))
+        };
+        let learn = |e: &str| {
+            let (t, brace) = (e.find(":\"").expect("text") + 2, e.len() - 3);
+            let quote = e[..brace].trim_end().len();
+            let holes = [(t, quote, Hole::Count), (quote, brace, Hole::Blanks)];
+            Skeleton::learn(e.as_bytes(), &holes, 0u8).expect("learned")
+        };
+        let reads = |skeletons: &mut Skeletons<u8>, e: String| {
+            run_of(skeletons, e.as_bytes(), usize::MAX).0.events == 1
+        };
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(learn(&event("a", "x", 0)));
+        skeletons.learn(learn(&event("b", "x", 3)));
+        assert!(reads(&mut skeletons, event("a", "yz", 0)));
+        assert!(!reads(&mut skeletons, event("a", "yz", 3)));
+        for pad in [0, 1, 3, 7, 40] {
+            assert!(reads(&mut skeletons, event("b", "yz", pad)), "{pad}");
+        }
+        assert!(!reads(&mut skeletons, event("b", "yz\"\"", 5)));
+        assert!(!reads(
+            &mut skeletons,
+            event("b", "yz", 5).replace(" }", "\t\n}")
+        ));
+        skeletons.learn(learn(&event("a", "x", 2)));
+        assert_eq!(skeletons.len(), 2, "widened, not added");
+        assert!(reads(&mut skeletons, event("a", "yz", 9)));
     }
 
     /// Holes that are not in order or not in the event, or an event its own skeleton does not
