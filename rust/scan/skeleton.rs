@@ -417,33 +417,39 @@ impl<E: PartialEq> Skeletons<E> {
     }
 
     /// The whole events at the start of `rest` that the skeletons read, one after another:
-    /// their counted holes counted into `stats`, `hit` called with each event's skeleton (its
-    /// effect, and its slot). Only skeletons whose effect `fits` are tried. An event is taken
-    /// only when shorter than `max_event_bytes` and not ended by a CR that ends `rest` (an LF
-    /// may follow in the next read: the framer's line path reads that). 32 bytes a step with
-    /// AVX2 where the processor has it.
+    /// their counted holes counted into `sink.stats()`, `sink.hit` called with each event's
+    /// skeleton (its effect, and its slot). Only skeletons whose effect `fits` are tried. An
+    /// event is taken only when shorter than `max_event_bytes` and not ended by a CR that ends
+    /// `rest` (an LF may follow in the next read: the framer's line path reads that). 32 bytes
+    /// a step with AVX2 where the processor has it.
     #[inline(always)]
-    pub fn run(
+    pub fn run<S: RunSink<E>>(
         &mut self,
         rest: &[u8],
-        stats: &mut TextStats,
+        sink: &mut S,
         max_event_bytes: usize,
         fits: impl Fn(&E) -> bool,
-        hit: impl FnMut(&E, usize),
     ) -> Run {
         if self.items.is_empty() {
             return Run::default();
         }
         let skeletons = self;
-        simd::dispatch!([E: PartialEq, F: Fn(&E) -> bool, H: FnMut(&E, usize)] run_with::<V, E>(
+        simd::dispatch!([E: PartialEq, S: RunSink<E>, F: Fn(&E) -> bool] run_with::<V, E>(
             skeletons: &mut Skeletons<E>,
             rest: &[u8],
-            stats: &mut TextStats,
+            sink: &mut S,
             max_event_bytes: usize,
             fits: F,
-            hit: H,
         ) -> Run)
     }
+}
+
+/// What [`Skeletons::run`] reads events into: their text counts, counted in place (no copy in
+/// and out a read), and what each event says.
+pub trait RunSink<E> {
+    fn stats(&mut self) -> &mut TextStats;
+    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read.
+    fn hit(&mut self, effect: &E, at: usize);
 }
 
 /// [`Skeletons::run`] with `V`'s blocks: the kernel [`simd::dispatch!`] compiles for each
@@ -452,23 +458,21 @@ impl<E: PartialEq> Skeletons<E> {
 unsafe fn run_with<V: Vector, E: PartialEq>(
     skeletons: &mut Skeletons<E>,
     rest: &[u8],
-    stats: &mut TextStats,
+    sink: &mut impl RunSink<E>,
     max_event_bytes: usize,
     fits: impl Fn(&E) -> bool,
-    mut hit: impl FnMut(&E, usize),
 ) -> Run {
     let mut run = Run::default();
-    // Counted into a copy, kept on a hit.
-    let mut total = *stats;
     let (mut at, mut last) = (skeletons.last, skeletons.last);
     while run.used < rest.len() {
         let next = &rest[run.used..];
-        let (mut counted, mut id) = (total, None);
+        // Counted in place; put back on a miss (which may have counted part of an event).
+        let (saved, mut id) = (*sink.stats(), None);
         // The one that read the last event first, then the others in order.
         let skeleton = &skeletons.items[at];
         // SAFETY (both): the caller's contract.
         let mut end = match fits(&skeleton.effect) {
-            true => unsafe { skeleton.read::<V>(next, &mut counted, &mut id) },
+            true => unsafe { skeleton.read::<V>(next, sink.stats(), &mut id) },
             false => None,
         };
         if end.is_none() {
@@ -477,27 +481,29 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
                 if !fits(&skeleton.effect) {
                     continue;
                 }
-                (counted, id) = (total, None);
-                end = unsafe { skeleton.read::<V>(next, &mut counted, &mut id) };
+                (*sink.stats(), id) = (saved, None);
+                end = unsafe { skeleton.read::<V>(next, sink.stats(), &mut id) };
                 if end.is_some() {
                     at = other;
                     break;
                 }
             }
         }
-        let Some(end) = end else { break };
-        if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
-            break; // the line path reads it
-        }
-        (total, last) = (counted, at);
-        hit(&skeletons.items[at].effect, at);
+        // Over the bound, or its last CR ends `rest`: the line path reads it.
+        let taken = end
+            .filter(|&end| end < max_event_bytes && (end < next.len() || next[end - 1] != b'\r'));
+        let Some(end) = taken else {
+            *sink.stats() = saved;
+            break;
+        };
+        last = at;
+        sink.hit(&skeletons.items[at].effect, at);
         if let Some((start, end)) = id {
             run.last_id = Some((run.used + start, run.used + end));
         }
         run.used += end;
         run.events += 1;
     }
-    *stats = total;
     // The one at `last` is the most recently used already (see `last`): stamped only when
     // another takes its place, not on every read.
     if last != skeletons.last {
@@ -668,7 +674,7 @@ mod tests {
             "the same with each vector"
         );
         let mut stats = TextStats::default();
-        let run = skeletons.run(rest, &mut stats, max, |_| true, |_, _| {});
+        let run = skeletons.run(rest, &mut stats, max, |_| true);
         assert_eq!((run, stats), list[0], "as dispatched");
         (run, stats)
     }
@@ -1037,6 +1043,15 @@ mod tests {
         assert_eq!(same, want, "{} {len} {}", V::LANES, b.len());
     }
 
+    /// The counts alone.
+    impl RunSink<u8> for TextStats {
+        fn stats(&mut self) -> &mut TextStats {
+            self
+        }
+
+        fn hit(&mut self, _: &u8, _: usize) {}
+    }
+
     /// [`run_with`] on a copy of `all`, pushed to `runs`.
     #[inline(always)]
     unsafe fn run_each<V: Vector>(
@@ -1046,9 +1061,8 @@ mod tests {
         runs: &mut Vec<(Run, TextStats)>,
     ) {
         let (mut copy, mut stats) = (all.clone(), TextStats::default());
-        let (fits, hit) = (|_: &u8| true, |_: &u8, _| {});
         // SAFETY: `each_vector!` runs `V` where its instructions are available.
-        let run = unsafe { run_with::<V, u8>(&mut copy, rest, &mut stats, max, fits, hit) };
+        let run = unsafe { run_with::<V, u8>(&mut copy, rest, &mut stats, max, |_| true) };
         runs.push((run, stats));
     }
 }
