@@ -62,7 +62,9 @@ impl<'a> Skim<'a> {
             return None;
         }
         self.pos = start + len + 1;
-        Some(&self.s[start..start + len])
+        // SAFETY: both ends are at ASCII bytes (after the opening quote, at the closing one):
+        // boundaries of the text's characters (a checked slice tested both, every name).
+        Some(unsafe { self.s.get_unchecked(start..start + len) })
     }
 
     /// Any string, checked (escapes included); returns where its body starts.
@@ -250,14 +252,17 @@ impl<'a> Skim<'a> {
         }
         let start = self.pos;
         let n = self.digits();
-        let text = &self.s[start..self.pos];
-        if n == 0 || n > 13 || (n > 1 && text.starts_with('0')) {
+        let digits = &self.b[start..self.pos];
+        if n == 0 || n > 13 || (n > 1 && digits[0] == b'0') {
             return None;
         }
         if matches!(self.b.get(self.pos), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let count: u64 = text.parse().ok()?;
+        // At most 13 digits: no overflow.
+        let count = digits
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         (count <= tree::MAX_COUNT).then_some(Some(count))
     }
 
