@@ -150,8 +150,10 @@ impl<E: PartialEq> Skeleton<E> {
         bytes.resize(bytes.len() + PAD, 0);
         skeleton.bytes = bytes.into_boxed_slice();
         skeleton.compile(u16::MAX);
+        // Its texts checked, not counted: the reader counted them.
+        let mut none = TextStats::default();
         // SAFETY: the narrow vector is the baseline's.
-        let read = unsafe { skeleton.read::<Narrow>(event, &mut TextStats::default(), &mut None) };
+        let read = unsafe { skeleton.read::<Narrow, false>(event, &mut none, &mut None) };
         if read != Some(event.len()) {
             return None;
         }
@@ -272,10 +274,11 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// If `b` starts with an event of this layout: where it ends, its counted holes counted
-    /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
-    /// last, if several) set in `id`. `V`'s instructions must be available.
+    /// into `counted` (which a miss may leave partly updated; only checked as strings without
+    /// `COUNT`), where its `id` value is (the last, if several) set in `id`. `V`'s instructions
+    /// must be available.
     #[inline(always)]
-    unsafe fn read<V: Vector>(
+    unsafe fn read<V: Vector, const COUNT: bool>(
         &self,
         b: &[u8],
         counted: &mut TextStats,
@@ -287,7 +290,7 @@ impl<E: PartialEq> Skeleton<E> {
                 let [first, last] = [self.segs[0], self.segs[1]];
                 // SAFETY (all three): the caller's contract.
                 let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
-                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                let pos = unsafe { text_end::<V, COUNT>(b, pos, counted)? };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
             }
             // The same with padding before the closing brace.
@@ -295,7 +298,7 @@ impl<E: PartialEq> Skeleton<E> {
                 let [first, second, last] = [self.segs[0], self.segs[1], self.segs[2]];
                 // SAFETY (all five): the caller's contract.
                 let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
-                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                let pos = unsafe { text_end::<V, COUNT>(b, pos, counted)? };
                 let pos = unsafe { self.literal_at::<V>(b, pos, second)? };
                 let pos = unsafe { blanks_end::<V>(b, pos) };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
@@ -310,7 +313,7 @@ impl<E: PartialEq> Skeleton<E> {
             pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
             pos = match seg.hole {
                 // SAFETY (the three calls): the caller's contract.
-                Hole::Count => unsafe { count_string_with::<V>(b, pos, counted)? },
+                Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
                 Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
                 Hole::End => pos,
                 Hole::Str => unsafe { string_end::<V>(b, pos)? },
@@ -403,7 +406,7 @@ impl<E: PartialEq> Skeletons<E> {
             }
             let mut counted = stats.continued();
             // SAFETY: the narrow vector is the baseline's.
-            let end = unsafe { skeleton.read::<Narrow>(data, &mut counted, &mut None) };
+            let end = unsafe { skeleton.read::<Narrow, true>(data, &mut counted, &mut None) };
             if end == Some(data.len()) {
                 stats.append(&counted);
                 hit(&skeleton.effect);
@@ -472,7 +475,7 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
         let skeleton = &skeletons.items[at];
         // SAFETY (both): the caller's contract.
         let mut end = match fits(&skeleton.effect) {
-            true => unsafe { skeleton.read::<V>(next, sink.stats(), &mut id) },
+            true => unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) },
             false => None,
         };
         if end.is_none() {
@@ -482,7 +485,7 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
                     continue;
                 }
                 (*sink.stats(), id) = (saved, None);
-                end = unsafe { skeleton.read::<V>(next, sink.stats(), &mut id) };
+                end = unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) };
                 if end.is_some() {
                     at = other;
                     break;
@@ -553,6 +556,21 @@ fn small_number_end(b: &[u8], pos: usize) -> Option<usize> {
         Some(&[d, _]) if d.is_ascii_digit() && ends(b.get(pos + 1)) => Some(pos + 1),
         Some(&[b'1'..=b'9', d]) if d.is_ascii_digit() && ends(b.get(pos + 2)) => Some(pos + 2),
         _ => number_end(b, pos),
+    }
+}
+
+/// Past a counted string's body and closing quote at `pos`: counted into `counted` with
+/// `COUNT`, else only checked. `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn text_end<V: Vector, const COUNT: bool>(
+    b: &[u8],
+    pos: usize,
+    counted: &mut TextStats,
+) -> Option<usize> {
+    // SAFETY (both): the caller's contract.
+    match COUNT {
+        true => unsafe { count_string_with::<V>(b, pos, counted) },
+        false => unsafe { string_end::<V>(b, pos) },
     }
 }
 
@@ -940,6 +958,15 @@ mod tests {
         ] {
             assert!(Skeleton::learn(event, &holes, 0).is_none(), "{holes:?}");
         }
+        // A counted text is checked (not counted) when learned: a raw control character or a
+        // lone surrogate is no text.
+        for bad in [&b"x\x01y\""[..], b"\\ud800\"", b"x"] {
+            let event = [&b"data: {\"a\":\""[..], bad, b"}\n\n"].concat();
+            let hole = [(12, 12 + bad.len(), Hole::Count)];
+            assert!(Skeleton::learn(&event, &hole, 0).is_none(), "{bad:?}");
+        }
+        let good = b"data: {\"a\":\"x\\u00e9\"}\n\n";
+        assert!(Skeleton::learn(good, &[(12, 20, Hole::Count)], 0).is_some());
         let long = format!("data: {{\"a\":\"{}\"}}\n\n", "x".repeat(MAX_SKELETON));
         assert!(Skeleton::learn(long.as_bytes(), &[], 0).is_none());
         let start = long.find("xx").expect("x");
