@@ -239,7 +239,7 @@ impl EventSink for Dispatch {
         {
             return Taken::default();
         }
-        let fits = |seen: &Seen| fits(seen, provider);
+        let fits = move |seen: &Seen| fits(seen, provider);
         let mut sink = Taker {
             ex,
             identity_of: &mut self.identity_of,
