@@ -240,11 +240,11 @@ impl EventSink for Dispatch {
             return Taken::default();
         }
         let fits = move |seen: &Seen| fits(seen, provider);
-        let mut sink = Taker {
+        let sink = Taker {
             ex,
             identity_of: &mut self.identity_of,
         };
-        let run = self.skeletons.run(rest, &mut sink, max_event_bytes, fits);
+        let run = self.skeletons.run(rest, sink, max_event_bytes, fits);
         if run.events > 0 {
             ex.events += run.events;
             self.taken += run.events;

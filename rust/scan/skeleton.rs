@@ -429,7 +429,7 @@ impl<E: PartialEq> Skeletons<E> {
     pub fn run<S: RunSink<E>>(
         &mut self,
         rest: &[u8],
-        sink: &mut S,
+        sink: S,
         max_event_bytes: usize,
         fits: impl Fn(&E) -> bool,
     ) -> Run {
@@ -440,7 +440,7 @@ impl<E: PartialEq> Skeletons<E> {
         simd::dispatch!([E: PartialEq, S: RunSink<E>, F: Fn(&E) -> bool] run_with::<V, E>(
             skeletons: &mut Skeletons<E>,
             rest: &[u8],
-            sink: &mut S,
+            sink: S,
             max_event_bytes: usize,
             fits: F,
         ) -> Run)
@@ -448,7 +448,8 @@ impl<E: PartialEq> Skeletons<E> {
 }
 
 /// What [`Skeletons::run`] reads events into: their text counts, counted in place (no copy in
-/// and out a read), and what each event says.
+/// and out a read), and what each event says. Handed over by value (a few references, kept in
+/// registers by the kernel).
 pub trait RunSink<E> {
     fn stats(&mut self) -> &mut TextStats;
     /// An event of the skeleton in slot `at`, whose effect is `effect`, was read.
@@ -461,7 +462,7 @@ pub trait RunSink<E> {
 unsafe fn run_with<V: Vector, E: PartialEq>(
     skeletons: &mut Skeletons<E>,
     rest: &[u8],
-    sink: &mut impl RunSink<E>,
+    mut sink: impl RunSink<E>,
     max_event_bytes: usize,
     fits: impl Fn(&E) -> bool,
 ) -> Run {
@@ -1071,7 +1072,7 @@ mod tests {
     }
 
     /// The counts alone.
-    impl RunSink<u8> for TextStats {
+    impl RunSink<u8> for &mut TextStats {
         fn stats(&mut self) -> &mut TextStats {
             self
         }
