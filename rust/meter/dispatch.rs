@@ -8,9 +8,10 @@ use crate::providers::{
     self, bedrock, cohere, gemini, ollama, openai_chat, openai_responses, State,
 };
 use crate::scan::holes::{Hole, Holes, MAX_HOLES};
-use crate::scan::skeleton::{Skeleton, Skeletons};
+use crate::scan::skeleton::{RunSink, Skeleton, Skeletons};
 use crate::scan::tree;
 use crate::sse::{EventSink, Taken};
+use crate::textstats::TextStats;
 
 /// What an event of a learned layout says beside its text, per provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +187,30 @@ impl Dispatch {
     }
 }
 
+/// The facts a run of learned layouts reads events into (see [`RunSink`]).
+struct Taker<'a> {
+    ex: &'a mut Facts,
+    identity_of: &'a mut Option<usize>,
+}
+
+impl RunSink<Seen> for Taker<'_> {
+    #[inline(always)]
+    fn stats(&mut self) -> &mut TextStats {
+        &mut self.ex.output_text
+    }
+
+    #[inline(always)]
+    fn hit(&mut self, seen: &Seen, at: usize) {
+        match seen {
+            Seen::Anthropic(seen) => seen.apply(self.ex),
+            Seen::OpenAiChat(seen) => {
+                seen.apply(self.ex, *self.identity_of != Some(at));
+                *self.identity_of = Some(at);
+            }
+        }
+    }
+}
+
 impl EventSink for Dispatch {
     fn event(&mut self, event_type: &[u8], data: &[u8], _last_event_id: &[u8]) {
         self.handle(event_type, data);
@@ -214,20 +239,12 @@ impl EventSink for Dispatch {
         {
             return Taken::default();
         }
-        let fits = |seen: &Seen| fits(seen, provider);
-        let mut stats = ex.output_text;
-        let identity_of = &mut self.identity_of;
-        let hit = |seen: &Seen, at: usize| match seen {
-            Seen::Anthropic(seen) => seen.apply(ex),
-            Seen::OpenAiChat(seen) => {
-                seen.apply(ex, *identity_of != Some(at));
-                *identity_of = Some(at);
-            }
+        let fits = move |seen: &Seen| fits(seen, provider);
+        let sink = Taker {
+            ex,
+            identity_of: &mut self.identity_of,
         };
-        let run = self
-            .skeletons
-            .run(rest, &mut stats, max_event_bytes, fits, hit);
-        ex.output_text = stats;
+        let run = self.skeletons.run(rest, sink, max_event_bytes, fits);
         if run.events > 0 {
             ex.events += run.events;
             self.taken += run.events;

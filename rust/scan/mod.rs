@@ -4,6 +4,7 @@
 
 pub mod cursor;
 pub mod holes;
+mod segments;
 pub mod skeleton;
 pub mod skim;
 pub mod strings;

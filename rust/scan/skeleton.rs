@@ -13,10 +13,12 @@
 //! may learn its layout). A stream keeps at most [`SKELETONS`], each at most [`MAX_SKELETON`]
 //! bytes: memory is bounded whatever the stream.
 
-use crate::scan::cursor::number_end;
 use crate::scan::holes::{Hole, MAX_HOLES};
-use crate::scan::strings::{ascii_stop_with, count_string_with, skip_string};
-use crate::simd::{self, bytes, text, Narrow, Vector};
+pub(crate) use crate::scan::segments::same_bytes;
+use crate::scan::segments::{
+    blanks_end, id_end, literal_equal, small_number_end, string_end, text_end,
+};
+use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
 /// The most literal bytes a skeleton keeps: a real event's are a few hundred.
@@ -150,8 +152,10 @@ impl<E: PartialEq> Skeleton<E> {
         bytes.resize(bytes.len() + PAD, 0);
         skeleton.bytes = bytes.into_boxed_slice();
         skeleton.compile(u16::MAX);
+        // Its texts checked, not counted: the reader counted them.
+        let mut none = TextStats::default();
         // SAFETY: the narrow vector is the baseline's.
-        let read = unsafe { skeleton.read::<Narrow>(event, &mut TextStats::default(), &mut None) };
+        let read = unsafe { skeleton.read::<Narrow, false>(event, &mut none, &mut None) };
         if read != Some(event.len()) {
             return None;
         }
@@ -225,6 +229,27 @@ impl<E: PartialEq> Skeleton<E> {
         }
     }
 
+    /// Whether it holds padding where it was learned.
+    fn padded(&self) -> bool {
+        let holes = &self.holes[..self.n_holes];
+        holes
+            .iter()
+            .any(|&(start, end, hole)| hole == Hole::Blanks && start < end)
+    }
+
+    /// Opens its padding holes.
+    fn open_blanks(&mut self) {
+        let mut open = self.open;
+        for (i, h) in self.holes[..self.n_holes].iter().enumerate() {
+            if h.2 == Hole::Blanks {
+                open |= 1 << i;
+            }
+        }
+        if open != self.open {
+            self.compile(open);
+        }
+    }
+
     /// Past `seg`'s literal at `b[pos..]`, if it is there. `V`'s instructions must be
     /// available.
     #[inline(always)]
@@ -251,10 +276,11 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// If `b` starts with an event of this layout: where it ends, its counted holes counted
-    /// into `counted` (which a miss may leave partly updated), where its `id` value is (the
-    /// last, if several) set in `id`. `V`'s instructions must be available.
+    /// into `counted` (which a miss may leave partly updated; only checked as strings without
+    /// `COUNT`), where its `id` value is (the last, if several) set in `id`. `V`'s instructions
+    /// must be available.
     #[inline(always)]
-    unsafe fn read<V: Vector>(
+    unsafe fn read<V: Vector, const COUNT: bool>(
         &self,
         b: &[u8],
         counted: &mut TextStats,
@@ -266,7 +292,7 @@ impl<E: PartialEq> Skeleton<E> {
                 let [first, last] = [self.segs[0], self.segs[1]];
                 // SAFETY (all three): the caller's contract.
                 let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
-                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                let pos = unsafe { text_end::<V, COUNT>(b, pos, counted)? };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
             }
             // The same with padding before the closing brace.
@@ -274,7 +300,7 @@ impl<E: PartialEq> Skeleton<E> {
                 let [first, second, last] = [self.segs[0], self.segs[1], self.segs[2]];
                 // SAFETY (all five): the caller's contract.
                 let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
-                let pos = unsafe { count_string_with::<V>(b, pos, counted)? };
+                let pos = unsafe { text_end::<V, COUNT>(b, pos, counted)? };
                 let pos = unsafe { self.literal_at::<V>(b, pos, second)? };
                 let pos = unsafe { blanks_end::<V>(b, pos) };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
@@ -289,7 +315,7 @@ impl<E: PartialEq> Skeleton<E> {
             pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
             pos = match seg.hole {
                 // SAFETY (the three calls): the caller's contract.
-                Hole::Count => unsafe { count_string_with::<V>(b, pos, counted)? },
+                Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
                 Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
                 Hole::End => pos,
                 Hole::Str => unsafe { string_end::<V>(b, pos)? },
@@ -344,6 +370,12 @@ impl<E: PartialEq> Skeletons<E> {
             kept.widen(&skeleton);
             return;
         }
+        // Padding where it was learned: a hole at once. Where a stream pads an event, it pads
+        // events of its layout by another width each time (or not at all), and the next one
+        // would miss a literal there: read and learned again, thousands of instructions.
+        if skeleton.padded() {
+            skeleton.open_blanks();
+        }
         self.clock += 1;
         skeleton.used_at = self.clock;
         if self.items.len() < SKELETONS {
@@ -376,7 +408,7 @@ impl<E: PartialEq> Skeletons<E> {
             }
             let mut counted = stats.continued();
             // SAFETY: the narrow vector is the baseline's.
-            let end = unsafe { skeleton.read::<Narrow>(data, &mut counted, &mut None) };
+            let end = unsafe { skeleton.read::<Narrow, true>(data, &mut counted, &mut None) };
             if end == Some(data.len()) {
                 stats.append(&counted);
                 hit(&skeleton.effect);
@@ -390,33 +422,40 @@ impl<E: PartialEq> Skeletons<E> {
     }
 
     /// The whole events at the start of `rest` that the skeletons read, one after another:
-    /// their counted holes counted into `stats`, `hit` called with each event's skeleton (its
-    /// effect, and its slot). Only skeletons whose effect `fits` are tried. An event is taken
-    /// only when shorter than `max_event_bytes` and not ended by a CR that ends `rest` (an LF
-    /// may follow in the next read: the framer's line path reads that). 32 bytes a step with
-    /// AVX2 where the processor has it.
+    /// their counted holes counted into `sink.stats()`, `sink.hit` called with each event's
+    /// skeleton (its effect, and its slot). Only skeletons whose effect `fits` are tried. An
+    /// event is taken only when shorter than `max_event_bytes` and not ended by a CR that ends
+    /// `rest` (an LF may follow in the next read: the framer's line path reads that). 32 bytes
+    /// a step with AVX2 where the processor has it.
     #[inline(always)]
-    pub fn run(
+    pub fn run<S: RunSink<E>>(
         &mut self,
         rest: &[u8],
-        stats: &mut TextStats,
+        sink: S,
         max_event_bytes: usize,
         fits: impl Fn(&E) -> bool,
-        hit: impl FnMut(&E, usize),
     ) -> Run {
         if self.items.is_empty() {
             return Run::default();
         }
         let skeletons = self;
-        simd::dispatch!([E: PartialEq, F: Fn(&E) -> bool, H: FnMut(&E, usize)] run_with::<V, E>(
+        simd::dispatch!([E: PartialEq, S: RunSink<E>, F: Fn(&E) -> bool] run_with::<V, E>(
             skeletons: &mut Skeletons<E>,
             rest: &[u8],
-            stats: &mut TextStats,
+            sink: S,
             max_event_bytes: usize,
             fits: F,
-            hit: H,
         ) -> Run)
     }
+}
+
+/// What [`Skeletons::run`] reads events into: their text counts, counted in place (no copy in
+/// and out a read), and what each event says. Handed over by value (a few references, kept in
+/// registers by the kernel).
+pub trait RunSink<E> {
+    fn stats(&mut self) -> &mut TextStats;
+    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read.
+    fn hit(&mut self, effect: &E, at: usize);
 }
 
 /// [`Skeletons::run`] with `V`'s blocks: the kernel [`simd::dispatch!`] compiles for each
@@ -425,23 +464,21 @@ impl<E: PartialEq> Skeletons<E> {
 unsafe fn run_with<V: Vector, E: PartialEq>(
     skeletons: &mut Skeletons<E>,
     rest: &[u8],
-    stats: &mut TextStats,
+    mut sink: impl RunSink<E>,
     max_event_bytes: usize,
     fits: impl Fn(&E) -> bool,
-    mut hit: impl FnMut(&E, usize),
 ) -> Run {
     let mut run = Run::default();
-    // Counted into a copy, kept on a hit.
-    let mut total = *stats;
     let (mut at, mut last) = (skeletons.last, skeletons.last);
     while run.used < rest.len() {
         let next = &rest[run.used..];
-        let (mut counted, mut id) = (total, None);
+        // Counted in place; put back on a miss (which may have counted part of an event).
+        let (saved, mut id) = (*sink.stats(), None);
         // The one that read the last event first, then the others in order.
         let skeleton = &skeletons.items[at];
         // SAFETY (both): the caller's contract.
         let mut end = match fits(&skeleton.effect) {
-            true => unsafe { skeleton.read::<V>(next, &mut counted, &mut id) },
+            true => unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) },
             false => None,
         };
         if end.is_none() {
@@ -450,27 +487,29 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
                 if !fits(&skeleton.effect) {
                     continue;
                 }
-                (counted, id) = (total, None);
-                end = unsafe { skeleton.read::<V>(next, &mut counted, &mut id) };
+                (*sink.stats(), id) = (saved, None);
+                end = unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) };
                 if end.is_some() {
                     at = other;
                     break;
                 }
             }
         }
-        let Some(end) = end else { break };
-        if end >= max_event_bytes || (end == next.len() && next[end - 1] == b'\r') {
-            break; // the line path reads it
-        }
-        (total, last) = (counted, at);
-        hit(&skeletons.items[at].effect, at);
+        // Over the bound, or its last CR ends `rest`: the line path reads it.
+        let taken = end
+            .filter(|&end| end < max_event_bytes && (end < next.len() || next[end - 1] != b'\r'));
+        let Some(end) = taken else {
+            *sink.stats() = saved;
+            break;
+        };
+        last = at;
+        sink.hit(&skeletons.items[at].effect, at);
         if let Some((start, end)) = id {
             run.last_id = Some((run.used + start, run.used + end));
         }
         run.used += end;
         run.events += 1;
     }
-    *stats = total;
     // The one at `last` is the most recently used already (see `last`): stamped only when
     // another takes its place, not on every read.
     if last != skeletons.last {
@@ -479,121 +518,6 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
         skeletons.items[last].used_at = skeletons.clock;
     }
     run
-}
-
-/// Whether the `len` bytes at `a` (of which `avail` >= `len` may be read) are those at `lit`
-/// (which may be read to `len` rounded up to `V::LANES`): blocks, two a test, the last one
-/// overlapping ([`bytes::equal_blocks`]); a literal shorter than a block as one block, masked,
-/// where `a` has a whole block left, else word by word.
-/// `V`'s instructions must be available.
-#[inline(always)]
-unsafe fn literal_equal<V: Vector>(a: *const u8, avail: usize, lit: *const u8, len: usize) -> bool {
-    // SAFETY (both): the caller's contract: `len` bytes of each.
-    let (a_bytes, lit_bytes) = unsafe {
-        (
-            std::slice::from_raw_parts(a, len),
-            std::slice::from_raw_parts(lit, len),
-        )
-    };
-    if len >= V::LANES {
-        // SAFETY: the caller's contract; the same length, at least a block.
-        return unsafe { bytes::equal_blocks::<V>(a_bytes, lit_bytes) };
-    }
-    if avail >= V::LANES {
-        let full = u32::MAX >> (32 - V::LANES);
-        // SAFETY: the caller's contract: a block of `a` (`avail`) and of `lit` (the padding).
-        let same = unsafe { V::load(a).cmpeq(V::load(lit)).movemask() };
-        return len == 0 || !same & full >> (V::LANES - len) == 0;
-    }
-    // SAFETY: the narrow vector is the baseline's.
-    unsafe { bytes::equal::<Narrow>(a_bytes, lit_bytes) }
-}
-
-/// Past a number at `pos`, as [`number_end`] reads it: one or two digits (an index), the usual
-/// case, at once.
-#[inline(always)]
-fn small_number_end(b: &[u8], pos: usize) -> Option<usize> {
-    let ends = |c: Option<&u8>| {
-        c.is_some_and(|&c| !c.is_ascii_digit() && !matches!(c, b'.' | b'e' | b'E'))
-    };
-    match b.get(pos..pos + 2) {
-        Some(&[d, _]) if d.is_ascii_digit() && ends(b.get(pos + 1)) => Some(pos + 1),
-        Some(&[b'1'..=b'9', d]) if d.is_ascii_digit() && ends(b.get(pos + 2)) => Some(pos + 2),
-        _ => number_end(b, pos),
-    }
-}
-
-/// Past a string's body and closing quote at `pos`, checked: plain ASCII at once, the rest
-/// (escapes, non-ASCII text) by the full check. `V`'s instructions must be available.
-#[inline(always)]
-unsafe fn string_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
-    // SAFETY: the caller's contract.
-    let stop = pos + unsafe { ascii_stop_with::<V>(b.get(pos..)?)? };
-    match b[stop] {
-        b'"' => Some(stop + 1),
-        _ => skip_string(b, stop),
-    }
-}
-
-/// The end of an `id` value at `pos` (its line's end), if it holds no NUL and does not start
-/// with a space: a block at a time, the value being a few bytes. `V`'s instructions must be
-/// available.
-#[inline(always)]
-unsafe fn id_end<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
-    if b.get(pos) == Some(&b' ') {
-        return None;
-    }
-    let line_end_or_nul = |c: u8| matches!(c, b'\n' | b'\r' | 0);
-    // SAFETY: the caller's contract (register operations).
-    let stops = |x: V| unsafe {
-        let line_end = x.cmpeq(V::splat(b'\n')).or(x.cmpeq(V::splat(b'\r')));
-        line_end.or(x.cmpeq(V::splat(0))).movemask()
-    };
-    // SAFETY: the caller's contract; `pos <= b.len()` (the literal before it was in `b`).
-    let end = unsafe { bytes::first_stop_from::<V>(b, pos, stops, line_end_or_nul)? };
-    (b[end] != 0).then_some(end)
-}
-
-/// Past the spaces and tabs at `pos`: the padding some streams write runs to dozens, and is
-/// there in one event and not in the next. One block is read whether or not there is any (the
-/// block at `pos` or, fewer than a block of bytes being left, the one that ends with `b`): no
-/// branch on it, nor on how many bytes are left; longer padding a block at a time. `V`'s
-/// instructions must be available.
-#[inline(always)]
-unsafe fn blanks_end<V: Vector>(b: &[u8], pos: usize) -> usize {
-    let lanes = u32::MAX >> (32 - V::LANES);
-    if let Some(last) = b.len().checked_sub(V::LANES).filter(|_| pos < b.len()) {
-        let at = pos.min(last);
-        // SAFETY: the caller's contract; `at <= last`: the load reads `V::LANES` bytes of `b`.
-        let mask = unsafe { !text::blanks(V::load(b.as_ptr().add(at))) & lanes } >> (pos - at);
-        if mask != 0 {
-            return pos + mask.trailing_zeros() as usize;
-        }
-        if at == last {
-            return b.len();
-        }
-    }
-    let not_blank = |c: u8| c != b' ' && c != b'\t';
-    // SAFETY (both): the caller's contract, register operations. The block kernel is always
-    // inlined: a closure does not take its kernel's target features, and out of line each
-    // vector operation in it was a call (90 instructions a block of padding).
-    unsafe {
-        bytes::first_stop_from::<V>(
-            b,
-            pos,
-            #[inline(always)]
-            |x| !text::blanks(x) & lanes,
-            not_blank,
-        )
-    }
-    .unwrap_or(b.len())
-}
-
-/// `a == b`, inlined and 16 bytes at a time, the last block overlapping ([`bytes::equal`]).
-#[inline(always)]
-pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    // SAFETY: the narrow vector is the baseline's.
-    unsafe { bytes::equal::<Narrow>(a, b) }
 }
 
 #[cfg(test)]
@@ -641,7 +565,7 @@ mod tests {
             "the same with each vector"
         );
         let mut stats = TextStats::default();
-        let run = skeletons.run(rest, &mut stats, max, |_| true, |_, _| {});
+        let run = skeletons.run(rest, &mut stats, max, |_| true);
         assert_eq!((run, stats), list[0], "as dispatched");
         (run, stats)
     }
@@ -859,6 +783,40 @@ mod tests {
         );
     }
 
+    /// Padding learned is a hole at once (the next event pads by another width, or not at
+    /// all); no padding learned is a literal until an event of the layout pads.
+    #[test]
+    fn padding_learned_is_a_hole_at_once() {
+        let event = |key: &str, text: &str, pad: usize| {
+            format!("data: {{\"{key}\":\"{text}\"{}}}\n\n", " ".repeat(pad))
+        };
+        let learn = |e: &str| {
+            let (t, brace) = (e.find(":\"").expect("text") + 2, e.len() - 3);
+            let quote = e[..brace].trim_end().len();
+            let holes = [(t, quote, Hole::Count), (quote, brace, Hole::Blanks)];
+            Skeleton::learn(e.as_bytes(), &holes, 0u8).expect("learned")
+        };
+        let reads = |skeletons: &mut Skeletons<u8>, e: String| {
+            run_of(skeletons, e.as_bytes(), usize::MAX).0.events == 1
+        };
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(learn(&event("a", "x", 0)));
+        skeletons.learn(learn(&event("b", "x", 3)));
+        assert!(reads(&mut skeletons, event("a", "yz", 0)));
+        assert!(!reads(&mut skeletons, event("a", "yz", 3)));
+        for pad in [0, 1, 3, 7, 40] {
+            assert!(reads(&mut skeletons, event("b", "yz", pad)), "{pad}");
+        }
+        assert!(!reads(&mut skeletons, event("b", "yz\"\"", 5)));
+        assert!(!reads(
+            &mut skeletons,
+            event("b", "yz", 5).replace(" }", "\t\n}")
+        ));
+        skeletons.learn(learn(&event("a", "x", 2)));
+        assert_eq!(skeletons.len(), 2, "widened, not added");
+        assert!(reads(&mut skeletons, event("a", "yz", 9)));
+    }
+
     /// Holes that are not in order or not in the event, or an event its own skeleton does not
     /// read, are not learned; at most `SKELETONS` are kept, the least recently used replaced,
     /// the same layout kept once.
@@ -873,6 +831,15 @@ mod tests {
         ] {
             assert!(Skeleton::learn(event, &holes, 0).is_none(), "{holes:?}");
         }
+        // A counted text is checked (not counted) when learned: a raw control character or a
+        // lone surrogate is no text.
+        for bad in [&b"x\x01y\""[..], b"\\ud800\"", b"x"] {
+            let event = [&b"data: {\"a\":\""[..], bad, b"}\n\n"].concat();
+            let hole = [(12, 12 + bad.len(), Hole::Count)];
+            assert!(Skeleton::learn(&event, &hole, 0).is_none(), "{bad:?}");
+        }
+        let good = b"data: {\"a\":\"x\\u00e9\"}\n\n";
+        assert!(Skeleton::learn(good, &[(12, 20, Hole::Count)], 0).is_some());
         let long = format!("data: {{\"a\":\"{}\"}}\n\n", "x".repeat(MAX_SKELETON));
         assert!(Skeleton::learn(long.as_bytes(), &[], 0).is_none());
         let start = long.find("xx").expect("x");
@@ -976,6 +943,15 @@ mod tests {
         assert_eq!(same, want, "{} {len} {}", V::LANES, b.len());
     }
 
+    /// The counts alone.
+    impl RunSink<u8> for &mut TextStats {
+        fn stats(&mut self) -> &mut TextStats {
+            self
+        }
+
+        fn hit(&mut self, _: &u8, _: usize) {}
+    }
+
     /// [`run_with`] on a copy of `all`, pushed to `runs`.
     #[inline(always)]
     unsafe fn run_each<V: Vector>(
@@ -985,9 +961,8 @@ mod tests {
         runs: &mut Vec<(Run, TextStats)>,
     ) {
         let (mut copy, mut stats) = (all.clone(), TextStats::default());
-        let (fits, hit) = (|_: &u8| true, |_: &u8, _| {});
         // SAFETY: `each_vector!` runs `V` where its instructions are available.
-        let run = unsafe { run_with::<V, u8>(&mut copy, rest, &mut stats, max, fits, hit) };
+        let run = unsafe { run_with::<V, u8>(&mut copy, rest, &mut stats, max, |_| true) };
         runs.push((run, stats));
     }
 }

@@ -33,16 +33,34 @@ impl<'a> Skim<'a> {
         }
     }
 
+    /// `byte` (never white space) next, eaten: compact JSON's usual case, the byte itself,
+    /// told first.
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
-        self.space();
-        let hit = self.b.get(self.pos) == Some(&byte);
-        self.pos += usize::from(hit);
-        hit
+        match self.b.get(self.pos) {
+            Some(&c) if c == byte => {
+                self.pos += 1;
+                true
+            }
+            Some(&c) if c > b' ' => false,
+            _ => {
+                self.space();
+                let hit = self.b.get(self.pos) == Some(&byte);
+                self.pos += usize::from(hit);
+                hit
+            }
+        }
     }
 
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
-        self.space();
-        self.b.get(self.pos).copied()
+        match self.b.get(self.pos) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => {
+                self.space();
+                self.b.get(self.pos).copied()
+            }
+        }
     }
 
     pub fn at_end(&mut self) -> bool {
@@ -62,7 +80,9 @@ impl<'a> Skim<'a> {
             return None;
         }
         self.pos = start + len + 1;
-        Some(&self.s[start..start + len])
+        // SAFETY: both ends are at ASCII bytes (after the opening quote, at the closing one):
+        // boundaries of the text's characters (a checked slice tested both, every name).
+        Some(unsafe { self.s.get_unchecked(start..start + len) })
     }
 
     /// Any string, checked (escapes included); returns where its body starts.
@@ -250,14 +270,17 @@ impl<'a> Skim<'a> {
         }
         let start = self.pos;
         let n = self.digits();
-        let text = &self.s[start..self.pos];
-        if n == 0 || n > 13 || (n > 1 && text.starts_with('0')) {
+        let digits = &self.b[start..self.pos];
+        if n == 0 || n > 13 || (n > 1 && digits[0] == b'0') {
             return None;
         }
         if matches!(self.b.get(self.pos), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        let count: u64 = text.parse().ok()?;
+        // At most 13 digits: no overflow.
+        let count = digits
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
         (count <= tree::MAX_COUNT).then_some(Some(count))
     }
 

@@ -34,6 +34,14 @@ pub(crate) unsafe fn blanks<V: Vector>(x: V) -> u32 {
         .movemask()
 }
 
+/// The lanes holding a line end of an event stream: LF or CR.
+#[inline(always)]
+pub(crate) unsafe fn line_ends<V: Vector>(x: V) -> u32 {
+    x.cmpeq(V::splat(b'\n'))
+        .or(x.cmpeq(V::splat(b'\r')))
+        .movemask()
+}
+
 /// The lanes holding a byte of 0x80 and more (not ASCII).
 #[inline(always)]
 pub(crate) unsafe fn non_ascii<V: Vector>(x: V) -> u32 {

@@ -3,7 +3,7 @@
 //! `id` sticky (ignored when it holds NUL), `retry` only when all ASCII digits, no event for an
 //! empty data buffer. Works on bytes; decoding to text is left to the sink.
 
-use crate::sse::framer::LineSink;
+use crate::sse::framer::{line_break, LineSink};
 
 /// Receives dispatched events.
 pub trait EventSink {
@@ -146,7 +146,7 @@ struct WholeEvent<'a> {
 fn whole_event(rest: &[u8], max_event_bytes: usize) -> Option<WholeEvent<'_>> {
     let (mut pos, mut event_type, mut data, mut id) = (0, &b""[..], None, None);
     loop {
-        let end = pos + memchr::memchr2(b'\n', b'\r', &rest[pos..])?;
+        let end = pos + line_break(&rest[pos..])?;
         let line = &rest[pos..end];
         pos = line_end(rest, end)?;
         if line.is_empty() {
@@ -192,7 +192,7 @@ fn whole_event(rest: &[u8], max_event_bytes: usize) -> Option<WholeEvent<'_>> {
 /// The bytes of the comment line at the start of `rest` through its line end; `None` when its
 /// end is not in `rest` (or is a CR that ends it) or it is over the size bound.
 fn comment_line(rest: &[u8], max_event_bytes: usize) -> Option<usize> {
-    let end = memchr::memchr2(b'\n', b'\r', rest)?;
+    let end = line_break(rest)?;
     if end >= max_event_bytes {
         return None;
     }

@@ -4,7 +4,7 @@
 //! Lines are handed to a [`LineSink`] as byte slices without their terminator. A line that
 //! arrives whole inside one chunk is borrowed from the chunk; only an unfinished tail is copied.
 
-use memchr::memchr2;
+use crate::simd::bytes::first_line_end;
 
 /// The UTF-8 byte order mark, which a stream or body may start with.
 pub const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -43,6 +43,18 @@ pub struct Framer {
     /// The current line has outgrown `max_line`: its bytes are dropped until its end.
     overflow: bool,
     max_line: usize,
+}
+
+/// The first LF or CR of `b`: in its first 32 bytes inline (an `event:` or `id:` line, a short
+/// data line), then by `memchr2` (a long data line, where its wider steps pay).
+#[inline(always)]
+pub(crate) fn line_break(b: &[u8]) -> Option<usize> {
+    const HEAD: usize = 32;
+    if let Some(at) = first_line_end(&b[..b.len().min(HEAD)]) {
+        return Some(at);
+    }
+    let rest = b.get(HEAD..).filter(|rest| !rest.is_empty())?;
+    memchr::memchr2(b'\n', b'\r', rest).map(|at| HEAD + at)
 }
 
 /// Where the line ending at `end` (a CR or LF) is over: after LF, CR or CRLF; `None` for a CR
@@ -164,7 +176,7 @@ impl Framer {
             if pos == bytes.len() {
                 break; // the usual end of a read taken whole: no search of nothing
             }
-            let Some(i) = memchr2(b'\n', b'\r', &bytes[pos..]) else {
+            let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[pos..]) else {
                 break;
             };
             let end = pos + i;
@@ -233,6 +245,22 @@ impl Framer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first line end of lines of every length (inside and past the inline head), with
+    /// CR, LF, both or neither at every place: found as `memchr2` finds it.
+    #[test]
+    fn line_break_is_memchr2() {
+        let text: Vec<u8> = (0..80u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..text.len() {
+            for at in (0..=len).step_by(3) {
+                for ends in [&b"\n"[..], b"\r", b"\r\n", b""] {
+                    let mut line = text[..len].to_vec();
+                    line.splice(at..at, ends.iter().copied());
+                    assert_eq!(line_break(&line), memchr::memchr2(b'\n', b'\r', &line));
+                }
+            }
+        }
+    }
 
     #[derive(Default)]
     struct Lines(Vec<Vec<u8>>, usize);

@@ -693,3 +693,38 @@ fn repeated_layouts_are_read_by_skeletons_as_the_full_parse() {
         assert!(taken * 2 > seen, "{taken} of {seen}");
     }
 }
+
+/// A delta without text (a thinking block's signature, which comes once a block) is read, its
+/// layout not learned: repeated, each one is read by the reader while the thinking deltas
+/// after the first are read by their skeleton; the record is the full parse's either way.
+#[test]
+fn deltas_without_text_are_read_not_learned() {
+    let mut rng = Rng(0x5165);
+    let delta = |kind: &str, field: &'static str, text: &str| {
+        let delta = J::Obj(vec![("type", s(kind)), (field, s(text))]);
+        let event = vec![
+            ("type", s("content_block_delta")),
+            ("index", n(0)),
+            ("delta", delta),
+        ];
+        ("content_block_delta", J::Obj(event))
+    };
+    let plain = Style {
+        shuffle: false,
+        space: 0,
+        unknown: false,
+        escape: false,
+    };
+    let mut events = anthropic_events(&mut rng)[..1].to_vec();
+    events.extend((0..6).map(|i| delta("thinking_delta", "thinking", &"Hm. ".repeat(i))));
+    events.extend((0..5).map(|_| delta("signature_delta", "signature", "EqQBCgIYAhIM")));
+    let events = written(&mut rng, &plain, events);
+    check(&mut rng, Provider::Anthropic, &events, false);
+    let body: Vec<u8> = events
+        .iter()
+        .flat_map(|(kind, data)| [b"event: ", kind.as_bytes(), b"\ndata: ", data, b"\n\n"].concat())
+        .collect();
+    let mut core = crate::meter::UsageCore::new(Provider::Anthropic, DEFAULT_MAX_EVENT_BYTES);
+    core.feed(&body);
+    assert_eq!(core.sink.taken, 5, "the thinking deltas after the first");
+}

@@ -145,6 +145,12 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
             ex.output_text.append(&counted);
             seen.thinking = text == Some(DeltaText::Thinking);
             seen.tool_use = text == Some(DeltaText::ToolInput);
+            if text.is_none() {
+                // No text (a thinking block's signature, once a block): read, not worth
+                // learning (thousands of instructions, and a skeleton every later miss tries).
+                seen.apply(ex);
+                return Walk::Read(None);
+            }
         }
         // A ping leaves the provider undecided, as the pure twin's reader does.
         b"ping" if !other_fields => seen.decides = false,
