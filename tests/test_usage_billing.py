@@ -580,6 +580,28 @@ def test_bedrock_invocation_metrics_fill_what_anthropic_lacks(backend: ModuleTyp
     assert (r.input_tokens, r.output_tokens, r.status) == (9, 3, "complete")
 
 
+# Amazon Nova's InvokeModelWithResponseStream: each chunk holds one Converse-shaped event.
+NOVA_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "Red, blue"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "max_tokens"}},
+    {"metadata": {"usage": {"inputTokens": 12, "outputTokens": 13}, "metrics": {}}},
+]
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "auto"])
+def test_bedrock_invoke_stream_of_converse_shaped_chunks(
+    backend: ModuleType, provider: str
+) -> None:
+    r = read(backend, b"".join(invoke_chunk(e) for e in NOVA_EVENTS), provider)
+    assert (r.provider, r.framing, r.status) == ("bedrock", "aws-eventstream", "complete")
+    assert (r.input_tokens, r.output_tokens, r.stop_reason) == (12, 13, "max_tokens")
+    cut = read(backend, b"".join(invoke_chunk(e) for e in NOVA_EVENTS[:-1]), provider)
+    assert (cut.stop_reason, cut.status) == ("max_tokens", "no_usage")
+    assert "output_tokens" in cut.estimated and cut.output_tokens > 0
+
+
 @pytest.mark.parametrize("provider", ["bedrock", "auto"])
 def test_bedrock_converse_stream_metadata_usage(backend: ModuleType, provider: str) -> None:
     r = read(backend, CONVERSE_STREAM, provider)

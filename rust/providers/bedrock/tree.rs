@@ -40,6 +40,14 @@ pub fn on_message(ex: &mut Facts, msg: &Message) {
     }
 }
 
+/// The ConverseStream events a model's own invoke chunk can carry as its single key.
+const CONVERSE_EVENTS: [&str; 4] = [
+    "contentBlockStart",
+    "contentBlockDelta",
+    "messageStop",
+    "metadata",
+];
+
 fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
     let Some(obj) = value.as_object() else {
         return;
@@ -54,6 +62,12 @@ fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
                     anthropic::tree::on_event(ex, b"", &inner);
                 }
                 Some(inner) => {
+                    // Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
+                    for name in CONVERSE_EVENTS {
+                        if let Some(event) = inner.get(name) {
+                            on_event(ex, name, event);
+                        }
+                    }
                     let metrics = inner.get("amazon-bedrock-invocationMetrics");
                     if let Some(metrics) = metrics.and_then(Value::as_object) {
                         anthropic::usage::read_bedrock_metrics(ex, metrics);

@@ -39,6 +39,10 @@ def on_message(ex: Facts, msg: Message) -> None:
         _on_event(ex, msg.event_type or "", value)
 
 
+# The ConverseStream events a model's own invoke chunk can carry as its single key.
+CONVERSE_EVENTS = ("contentBlockStart", "contentBlockDelta", "messageStop", "metadata")
+
+
 def _on_event(ex: Facts, event_type: str, obj: Any) -> None:
     if not isinstance(obj, dict):
         return
@@ -52,6 +56,10 @@ def _on_event(ex: Facts, event_type: str, obj: Any) -> None:
         elif anthropic.looks_like(inner):
             anthropic_tree.on_event(ex, b"", inner)
         elif isinstance(inner, dict):
+            # Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
+            for name in CONVERSE_EVENTS:
+                if name in inner:
+                    _on_event(ex, name, inner[name])
             metrics = object_(inner, "amazon-bedrock-invocationMetrics")
             if metrics is not None:
                 read_bedrock_metrics(ex, metrics)
