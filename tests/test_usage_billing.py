@@ -602,6 +602,23 @@ def test_bedrock_invoke_stream_of_converse_shaped_chunks(
     assert "output_tokens" in cut.estimated and cut.output_tokens > 0
 
 
+def test_bedrock_titan_invoke_stream_completion_reason(backend: ModuleType) -> None:
+    # Amazon Titan Text: {"outputText", "completionReason"}; the last chunk has the metrics.
+    body = invoke_chunk({"outputText": "Once", "index": 0, "completionReason": None})
+    body += invoke_chunk(
+        {
+            "outputText": " upon a time.",
+            "index": 0,
+            "totalOutputTextTokenCount": 5,
+            "completionReason": "LENGTH",
+            "inputTextTokenCount": 9,
+            "amazon-bedrock-invocationMetrics": {"inputTokenCount": 9, "outputTokenCount": 5},
+        }
+    )
+    r = read(backend, body, "bedrock")
+    assert (r.input_tokens, r.output_tokens, r.stop_reason, r.status) == (9, 5, "LENGTH", "complete")
+
+
 @pytest.mark.parametrize("provider", ["bedrock", "auto"])
 def test_bedrock_converse_stream_metadata_usage(backend: ModuleType, provider: str) -> None:
     r = read(backend, CONVERSE_STREAM, provider)

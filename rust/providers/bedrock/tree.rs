@@ -68,6 +68,13 @@ fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
                             on_event(ex, name, event);
                         }
                     }
+                    // Amazon Titan Text names its stop `completionReason` (null until the end).
+                    if let Some(reason) = inner
+                        .as_object()
+                        .and_then(|o| json::string(o, "completionReason"))
+                    {
+                        ex.stop_reason = Some(reason);
+                    }
                     let metrics = inner.get("amazon-bedrock-invocationMetrics");
                     if let Some(metrics) = metrics.and_then(Value::as_object) {
                         anthropic::usage::read_bedrock_metrics(ex, metrics);

@@ -60,6 +60,10 @@ def _on_event(ex: Facts, event_type: str, obj: Any) -> None:
             for name in CONVERSE_EVENTS:
                 if name in inner:
                     _on_event(ex, name, inner[name])
+            # Amazon Titan Text names its stop `completionReason` (null until the end).
+            reason = string(inner, "completionReason")
+            if reason is not None:
+                ex.stop_reason = reason
             metrics = object_(inner, "amazon-bedrock-invocationMetrics")
             if metrics is not None:
                 read_bedrock_metrics(ex, metrics)
