@@ -71,6 +71,28 @@ def test_short_prompts_learn_the_models_framing_shrunk_towards_none() -> None:
     assert again.offset("gpt-4o", "input:offset", 0.0) == est.offset("gpt-4o", "input:offset", 0.0)
 
 
+def test_a_learned_framing_below_the_text_never_takes_the_range_below_zero() -> None:
+    """Short prompts billed under their text estimate teach a negative framing spread (down to
+    its limit, -6); on a shorter prompt still, the low end goes down by it but never below no
+    tokens at all (a calibrated Gemini 2.5 Flash range read [-2, 58] for a 4-token prompt)."""
+    teach = {"contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]}
+    short = {"contents": [{"role": "user", "parts": [{"text": "Hi?"}]}]}
+    taught, asked = request_info(teach, "gemini"), request_info(short, "gemini")
+    assert taught is not None and asked is not None
+    est = Estimator(min_samples=1)
+    for i in range(12):
+        billed = 2 if i % 2 else 9
+        est.observe(
+            UsageRecord(status="complete", model="gemini-2.5-flash", input_tokens=billed),
+            input_stats=taught.stats,
+            input_overhead=taught.overhead,
+        )
+    spread = est.spread("gemini-2.5-flash", "input:offset")
+    assert spread is not None and spread[0] < 0
+    guess = estimate_input(est, asked, Estimator.base_tokens, model="gemini-2.5-flash")
+    assert 0 <= guess.low <= guess.value <= (guess.high or 0)
+
+
 def test_a_short_reply_gets_its_end_of_turn_token_once_a_ratio_is_learned() -> None:
     """A model's learned ratio of long replies says nothing of its end-of-turn token: a short
     reply of such a model still gets the prior (Mistral's "OK" billed 2, its text about 1)."""

@@ -284,4 +284,5 @@ def estimate_input(
     if request.server_tools:
         reasons += ("server_tools",)
         top = None  # search results and the like are billed as input the request never shows
-    return Estimate(value, min(math.floor(lo), value), top, reasons)
+    # A learned negative framing spread can outweigh a very short prompt: no count is below 0.
+    return Estimate(value, max(0, min(math.floor(lo), value)), top, reasons)
