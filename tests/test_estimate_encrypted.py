@@ -185,7 +185,12 @@ def test_gemini_signatures_are_counted_on_both_backends(backend: ModuleType) -> 
     # Uncalibrated; read as hidden reasoning of no measure, the same replies were a median
     # 50% and more off.
     assert sorted(errors)[len(errors) // 2] <= 0.2
-    # The one miss streamed a thought summary longer than the thoughts billed (47), which is
-    # counted as text on top of the signature's reading (69 billed, 210 estimated; it missed
-    # before the signatures were read too, at 327).
-    assert misses == ["gemini/decl_crewai_gemini_agent_kickoff_structured_output_with_tools.json"]
+    # The two misses streamed a thought summary longer than the thoughts billed, which is
+    # counted as text on top of the signature's reading: crewAI's (47 thoughts; 69 billed, 210
+    # estimated; it missed before the signatures were read too, at 327) and llm-gemini's
+    # (a summary of about 50 words for 42 thoughts, then a function call; 54 billed, 116
+    # estimated).
+    assert misses == [
+        "gemini/decl_crewai_gemini_agent_kickoff_structured_output_with_tools.json",
+        "gemini/llm_array_tools_25_flash.json",
+    ]
