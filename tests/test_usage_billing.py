@@ -616,7 +616,22 @@ def test_bedrock_titan_invoke_stream_completion_reason(backend: ModuleType) -> N
         }
     )
     r = read(backend, body, "bedrock")
-    assert (r.input_tokens, r.output_tokens, r.stop_reason, r.status) == (9, 5, "LENGTH", "complete")
+    assert (r.input_tokens, r.output_tokens, r.stop_reason, r.status) == (
+        9,
+        5,
+        "LENGTH",
+        "complete",
+    )
+
+
+def test_bedrock_titan_invoke_stream_text_is_estimated_without_metrics(
+    backend: ModuleType,
+) -> None:
+    # Cut before the last chunk (no metrics): the streamed outputText is what is estimated.
+    text = "Once upon a time, a little girl named Emily went on an adventure. " * 4
+    r = read(backend, invoke_chunk({"outputText": text, "index": 0}), "bedrock")
+    assert (r.status, r.input_tokens) == ("no_usage", None)
+    assert "output_tokens" in r.estimated and r.output_tokens >= 40
 
 
 @pytest.mark.parametrize("provider", ["bedrock", "auto"])

@@ -61,25 +61,7 @@ fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
                 Some(inner) if anthropic::looks_like(&inner) => {
                     anthropic::tree::on_event(ex, b"", &inner);
                 }
-                Some(inner) => {
-                    // Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
-                    for name in CONVERSE_EVENTS {
-                        if let Some(event) = inner.get(name) {
-                            on_event(ex, name, event);
-                        }
-                    }
-                    // Amazon Titan Text names its stop `completionReason` (null until the end).
-                    if let Some(reason) = inner
-                        .as_object()
-                        .and_then(|o| json::string(o, "completionReason"))
-                    {
-                        ex.stop_reason = Some(reason);
-                    }
-                    let metrics = inner.get("amazon-bedrock-invocationMetrics");
-                    if let Some(metrics) = metrics.and_then(Value::as_object) {
-                        anthropic::usage::read_bedrock_metrics(ex, metrics);
-                    }
-                }
+                Some(inner) => on_model_chunk(ex, &inner),
                 None => ex.invalid_events += 1,
             }
         }
@@ -108,6 +90,31 @@ fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A chunk of a model other than Claude: its own event, read as far as its shape is known.
+fn on_model_chunk(ex: &mut Facts, inner: &Value) {
+    // Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
+    for name in CONVERSE_EVENTS {
+        if let Some(event) = inner.get(name) {
+            on_event(ex, name, event);
+        }
+    }
+    // Amazon Titan Text streams `outputText`, and names its stop
+    // `completionReason` (null until the end).
+    if let Some(text) = inner.get("outputText").and_then(Value::as_str) {
+        ex.output_text.add(text);
+    }
+    if let Some(reason) = inner
+        .as_object()
+        .and_then(|o| json::string(o, "completionReason"))
+    {
+        ex.stop_reason = Some(reason);
+    }
+    let metrics = inner.get("amazon-bedrock-invocationMetrics");
+    if let Some(metrics) = metrics.and_then(Value::as_object) {
+        anthropic::usage::read_bedrock_metrics(ex, metrics);
     }
 }
 

@@ -56,17 +56,7 @@ def _on_event(ex: Facts, event_type: str, obj: Any) -> None:
         elif anthropic.looks_like(inner):
             anthropic_tree.on_event(ex, b"", inner)
         elif isinstance(inner, dict):
-            # Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
-            for name in CONVERSE_EVENTS:
-                if name in inner:
-                    _on_event(ex, name, inner[name])
-            # Amazon Titan Text names its stop `completionReason` (null until the end).
-            reason = string(inner, "completionReason")
-            if reason is not None:
-                ex.stop_reason = reason
-            metrics = object_(inner, "amazon-bedrock-invocationMetrics")
-            if metrics is not None:
-                read_bedrock_metrics(ex, metrics)
+            _on_model_chunk(ex, inner)
     elif event_type == "contentBlockStart":
         start = object_(obj, "start")
         tool = object_(start, "toolUse") if start is not None else None
@@ -87,6 +77,25 @@ def _on_event(ex: Facts, event_type: str, obj: Any) -> None:
         usage = object_(obj, "usage")
         if usage is not None:
             read_usage(ex, usage)
+
+
+def _on_model_chunk(ex: Facts, inner: dict[str, Any]) -> None:
+    """A chunk of a model other than Claude: its own event, read as far as its shape is known."""
+    # Other models (Amazon Nova) wrap one Converse-shaped event per chunk.
+    for name in CONVERSE_EVENTS:
+        if name in inner:
+            _on_event(ex, name, inner[name])
+    # Amazon Titan Text streams `outputText`, and names its stop `completionReason`
+    # (null until the end).
+    text = inner.get("outputText")
+    if isinstance(text, str):
+        ex.output_text.add(text)
+    reason = string(inner, "completionReason")
+    if reason is not None:
+        ex.stop_reason = reason
+    metrics = object_(inner, "amazon-bedrock-invocationMetrics")
+    if metrics is not None:
+        read_bedrock_metrics(ex, metrics)
 
 
 def _count_delta(ex: Facts, delta: dict[str, Any]) -> None:
