@@ -11,6 +11,7 @@ from ..model_names import calibration_key
 from ..textstats import COEF_ALNUM, COEF_NUMBERS, COEF_SPACE, COEF_WORDS, Stats, text_stats
 from . import anthropic, gemini, openai, other
 from ._walk import Walked, load_json
+from .images import image_tokens
 
 # Framing per message (role markers, separators). OpenAI documents 3 per message plus 3 to
 # prime the reply; Anthropic and Gemini frame messages similarly, within a few tokens.
@@ -69,8 +70,9 @@ ANTHROPIC_THINKING_TOKENS = 30
 # Claude Sonnet 4.5 billed 13 over the estimate on the Anthropic API (41 for 28) and on
 # Bedrock Converse (29 for 16), the only two such requests in the captures.
 ANTHROPIC_ASSISTANT_FIRST_TOKENS = 13
-# Images and files are not text: each counts a flat amount. Anthropic: about 1,600 tokens for
-# an image at the ~1.15 MP size it scales large images down to (width * height / 750).
+# Images and files are not text. An image whose bytes the request holds counts what its
+# provider documents for its size (`images`); any other a flat amount. Anthropic: about 1,600
+# tokens for an image at the ~1.15 MP size it scales large images down to (width * height / 750).
 # OpenAI: 765 for a 1024x1024 image at high detail. Gemini: 258 per image up to 384 px a side
 # (larger ones are tiled in 258-token tiles). Files (PDFs, documents) vary most: 1,500 each, a
 # rough figure for a page or two. Records with media are not learned from.
@@ -163,7 +165,7 @@ def request_info(
         return None
     if walk is None:
         return None
-    parts, messages, images, files, tools, declared = walk
+    parts, messages, images, files, tools, declared, sizes = walk
     body_model = body.get("model")
     body_model = body_model if isinstance(body_model, str) and body_model else None
     schema = _output_schema(body, kind, body_model)
@@ -186,7 +188,11 @@ def request_info(
         calls = _tool_calls(body)
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
     overhead = per_request + per_message * messages + LLAMA_TOOL_CALL_TOKENS * calls
-    overhead += images * IMAGE_TOKENS.get(kind, 1600) + files * FILE_TOKENS
+    # An image whose bytes the request holds counts what its provider documents for its size;
+    # any other a flat figure.
+    sized = [t for t in (image_tokens(kind, size) for size in sizes) if t is not None]
+    flat = (images - len(sized)) * IMAGE_TOKENS.get(kind, 1600)
+    overhead += sum(sized) + flat + files * FILE_TOKENS
     if kind == "anthropic" and tools:
         overhead += ANTHROPIC_TOOLS_SYSTEM_TOKENS
     thinking = anthropic.thinking_mode(body)

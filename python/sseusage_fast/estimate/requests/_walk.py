@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# (text parts, messages, images, files, tools, the tools' definition parts): definitions apart,
-# since a model family may bill them at another rate than their text (`families`).
-Walked = tuple[list[str], int, int, int, int, list[str]]
+from .images import inline_image_size
+
+# (text parts, messages, images, files, tools, the tools' definition parts, the sizes of the
+# images whose bytes the request holds): definitions apart, since a model family may bill them
+# at another rate than their text (`families`).
+Walked = tuple[list[str], int, int, int, int, list[str], list[tuple[int, int]]]
 
 
 def load_json(request: Any) -> dict[str, Any] | None:
@@ -44,6 +47,7 @@ class Walk:
         self.images = 0
         self.files = 0
         self.tools = 0
+        self.sizes: list[tuple[int, int]] = []
 
     def text(self, value: Any) -> None:
         _append(self.parts, value)
@@ -52,8 +56,23 @@ class Walk:
         """A part of a tool's definition."""
         _append(self.declared, value)
 
+    def image(self, data: Any = None) -> None:
+        """An image; `data` its base64 bytes where the request holds them (its size is read)."""
+        self.images += 1
+        size = inline_image_size(data)
+        if size is not None:
+            self.sizes.append(size)
+
     def result(self) -> Walked:
-        return self.parts, self.messages, self.images, self.files, self.tools, self.declared
+        return (
+            self.parts,
+            self.messages,
+            self.images,
+            self.files,
+            self.tools,
+            self.declared,
+            self.sizes,
+        )
 
 
 def tool_definition(w: Walk, name: Any, description: Any, schema: Any) -> None:

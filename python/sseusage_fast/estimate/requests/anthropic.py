@@ -30,7 +30,8 @@ def _anthropic_content(w: Walk, content: Any) -> None:
         elif btype == "thinking":
             w.text(block.get("thinking"))
         elif btype == "image":
-            w.images += 1
+            source = block.get("source")
+            w.image(source.get("data") if isinstance(source, dict) else None)
         elif btype == "document":
             source = block.get("source")
             if isinstance(source, dict) and source.get("type") == "text":

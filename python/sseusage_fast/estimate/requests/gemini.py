@@ -32,7 +32,7 @@ def _gemini_parts(w: Walk, content: Any) -> None:
         if isinstance(blob, dict):
             mime = str(blob.get("mimeType") or blob.get("mime_type") or "")
             if mime.startswith("image/"):
-                w.images += 1
+                w.image(blob.get("data"))
             else:
                 w.files += 1
 

@@ -25,7 +25,9 @@ def _openai_parts(w: Walk, content: Any) -> None:
         elif ptype == "refusal":
             w.text(part.get("refusal"))
         elif ptype in ("image_url", "input_image", "image"):
-            w.images += 1
+            # Chat: {"image_url": {"url": ...}}; Responses: {"image_url": "data:..."}.
+            url = part.get("image_url")
+            w.image(url.get("url") if isinstance(url, dict) else url)
         elif ptype in ("file", "input_file", "input_audio"):
             w.files += 1
 

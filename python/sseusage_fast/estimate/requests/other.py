@@ -28,7 +28,9 @@ def _converse_blocks(w: Walk, content: Any) -> None:
                     w.text(part.get("text"))
                     w.text(part.get("json"))
         if "image" in block:
-            w.images += 1
+            image = block.get("image")
+            source = image.get("source") if isinstance(image, dict) else None
+            w.image(source.get("bytes") if isinstance(source, dict) else None)
         elif "document" in block or "video" in block:
             w.files += 1
 
@@ -68,5 +70,6 @@ def walk_prompt(body: dict[str, Any]) -> Walked | None:
     w.text(body.get("system") if isinstance(body.get("system"), str) else None)
     for part in prompt if isinstance(prompt, list) else [prompt]:
         w.text(part if isinstance(part, str) else None)
-    w.images += sum(1 for _ in body.get("images") or ())
+    for image in body.get("images") or ():
+        w.image(image)
     return w.result()
