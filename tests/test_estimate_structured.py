@@ -169,3 +169,42 @@ def test_a_ratio_learned_from_few_records_is_shrunk_towards_the_prior() -> None:
         learn(2.0)
     assert est.ratio("m-1", prior=1.0) == pytest.approx(learned)
     assert est.ratio("unknown-model", prior=1.0) is None
+
+
+def test_claude_structured_output_reads_its_schema_and_allows_its_prompt(
+    backend: ModuleType,
+) -> None:
+    """Anthropic's `output_config.format` (Responses' shape): the schema is counted as input,
+    and the top allows the prompt Claude is given for it, which the request does not show (a
+    real Opus 4.6 stream: 231 billed for "Invent a good dog" and a three-field schema; the
+    schema unread, it was estimated at 10 within [9, 15]). Such a record teaches no input."""
+    from capture_index import load_captures, strip_usage
+
+    capture = next(
+        c for c in load_captures() if c.name == "anthropic/llm_opus_46_schema_stream.sse"
+    )
+    body = json.loads(capture.request) if isinstance(capture.request, str) else capture.request
+    info = request_info(body, "anthropic")
+    bare = request_info({k: v for k, v in body.items() if k != "output_config"}, "anthropic")
+    assert info is not None and bare is not None and bare.output_schema is None
+    assert info.output_schema is not None and info.stats != bare.stats
+    est = Estimator()
+    record = backend.parse_usage(
+        strip_usage(capture), capture.provider, request=capture.request, estimator=est
+    )
+    low, high = record.estimate_ranges["input_tokens"]
+    assert "tool_definitions" in record.estimate_reasons
+    assert low <= capture.expected["input_tokens"] <= high
+    whole = backend.parse_usage(
+        capture.body, capture.provider, request=capture.request, estimator=est
+    )
+    assert not whole.estimated
+    assert (
+        est.samples("claude-opus-4-6", "input")
+        == est.samples("claude-opus-4-6", "input:offset")
+        == 0
+    )
+    # The same stream with the schema left out of the request teaches its framing.
+    bare_body = json.dumps({k: v for k, v in body.items() if k != "output_config"})
+    backend.parse_usage(capture.body, capture.provider, request=bare_body, estimator=est)
+    assert est.samples("claude-opus-4-6", "input:offset") == 1

@@ -215,7 +215,9 @@ class FinishMixin:
             input_stats, overhead, media = None, 0, False
         else:
             input_stats, overhead, media = info.stats, info.overhead, bool(info.media)
-            if info.tools or info.stored_context or info.opaque_chars:
+            # Claude's structured outputs add a prompt the request does not show (`bounds`).
+            unshown_schema = info.output_schema is not None and info.provider == "anthropic"
+            if info.tools or info.stored_context or info.opaque_chars or unshown_schema:
                 # Input is learned only where the request shows all of it: tool definitions
                 # and prompts, and earlier turns the provider keeps, are billed apart from its
                 # text (on the real captures, learning from them moved the held-out input

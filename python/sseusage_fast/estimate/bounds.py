@@ -268,6 +268,11 @@ def estimate_input(
         lo -= base_of(request.output_schema) * low * SCHEMA_LOW
         if "tool_definitions" not in reasons:
             reasons += ("tool_definitions",)
+        if request.provider == "anthropic":
+            # Claude is given a prompt for structured outputs that the request does not show
+            # (Opus 4.6 billed 231 for a four-word request and a three-field schema, about 50
+            # counted): the top allows it, as it allows a tool-use prompt.
+            hi += TOOL_PROMPT_TOKENS
     if request.opaque_chars:
         # A hex or base64 run splits into short pieces: up to a token per character.
         reasons += ("non_prose",)

@@ -225,9 +225,11 @@ def request_info(
 
 
 def _output_schema(body: dict[str, Any], kind: str, model: str | None) -> list[str] | None:
-    """The text of the JSON schema an OpenAI model's reply must follow (structured outputs),
-    which it bills as input. Other servers of the same API constrain decoding to the schema
-    without putting it in the prompt (vLLM, Ollama): theirs is not counted."""
+    """The text of the JSON schema a reply must follow (structured outputs), which OpenAI's
+    models and Claude bill as input. Other servers of OpenAI's API constrain decoding to the
+    schema without putting it in the prompt (vLLM, Ollama): theirs is not counted."""
+    if kind == "anthropic":
+        return openai.output_schema_parts(body, kind)
     if kind not in ("openai", "openai-responses") or not isinstance(model, str):
         return None
     if not families.schema_output_tokens(calibration_key(model)):

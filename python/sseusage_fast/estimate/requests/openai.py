@@ -57,24 +57,29 @@ def _schema_fields(value: Any) -> Any:
     return value
 
 
-def _schema_format(body: dict[str, Any]) -> dict[str, Any] | None:
+def _schema_format(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
     # The structured-output format of a Chat (`response_format`) or Responses (`text.format`)
-    # request, when it is a JSON schema.
-    spec = body.get("response_format")
-    if spec is None:
-        text = body.get("text")
-        spec = text.get("format") if isinstance(text, dict) else None
+    # request, when it is a JSON schema; Anthropic's (`output_config.format`) has Responses'
+    # shape.
+    if kind == "anthropic":
+        config = body.get("output_config")
+        spec = config.get("format") if isinstance(config, dict) else None
+    else:
+        spec = body.get("response_format")
+        if spec is None:
+            text = body.get("text")
+            spec = text.get("format") if isinstance(text, dict) else None
     if not isinstance(spec, dict) or spec.get("type") != "json_schema":
         return None
     inner = spec.get("json_schema")  # Chat nests it; Responses does not
     return inner if isinstance(inner, dict) else spec
 
 
-def output_schema_parts(body: dict[str, Any]) -> list[str] | None:
+def output_schema_parts(body: dict[str, Any], kind: str = "openai") -> list[str] | None:
     """The text of the JSON schema a reply must follow (structured outputs): its name,
     description and fields. None when the request sets none. Billed as input, like a tool's
     definition, though no message shows it."""
-    schema = _schema_format(body)
+    schema = _schema_format(body, kind)
     if schema is None:
         return None
     w = Walk()
