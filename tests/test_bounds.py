@@ -37,6 +37,7 @@ from sseusage_fast.estimate.families import (
 )
 from sseusage_fast.estimate.requests import (
     ANTHROPIC_THINKING_TOKENS,
+    LLAMA_DATED_SYSTEM_TOKENS,
     LLAMA_FRAMING,
     LLAMA_TOOL_CALL_TOKENS,
     TOKENS_PER_MESSAGE,
@@ -842,26 +843,36 @@ def test_replies_to_requests_with_server_tools_teach_no_output_ratio(backend: Mo
 
 
 @pytest.mark.parametrize(
-    "model, provider",
+    "model, provider, dated",
     [
-        ("llama3", "ollama"),
-        ("llama3-8b-8192", "openai"),
-        ("llama-3.3-70b-versatile", "openai"),
-        ("meta-llama/Llama-3.1-8B-Instruct", "openai"),
+        ("llama3", "ollama", False),
+        ("llama3.2", "ollama", False),  # Ollama's templates date the system turn only with tools
+        ("llama3-8b-8192", "openai", False),
+        ("llama-3.3-70b-versatile", "openai", True),
+        ("meta-llama/Llama-3.1-8B-Instruct", "openai", True),
     ],
 )
-def test_llama_3_requests_are_framed_by_its_chat_template(model: str, provider: str) -> None:
+def test_llama_3_requests_are_framed_by_its_chat_template(
+    model: str, provider: str, dated: bool
+) -> None:
     """Llama 3's template frames each message in 5 tokens and the request in 5, wherever the
-    model is served (Groq billed 18, Ollama 17, for a prompt whose text is about 8)."""
+    model is served (Groq billed 18, Ollama 17, for a prompt whose text is about 8); from 3.1,
+    Meta's template also writes a knowledge cutoff and a date in a system turn it always has."""
     messages = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Tell me a joke about opentelemetry"},
     ]
+    extra = LLAMA_DATED_SYSTEM_TOKENS if dated else 0
     llama = request_info({"model": model, "messages": messages}, provider)
     other = request_info({"model": "mistral-small", "messages": messages}, provider)
     assert llama is not None and other is not None and llama.stats == other.stats
-    assert llama.overhead == LLAMA_FRAMING[1] + LLAMA_FRAMING[0] * 2
+    assert llama.overhead == LLAMA_FRAMING[1] + LLAMA_FRAMING[0] * 2 + extra
     assert other.overhead == TOKENS_PER_REQUEST + TOKENS_PER_MESSAGE * 2
+    # Without a system message, the system turn Meta's template writes is framed as well.
+    bare = request_info({"model": model, "messages": messages[1:]}, provider)
+    assert bare is not None
+    assert bare.overhead == sum(LLAMA_FRAMING) + (extra + LLAMA_FRAMING[0] if dated else 0)
+    # A completion's prompt is read as it is (Ollama's generate applies the chat template).
     prompt = request_info({"model": model, "prompt": "Tell me a joke"}, provider)
     assert prompt is not None and prompt.overhead == sum(LLAMA_FRAMING)
     # An earlier tool call is written in the template's JSON form: its wrapper is framing too.
@@ -887,6 +898,7 @@ def test_real_llama_3_prompts_are_estimated_close(backend: ModuleType) -> None:
         "groq/x_groq_usage_stream.sse",
         "ollama/chat_stream.ndjson",
         "ollama/chat_after_tool.json",
+        "together/oi_chat_stream.sse",  # Llama 3.3: 41 billed, 16 counted without the dated turn
     ):
         cap = _capture(name)
         record = backend.parse_usage(

@@ -33,6 +33,13 @@ LLAMA_FRAMING = (5, 5)
 # billed 44 for a history with one call, estimated 38 without them.
 LLAMA_TOOL_CALL_TOKENS = 9
 _LLAMA = re.compile(r"(?:^|/)(?:meta-)?llama-?3", re.IGNORECASE)
+# Llama 3.1 to 3.3 as Meta's template renders them always write a system turn, which holds the
+# model's knowledge cutoff and a date ("Cutting Knowledge Date: December 2023\nToday Date: 26
+# Jul 2024\n\n": 19 tokens on cl100k) before any system message; without one, the turn's own 5
+# framing tokens too. Together billed 41 for "Count from one to five." on Llama 3.3, 16 counted
+# without them (tests/captures/together). Ollama's templates write the lines only with tools.
+LLAMA_DATED_SYSTEM_TOKENS = 19
+_LLAMA_DATED = re.compile(r"llama-?3[.-][123](?!\d)", re.IGNORECASE)
 # Runs the text statistics see as one or two long words but a tokenizer splits into many
 # pieces: hex digests and ids, base64 payloads (at most about one token per character).
 _OPAQUE_RUN = re.compile(r"[0-9A-Fa-f]{24,}|[A-Za-z0-9+/_-]{48,}={0,2}")
@@ -183,11 +190,15 @@ def request_info(
     if framing is None:
         framing = FRAMING.get(provider or "", FRAMING.get(kind))
     calls = 0
+    dated = 0
     if framing is None and named and _LLAMA.search(named):
         framing = LLAMA_FRAMING
         calls = _tool_calls(body)
+        # A chat's messages only: a completion's prompt is the text the model reads.
+        if kind != "prompt" and provider != "ollama" and _LLAMA_DATED.search(named):
+            dated = LLAMA_DATED_SYSTEM_TOKENS + (0 if _has_system(body) else LLAMA_FRAMING[0])
     per_message, per_request = framing or (TOKENS_PER_MESSAGE, TOKENS_PER_REQUEST)
-    overhead = per_request + per_message * messages + LLAMA_TOOL_CALL_TOKENS * calls
+    overhead = per_request + per_message * messages + LLAMA_TOOL_CALL_TOKENS * calls + dated
     # An image whose bytes the request holds counts what its provider documents for its size;
     # any other a flat figure.
     sized = [t for t in (image_tokens(kind, size) for size in sizes) if t is not None]
@@ -244,6 +255,17 @@ def _scaled(stats: Stats, ratio: float) -> Stats:
 
 def _plus(a: Stats, b: Stats) -> Stats:
     return tuple(x + y for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def _has_system(body: dict[str, Any]) -> bool:
+    # A system message: Chat's `system` or `developer` role, or a body's own `system`.
+    messages = body.get("messages")
+    roles = (
+        (m.get("role") for m in messages if isinstance(m, dict))
+        if isinstance(messages, list)
+        else ()
+    )
+    return bool(body.get("system")) or any(role in ("system", "developer") for role in roles)
 
 
 def _tool_calls(body: dict[str, Any]) -> int:
