@@ -151,3 +151,21 @@ def test_a_real_inline_photo_is_estimated_near_its_bill(backend: ModuleType) -> 
     assert abs(record.input_tokens - billed) <= 0.25 * billed
     low, high = record.estimate_ranges["input_tokens"]
     assert low <= billed <= high
+
+
+def test_hostile_image_bytes_never_raise() -> None:
+    """Truncated and random headers, zero-length JPEG segments, odd base64: a size or None."""
+    import random
+
+    rng = random.Random(17)
+    heads = [png(5, 5), gif(5, 5), webp_lossless(5, 5), webp_extended(5, 5), jpeg(5, 5)]
+    samples = [b"\xff\xd8" + b"\xff\xe0\x00\x00" * 50, b"\xff\xd8" + b"\xff" * 100]
+    for head in heads:
+        samples += [head[:cut] for cut in range(len(head))]
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randrange(64))) for _ in range(500)]
+    samples += [head[:4] + bytes(rng.randrange(256) for _ in range(40)) for head in heads]
+    for raw in samples:
+        size = inline_image_size(b64(raw))
+        assert size is None or (size[0] > 0 and size[1] > 0)
+    for text in ("====", "a", "ab=", "data:", "data:image/png;base64", "\x00\xff", "QUJD" * 10):
+        assert inline_image_size(text) is None
