@@ -8,6 +8,10 @@ complete records of that model taught it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Models that reason before answering, bill the reasoning as output and never stream it
 # (OpenAI o-series and GPT-5 in Chat Completions and Responses without a summary, xAI Grok
@@ -123,6 +127,15 @@ _DECLARATION_RATIO = (
 _TEXT_RATIO = ((re.compile(r"^claude-(?!2|instant)"), 1.2),)
 
 
+def _first_match(table: Sequence[tuple[re.Pattern[str], T]], key: str | None, default: T) -> T:
+    """The value of the first pattern of a family table that matches the model key."""
+    if key is not None:
+        for pattern, value in table:
+            if pattern.match(key):
+                return value
+    return default
+
+
 def encrypted_reasoning_tokens(
     encrypted: tuple[int, int] | None, provider: str | None = None
 ) -> float | None:
@@ -146,11 +159,7 @@ def short_reply_tokens(provider: str | None) -> int:
 def schema_output_tokens(key: str | None) -> int:
     """What a reply that follows the request's JSON schema bills beyond its text; not 0 for
     the models that bill the schema itself as input (`requests` counts it for them)."""
-    if key is not None:
-        for pattern, tokens in _SCHEMA_OUTPUT_TOKENS:
-            if pattern.match(key):
-                return tokens
-    return 0
+    return _first_match(_SCHEMA_OUTPUT_TOKENS, key, 0)
 
 
 def splits_digits(key: str | None) -> bool:
@@ -161,29 +170,17 @@ def splits_digits(key: str | None) -> bool:
 def message_framing(key: str | None) -> tuple[int, int] | None:
     """(tokens a message, tokens a request) of a model family's input framing, or None where
     the provider's default holds."""
-    if key is not None:
-        for pattern, framing in _MESSAGE_FRAMING:
-            if pattern.match(key):
-                return framing
-    return None
+    return _first_match(_MESSAGE_FRAMING, key, None)
 
 
 def declaration_ratio(key: str | None) -> float:
     """What a model family bills for its tools' definitions over their text's estimate."""
-    if key is not None:
-        for pattern, ratio in _DECLARATION_RATIO:
-            if pattern.match(key):
-                return ratio
-    return 1.0
+    return _first_match(_DECLARATION_RATIO, key, 1.0)
 
 
 def text_ratio(key: str | None) -> float:
     """The prior billed/base ratio of a model's plain text."""
-    if key is not None:
-        for pattern, ratio in _TEXT_RATIO:
-            if pattern.match(key):
-                return ratio
-    return 1.0
+    return _first_match(_TEXT_RATIO, key, 1.0)
 
 
 def hidden_reasoning(key: str | None, effort: str | None) -> bool:
