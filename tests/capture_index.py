@@ -202,3 +202,17 @@ def strip_usage(capture: Capture) -> bytes:
     if framing == "aws-eventstream":
         return _strip_eventstream(body)
     raise ValueError(f"unknown framing {framing!r}")
+
+
+def estimated_on_both(backends: tuple[Any, Any], capture: Capture) -> Any:
+    """The record of `capture` with its usage removed, estimated uncalibrated (a fresh
+    `Estimator`) from its request on each backend: the same on both, the first returned."""
+    from sseusage_fast.estimate import Estimator
+
+    body = strip_usage(capture)
+    first, second = (
+        b.parse_usage(body, capture.provider, request=capture.request, estimator=Estimator())
+        for b in backends
+    )
+    assert first == second, capture.name
+    return first

@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from capture_index import load_captures, strip_usage
+from capture_index import estimated_on_both, load_captures, strip_usage
 from sseusage_fast.estimate import Estimator, request_info
 from sseusage_fast.estimate.bounds import SLACK, estimate_input
 from sseusage_fast.estimate.requests import (
@@ -123,11 +123,7 @@ REAL = [
 @pytest.mark.parametrize("name", REAL)
 def test_real_claude_requests_are_framed(both: tuple[ModuleType, ModuleType], name: str) -> None:
     cap = next(c for c in load_captures() if c.name == name)
-    body = strip_usage(cap)
-    native, pure = (
-        b.parse_usage(body, cap.provider, request=cap.request, estimator=Estimator()) for b in both
-    )
-    assert native == pure
+    native = estimated_on_both(both, cap)
     billed = cap.expected["input_tokens"]
     got = native.input_tokens
     assert got is not None and abs(got - billed) <= max(1, 0.1 * billed), (name, got, billed)

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from capture_index import load_captures, strip_usage
+from capture_index import estimated_on_both, load_captures
 from sseusage_fast.estimate import Estimator, base_tokens, request_info, text_stats
 from sseusage_fast.estimate.bounds import DECLARATION_LOW, INPUT_SPREAD, estimate_input
 from sseusage_fast.estimate.families import declaration_ratio
@@ -136,11 +136,7 @@ def test_real_requests_with_declarations_are_near_their_bill(
     inside its range. Without the ratio the four 2.0 requests were 99% to 190% over; without
     reading `parameters_json_schema` the three others 55% to 81% under."""
     cap = next(c for c in load_captures() if c.name == name)
-    body = strip_usage(cap)
-    native, pure = (
-        b.parse_usage(body, cap.provider, request=cap.request, estimator=Estimator()) for b in both
-    )
-    assert native == pure
+    native = estimated_on_both(both, cap)
     billed = cap.expected["input_tokens"]
     got = native.input_tokens
     assert got is not None and abs(got - billed) <= 0.3 * billed, (name, got, billed)
