@@ -65,18 +65,21 @@ fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
     })
 }
 
+/// The four counts a block adds to (`words`, `alnum`, `space`, `punct`) are not next to each
+/// other: adjacent, LLVM packed the four additions into one vector addition, nine instructions
+/// a block where four scalar additions do (6 fewer an event on the Anthropic API layout).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
     pub words: u64,
+    pub cjk: u64,
     pub alnum: u64,
+    /// Other non-ASCII code points.
+    pub other: u64,
     /// ASCII white space: space, tab, LF, CR, VT, FF.
     pub space: u64,
     /// Other ASCII.
     pub punct: u64,
-    pub cjk: u64,
-    /// Other non-ASCII code points.
-    pub other: u64,
     /// Runs of ASCII word characters that start with a digit: numbers, mostly, which
     /// tokenizers split from letters and into pieces of a few digits (tiktoken's
     /// `\p{N}{1,3}`), so they cost more than a word of the same length.
