@@ -105,8 +105,12 @@ pub struct Run {
 impl<E: PartialEq> Skeleton<E> {
     /// The skeleton of `event` with `holes` (sorted, not overlapping, within `event`); `None`
     /// when they are not, when its literals are over [`MAX_SKELETON`], or when it does not
-    /// read `event` itself with all its holes open.
+    /// read `event` itself with all its holes open (its literals being `event`'s bytes, when a
+    /// hole's reader does not end at the hole's end).
     pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
+        if holes.len() > SLOTS || !holes_read(event, holes) {
+            return None;
+        }
         let mut skeleton = Skeleton {
             bytes: Box::default(),
             len: 0,
@@ -119,9 +123,6 @@ impl<E: PartialEq> Skeleton<E> {
             effect,
             used_at: 0,
         };
-        if holes.len() > SLOTS {
-            return None;
-        }
         // Its exact size (the always-holes' text is not kept), so that the boxed slice is the
         // allocation itself, not a copy shrunk into another.
         let dropped: usize = holes
@@ -133,9 +134,6 @@ impl<E: PartialEq> Skeleton<E> {
         let mut bytes = Vec::with_capacity(kept + PAD);
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
-            if start < at || end < start || end > event.len() || hole == Hole::End {
-                return None;
-            }
             bytes.extend_from_slice(&event[at..start]);
             let kept = bytes.len();
             if !always(hole) {
@@ -151,14 +149,6 @@ impl<E: PartialEq> Skeleton<E> {
         skeleton.len = bytes.len() as u32;
         bytes.resize(bytes.len() + PAD, 0);
         skeleton.bytes = bytes.into_boxed_slice();
-        skeleton.compile(u16::MAX);
-        // Its texts checked, not counted: the reader counted them.
-        let mut none = TextStats::default();
-        // SAFETY: the narrow vector is the baseline's.
-        let read = unsafe { skeleton.read::<Narrow, false>(event, &mut none, &mut None) };
-        if read != Some(event.len()) {
-            return None;
-        }
         skeleton.compile(0);
         Some(skeleton)
     }
@@ -330,6 +320,28 @@ impl<E: PartialEq> Skeleton<E> {
         }
         Some(pos)
     }
+}
+
+/// Whether `holes` are sorted, do not overlap and are within `event`, and each hole's reader
+/// (as [`Skeleton::read`] reads it, texts checked, not counted) ends at the hole's end: then
+/// the skeleton made of `event` reads `event` with all its holes open, its literals being
+/// `event`'s own bytes (what a read of the whole event would check, without comparing them).
+fn holes_read(event: &[u8], holes: &[(usize, usize, Hole)]) -> bool {
+    let mut at = 0;
+    holes.iter().all(|&(start, end, hole)| {
+        let ordered = at <= start && start <= end && end <= event.len();
+        at = end;
+        // SAFETY (the three calls): the narrow vector is the baseline's.
+        let read = match hole {
+            _ if !ordered => None,
+            Hole::Count | Hole::Str => unsafe { string_end::<Narrow>(event, start) },
+            Hole::Blanks => Some(unsafe { blanks_end::<Narrow>(event, start) }),
+            Hole::Num => small_number_end(event, start),
+            Hole::Id => unsafe { id_end::<Narrow>(event, start) },
+            Hole::End => None,
+        };
+        read == Some(end)
+    })
 }
 
 /// The skeletons of one stream.
