@@ -155,6 +155,37 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
+    /// `null` (`None`) or a string without escapes (its bytes, as [`Cursor::plain_string`]);
+    /// anything else gives `None` overall.
+    #[inline]
+    pub fn null_or_plain(&mut self) -> Option<Option<&'a [u8]>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.plain_string().map(Some)
+    }
+
+    /// `null` (`None`) or any string, checked and skipped: where its body starts (for
+    /// `count_string`); anything else gives `None` overall.
+    #[inline]
+    pub fn null_or_string(&mut self) -> Option<Option<usize>> {
+        if self.null() {
+            return Some(None);
+        }
+        if !self.at_string() {
+            return None;
+        }
+        let start = self.pos + 1;
+        self.skip_string()?;
+        Some(Some(start))
+    }
+
+    /// `null` next, eaten.
+    #[inline]
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.literal(b"null").is_some()
+    }
+
     /// Whether the next value is a string (white space skipped).
     #[inline(always)]
     pub fn at_string(&mut self) -> bool {

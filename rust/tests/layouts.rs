@@ -151,7 +151,7 @@ pub(super) const TEXTS: [&str; 8] = [
     "/path/to/file",
 ];
 
-fn usage(rng: &mut Rng) -> J {
+pub(super) fn usage(rng: &mut Rng) -> J {
     let mut fields = vec![
         ("input_tokens", n(rng.below(5000) as u64)),
         ("output_tokens", n(rng.below(900) as u64)),
@@ -172,7 +172,7 @@ fn usage(rng: &mut Rng) -> J {
 }
 
 /// An Anthropic stream: (event type, data) per event.
-fn anthropic_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
+pub(super) fn anthropic_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
     let mut out = vec![(
         "message_start",
         J::Obj(vec![

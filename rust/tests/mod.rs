@@ -7,6 +7,7 @@ mod framing;
 mod layouts;
 mod openai;
 mod responses;
+mod starts;
 mod support;
 mod usage;
 pub mod whatwg;

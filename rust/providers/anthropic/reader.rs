@@ -87,6 +87,8 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
     let mut counted = ex.output_text.continued();
     let mut text = None;
     let (mut kind, mut delta_seen, mut other_fields) = (None, false, false);
+    // A content_block_start whose type comes before its block is read on in this walk.
+    let (mut block, mut block_start) = (None, false);
     let mut c = Cursor::new(data);
     let walked = (|| -> Option<()> {
         let mut more = c.open()?;
@@ -99,6 +101,9 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                     | b"ping"
                     | b"content_block_stop"
                     | b"message_stop") => kind = Some(t),
+                    t @ b"content_block_start" if !other_fields => {
+                        (kind, block_start) = (Some(t), true);
+                    }
                     // Read whole by a reader of its own, which checks all of it again: not
                     // walked further (a message_start's message was checked twice).
                     t @ (b"content_block_start" | b"message_delta" | b"message_start") => {
@@ -108,6 +113,14 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                     _ => return None,
                 },
                 b"type" => return None, // twice: the tree keeps the last
+                b"content_block" if block_start => {
+                    if block.is_some() {
+                        return None; // twice: the tree keeps the last
+                    }
+                    block = Some(content_block(&mut c)?);
+                }
+                // What the block start does not read (a delta included).
+                _ if block_start => c.skip_value()?,
                 b"delta" if !delta_seen => {
                     delta_seen = true;
                     if c.at_object() {
@@ -135,6 +148,12 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
     let Some(kind) = kind.filter(|_| walked.is_some()) else {
         return Walk::Declined;
     };
+    if block_start {
+        return match start_block(ex, data, block.unwrap_or_default()) {
+            Some(()) => Walk::Read(None),
+            None => Walk::Declined,
+        };
+    }
     let mut seen = Seen {
         thinking: false,
         tool_use: false,
@@ -163,6 +182,57 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
     }
     seen.apply(ex);
     Walk::Read(Some(seen))
+}
+
+/// What a content_block_start's block holds that the meter reads: its type, and where its
+/// `text` and `thinking` strings start (`null` and absent alike: `None`).
+#[derive(Default)]
+struct Block<'a> {
+    kind: Option<&'a [u8]>,
+    text: Option<usize>,
+    thinking: Option<usize>,
+}
+
+/// A content_block_start's `content_block`, as [`content_block_start`] reads it: any value
+/// but an object holds nothing; a field it reads twice gives `None` (left to the tree).
+#[inline]
+fn content_block<'a>(c: &mut Cursor<'a>) -> Option<Block<'a>> {
+    let mut block = Block::default();
+    if !c.at_object() {
+        c.skip_value()?;
+        return Some(block);
+    }
+    let mut seen = [false; 3];
+    let mut more = c.open()?;
+    while more {
+        match c.name()? {
+            b"type" => once(&mut block.kind, &mut seen[0], c.null_or_plain()?)?,
+            b"text" => once(&mut block.text, &mut seen[1], c.null_or_string()?)?,
+            b"thinking" => once(&mut block.thinking, &mut seen[2], c.null_or_string()?)?,
+            _ => c.skip_value()?,
+        }
+        more = c.next()?;
+    }
+    Some(block)
+}
+
+/// A content_block_start read whole and valid: its block counted as `count_block` counts it
+/// (a tool block, its name and input, left to the tree). Nothing changes on `None`.
+fn start_block(ex: &mut Facts, data: &[u8], block: Block) -> Option<()> {
+    let (counted, saw_thinking) = match block.kind {
+        Some(b"tool_use" | b"server_tool_use") => return None,
+        Some(b"thinking") => (block.thinking, block.thinking.is_some()),
+        Some(b"redacted_thinking") => (None, true),
+        _ => (block.text, false),
+    };
+    let mut stats = ex.output_text;
+    if let Some(start) = counted {
+        count_string(data, start, &mut stats)?;
+    }
+    ex.output_text = stats;
+    ex.saw_thinking |= saw_thinking;
+    ex.provider = Provider::Anthropic;
+    Some(())
 }
 
 /// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
