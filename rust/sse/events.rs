@@ -227,6 +227,9 @@ pub struct EventBuilder {
     /// The current event outgrew `max_event_bytes`: its data is dropped until the blank line.
     oversized: bool,
     max_event_bytes: usize,
+    /// Data, a type or an oversized line since the last dispatch: not at an event's start,
+    /// where a whole event may be taken (one test instead of `at_event_start`'s three).
+    started: bool,
 }
 
 impl EventBuilder {
@@ -240,13 +243,16 @@ impl EventBuilder {
             retry: None,
             oversized: false,
             max_event_bytes,
+            started: false,
         }
     }
 
     /// Nothing of an event read yet: where a whole event may be taken at once.
     #[inline(always)]
     fn at_event_start(&self) -> bool {
-        self.data.is_empty() && self.event_type.is_empty() && !self.oversized
+        let fresh = self.data.is_empty() && self.event_type.is_empty() && !self.oversized;
+        debug_assert_eq!(self.started, !fresh);
+        !self.started
     }
 
     /// The event under construction, as far as it has come (for salvage at end of stream).
@@ -286,11 +292,13 @@ impl EventBuilder {
         }
         self.data.clear();
         self.event_type.clear();
+        self.started = false;
     }
 
     fn field<S: EventSink>(&mut self, name: &[u8], value: &[u8], sink: &mut S) {
         match name {
             b"data" => {
+                self.started = true;
                 if self.oversized {
                     return;
                 }
@@ -305,6 +313,8 @@ impl EventBuilder {
             b"event" => {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
+                // An empty type (the default) leaves an event not started.
+                self.started = !self.data.is_empty() || !value.is_empty() || self.oversized;
             }
             b"id" => {
                 if !value.contains(&0) {
@@ -395,6 +405,7 @@ impl EventBuilder {
                 self.set_last_event_id();
                 sink.event(&self.event_type, value, &self.last_event_id);
                 self.event_type.clear();
+                self.started = false;
                 return;
             }
         }
@@ -409,6 +420,7 @@ impl EventBuilder {
             self.oversized = false;
             self.data.clear();
             self.event_type.clear();
+            self.started = false;
             sink.oversized_event();
         }
     }
@@ -417,6 +429,7 @@ impl EventBuilder {
         // Only a data line can legitimately be this long; either way the event is unusable.
         self.oversized = true;
         self.data = Vec::new();
+        self.started = true;
     }
 }
 
