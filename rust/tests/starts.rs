@@ -11,7 +11,7 @@ use crate::providers::facts::Provider;
 /// A content block of a random shape.
 fn block(rng: &mut Rng) -> J {
     let text = || s(TEXTS[3]);
-    let fields = match rng.below(14) {
+    let fields = match rng.below(16) {
         0 => vec![
             ("type", s("text")),
             ("text", s(TEXTS[rng.below(TEXTS.len())])),
@@ -41,6 +41,30 @@ fn block(rng: &mut Rng) -> J {
         10 => vec![("type", s("text")), ("text", n(5))],
         11 => vec![("type", s("text")), ("thinking", text())],
         12 => vec![("type", s("server_tool_use")), ("name", s("web_search"))],
+        13 => vec![
+            ("type", s("tool_use")),
+            (
+                "name",
+                [s("get_weather"), NULL, n(4), s("名前 é")][rng.below(4)].clone(),
+            ),
+            (
+                "input",
+                [
+                    J::Obj(vec![]),
+                    J::Obj(vec![("city", s("Paris"))]),
+                    NULL,
+                    J::Arr(vec![]),
+                ][rng.below(4)]
+                .clone(),
+            ),
+        ],
+        14 => vec![
+            ("type", s("tool_use")),
+            ("name", s("a")),
+            ("name", s("b")),
+            ("input", J::Obj(vec![])),
+            ("input", J::Obj(vec![])),
+        ],
         _ => return [NULL, J::Arr(vec![text()]), text(), n(1)][rng.below(4)].clone(),
     };
     J::Obj(fields)

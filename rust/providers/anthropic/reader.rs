@@ -185,12 +185,13 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
 }
 
 /// What a content_block_start's block holds that the meter reads: its type, and where its
-/// `text` and `thinking` strings start (`null` and absent alike: `None`).
+/// `text`, `thinking` and (a tool's) `name` strings start (`null` and absent alike: `None`).
 #[derive(Default)]
 struct Block<'a> {
     kind: Option<&'a [u8]>,
     text: Option<usize>,
     thinking: Option<usize>,
+    name: Option<usize>,
 }
 
 /// A content_block_start's `content_block`, as [`content_block_start`] reads it: any value
@@ -202,13 +203,26 @@ fn content_block<'a>(c: &mut Cursor<'a>) -> Option<Block<'a>> {
         c.skip_value()?;
         return Some(block);
     }
-    let mut seen = [false; 3];
+    let mut seen = [false; 5];
     let mut more = c.open()?;
     while more {
         match c.name()? {
             b"type" => once(&mut block.kind, &mut seen[0], c.null_or_plain()?)?,
             b"text" => once(&mut block.text, &mut seen[1], c.null_or_string()?)?,
             b"thinking" => once(&mut block.thinking, &mut seen[2], c.null_or_string()?)?,
+            b"name" => once(&mut block.name, &mut seen[3], c.null_or_string()?)?,
+            // A tool's input: the tree counts a whole one as JSON text; a streamed block's is
+            // empty (`{}`), and only that is read here.
+            b"input" if c.at_object() => {
+                once(&mut None::<()>, &mut seen[4], Some(()))?;
+                if c.open()? {
+                    return None;
+                }
+            }
+            b"input" => {
+                once(&mut None::<()>, &mut seen[4], Some(()))?;
+                c.skip_value()?;
+            }
             _ => c.skip_value()?,
         }
         more = c.next()?;
@@ -217,10 +231,11 @@ fn content_block<'a>(c: &mut Cursor<'a>) -> Option<Block<'a>> {
 }
 
 /// A content_block_start read whole and valid: its block counted as `count_block` counts it
-/// (a tool block, its name and input, left to the tree). Nothing changes on `None`.
+/// (a tool block: its name; its input is empty). Nothing changes on `None`.
 fn start_block(ex: &mut Facts, data: &[u8], block: Block) -> Option<()> {
+    let tool = matches!(block.kind, Some(b"tool_use" | b"server_tool_use"));
     let (counted, saw_thinking) = match block.kind {
-        Some(b"tool_use" | b"server_tool_use") => return None,
+        _ if tool => (block.name, false),
         Some(b"thinking") => (block.thinking, block.thinking.is_some()),
         Some(b"redacted_thinking") => (None, true),
         _ => (block.text, false),
@@ -231,6 +246,7 @@ fn start_block(ex: &mut Facts, data: &[u8], block: Block) -> Option<()> {
     }
     ex.output_text = stats;
     ex.saw_thinking |= saw_thinking;
+    ex.saw_tool_use |= tool;
     ex.provider = Provider::Anthropic;
     Some(())
 }
