@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension (rust/python/)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeAlias, TypeVar, final
 
 from typing_extensions import Self
@@ -11,6 +11,7 @@ __all__ = [
     "RecordBuilder",
     "SSEDecoder",
     "UsageCore",
+    "WindowStore",
     "parse_usage_raw",
     "text_stats",
 ]
@@ -70,8 +71,8 @@ class UsageCore(ParserSettings):
     def feed(self, chunk: _Chunk, /) -> None: ...
     def _finish_raw(self) -> tuple[Any, ...]: ...
     def _finish_simple(
-        self, builder: RecordBuilder[Any], interrupted: str | None, /
-    ) -> tuple[Any, ...] | None: ...
+        self, builder: RecordBuilder[Any], interrupted: str | None, store: Any, /
+    ) -> Any: ...
 
 def parse_usage_raw(
     body: _Chunk, provider: str = "auto", max_event_bytes: int = ...
@@ -85,3 +86,22 @@ class RecordBuilder(Generic[_T]):
     def __new__(cls, record_class: type[_T], names: tuple[str, ...], /) -> Self: ...
     def build(self, head: Sequence[Any], tail: tuple[Any, ...], /) -> _T:
         """`head`: a tuple or a list."""
+
+@final
+class WindowStore:
+    """What a plain Estimator learned (as the pure `learned._Windows`)."""
+
+    learned: int
+    def __new__(cls, size: int, key_of: Callable[[str | None], str | None], /) -> Self: ...
+    @property
+    def size(self) -> int: ...
+    def add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]], /) -> None: ...
+    def count(self, key: tuple[str, str], /) -> int: ...
+    def ordered(self, key: tuple[str, str], need: int, /) -> list[float] | None: ...
+    def windows(self) -> list[tuple[tuple[str, str], list[float]]]: ...
+    def put(self, key: tuple[str, str], values: Sequence[float], /) -> None: ...
+    def merge(
+        self, windows: Iterable[tuple[tuple[str, str], Sequence[float]]], learned: int, /
+    ) -> None: ...
+    @staticmethod
+    def constants() -> tuple[Any, ...]: ...

@@ -4,8 +4,9 @@
 //! is final, or estimates are off; no iterations or provider cost, which become Python
 //! objects of their own), the record's values follow from the raw record by the rules below,
 //! each the line of `FinishMixin.finish` named beside it; otherwise `None`, and `finish` takes
-//! its general path on the same raw record. The parity suites (native == pure, whose `finish`
-//! always takes the general path) check that the two agree.
+//! its general path on the same raw record. What `Estimator._observe` learns from the record
+//! is learned here too, into the estimator's native `WindowStore`. The parity suites (native
+//! == pure, whose `finish` always takes the general path) check that the two agree.
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -13,8 +14,9 @@ use pyo3::types::{PyBool, PyDict, PyTuple};
 
 use super::record::{
     raw_items, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO,
-    RAW_NOTES, RAW_OUTPUT_STATS, RAW_SHARED, RAW_THINKING, RAW_TOOLS, RAW_USAGE,
+    RAW_NOTES, RAW_SHARED, RAW_USAGE,
 };
+use super::windows::WindowStore;
 use crate::record::{BodyKind, RawRecord, Status};
 
 /// The values `finish` appends to the raw record's first ones, when it would decide them
@@ -58,15 +60,16 @@ fn simple_tail(r: &RawRecord, estimate: bool) -> Option<(bool, bool, bool)> {
     Some((!reported, review, no_request))
 }
 
-/// The record of `r` built by `builder`, with what `_observe` takes of the raw record: the
-/// output stats, thinking and tool use; `None` where `finish` must decide (see above).
+/// The record of `r` built by `builder`, and what `_observe` would learn from it taught to
+/// `store` (a complete record); `None` where `finish` must decide (see above).
 pub(super) fn simple_record<'py>(
     py: Python<'py>,
     builder: &RecordBuilder,
+    store: &WindowStore,
     r: &RawRecord,
     estimate: bool,
     interrupted: Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyTuple>>> {
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Some((no_usage, review, no_request)) = simple_tail(r, estimate) else {
         return Ok(None);
     };
@@ -98,11 +101,9 @@ pub(super) fn simple_record<'py>(
     ];
     let values = raw[..RAW_SHARED].iter().cloned().chain(tail).map(Ok);
     let record = builder.make(py, values)?;
-    let observed = [
-        record,
-        raw[RAW_OUTPUT_STATS].clone(),
-        raw[RAW_THINKING].clone(),
-        raw[RAW_TOOLS].clone(),
-    ];
-    Ok(Some(PyTuple::new(py, observed)?))
+    // `_observe` learns only from complete records.
+    if r.status == Status::Complete {
+        store.learn_simple(py, r)?;
+    }
+    Ok(Some(record))
 }

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+from .model_names import calibration_key
+from .textstats import COEFFICIENTS
 
 # What is learned per model: billed/visible ratios of input, of plain-text output, of output
 # with streamed thinking and of output with tool calls (each its own overheads), and the hidden
@@ -128,6 +132,104 @@ class _Window:
 
     def __iter__(self) -> Iterator[float]:
         return iter(self.recent)
+
+
+class _Windows:
+    """What an Estimator learned: a `_Window` per (calibration key, kind), and how many fair
+    samples were learned in all. The pure store; where the extension is built, its
+    `WindowStore` has the same methods (and learns a parser's usual record in `finish()`
+    without a Python call). The Estimator's lock is held around every call."""
+
+    __slots__ = ("_size", "_windows", "learned")
+
+    def __init__(self, size: int, key_of: Callable[[str | None], str | None] | None = None) -> None:
+        if size < 1:
+            raise ValueError("window must be at least 1")
+        self._size = size
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self.learned = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
+        """Each ((key, kind), value, counted) into its window, in order."""
+        windows = self._windows
+        for window_key, value, counted in samples:
+            window = windows.get(window_key)
+            if window is None:
+                _check_kind(window_key)
+                window = windows[window_key] = _Window(self._size)
+            # window.add(value), inlined (one call less per sample)
+            recent, ordered = window.recent, window.ordered
+            if len(recent) == recent.maxlen:
+                del ordered[bisect_left(ordered, recent[0])]
+            recent.append(value)
+            insort(ordered, value)
+            self.learned += counted
+
+    def count(self, key: tuple[str, str]) -> int:
+        """How many values the window of `key` holds (none for a kind never learned)."""
+        window = self._windows.get(key)
+        return len(window.recent) if window is not None else 0
+
+    def ordered(self, key: tuple[str, str], need: int) -> list[float] | None:
+        """The window's values sorted (a new list), once it holds `need`; else None."""
+        window = self._windows.get(key)
+        if window is None or len(window.recent) < need:
+            return None
+        return list(window.ordered)
+
+    def windows(self) -> list[tuple[tuple[str, str], list[float]]]:
+        """Every window as ((key, kind), values in arrival order)."""
+        return [(key, list(window.recent)) for key, window in self._windows.items()]
+
+    def put(self, key: tuple[str, str], values: Iterable[float]) -> None:
+        """The window of `key` made anew from `values` (the last `size` of them)."""
+        _check_kind(key)
+        self._windows[key] = _Window(self._size, values)
+
+    def merge(self, windows: Iterable[tuple[tuple[str, str], list[float]]], learned: int) -> None:
+        """Windows learned before this store's own, and how many samples they counted: each
+        goes first in its window."""
+        for key, values in windows:
+            _check_kind(key)
+            own = self._windows.get(key)
+            self._windows[key] = _Window(self._size, values + (list(own.recent) if own else []))
+        self.learned += learned
+
+    @staticmethod
+    def constants() -> tuple[Any, ...]:
+        """What the store learns by (as `WindowStore.constants()` gives its own)."""
+        return (
+            list(KINDS),
+            [_LIMITS[kind] for kind in KINDS],
+            [_MIN_BASE.get(kind, MIN_BASE_TOKENS) for kind in KINDS],
+            sorted(_REPORTS_REASONING),
+            list(COEFFICIENTS),
+        )
+
+
+def _check_kind(key: tuple[str, str]) -> None:
+    if key[1] not in _LIMITS:
+        raise ValueError(f"unknown kind {key[1]!r}")
+
+
+def new_store(size: int) -> Any:
+    """An Estimator's store: the extension's `WindowStore` where it is built (`_NativeStore`),
+    else the pure `_Windows`."""
+    if _NativeStore is not None:
+        return _NativeStore(size, calibration_key)
+    return _Windows(size)
+
+
+_NativeStore: Any = None
+if os.environ.get("SSEUSAGE_FAST_PURE") != "1":  # as the package's backend choice
+    try:
+        from .._native import WindowStore as _NativeStore
+    except ImportError:  # the pure backend alone
+        pass
 
 
 def median_with_prior(ordered: list[float], prior: float, weight: int) -> float:

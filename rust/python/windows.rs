@@ -1,0 +1,208 @@
+//! `WindowStore`, what a plain `Estimator` learned (`crate::learn::Learned`) when the extension
+//! is built: the same methods as the pure twin's `learned._Windows`, and the learning of the
+//! usual stream's `finish()` (`learn_simple`) without a Python call. Its lock is held only
+//! around Rust work: no Python runs and no Python object is made under it.
+
+use std::sync::{Mutex, MutexGuard};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::learn::{kind_index, samples, Learned, KINDS};
+use crate::record::RawRecord;
+
+#[pyclass(frozen, module = "sseusage_fast._native")]
+pub struct WindowStore {
+    /// `model_names.calibration_key`, asked once per model name.
+    key_of: Py<PyAny>,
+    inner: Mutex<Learned>,
+}
+
+/// A window's (calibration key, kind), the kind checked.
+fn window_key(key: &Bound<'_, PyTuple>) -> PyResult<(String, usize)> {
+    let (name, kind): (String, String) = key.extract()?;
+    let kind =
+        kind_index(&kind).ok_or_else(|| PyValueError::new_err(format!("unknown kind {kind:?}")))?;
+    Ok((name, kind))
+}
+
+/// A list of Python floats.
+fn float_list<'py>(py: Python<'py>, values: &[f64]) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, values)
+}
+
+impl WindowStore {
+    fn lock(&self) -> MutexGuard<'_, Learned> {
+        // A panic under the lock leaves plain numbers: still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What `Estimator._observe` learns from `r` made without a request, when it is complete
+    /// (the caller checked the rest: see `learn::samples`).
+    pub(super) fn learn_simple(&self, py: Python<'_>, r: &RawRecord) -> PyResult<()> {
+        let Some(model) = r.model.as_deref().filter(|m| !m.is_empty()) else {
+            return Ok(());
+        };
+        let (samples, n) = samples(r);
+        if n == 0 {
+            return Ok(());
+        }
+        let samples = &samples[..n];
+        if self.lock().add_for_model(model, samples) {
+            return Ok(());
+        }
+        // A model name not seen yet: its key from Python, outside the lock.
+        let key: Option<String> = self.key_of.bind(py).call1((model,))?.extract()?;
+        let mut inner = self.lock();
+        inner.remember_key(model, key.as_deref());
+        if let Some(key) = key {
+            for s in samples {
+                inner.add(&key, s.kind, s.value, s.counted);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl WindowStore {
+    #[new]
+    #[pyo3(signature = (size, key_of, /))]
+    fn new(size: usize, key_of: Py<PyAny>) -> PyResult<Self> {
+        if size < 1 {
+            return Err(PyValueError::new_err("window must be at least 1"));
+        }
+        Ok(WindowStore {
+            key_of,
+            inner: Mutex::new(Learned::new(size)),
+        })
+    }
+
+    #[getter]
+    fn size(&self) -> usize {
+        self.lock().size()
+    }
+
+    #[getter]
+    fn get_learned(&self) -> u64 {
+        self.lock().learned
+    }
+
+    #[setter]
+    fn set_learned(&self, value: u64) {
+        self.lock().learned = value;
+    }
+
+    /// Each ((key, kind), value, counted) into its window, in order.
+    #[pyo3(signature = (samples, /))]
+    fn add_all(&self, samples: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut taken = Vec::new();
+        for item in samples.try_iter()? {
+            let (key, value, counted): (Bound<'_, PyTuple>, f64, bool) = item?.extract()?;
+            let (name, kind) = window_key(&key)?;
+            taken.push((name, kind, value, counted));
+        }
+        let mut inner = self.lock();
+        for (name, kind, value, counted) in &taken {
+            inner.add(name, *kind, *value, *counted);
+        }
+        Ok(())
+    }
+
+    /// How many values the window of `key` holds (none for a kind never learned).
+    #[pyo3(signature = (key, /))]
+    fn count(&self, key: &Bound<'_, PyTuple>) -> PyResult<usize> {
+        let (name, kind): (String, String) = key.extract()?;
+        let Some(kind) = kind_index(&kind) else {
+            return Ok(0); // a kind never learned
+        };
+        Ok(self.lock().window(&name, kind).map_or(0, |w| w.len()))
+    }
+
+    /// The window's values sorted (a new list), once it holds `need`; else None.
+    #[pyo3(signature = (key, need, /))]
+    fn ordered<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyTuple>,
+        need: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let (name, kind): (String, String) = key.extract()?;
+        let Some(kind) = kind_index(&kind) else {
+            return Ok(None); // a kind never learned
+        };
+        let values: Option<Vec<f64>> = {
+            let inner = self.lock();
+            inner
+                .window(&name, kind)
+                .filter(|w| w.len() >= need)
+                .map(|w| w.ordered().to_vec())
+        };
+        values.map(|v| float_list(py, &v)).transpose()
+    }
+
+    /// Every window as ((key, kind), values in arrival order).
+    fn windows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let copied: Vec<(String, &'static str, Vec<f64>)> = {
+            let inner = self.lock();
+            inner
+                .windows()
+                .into_iter()
+                .map(|(key, kind, values)| (key.to_owned(), kind, values))
+                .collect()
+        };
+        let items = copied
+            .iter()
+            .map(|(key, kind, values)| {
+                let key = PyTuple::new(py, [key.as_str(), kind])?;
+                PyTuple::new(py, [key.into_any(), float_list(py, values)?.into_any()])
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// The window of `key` made anew from `values` (the last `size` of them).
+    #[pyo3(signature = (key, values, /))]
+    fn put(&self, key: &Bound<'_, PyTuple>, values: Vec<f64>) -> PyResult<()> {
+        let (name, kind) = window_key(key)?;
+        self.lock().put(&name, kind, &values);
+        Ok(())
+    }
+
+    /// Windows learned before this store's own, (key, values) each, and how many samples they
+    /// counted: each goes first in its window.
+    #[pyo3(signature = (windows, learned, /))]
+    fn merge(&self, windows: &Bound<'_, PyAny>, learned: u64) -> PyResult<()> {
+        let mut taken = Vec::new();
+        for item in windows.try_iter()? {
+            let (key, values): (Bound<'_, PyTuple>, Vec<f64>) = item?.extract()?;
+            let (name, kind) = window_key(&key)?;
+            taken.push((name, kind, values));
+        }
+        let mut inner = self.lock();
+        for (name, kind, mut values) in taken {
+            if let Some(own) = inner.window(&name, kind) {
+                values.extend(own.recent());
+            }
+            inner.put(&name, kind, &values);
+        }
+        inner.learned += learned;
+        Ok(())
+    }
+
+    /// The kinds, limits and coefficients this store learns by (a test compares them with
+    /// the pure twin's).
+    #[staticmethod]
+    fn constants(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        use crate::learn::{COEFFICIENTS, LIMITS, MIN_BASE, REPORTS_REASONING};
+        (
+            KINDS.to_vec(),
+            LIMITS.to_vec(),
+            MIN_BASE.to_vec(),
+            REPORTS_REASONING.to_vec(),
+            COEFFICIENTS.to_vec(),
+        )
+            .into_pyobject(py)
+    }
+}
