@@ -34,6 +34,7 @@ const REASONING: usize = 4;
 const OUTPUT_OFFSET: usize = 5;
 const REASONING_PER_TOKEN: usize = 6;
 const OUTPUT_STRUCTURED: usize = 8;
+const REASONING_ENCRYPTED: usize = 10;
 
 /// `learned._LIMITS`, by kind.
 pub(crate) const LIMITS: [(f64, f64); 11] = [
@@ -55,6 +56,12 @@ pub(crate) const MIN_BASE: [f64; 11] = [
 ];
 /// `learned._REPORTS_REASONING`.
 pub(crate) const REPORTS_REASONING: [&str; 3] = ["gemini", "openai", "openai-responses"];
+/// `learned.MIN_SEALED_TOKENS`.
+pub(crate) const MIN_SEALED_TOKENS: f64 = 20.0;
+/// `families.encrypted_reasoning_tokens`'s forms: (fixed characters an item, characters a
+/// token) of Gemini's signatures, and of everyone else's (OpenAI's) items.
+pub(crate) const SEALED_GEMINI: (u64, f64) = (66, 5.1);
+pub(crate) const SEALED_OTHERS: (u64, f64) = (980, 6.5);
 /// `textstats.COEFFICIENTS`, in `STAT_FIELDS` order.
 pub(crate) const COEFFICIENTS: [f64; 7] = [0.788, 0.0346, 0.155, 0.784, 1.063, 0.732, 0.753];
 
@@ -104,16 +111,33 @@ pub(crate) struct Sample {
     pub(crate) counted: bool,
 }
 
+/// `families.encrypted_reasoning_tokens`: the hidden reasoning the encrypted items' length
+/// says, None without items.
+fn sealed_tokens(r: &RawRecord) -> Option<f64> {
+    let (chars, items) = (r.encrypted_reasoning.chars, r.encrypted_reasoning.items);
+    if items == 0 {
+        return None;
+    }
+    let (fixed, per_token) = if r.provider == Some("gemini") {
+        SEALED_GEMINI
+    } else {
+        SEALED_OTHERS
+    };
+    // Python's ints: the difference may be negative (then 0.0).
+    let tokens = (chars as i128 - i128::from(fixed) * i128::from(items)) as f64 / per_token;
+    Some(if tokens > 0.0 { tokens } else { 0.0 })
+}
+
 /// What `Estimator._observe` learns from a complete record made without a request (no input
-/// stats, nothing estimated, no server tools offered, no output schema) and without encrypted
-/// reasoning, in its order; at most three. The caller checks the status and those conditions.
+/// stats, nothing estimated, no server tools offered, no output schema), in its order; at
+/// most four. The caller checks the status and those conditions.
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // `not base < min_base`, as Python writes it
-pub(crate) fn samples(r: &RawRecord) -> ([Sample; 3], usize) {
+pub(crate) fn samples(r: &RawRecord) -> ([Sample; 4], usize) {
     let mut out = [Sample {
         kind: 0,
         value: 0.0,
         counted: false,
-    }; 3];
+    }; 4];
     let mut n = 0;
     let mut push = |kind: usize, value: f64, counted: bool| {
         out[n] = Sample {
@@ -176,6 +200,17 @@ pub(crate) fn samples(r: &RawRecord) -> ([Sample; 3], usize) {
             push(REASONING_PER_TOKEN, per_token, false);
         }
     }
+    // The reported reasoning against what the encrypted items say (read only where there is
+    // reasoning to learn against).
+    if let Some(reasoning) = t.reasoning.filter(|&n| n != 0) {
+        if let Some(sealed) = sealed_tokens(r).filter(|&s| s >= MIN_SEALED_TOKENS) {
+            push(
+                REASONING_ENCRYPTED,
+                ratio(REASONING_ENCRYPTED, reasoning as f64 / sealed),
+                false,
+            );
+        }
+    }
     (out, n)
 }
 
@@ -184,13 +219,16 @@ type Kinds = [Option<Window>; KINDS.len()];
 
 /// An estimator's learned state: a window per (calibration key, kind), how many fair samples
 /// were learned in all, and the calibration keys of the model names seen (worked out in
-/// Python, remembered here).
+/// Python, remembered here as the place of the key's windows: one lookup a record).
 #[derive(Debug)]
 pub(crate) struct Learned {
     size: usize,
-    windows: HashMap<Box<str>, Kinds>,
+    /// Each calibration key's windows, and where they are in `slots`.
+    slots: Vec<(Box<str>, Kinds)>,
+    places: HashMap<Box<str>, usize>,
     pub(crate) learned: u64,
-    keys: HashMap<Box<str>, Option<Box<str>>>,
+    /// A model name's key, as its place in `slots` (None: the name has no key).
+    keys: HashMap<Box<str>, Option<usize>>,
 }
 
 /// How many model names' keys are remembered (as `calibration_key`'s cache).
@@ -200,7 +238,8 @@ impl Learned {
     pub(crate) fn new(size: usize) -> Self {
         Learned {
             size: size.max(1),
-            windows: HashMap::new(),
+            slots: Vec::new(),
+            places: HashMap::new(),
             learned: 0,
             keys: HashMap::new(),
         }
@@ -210,59 +249,67 @@ impl Learned {
         self.size
     }
 
+    /// The place of `key`'s windows, made when missing.
+    fn place(&mut self, key: &str) -> usize {
+        if let Some(&at) = self.places.get(key) {
+            return at;
+        }
+        self.slots.push((key.into(), Default::default()));
+        self.places.insert(key.into(), self.slots.len() - 1);
+        self.slots.len() - 1
+    }
+
+    /// `model`'s calibration key (`None`: it has none) remembered.
     pub(crate) fn remember_key(&mut self, model: &str, key: Option<&str>) {
         if self.keys.len() < MAX_KEYS {
-            self.keys.insert(model.into(), key.map(Into::into));
+            let at = key.map(|key| self.place(key));
+            self.keys.insert(model.into(), at);
         }
     }
 
-    fn kinds<'a>(windows: &'a mut HashMap<Box<str>, Kinds>, key: &str) -> &'a mut Kinds {
-        if !windows.contains_key(key) {
-            windows.insert(key.into(), Default::default());
-        }
-        windows.get_mut(key).expect("inserted above")
-    }
-
-    /// `_add_all`: each sample into its window, made when missing.
-    pub(crate) fn add(&mut self, key: &str, kind: usize, value: f64, counted: bool) {
+    fn add_at(&mut self, at: usize, kind: usize, value: f64, counted: bool) {
         let size = self.size;
-        let slot = &mut Self::kinds(&mut self.windows, key)[kind];
+        let slot = &mut self.slots[at].1[kind];
         slot.get_or_insert_with(|| Window::new(size, &[]))
             .add(value);
         self.learned += u64::from(counted);
     }
 
+    /// `_add_all`: each sample into its window, made when missing.
+    pub(crate) fn add(&mut self, key: &str, kind: usize, value: f64, counted: bool) {
+        let at = self.place(key);
+        self.add_at(at, kind, value, counted);
+    }
+
     /// What `samples` gives, under the remembered key of `model`; false when `model`'s key is
     /// not remembered (nothing added then).
     pub(crate) fn add_for_model(&mut self, model: &str, samples: &[Sample]) -> bool {
-        let Some(key) = self.keys.get(model) else {
+        let Some(&at) = self.keys.get(model) else {
             return false;
         };
-        if let Some(key) = key {
-            let kinds = Self::kinds(&mut self.windows, key);
+        if let Some(at) = at {
             for s in samples {
-                let window = kinds[s.kind].get_or_insert_with(|| Window::new(self.size, &[]));
-                window.add(s.value);
-                self.learned += u64::from(s.counted);
+                self.add_at(at, s.kind, s.value, s.counted);
             }
         }
         true
     }
 
     pub(crate) fn window(&self, key: &str, kind: usize) -> Option<&Window> {
-        self.windows.get(key).and_then(|kinds| kinds[kind].as_ref())
+        let at = *self.places.get(key)?;
+        self.slots[at].1[kind].as_ref()
     }
 
     /// The window of (key, kind) replaced by one of `values` (the last `size` of them).
     pub(crate) fn put(&mut self, key: &str, kind: usize, values: &[f64]) {
-        let size = self.size;
-        Self::kinds(&mut self.windows, key)[kind] = Some(Window::new(size, values));
+        let at = self.place(key);
+        self.slots[at].1[kind] = Some(Window::new(self.size, values));
     }
 
     /// Every window, with its values in arrival order.
     pub(crate) fn windows(&self) -> Vec<(&str, &'static str, Vec<f64>)> {
         let mut out = Vec::new();
-        for (key, kinds) in &self.windows {
+        for (key, kinds) in &self.slots {
             for (kind, window) in kinds.iter().enumerate() {
                 if let Some(w) = window {
                     out.push((&**key, KINDS[kind], w.recent().collect()));

@@ -135,6 +135,8 @@ pub(super) const RAW_USAGE: usize = 18;
 pub(super) const RAW_NOTES: usize = 19;
 pub(super) const RAW_AUDIO_INPUT: usize = 27;
 pub(super) const RAW_AUDIO_OUTPUT: usize = 28;
+pub(super) const RAW_ITERATIONS: usize = 29;
+pub(super) const RAW_PROVIDER_COST: usize = 30;
 pub(super) const RAW_GEO: usize = 31;
 pub(super) const RAW_FRAMING: usize = 32;
 

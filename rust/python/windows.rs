@@ -195,13 +195,21 @@ impl WindowStore {
     /// the pure twin's).
     #[staticmethod]
     fn constants(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-        use crate::learn::{COEFFICIENTS, LIMITS, MIN_BASE, REPORTS_REASONING};
+        use crate::learn::{
+            COEFFICIENTS, LIMITS, MIN_BASE, MIN_SEALED_TOKENS, REPORTS_REASONING, SEALED_GEMINI,
+            SEALED_OTHERS,
+        };
         (
             KINDS.to_vec(),
             LIMITS.to_vec(),
             MIN_BASE.to_vec(),
             REPORTS_REASONING.to_vec(),
             COEFFICIENTS.to_vec(),
+            (
+                MIN_SEALED_TOKENS,
+                [("gemini", SEALED_GEMINI)],
+                SEALED_OTHERS,
+            ),
         )
             .into_pyobject(py)
     }

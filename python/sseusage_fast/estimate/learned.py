@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from . import families
 from .model_names import calibration_key
 from .textstats import COEFFICIENTS
 
@@ -202,12 +203,14 @@ class _Windows:
     @staticmethod
     def constants() -> tuple[Any, ...]:
         """What the store learns by (as `WindowStore.constants()` gives its own)."""
+        others = (families.ENCRYPTED_ITEM_CHARS, families.ENCRYPTED_CHARS_PER_TOKEN)
         return (
             list(KINDS),
             [_LIMITS[kind] for kind in KINDS],
             [_MIN_BASE.get(kind, MIN_BASE_TOKENS) for kind in KINDS],
             sorted(_REPORTS_REASONING),
             list(COEFFICIENTS),
+            (MIN_SEALED_TOKENS, sorted(families._SEALED_FORM.items()), others),
         )
 
 
