@@ -306,7 +306,11 @@ def test_the_stores_keep_the_same_windows(seed: int) -> None:
         assert repr(windows[0]) == repr(windows[1])
         for key in keys:
             need = rng.randint(0, size + 1)
-            assert repr(stores[0].ordered(key, need)) == repr(stores[1].ordered(key, need))
+            prior, weight = rng.choice(values), rng.randint(0, 2)
+            assert repr(stores[0].median(key, need, prior, weight)) == repr(
+                stores[1].median(key, need, prior, weight)
+            )
+            assert repr(stores[0].spread(key, need)) == repr(stores[1].spread(key, need))
             assert stores[0].count(key) == stores[1].count(key)
         assert stores[0].learned == stores[1].learned
 
@@ -333,4 +337,5 @@ def test_the_stores_keep_the_same_windows(seed: int) -> None:
             s.add_all([(("a", "no such kind"), 1.0, True)])
         # Read, a kind never learned has an empty window.
         assert s.count(("a", "no such kind")) == 0
-        assert s.ordered(("a", "no such kind"), 0) is None
+        assert s.median(("a", "no such kind"), 0) is None
+        assert s.spread(("a", "no such kind"), 0) is None

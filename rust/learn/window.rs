@@ -76,8 +76,38 @@ impl Window {
         self.recent.len()
     }
 
+    #[cfg(test)]
     pub(crate) fn ordered(&self) -> &[f64] {
         &self.ordered
+    }
+
+    /// `median_with_prior` of the window: its median with `prior` counted as `weight` values
+    /// more (`_Window.median` without); None for no values at all.
+    pub(crate) fn median(&self, prior: f64, weight: usize) -> Option<f64> {
+        fn middle(o: &[f64]) -> Option<f64> {
+            let mid = o.len() / 2;
+            match o.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(o[mid]),
+                _ => Some((o[mid - 1] + o[mid]) / 2.0),
+            }
+        }
+        if weight == 0 {
+            return middle(&self.ordered);
+        }
+        let mut ordered = self.ordered.clone();
+        for _ in 0..weight {
+            ordered.insert(bisect_right(&ordered, prior), prior);
+        }
+        middle(&ordered)
+    }
+
+    /// `Estimator.spread`'s picks: the values at 5% and 95% of the sorted window.
+    pub(crate) fn spread(&self) -> Option<(f64, f64)> {
+        let last = self.ordered.len().checked_sub(1)?;
+        // int(0.05 * last): the product is not negative, so truncation is Python's int().
+        let at = (0.05 * last as f64) as usize;
+        Some((self.ordered[at], self.ordered[last - at]))
     }
 
     pub(crate) fn recent(&self) -> impl Iterator<Item = f64> + '_ {
@@ -97,7 +127,11 @@ mod tests {
         }
         assert_eq!(w.recent().collect::<Vec<_>>(), vec![2.0, 2.0, 9.0]);
         assert_eq!(w.ordered(), &[2.0, 2.0, 9.0]);
+        assert_eq!(w.median(0.0, 0), Some(2.0));
+        assert_eq!(w.median(9.0, 2), Some(9.0)); // 2, 2, 9, 9, 9
+        assert_eq!(w.spread(), Some((2.0, 9.0)));
         let w = Window::new(2, &[3.0, 1.0, 2.0]);
         assert_eq!(w.ordered(), &[1.0, 2.0]);
+        assert_eq!(w.median(0.0, 0), Some(1.5));
     }
 }

@@ -120,26 +120,35 @@ impl WindowStore {
         Ok(self.lock().window(&name, kind).map_or(0, |w| w.len()))
     }
 
-    /// The window's values sorted (a new list), once it holds `need`; else None.
-    #[pyo3(signature = (key, need, /))]
-    fn ordered<'py>(
+    /// The window's median with `prior` counted as `weight` values more, once it holds `need`
+    /// values; else None.
+    #[pyo3(signature = (key, need, prior = 0.0, weight = 0, /))]
+    fn median(
         &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyTuple>,
+        key: &Bound<'_, PyTuple>,
         need: usize,
-    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        prior: f64,
+        weight: usize,
+    ) -> PyResult<Option<f64>> {
         let (name, kind): (String, String) = key.extract()?;
         let Some(kind) = kind_index(&kind) else {
             return Ok(None); // a kind never learned
         };
-        let values: Option<Vec<f64>> = {
-            let inner = self.lock();
-            inner
-                .window(&name, kind)
-                .filter(|w| w.len() >= need)
-                .map(|w| w.ordered().to_vec())
+        let inner = self.lock();
+        let window = inner.window(&name, kind).filter(|w| w.len() >= need);
+        Ok(window.and_then(|w| w.median(prior, weight)))
+    }
+
+    /// The window's values at 5% and 95% of its order, once it holds `need`; else None.
+    #[pyo3(signature = (key, need, /))]
+    fn spread(&self, key: &Bound<'_, PyTuple>, need: usize) -> PyResult<Option<(f64, f64)>> {
+        let (name, kind): (String, String) = key.extract()?;
+        let Some(kind) = kind_index(&kind) else {
+            return Ok(None); // a kind never learned
         };
-        values.map(|v| float_list(py, &v)).transpose()
+        let inner = self.lock();
+        let window = inner.window(&name, kind).filter(|w| w.len() >= need);
+        Ok(window.and_then(|w| w.spread()))
     }
 
     /// Every window as ((key, kind), values in arrival order).

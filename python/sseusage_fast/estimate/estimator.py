@@ -34,7 +34,6 @@ from .learned import (
     _count,
     _family_key,
     _ratio,
-    median_with_prior,
     new_store,
     structured,
 )
@@ -84,11 +83,6 @@ class Estimator:
             key = _family_key(key)
         return key, kind
 
-    def _ordered(self, key: tuple[str, str], need: int) -> list[float] | None:
-        # The window's values sorted (a copy) once it holds `need` samples.
-        with self._lock:
-            return self._ratios.ordered(key, need)  # type: ignore[no-any-return]
-
     def ratio(
         self,
         model: str | None,
@@ -105,12 +99,10 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        ordered = self._ordered(key, self._min_samples)
-        if ordered is None:
-            return None
-        if prior is None:
-            return median_with_prior(ordered, 0.0, 0)  # half the window may be odd
-        return median_with_prior(ordered, prior, 1)
+        with self._lock:
+            if prior is None:
+                return self._ratios.median(key, self._min_samples)  # type: ignore[no-any-return]
+            return self._ratios.median(key, self._min_samples, float(prior), 1)  # type: ignore[no-any-return]
 
     def offset(self, model: str | None, kind: str, prior: float) -> float | None:
         """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
@@ -119,10 +111,9 @@ class Estimator:
         key = self._window_key(model, kind, False)
         if key is None:
             return None
-        ordered = self._ordered(key, self._min_samples)
-        if ordered is None:
-            return None
-        return median_with_prior(ordered, prior, _PRIOR_WEIGHT.get(kind, 1))
+        weight = _PRIOR_WEIGHT.get(kind, 1)
+        with self._lock:
+            return self._ratios.median(key, self._min_samples, float(prior), weight)  # type: ignore[no-any-return]
 
     def spread(
         self, model: str | None, kind: str = "output", *, family: bool = False
@@ -133,11 +124,8 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        ordered = self._ordered(key, max(self._min_samples, SPREAD_SAMPLES))
-        if ordered is None:
-            return None
-        last = len(ordered) - 1
-        return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
+        with self._lock:
+            return self._ratios.spread(key, max(self._min_samples, SPREAD_SAMPLES))  # type: ignore[no-any-return]
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""

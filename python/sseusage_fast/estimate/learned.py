@@ -175,12 +175,26 @@ class _Windows:
         window = self._windows.get(key)
         return len(window.recent) if window is not None else 0
 
-    def ordered(self, key: tuple[str, str], need: int) -> list[float] | None:
-        """The window's values sorted (a new list), once it holds `need`; else None."""
+    def median(
+        self, key: tuple[str, str], need: int, prior: float = 0.0, weight: int = 0
+    ) -> float | None:
+        """The window's median with `prior` counted as `weight` values more, once it holds
+        `need` values; else None."""
         window = self._windows.get(key)
         if window is None or len(window.recent) < need:
             return None
-        return list(window.ordered)
+        if not weight:
+            return window.median()
+        return median_with_prior(list(window.ordered), prior, weight)
+
+    def spread(self, key: tuple[str, str], need: int) -> tuple[float, float] | None:
+        """The window's values at 5% and 95% of its order, once it holds `need`; else None."""
+        window = self._windows.get(key)
+        if window is None or len(window.recent) < need:
+            return None
+        ordered = window.ordered
+        last = len(ordered) - 1
+        return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
 
     def windows(self) -> list[tuple[tuple[str, str], list[float]]]:
         """Every window as ((key, kind), values in arrival order)."""
