@@ -128,13 +128,16 @@ def test_the_shortcut_is_taken_where_nothing_is_estimated() -> None:
         records(Counting, body, est)
     assert sum(taken) > len(taken) // 2, (sum(taken), len(taken))
     assert not all(taken)  # the cut streams estimate their output: the general path
-    # With a request body, or an Estimator subclass, the general path: never called.
+    # With a request body the core declines (it checks the request itself); with an
+    # Estimator subclass it is never called: the general path both times.
     taken.clear()
     records(Counting, ANTHROPIC + ANTHROPIC_END, est, request={"messages": []})
+    assert taken == [False]
 
     class Sub(Estimator):
         pass
 
+    taken.clear()
     records(Counting, ANTHROPIC + ANTHROPIC_END, Sub())
     assert taken == []
 

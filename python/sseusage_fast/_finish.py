@@ -103,18 +103,18 @@ class FinishMixin:
         # The process-wide default, read without a call to `default_estimator()` once it
         # exists (the call costs more than any line here).
         estimator = self._estimator or _estimator_module._default or default_estimator()
-        request = self._request
         simple = self._finish_simple
-        if simple is not None and request is None and type(estimator) is Estimator:
-            # No request, a plain Estimator: where nothing is to be estimated, the core builds
-            # the record this method would (the parity suites check it against the pure twin,
-            # which always takes the path below).
-            # The core learns what `_observe` would from the record, into the estimator's
-            # store (None here where the store is not the extension's).
+        if simple is not None and type(estimator) is Estimator:
+            # No request (the core checks), a plain Estimator: where nothing is to be
+            # estimated, the core builds the record this method would and learns what
+            # `_observe` would from it, into the estimator's store (None here where the store
+            # is not the extension's). The parity suites check it against the pure twin,
+            # which always takes the path below.
             done = simple(self._record_builder, interrupted, estimator._ratios)
             if done is not None:
                 self._record = done
                 return done  # type: ignore[no-any-return]
+        request = self._request
         # One function, once per request: the record built here rather than in a helper of
         # six arguments that returns two values (a tenth of the cost of `finish`).
         raw = self._finish_raw()  # type: ignore[attr-defined]  # the core's
