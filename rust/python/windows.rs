@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::learn::{kind_index, samples, Learned, KINDS};
 use crate::record::RawRecord;
@@ -24,6 +24,14 @@ fn window_key(key: &Bound<'_, PyTuple>) -> PyResult<(String, usize)> {
     let (name, kind): (String, String) = key.extract()?;
     let kind =
         kind_index(&kind).ok_or_else(|| PyValueError::new_err(format!("unknown kind {kind:?}")))?;
+    Ok((name, kind))
+}
+
+/// A window's (calibration key, kind) to read: the key as given (its text borrowed, not
+/// copied), and the kind's index, None for a kind never learned.
+fn read_key<'py>(key: &Bound<'py, PyTuple>) -> PyResult<(Bound<'py, PyString>, Option<usize>)> {
+    let (name, kind): (Bound<'py, PyString>, Bound<'py, PyString>) = key.extract()?;
+    let kind = kind_index(kind.to_str()?);
     Ok((name, kind))
 }
 
@@ -113,11 +121,12 @@ impl WindowStore {
     /// How many values the window of `key` holds (none for a kind never learned).
     #[pyo3(signature = (key, /))]
     fn count(&self, key: &Bound<'_, PyTuple>) -> PyResult<usize> {
-        let (name, kind): (String, String) = key.extract()?;
-        let Some(kind) = kind_index(&kind) else {
+        let (name, kind) = read_key(key)?;
+        let Some(kind) = kind else {
             return Ok(0); // a kind never learned
         };
-        Ok(self.lock().window(&name, kind).map_or(0, |w| w.len()))
+        let name = name.to_str()?;
+        Ok(self.lock().window(name, kind).map_or(0, |w| w.len()))
     }
 
     /// The window's median with `prior` counted as `weight` values more, once it holds `need`
@@ -130,24 +139,26 @@ impl WindowStore {
         prior: f64,
         weight: usize,
     ) -> PyResult<Option<f64>> {
-        let (name, kind): (String, String) = key.extract()?;
-        let Some(kind) = kind_index(&kind) else {
+        let (name, kind) = read_key(key)?;
+        let Some(kind) = kind else {
             return Ok(None); // a kind never learned
         };
+        let name = name.to_str()?;
         let inner = self.lock();
-        let window = inner.window(&name, kind).filter(|w| w.len() >= need);
+        let window = inner.window(name, kind).filter(|w| w.len() >= need);
         Ok(window.and_then(|w| w.median(prior, weight)))
     }
 
     /// The window's values at 5% and 95% of its order, once it holds `need`; else None.
     #[pyo3(signature = (key, need, /))]
     fn spread(&self, key: &Bound<'_, PyTuple>, need: usize) -> PyResult<Option<(f64, f64)>> {
-        let (name, kind): (String, String) = key.extract()?;
-        let Some(kind) = kind_index(&kind) else {
+        let (name, kind) = read_key(key)?;
+        let Some(kind) = kind else {
             return Ok(None); // a kind never learned
         };
+        let name = name.to_str()?;
         let inner = self.lock();
-        let window = inner.window(&name, kind).filter(|w| w.len() >= need);
+        let window = inner.window(name, kind).filter(|w| w.len() >= need);
         Ok(window.and_then(|w| w.spread()))
     }
 
