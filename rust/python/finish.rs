@@ -92,7 +92,7 @@ pub(super) fn simple_record<'py>(
     if !builder.fields_known {
         return Ok(None);
     }
-    let raw: RawItems<'py> = raw_items(py, r)?;
+    let raw: RawItems<'py> = raw_items(py, r, false)?;
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
     let reasons = if no_request {
         PyTuple::new(py, [intern!(py, "no_request")])?
