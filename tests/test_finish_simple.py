@@ -20,6 +20,7 @@ from capture_index import load_captures
 from sseusage_fast import pure
 from sseusage_fast.estimate import Estimator
 from sseusage_fast.estimate.learned import _Windows
+from sseusage_fast.estimate.model_names import calibration_key
 
 native: ModuleType = pytest.importorskip("sseusage_fast.native")
 _native: ModuleType = pytest.importorskip("sseusage_fast._native")
@@ -68,6 +69,14 @@ class NoShortcut(native.UsageParser):  # type: ignore[misc, name-defined]
     _finish_simple = None
 
 
+def native_estimator(window: int = 64) -> Estimator:
+    """An Estimator with the extension's store (which the core's path needs), whatever
+    `SSEUSAGE_FAST_PURE` chose."""
+    est = Estimator(window=window)
+    est._ratios = _native.WindowStore(window, calibration_key)
+    return est
+
+
 def pure_estimator(window: int = 64) -> Estimator:
     """An Estimator with the pure store (`learned._Windows`) whatever is built."""
     est = Estimator(window=window)
@@ -98,7 +107,7 @@ def bodies() -> list[tuple[str, bytes]]:
     ids=["default", "estimate-off", "interrupted", "anthropic"],
 )
 def test_the_cores_record_is_the_general_paths(kwargs: dict[str, Any]) -> None:
-    fast_est, slow_est, pure_est = Estimator(), Estimator(), pure_estimator()
+    fast_est, slow_est, pure_est = native_estimator(), Estimator(), pure_estimator()
     for name, body in bodies():
         fast = records(native.UsageParser, body, fast_est, **kwargs)
         slow = records(NoShortcut, body, slow_est, **kwargs)
@@ -123,7 +132,7 @@ def test_the_shortcut_is_taken_where_nothing_is_estimated() -> None:
             taken.append(done is not None)
             return done
 
-    est = Estimator()
+    est = native_estimator()
     for _, body in bodies():
         records(Counting, body, est)
     assert sum(taken) > len(taken) // 2, (sum(taken), len(taken))
@@ -254,7 +263,7 @@ def openai_body(rng: random.Random) -> bytes:
 @pytest.mark.parametrize("window", [1, 3, 64])
 def test_random_streams_teach_both_stores_the_same(window: int) -> None:
     rng = random.Random(window)
-    fast_est, slow_est = Estimator(window=window), Estimator(window=window)
+    fast_est, slow_est = native_estimator(window), Estimator(window=window)
     pure_est = pure_estimator(window)
     taken = 0
     for _ in range(600):
@@ -295,7 +304,6 @@ def test_the_stores_learn_by_the_same_constants() -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_the_stores_keep_the_same_windows(seed: int) -> None:
     from sseusage_fast.estimate.learned import KINDS
-    from sseusage_fast.estimate.model_names import calibration_key
 
     rng = random.Random(seed)
     size = rng.randint(1, 6)
