@@ -313,7 +313,7 @@ def test_the_stores_keep_the_same_windows(seed: int) -> None:
     keys = [(m, k) for m in ("a", "b") for k in rng.sample(KINDS, 3)]
 
     def same() -> None:
-        windows = [sorted(s.windows(), key=repr) for s in stores]
+        windows = [sorted(s.snapshot()[0], key=repr) for s in stores]
         assert repr(windows[0]) == repr(windows[1])
         for key in keys:
             need = rng.randint(0, size + 1)

@@ -1,7 +1,8 @@
 //! `WindowStore`, what a plain `Estimator` learned (`crate::learn::Learned`) when the extension
 //! is built: the same methods as the pure twin's `learned._Windows`, and the learning of the
-//! usual stream's `finish()` (`learn_simple`) without a Python call. Its lock is held only
-//! around Rust work: no Python runs and no Python object is made under it.
+//! usual stream's `finish()` (`learn_simple`) without a Python call. Each method is one step
+//! under its lock (an Estimator takes none of its own), held only around Rust work: no
+//! Python runs and no Python object is made under it.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -34,6 +35,9 @@ fn read_key<'py>(key: &Bound<'py, PyTuple>) -> PyResult<(Bound<'py, PyString>, O
     let kind = kind_index(kind.to_str()?);
     Ok((name, kind))
 }
+
+/// A window copied out of the store: its key, kind and values in arrival order.
+type Copied = (String, &'static str, Vec<f64>);
 
 /// A list of Python floats.
 fn float_list<'py>(py: Python<'py>, values: &[f64]) -> PyResult<Bound<'py, PyList>> {
@@ -162,15 +166,17 @@ impl WindowStore {
         Ok(window.and_then(|w| w.spread()))
     }
 
-    /// Every window as ((key, kind), values in arrival order).
-    fn windows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let copied: Vec<(String, &'static str, Vec<f64>)> = {
+    /// Every window as ((key, kind), values in arrival order), and the count learned, at one
+    /// moment.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyList>, u64)> {
+        let (copied, learned): (Vec<Copied>, u64) = {
             let inner = self.lock();
-            inner
+            let windows = inner
                 .windows()
                 .into_iter()
                 .map(|(key, kind, values)| (key.to_owned(), kind, values))
-                .collect()
+                .collect();
+            (windows, inner.learned)
         };
         let items = copied
             .iter()
@@ -179,7 +185,7 @@ impl WindowStore {
                 PyTuple::new(py, [key.into_any(), float_list(py, values)?.into_any()])
             })
             .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        Ok((PyList::new(py, items)?, learned))
     }
 
     /// The window of `key` made anew from `values` (the last `size` of them).

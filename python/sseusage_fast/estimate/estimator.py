@@ -54,16 +54,15 @@ class Estimator:
             raise ValueError("window must be at least 1")
         self._window = window
         self._min_samples = max(1, min_samples)
-        self._lock = threading.Lock()
         # The learned ratio of a (model, kind) is the median of its window, once the window
         # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
         # The windows and the count of samples learned are in a store (`learned._Windows`,
-        # or the extension's `WindowStore`, which a parser's `finish()` teaches directly).
+        # or the extension's `WindowStore`, which a parser's `finish()` teaches directly):
+        # each of its methods is one step under its own lock.
         self._ratios = new_store(window)
 
     def __repr__(self) -> str:
-        with self._lock:
-            windows, learned = self._ratios.windows(), self._ratios.learned
+        windows, learned = self._ratios.snapshot()
         keys = sorted(f"{m}/{k}" for (m, k), w in windows if len(w) >= self._min_samples)
         return f"Estimator(calibrated={keys}, learned={learned})"
 
@@ -99,10 +98,9 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        with self._lock:
-            if prior is None:
-                return self._ratios.median(key, self._min_samples)  # type: ignore[no-any-return]
-            return self._ratios.median(key, self._min_samples, float(prior), 1)  # type: ignore[no-any-return]
+        if prior is None:
+            return self._ratios.median(key, self._min_samples)  # type: ignore[no-any-return]
+        return self._ratios.median(key, self._min_samples, float(prior), 1)  # type: ignore[no-any-return]
 
     def offset(self, model: str | None, kind: str, prior: float) -> float | None:
         """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
@@ -112,8 +110,7 @@ class Estimator:
         if key is None:
             return None
         weight = _PRIOR_WEIGHT.get(kind, 1)
-        with self._lock:
-            return self._ratios.median(key, self._min_samples, float(prior), weight)  # type: ignore[no-any-return]
+        return self._ratios.median(key, self._min_samples, float(prior), weight)  # type: ignore[no-any-return]
 
     def spread(
         self, model: str | None, kind: str = "output", *, family: bool = False
@@ -124,20 +121,17 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        with self._lock:
-            return self._ratios.spread(key, max(self._min_samples, SPREAD_SAMPLES))  # type: ignore[no-any-return]
+        return self._ratios.spread(key, max(self._min_samples, SPREAD_SAMPLES))  # type: ignore[no-any-return]
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""
         key = calibration_key(model)
-        with self._lock:
-            return self._ratios.count((key or "", kind))  # type: ignore[no-any-return]
+        return self._ratios.count((key or "", kind))  # type: ignore[no-any-return]
 
     @property
     def learned(self) -> int:
         """How many fair samples were learned in total (including ones since pushed out)."""
-        with self._lock:
-            return self._ratios.learned  # type: ignore[no-any-return]
+        return self._ratios.learned  # type: ignore[no-any-return]
 
     def estimate(
         self, stats: Sequence[int], *, model: str | None = None, kind: str = "output"
@@ -420,13 +414,8 @@ class Estimator:
         self._add_all((((key, "input:tools"), _count("input:tools", round(extra)), False),))
 
     def _add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
-        # `_add` of each (window, value, counted), under one lock.
-        lock = self._lock
-        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
-        try:
-            self._ratios.add_all(samples)
-        finally:
-            lock.release()
+        # `_add` of each (window, value, counted), in one step of the store.
+        self._ratios.add_all(samples)
 
     def _learn(
         self,
@@ -458,8 +447,7 @@ class Estimator:
 
     def to_json(self) -> str:
         """The learned state, as JSON (window size and the ratios of each model and kind)."""
-        with self._lock:
-            windows, learned = self._ratios.windows(), self._ratios.learned
+        windows, learned = self._ratios.snapshot()
         models: dict[str, dict[str, list[float]]] = {}
         for (key, kind), values in sorted(windows):
             models.setdefault(key, {})[kind] = values
@@ -471,10 +459,8 @@ class Estimator:
         come first: its samples go before this estimator's own in each window."""
         if older is self:
             return
-        with older._lock:
-            saved, learned = older._ratios.windows(), older._ratios.learned
-        with self._lock:
-            self._ratios.merge(saved, learned)
+        saved, learned = older._ratios.snapshot()
+        self._ratios.merge(saved, learned)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Estimator:
