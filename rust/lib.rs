@@ -10,7 +10,8 @@
 //!    one dispatch point (SSE2 / AVX2, `SSEUSAGE_FAST_SIMD=sse2` forces the baseline).
 //!    `textstats`: counts of streamed text, for estimating tokens when usage is missing.
 //! 4. `providers`: one folder per provider; each writes what it reads into `Facts` (a leaf).
-//! 5. `record`: token buckets, status, the raw record.
+//! 5. `record`: token buckets, status, the raw record. `learn`: what the estimator learns from
+//!    a complete record and its windows of samples (the binding's `finish()` learns there).
 //! 6. `meter`: feed, sniff the body's kind, dispatch events to the provider, finish a record.
 //! 7. `python` (feature `python`): the PyO3 binding, a thin skin.
 //!
@@ -27,7 +28,9 @@ mod simd;
 mod textstats;
 // 4. Providers.
 mod providers;
-// 5. The record.
+// 5. The record, and what is learned from it.
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+mod learn;
 mod record;
 // 6. The meter.
 mod meter;

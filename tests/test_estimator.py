@@ -555,7 +555,7 @@ def test_ratio_is_clipped_as_min_max_would() -> None:
         est = Estimator()
         est._learn("m", "output", actual, stats, Estimator.base_tokens)  # type: ignore[arg-type]
         expected = min(RATIO_MAX, max(RATIO_MIN, actual / base))
-        assert list(est._ratios[("m", "output")]) == [expected]
+        assert est._ratios.snapshot() == ([(("m", "output"), [expected])], 1)
 
 
 def test_input_is_learned_from_all_input_buckets_less_overhead() -> None:

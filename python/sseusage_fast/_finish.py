@@ -79,10 +79,11 @@ class FinishMixin:
         record_from_values
     )
 
-    # The native core builds the usual record itself (`_finish_simple(builder, interrupted)`:
-    # the record and what `_observe` takes, or None where this method must decide), with the
-    # record builder the backend gives; the pure core has neither.
-    _finish_simple: Callable[[Any, str | None], tuple[Any, ...] | None] | None = None
+    # The native core builds the usual record itself, and teaches the estimator's store what
+    # `_observe` would (`_finish_simple(builder, interrupted, store)`: the record, or None
+    # where this method must decide), with the record builder the backend gives; the pure
+    # core has neither.
+    _finish_simple: Callable[[Any, str | None, Any], Any] | None = None
     _record_builder: Any = None
 
     # The settings' defaults; `UsageParser.__init__` stores only the ones given otherwise.
@@ -102,21 +103,18 @@ class FinishMixin:
         # The process-wide default, read without a call to `default_estimator()` once it
         # exists (the call costs more than any line here).
         estimator = self._estimator or _estimator_module._default or default_estimator()
-        request = self._request
         simple = self._finish_simple
-        if simple is not None and request is None and type(estimator) is Estimator:
-            # No request, a plain Estimator: where nothing is to be estimated, the core builds
-            # the record this method would (the parity suites check it against the pure twin,
-            # which always takes the path below).
-            done = simple(self._record_builder, interrupted)
+        if simple is not None and type(estimator) is Estimator:
+            # No request (the core checks), a plain Estimator: where nothing is to be
+            # estimated, the core builds the record this method would and learns what
+            # `_observe` would from it, into the estimator's store (None here where the store
+            # is not the extension's). The parity suites check it against the pure twin,
+            # which always takes the path below.
+            done = simple(self._record_builder, interrupted, estimator._ratios)
             if done is not None:
-                record, output_stats, thinking, tools = done
-                if record.status == "complete":  # `_observe` learns only from complete records
-                    estimator._observe(
-                        record, None, 0, False, output_stats, thinking, tools, _core_base_tokens
-                    )
-                self._record = record
-                return record
+                self._record = done
+                return done  # type: ignore[no-any-return]
+        request = self._request
         # One function, once per request: the record built here rather than in a helper of
         # six arguments that returns two values (a tenth of the cost of `finish`).
         raw = self._finish_raw()  # type: ignore[attr-defined]  # the core's

@@ -1,20 +1,22 @@
 //! The record made in the core, for the usual stream: `finish()` (`_finish.py`) without its
 //! Python steps where they decide nothing. When the parser has no request body, its estimator
 //! is a plain `Estimator` (checked in Python) and nothing is to be estimated (the output count
-//! is final, or estimates are off; no iterations or provider cost, which become Python
-//! objects of their own), the record's values follow from the raw record by the rules below,
+//! is final, or estimates are off), the record's values follow from the raw record by the rules below,
 //! each the line of `FinishMixin.finish` named beside it; otherwise `None`, and `finish` takes
-//! its general path on the same raw record. The parity suites (native == pure, whose `finish`
-//! always takes the general path) check that the two agree.
+//! its general path on the same raw record. What `Estimator._observe` learns from the record
+//! is learned here too, into the estimator's native `WindowStore`. The parity suites (native
+//! == pure, whose `finish` always takes the general path) check that the two agree.
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyTuple, PyType};
 
 use super::record::{
     raw_items, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO,
-    RAW_NOTES, RAW_OUTPUT_STATS, RAW_SHARED, RAW_THINKING, RAW_TOOLS, RAW_USAGE,
+    RAW_ITERATIONS, RAW_NOTES, RAW_PROVIDER_COST, RAW_SHARED, RAW_USAGE,
 };
+use super::windows::WindowStore;
 use crate::record::{BodyKind, RawRecord, Status};
 
 /// The values `finish` appends to the raw record's first ones, when it would decide them
@@ -44,36 +46,53 @@ fn simple_tail(r: &RawRecord, estimate: bool) -> Option<(bool, bool, bool)> {
         // No request (the caller checked): `reasons += ("no_request",)`.
         no_request = t.input.is_none();
     }
-    // Iterations and a provider's cost become Python objects (`Iteration`, `Decimal`);
-    // encrypted reasoning is learned from by `_observe`'s general call.
-    if !r.billing.iterations.is_empty()
-        || r.billing.provider_cost.is_some()
-        || r.encrypted_reasoning.items > 0
-    {
-        return None;
-    }
     // `review`, with nothing estimated.
     let review =
         !error_body && (r.status != Status::Complete || t.input.is_none() || t.output.is_none());
     Some((!reported, review, no_request))
 }
 
-/// The record of `r` built by `builder`, with what `_observe` takes of the raw record: the
-/// output stats, thinking and tool use; `None` where `finish` must decide (see above).
+/// `tuple(Iteration(*item) for item in iterations)`, as `finish` makes them.
+fn iterations<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static ITERATION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let items = raw.cast::<PyTuple>()?;
+    if items.is_empty() {
+        return Ok(PyTuple::empty(py).into_any());
+    }
+    let class = ITERATION.import(py, "sseusage_fast.record", "Iteration")?;
+    let made = items
+        .iter()
+        .map(|item| class.call1(item.cast_into::<PyTuple>()?))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, made)?.into_any())
+}
+
+/// `None if cost is None else Decimal(cost)`, as `finish` makes it.
+fn provider_cost<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    if raw.is_none() {
+        return Ok(raw.clone());
+    }
+    DECIMAL.import(py, "decimal", "Decimal")?.call1((raw,))
+}
+
+/// The record of `r` built by `builder`, and what `_observe` would learn from it taught to
+/// `store` (a complete record); `None` where `finish` must decide (see above).
 pub(super) fn simple_record<'py>(
     py: Python<'py>,
     builder: &RecordBuilder,
+    store: &WindowStore,
     r: &RawRecord,
     estimate: bool,
     interrupted: Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyTuple>>> {
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let Some((no_usage, review, no_request)) = simple_tail(r, estimate) else {
         return Ok(None);
     };
     if !builder.fields_known {
         return Ok(None);
     }
-    let raw: RawItems<'py> = raw_items(py, r)?;
+    let raw: RawItems<'py> = raw_items(py, r, false)?;
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
     let reasons = if no_request {
         PyTuple::new(py, [intern!(py, "no_request")])?
@@ -91,18 +110,16 @@ pub(super) fn simple_record<'py>(
         raw[RAW_NOTES].clone(),
         raw[RAW_AUDIO_INPUT].clone(),
         raw[RAW_AUDIO_OUTPUT].clone(),
-        PyTuple::empty(py).into_any(), // iterations: none
-        py.None().into_bound(py),      // provider_cost: none
+        iterations(py, &raw[RAW_ITERATIONS])?,
+        provider_cost(py, &raw[RAW_PROVIDER_COST])?,
         raw[RAW_GEO].clone(),
         raw[RAW_FRAMING].clone(),
     ];
     let values = raw[..RAW_SHARED].iter().cloned().chain(tail).map(Ok);
     let record = builder.make(py, values)?;
-    let observed = [
-        record,
-        raw[RAW_OUTPUT_STATS].clone(),
-        raw[RAW_THINKING].clone(),
-        raw[RAW_TOOLS].clone(),
-    ];
-    Ok(Some(PyTuple::new(py, observed)?))
+    // `_observe` learns only from complete records.
+    if r.status == Status::Complete {
+        store.learn_simple(py, r)?;
+    }
+    Ok(Some(record))
 }

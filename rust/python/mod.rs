@@ -8,6 +8,7 @@
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
+//! - [`windows`]: `WindowStore`, what a plain `Estimator` learned, and its learning at `finish()`.
 
 mod decoder;
 mod exclusive;
@@ -16,6 +17,7 @@ mod finish;
 mod parser;
 mod record;
 mod values;
+mod windows;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -80,5 +82,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
     m.add_class::<RecordBuilder>()?;
+    m.add_class::<windows::WindowStore>()?;
     Ok(())
 }

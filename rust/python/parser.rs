@@ -6,6 +6,7 @@ use pyo3::types::PyTuple;
 use super::exclusive::Exclusive;
 use super::finish::simple_record;
 use super::record::{record_tuple, RecordBuilder};
+use super::windows::WindowStore;
 use super::{check_limit, provider_of, with_bytes};
 use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
 use crate::record::RawRecord;
@@ -113,20 +114,25 @@ impl UsageCore {
     }
 
     /// The record, built here where `finish` would decide nothing but what the raw record says
-    /// (`finish::simple_record`), with the output stats, thinking and tool use that `_observe`
-    /// takes; `None` otherwise (then `_finish_raw()` gives the raw record). The parser's request
-    /// must be `None` and its estimator a plain `Estimator` (the caller checks the estimator).
-    #[pyo3(signature = (builder, interrupted, /))]
+    /// (`finish::simple_record`), with what the estimator learns from it added to `store` (the
+    /// estimator's windows); `None` otherwise (then `_finish_raw()` gives the raw record), and
+    /// when `store` is not a native `WindowStore`. The parser's request must be `None` and its
+    /// estimator a plain `Estimator` (the caller checks the estimator).
+    #[pyo3(signature = (builder, interrupted, store, /))]
     fn _finish_simple<'py>(
         slf: &Bound<'py, Self>,
         builder: &Bound<'py, RecordBuilder>,
         interrupted: Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        store: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let py = slf.py();
         let settings = slf.as_super().get();
         if !settings.request.is_none(py) {
             return Ok(None);
         }
+        let Ok(store) = store.cast::<WindowStore>() else {
+            return Ok(None);
+        };
         let estimate = settings.estimate.bind(py).is_truthy()?;
         slf.get().state.with(py, |stream| {
             let Some(core) = stream.core.as_mut() else {
@@ -134,7 +140,14 @@ impl UsageCore {
             };
             let record = core.finish_keeping_text();
             stream.core = None;
-            let built = simple_record(py, builder.get(), &record, estimate, interrupted);
+            let built = simple_record(
+                py,
+                builder.get(),
+                store.get(),
+                &record,
+                estimate,
+                interrupted,
+            );
             stream.finished = Some(record);
             built
         })?

@@ -68,11 +68,13 @@ fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 /// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, raw_items(py, r)?)
+    PyTuple::new(py, raw_items(py, r, true)?)
 }
 
-/// The raw record's values, in the order of `record.RAW_FIELDS`.
-pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItems<'py>> {
+/// The raw record's values, in the order of `record.RAW_FIELDS`; without `all`, `None` in
+/// place of the ones that are not the record's (the body kind, the output stats and flags,
+/// the encrypted reasoning and the event count: what the core's own record does not use).
+pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord, all: bool) -> PyResult<RawItems<'py>> {
     let t = &r.tokens;
     let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
         (Some(text), _) => json_text_to_python(py, text)?,
@@ -81,6 +83,16 @@ pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItem
     let provider = r.provider.map(|p| fixed_name(py, p));
     let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
     let b = &r.billing;
+    // A value made only with `all` (else None, which costs nothing to make).
+    macro_rules! asked {
+        ($value:expr) => {
+            if all {
+                $value
+            } else {
+                py.None().into_bound(py)
+            }
+        };
+    }
     let iterations = b
         .iterations
         .iter()
@@ -107,13 +119,13 @@ pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<RawItem
         r.error_message.as_deref().into_bound_py_any(py)?,
         raw_usage.into_bound_py_any(py)?,
         PyTuple::new(py, &r.notes)?.into_any(),
-        fixed_name(py, r.body_kind.as_str()).into_any(),
-        r.output_final.into_bound_py_any(py)?,
-        r.output_text.as_tuple().into_bound_py_any(py)?,
-        r.saw_thinking.into_bound_py_any(py)?,
-        r.saw_tool_use.into_bound_py_any(py)?,
-        (r.encrypted_reasoning.chars, r.encrypted_reasoning.items).into_bound_py_any(py)?,
-        r.events.into_bound_py_any(py)?,
+        asked!(fixed_name(py, r.body_kind.as_str()).into_any()),
+        asked!(r.output_final.into_bound_py_any(py)?),
+        asked!(r.output_text.as_tuple().into_bound_py_any(py)?),
+        asked!(r.saw_thinking.into_bound_py_any(py)?),
+        asked!(r.saw_tool_use.into_bound_py_any(py)?),
+        asked!((r.encrypted_reasoning.chars, r.encrypted_reasoning.items).into_bound_py_any(py)?),
+        asked!(r.events.into_bound_py_any(py)?),
         b.audio_input.into_bound_py_any(py)?,
         b.audio_output.into_bound_py_any(py)?,
         PyTuple::new(py, iterations)?.into_any(),
@@ -133,11 +145,10 @@ pub(super) const RAW_FIELDS: usize = 33;
 pub(super) const RAW_SHARED: usize = 18;
 pub(super) const RAW_USAGE: usize = 18;
 pub(super) const RAW_NOTES: usize = 19;
-pub(super) const RAW_OUTPUT_STATS: usize = 22;
-pub(super) const RAW_THINKING: usize = 23;
-pub(super) const RAW_TOOLS: usize = 24;
 pub(super) const RAW_AUDIO_INPUT: usize = 27;
 pub(super) const RAW_AUDIO_OUTPUT: usize = 28;
+pub(super) const RAW_ITERATIONS: usize = 29;
+pub(super) const RAW_PROVIDER_COST: usize = 30;
 pub(super) const RAW_GEO: usize = 31;
 pub(super) const RAW_FRAMING: usize = 32;
 

@@ -139,12 +139,16 @@ impl<'de, 'py> serde::de::Visitor<'de> for ToPython<'_, 'py> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut entries = Vec::new();
+        // Room for a usage object's keys at once (growing the vector cost more than the sort).
+        let mut entries = Vec::with_capacity(16);
         while let Some(key) = map.next_key_seed(Key)? {
             entries.push((key, map.next_value_seed(self)?));
         }
         // A stable sort: of equal keys the last is set last, so its value is the one kept.
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        // A sorted object (one key, as Anthropic's final usage) is left as it is.
+        if entries.windows(2).any(|pair| pair[0].0 > pair[1].0) {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let dict = PyDict::new(self.py);
         for (key, value) in entries {
             dict.set_item(usage_key(self.py, &key), value)

@@ -10,7 +10,6 @@ import json
 import os
 import tempfile
 import threading
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -35,8 +34,7 @@ from .learned import (
     _count,
     _family_key,
     _ratio,
-    _Window,
-    median_with_prior,
+    new_store,
     structured,
 )
 from .model_names import calibration_key
@@ -56,18 +54,17 @@ class Estimator:
             raise ValueError("window must be at least 1")
         self._window = window
         self._min_samples = max(1, min_samples)
-        self._lock = threading.Lock()
         # The learned ratio of a (model, kind) is the median of its window, once the window
         # holds MIN_SAMPLES (worked out when asked: learning is far more common than asking).
-        self._ratios: dict[tuple[str, str], _Window] = {}
-        self._learned = 0
+        # The windows and the count of samples learned are in a store (`learned._Windows`,
+        # or the extension's `WindowStore`, which a parser's `finish()` teaches directly):
+        # each of its methods is one step under its own lock.
+        self._ratios = new_store(window)
 
     def __repr__(self) -> str:
-        with self._lock:
-            keys = sorted(
-                f"{m}/{k}" for (m, k), w in self._ratios.items() if len(w) >= self._min_samples
-            )
-            return f"Estimator(calibrated={keys}, learned={self._learned})"
+        windows, learned = self._ratios.snapshot()
+        keys = sorted(f"{m}/{k}" for (m, k), w in windows if len(w) >= self._min_samples)
+        return f"Estimator(calibrated={keys}, learned={learned})"
 
     # ---- estimating ------------------------------------------------------------------------
 
@@ -85,11 +82,6 @@ class Estimator:
             key = _family_key(key)
         return key, kind
 
-    def _ready_window(self, key: tuple[str, str], need: int) -> _Window | None:
-        # The learned window once it holds `need` samples; called with the lock held.
-        window = self._ratios.get(key)
-        return window if window is not None and len(window.recent) >= need else None
-
     def ratio(
         self,
         model: str | None,
@@ -106,14 +98,9 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        with self._lock:
-            window = self._ready_window(key, self._min_samples)
-            if window is None:
-                return None
-            if prior is None:
-                return window.median()  # half the window may be odd
-            ordered = list(window.ordered)
-        return median_with_prior(ordered, prior, 1)
+        if prior is None:
+            return self._ratios.median(key, self._min_samples)  # type: ignore[no-any-return]
+        return self._ratios.median(key, self._min_samples, float(prior), 1)  # type: ignore[no-any-return]
 
     def offset(self, model: str | None, kind: str, prior: float) -> float | None:
         """A learned count (`output:offset`, `input:offset`) shrunk towards `prior`: the median
@@ -122,12 +109,8 @@ class Estimator:
         key = self._window_key(model, kind, False)
         if key is None:
             return None
-        with self._lock:
-            window = self._ready_window(key, self._min_samples)
-            if window is None:
-                return None
-            ordered = list(window.ordered)
-        return median_with_prior(ordered, prior, _PRIOR_WEIGHT.get(kind, 1))
+        weight = _PRIOR_WEIGHT.get(kind, 1)
+        return self._ratios.median(key, self._min_samples, float(prior), weight)  # type: ignore[no-any-return]
 
     def spread(
         self, model: str | None, kind: str = "output", *, family: bool = False
@@ -138,26 +121,17 @@ class Estimator:
         key = self._window_key(model, kind, family)
         if key is None:
             return None
-        with self._lock:
-            window = self._ready_window(key, max(self._min_samples, SPREAD_SAMPLES))
-            if window is None:
-                return None
-            ordered = window.ordered
-            last = len(ordered) - 1
-            return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
+        return self._ratios.spread(key, max(self._min_samples, SPREAD_SAMPLES))  # type: ignore[no-any-return]
 
     def samples(self, model: str | None, kind: str = "output") -> int:
         """How many ratios the window for (model, kind) holds now."""
         key = calibration_key(model)
-        with self._lock:
-            window = self._ratios.get((key or "", kind))
-            return len(window) if window else 0
+        return self._ratios.count((key or "", kind))  # type: ignore[no-any-return]
 
     @property
     def learned(self) -> int:
         """How many fair samples were learned in total (including ones since pushed out)."""
-        with self._lock:
-            return self._learned
+        return self._ratios.learned  # type: ignore[no-any-return]
 
     def estimate(
         self, stats: Sequence[int], *, model: str | None = None, kind: str = "output"
@@ -440,24 +414,8 @@ class Estimator:
         self._add_all((((key, "input:tools"), _count("input:tools", round(extra)), False),))
 
     def _add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
-        # `_add` of each (window, value, counted), under one lock.
-        ratios = self._ratios
-        lock = self._lock
-        lock.acquire()  # as `with`, at half the cost (no __exit__ call)
-        try:
-            for window_key, value, counted in samples:
-                window = ratios.get(window_key)
-                if window is None:
-                    window = ratios[window_key] = _Window(self._window)
-                # window.add(value), inlined (one call less per sample)
-                recent, ordered = window.recent, window.ordered
-                if len(recent) == recent.maxlen:
-                    del ordered[bisect_left(ordered, recent[0])]
-                recent.append(value)
-                insort(ordered, value)
-                self._learned += counted
-        finally:
-            lock.release()
+        # `_add` of each (window, value, counted), in one step of the store.
+        self._ratios.add_all(samples)
 
     def _learn(
         self,
@@ -489,16 +447,11 @@ class Estimator:
 
     def to_json(self) -> str:
         """The learned state, as JSON (window size and the ratios of each model and kind)."""
-        with self._lock:
-            models: dict[str, dict[str, list[float]]] = {}
-            for (key, kind), window in sorted(self._ratios.items()):
-                models.setdefault(key, {})[kind] = list(window)
-            state = {
-                "version": 1,
-                "window": self._window,
-                "learned": self._learned,
-                "ratios": models,
-            }
+        windows, learned = self._ratios.snapshot()
+        models: dict[str, dict[str, list[float]]] = {}
+        for (key, kind), values in sorted(windows):
+            models.setdefault(key, {})[kind] = values
+        state = {"version": 1, "window": self._window, "learned": learned, "ratios": models}
         return json.dumps(state, sort_keys=True)
 
     def merge(self, older: Estimator) -> None:
@@ -506,14 +459,8 @@ class Estimator:
         come first: its samples go before this estimator's own in each window."""
         if older is self:
             return
-        with older._lock:
-            saved = {key: list(window) for key, window in older._ratios.items()}
-            learned = older._learned
-        with self._lock:
-            for key, values in saved.items():
-                own = self._ratios.get(key)
-                self._ratios[key] = _Window(self._window, values + (list(own) if own else []))
-            self._learned += learned
+        saved, learned = older._ratios.snapshot()
+        self._ratios.merge(saved, learned)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Estimator:
@@ -529,7 +476,9 @@ class Estimator:
         window = state.get("window", WINDOW)
         est = cls(window=window if isinstance(window, int) and window >= 1 else WINDOW)
         learned = state.get("learned", 0)
-        est._learned = learned if isinstance(learned, int) and learned >= 0 else 0
+        good_count = isinstance(learned, int) and not isinstance(learned, bool)
+        # (Under 2**63: what the extension's store keeps.)
+        est._ratios.learned = learned if good_count and 0 <= learned < 1 << 63 else 0
         for model, kinds in state.get("ratios", {}).items():
             if not isinstance(kinds, dict):
                 continue
@@ -538,7 +487,7 @@ class Estimator:
                     continue
                 good = _clean_ratios(values, kind)
                 if good:
-                    est._ratios[(model, kind)] = _Window(est._window, good)
+                    est._ratios.put((model, kind), good)
         return est
 
     def save(self, path: str | os.PathLike[str]) -> None:

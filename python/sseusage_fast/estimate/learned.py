@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+
+from . import families
+from .model_names import calibration_key
+from .textstats import COEFFICIENTS
 
 # What is learned per model: billed/visible ratios of input, of plain-text output, of output
 # with streamed thinking and of output with tool calls (each its own overheads), and the hidden
@@ -128,6 +134,134 @@ class _Window:
 
     def __iter__(self) -> Iterator[float]:
         return iter(self.recent)
+
+
+class _Windows:
+    """What an Estimator learned: a `_Window` per (calibration key, kind), and how many fair
+    samples were learned in all. The pure store; where the extension is built, its
+    `WindowStore` has the same methods (and learns a parser's usual record in `finish()`
+    without a Python call). Each method is one step under the store's own lock, so an
+    Estimator shared by threads needs no lock of its own around them."""
+
+    __slots__ = ("_lock", "_size", "_windows", "learned")
+
+    def __init__(self, size: int, key_of: Callable[[str | None], str | None] | None = None) -> None:
+        if size < 1:
+            raise ValueError("window must be at least 1")
+        self._lock = threading.Lock()
+        self._size = size
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self.learned = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def add_all(self, samples: Iterable[tuple[tuple[str, str], float, bool]]) -> None:
+        """Each ((key, kind), value, counted) into its window, in order."""
+        windows = self._windows
+        with self._lock:
+            for window_key, value, counted in samples:
+                window = windows.get(window_key)
+                if window is None:
+                    _check_kind(window_key)
+                    window = windows[window_key] = _Window(self._size)
+                # window.add(value), inlined (one call less per sample)
+                recent, ordered = window.recent, window.ordered
+                if len(recent) == recent.maxlen:
+                    del ordered[bisect_left(ordered, recent[0])]
+                recent.append(value)
+                insort(ordered, value)
+                self.learned += counted
+
+    def count(self, key: tuple[str, str]) -> int:
+        """How many values the window of `key` holds (none for a kind never learned)."""
+        with self._lock:
+            window = self._windows.get(key)
+            return len(window.recent) if window is not None else 0
+
+    def median(
+        self, key: tuple[str, str], need: int, prior: float = 0.0, weight: int = 0
+    ) -> float | None:
+        """The window's median with `prior` counted as `weight` values more, once it holds
+        `need` values; else None."""
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None or len(window.recent) < need:
+                return None
+            if not weight:
+                return window.median()
+            ordered = list(window.ordered)
+        return median_with_prior(ordered, prior, weight)
+
+    def spread(self, key: tuple[str, str], need: int) -> tuple[float, float] | None:
+        """The window's values at 5% and 95% of its order, once it holds `need`; else None."""
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None or len(window.recent) < need:
+                return None
+            ordered = window.ordered
+            last = len(ordered) - 1
+            return ordered[int(0.05 * last)], ordered[-1 - int(0.05 * last)]
+
+    def snapshot(self) -> tuple[list[tuple[tuple[str, str], list[float]]], int]:
+        """Every window as ((key, kind), values in arrival order), and the count learned, at
+        one moment."""
+        with self._lock:
+            windows = [(key, list(window.recent)) for key, window in self._windows.items()]
+            return windows, self.learned
+
+    def put(self, key: tuple[str, str], values: Iterable[float]) -> None:
+        """The window of `key` made anew from `values` (the last `size` of them)."""
+        _check_kind(key)
+        window = _Window(self._size, values)
+        with self._lock:
+            self._windows[key] = window
+
+    def merge(self, windows: Iterable[tuple[tuple[str, str], list[float]]], learned: int) -> None:
+        """Windows learned before this store's own, and how many samples they counted: each
+        goes first in its window."""
+        with self._lock:
+            for key, values in windows:
+                _check_kind(key)
+                own = self._windows.get(key)
+                made = _Window(self._size, values + (list(own.recent) if own else []))
+                self._windows[key] = made
+            self.learned += learned
+
+    @staticmethod
+    def constants() -> tuple[Any, ...]:
+        """What the store learns by (as `WindowStore.constants()` gives its own)."""
+        others = (families.ENCRYPTED_ITEM_CHARS, families.ENCRYPTED_CHARS_PER_TOKEN)
+        return (
+            list(KINDS),
+            [_LIMITS[kind] for kind in KINDS],
+            [_MIN_BASE.get(kind, MIN_BASE_TOKENS) for kind in KINDS],
+            sorted(_REPORTS_REASONING),
+            list(COEFFICIENTS),
+            (MIN_SEALED_TOKENS, sorted(families._SEALED_FORM.items()), others),
+        )
+
+
+def _check_kind(key: tuple[str, str]) -> None:
+    if key[1] not in _LIMITS:
+        raise ValueError(f"unknown kind {key[1]!r}")
+
+
+def new_store(size: int) -> Any:
+    """An Estimator's store: the extension's `WindowStore` where it is built (`_NativeStore`),
+    else the pure `_Windows`."""
+    if _NativeStore is not None:
+        return _NativeStore(size, calibration_key)
+    return _Windows(size)
+
+
+_NativeStore: Any = None
+if os.environ.get("SSEUSAGE_FAST_PURE") != "1":  # as the package's backend choice
+    try:
+        from .._native import WindowStore as _NativeStore
+    except ImportError:  # the pure backend alone
+        pass
 
 
 def median_with_prior(ordered: list[float], prior: float, weight: int) -> float:

@@ -5,7 +5,6 @@ token count."""
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 
 Stats = tuple[int, int, int, int, int, int, int]
@@ -75,26 +74,24 @@ def check_stats(stats: Sequence[int]) -> Stats:
 
 def base_tokens(stats: Sequence[int]) -> float:
     """The uncalibrated estimate of a text's tokens from its `text_stats` tuple."""
-    return float(sum(map(operator.mul, COEFFICIENTS, check_stats(stats))))
+    return core_base_tokens(check_stats(stats))
 
 
 def core_base_tokens(stats: Sequence[int]) -> float:
     """`Estimator.base_tokens` of stats that a core counted (`text_stats`, a parser's output
     stats), which are always a 7-tuple of ints: nothing to check, and int() of an int is the
-    int, so no conversion. The same products summed by the same sum(), left to right from 0,
-    so the same float on every Python (3.12's sum() compensates rounding: an `a + b + ...`
-    chain would not always match). A test checks it against `base_tokens`."""
+    int, so no conversion. The products added left to right in one expression, as the native
+    core adds them (`learn::base_tokens`), so the same float on every Python (3.12's sum()
+    compensates rounding, and would not always match). A test checks the two agree."""
     words, alnum, space, punct, cjk, other, numbers = stats
-    return sum(
-        (
-            COEF_WORDS * words,
-            COEF_ALNUM * alnum,
-            COEF_SPACE * space,
-            COEF_PUNCT * punct,
-            COEF_CJK * cjk,
-            COEF_OTHER * other,
-            COEF_NUMBERS * numbers,
-        )
+    return (
+        COEF_WORDS * words
+        + COEF_ALNUM * alnum
+        + COEF_SPACE * space
+        + COEF_PUNCT * punct
+        + COEF_CJK * cjk
+        + COEF_OTHER * other
+        + COEF_NUMBERS * numbers
     )
 
 

@@ -1,0 +1,137 @@
+//! The last `size` values of one (model, kind), in arrival order and sorted: the pure twin's
+//! `learned._Window`, step for step (the same bisections, so equal values, `-0.0` and `0.0`
+//! among them, sit where Python puts them and the same one is dropped).
+
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    size: usize,
+    recent: VecDeque<f64>,
+    ordered: Vec<f64>,
+}
+
+/// `bisect.bisect_left`: the first place where `x` could go, by `<` alone.
+fn bisect_left(a: &[f64], x: f64) -> usize {
+    let (mut lo, mut hi) = (0, a.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if a[mid] < x {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// `bisect.bisect_right` (what `insort` uses).
+fn bisect_right(a: &[f64], x: f64) -> usize {
+    let (mut lo, mut hi) = (0, a.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if x < a[mid] {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+impl Window {
+    /// `_Window(size, values)`: the last `size` of `values`, and them sorted (stably, as
+    /// Python's `sorted`).
+    pub(crate) fn new(size: usize, values: &[f64]) -> Self {
+        let size = size.max(1);
+        let recent: VecDeque<f64> = values[values.len().saturating_sub(size)..]
+            .iter()
+            .copied()
+            .collect();
+        let mut ordered: Vec<f64> = recent.iter().copied().collect();
+        ordered.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        Window {
+            size,
+            recent,
+            ordered,
+        }
+    }
+
+    /// `_Window.add`: the oldest value out of both orders when full, `value` in.
+    pub(crate) fn add(&mut self, value: f64) {
+        if self.recent.len() == self.size {
+            if let Some(oldest) = self.recent.pop_front() {
+                let at = bisect_left(&self.ordered, oldest);
+                if at < self.ordered.len() {
+                    self.ordered.remove(at);
+                }
+            }
+        }
+        self.recent.push_back(value);
+        let at = bisect_right(&self.ordered, value);
+        self.ordered.insert(at, value);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.recent.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn ordered(&self) -> &[f64] {
+        &self.ordered
+    }
+
+    /// `median_with_prior` of the window: its median with `prior` counted as `weight` values
+    /// more (`_Window.median` without); None for no values at all.
+    pub(crate) fn median(&self, prior: f64, weight: usize) -> Option<f64> {
+        fn middle(o: &[f64]) -> Option<f64> {
+            let mid = o.len() / 2;
+            match o.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(o[mid]),
+                _ => Some((o[mid - 1] + o[mid]) / 2.0),
+            }
+        }
+        if weight == 0 {
+            return middle(&self.ordered);
+        }
+        let mut ordered = self.ordered.clone();
+        for _ in 0..weight {
+            ordered.insert(bisect_right(&ordered, prior), prior);
+        }
+        middle(&ordered)
+    }
+
+    /// `Estimator.spread`'s picks: the values at 5% and 95% of the sorted window.
+    pub(crate) fn spread(&self) -> Option<(f64, f64)> {
+        let last = self.ordered.len().checked_sub(1)?;
+        // int(0.05 * last): the product is not negative, so truncation is Python's int().
+        let at = (0.05 * last as f64) as usize;
+        Some((self.ordered[at], self.ordered[last - at]))
+    }
+
+    pub(crate) fn recent(&self) -> impl Iterator<Item = f64> + '_ {
+        self.recent.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Window;
+
+    #[test]
+    fn keeps_the_last_values_sorted() {
+        let mut w = Window::new(3, &[5.0, 1.0]);
+        for v in [4.0, 2.0, 2.0, 9.0] {
+            w.add(v);
+        }
+        assert_eq!(w.recent().collect::<Vec<_>>(), vec![2.0, 2.0, 9.0]);
+        assert_eq!(w.ordered(), &[2.0, 2.0, 9.0]);
+        assert_eq!(w.median(0.0, 0), Some(2.0));
+        assert_eq!(w.median(9.0, 2), Some(9.0)); // 2, 2, 9, 9, 9
+        assert_eq!(w.spread(), Some((2.0, 9.0)));
+        let w = Window::new(2, &[3.0, 1.0, 2.0]);
+        assert_eq!(w.ordered(), &[1.0, 2.0]);
+        assert_eq!(w.median(0.0, 0), Some(1.5));
+    }
+}
