@@ -9,4 +9,5 @@ mod openai;
 mod responses;
 mod support;
 mod usage;
+mod usage_layouts;
 pub mod whatwg;

@@ -1,13 +1,12 @@
 //! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
-use super::usage::{read_usage_owned, set_counts, usage_counts, UsageCounts, CHAT_KEYS};
+use super::usage::{apply_usage, declined_tree, usage_or_span, UsageAt, CHAT_KEYS};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::skeleton::same_bytes;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
-use crate::scan::tree;
 
 /// The most bytes of a stream's chunks kept as their [`Prefix`]: a real chunk's are a few
 /// hundred.
@@ -38,9 +37,8 @@ struct Chunk<'a> {
 
 const MAX_TEXTS: usize = 12;
 
-/// A usage object's counts and where it is (no counts: a usage object with more than OpenAI's
-/// own names, read from its own tree).
-type ChunkUsage = (Option<UsageCounts>, (usize, usize));
+/// A usage object read in place and where it is (`usage::usage_or_span`).
+type ChunkUsage = UsageAt;
 
 /// The next value starts with `byte` (white space skipped).
 fn at(skim: &mut Skim, byte: u8) -> bool {
@@ -302,7 +300,11 @@ fn read_chunk<'a>(
                 }
                 Some(())
             }
-            "usage" => once(&mut t.usage, &mut t.seen[4], usage_or_span(skim)?),
+            "usage" => once(
+                &mut t.usage,
+                &mut t.seen[4],
+                usage_or_span(skim, &CHAT_KEYS)?,
+            ),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
@@ -330,22 +332,6 @@ fn read_chunk<'a>(
     (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
     (chunk.object, chunk.usage) = (top.object, top.usage);
     Some((chunk, before_choices))
-}
-
-/// A usage object: its counts read in place, or, when `usage_counts` declines it (a
-/// provider's cost, cache or tool fields, values to note), only where it is, for its own tree;
-/// `Some(None)` for a value that is not an object.
-fn usage_or_span(skim: &mut Skim) -> Option<Option<ChunkUsage>> {
-    if !skim.at_object() {
-        return skim.skip_value().map(|()| None);
-    }
-    let start = skim.position();
-    let counts = usage_counts(skim);
-    if counts.is_none() {
-        skim.resume_at(start);
-        skim.skip_value()?;
-    }
-    Some(Some((counts, (start, skim.position()))))
 }
 
 /// The bytes of a stream's chunks up to their `choices` (the id, the model and the like,
@@ -453,14 +439,8 @@ pub fn fast_path(
     if ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk") {
         return None;
     }
-    // A usage object read from its own tree: parsed before anything is changed.
-    let usage_tree = match chunk.usage {
-        Some((None, (start, end))) => match tree::parse(&data[start..end]) {
-            Some(serde_json::Value::Object(usage)) => Some(usage),
-            _ => return None,
-        },
-        _ => None,
-    };
+    // A usage object the reader declined: its own tree, parsed before anything is changed.
+    let usage_tree = declined_tree(chunk.usage, data)?;
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -478,14 +458,8 @@ pub fn fast_path(
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    if let Some(usage) = usage_tree {
-        // As `tree::read_chunk_usage` reads a top-level usage object.
-        read_usage_owned(ex, usage);
-    } else if let Some((Some(counts), (start, end))) = chunk.usage {
-        set_counts(ex, counts, &CHAT_KEYS);
-        // Parsed only if it is the last usage object of the stream, when the record is made.
-        ex.set_raw_usage_text(&text[start..end]);
-    }
+    // As `tree::read_chunk_usage` reads a top-level usage object.
+    apply_usage(ex, chunk.usage, usage_tree, text, &CHAT_KEYS);
     let point = before_choices.filter(|_| resume.is_none());
     if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
         *prefix = Some(kept);
@@ -526,37 +500,36 @@ mod tests {
     use super::*;
     use crate::providers::openai_chat::tree;
 
-    /// A usage object with a provider's own fields (a cost, tools, a count to note) is read
-    /// from its own tree, the rest of the chunk in place: as the tree reads the whole chunk.
+    /// A usage object with a provider's own fields (a cost, tools, a tier, unknown names) is
+    /// read in place; one with a count to note from its own tree, the rest of the chunk in
+    /// place: either way as the tree reads the whole chunk.
     #[test]
     fn usage_with_more_than_openai_names_is_read_as_the_tree() {
-        let chunks: [&[u8]; 3] = [
-            br#"{"id":"s","model":"sonar","usage":{"completion_tokens":1,"cost":{"input_tokens_cost":0.00001,"total_cost":0.00501},"prompt_tokens":6,"total_tokens":7},"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]}"#,
-            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"3","cost_in_usd_ticks":1466250,"server_tool_use_details":{"web_search_requests":2}}}"#,
-            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":90,"completion_tokens":3,"prompt_cache_hit_tokens":64,"service_tier":"priority"}}"#,
+        // The chunk, and whether its usage is read in place.
+        let chunks: [(&[u8], bool); 4] = [
+            (br#"{"id":"s","model":"sonar","usage":{"completion_tokens":1,"cost":{"input_tokens_cost":0.00001,"total_cost":0.00501},"prompt_tokens":6,"total_tokens":7},"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]}"#, true),
+            (br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"3","cost_in_usd_ticks":1466250,"server_tool_use_details":{"web_search_requests":2}}}"#, false),
+            (br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":90,"completion_tokens":3,"prompt_cache_hit_tokens":64,"service_tier":"priority"}}"#, true),
+            (br#"{"id":"g","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"cost_in_usd_ticks":1466250,"is_byok":false,"server_tool_use":{"web_search_requests":1},"server_tool_use_details":{"x":[1,{"y":2}],"web_search_requests":2},"prompt_tokens_details":{"text_tokens":9,"cached_tokens":4,"cache_write_tokens":2}}}"#, true),
         ];
         // An exponent is serde_json's to read: the whole chunk goes to the tree.
         let exponent =
             br#"{"id":"g","object":"chat.completion.chunk","choices":[],"usage":{"cost":1e-5}}"#;
         let mut facts = Facts::new(Provider::OpenAiChat);
         assert!(fast_path(&mut facts, &mut None, exponent, &mut Holes::default()).is_none());
-        for data in chunks {
+        for (data, in_place) in chunks {
             let mut fast = Facts::new(Provider::Auto);
             let read = fast_path(&mut fast, &mut None, data, &mut Holes::default());
             assert!(read.is_some(), "{}", String::from_utf8_lossy(data));
+            assert_eq!(fast.last_usage_text.is_some(), in_place);
             let mut full = Facts::new(Provider::OpenAiChat);
             tree::on_event(&mut full, &crate::scan::tree::parse(data).unwrap());
             let view = |ex: &Facts| {
-                format!(
-                    "{:?}",
-                    (
-                        &ex.tokens,
-                        &ex.billing,
-                        &ex.notes,
-                        &ex.service_tier,
-                        &ex.last_usage
-                    )
-                )
+                let text = ex.last_usage_text.as_deref();
+                let usage = (ex.last_usage.clone())
+                    .or_else(|| text.and_then(|t| serde_json::from_str(t).ok()));
+                let facts = (&ex.tokens, &ex.billing, &ex.notes, &ex.service_tier);
+                format!("{:?}", (facts, usage))
             };
             assert_eq!(
                 view(&fast),
