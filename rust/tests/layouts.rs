@@ -352,7 +352,36 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
     }
     gateway_fields(rng, &mut usage, "prompt_tokens_details");
     let usage = J::Obj(usage);
-    out.push(("", head(J::Arr(vec![]), usage, rng)));
+    // Where compatible servers put it: Groq under `x_groq`, Moonshot in a choice (and again at
+    // the top level, or not), now and then beside a top-level one (which wins).
+    let other = J::Obj(vec![("prompt_tokens", n(7)), ("completion_tokens", n(1))]);
+    let (top, groq, in_choice) = match rng.below(7) {
+        0 => (NULL, Some(usage), None),
+        1 => (NULL, None, Some(usage)),
+        2 => (usage, Some(other.clone()), Some(other.clone())),
+        3 => (usage, None, Some(other.clone())),
+        4 => (NULL, Some(usage), Some(other.clone())),
+        _ => (usage, None, None),
+    };
+    let choices = match in_choice {
+        Some(usage) => J::Arr(vec![
+            J::Obj(vec![
+                ("index", n(0)),
+                ("delta", J::Obj(vec![])),
+                ("finish_reason", NULL),
+            ]),
+            J::Obj(vec![("index", n(1)), ("usage", n(3))]),
+            J::Obj(vec![("index", n(2)), ("usage", usage)]),
+            J::Obj(vec![("index", n(3)), ("usage", other)]),
+        ]),
+        None => J::Arr(vec![]),
+    };
+    let mut last = head(choices, top, rng);
+    if let (Some(usage), J::Obj(fields)) = (groq, &mut last) {
+        let x_groq = J::Obj(vec![("id", s("req_01")), ("usage", usage)]);
+        fields.push(("x_groq", x_groq));
+    }
+    out.push(("", last));
     out
 }
 

@@ -28,7 +28,8 @@ struct Chunk<'a> {
     /// A Mistral thinking part with its thinking as a string or an array, maybe empty (it
     /// says the reply thinks, text or not).
     thinking_part: bool,
-    /// The usage object, when the chunk carries one.
+    /// The usage object, when the chunk carries one: at the top level, else under Groq's
+    /// `x_groq`, else in a choice (Moonshot), as `tree::read_chunk_usage` looks for it.
     usage: Option<ChunkUsage>,
     /// What `Provider::detect` looks at: the `object` field (a chunk with a `type` is declined
     /// as it is read).
@@ -230,9 +231,14 @@ fn read_tool_call(skim: &mut Skim) -> Option<[Option<usize>; 2]> {
     Some(texts)
 }
 
-fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
-    let (mut seen_delta, mut seen_finish) = (false, false);
-    let mut finish = None;
+/// A choice, into `chunk`; its usage object, when it is the first choice's, into `usage`.
+fn read_choice<'a>(
+    skim: &mut Skim<'a>,
+    chunk: &mut Chunk<'a>,
+    first_usage: &mut Option<ChunkUsage>,
+) -> Option<()> {
+    let (mut seen_delta, mut seen_finish, mut seen_usage) = (false, false, false);
+    let (mut finish, mut usage) = (None, None);
     skim.object(|skim, name| match name {
         "delta" => {
             once(&mut None::<()>, &mut seen_delta, Some(()))?;
@@ -245,14 +251,38 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             let value = skim.null_or_plain()?;
             once(&mut finish, &mut seen_finish, value)
         }
-        // Usage inside a choice (Moonshot), a legacy completion's text: the tree reads them.
-        "usage" | "text" => None,
+        // Usage inside a choice (Moonshot).
+        "usage" => once(
+            &mut usage,
+            &mut seen_usage,
+            usage_or_span(skim, &CHAT_KEYS)?,
+        ),
+        // A legacy completion's text: the tree reads it.
+        "text" => None,
         _ => skim.skip_value(),
     })?;
     if finish.is_some() {
         chunk.finish_reason = finish;
     }
+    // The first choice with a usage object.
+    if first_usage.is_none() {
+        *first_usage = usage;
+    }
     Some(())
+}
+
+/// Groq's `x_groq` object: its usage object, when it has one (`Some(None)` for none, or for a
+/// value that is not an object).
+fn groq_usage(skim: &mut Skim) -> Option<Option<ChunkUsage>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let (mut usage, mut seen) = (None, false);
+    skim.object(|skim, name| match name {
+        "usage" => once(&mut usage, &mut seen, usage_or_span(skim, &CHAT_KEYS)?),
+        _ => skim.skip_value(),
+    })?;
+    Some(usage)
 }
 
 /// The top level of a chunk as far as it was read: the fields it keeps, and the names seen
@@ -264,8 +294,7 @@ struct Top<S> {
     model: Option<S>,
     tier: Option<S>,
     object: Option<S>,
-    usage: Option<ChunkUsage>,
-    seen: [bool; 7],
+    seen: [bool; 8],
 }
 
 /// A place to go on reading a chunk's top level from: just past the comma before a field
@@ -284,6 +313,9 @@ fn read_chunk<'a>(
     let (start, mut top) = resume.unwrap_or_default();
     // Where the last field's value ended, and the point before `choices`.
     let (mut value_end, mut before_choices) = (None, None);
+    // The usage objects: at the top level, under `x_groq`, in a choice. Kept out of `Top`
+    // (large, and copied at `choices`): a stream's prefix is kept only if none came before.
+    let (mut usage, mut groq, mut choice_usage) = (None, None, None);
     let mut field = |skim: &mut Skim<'a>, name: &str| {
         let t = &mut top;
         match name {
@@ -293,25 +325,21 @@ fn read_chunk<'a>(
             "choices" => {
                 // The last value ended (past white space) at the comma before this name.
                 let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
-                before_choices = comma.map(|at| (at + 1, *t));
+                let no_usage = !t.seen[4] && !t.seen[7];
+                before_choices = comma.filter(|_| no_usage).map(|at| (at + 1, *t));
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
                 if skim.expect_null().is_none() {
-                    skim.array(|skim| read_choice(skim, &mut chunk))?;
+                    skim.array(|skim| read_choice(skim, &mut chunk, &mut choice_usage))?;
                 }
                 Some(())
             }
-            "usage" => once(
-                &mut t.usage,
-                &mut t.seen[4],
-                usage_or_span(skim, &CHAT_KEYS)?,
-            ),
+            "usage" => once(&mut usage, &mut t.seen[4], usage_or_span(skim, &CHAT_KEYS)?),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
             }
             "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
-            // Groq's usage under `x_groq`: the tree reads it.
-            "x_groq" => None,
+            "x_groq" => once(&mut groq, &mut t.seen[7], groq_usage(skim)?),
             // A chunk has no `type` (Anthropic, Responses, speech and transcription events
             // have one): those go to `on_event`, at once (not read to their end first).
             "type" => None,
@@ -330,7 +358,8 @@ fn read_chunk<'a>(
         return None;
     }
     (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
-    (chunk.object, chunk.usage) = (top.object, top.usage);
+    chunk.object = top.object;
+    chunk.usage = usage.or(groq).or(choice_usage);
     Some((chunk, before_choices))
 }
 
@@ -359,7 +388,6 @@ impl Prefix {
             model: span(top.model)?,
             tier: span(top.tier)?,
             object: span(top.object)?,
-            usage: top.usage,
             seen: top.seen,
         };
         let bytes = data.get(..at)?.to_vec();
@@ -382,7 +410,6 @@ impl Prefix {
             model: field(t.model)?,
             tier: field(t.tier)?,
             object: field(t.object)?,
-            usage: t.usage,
             seen: t.seen,
         };
         Some((at, top))
@@ -440,7 +467,7 @@ pub fn fast_path(
         return None;
     }
     // A usage object the reader declined: its own tree, parsed before anything is changed.
-    let usage_tree = declined_tree(chunk.usage, data)?;
+    let usage_tree = declined_tree(&chunk.usage, data)?;
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -458,7 +485,8 @@ pub fn fast_path(
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    // As `tree::read_chunk_usage` reads a top-level usage object.
+    // As `tree::read_chunk_usage` reads a usage object.
+    let has_usage = chunk.usage.is_some();
     apply_usage(ex, chunk.usage, usage_tree, text, &CHAT_KEYS);
     let point = before_choices.filter(|_| resume.is_none());
     if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
@@ -467,8 +495,7 @@ pub fn fast_path(
     // Learned: a chunk with text and nothing a chunk's reading sets beyond its identity (no
     // finish reason, no usage), its texts counted in the order they come.
     ex.saw_thinking |= chunk.thinking_part;
-    let learnable =
-        chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && chunk.usage.is_none();
+    let learnable = chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && !has_usage;
     if !learnable {
         return Some(None);
     }

@@ -23,16 +23,15 @@ pub(super) struct UsageCounts {
 }
 
 /// A usage object read in place (`read_in_place`): its counts and what it bills beyond them.
-/// `Copy`, with spans for its texts: a stream's prefix may keep it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Skimmed {
     counts: UsageCounts,
     extras: SkimExtras,
 }
 
 /// A usage object read in place, and where it is (`None` for one the reader declined: its own
-/// tree reads it).
-pub type UsageAt = (Option<Skimmed>, (usize, usize));
+/// tree reads it). Boxed: a chunk is moved whole, and most chunks carry none.
+pub type UsageAt = (Option<Box<Skimmed>>, (usize, usize));
 
 /// A usage object read in place, in any layout (keys in any order, unknown fields and nested
 /// objects skipped): the counts `read_counts` reads under `keys`' names and the extras
@@ -98,7 +97,7 @@ pub fn usage_or_span(skim: &mut Skim, keys: &UsageKeys) -> Option<Option<UsageAt
         return skim.skip_value().map(|()| None);
     }
     let start = skim.position();
-    let read = read_in_place(skim, keys);
+    let read = read_in_place(skim, keys).map(Box::new);
     if read.is_none() {
         skim.resume_at(start);
         skim.skip_value()?;
@@ -109,8 +108,8 @@ pub fn usage_or_span(skim: &mut Skim, keys: &UsageKeys) -> Option<Option<UsageAt
 /// The own tree of a usage object the reader declined, parsed before anything is changed:
 /// `None` if it does not parse (the event goes to the full parse), `Some(None)` when there is
 /// no tree to make.
-pub fn declined_tree(usage: Option<UsageAt>, data: &[u8]) -> Option<Option<Object>> {
-    match usage {
+pub fn declined_tree(usage: &Option<UsageAt>, data: &[u8]) -> Option<Option<Object>> {
+    match *usage {
         Some((None, (start, end))) => match json::parse(&data[start..end]) {
             Some(Value::Object(usage)) => Some(Some(usage)),
             _ => None,

@@ -132,8 +132,8 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
         ex.saw_tool_use |= tool;
     } else if let Some(response) = response {
         // A usage object the reader declined: its own tree, parsed before anything changes.
-        let usage = declined_tree(response.usage, data)?;
-        apply_response(ex, &response, kind, usage, text);
+        let usage = declined_tree(&response.usage, data)?;
+        apply_response(ex, response, kind, usage, text);
     }
     if let Some((Some("reasoning"), Some(sealed))) = item {
         if kind == "response.output_item.done" {
@@ -147,7 +147,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
 /// `tree::read_response`, from what [`read_response`] read.
 fn apply_response(
     ex: &mut Facts,
-    r: &Response,
+    r: Response,
     kind: &str,
     usage: Option<tree::Object>,
     text: &str,
