@@ -305,7 +305,27 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
         }
         J::Arr(vec![J::Obj(fields)])
     };
-    let mut out = vec![(
+    let mut out = Vec::new();
+    if extra == 2 && rng.below(2) == 0 {
+        // Azure's first chunk: the prompt's filter results, an empty id, model and object.
+        let filter = J::Obj(vec![("filtered", J::Raw("false")), ("severity", s("safe"))]);
+        let results = J::Obj(vec![
+            ("prompt_index", n(0)),
+            ("content_filter_results", J::Obj(vec![("hate", filter)])),
+        ]);
+        out.push((
+            "",
+            J::Obj(vec![
+                ("choices", J::Arr(vec![])),
+                ("created", n(0)),
+                ("id", s("")),
+                ("model", s("")),
+                ("object", s("")),
+                ("prompt_filter_results", J::Arr(vec![results])),
+            ]),
+        ));
+    }
+    out.push((
         "",
         head(
             choice(
@@ -315,7 +335,7 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
             NULL,
             rng,
         ),
-    )];
+    ));
     for _ in 0..1 + rng.below(8) {
         let text = TEXTS[rng.below(TEXTS.len())];
         let delta = match rng.below(5) {

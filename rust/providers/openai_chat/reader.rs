@@ -31,9 +31,10 @@ struct Chunk<'a> {
     /// The usage object, when the chunk carries one: at the top level, else under Groq's
     /// `x_groq`, else in a choice (Moonshot), as `tree::read_chunk_usage` looks for it.
     usage: Option<ChunkUsage>,
-    /// What `Provider::detect` looks at: the `object` field (a chunk with a `type` is declined
-    /// as it is read).
+    /// What `Provider::detect` looks at: the `object` field and whether `choices` is an array
+    /// (a chunk with a `type` is declined as it is read).
     object: Option<&'a str>,
+    choices: bool,
 }
 
 const MAX_TEXTS: usize = 12;
@@ -329,6 +330,7 @@ fn read_chunk<'a>(
                 before_choices = comma.filter(|_| no_usage).map(|at| (at + 1, *t));
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
                 if skim.expect_null().is_none() {
+                    chunk.choices = true;
                     skim.array(|skim| read_choice(skim, &mut chunk, &mut choice_usage))?;
                 }
                 Some(())
@@ -463,7 +465,10 @@ pub fn fast_path(
     // the prefix ends at a comma, where no token goes on).
     let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
     let (chunk, before_choices) = read_chunk(&mut skim, resume, holes)?;
-    if ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk") {
+    // As `providers::detect`: Chat by its `choices` array too (Azure's first chunk).
+    let chat = chunk.object == Some("chat.completion.chunk")
+        || (chunk.choices && chunk.object != Some("response"));
+    if ex.provider == Provider::Auto && !chat {
         return None;
     }
     // A usage object the reader declined: its own tree, parsed before anything is changed.
