@@ -133,7 +133,10 @@ impl Facts {
     /// The last usage object, as JSON text that the skim reader checked.
     pub fn set_raw_usage_text(&mut self, text: &str) {
         self.last_usage = None;
-        self.last_usage_text = Some(text.to_owned());
+        // One buffer for a stream that repeats its usage on every chunk.
+        let kept = self.last_usage_text.get_or_insert_with(String::new);
+        kept.clear();
+        kept.push_str(text);
     }
 
     pub fn set_error(&mut self, error_type: &str, message: String) {

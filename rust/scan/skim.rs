@@ -294,6 +294,22 @@ impl<'a> Skim<'a> {
         self.peek() == Some(b'{')
     }
 
+    /// Whether the next value is a string (white space skipped).
+    pub fn at_string(&mut self) -> bool {
+        self.peek() == Some(b'"')
+    }
+
+    /// A number: where its text is (a plain decimal, as [`Skim::skip_value`] accepts); any
+    /// other value checked and skipped (`None`).
+    pub fn number_or_skip(&mut self) -> Option<Option<(usize, usize)>> {
+        if !matches!(self.peek()?, b'-' | b'0'..=b'9') {
+            return self.skip_value().map(|()| None);
+        }
+        let start = self.pos;
+        self.number()?;
+        Some(Some((start, self.pos)))
+    }
+
     /// An object's fields walked by `field`; any other value checked and skipped (the tree
     /// paths read into objects only).
     pub fn object_or_skip(

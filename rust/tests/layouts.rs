@@ -305,7 +305,27 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
         }
         J::Arr(vec![J::Obj(fields)])
     };
-    let mut out = vec![(
+    let mut out = Vec::new();
+    if extra == 2 && rng.below(2) == 0 {
+        // Azure's first chunk: the prompt's filter results, an empty id, model and object.
+        let filter = J::Obj(vec![("filtered", J::Raw("false")), ("severity", s("safe"))]);
+        let results = J::Obj(vec![
+            ("prompt_index", n(0)),
+            ("content_filter_results", J::Obj(vec![("hate", filter)])),
+        ]);
+        out.push((
+            "",
+            J::Obj(vec![
+                ("choices", J::Arr(vec![])),
+                ("created", n(0)),
+                ("id", s("")),
+                ("model", s("")),
+                ("object", s("")),
+                ("prompt_filter_results", J::Arr(vec![results])),
+            ]),
+        ));
+    }
+    out.push((
         "",
         head(
             choice(
@@ -315,7 +335,7 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
             NULL,
             rng,
         ),
-    )];
+    ));
     for _ in 0..1 + rng.below(8) {
         let text = TEXTS[rng.below(TEXTS.len())];
         let delta = match rng.below(5) {
@@ -347,29 +367,132 @@ fn openai_events(rng: &mut Rng, extra: usize) -> Vec<(&'static str, J)> {
             J::Obj(vec![("reasoning_tokens", n(rng.below(50) as u64))]),
         ),
     ];
-    // What gateways and compatible servers add (read from the usage object's own tree).
-    match rng.below(8) {
-        0 => usage.push(("cost", J::Raw("0.00501"))),
-        1 => usage.push((
-            "cost",
-            J::Obj(vec![
-                ("input_tokens_cost", J::Raw("0.00001")),
-                ("total_cost", J::Raw("0.005")),
-            ]),
-        )),
-        2 => usage.push(("cost_in_usd_ticks", n(1_466_250))),
-        3 => usage.push((
-            "server_tool_use_details",
-            J::Obj(vec![("web_search_requests", n(2))]),
-        )),
-        4 => usage.push(("prompt_cache_hit_tokens", n(32))),
-        5 => usage.push(("service_tier", s("priority"))),
-        6 => usage[1].1 = s("12"), // a value to note
-        _ => {}
+    if rng.below(8) == 0 {
+        usage[1].1 = s("12"); // a value to note
     }
+    gateway_fields(rng, &mut usage, "prompt_tokens_details");
     let usage = J::Obj(usage);
-    out.push(("", head(J::Arr(vec![]), usage, rng)));
+    // Where compatible servers put it: Groq under `x_groq`, Moonshot in a choice (and again at
+    // the top level, or not), now and then beside a top-level one (which wins).
+    let other = J::Obj(vec![("prompt_tokens", n(7)), ("completion_tokens", n(1))]);
+    let (top, groq, in_choice) = match rng.below(7) {
+        0 => (NULL, Some(usage), None),
+        1 => (NULL, None, Some(usage)),
+        2 => (usage, Some(other.clone()), Some(other.clone())),
+        3 => (usage, None, Some(other.clone())),
+        4 => (NULL, Some(usage), Some(other.clone())),
+        _ => (usage, None, None),
+    };
+    let choices = match in_choice {
+        Some(usage) => J::Arr(vec![
+            J::Obj(vec![
+                ("index", n(0)),
+                ("delta", J::Obj(vec![])),
+                ("finish_reason", NULL),
+            ]),
+            J::Obj(vec![("index", n(1)), ("usage", n(3))]),
+            J::Obj(vec![("index", n(2)), ("usage", usage)]),
+            J::Obj(vec![("index", n(3)), ("usage", other)]),
+        ]),
+        None => J::Arr(vec![]),
+    };
+    let mut last = head(choices, top, rng);
+    if let (Some(usage), J::Obj(fields)) = (groq, &mut last) {
+        let x_groq = J::Obj(vec![("id", s("req_01")), ("usage", usage)]);
+        fields.push(("x_groq", x_groq));
+    }
+    out.push(("", last));
     out
+}
+
+/// What gateways and compatible servers add to an OpenAI usage object (Chat or Responses,
+/// whose input details are `details`), a random few of them in a random order: costs, request
+/// counts, tiers, cache counts under other names, unknown fields and nested objects, now and
+/// then a `null` count, a name given twice or a count to note.
+pub(super) fn gateway_fields(rng: &mut Rng, usage: &mut Vec<(&'static str, J)>, details: &str) {
+    let tools = |rng: &mut Rng, name: &'static str| {
+        let count =
+            [n(rng.below(5) as u64), NULL, s("2")][rng.below(6) / 4 * (1 + rng.below(2))].clone();
+        let mut fields = vec![(name, count), ("x_calls", n(0))];
+        if rng.below(2) == 0 {
+            fields.push((
+                "nested",
+                J::Obj(vec![("deep", J::Arr(vec![J::Obj(vec![(name, n(9))])]))]),
+            ));
+        }
+        J::Obj(fields)
+    };
+    for _ in 0..rng.below(5) {
+        let field = match rng.below(16) {
+            0 => (
+                "cost",
+                [
+                    J::Raw("0.00501"),
+                    J::Raw("0"),
+                    J::Raw("-1"),
+                    J::Raw("12"),
+                    s("0.1"),
+                ][rng.below(5)]
+                .clone(),
+            ),
+            1 => (
+                "cost",
+                J::Obj(vec![
+                    ("input_tokens_cost", J::Raw("0.00001")),
+                    (
+                        "total_cost",
+                        [J::Raw("0.005"), NULL, J::Raw("3")][rng.below(3)].clone(),
+                    ),
+                    ("parts", J::Obj(vec![("total_cost", J::Raw("9"))])),
+                ]),
+            ),
+            2 => (
+                "cost_in_usd_ticks",
+                [n(1_466_250), J::Raw("-5"), J::Raw("1.5"), s("7")][rng.below(4)].clone(),
+            ),
+            3 => ("server_tool_use_details", tools(rng, "web_search_requests")),
+            4 => ("server_tool_use", tools(rng, "web_search_requests")),
+            5 => (
+                "server_side_tool_usage_details",
+                tools(rng, "web_search_calls"),
+            ),
+            6 => ("prompt_cache_hit_tokens", n(rng.below(64) as u64)),
+            7 => (
+                "cached_tokens",
+                [n(rng.below(64) as u64), NULL][rng.below(2)].clone(),
+            ),
+            8 => ("cache_creation_input_tokens", n(rng.below(64) as u64)),
+            9 => (
+                "service_tier",
+                [s("priority"), s(""), n(3), J::Raw(r#""fl\u00e9x""#)][rng.below(4)].clone(),
+            ),
+            10 => ("is_byok", J::Raw("false")),
+            11 => (
+                "cost_details",
+                J::Obj(vec![(
+                    "upstream_inference_cost",
+                    J::Obj(vec![("prompt", J::Raw("0.25"))]),
+                )]),
+            ),
+            12 => ("search_context_size", s("low")),
+            13 => ("total_tokens", n(rng.below(10_000) as u64)), // maybe a name twice
+            _ => ("queue_time", J::Raw("0.019675652")),
+        };
+        let at = rng.below(usage.len() + 1);
+        usage.insert(at, field);
+    }
+    // The input details with more than the counts read, or `null`.
+    if let Some((_, J::Obj(fields))) = usage.iter_mut().find(|(name, _)| *name == details) {
+        match rng.below(4) {
+            0 => fields.extend([
+                ("text_tokens", n(12)),
+                ("image_tokens", n(0)),
+                ("cache_write_tokens", n(rng.below(9) as u64)),
+            ]),
+            1 => fields.push(("audio_tokens", NULL)),
+            _ => {}
+        }
+    }
 }
 
 /// A content array as Mistral streams it: text parts and thinking parts (the thinking an

@@ -10,4 +10,5 @@ mod responses;
 mod starts;
 mod support;
 mod usage;
+mod usage_layouts;
 pub mod whatwg;

@@ -4,7 +4,7 @@
 //! layouts, framings and chunkings, sound and damaged: the record is the full parse's, whatever
 //! the fast reader takes or declines.
 
-use super::layouts::{check, n, s, styles, written, J, NULL, TEXTS};
+use super::layouts::{check, gateway_fields, n, s, styles, written, J, NULL, TEXTS};
 use super::support::{feed_chunks, Rng};
 use crate::meter::DEFAULT_MAX_EVENT_BYTES;
 use crate::providers::facts::Provider;
@@ -26,6 +26,13 @@ fn response(rng: &mut Rng, status: &str, end: Option<&str>) -> J {
             ("total_tokens", n(rng.below(10_000) as u64)),
         ]),
         _ => NULL,
+    };
+    let usage = match usage {
+        J::Obj(mut fields) => {
+            gateway_fields(rng, &mut fields, "input_tokens_details");
+            J::Obj(fields)
+        }
+        other => other,
     };
     let (error, incomplete) = match end {
         Some("response.failed") => (

@@ -6,10 +6,39 @@
 use serde_json::Value;
 
 use crate::providers::facts::Facts;
+use crate::scan::skim::{once, Skim};
 use crate::scan::tree::{self as json, Object};
 
 /// xAI bills in ticks of 1e-10 USD.
 const TICK_DIGITS: usize = 10;
+
+/// Where server-tool requests are counted: (object, count) names, in the order read (the last
+/// one given wins).
+const TOOLS: [(&str, &str); 3] = [
+    ("server_tool_use_details", "web_search_requests"), // OpenRouter
+    ("server_tool_use", "web_search_requests"),
+    ("server_side_tool_usage_details", "web_search_calls"), // xAI
+];
+
+/// What a usage object bills beyond the token counts, from its tree or read in place.
+#[derive(Debug, Default)]
+pub(super) struct Extras<'a> {
+    cost: Option<String>,
+    ticks: Option<u64>,
+    tools: [Option<u64>; 3],
+    tier: Option<&'a str>,
+}
+
+/// [`Extras`] read in place: the cost and tier as spans of the text (a chunk read from a
+/// stream's prefix keeps them as spans of the prefix's bytes).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct SkimExtras {
+    cost: Option<(usize, usize)>,
+    ticks: Option<u64>,
+    tools: [Option<u64>; 3],
+    tier: Option<(usize, usize)>,
+    seen: [bool; 6],
+}
 
 pub(super) fn read_extras(ex: &mut Facts, usage: &Object) {
     let cost = match usage.get("cost") {
@@ -17,25 +46,108 @@ pub(super) fn read_extras(ex: &mut Facts, usage: &Object) {
         Some(value) => decimal_text(value),
         None => None,
     };
-    let ticks = usage.get("cost_in_usd_ticks").and_then(Value::as_u64);
-    if let Some(cost) = cost.or_else(|| ticks.map(ticks_text)) {
+    let tools = TOOLS.map(|(key, name)| {
+        json::object(usage, key).and_then(|tools| json::count(tools, name, &mut ex.notes))
+    });
+    let extras = Extras {
+        cost,
+        ticks: usage.get("cost_in_usd_ticks").and_then(Value::as_u64),
+        tools,
+        tier: usage.get("service_tier").and_then(Value::as_str),
+    };
+    apply(ex, extras);
+}
+
+pub(super) fn apply(ex: &mut Facts, extras: Extras) {
+    if let Some(cost) = extras.cost.or_else(|| extras.ticks.map(ticks_text)) {
         ex.billing.provider_cost = Some(cost);
     }
-    let tools = [
-        ("server_tool_use_details", "web_search_requests"), // OpenRouter
-        ("server_tool_use", "web_search_requests"),
-        ("server_side_tool_usage_details", "web_search_calls"), // xAI
-    ];
-    for (key, name) in tools {
-        if let Some(tools) = json::object(usage, key) {
-            if let Some(n) = json::count(tools, name, &mut ex.notes) {
-                ex.tokens.web_search = Some(n);
+    if let Some(n) = extras.tools.into_iter().flatten().last() {
+        ex.tokens.web_search = Some(n);
+    }
+    if let Some(tier) = extras.tier.filter(|t| !t.is_empty()) {
+        ex.service_tier = Some(tier.to_owned());
+    }
+}
+
+impl SkimExtras {
+    /// Reads the value of `name` if it is one of the extras (`Some(true)`), as `read_extras`
+    /// reads it from the tree; `Some(false)` leaves the value unread; `None` declines (a name
+    /// read twice, a request count to note, a tier with escapes).
+    pub(super) fn read(&mut self, skim: &mut Skim, name: &str) -> Option<bool> {
+        let seen = &mut self.seen;
+        match name {
+            "cost" => {
+                let cost = if skim.at_object() {
+                    let (mut total, mut seen) = (None, false);
+                    skim.object(|skim, name| match name {
+                        "total_cost" => once(&mut total, &mut seen, skim.number_or_skip()?),
+                        _ => skim.skip_value(),
+                    })?;
+                    total
+                } else {
+                    skim.number_or_skip()?
+                };
+                once(&mut self.cost, &mut seen[0], cost)?;
+            }
+            "cost_in_usd_ticks" => {
+                let ticks = skim
+                    .number_or_skip()?
+                    .and_then(|at| number(skim.text(), at));
+                once(
+                    &mut self.ticks,
+                    &mut seen[1],
+                    ticks.as_ref().and_then(Value::as_u64),
+                )?;
+            }
+            "service_tier" => {
+                let tier = if skim.at_string() {
+                    let text = skim.text();
+                    skim.null_or_plain()?.map(|tier| {
+                        let start = tier.as_ptr() as usize - text.as_ptr() as usize;
+                        (start, start + tier.len())
+                    })
+                } else {
+                    skim.skip_value()?;
+                    None
+                };
+                once(&mut self.tier, &mut seen[2], tier)?;
+            }
+            _ => {
+                let Some(at) = TOOLS.iter().position(|&(key, _)| key == name) else {
+                    return Some(false);
+                };
+                let count = TOOLS[at].1;
+                let mut n = None;
+                let mut seen_count = false;
+                skim.object_or_skip(|skim, name| match name {
+                    _ if name == count => once(&mut n, &mut seen_count, skim.null_or_count()?),
+                    _ => skim.skip_value(),
+                })?;
+                once(&mut self.tools[at], &mut seen[3 + at], n)?;
             }
         }
+        Some(true)
     }
-    if let Some(tier) = json::string(usage, "service_tier").filter(|t| !t.is_empty()) {
-        ex.service_tier = Some(tier);
+
+    /// The extras, their spans in `text` read.
+    pub(super) fn resolve(self, text: &str) -> Extras<'_> {
+        Extras {
+            cost: self
+                .cost
+                .and_then(|at| number(text, at))
+                .and_then(|v| decimal_text(&v)),
+            ticks: self.ticks,
+            tools: self.tools,
+            tier: self.tier.and_then(|(start, end)| text.get(start..end)),
+        }
     }
+}
+
+/// The number at `text[start..end]` (a plain decimal the skim reader checked), as serde_json
+/// reads it.
+fn number(text: &str, (start, end): (usize, usize)) -> Option<Value> {
+    serde_json::from_str(text.get(start..end)?).ok()
 }
 
 /// A non-negative JSON number as plain decimal text (the shortest digits that read back as

@@ -1,13 +1,12 @@
 //! Chat chunks read with [`Skim`] instead of a JSON tree, in any JSON layout: content, tool
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
-use super::usage::{read_usage_owned, set_counts, usage_counts, UsageCounts, CHAT_KEYS};
+use super::usage::{apply_usage, declined_tree, usage_or_span, UsageAt, CHAT_KEYS};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::skeleton::same_bytes;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
-use crate::scan::tree;
 
 /// The most bytes of a stream's chunks kept as their [`Prefix`]: a real chunk's are a few
 /// hundred.
@@ -29,18 +28,19 @@ struct Chunk<'a> {
     /// A Mistral thinking part with its thinking as a string or an array, maybe empty (it
     /// says the reply thinks, text or not).
     thinking_part: bool,
-    /// The usage object, when the chunk carries one.
+    /// The usage object, when the chunk carries one: at the top level, else under Groq's
+    /// `x_groq`, else in a choice (Moonshot), as `tree::read_chunk_usage` looks for it.
     usage: Option<ChunkUsage>,
-    /// What `Provider::detect` looks at: the `object` field (a chunk with a `type` is declined
-    /// as it is read).
+    /// What `Provider::detect` looks at: the `object` field and whether `choices` is an array
+    /// (a chunk with a `type` is declined as it is read).
     object: Option<&'a str>,
+    choices: bool,
 }
 
 const MAX_TEXTS: usize = 12;
 
-/// A usage object's counts and where it is (no counts: a usage object with more than OpenAI's
-/// own names, read from its own tree).
-type ChunkUsage = (Option<UsageCounts>, (usize, usize));
+/// A usage object read in place and where it is (`usage::usage_or_span`).
+type ChunkUsage = UsageAt;
 
 /// The next value starts with `byte` (white space skipped).
 fn at(skim: &mut Skim, byte: u8) -> bool {
@@ -232,9 +232,14 @@ fn read_tool_call(skim: &mut Skim) -> Option<[Option<usize>; 2]> {
     Some(texts)
 }
 
-fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
-    let (mut seen_delta, mut seen_finish) = (false, false);
-    let mut finish = None;
+/// A choice, into `chunk`; its usage object, when it is the first choice's, into `usage`.
+fn read_choice<'a>(
+    skim: &mut Skim<'a>,
+    chunk: &mut Chunk<'a>,
+    first_usage: &mut Option<ChunkUsage>,
+) -> Option<()> {
+    let (mut seen_delta, mut seen_finish, mut seen_usage) = (false, false, false);
+    let (mut finish, mut usage) = (None, None);
     skim.object(|skim, name| match name {
         "delta" => {
             once(&mut None::<()>, &mut seen_delta, Some(()))?;
@@ -247,14 +252,38 @@ fn read_choice<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             let value = skim.null_or_plain()?;
             once(&mut finish, &mut seen_finish, value)
         }
-        // Usage inside a choice (Moonshot), a legacy completion's text: the tree reads them.
-        "usage" | "text" => None,
+        // Usage inside a choice (Moonshot).
+        "usage" => once(
+            &mut usage,
+            &mut seen_usage,
+            usage_or_span(skim, &CHAT_KEYS)?,
+        ),
+        // A legacy completion's text: the tree reads it.
+        "text" => None,
         _ => skim.skip_value(),
     })?;
     if finish.is_some() {
         chunk.finish_reason = finish;
     }
+    // The first choice with a usage object.
+    if first_usage.is_none() {
+        *first_usage = usage;
+    }
     Some(())
+}
+
+/// Groq's `x_groq` object: its usage object, when it has one (`Some(None)` for none, or for a
+/// value that is not an object).
+fn groq_usage(skim: &mut Skim) -> Option<Option<ChunkUsage>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let (mut usage, mut seen) = (None, false);
+    skim.object(|skim, name| match name {
+        "usage" => once(&mut usage, &mut seen, usage_or_span(skim, &CHAT_KEYS)?),
+        _ => skim.skip_value(),
+    })?;
+    Some(usage)
 }
 
 /// The top level of a chunk as far as it was read: the fields it keeps, and the names seen
@@ -266,8 +295,7 @@ struct Top<S> {
     model: Option<S>,
     tier: Option<S>,
     object: Option<S>,
-    usage: Option<ChunkUsage>,
-    seen: [bool; 7],
+    seen: [bool; 8],
 }
 
 /// A place to go on reading a chunk's top level from: just past the comma before a field
@@ -286,6 +314,9 @@ fn read_chunk<'a>(
     let (start, mut top) = resume.unwrap_or_default();
     // Where the last field's value ended, and the point before `choices`.
     let (mut value_end, mut before_choices) = (None, None);
+    // The usage objects: at the top level, under `x_groq`, in a choice. Kept out of `Top`
+    // (large, and copied at `choices`): a stream's prefix is kept only if none came before.
+    let (mut usage, mut groq, mut choice_usage) = (None, None, None);
     let mut field = |skim: &mut Skim<'a>, name: &str| {
         let t = &mut top;
         match name {
@@ -295,21 +326,22 @@ fn read_chunk<'a>(
             "choices" => {
                 // The last value ended (past white space) at the comma before this name.
                 let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
-                before_choices = comma.map(|at| (at + 1, *t));
+                let no_usage = !t.seen[4] && !t.seen[7];
+                before_choices = comma.filter(|_| no_usage).map(|at| (at + 1, *t));
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
                 if skim.expect_null().is_none() {
-                    skim.array(|skim| read_choice(skim, &mut chunk))?;
+                    chunk.choices = true;
+                    skim.array(|skim| read_choice(skim, &mut chunk, &mut choice_usage))?;
                 }
                 Some(())
             }
-            "usage" => once(&mut t.usage, &mut t.seen[4], usage_or_span(skim)?),
+            "usage" => once(&mut usage, &mut t.seen[4], usage_or_span(skim, &CHAT_KEYS)?),
             // A chunk that carries an error is read by `on_event`.
             "error" => {
                 once(&mut None::<()>, &mut t.seen[5], Some(())).and_then(|()| skim.expect_null())
             }
             "object" => once(&mut t.object, &mut t.seen[6], skim.null_or_plain()?),
-            // Groq's usage under `x_groq`: the tree reads it.
-            "x_groq" => None,
+            "x_groq" => once(&mut groq, &mut t.seen[7], groq_usage(skim)?),
             // A chunk has no `type` (Anthropic, Responses, speech and transcription events
             // have one): those go to `on_event`, at once (not read to their end first).
             "type" => None,
@@ -328,24 +360,9 @@ fn read_chunk<'a>(
         return None;
     }
     (chunk.id, chunk.model, chunk.service_tier) = (top.id, top.model, top.tier);
-    (chunk.object, chunk.usage) = (top.object, top.usage);
+    chunk.object = top.object;
+    chunk.usage = usage.or(groq).or(choice_usage);
     Some((chunk, before_choices))
-}
-
-/// A usage object: its counts read in place, or, when `usage_counts` declines it (a
-/// provider's cost, cache or tool fields, values to note), only where it is, for its own tree;
-/// `Some(None)` for a value that is not an object.
-fn usage_or_span(skim: &mut Skim) -> Option<Option<ChunkUsage>> {
-    if !skim.at_object() {
-        return skim.skip_value().map(|()| None);
-    }
-    let start = skim.position();
-    let counts = usage_counts(skim);
-    if counts.is_none() {
-        skim.resume_at(start);
-        skim.skip_value()?;
-    }
-    Some(Some((counts, (start, skim.position()))))
 }
 
 /// The bytes of a stream's chunks up to their `choices` (the id, the model and the like,
@@ -373,7 +390,6 @@ impl Prefix {
             model: span(top.model)?,
             tier: span(top.tier)?,
             object: span(top.object)?,
-            usage: top.usage,
             seen: top.seen,
         };
         let bytes = data.get(..at)?.to_vec();
@@ -396,7 +412,6 @@ impl Prefix {
             model: field(t.model)?,
             tier: field(t.tier)?,
             object: field(t.object)?,
-            usage: t.usage,
             seen: t.seen,
         };
         Some((at, top))
@@ -450,17 +465,14 @@ pub fn fast_path(
     // the prefix ends at a comma, where no token goes on).
     let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
     let (chunk, before_choices) = read_chunk(&mut skim, resume, holes)?;
-    if ex.provider == Provider::Auto && chunk.object != Some("chat.completion.chunk") {
+    // As `providers::detect`: Chat by its `choices` array too (Azure's first chunk).
+    let chat = chunk.object == Some("chat.completion.chunk")
+        || (chunk.choices && chunk.object != Some("response"));
+    if ex.provider == Provider::Auto && !chat {
         return None;
     }
-    // A usage object read from its own tree: parsed before anything is changed.
-    let usage_tree = match chunk.usage {
-        Some((None, (start, end))) => match tree::parse(&data[start..end]) {
-            Some(serde_json::Value::Object(usage)) => Some(usage),
-            _ => return None,
-        },
-        _ => None,
-    };
+    // A usage object the reader declined: its own tree, parsed before anything is changed.
+    let usage_tree = declined_tree(&chunk.usage, data)?;
     ex.provider = Provider::OpenAiChat;
     set(&mut ex.message_id, chunk.id);
     set(&mut ex.model, chunk.model);
@@ -478,14 +490,9 @@ pub fn fast_path(
     }
     ex.saw_tool_use |= chunk.tool_call;
     set(&mut ex.stop_reason, chunk.finish_reason);
-    if let Some(usage) = usage_tree {
-        // As `tree::read_chunk_usage` reads a top-level usage object.
-        read_usage_owned(ex, usage);
-    } else if let Some((Some(counts), (start, end))) = chunk.usage {
-        set_counts(ex, counts, &CHAT_KEYS);
-        // Parsed only if it is the last usage object of the stream, when the record is made.
-        ex.set_raw_usage_text(&text[start..end]);
-    }
+    // As `tree::read_chunk_usage` reads a usage object.
+    let has_usage = chunk.usage.is_some();
+    apply_usage(ex, chunk.usage, usage_tree, text, &CHAT_KEYS);
     let point = before_choices.filter(|_| resume.is_none());
     if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
         *prefix = Some(kept);
@@ -493,8 +500,7 @@ pub fn fast_path(
     // Learned: a chunk with text and nothing a chunk's reading sets beyond its identity (no
     // finish reason, no usage), its texts counted in the order they come.
     ex.saw_thinking |= chunk.thinking_part;
-    let learnable =
-        chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && chunk.usage.is_none();
+    let learnable = chunk.n_texts > 0 && in_order && chunk.finish_reason.is_none() && !has_usage;
     if !learnable {
         return Some(None);
     }
@@ -526,37 +532,36 @@ mod tests {
     use super::*;
     use crate::providers::openai_chat::tree;
 
-    /// A usage object with a provider's own fields (a cost, tools, a count to note) is read
-    /// from its own tree, the rest of the chunk in place: as the tree reads the whole chunk.
+    /// A usage object with a provider's own fields (a cost, tools, a tier, unknown names) is
+    /// read in place; one with a count to note from its own tree, the rest of the chunk in
+    /// place: either way as the tree reads the whole chunk.
     #[test]
     fn usage_with_more_than_openai_names_is_read_as_the_tree() {
-        let chunks: [&[u8]; 3] = [
-            br#"{"id":"s","model":"sonar","usage":{"completion_tokens":1,"cost":{"input_tokens_cost":0.00001,"total_cost":0.00501},"prompt_tokens":6,"total_tokens":7},"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]}"#,
-            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"3","cost_in_usd_ticks":1466250,"server_tool_use_details":{"web_search_requests":2}}}"#,
-            br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":90,"completion_tokens":3,"prompt_cache_hit_tokens":64,"service_tier":"priority"}}"#,
+        // The chunk, and whether its usage is read in place.
+        let chunks: [(&[u8], bool); 4] = [
+            (br#"{"id":"s","model":"sonar","usage":{"completion_tokens":1,"cost":{"input_tokens_cost":0.00001,"total_cost":0.00501},"prompt_tokens":6,"total_tokens":7},"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]}"#, true),
+            (br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":"3","cost_in_usd_ticks":1466250,"server_tool_use_details":{"web_search_requests":2}}}"#, false),
+            (br#"{"id":"g","object":"chat.completion.chunk","model":"m","choices":[],"usage":{"prompt_tokens":90,"completion_tokens":3,"prompt_cache_hit_tokens":64,"service_tier":"priority"}}"#, true),
+            (br#"{"id":"g","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"cost_in_usd_ticks":1466250,"is_byok":false,"server_tool_use":{"web_search_requests":1},"server_tool_use_details":{"x":[1,{"y":2}],"web_search_requests":2},"prompt_tokens_details":{"text_tokens":9,"cached_tokens":4,"cache_write_tokens":2}}}"#, true),
         ];
         // An exponent is serde_json's to read: the whole chunk goes to the tree.
         let exponent =
             br#"{"id":"g","object":"chat.completion.chunk","choices":[],"usage":{"cost":1e-5}}"#;
         let mut facts = Facts::new(Provider::OpenAiChat);
         assert!(fast_path(&mut facts, &mut None, exponent, &mut Holes::default()).is_none());
-        for data in chunks {
+        for (data, in_place) in chunks {
             let mut fast = Facts::new(Provider::Auto);
             let read = fast_path(&mut fast, &mut None, data, &mut Holes::default());
             assert!(read.is_some(), "{}", String::from_utf8_lossy(data));
+            assert_eq!(fast.last_usage_text.is_some(), in_place);
             let mut full = Facts::new(Provider::OpenAiChat);
             tree::on_event(&mut full, &crate::scan::tree::parse(data).unwrap());
             let view = |ex: &Facts| {
-                format!(
-                    "{:?}",
-                    (
-                        &ex.tokens,
-                        &ex.billing,
-                        &ex.notes,
-                        &ex.service_tier,
-                        &ex.last_usage
-                    )
-                )
+                let text = ex.last_usage_text.as_deref();
+                let usage = (ex.last_usage.clone())
+                    .or_else(|| text.and_then(|t| serde_json::from_str(t).ok()));
+                let facts = (&ex.tokens, &ex.billing, &ex.notes, &ex.service_tier);
+                format!("{:?}", (facts, usage))
             };
             assert_eq!(
                 view(&fast),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::billing;
+use super::billing::{self, SkimExtras};
 use crate::providers::facts::Facts;
 use crate::scan::skim::{once, Skim};
 use crate::scan::tree::{self as json, Object};
@@ -22,42 +22,119 @@ pub(super) struct UsageCounts {
     audio_output: Option<u64>,
 }
 
-/// A usage object read in place, without a tree (its text is kept as the raw usage, parsed
-/// only if it is the stream's last): the counts `read_counts` reads (Chat Completions names),
-/// when each is `null` or a plain count and no name they are under comes twice; `None`
-/// otherwise (a value to note, a repeated name, of which the tree keeps only the last), and
-/// for any name beyond OpenAI's own (a provider's cost, cache or tool fields), leaving the
-/// chunk to the full parse, which reads them all.
-pub(super) fn usage_counts(skim: &mut Skim) -> Option<UsageCounts> {
+/// A usage object read in place (`read_in_place`): its counts and what it bills beyond them.
+#[derive(Debug)]
+pub struct Skimmed {
+    counts: UsageCounts,
+    extras: SkimExtras,
+}
+
+/// A usage object read in place, and where it is (`None` for one the reader declined: its own
+/// tree reads it). Boxed: a chunk is moved whole, and most chunks carry none.
+pub type UsageAt = (Option<Box<Skimmed>>, (usize, usize));
+
+/// A usage object read in place, in any layout (keys in any order, unknown fields and nested
+/// objects skipped): the counts `read_counts` reads under `keys`' names and the extras
+/// `billing` reads. `None` for a value to note (not a count where one is read) and for a name
+/// read twice (the tree keeps the last): the object's own tree reads those.
+fn read_in_place(skim: &mut Skim, keys: &UsageKeys) -> Option<Skimmed> {
     let mut c = UsageCounts::default();
-    let mut seen = [false; 5];
-    skim.object(|skim, key| match key {
-        "prompt_tokens" => once(&mut c.input, &mut seen[0], skim.null_or_count()?),
-        "completion_tokens" => once(&mut c.output, &mut seen[1], skim.null_or_count()?),
-        "total_tokens" => once(&mut c.total, &mut seen[4], skim.null_or_count()?),
-        "prompt_tokens_details" => {
-            once(&mut None::<()>, &mut seen[2], Some(()))?;
-            let mut seen = [false; 2];
-            skim.object_or_skip(|skim, key| match key {
-                "cached_tokens" => once(&mut c.cached, &mut seen[0], skim.null_or_count()?),
-                "audio_tokens" => once(&mut c.audio_input, &mut seen[1], skim.null_or_count()?),
-                "text_tokens" | "image_tokens" => skim.skip_value(),
-                _ => None,
-            })
-        }
-        "completion_tokens_details" => {
-            once(&mut None::<()>, &mut seen[3], Some(()))?;
-            let mut seen = [false; 2];
-            skim.object_or_skip(|skim, key| match key {
-                "reasoning_tokens" => once(&mut c.reasoning, &mut seen[0], skim.null_or_count()?),
-                "audio_tokens" => once(&mut c.audio_output, &mut seen[1], skim.null_or_count()?),
-                "accepted_prediction_tokens" | "rejected_prediction_tokens" => skim.skip_value(),
-                _ => None,
-            })
-        }
-        _ => None,
+    let mut extras = SkimExtras::default();
+    // Detail counts, and the top-level fallbacks (DeepSeek, Kimi, gateways).
+    let (mut cached, mut write, mut hit, mut top_cached, mut top_write) =
+        (None, None, None, None, None);
+    let mut seen = [false; 8];
+    skim.object(|skim, key| {
+        let slot = match key {
+            _ if key == keys.input => (&mut c.input, 0),
+            _ if key == keys.output => (&mut c.output, 1),
+            "total_tokens" => (&mut c.total, 2),
+            "prompt_cache_hit_tokens" => (&mut hit, 3),
+            "cached_tokens" => (&mut top_cached, 4),
+            "cache_creation_input_tokens" => (&mut top_write, 5),
+            _ if key == keys.input_details => {
+                once(&mut None::<()>, &mut seen[6], Some(()))?;
+                let mut seen = [false; 3];
+                return skim.object_or_skip(|skim, key| match key {
+                    "cached_tokens" => once(&mut cached, &mut seen[0], skim.null_or_count()?),
+                    "cache_write_tokens" => once(&mut write, &mut seen[1], skim.null_or_count()?),
+                    "audio_tokens" => once(&mut c.audio_input, &mut seen[2], skim.null_or_count()?),
+                    _ => skim.skip_value(),
+                });
+            }
+            _ if key == keys.output_details => {
+                once(&mut None::<()>, &mut seen[7], Some(()))?;
+                let mut seen = [false; 2];
+                return skim.object_or_skip(|skim, key| match key {
+                    "reasoning_tokens" => {
+                        once(&mut c.reasoning, &mut seen[0], skim.null_or_count()?)
+                    }
+                    "audio_tokens" => {
+                        once(&mut c.audio_output, &mut seen[1], skim.null_or_count()?)
+                    }
+                    _ => skim.skip_value(),
+                });
+            }
+            _ => {
+                return match extras.read(skim, key)? {
+                    true => Some(()),
+                    false => skim.skip_value(),
+                }
+            }
+        };
+        once(slot.0, &mut seen[slot.1], skim.null_or_count()?)
     })?;
-    Some(c)
+    // As `read_counts`: the details first, then the top-level names.
+    c.cached = cached.or(hit).or(top_cached);
+    c.cache_write = write.or(top_write);
+    Some(Skimmed { counts: c, extras })
+}
+
+/// A usage object: read in place, or, when `read_in_place` declines it, only where it is,
+/// for its own tree; `Some(None)` for a value that is not an object.
+pub fn usage_or_span(skim: &mut Skim, keys: &UsageKeys) -> Option<Option<UsageAt>> {
+    if !skim.at_object() {
+        return skim.skip_value().map(|()| None);
+    }
+    let start = skim.position();
+    let read = read_in_place(skim, keys).map(Box::new);
+    if read.is_none() {
+        skim.resume_at(start);
+        skim.skip_value()?;
+    }
+    Some(Some((read, (start, skim.position()))))
+}
+
+/// The own tree of a usage object the reader declined, parsed before anything is changed:
+/// `None` if it does not parse (the event goes to the full parse), `Some(None)` when there is
+/// no tree to make.
+pub fn declined_tree(usage: &Option<UsageAt>, data: &[u8]) -> Option<Option<Object>> {
+    match *usage {
+        Some((None, (start, end))) => match json::parse(&data[start..end]) {
+            Some(Value::Object(usage)) => Some(Some(usage)),
+            _ => None,
+        },
+        _ => Some(None),
+    }
+}
+
+/// The usage object found by `usage_or_span` in `text`, with its `declined_tree`: as
+/// `read_usage_with` reads its tree. Read in place, it is kept as text, parsed only if it is
+/// the stream's last when the record is made.
+pub fn apply_usage(
+    ex: &mut Facts,
+    usage: Option<UsageAt>,
+    tree: Option<Object>,
+    text: &str,
+    keys: &UsageKeys,
+) {
+    if let Some(usage) = tree {
+        read_usage_owned_with(ex, usage, keys);
+    } else if let Some((Some(read), (start, end))) = usage {
+        set_counts(ex, read.counts, keys);
+        billing::apply(ex, read.extras.resolve(text));
+        ex.set_raw_usage_text(&text[start..end]);
+    }
 }
 
 /// Where an OpenAI usage object keeps its counts (Chat and Responses name them apart).
@@ -68,7 +145,7 @@ pub struct UsageKeys {
     pub output_details: &'static str,
 }
 
-pub(super) const CHAT_KEYS: UsageKeys = UsageKeys {
+pub const CHAT_KEYS: UsageKeys = UsageKeys {
     input: "prompt_tokens",
     input_details: "prompt_tokens_details",
     output: "completion_tokens",
@@ -82,11 +159,6 @@ pub(super) fn read_usage(ex: &mut Facts, usage: &Object) {
 pub fn read_usage_with(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
     read_counts(ex, usage, keys);
     ex.set_raw_usage(Value::Object(usage.clone()));
-}
-
-/// [`read_usage`] of a usage object parsed alone (the fast readers'): kept, not copied.
-pub(super) fn read_usage_owned(ex: &mut Facts, usage: Object) {
-    read_usage_owned_with(ex, usage, &CHAT_KEYS);
 }
 
 /// [`read_usage_with`] of a usage object the caller gives up: kept, not copied.
@@ -129,7 +201,7 @@ fn read_counts(ex: &mut Facts, usage: &Object, keys: &UsageKeys) {
 }
 
 /// Counts read from a tree or in place (the skim reader leaves values to note to the tree).
-pub(super) fn set_counts(ex: &mut Facts, c: UsageCounts, keys: &UsageKeys) {
+fn set_counts(ex: &mut Facts, c: UsageCounts, keys: &UsageKeys) {
     let (reasoning_outside, cached_outside) = outside(&c);
     set_input(ex, &c, cached_outside, keys);
     set_output(ex, c.output, c.reasoning, reasoning_outside);

@@ -2,12 +2,13 @@
 //! order, any white space, unknown fields anywhere): the text, reasoning and tool-input
 //! deltas, the events around them that say nothing the meter reads (`output_item.added`,
 //! `content_part.done`, ...), and the events that carry a `response` (its identity, status and
-//! error read in place; its usage object, once a stream, parsed alone into the tree that
-//! `usage::read_usage` reads). An event it declines goes to `tree::on_event`, which gives the
+//! error read in place; its usage object too, by the OpenAI usage reader, or parsed alone when
+//! that reader declines it). An event it declines goes to `tree::on_event`, which gives the
 //! same result: `error` events, a name twice, escapes where a value is kept, invalid JSON.
 
-use super::usage::read_usage_owned;
+use super::usage::RESPONSES_KEYS;
 use crate::providers::facts::{Facts, Provider};
+use crate::providers::openai_chat::usage::{apply_usage, declined_tree, usage_or_span, UsageAt};
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
 use crate::scan::tree;
@@ -24,8 +25,8 @@ struct Response<'a> {
     status: Option<&'a str>,
     /// An `error` object: its code and message.
     error: Option<(Option<&'a str>, Option<&'a str>)>,
-    /// Where the usage object is, when there is one.
-    usage: Option<(usize, usize)>,
+    /// The usage object, when there is one.
+    usage: Option<UsageAt>,
 }
 
 fn read_response<'a>(skim: &mut Skim<'a>) -> Option<Response<'a>> {
@@ -45,10 +46,11 @@ fn read_response<'a>(skim: &mut Skim<'a>) -> Option<Response<'a>> {
         }
         "status" => once(&mut r.status, &mut seen[4], skim.null_or_plain()?),
         "error" => once(&mut r.error, &mut seen[5], skim.object_or_null(read_error)?),
-        "usage" => {
-            let span = skim.object_and_span(Skim::skip_value)?;
-            once(&mut r.usage, &mut seen[6], span.map(|((), span)| span))
-        }
+        "usage" => once(
+            &mut r.usage,
+            &mut seen[6],
+            usage_or_span(skim, &RESPONSES_KEYS)?,
+        ),
         _ => skim.skip_value(),
     })?;
     Some(r)
@@ -129,15 +131,9 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
         ex.saw_thinking |= reasoning;
         ex.saw_tool_use |= tool;
     } else if let Some(response) = response {
-        // The usage object alone, parsed first (nothing is changed if it does not parse).
-        let usage = match response.usage {
-            Some((start, end)) => match tree::parse(&data[start..end]) {
-                Some(serde_json::Value::Object(usage)) => Some(usage),
-                _ => return None,
-            },
-            None => None,
-        };
-        apply_response(ex, &response, kind, usage);
+        // A usage object the reader declined: its own tree, parsed before anything changes.
+        let usage = declined_tree(&response.usage, data)?;
+        apply_response(ex, response, kind, usage, text);
     }
     if let Some((Some("reasoning"), Some(sealed))) = item {
         if kind == "response.output_item.done" {
@@ -149,7 +145,13 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
 }
 
 /// `tree::read_response`, from what [`read_response`] read.
-fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<tree::Object>) {
+fn apply_response(
+    ex: &mut Facts,
+    r: Response,
+    kind: &str,
+    usage: Option<tree::Object>,
+    text: &str,
+) {
     if let Some(id) = r.id {
         ex.message_id = Some(id.to_owned());
     }
@@ -171,7 +173,5 @@ fn apply_response(ex: &mut Facts, r: &Response, kind: &str, usage: Option<tree::
             message.map_or_else(|| "the response failed".to_owned(), str::to_owned),
         );
     }
-    if let Some(usage) = usage {
-        read_usage_owned(ex, usage);
-    }
+    apply_usage(ex, r.usage, usage, text, &RESPONSES_KEYS);
 }

@@ -1,10 +1,10 @@
 //! The Responses usage object: OpenAI's usage reader with the Responses names.
 
 use crate::providers::facts::Facts;
-use crate::providers::openai_chat::usage::{read_usage_owned_with, read_usage_with, UsageKeys};
+use crate::providers::openai_chat::usage::{read_usage_with, UsageKeys};
 use crate::scan::tree::Object;
 
-const RESPONSES_KEYS: UsageKeys = UsageKeys {
+pub(super) const RESPONSES_KEYS: UsageKeys = UsageKeys {
     input: "input_tokens",
     input_details: "input_tokens_details",
     output: "output_tokens",
@@ -13,9 +13,4 @@ const RESPONSES_KEYS: UsageKeys = UsageKeys {
 
 pub(super) fn read_usage(ex: &mut Facts, usage: &Object) {
     read_usage_with(ex, usage, &RESPONSES_KEYS);
-}
-
-/// [`read_usage`] of a usage object parsed alone (the fast reader's): kept, not copied.
-pub(super) fn read_usage_owned(ex: &mut Facts, usage: Object) {
-    read_usage_owned_with(ex, usage, &RESPONSES_KEYS);
 }
