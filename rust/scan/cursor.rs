@@ -5,6 +5,7 @@
 //! invalid UTF-8, a raw control character; the caller then parses the event with serde_json.
 
 use crate::scan::holes::{Hole, Holes};
+use crate::scan::space;
 use crate::scan::strings::{ascii_stop, count_string, skip_string};
 use crate::textstats::TextStats;
 
@@ -22,41 +23,21 @@ impl<'a> Cursor<'a> {
         Cursor { b, pos: 0 }
     }
 
-    /// JSON white space: none at all is the usual case, checked first.
+    /// Past JSON white space ([`space::skip`]).
     #[inline(always)]
     fn space(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.pos) {
-            self.pos += 1;
-        }
+        space::skip(self.b, &mut self.pos);
     }
 
     #[inline(always)]
     pub fn peek(&mut self) -> Option<u8> {
-        match self.b.get(self.pos) {
-            Some(&c) if c > b' ' => Some(c),
-            _ => {
-                self.space();
-                self.b.get(self.pos).copied()
-            }
-        }
+        space::peek(self.b, &mut self.pos)
     }
 
-    /// `byte` (never white space) next, eaten: the byte itself, compact JSON's usual case,
-    /// told first.
+    /// `byte` (never white space) next, eaten ([`space::eat`]).
     #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
-        match self.b.get(self.pos) {
-            Some(&c) if c == byte => {
-                self.pos += 1;
-                true
-            }
-            Some(&c) if c > b' ' => false,
-            _ => {
-                let hit = self.peek() == Some(byte);
-                self.pos += usize::from(hit);
-                hit
-            }
-        }
+        space::eat(self.b, &mut self.pos, byte)
     }
 
     /// Only white space is left.

@@ -7,6 +7,7 @@ pub mod holes;
 mod segments;
 pub mod skeleton;
 pub mod skim;
+mod space;
 pub mod strings;
 pub mod tree;
 

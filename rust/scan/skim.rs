@@ -6,6 +6,7 @@
 
 use crate::scan::cursor::number_end;
 use crate::scan::holes::{Hole, Holes};
+use crate::scan::space;
 use crate::scan::strings::{skip_string, string_stop};
 use crate::scan::tree;
 
@@ -28,39 +29,18 @@ impl<'a> Skim<'a> {
     }
 
     fn space(&mut self) {
-        while self.pos < self.b.len() && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
-            self.pos += 1;
-        }
+        space::skip(self.b, &mut self.pos);
     }
 
-    /// `byte` (never white space) next, eaten: compact JSON's usual case, the byte itself,
-    /// told first.
+    /// `byte` (never white space) next, eaten ([`space::eat`]).
     #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
-        match self.b.get(self.pos) {
-            Some(&c) if c == byte => {
-                self.pos += 1;
-                true
-            }
-            Some(&c) if c > b' ' => false,
-            _ => {
-                self.space();
-                let hit = self.b.get(self.pos) == Some(&byte);
-                self.pos += usize::from(hit);
-                hit
-            }
-        }
+        space::eat(self.b, &mut self.pos, byte)
     }
 
     #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
-        match self.b.get(self.pos) {
-            Some(&c) if c > b' ' => Some(c),
-            _ => {
-                self.space();
-                self.b.get(self.pos).copied()
-            }
-        }
+        space::peek(self.b, &mut self.pos)
     }
 
     pub fn at_end(&mut self) -> bool {
