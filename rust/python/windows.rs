@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::learn::{kind_index, samples, Learned, KINDS};
+use crate::learn::{kind_index, samples, Learned, Window, KINDS};
 use crate::record::RawRecord;
 
 #[pyclass(frozen, module = "sseusage_fast._native")]
@@ -45,6 +45,26 @@ fn float_list<'py>(py: Python<'py>, values: &[f64]) -> PyResult<Bound<'py, PyLis
 }
 
 impl WindowStore {
+    /// `read` of the window of `key` under the lock, once it holds `need` values; None for a
+    /// kind never learned, a window never made or one too short.
+    fn read_window<T>(
+        &self,
+        key: &Bound<'_, PyTuple>,
+        need: usize,
+        read: impl FnOnce(&Window) -> Option<T>,
+    ) -> PyResult<Option<T>> {
+        let (name, kind) = read_key(key)?;
+        let Some(kind) = kind else {
+            return Ok(None); // a kind never learned
+        };
+        let name = name.to_str()?;
+        let inner = self.lock();
+        Ok(inner
+            .window(name, kind)
+            .filter(|w| w.len() >= need)
+            .and_then(read))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Learned> {
         // A panic under the lock leaves plain numbers: still usable.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
@@ -125,12 +145,7 @@ impl WindowStore {
     /// How many values the window of `key` holds (none for a kind never learned).
     #[pyo3(signature = (key, /))]
     fn count(&self, key: &Bound<'_, PyTuple>) -> PyResult<usize> {
-        let (name, kind) = read_key(key)?;
-        let Some(kind) = kind else {
-            return Ok(0); // a kind never learned
-        };
-        let name = name.to_str()?;
-        Ok(self.lock().window(name, kind).map_or(0, |w| w.len()))
+        Ok(self.read_window(key, 0, |w| Some(w.len()))?.unwrap_or(0))
     }
 
     /// The window's median with `prior` counted as `weight` values more, once it holds `need`
@@ -143,27 +158,13 @@ impl WindowStore {
         prior: f64,
         weight: usize,
     ) -> PyResult<Option<f64>> {
-        let (name, kind) = read_key(key)?;
-        let Some(kind) = kind else {
-            return Ok(None); // a kind never learned
-        };
-        let name = name.to_str()?;
-        let inner = self.lock();
-        let window = inner.window(name, kind).filter(|w| w.len() >= need);
-        Ok(window.and_then(|w| w.median(prior, weight)))
+        self.read_window(key, need, |w| w.median(prior, weight))
     }
 
     /// The window's values at 5% and 95% of its order, once it holds `need`; else None.
     #[pyo3(signature = (key, need, /))]
     fn spread(&self, key: &Bound<'_, PyTuple>, need: usize) -> PyResult<Option<(f64, f64)>> {
-        let (name, kind) = read_key(key)?;
-        let Some(kind) = kind else {
-            return Ok(None); // a kind never learned
-        };
-        let name = name.to_str()?;
-        let inner = self.lock();
-        let window = inner.window(name, kind).filter(|w| w.len() >= need);
-        Ok(window.and_then(|w| w.spread()))
+        self.read_window(key, need, Window::spread)
     }
 
     /// Every window as ((key, kind), values in arrival order), and the count learned, at one
