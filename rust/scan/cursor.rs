@@ -256,15 +256,31 @@ impl<'a> Cursor<'a> {
     /// (which refuses what overflows a float).
     #[inline]
     fn number(&mut self) -> Option<()> {
-        self.pos = number_end(self.b, self.pos)?;
+        self.pos = skipped_number_end(self.b, self.pos)?;
         Some(())
     }
 }
 
-/// Past the number at `pos` as the in-place readers take one: an integer or a plain decimal
-/// of at most 15 bytes, not followed by an exponent; `None` for anything else.
+/// Past the number at `pos` as a learned layout's number hole takes one: an integer or a
+/// plain decimal of at most 15 bytes, not followed by an exponent; `None` for anything else.
 #[inline(always)]
 pub fn number_end(b: &[u8], start: usize) -> Option<usize> {
+    number_within(b, start, 15)
+}
+
+/// The longest number the in-place readers skip: below 1e300 whatever its digits, a finite
+/// double that serde_json accepts too (a 19-digit `seed` is common: Together).
+const MAX_NUMBER: usize = 300;
+
+/// Past the number at `pos` as the in-place readers skip one: as [`number_end`], up to
+/// [`MAX_NUMBER`] bytes.
+#[inline(always)]
+pub fn skipped_number_end(b: &[u8], start: usize) -> Option<usize> {
+    number_within(b, start, MAX_NUMBER)
+}
+
+#[inline(always)]
+fn number_within(b: &[u8], start: usize, max: usize) -> Option<usize> {
     let digits = |at: usize| {
         b.get(at..).map_or(0, |rest| {
             rest.iter().take_while(|c| c.is_ascii_digit()).count()
@@ -283,7 +299,7 @@ pub fn number_end(b: &[u8], start: usize) -> Option<usize> {
         }
         pos += 1 + frac;
     }
-    let ok = pos - start <= 15 && !matches!(b.get(pos), Some(b'e' | b'E'));
+    let ok = pos - start <= max && !matches!(b.get(pos), Some(b'e' | b'E'));
     ok.then_some(pos)
 }
 

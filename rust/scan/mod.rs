@@ -19,6 +19,7 @@ pub(crate) const VALID_JSON: &[&str] = &[
     " [ ] ",
     "0",
     "{\"é\":\"你好\"}",
+    "[1395002666759424000,-18446744073709551616.25]",
 ];
 #[cfg(test)]
 pub(crate) const INVALID_JSON: &[&str] = &[

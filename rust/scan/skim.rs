@@ -4,7 +4,7 @@
 //! duplicate fields it reads, unexpected types) makes it give up, and the caller parses the
 //! event with serde_json instead.
 
-use crate::scan::cursor::number_end;
+use crate::scan::cursor::skipped_number_end;
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::space;
 use crate::scan::strings::{skip_string, string_stop};
@@ -141,7 +141,7 @@ impl<'a> Skim<'a> {
     /// An integer or a plain decimal; exponents and long numbers are left to serde_json
     /// (which refuses what overflows a float).
     fn number(&mut self) -> Option<()> {
-        self.pos = number_end(self.b, self.pos)?;
+        self.pos = skipped_number_end(self.b, self.pos)?;
         Some(())
     }
 

@@ -78,6 +78,7 @@ enum DeltaText {
     Text,
     Thinking,
     ToolInput,
+    Summary,
 }
 
 /// The one pass over an event's top level: its type, and a delta's one text field counted
@@ -251,8 +252,8 @@ fn start_block(ex: &mut Facts, data: &[u8], block: Block) -> Option<()> {
     Some(())
 }
 
-/// A delta object: its `text`, `thinking` or `partial_json` string (the fields the tree
-/// counts) counted; `None` when there are two of them (the tree counts them in an order of
+/// A delta object: its `text`, `thinking`, `partial_json` or `content` string (the fields the
+/// tree counts) counted; `None` when there are two of them (the tree counts them in an order of
 /// its own) or one comes twice.
 #[inline(always)]
 fn delta(c: &mut Cursor, counted: &mut TextStats, holes: &mut Holes) -> Option<Option<DeltaText>> {
@@ -263,8 +264,8 @@ fn delta(c: &mut Cursor, counted: &mut TextStats, holes: &mut Holes) -> Option<O
             b"text" => DeltaText::Text,
             b"thinking" => DeltaText::Thinking,
             b"partial_json" => DeltaText::ToolInput,
-            // A compaction summary (`compaction_delta`): the tree counts it.
-            b"content" => return None,
+            // A compaction pass's summary (`compaction_delta`), billed as output.
+            b"content" => DeltaText::Summary,
             _ => {
                 c.skip_noted(holes)?;
                 more = c.next()?;

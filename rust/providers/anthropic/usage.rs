@@ -64,23 +64,29 @@ impl UsageFields {
 
 /// One item of `usage.iterations`, in the record's buckets.
 fn iteration(item: &Object, notes: &mut Vec<String>) -> Iteration {
-    let f = UsageFields::from_object(item, notes);
-    let tokens = Tokens {
-        input: f.input,
-        cache_creation: f.cache_creation,
-        cache_creation_5m: f.cache_creation_5m,
-        cache_creation_1h: f.cache_creation_1h,
-        cache_read: f.cache_read,
-        output: f.output,
-        reasoning: f.reasoning,
-        web_search: f.web_search,
-        web_fetch: f.web_fetch,
-    };
+    let tokens = UsageFields::from_object(item, notes).tokens();
     Iteration {
         kind: json::string(item, "type"),
         model: json::string(item, "model").filter(|m| !m.is_empty()),
         tokens,
         ..Iteration::default()
+    }
+}
+
+impl UsageFields {
+    /// The counts, in the record's buckets (an iteration's).
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input,
+            cache_creation: self.cache_creation,
+            cache_creation_5m: self.cache_creation_5m,
+            cache_creation_1h: self.cache_creation_1h,
+            cache_read: self.cache_read,
+            output: self.output,
+            reasoning: self.reasoning,
+            web_search: self.web_search,
+            web_fetch: self.web_fetch,
+        }
     }
 }
 
@@ -190,8 +196,17 @@ pub(crate) fn read_bedrock_metrics(ex: &mut Facts, metrics: &Object) {
 /// a repeated name, of which the tree keeps only the last), leaving the event to the full
 /// parse.
 pub(super) fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
+    fields_in_place(skim, None)
+}
+
+/// [`usage_fields`], for a usage object (`item` is `None`) or an item of its `iterations`
+/// (whose `type` and `model` go to `item`, and whose own `iterations` must be `null`).
+fn fields_in_place<'a>(
+    skim: &mut Skim<'a>,
+    mut item: Option<&mut ItemNames<'a>>,
+) -> Option<UsageFields> {
     let mut f = UsageFields::default();
-    let mut seen = [false; 10];
+    let mut seen = [false; 13];
     skim.object(|skim, key| match key {
         "input_tokens" => once(&mut f.input, &mut seen[0], skim.null_or_count()?),
         "cache_creation_input_tokens" => {
@@ -247,9 +262,48 @@ pub(super) fn usage_fields(skim: &mut Skim) -> Option<UsageFields> {
             let geo = skim.null_or_plain()?.map(str::to_owned);
             once(&mut f.inference_geo, &mut seen[9], geo)
         }
-        // Several billed passes: the tree reads them.
-        "iterations" => skim.expect_null(),
+        "type" | "model" if item.is_some() => {
+            let names = item.as_deref_mut()?;
+            let (slot, at) = match key {
+                "type" => (&mut names.0, 10),
+                _ => (&mut names.1, 11),
+            };
+            once(slot, &mut seen[at], skim.null_or_plain()?)
+        }
+        "iterations" if item.is_some() => skim.expect_null(),
+        // Several billed passes: objects read as the tree reads them (anything else skipped).
+        "iterations" => {
+            let items = if skim.expect_null().is_some() {
+                None
+            } else {
+                Some(iterations_in_place(skim)?)
+            };
+            once(&mut f.iterations, &mut seen[12], items)
+        }
         _ => skim.skip_value(),
     })?;
     Some(f)
+}
+
+/// An iteration's `type` and `model`, where they are strings.
+type ItemNames<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// `usage.iterations`, an array, as [`iteration`] reads each object in it.
+fn iterations_in_place(skim: &mut Skim) -> Option<Vec<Iteration>> {
+    let mut items = Vec::new();
+    skim.array(|skim| {
+        if !skim.at_object() {
+            return skim.skip_value();
+        }
+        let mut names = (None, None);
+        let f = fields_in_place(skim, Some(&mut names))?;
+        items.push(Iteration {
+            kind: names.0.map(str::to_owned),
+            model: names.1.filter(|m| !m.is_empty()).map(str::to_owned),
+            tokens: f.tokens(),
+            ..Iteration::default()
+        });
+        Some(())
+    })?;
+    Some(items)
 }

@@ -238,8 +238,9 @@ fn read_choice<'a>(
     chunk: &mut Chunk<'a>,
     first_usage: &mut Option<ChunkUsage>,
 ) -> Option<()> {
-    let (mut seen_delta, mut seen_finish, mut seen_usage) = (false, false, false);
-    let (mut finish, mut usage) = (None, None);
+    let (mut seen_delta, mut seen_finish, mut seen_usage, mut seen_text) =
+        (false, false, false, false);
+    let (mut finish, mut usage, mut text) = (None, None, None);
     skim.object(|skim, name| match name {
         "delta" => {
             once(&mut None::<()>, &mut seen_delta, Some(()))?;
@@ -258,10 +259,15 @@ fn read_choice<'a>(
             &mut seen_usage,
             usage_or_span(skim, &CHAT_KEYS)?,
         ),
-        // A legacy completion's text: the tree reads it.
-        "text" => None,
+        // A legacy completion's text (Together sends it beside the delta): counted after the
+        // delta's texts, as the tree counts it.
+        "text" => once(&mut text, &mut seen_text, string_or_skip(skim)?),
         _ => skim.skip_value(),
     })?;
+    if let Some(start) = text {
+        *chunk.texts.get_mut(chunk.n_texts)? = (start, false);
+        chunk.n_texts += 1;
+    }
     if finish.is_some() {
         chunk.finish_reason = finish;
     }
