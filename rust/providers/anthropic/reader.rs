@@ -172,8 +172,13 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                 return Walk::Read(None);
             }
         }
-        // A ping leaves the provider undecided, as the pure twin's reader does.
-        b"ping" if !other_fields => seen.decides = false,
+        // A ping leaves the provider undecided, as the pure twin's reader does; once a
+        // stream, mostly: read, not worth learning.
+        b"ping" if !other_fields => {
+            seen.decides = false;
+            seen.apply(ex);
+            return Walk::Read(None);
+        }
         // Once a block or a stream: read, not worth learning.
         b"content_block_stop" | b"message_stop" if !other_fields => {
             seen.apply(ex);
