@@ -86,6 +86,17 @@ class RecordBuilder(Generic[_T]):
     def __new__(cls, record_class: type[_T], names: tuple[str, ...], /) -> Self: ...
     def build(self, head: Sequence[Any], tail: tuple[Any, ...], /) -> _T:
         """`head`: a tuple or a list."""
+    def keep_usage_text(self) -> None:
+        """The class's `raw_usage` made a `UsageSlot`: the core's records keep the usage
+        object's text there until the field is first read."""
+
+@final
+class UsageSlot:
+    """A `raw_usage` slot read as the dict of the usage text a core's record left there."""
+
+    def __get__(self, obj: object, owner: type | None = None, /) -> Any: ...
+    def __set__(self, obj: object, value: Any, /) -> None: ...
+    def __delete__(self, obj: object, /) -> None: ...
 
 @final
 class WindowStore:

@@ -12,9 +12,12 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyTuple, PyType};
 
+use std::sync::atomic::Ordering;
+
+use super::lazy::UsageText;
 use super::record::{
-    raw_items, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO,
-    RAW_ITERATIONS, RAW_NOTES, RAW_PROVIDER_COST, RAW_SHARED, RAW_USAGE,
+    raw_items, usage_dict, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING,
+    RAW_GEO, RAW_ITERATIONS, RAW_NOTES, RAW_PROVIDER_COST, RAW_SHARED, RAW_USAGE,
 };
 use super::windows::WindowStore;
 use crate::record::{BodyKind, RawRecord, Status};
@@ -92,7 +95,14 @@ pub(super) fn simple_record<'py>(
     if !builder.fields_known {
         return Ok(None);
     }
-    let raw: RawItems<'py> = raw_items(py, r, false)?;
+    // The usage object's text, where the class reads it as its dict (`lazy`).
+    let usage = match &r.raw_usage_text {
+        Some(text) if builder.usage_text.load(Ordering::Relaxed) => {
+            Bound::new(py, UsageText::new(text))?.into_any()
+        }
+        _ => usage_dict(py, r)?,
+    };
+    let raw: RawItems<'py> = raw_items(py, r, false, usage)?;
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
     let reasons = if no_request {
         PyTuple::new(py, [intern!(py, "no_request")])?

@@ -5,6 +5,7 @@
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
 //! - [`finish`]: the record made in the core where `finish()` would decide nothing more.
+//! - [`lazy`]: a record's `raw_usage` kept as JSON text until it is first read.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
@@ -14,6 +15,7 @@ mod decoder;
 mod exclusive;
 mod feed;
 mod finish;
+mod lazy;
 mod parser;
 mod record;
 mod values;
@@ -82,6 +84,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
     m.add_class::<RecordBuilder>()?;
+    m.add_class::<lazy::UsageSlot>()?;
     m.add_class::<windows::WindowStore>()?;
     Ok(())
 }

@@ -5,6 +5,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3::intern;
+
+use super::lazy::UsageSlot;
 use super::values::{json_text_to_python, to_python};
 use crate::record::{Iteration, RawRecord};
 
@@ -68,18 +73,30 @@ fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
 /// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
 /// pure twin's field by field): one tuple per request costs a fraction of a dict.
 pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, raw_items(py, r, true)?)
+    PyTuple::new(py, raw_items(py, r, true, usage_dict(py, r)?)?)
 }
 
-/// The raw record's values, in the order of `record.RAW_FIELDS`; without `all`, `None` in
-/// place of the ones that are not the record's (the body kind, the output stats and flags,
-/// the encrypted reasoning and the event count: what the core's own record does not use).
-pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord, all: bool) -> PyResult<RawItems<'py>> {
-    let t = &r.tokens;
-    let raw_usage = match (&r.raw_usage_text, &r.raw_usage) {
+/// The raw record's usage object as the plain Python value `json.loads` gives (None without
+/// one).
+pub(super) fn usage_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyAny>> {
+    let made = match (&r.raw_usage_text, &r.raw_usage) {
         (Some(text), _) => json_text_to_python(py, text)?,
         (None, tree) => tree.as_ref().map(|u| to_python(py, u)).transpose()?,
     };
+    made.into_bound_py_any(py)
+}
+
+/// The raw record's values, in the order of `record.RAW_FIELDS`, with `raw_usage` as given;
+/// without `all`, `None` in place of the ones that are not the record's (the body kind, the
+/// output stats and flags, the encrypted reasoning and the event count: what the core's own
+/// record does not use).
+pub(super) fn raw_items<'py>(
+    py: Python<'py>,
+    r: &RawRecord,
+    all: bool,
+    raw_usage: Bound<'py, PyAny>,
+) -> PyResult<RawItems<'py>> {
+    let t = &r.tokens;
     let provider = r.provider.map(|p| fixed_name(py, p));
     let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
     let b = &r.billing;
@@ -117,7 +134,7 @@ pub(super) fn raw_items<'py>(py: Python<'py>, r: &RawRecord, all: bool) -> PyRes
         fixed_name(py, r.status.as_str()).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
-        raw_usage.into_bound_py_any(py)?,
+        raw_usage,
         PyTuple::new(py, &r.notes)?.into_any(),
         asked!(fixed_name(py, r.body_kind.as_str()).into_any()),
         asked!(r.output_final.into_bound_py_any(py)?),
@@ -224,7 +241,22 @@ pub struct RecordBuilder {
     offsets: Vec<usize>,
     /// Its fields are [`RECORD_FIELDS`], in that order.
     pub(super) fields_known: bool,
+    /// The class's `raw_usage` is a [`UsageSlot`] of this builder's (`keep_usage_text`): the
+    /// core's own record may hold the usage object's text there.
+    pub(super) usage_text: AtomicBool,
 }
+
+/// Where `raw_usage` is in [`RECORD_FIELDS`].
+const RECORD_RAW_USAGE: usize = 24;
+const _: () = {
+    let (name, want) = (RECORD_FIELDS[RECORD_RAW_USAGE].as_bytes(), b"raw_usage");
+    assert!(name.len() == want.len());
+    let mut i = 0;
+    while i < want.len() {
+        assert!(name[i] == want[i]);
+        i += 1;
+    }
+};
 
 #[pymethods]
 impl RecordBuilder {
@@ -296,6 +328,7 @@ impl RecordBuilder {
             alloc,
             offsets,
             fields_known,
+            usage_text: AtomicBool::new(false),
         };
         // Read back through Python: each name must find the value written at its offset (no
         // property or other descriptor in front of a slot).
@@ -340,6 +373,40 @@ impl RecordBuilder {
             _ => unreachable!("head is a tuple or a list"),
         });
         self.make(py, values)
+    }
+
+    /// Makes the class's `raw_usage` a [`UsageSlot`] over its slot, so that the records made
+    /// in the core keep the usage object's text until the field is first read (see `lazy`).
+    /// The class's descriptor must be the slot's own, or one this method put there.
+    fn keep_usage_text(&self, py: Python<'_>) -> PyResult<()> {
+        let name = intern!(py, "raw_usage");
+        if !self.fields_known {
+            return Err(PyTypeError::new_err(
+                "RecordBuilder: not UsageRecord's fields",
+            ));
+        }
+        let cls = self.cls.bind(py);
+        let offset = self.offsets[RECORD_RAW_USAGE];
+        let current = cls.getattr(intern!(py, "__dict__"))?.get_item(name)?;
+        let ours = current
+            .cast::<UsageSlot>()
+            .is_ok_and(|slot| slot.get().offset() == offset);
+        let member = current.get_type().name()? == "member_descriptor";
+        if !ours && !member {
+            return Err(PyTypeError::new_err(
+                "RecordBuilder: raw_usage is not a plain slot",
+            ));
+        }
+        if !ours {
+            let slot = UsageSlot::new(
+                cls.clone().unbind(),
+                offset,
+                name.clone().into_any().unbind(),
+            );
+            cls.setattr(name, Bound::new(py, slot)?)?;
+        }
+        self.usage_text.store(true, Ordering::Relaxed);
+        Ok(())
     }
 }
 
