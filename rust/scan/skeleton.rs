@@ -21,6 +21,10 @@ use crate::scan::segments::{
 use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
+mod text_run;
+
+use text_run::{text_run_with, TextRun};
+
 /// The most literal bytes a skeleton keeps: a real event's are a few hundred.
 pub const MAX_SKELETON: usize = 4 << 10;
 /// Skeletons a stream keeps at once (each kind of event, and the layouts a relay mixes).
@@ -71,6 +75,9 @@ pub struct Skeleton<E> {
     n_segs: usize,
     /// How `read` goes through the segments (told once, by `compile`).
     shape: Shape,
+    /// For the shapes [`Skeleton::text_run`] reads: the last literal then the first, then
+    /// [`PAD`] zero bytes (one event's end and the next one's start, compared as one).
+    joined: Box<[u8]>,
     pub effect: E,
     /// When it last read an event: the least recent is replaced first.
     used_at: u64,
@@ -120,6 +127,7 @@ impl<E: PartialEq> Skeleton<E> {
             segs: [NO_SEG; SLOTS + 1],
             n_segs: 0,
             shape: Shape::Segments,
+            joined: Box::default(),
             effect,
             used_at: 0,
         };
@@ -185,6 +193,7 @@ impl<E: PartialEq> Skeleton<E> {
             }, _] => Shape::PaddedText,
             _ => Shape::Segments,
         };
+        self.joined = self.join();
     }
 
     /// The bytes around hole `i` (`i == n_holes`: after the last).
@@ -466,7 +475,9 @@ impl<E: PartialEq> Skeletons<E> {
 /// registers by the kernel).
 pub trait RunSink<E> {
     fn stats(&mut self) -> &mut TextStats;
-    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read.
+    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read: called once
+    /// for events of one skeleton in a row, so a second call right after the first must
+    /// change nothing (the events are counted by the run's `events`).
     fn hit(&mut self, effect: &E, at: usize);
 }
 
@@ -483,13 +494,36 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
     let mut run = Run::default();
     let (mut at, mut last) = (skeletons.last, skeletons.last);
     while run.used < rest.len() {
+        // The one that read the last event first, then the others in order.
+        let skeleton = &skeletons.items[at];
+        let mut fit = fits(&skeleton.effect);
+        // A run of the usual delta's shapes, where more than one event may follow (one event
+        // is read below: the run's set-up costs more than it saves there).
+        if fit && skeleton.runs_text() && rest.len() - run.used > 2 * skeleton.len as usize {
+            let (b, stats) = (&rest[run.used..], sink.stats());
+            let read = simd::out_of_line!(V; [E: PartialEq] text_run_with::<V, E>(
+                skeleton: &Skeleton<E>,
+                b: &[u8],
+                stats: &mut TextStats,
+                max_event_bytes: usize,
+            ) -> TextRun);
+            if read.events > 0 {
+                // Once for the events of one skeleton in a row: `hit` again would change
+                // nothing (see `RunSink::hit`).
+                sink.hit(&skeleton.effect, at);
+                (last, run.used, run.events) = (at, run.used + read.used, run.events + read.events);
+            }
+            if read.stopped || run.used == rest.len() {
+                break;
+            }
+            // It does not read the next event: the others may.
+            fit = false;
+        }
         let next = &rest[run.used..];
         // Counted in place; put back on a miss (which may have counted part of an event).
         let (saved, mut id) = (*sink.stats(), None);
-        // The one that read the last event first, then the others in order.
-        let skeleton = &skeletons.items[at];
         // SAFETY (both): the caller's contract.
-        let mut end = match fits(&skeleton.effect) {
+        let mut end = match fit {
             true => unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) },
             false => None,
         };
