@@ -7,6 +7,7 @@
 use super::{Seg, Shape, Skeleton, PAD};
 use crate::scan::segments::{blanks_end, literal_equal};
 use crate::scan::strings::count_string_with;
+use crate::simd::bytes::{equal_short, short_starts, SHORT};
 use crate::simd::Vector;
 use crate::textstats::TextStats;
 
@@ -44,6 +45,9 @@ impl<E: PartialEq> Skeleton<E> {
         let padded = self.shape == Shape::PaddedText;
         let last_len = (last.lit_end - last.lit_start) as usize;
         let (joined, joined_len) = (self.joined.as_ptr(), self.joined.len() - PAD);
+        // A joined literal of up to `SHORT` bytes compared in a fixed number of blocks.
+        let short = (V::LANES..=SHORT).contains(&joined_len);
+        let starts = short_starts::<V>(joined_len.clamp(V::LANES, SHORT));
         let mut run = TextRun {
             used: 0,
             events: 0,
@@ -72,8 +76,12 @@ impl<E: PartialEq> Skeleton<E> {
             // goes on at the next one's text (its last byte is not the last of `b`).
             let avail = b.len() - at;
             let ptr = unsafe { b.as_ptr().add(at) };
-            if avail >= joined_len && unsafe { literal_equal::<V>(ptr, avail, joined, joined_len) }
-            {
+            let both = avail >= joined_len
+                && match short {
+                    true => unsafe { equal_short::<V>(ptr, joined, &starts) },
+                    false => unsafe { literal_equal::<V>(ptr, avail, joined, joined_len) },
+                };
+            if both {
                 if at + last_len - run.used >= max_event_bytes {
                     *stats = saved;
                     run.stopped = true;
