@@ -8,7 +8,7 @@ use super::{Seg, Shape, Skeleton, PAD};
 use crate::scan::segments::{blanks_end, literal_equal};
 use crate::scan::strings::count_string_with;
 use crate::simd::bytes::{equal_short, short_starts, SHORT};
-use crate::simd::Vector;
+use crate::simd::{text, Vector};
 use crate::textstats::TextStats;
 
 /// What [`Skeleton::text_run`] read.
@@ -66,11 +66,11 @@ impl<E: PartialEq> Skeleton<E> {
                 return run;
             };
             if padded {
-                let Some(after) = (unsafe { self.literal_at::<V>(b, at, middle) }) else {
+                let Some(after) = (unsafe { self.padding_end::<V>(b, at, middle) }) else {
                     *stats = saved;
                     return run;
                 };
-                at = unsafe { blanks_end::<V>(b, after) };
+                at = after;
             }
             // This event's end and the next one's start, compared as one literal: the run
             // goes on at the next one's text (its last byte is not the last of `b`).
@@ -107,6 +107,35 @@ impl<E: PartialEq> Skeleton<E> {
             run.events += 1;
             return run;
         }
+    }
+
+    /// Past the literal `middle` at `b[at..]` (if it is there) and the padding after it: a
+    /// short literal and its padding read from one block where `b` holds one.
+    #[inline(always)]
+    unsafe fn padding_end<V: Vector>(&self, b: &[u8], at: usize, middle: Seg) -> Option<usize> {
+        let len = (middle.lit_end - middle.lit_start) as usize;
+        if len < V::LANES && b.len() - at >= V::LANES {
+            // SAFETY: the caller's contract; `b` holds a block from `at`, the skeleton's bytes
+            // one from the literal's start (its padding).
+            let (x, lit) = unsafe {
+                (
+                    V::load(b.as_ptr().add(at)),
+                    V::load(self.bytes.as_ptr().add(middle.lit_start as usize)),
+                )
+            };
+            let lanes = u32::MAX >> (32 - V::LANES);
+            // SAFETY (both): register operations.
+            let differ = !unsafe { x.cmpeq(lit).movemask() } & ((1u32 << len) - 1);
+            let not_blank = (!unsafe { text::blanks(x) } & lanes) >> len;
+            return match (differ, not_blank) {
+                (0, 0) => Some(unsafe { blanks_end::<V>(b, at + V::LANES) }),
+                (0, _) => Some(at + len + not_blank.trailing_zeros() as usize),
+                _ => None,
+            };
+        }
+        // SAFETY (both): the caller's contract.
+        let after = unsafe { self.literal_at::<V>(b, at, middle)? };
+        Some(unsafe { blanks_end::<V>(b, after) })
     }
 
     /// The joined literal (see `joined`) of a shape [`Skeleton::text_run`] reads, else none.
