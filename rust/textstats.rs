@@ -65,9 +65,10 @@ fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
     })
 }
 
-/// The four counts a block adds to (`words`, `alnum`, `space`, `punct`) are not next to each
-/// other: adjacent, LLVM packed the four additions into one vector addition, nine instructions
-/// a block where four scalar additions do (6 fewer an event on the Anthropic API layout).
+/// No two of the four counts a block adds to (`words`, `alnum`, `space`, `punct`) are next to
+/// each other: adjacent, LLVM packed their additions into vector additions, more instructions
+/// a block than scalar additions (four adjacent: 6 more an event on the Anthropic API layout;
+/// `space` and `punct` alone: 3 more a block).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -78,12 +79,12 @@ pub struct TextStats {
     pub other: u64,
     /// ASCII white space: space, tab, LF, CR, VT, FF.
     pub space: u64,
-    /// Other ASCII.
-    pub punct: u64,
     /// Runs of ASCII word characters that start with a digit: numbers, mostly, which
     /// tokenizers split from letters and into pieces of a few digits (tiktoken's
     /// `\p{N}{1,3}`), so they cost more than a word of the same length.
     pub numbers: u64,
+    /// Other ASCII.
+    pub punct: u64,
     in_word: bool,
 }
 

@@ -21,6 +21,10 @@ use crate::scan::segments::{
 use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
+mod text_run;
+
+use text_run::{text_run_with, TextRun};
+
 /// The most literal bytes a skeleton keeps: a real event's are a few hundred.
 pub const MAX_SKELETON: usize = 4 << 10;
 /// Skeletons a stream keeps at once (each kind of event, and the layouts a relay mixes).
@@ -71,6 +75,9 @@ pub struct Skeleton<E> {
     n_segs: usize,
     /// How `read` goes through the segments (told once, by `compile`).
     shape: Shape,
+    /// For the shapes [`Skeleton::text_run`] reads: the last literal then the first, then
+    /// [`PAD`] zero bytes (one event's end and the next one's start, compared as one).
+    joined: Box<[u8]>,
     pub effect: E,
     /// When it last read an event: the least recent is replaced first.
     used_at: u64,
@@ -120,6 +127,7 @@ impl<E: PartialEq> Skeleton<E> {
             segs: [NO_SEG; SLOTS + 1],
             n_segs: 0,
             shape: Shape::Segments,
+            joined: Box::default(),
             effect,
             used_at: 0,
         };
@@ -185,6 +193,7 @@ impl<E: PartialEq> Skeleton<E> {
             }, _] => Shape::PaddedText,
             _ => Shape::Segments,
         };
+        self.joined = self.join();
     }
 
     /// The bytes around hole `i` (`i == n_holes`: after the last).
@@ -466,7 +475,9 @@ impl<E: PartialEq> Skeletons<E> {
 /// registers by the kernel).
 pub trait RunSink<E> {
     fn stats(&mut self) -> &mut TextStats;
-    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read.
+    /// An event of the skeleton in slot `at`, whose effect is `effect`, was read: called once
+    /// for events of one skeleton in a row, so a second call right after the first must
+    /// change nothing (the events are counted by the run's `events`).
     fn hit(&mut self, effect: &E, at: usize);
 }
 
@@ -481,46 +492,81 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
     fits: impl Fn(&E) -> bool,
 ) -> Run {
     let mut run = Run::default();
-    let (mut at, mut last) = (skeletons.last, skeletons.last);
-    while run.used < rest.len() {
-        let next = &rest[run.used..];
-        // Counted in place; put back on a miss (which may have counted part of an event).
-        let (saved, mut id) = (*sink.stats(), None);
-        // The one that read the last event first, then the others in order.
-        let skeleton = &skeletons.items[at];
-        // SAFETY (both): the caller's contract.
-        let mut end = match fits(&skeleton.effect) {
-            true => unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) },
-            false => None,
-        };
-        if end.is_none() {
-            for other in (0..skeletons.items.len()).filter(|&other| other != at) {
-                let skeleton = &skeletons.items[other];
-                if !fits(&skeleton.effect) {
-                    continue;
-                }
-                (*sink.stats(), id) = (saved, None);
-                end = unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) };
-                if end.is_some() {
-                    at = other;
-                    break;
+    let (mut at, mut last, mut missed) = (skeletons.last, skeletons.last, false);
+    loop {
+        // One event at a time, until the end or a run for `text_run` (no call in this loop:
+        // it would cost the one-event reads their registers).
+        let text_run = loop {
+            if run.used >= rest.len() {
+                break false;
+            }
+            // The one that read the last event first, then the others in order.
+            let skeleton = &skeletons.items[at];
+            let fit = !missed && fits(&skeleton.effect);
+            // A run of the usual delta's shapes, where more than one event may follow (one
+            // event is read below: the run's set-up costs more than it saves there).
+            if fit && skeleton.runs_text() && rest.len() - run.used > 2 * skeleton.len as usize {
+                break true;
+            }
+            let next = &rest[run.used..];
+            // Counted in place; put back on a miss (which may have counted part of an event).
+            let (saved, mut id) = (*sink.stats(), None);
+            // SAFETY (both): the caller's contract.
+            let mut end = match fit {
+                true => unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) },
+                false => None,
+            };
+            if end.is_none() {
+                for other in (0..skeletons.items.len()).filter(|&other| other != at) {
+                    let skeleton = &skeletons.items[other];
+                    if !fits(&skeleton.effect) {
+                        continue;
+                    }
+                    (*sink.stats(), id) = (saved, None);
+                    end = unsafe { skeleton.read::<V, true>(next, sink.stats(), &mut id) };
+                    if end.is_some() {
+                        at = other;
+                        break;
+                    }
                 }
             }
-        }
-        // Over the bound, or its last CR ends `rest`: the line path reads it.
-        let taken = end
-            .filter(|&end| end < max_event_bytes && (end < next.len() || next[end - 1] != b'\r'));
-        let Some(end) = taken else {
-            *sink.stats() = saved;
-            break;
+            // Over the bound, or its last CR ends `rest`: the line path reads it.
+            let taken = end.filter(|&end| {
+                end < max_event_bytes && (end < next.len() || next[end - 1] != b'\r')
+            });
+            let Some(end) = taken else {
+                *sink.stats() = saved;
+                break false;
+            };
+            (last, missed) = (at, false);
+            sink.hit(&skeletons.items[at].effect, at);
+            if let Some((start, end)) = id {
+                run.last_id = Some((run.used + start, run.used + end));
+            }
+            run.used += end;
+            run.events += 1;
         };
-        last = at;
-        sink.hit(&skeletons.items[at].effect, at);
-        if let Some((start, end)) = id {
-            run.last_id = Some((run.used + start, run.used + end));
+        if !text_run {
+            break;
         }
-        run.used += end;
-        run.events += 1;
+        let (skeleton, b, stats) = (&skeletons.items[at], &rest[run.used..], sink.stats());
+        let read = simd::out_of_line!(V; [E: PartialEq] text_run_with::<V, E>(
+            skeleton: &Skeleton<E>,
+            b: &[u8],
+            stats: &mut TextStats,
+            max_event_bytes: usize,
+        ) -> TextRun);
+        if read.events > 0 {
+            // Once for the events of one skeleton in a row: `hit` again would change nothing
+            // (see `RunSink::hit`).
+            sink.hit(&skeleton.effect, at);
+            (last, run.used, run.events) = (at, run.used + read.used, run.events + read.events);
+        }
+        if read.stopped || run.used == rest.len() {
+            break;
+        }
+        // It does not read the next event: the others may.
+        missed = true;
     }
     // The one at `last` is the most recently used already (see `last`): stamped only when
     // another takes its place, not on every read.
@@ -755,6 +801,107 @@ mod tests {
                 bad[cut] = b'\x01';
                 let (run, _) = run_of(&mut skeletons, &bad, usize::MAX);
                 assert_eq!(run.events, 0, "{cut}");
+            }
+        }
+    }
+
+    /// Runs of events of the two shapes `text_run` reads (with LF or CR line ends, padded
+    /// by any width or not): read whole, counted as their texts; cut at any byte, damaged at
+    /// any byte, or bounded in size, the run stops exactly before the first event not read,
+    /// the counts those of the events before it.
+    #[test]
+    fn runs_stop_exactly_before_the_first_event_not_read() {
+        let texts = [
+            "a",
+            "a longer text, 42 words and more than a block of them to count",
+            "é\\n\\u00e9 你好",
+            "",
+            "x y_9",
+            "tail",
+        ];
+        let pads = ["", " ", "\t  ", &" ".repeat(40), "", "  "];
+        let layouts: [&[(&str, Option<Hole>)]; 3] = [
+            &[
+                ("data: {\"type\":\"text_delta\",\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                ("}\n\n", None),
+            ],
+            &[
+                ("event: delta\r\ndata: {\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                ("}\r\r", None),
+            ],
+            &[
+                ("data: {\"delta\":{\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                ("}", None),
+                ("  ", Some(Hole::Blanks)),
+                ("}\n\n", None),
+            ],
+        ];
+        for parts in layouts {
+            let (_, skeleton) = learned(parts);
+            let mut skeletons = Skeletons::default();
+            skeletons.learn(skeleton);
+            let events: Vec<Vec<u8>> = texts
+                .iter()
+                .zip(pads)
+                .map(|(text, pad)| {
+                    let mut event = String::new();
+                    for &(part, hole) in parts {
+                        event.push_str(match hole {
+                            Some(Hole::Count) => text,
+                            Some(_) => pad,
+                            None => part,
+                        });
+                        if hole == Some(Hole::Count) {
+                            event.push('"');
+                        }
+                    }
+                    event.into_bytes()
+                })
+                .collect();
+            let all = events.concat();
+            let ends: Vec<usize> = events
+                .iter()
+                .scan(0, |at, e| {
+                    *at += e.len();
+                    Some(*at)
+                })
+                .collect();
+            let cr = all.last() == Some(&b'\r');
+            // The events a read of `n` bytes takes whole.
+            let whole = |n: usize| {
+                ends.iter()
+                    .filter(|&&end| end < n || (end == n && !cr))
+                    .count()
+            };
+            let check = |skeletons: &mut Skeletons<u8>, bytes: &[u8], max: usize, want: usize| {
+                let (run, stats) = run_of(skeletons, bytes, max);
+                let used = want.checked_sub(1).map_or(0, |k| ends[k]);
+                assert_eq!(
+                    (run.used, run.events),
+                    (used, want as u64),
+                    "{bytes:?} {max}"
+                );
+                assert_eq!(stats, counted(&texts[..want]), "{bytes:?} {max}");
+            };
+            check(&mut skeletons, &all, usize::MAX, whole(all.len()));
+            for cut in 0..=all.len() {
+                check(&mut skeletons, &all[..cut], usize::MAX, whole(cut));
+                if cut < all.len() {
+                    let mut bad = all.clone();
+                    bad[cut] = 1;
+                    let hit = ends.iter().filter(|&&end| end <= cut).count();
+                    check(&mut skeletons, &bad, usize::MAX, hit);
+                }
+            }
+            for event in &events {
+                for max in [event.len(), event.len() + 1] {
+                    let taken = events.iter().take_while(|e| e.len() < max).count();
+                    let taken = taken.min(whole(all.len()));
+                    check(&mut skeletons, &all, max, taken);
+                }
             }
         }
     }

@@ -65,10 +65,14 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
     stats: &mut TextStats,
 ) -> Option<usize> {
     let mut pos = start;
+    // Where the last whole block starts (`pos` never passes `bytes.len()`): one compare a
+    // block.
+    let last_block = bytes.len().checked_sub(V::LANES);
     loop {
-        if let Some(block) = bytes.get(pos..pos + V::LANES) {
-            // SAFETY: the caller's contract; the load reads the `V::LANES` bytes of `block`.
-            let n = unsafe { stats.add_plain::<V>(block.as_ptr()) };
+        if last_block.is_some_and(|last| pos <= last) {
+            // SAFETY: the caller's contract; `pos + V::LANES <= bytes.len()`: the load reads
+            // `V::LANES` bytes of `bytes`.
+            let n = unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) };
             pos += n;
             if n == V::LANES {
                 continue;

@@ -137,6 +137,43 @@ pub(crate) unsafe fn equal_blocks<V: Vector>(a: &[u8], b: &[u8]) -> bool {
     unsafe { any.is_zero() }
 }
 
+/// The longest slices [`equal_short`] compares: four blocks of the widest vector.
+pub(crate) const SHORT: usize = 128;
+
+/// Where [`equal_short`] loads its blocks in slices of `len` bytes (`V::LANES <= len <=
+/// SHORT`): block `k` at `k * V::LANES`, but none past the last block (`len - V::LANES`).
+#[inline(always)]
+pub(crate) fn short_starts<V: Vector>(len: usize) -> [usize; SHORT / 16] {
+    debug_assert!((V::LANES..=SHORT).contains(&len));
+    std::array::from_fn(|k| (k * V::LANES).min(len - V::LANES))
+}
+
+/// Whether the slices at `a` and `b` are equal, of a length `starts` was made for
+/// ([`short_starts`]): `SHORT / V::LANES` blocks, no loop, one test.
+///
+/// # Safety
+/// `V`'s instructions must be available; `a` and `b` valid for reading that length.
+#[inline(always)]
+pub(crate) unsafe fn equal_short<V: Vector>(
+    a: *const u8,
+    b: *const u8,
+    starts: &[usize; SHORT / 16],
+) -> bool {
+    // SAFETY (all): the caller's contract; every start is at most the length less a block.
+    // A function, not a closure: see `equal_blocks`.
+    #[inline(always)]
+    unsafe fn diff<V: Vector>(a: *const u8, b: *const u8, at: usize) -> V {
+        // SAFETY: as above.
+        unsafe { V::load(a.add(at)).xor(V::load(b.add(at))) }
+    }
+    let diff = |at: usize| unsafe { diff::<V>(a, b, at) };
+    let mut any = diff(starts[0]);
+    for &at in &starts[1..SHORT / V::LANES] {
+        any = unsafe { any.or(diff(at)) };
+    }
+    unsafe { any.is_zero() }
+}
+
 /// The first LF or CR of `b`, 16 bytes a step, inlined (`memchr2`, its call and set-up, costs
 /// more on a short line).
 #[inline(always)]

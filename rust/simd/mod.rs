@@ -101,6 +101,47 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// Inside a kernel generic over `$v` (already running with its instructions): calls the
+/// generic kernel `$kernel::<$v>` out of line, a function of its own compiled for `$v` (for
+/// AVX2's vector, with AVX2 and POPCNT), so that a loop of its own keeps its registers instead
+/// of sharing the caller's. Written as [`dispatch!`]'s argument, after `$v;`.
+macro_rules! out_of_line {
+    ($v:ty; $([$($generics:tt)*])? $kernel:ident::<V $(, $more:ty)*>($($arg:ident: $ty:ty),* $(,)?)
+     $(-> $ret:ty)?) => {{
+        // The 32-lane vector is AVX2's; every other runs without target features.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,popcnt")]
+        #[inline(never)]
+        unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
+            // SAFETY: this function's target features are those the kernel's vector needs.
+            unsafe { $kernel::<std::arch::x86_64::__m256i $(, $more)*>($($arg),*) }
+        }
+        #[inline(never)]
+        unsafe fn other_kernel<V: $crate::simd::Vector $(, $($generics)*)?>($($arg: $ty),*)
+            $(-> $ret)? {
+            // SAFETY: the caller's contract: `V`'s instructions are available.
+            unsafe { $kernel::<V $(, $more)*>($($arg),*) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if <$v as $crate::simd::Vector>::LANES == 32 {
+                // SAFETY: the caller runs the 32-lane vector: the processor has AVX2 and
+                // POPCNT.
+                unsafe { wide_kernel($($arg),*) }
+            } else {
+                // SAFETY: the caller's contract.
+                unsafe { other_kernel::<$v $(, $more)*>($($arg),*) }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            // SAFETY: the caller's contract.
+            unsafe { other_kernel::<$v $(, $more)*>($($arg),*) }
+        }
+    }};
+}
+pub(crate) use out_of_line;
+
 /// For the tests: runs the generic check `$kernel::<V>` with every vector type this processor
 /// has (plain Rust, SSE2, and AVX2 where [`wide`] says so), in one process; written as
 /// [`dispatch!`]'s argument, without a result.
