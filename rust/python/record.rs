@@ -1,13 +1,12 @@
 //! The raw record as a tuple, and the `UsageRecord` made from it.
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-
-use pyo3::intern;
 
 use super::lazy::UsageSlot;
 use super::values::{json_text_to_python, to_python};

@@ -29,6 +29,21 @@ pub struct UsageFields {
 }
 
 impl UsageFields {
+    /// The counts, in the record's buckets (an iteration's).
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input,
+            cache_creation: self.cache_creation,
+            cache_creation_5m: self.cache_creation_5m,
+            cache_creation_1h: self.cache_creation_1h,
+            cache_read: self.cache_read,
+            output: self.output,
+            reasoning: self.reasoning,
+            web_search: self.web_search,
+            web_fetch: self.web_fetch,
+        }
+    }
+
     /// The fields of a usage tree; a value that is not a token count is ignored with a note.
     pub fn from_object(usage: &Object, notes: &mut Vec<String>) -> Self {
         let mut count = |obj: &Object, key: &str| json::count(obj, key, notes);
@@ -70,23 +85,6 @@ fn iteration(item: &Object, notes: &mut Vec<String>) -> Iteration {
         model: json::string(item, "model").filter(|m| !m.is_empty()),
         tokens,
         ..Iteration::default()
-    }
-}
-
-impl UsageFields {
-    /// The counts, in the record's buckets (an iteration's).
-    fn tokens(&self) -> Tokens {
-        Tokens {
-            input: self.input,
-            cache_creation: self.cache_creation,
-            cache_creation_5m: self.cache_creation_5m,
-            cache_creation_1h: self.cache_creation_1h,
-            cache_read: self.cache_read,
-            output: self.output,
-            reasoning: self.reasoning,
-            web_search: self.web_search,
-            web_fetch: self.web_fetch,
-        }
     }
 }
 
