@@ -79,10 +79,11 @@ class FinishMixin:
         record_from_values
     )
 
-    # The native core builds the usual record itself, and teaches the estimator's store what
-    # `_observe` would (`_finish_simple(builder, interrupted, store)`: the record, or None
-    # where this method must decide), with the record builder the backend gives; the pure
-    # core has neither.
+    # The native core builds the record itself for a parser without a request body, its output
+    # estimate included, and teaches the estimator's store what `_observe` would
+    # (`_finish_simple(builder, interrupted, estimator)`: the record, or None where this
+    # method must decide), with the record builder the backend gives; the pure core has
+    # neither.
     _finish_simple: Callable[[Any, str | None, Any], Any] | None = None
     _record_builder: Any = None
 
@@ -105,12 +106,11 @@ class FinishMixin:
         estimator = self._estimator or _estimator_module._default or default_estimator()
         simple = self._finish_simple
         if simple is not None and type(estimator) is Estimator:
-            # No request (the core checks), a plain Estimator: where nothing is to be
-            # estimated, the core builds the record this method would and learns what
-            # `_observe` would from it, into the estimator's store (None here where the store
-            # is not the extension's). The parity suites check it against the pure twin,
-            # which always takes the path below.
-            done = simple(self._record_builder, interrupted, estimator._ratios)
+            # No request (the core checks), a plain Estimator: the core builds the record this
+            # method would, estimate included, and learns what `_observe` would from it, into
+            # the estimator's store (None here where the store is not the extension's). The
+            # parity suites check it against the pure twin, which always takes the path below.
+            done = simple(self._record_builder, interrupted, estimator)
             if done is not None:
                 self._record = done
                 return done  # type: ignore[no-any-return]

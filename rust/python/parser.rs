@@ -1,5 +1,6 @@
 //! `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -113,26 +114,28 @@ impl UsageCore {
         })?
     }
 
-    /// The record, built here where `finish` would decide nothing but what the raw record says
-    /// (`finish::simple_record`), with what the estimator learns from it added to `store` (the
-    /// estimator's windows); `None` otherwise (then `_finish_raw()` gives the raw record), and
-    /// when `store` is not a native `WindowStore`. The parser's request must be `None` and its
-    /// estimator a plain `Estimator` (the caller checks the estimator).
-    #[pyo3(signature = (builder, interrupted, store, /))]
+    /// The record, built here for a parser without a request (`finish::simple_record`), with
+    /// what the estimator learns from it added to its store; `None` when the parser has a
+    /// request, or the estimator's store is not a native `WindowStore` (then `_finish_raw()`
+    /// gives the raw record). The estimator must be a plain `Estimator` (the caller checks).
+    #[pyo3(signature = (builder, interrupted, estimator, /))]
     fn _finish_simple<'py>(
         slf: &Bound<'py, Self>,
         builder: &Bound<'py, RecordBuilder>,
         interrupted: Bound<'py, PyAny>,
-        store: &Bound<'py, PyAny>,
+        estimator: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let py = slf.py();
         let settings = slf.as_super().get();
         if !settings.request.is_none(py) {
             return Ok(None);
         }
+        let store = estimator.getattr(intern!(py, "_ratios"))?;
         let Ok(store) = store.cast::<WindowStore>() else {
             return Ok(None);
         };
+        // Read only where an estimate needs it.
+        let min_samples = || estimator.getattr(intern!(py, "_min_samples"))?.extract();
         let estimate = settings.estimate.bind(py).is_truthy()?;
         slf.get().state.with(py, |stream| {
             let Some(core) = stream.core.as_mut() else {
@@ -144,6 +147,7 @@ impl UsageCore {
                 py,
                 builder.get(),
                 store.get(),
+                min_samples,
                 &record,
                 estimate,
                 interrupted,
