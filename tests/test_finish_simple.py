@@ -302,7 +302,7 @@ def cut_before_usage(body: bytes) -> bytes:
     return body[: body.rfind(b"\n\n", 0, at) + 2] if at > 0 else body
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_output_estimates_read_the_learned_windows_alike(seed: int) -> None:
     """Streams whose output is estimated (cut ones, and every capture), against estimators
     whose windows hold random learned figures of every kind (both stores given the same),
@@ -312,7 +312,10 @@ def test_output_estimates_read_the_learned_windows_alike(seed: int) -> None:
 
     rng = random.Random(seed)
     min_samples = rng.choice((1, 3, 5))
-    fast_est, slow_est = native_estimator(16, min_samples), Estimator(window=16, min_samples=min_samples)
+    fast_est, slow_est = (
+        native_estimator(16, min_samples),
+        Estimator(window=16, min_samples=min_samples),
+    )
     pure_est = pure_estimator(16, min_samples)
     caps = [(c.name, c.body) for c in load_captures()]
     models = {pure.parse_usage(body).model for _, body in caps} | set(MODELS)

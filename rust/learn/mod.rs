@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use crate::record::RawRecord;
 use crate::textstats::TextStats;
+#[cfg_attr(not(feature = "python"), allow(unused_imports))] // the binding's
 pub(crate) use estimate::{estimate_output, Estimate, Priors, Reads, NO_REQUEST, REASONS};
 pub(crate) use window::Window;
 
