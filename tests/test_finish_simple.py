@@ -1,6 +1,7 @@
-"""The native core's own record (`_finish_simple`): where `finish()` has nothing to estimate
-(no request body, a plain Estimator, a final output count or estimates off), the native core
-builds the record itself and teaches the estimator's native store what `_observe` would. It
+"""The native core's own record (`finish` in the core): for a parser without a request body
+and a plain Estimator, the native core builds the record itself, the output estimate of a
+stream without a final count included, and teaches the estimator's native store what
+`_observe` would. It
 must be the record the general path builds, and teach the estimator the same: checked on every
 real capture, on the edge cases of `finish`'s rules (error bodies, `not_sse`, cut streams, no
 usage, estimates off, `interrupted`) and on random streams of every kind learned (small windows
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from capture_index import load_captures
 from sseusage_fast import pure
+from sseusage_fast._finish import FinishMixin
 from sseusage_fast.estimate import Estimator
 from sseusage_fast.estimate.learned import _Windows
 from sseusage_fast.estimate.model_names import calibration_key
@@ -66,7 +68,7 @@ EDGE_BODIES: list[tuple[str, bytes]] = [
 class NoShortcut(native.UsageParser):  # type: ignore[misc, name-defined]
     """The native parser with the core's own record turned off: the general path."""
 
-    _finish_simple = None
+    finish = FinishMixin.finish
 
 
 def native_estimator(window: int = 64, min_samples: int = 3) -> Estimator:
@@ -124,30 +126,26 @@ def test_the_cores_record_is_the_general_paths(kwargs: dict[str, Any]) -> None:
 
 
 def test_the_shortcut_is_taken_without_a_request() -> None:
-    taken: list[bool] = []
+    general: list[bool] = []
 
     class Counting(native.UsageParser):  # type: ignore[misc, name-defined]
-        def _finish_simple(self, builder: Any, interrupted: Any, store: Any) -> Any:
-            done = super()._finish_simple(builder, interrupted, store)
-            taken.append(done is not None)
-            return done
+        def _finish_raw(self) -> Any:  # what only the general path asks for
+            general.append(True)
+            return super()._finish_raw()
 
     est = native_estimator()
     for _, body in bodies():
         records(Counting, body, est)
-    assert all(taken)  # the cut streams too: their output estimated in the core
-    # With a request body the core declines (it checks the request itself); with an
-    # Estimator subclass it is never called: the general path both times.
-    taken.clear()
+    assert general == []  # the cut streams too: their output estimated in the core
+    # With a request body, or an Estimator subclass: the general path.
     records(Counting, ANTHROPIC + ANTHROPIC_END, est, request={"messages": []})
-    assert taken == [False]
+    assert general == [True]
 
     class Sub(Estimator):
         pass
 
-    taken.clear()
     records(Counting, ANTHROPIC + ANTHROPIC_END, Sub())
-    assert taken == []
+    assert general == [True, True]
 
 
 # ---- random streams: every kind the core learns, windows past their size ---------------------
