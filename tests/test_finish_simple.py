@@ -353,6 +353,27 @@ def test_the_stores_learn_by_the_same_constants() -> None:
     assert _native.WindowStore.constants() == _Windows.constants()
 
 
+def test_the_core_estimates_by_the_same_constants() -> None:
+    from sseusage_fast.estimate import bounds, families, learned
+    from sseusage_fast.record import ESTIMATE_REASONS
+
+    assert _native.WindowStore.estimate_constants() == (
+        (bounds.TEXT_SPREAD, bounds.MARGIN, bounds.SLACK, families.ENCRYPTED_SPREAD),
+        (learned.MIN_BASE_TOKENS, learned.SPREAD_SAMPLES),
+        (
+            families.TOOL_CALL_RATIO,
+            families.SUMMARIZED_THINKING_RATIO,
+            families.HIDDEN_REASONING_DEFAULT,
+        ),
+        (sorted(families.TOOL_CALL_TOKENS.items()), families.TOOL_CALL_TOKENS_DEFAULT),
+        (sorted(families._SHORT_REPLY_TOKENS.items()), families.SHORT_REPLY_TOKENS),
+        list(ESTIMATE_REASONS[:6]),
+    )
+    # A short reply's prior is learned as `output:offset` with weight 1 (`Reads.with_prior`).
+    assert learned._PRIOR_WEIGHT["output:offset"] == 1
+    assert families.reasoning_prior(None, None) == families.HIDDEN_REASONING_DEFAULT
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_the_stores_keep_the_same_windows(seed: int) -> None:
     from sseusage_fast.estimate.learned import KINDS

@@ -1,11 +1,12 @@
 //! What the estimator learns from a complete record, and where it keeps it: the Python
 //! `Estimator._observe` for a parser without a request (`samples`), and its windows of recent
 //! samples per (calibration key, kind) (`Learned`), so that `finish()` on the usual stream
-//! learns without a Python call. The constants are the pure twin's (`estimate/learned.py`,
+//! learns without a Python call; and what an estimate without a request reads of them
+//! (`estimate`). The constants are the pure twin's (`estimate/learned.py`,
 //! `estimate/textstats.py`; a test compares them), the arithmetic is its own, operation for
 //! operation, so both give the same floats.
 
-mod estimate;
+pub(crate) mod estimate;
 mod window;
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! `WindowStore`, what a plain `Estimator` learned (`crate::learn::Learned`) when the extension
-//! is built: the same methods as the pure twin's `learned._Windows`, and the learning of the
-//! usual stream's `finish()` (`learn_simple`) without a Python call. Each method is one step
+//! is built: the same methods as the pure twin's `learned._Windows`, and the learning and the
+//! output estimate of a `finish()` without a request (`learn_simple`, `estimate_output`)
+//! without a Python call. Each method is one step
 //! under its lock (an Estimator takes none of its own), held only around Rust work: no
 //! Python runs and no Python object is made under it.
 
@@ -283,6 +284,26 @@ impl WindowStore {
         }
         inner.learned += learned;
         Ok(())
+    }
+
+    /// The figures the output estimate reads (`learn::estimate`), as the pure twin names them
+    /// (a test compares them with `bounds`, `families`, `learned` and `record`).
+    #[staticmethod]
+    fn estimate_constants(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        use crate::learn::estimate::*;
+        (
+            (TEXT_SPREAD, MARGIN, SLACK, ENCRYPTED_SPREAD),
+            (MIN_BASE_TOKENS, SPREAD_SAMPLES),
+            (
+                TOOL_CALL_RATIO,
+                SUMMARIZED_THINKING_RATIO,
+                HIDDEN_REASONING_DEFAULT,
+            ),
+            (TOOL_CALL_TOKENS.to_vec(), TOOL_CALL_TOKENS_DEFAULT),
+            (SHORT_REPLY.to_vec(), SHORT_REPLY_DEFAULT),
+            REASONS.to_vec(),
+        )
+            .into_pyobject(py)
     }
 
     /// The kinds, limits and coefficients this store learns by (a test compares them with
