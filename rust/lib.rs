@@ -11,7 +11,8 @@
 //!    `textstats`: counts of streamed text, for estimating tokens when usage is missing.
 //! 4. `providers`: one folder per provider; each writes what it reads into `Facts` (a leaf).
 //! 5. `record`: token buckets, status, the raw record. `learn`: what the estimator learns from
-//!    a complete record and its windows of samples (the binding's `finish()` learns there).
+//!    a complete record and its windows of samples (the binding's `finish()` learns there, and
+//!    estimates the output of a stream without a request body from them).
 //! 6. `meter`: feed, sniff the body's kind, dispatch events to the provider, finish a record.
 //! 7. `python` (feature `python`): the PyO3 binding, a thin skin.
 //!

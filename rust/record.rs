@@ -1,5 +1,5 @@
-//! The raw usage of one request, before estimation (which is done in Python, shared by both
-//! backends, so that calibration state lives in one place).
+//! The raw usage of one request, before estimation (done in Python, shared by both backends;
+//! the binding estimates a stream without a request body itself, as Python would: `learn`).
 
 use crate::textstats::TextStats;
 

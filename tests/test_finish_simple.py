@@ -1,6 +1,7 @@
-"""The native core's own record (`_finish_simple`): where `finish()` has nothing to estimate
-(no request body, a plain Estimator, a final output count or estimates off), the native core
-builds the record itself and teaches the estimator's native store what `_observe` would. It
+"""The native core's own record (`finish` in the core): for a parser without a request body
+and a plain Estimator, the native core builds the record itself, the output estimate of a
+stream without a final count included, and teaches the estimator's native store what
+`_observe` would. It
 must be the record the general path builds, and teach the estimator the same: checked on every
 real capture, on the edge cases of `finish`'s rules (error bodies, `not_sse`, cut streams, no
 usage, estimates off, `interrupted`) and on random streams of every kind learned (small windows
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from capture_index import load_captures
 from sseusage_fast import pure
+from sseusage_fast._finish import FinishMixin
 from sseusage_fast.estimate import Estimator
 from sseusage_fast.estimate.learned import _Windows
 from sseusage_fast.estimate.model_names import calibration_key
@@ -66,20 +68,20 @@ EDGE_BODIES: list[tuple[str, bytes]] = [
 class NoShortcut(native.UsageParser):  # type: ignore[misc, name-defined]
     """The native parser with the core's own record turned off: the general path."""
 
-    _finish_simple = None
+    finish = FinishMixin.finish
 
 
-def native_estimator(window: int = 64) -> Estimator:
+def native_estimator(window: int = 64, min_samples: int = 3) -> Estimator:
     """An Estimator with the extension's store (which the core's path needs), whatever
     `SSEUSAGE_FAST_PURE` chose."""
-    est = Estimator(window=window)
+    est = Estimator(window=window, min_samples=min_samples)
     est._ratios = _native.WindowStore(window, calibration_key)
     return est
 
 
-def pure_estimator(window: int = 64) -> Estimator:
+def pure_estimator(window: int = 64, min_samples: int = 3) -> Estimator:
     """An Estimator with the pure store (`learned._Windows`) whatever is built."""
-    est = Estimator(window=window)
+    est = Estimator(window=window, min_samples=min_samples)
     est._ratios = _Windows(window)
     return est
 
@@ -123,32 +125,27 @@ def test_the_cores_record_is_the_general_paths(kwargs: dict[str, Any]) -> None:
     assert fast_est.learned > 0 or kwargs.get("provider") == "anthropic"
 
 
-def test_the_shortcut_is_taken_where_nothing_is_estimated() -> None:
-    taken: list[bool] = []
+def test_the_shortcut_is_taken_without_a_request() -> None:
+    general: list[bool] = []
 
     class Counting(native.UsageParser):  # type: ignore[misc, name-defined]
-        def _finish_simple(self, builder: Any, interrupted: Any, store: Any) -> Any:
-            done = super()._finish_simple(builder, interrupted, store)
-            taken.append(done is not None)
-            return done
+        def _finish_raw(self) -> Any:  # what only the general path asks for
+            general.append(True)
+            return super()._finish_raw()
 
     est = native_estimator()
     for _, body in bodies():
         records(Counting, body, est)
-    assert sum(taken) > len(taken) // 2, (sum(taken), len(taken))
-    assert not all(taken)  # the cut streams estimate their output: the general path
-    # With a request body the core declines (it checks the request itself); with an
-    # Estimator subclass it is never called: the general path both times.
-    taken.clear()
+    assert general == []  # the cut streams too: their output estimated in the core
+    # With a request body, or an Estimator subclass: the general path.
     records(Counting, ANTHROPIC + ANTHROPIC_END, est, request={"messages": []})
-    assert taken == [False]
+    assert general == [True]
 
     class Sub(Estimator):
         pass
 
-    taken.clear()
     records(Counting, ANTHROPIC + ANTHROPIC_END, Sub())
-    assert taken == []
+    assert general == [True, True]
 
 
 # ---- random streams: every kind the core learns, windows past their size ---------------------
@@ -294,11 +291,87 @@ def test_random_streams_teach_both_stores_the_same(window: int) -> None:
         assert fast_est.learned > window
 
 
+# ---- output estimates: every learned figure they read --------------------------------------
+
+
+def cut_before_usage(body: bytes) -> bytes:
+    """The body up to its last event that reports usage: no final output count."""
+    at = body.rfind(b'usage"')
+    return body[: body.rfind(b"\n\n", 0, at) + 2] if at > 0 else body
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_output_estimates_read_the_learned_windows_alike(seed: int) -> None:
+    """Streams whose output is estimated (cut ones, and every capture), against estimators
+    whose windows hold random learned figures of every kind (both stores given the same),
+    small `min_samples` and windows of every fill: every branch of `estimate_output` that
+    reads a learned ratio, spread or offset."""
+    from sseusage_fast.estimate.learned import _LIMITS, KINDS
+
+    rng = random.Random(seed)
+    min_samples = rng.choice((1, 3, 5))
+    fast_est, slow_est = (
+        native_estimator(16, min_samples),
+        Estimator(window=16, min_samples=min_samples),
+    )
+    pure_est = pure_estimator(16, min_samples)
+    caps = [(c.name, c.body) for c in load_captures()]
+    models = {pure.parse_usage(body).model for _, body in caps} | set(MODELS)
+    keys = {calibration_key(m) for m in models} - {None}
+    for key in sorted(keys):  # type: ignore[type-var]
+        for kind in KINDS:
+            if rng.random() < 0.6:
+                low, high = _LIMITS[kind]
+                top = min(high, low + 3 if low >= 0 else 60)
+                values = [rng.uniform(low, top) for _ in range(rng.randint(1, 12))]
+                for est in (fast_est, slow_est, pure_est):
+                    est._ratios.put((key, kind), values)
+    bodies_ = [cut_before_usage(body) for _, body in caps] + [body for _, body in caps]
+    for _ in range(150):
+        body = anthropic_body(rng) if rng.random() < 0.5 else openai_body(rng)
+        bodies_.append(cut_before_usage(body) if rng.random() < 0.7 else body)
+    estimated = set()
+    for body in bodies_:
+        kwargs = {"interrupted": "client_disconnect"} if rng.random() < 0.2 else {}
+        fast = records(native.UsageParser, body, fast_est, **kwargs)
+        slow = records(NoShortcut, body, slow_est, **kwargs)
+        twin = records(pure.UsageParser, body, pure_est, **kwargs)
+        assert fast == slow == twin, body
+        # Types too (an int is not a float that equals it).
+        shown = [repr([(r.output_tokens, r.estimate_ranges) for r in rs]) for rs in (fast, twin)]
+        assert shown[0] == shown[1], body
+        if fast[0].estimated:
+            estimated.add(fast[0].estimate_reasons)
+        assert fast_est.to_json() == slow_est.to_json() == pure_est.to_json(), body
+    assert len(estimated) >= 5, estimated
+
+
 # ---- the stores alone -------------------------------------------------------------------------
 
 
 def test_the_stores_learn_by_the_same_constants() -> None:
     assert _native.WindowStore.constants() == _Windows.constants()
+
+
+def test_the_core_estimates_by_the_same_constants() -> None:
+    from sseusage_fast.estimate import bounds, families, learned
+    from sseusage_fast.record import ESTIMATE_REASONS
+
+    assert _native.WindowStore.estimate_constants() == (
+        (bounds.TEXT_SPREAD, bounds.MARGIN, bounds.SLACK, families.ENCRYPTED_SPREAD),
+        (learned.MIN_BASE_TOKENS, learned.SPREAD_SAMPLES),
+        (
+            families.TOOL_CALL_RATIO,
+            families.SUMMARIZED_THINKING_RATIO,
+            families.HIDDEN_REASONING_DEFAULT,
+        ),
+        (sorted(families.TOOL_CALL_TOKENS.items()), families.TOOL_CALL_TOKENS_DEFAULT),
+        (sorted(families._SHORT_REPLY_TOKENS.items()), families.SHORT_REPLY_TOKENS),
+        list(ESTIMATE_REASONS[:6]),
+    )
+    # A short reply's prior is learned as `output:offset` with weight 1 (`Reads.with_prior`).
+    assert learned._PRIOR_WEIGHT["output:offset"] == 1
+    assert families.reasoning_prior(None, None) == families.HIDDEN_REASONING_DEFAULT
 
 
 @pytest.mark.parametrize("seed", range(20))

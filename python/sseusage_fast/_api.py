@@ -49,7 +49,8 @@ def make_parser_class(
     if core_init is None:
         # The native core's `__new__` takes the whole signature and keeps the settings, so
         # that making a parser runs no Python `__init__` (a third of its cost); the core comes
-        # first, so that its settings are found before FinishMixin's defaults.
+        # first, so that its settings are found before FinishMixin's defaults, and its
+        # `finish` before FinishMixin's (which it calls where Python must decide).
         class UsageParser(core, FinishMixin):  # type: ignore[misc, valid-type]
             __doc__ = _DOC
             __signature__ = inspect.signature(_signature)

@@ -79,13 +79,6 @@ class FinishMixin:
         record_from_values
     )
 
-    # The native core builds the usual record itself, and teaches the estimator's store what
-    # `_observe` would (`_finish_simple(builder, interrupted, store)`: the record, or None
-    # where this method must decide), with the record builder the backend gives; the pure
-    # core has neither.
-    _finish_simple: Callable[[Any, str | None, Any], Any] | None = None
-    _record_builder: Any = None
-
     # The settings' defaults; `UsageParser.__init__` stores only the ones given otherwise.
     _request: Any = None
     _estimator: Estimator | None = None
@@ -94,7 +87,11 @@ class FinishMixin:
 
     def finish(self, *, interrupted: str | None = None) -> UsageRecord:
         """End of stream: the one record of this request. Later calls return the same record
-        (with `interrupted` updated when given)."""
+        (with `interrupted` updated when given).
+
+        The native core's own `finish` makes the record itself for a parser without a request
+        body whose estimator is a plain `Estimator` (the usual parser), and calls this method
+        for any other and for later calls; the parity suites compare the two."""
         record = self._record
         if record is not None:
             if interrupted is not None and interrupted != record.interrupted:
@@ -103,17 +100,6 @@ class FinishMixin:
         # The process-wide default, read without a call to `default_estimator()` once it
         # exists (the call costs more than any line here).
         estimator = self._estimator or _estimator_module._default or default_estimator()
-        simple = self._finish_simple
-        if simple is not None and type(estimator) is Estimator:
-            # No request (the core checks), a plain Estimator: where nothing is to be
-            # estimated, the core builds the record this method would and learns what
-            # `_observe` would from it, into the estimator's store (None here where the store
-            # is not the extension's). The parity suites check it against the pure twin,
-            # which always takes the path below.
-            done = simple(self._record_builder, interrupted, estimator._ratios)
-            if done is not None:
-                self._record = done
-                return done  # type: ignore[no-any-return]
         request = self._request
         # One function, once per request: the record built here rather than in a helper of
         # six arguments that returns two values (a tenth of the cost of `finish`).

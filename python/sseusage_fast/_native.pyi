@@ -56,7 +56,8 @@ class ParserSettings:
     def _estimate(self) -> Any: ...
 
 class UsageCore(ParserSettings):
-    """The streaming half of `UsageParser`; the Python subclass adds `finish()`."""
+    """The streaming half of `UsageParser`, and its `finish()` where nothing in Python is
+    needed."""
 
     def __new__(
         cls,
@@ -70,9 +71,12 @@ class UsageCore(ParserSettings):
     ) -> Self: ...
     def feed(self, chunk: _Chunk, /) -> None: ...
     def _finish_raw(self) -> tuple[Any, ...]: ...
-    def _finish_simple(
-        self, builder: RecordBuilder[Any], interrupted: str | None, store: Any, /
-    ) -> Any: ...
+    def finish(self, *, interrupted: str | None = None) -> Any:
+        """The record: made in the core for a parser without a request body and a plain
+        Estimator, else by `FinishMixin.finish`."""
+    _record: Any
+    @staticmethod
+    def _set_record_builder(builder: RecordBuilder[Any], /) -> None: ...
 
 def parse_usage_raw(
     body: _Chunk, provider: str = "auto", max_event_bytes: int = ...

@@ -8,9 +8,9 @@ from .record import FIELD_NAMES, UsageRecord
 
 _BUILDER = RecordBuilder(UsageRecord, FIELD_NAMES)
 UsageParser = make_parser_class(UsageCore, __name__, _BUILDER.build)
-UsageParser._record_builder = _BUILDER  # type: ignore[attr-defined]  # `_finish_simple`'s
-# The records `_finish_simple` makes keep the usage object's JSON text until `raw_usage` is
-# first read (then its dict, kept): most records are never asked for it.
+# The builder of the records the core's `finish` makes; they keep the usage object's JSON text
+# until `raw_usage` is first read (then its dict, kept): most records are never asked for it.
+UsageCore._set_record_builder(_BUILDER)
 _BUILDER.keep_usage_text()
 parse_usage = make_parse_usage(UsageParser)
 

@@ -1,16 +1,20 @@
 //! What the estimator learns from a complete record, and where it keeps it: the Python
 //! `Estimator._observe` for a parser without a request (`samples`), and its windows of recent
 //! samples per (calibration key, kind) (`Learned`), so that `finish()` on the usual stream
-//! learns without a Python call. The constants are the pure twin's (`estimate/learned.py`,
+//! learns without a Python call; and what an estimate without a request reads of them
+//! (`estimate`). The constants are the pure twin's (`estimate/learned.py`,
 //! `estimate/textstats.py`; a test compares them), the arithmetic is its own, operation for
 //! operation, so both give the same floats.
 
+pub(crate) mod estimate;
 mod window;
 
 use std::collections::HashMap;
 
 use crate::record::RawRecord;
 use crate::textstats::TextStats;
+#[cfg_attr(not(feature = "python"), allow(unused_imports))] // the binding's
+pub(crate) use estimate::{estimate_output, Estimate, Priors, Reads, NO_REQUEST, REASONS};
 pub(crate) use window::Window;
 
 /// `learned.KINDS`, in its order: a window's kind is an index into it.
@@ -217,6 +221,14 @@ pub(crate) fn samples(r: &RawRecord) -> ([Sample; 4], usize) {
 /// The windows of one calibration key, by kind.
 type Kinds = [Option<Window>; KINDS.len()];
 
+/// One calibration key's windows, and its family's priors once an estimate asked for them.
+#[derive(Debug)]
+struct Slot {
+    key: Box<str>,
+    kinds: Kinds,
+    priors: Option<Priors>,
+}
+
 /// An estimator's learned state: a window per (calibration key, kind), how many fair samples
 /// were learned in all, and the calibration keys of the model names seen (worked out in
 /// Python, remembered here as the place of the key's windows: one lookup a record).
@@ -224,7 +236,7 @@ type Kinds = [Option<Window>; KINDS.len()];
 pub(crate) struct Learned {
     size: usize,
     /// Each calibration key's windows, and where they are in `slots`.
-    slots: Vec<(Box<str>, Kinds)>,
+    slots: Vec<Slot>,
     places: HashMap<Box<str>, usize>,
     pub(crate) learned: u64,
     /// A model name's key, as its place in `slots` (None: the name has no key).
@@ -254,22 +266,47 @@ impl Learned {
         if let Some(&at) = self.places.get(key) {
             return at;
         }
-        self.slots.push((key.into(), Default::default()));
+        self.slots.push(Slot {
+            key: key.into(),
+            kinds: Default::default(),
+            priors: None,
+        });
         self.places.insert(key.into(), self.slots.len() - 1);
         self.slots.len() - 1
     }
 
-    /// `model`'s calibration key (`None`: it has none) remembered.
-    pub(crate) fn remember_key(&mut self, model: &str, key: Option<&str>) {
+    /// `model`'s calibration key (`None`: it has none) remembered; the place of its windows.
+    pub(crate) fn remember_key(&mut self, model: &str, key: Option<&str>) -> Option<usize> {
+        let at = key.map(|key| self.place(key));
         if self.keys.len() < MAX_KEYS {
-            let at = key.map(|key| self.place(key));
             self.keys.insert(model.into(), at);
         }
+        at
+    }
+
+    /// The place of `model`'s key's windows as remembered (`Some(None)`: it has no key);
+    /// None when not remembered.
+    pub(crate) fn place_of(&self, model: &str) -> Option<Option<usize>> {
+        self.keys.get(model).copied()
+    }
+
+    /// The calibration key at `at`, and its family's priors once set.
+    pub(crate) fn slot(&self, at: usize) -> (&str, Option<Priors>) {
+        let slot = &self.slots[at];
+        (&slot.key, slot.priors)
+    }
+
+    pub(crate) fn set_priors(&mut self, at: usize, priors: Priors) {
+        self.slots[at].priors = Some(priors);
+    }
+
+    pub(crate) fn window_at(&self, at: usize, kind: usize) -> Option<&Window> {
+        self.slots[at].kinds[kind].as_ref()
     }
 
     fn add_at(&mut self, at: usize, kind: usize, value: f64, counted: bool) {
         let size = self.size;
-        let slot = &mut self.slots[at].1[kind];
+        let slot = &mut self.slots[at].kinds[kind];
         slot.get_or_insert_with(|| Window::new(size, &[]))
             .add(value);
         self.learned += u64::from(counted);
@@ -297,22 +334,22 @@ impl Learned {
 
     pub(crate) fn window(&self, key: &str, kind: usize) -> Option<&Window> {
         let at = *self.places.get(key)?;
-        self.slots[at].1[kind].as_ref()
+        self.window_at(at, kind)
     }
 
     /// The window of (key, kind) replaced by one of `values` (the last `size` of them).
     pub(crate) fn put(&mut self, key: &str, kind: usize, values: &[f64]) {
         let at = self.place(key);
-        self.slots[at].1[kind] = Some(Window::new(self.size, values));
+        self.slots[at].kinds[kind] = Some(Window::new(self.size, values));
     }
 
     /// Every window, with its values in arrival order.
     pub(crate) fn windows(&self) -> Vec<(&str, &'static str, Vec<f64>)> {
         let mut out = Vec::new();
-        for (key, kinds) in &self.slots {
-            for (kind, window) in kinds.iter().enumerate() {
+        for slot in &self.slots {
+            for (kind, window) in slot.kinds.iter().enumerate() {
                 if let Some(w) = window {
-                    out.push((&**key, KINDS[kind], w.recent().collect()));
+                    out.push((&*slot.key, KINDS[kind], w.recent().collect()));
                 }
             }
         }

@@ -1,71 +1,89 @@
-//! The record made in the core, for the usual stream: `finish()` (`_finish.py`) without its
-//! Python steps where they decide nothing. When the parser has no request body, its estimator
-//! is a plain `Estimator` (checked in Python) and nothing is to be estimated (the output count
-//! is final, or estimates are off), the record's values follow from the raw record by the rules below,
-//! each the line of `FinishMixin.finish` named beside it; otherwise `None`, and `finish` takes
-//! its general path on the same raw record. What `Estimator._observe` learns from the record
-//! is learned here too, into the estimator's native `WindowStore`. The parity suites (native
-//! == pure, whose `finish` always takes the general path) check that the two agree.
+//! The record made in the core, for a parser without a request body: `finish()` (`_finish.py`)
+//! without its Python steps. When the parser has no request body and its estimator is a plain
+//! `Estimator` (checked in Python), the record's values follow from the raw record by the rules
+//! below, each the line of `FinishMixin.finish` named beside it; the output count, where it is
+//! not final, is estimated as `bounds.estimate_output` does (`learn::estimate`, from the
+//! estimator's native `WindowStore`). What `Estimator._observe` learns from the record is
+//! learned here too, into that store. The parity suites (native == pure, whose `finish` always
+//! takes the general path) check that the two agree.
 
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyTuple, PyType};
+use pyo3::types::{PyBool, PyDict, PyString, PyTuple, PyType};
+use pyo3::IntoPyObjectExt;
 
 use std::sync::atomic::Ordering;
 
 use super::lazy::UsageText;
 use super::record::{
-    raw_items, usage_dict, RawItems, RecordBuilder, RAW_AUDIO_INPUT, RAW_AUDIO_OUTPUT, RAW_FRAMING,
-    RAW_GEO, RAW_ITERATIONS, RAW_NOTES, RAW_PROVIDER_COST, RAW_SHARED, RAW_USAGE,
+    iteration_items, raw_items, usage_dict, RawItems, RecordBuilder, RAW_AUDIO_INPUT,
+    RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO, RAW_NOTES, RAW_OUTPUT, RAW_PROVIDER_COST, RAW_SHARED,
+    RAW_USAGE,
 };
 use super::windows::WindowStore;
-use crate::record::{BodyKind, RawRecord, Status};
+use crate::learn::{NO_REQUEST, REASONS};
+use crate::record::{BodyKind, Iteration, RawRecord, Status};
 
-/// The values `finish` appends to the raw record's first ones, when it would decide them
-/// without an estimate: `None` otherwise.
-fn simple_tail(r: &RawRecord, estimate: bool) -> Option<(bool, bool, bool)> {
-    let t = &r.tokens;
-    // `reported`: any token count proper.
-    let reported = [
-        t.input,
-        t.cache_creation,
-        t.cache_creation_5m,
-        t.cache_creation_1h,
-        t.cache_read,
-        t.output,
-        t.reasoning,
-    ]
-    .iter()
-    .any(Option::is_some);
-    // `error_body`: a JSON error response bills nothing.
-    let error_body = r.status == Status::Error && r.body_kind == BodyKind::Json && !reported;
-    let mut no_request = false;
-    if estimate && !error_body {
-        // `estimate_output` runs where the output count is not final.
-        if !r.output_final && r.status != Status::NotSse {
-            return None;
-        }
-        // No request (the caller checked): `reasons += ("no_request",)`.
-        no_request = t.input.is_none();
-    }
-    // `review`, with nothing estimated.
-    let review =
-        !error_body && (r.status != Status::Complete || t.input.is_none() || t.output.is_none());
-    Some((!reported, review, no_request))
+/// What `finish` decides of a raw record made without a request: the output estimate to make
+/// (where the count is not final), and the flags and reasons it appends.
+struct Tail {
+    /// `estimate_output` runs, with `truncated` as `finish` gives it.
+    estimate: Option<bool>,
+    no_usage: bool,
+    review: bool,
+    /// `reasons += ("no_request",)`: input unknown and no request to estimate it from.
+    no_request: bool,
 }
 
-/// `tuple(Iteration(*item) for item in iterations)`, as `finish` makes them.
-fn iterations<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    static ITERATION: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let items = raw.cast::<PyTuple>()?;
+fn tail(r: &RawRecord, estimate: bool, interrupted: bool) -> Tail {
+    let t = &r.tokens;
+    // `reported`: any token count proper.
+    let reported = t.any();
+    // `error_body`: a JSON error response bills nothing.
+    let error_body = r.status == Status::Error && r.body_kind == BodyKind::Json && !reported;
+    let (mut output, mut no_request) = (None, false);
+    if estimate && !error_body {
+        // `estimate_output` runs where the output count is not final; the stream was cut
+        // before its end when interrupted, or when it is not complete and gave no stop reason.
+        if !r.output_final && r.status != Status::NotSse {
+            output = Some(interrupted || (r.status != Status::Complete && r.stop_reason.is_none()));
+        }
+        no_request = t.input.is_none();
+    }
+    // `review`: a figure of the bill unknown or estimated.
+    let review = !error_body
+        && (output.is_some()
+            || r.status != Status::Complete
+            || t.input.is_none()
+            || t.output.is_none());
+    Tail {
+        estimate: output,
+        no_usage: !reported,
+        review,
+        no_request,
+    }
+}
+
+/// `tuple(Iteration(*item) for item in iterations)`, as `finish` makes them: each made by a
+/// `RecordBuilder` (the frozen dataclass's `__init__` sets its 13 fields one
+/// `object.__setattr__` at a time, six times the cost).
+fn iterations<'py>(py: Python<'py>, items: &[Iteration]) -> PyResult<Bound<'py, PyAny>> {
+    static BUILDER: PyOnceLock<Py<RecordBuilder>> = PyOnceLock::new();
     if items.is_empty() {
         return Ok(PyTuple::empty(py).into_any());
     }
-    let class = ITERATION.import(py, "sseusage_fast.record", "Iteration")?;
+    let builder = BUILDER
+        .get_or_try_init(py, || {
+            let module = py.import("sseusage_fast.record")?;
+            let class = module.getattr("Iteration")?.cast_into::<PyType>()?;
+            let names = module.getattr("ITERATION_FIELDS")?.cast_into::<PyTuple>()?;
+            Py::new(py, RecordBuilder::new(&class, &names)?)
+        })?
+        .get();
     let made = items
         .iter()
-        .map(|item| class.call1(item.cast_into::<PyTuple>()?))
+        .map(|it| builder.make(py, iteration_items(py, it)?.into_iter().map(Ok)))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(PyTuple::new(py, made)?.into_any())
 }
@@ -79,22 +97,41 @@ fn provider_cost<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Boun
     DECIMAL.import(py, "decimal", "Decimal")?.call1((raw,))
 }
 
-/// The record of `r` built by `builder`, and what `_observe` would learn from it taught to
-/// `store` (a complete record); `None` where `finish` must decide (see above).
+/// `learn::REASONS[at]` as a Python string made once per process.
+fn reason_name<'py>(py: Python<'py>, at: usize) -> Bound<'py, PyString> {
+    let name = match at {
+        0 => intern!(py, "hidden_reasoning"),
+        1 => intern!(py, "summarized_thinking"),
+        2 => intern!(py, "tool_calls"),
+        3 => intern!(py, "server_tools"),
+        4 => intern!(py, "no_request"),
+        _ => intern!(py, "truncated"),
+    };
+    debug_assert_eq!(name.to_str().ok(), Some(REASONS[at]));
+    name.clone()
+}
+
+/// The record of `r` built by `builder`, with its output estimated where `finish` would
+/// (as an Estimator with `store` and `min_samples` estimates it), and what `_observe` would
+/// learn from it taught to `store` (a complete record with nothing estimated); `None` where
+/// the builder is not `UsageRecord`'s.
 pub(super) fn simple_record<'py>(
     py: Python<'py>,
     builder: &RecordBuilder,
     store: &WindowStore,
+    min_samples: impl FnOnce() -> PyResult<usize>,
     r: &RawRecord,
     estimate: bool,
     interrupted: Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let Some((no_usage, review, no_request)) = simple_tail(r, estimate) else {
-        return Ok(None);
-    };
     if !builder.fields_known {
         return Ok(None);
     }
+    let tail_of = tail(r, estimate, !interrupted.is_none());
+    let guess = match tail_of.estimate {
+        Some(truncated) => Some(store.estimate_output(py, r, min_samples()?, truncated)?),
+        None => None,
+    };
     // The usage object's text, where the class reads it as its dict (`lazy`).
     let usage = match &r.raw_usage_text {
         Some(text) if builder.usage_text.load(Ordering::Relaxed) => {
@@ -102,33 +139,47 @@ pub(super) fn simple_record<'py>(
         }
         _ => usage_dict(py, r)?,
     };
-    let raw: RawItems<'py> = raw_items(py, r, false, usage)?;
+    let mut raw: RawItems<'py> = raw_items(py, r, false, usage)?;
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
-    let reasons = if no_request {
-        PyTuple::new(py, [intern!(py, "no_request")])?
-    } else {
-        PyTuple::empty(py)
+    let (estimated, ranges, mut reasons) = match guess {
+        None => (PyTuple::empty(py), PyDict::new(py), 0),
+        Some(guess) => {
+            raw[RAW_OUTPUT] = guess.value.into_bound_py_any(py)?;
+            let name = intern!(py, "output_tokens");
+            let ranges = PyDict::new(py);
+            ranges.set_item(name, (guess.low, guess.high))?;
+            (PyTuple::new(py, [name])?, ranges, guess.reasons)
+        }
     };
+    if tail_of.no_request {
+        reasons |= NO_REQUEST;
+    }
+    // The reasons, each once, in `ESTIMATE_REASONS` order.
+    let reasons = (0..REASONS.len())
+        .filter(|&at| reasons & (1 << at) != 0)
+        .map(|at| reason_name(py, at))
+        .collect::<Vec<_>>();
     let tail: [Bound<'py, PyAny>; 14] = [
-        flag(no_usage),
-        flag(review),
-        PyTuple::empty(py).into_any(), // estimated
-        PyDict::new(py).into_any(),    // estimate_ranges
-        reasons.into_any(),
+        flag(tail_of.no_usage),
+        flag(tail_of.review),
+        estimated.into_any(),
+        ranges.into_any(),
+        PyTuple::new(py, reasons)?.into_any(),
         interrupted,
         raw[RAW_USAGE].clone(),
         raw[RAW_NOTES].clone(),
         raw[RAW_AUDIO_INPUT].clone(),
         raw[RAW_AUDIO_OUTPUT].clone(),
-        iterations(py, &raw[RAW_ITERATIONS])?,
+        iterations(py, &r.billing.iterations)?,
         provider_cost(py, &raw[RAW_PROVIDER_COST])?,
         raw[RAW_GEO].clone(),
         raw[RAW_FRAMING].clone(),
     ];
     let values = raw[..RAW_SHARED].iter().cloned().chain(tail).map(Ok);
     let record = builder.make(py, values)?;
-    // `_observe` learns only from complete records.
-    if r.status == Status::Complete {
+    // `_observe` learns only from complete records, and without a request nothing from an
+    // estimated one.
+    if r.status == Status::Complete && guess.is_none() {
         store.learn_simple(py, r)?;
     }
     Ok(Some(record))

@@ -4,12 +4,13 @@
 //! - [`decoder`]: `SSEDecoder` and its `Event`s.
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
-//! - [`finish`]: the record made in the core where `finish()` would decide nothing more.
+//! - [`finish`]: the record made in the core for a parser without a request body.
 //! - [`lazy`]: a record's `raw_usage` kept as JSON text until it is first read.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
-//! - [`windows`]: `WindowStore`, what a plain `Estimator` learned, and its learning at `finish()`.
+//! - [`windows`]: `WindowStore`, what a plain `Estimator` learned, and its learning and
+//!   estimate at `finish()`.
 
 mod decoder;
 mod exclusive;

@@ -1,7 +1,10 @@
 //! `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::exclusive::Exclusive;
 use super::finish::simple_record;
@@ -37,11 +40,79 @@ pub struct UsageCore {
 }
 
 /// A parser's state: the core while the stream is open, then the raw record it left (kept as
-/// it is where `finish` built the record in the core, made a tuple when asked for).
+/// it is where `finish` built the record in the core, made a tuple when asked for), and the
+/// record `finish()` gave.
 pub(super) struct Stream {
     pub(super) core: Option<meter::UsageCore>,
     finished: Option<RawRecord>,
     raw: Option<Py<PyTuple>>,
+    record: Option<Py<PyAny>>,
+}
+
+/// The builder of the records `finish` makes in the core (`UsageCore._set_record_builder`).
+static RECORD_BUILDER: PyOnceLock<Py<RecordBuilder>> = PyOnceLock::new();
+
+/// The record made in the core for a parser without a request body whose estimator is a plain
+/// `Estimator` (the one given, else the process-wide default once made), on the first call
+/// (`finish::simple_record`); None where `FinishMixin.finish` decides.
+fn core_record<'py>(
+    slf: &Bound<'py, UsageCore>,
+    interrupted: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    static ESTIMATORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    static ESTIMATOR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let py = slf.py();
+    let settings = slf.as_super().get();
+    let Some(builder) = RECORD_BUILDER.get(py) else {
+        return Ok(None);
+    };
+    if !settings.request.is_none(py) {
+        return Ok(None);
+    }
+    // `self._estimator or _estimator_module._default`: an Estimator subclass may refine what
+    // it learns, so only a plain one (anything else, or no default yet: the general path).
+    let estimator = if settings.estimator.is_none(py) {
+        ESTIMATORS
+            .get_or_try_init(py, || {
+                Ok::<_, PyErr>(py.import("sseusage_fast.estimate.estimator")?.unbind())
+            })?
+            .bind(py)
+            .getattr(intern!(py, "_default"))?
+    } else {
+        settings.estimator.bind(py).clone()
+    };
+    let plain = ESTIMATOR.import(py, "sseusage_fast.estimate.estimator", "Estimator")?;
+    if !estimator.get_type().is(plain) {
+        return Ok(None);
+    }
+    let store = estimator.getattr(intern!(py, "_ratios"))?;
+    let Ok(store) = store.cast::<WindowStore>() else {
+        return Ok(None);
+    };
+    // Read only where an estimate needs it.
+    let min_samples = || estimator.getattr(intern!(py, "_min_samples"))?.extract();
+    let estimate = settings.estimate.bind(py).is_truthy()?;
+    slf.get().state.with(py, |stream| {
+        let Some(core) = stream.core.as_mut().filter(|_| stream.record.is_none()) else {
+            return Ok(None);
+        };
+        let record = core.finish_keeping_text();
+        stream.core = None;
+        let built = simple_record(
+            py,
+            builder.get(),
+            store.get(),
+            min_samples,
+            &record,
+            estimate,
+            interrupted.clone(),
+        );
+        stream.finished = Some(record);
+        if let Ok(Some(made)) = &built {
+            stream.record = Some(made.clone().unbind());
+        }
+        built
+    })?
 }
 
 /// An argument as given, `None` included (told apart from an argument not given).
@@ -91,6 +162,7 @@ impl UsageCore {
                 core: Some(core),
                 finished: None,
                 raw: None,
+                record: None,
             }),
         }))
     }
@@ -113,44 +185,51 @@ impl UsageCore {
         })?
     }
 
-    /// The record, built here where `finish` would decide nothing but what the raw record says
-    /// (`finish::simple_record`), with what the estimator learns from it added to `store` (the
-    /// estimator's windows); `None` otherwise (then `_finish_raw()` gives the raw record), and
-    /// when `store` is not a native `WindowStore`. The parser's request must be `None` and its
-    /// estimator a plain `Estimator` (the caller checks the estimator).
-    #[pyo3(signature = (builder, interrupted, store, /))]
-    fn _finish_simple<'py>(
+    /// `finish()`: the record, made in the core where it can be (`core_record`), else by
+    /// `FinishMixin.finish` (`_finish.py`, the pure twin's), which also answers later calls.
+    #[pyo3(signature = (*, interrupted = None))]
+    fn finish<'py>(
         slf: &Bound<'py, Self>,
-        builder: &Bound<'py, RecordBuilder>,
-        interrupted: Bound<'py, PyAny>,
-        store: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        interrupted: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        static GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let py = slf.py();
-        let settings = slf.as_super().get();
-        if !settings.request.is_none(py) {
-            return Ok(None);
+        let interrupted = interrupted.unwrap_or_else(|| py.None().into_bound(py));
+        if let Some(record) = core_record(slf, &interrupted)? {
+            return Ok(record);
         }
-        let Ok(store) = store.cast::<WindowStore>() else {
-            return Ok(None);
-        };
-        let estimate = settings.estimate.bind(py).is_truthy()?;
-        slf.get().state.with(py, |stream| {
-            let Some(core) = stream.core.as_mut() else {
-                return Ok(None);
-            };
-            let record = core.finish_keeping_text();
-            stream.core = None;
-            let built = simple_record(
-                py,
-                builder.get(),
-                store.get(),
-                &record,
-                estimate,
-                interrupted,
-            );
-            stream.finished = Some(record);
-            built
-        })?
+        let general = GENERAL.get_or_try_init(py, || {
+            let mixin = py.import("sseusage_fast._finish")?.getattr("FinishMixin")?;
+            Ok::<_, PyErr>(mixin.getattr("finish")?.unbind())
+        })?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(intern!(py, "interrupted"), interrupted)?;
+        general.bind(py).call((slf,), Some(&kwargs))
+    }
+
+    /// The record `finish()` gave (None before), as `FinishMixin.finish` keeps it.
+    #[getter(_record)]
+    fn record(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.state
+            .with(py, |stream| stream.record.as_ref().map(|r| r.clone_ref(py)))
+    }
+
+    #[setter(_record)]
+    fn set_record(&self, py: Python<'_>, record: Py<PyAny>) -> PyResult<()> {
+        self.state.with(py, |stream| {
+            stream.record = (!record.is_none(py)).then_some(record);
+        })
+    }
+
+    /// The builder of the records made in the core (once per process: `native.py`).
+    #[staticmethod]
+    fn _set_record_builder(builder: &Bound<'_, RecordBuilder>) -> PyResult<()> {
+        let py = builder.py();
+        let set = RECORD_BUILDER.get_or_init(py, || builder.clone().unbind());
+        if !set.is(builder) {
+            return Err(PyValueError::new_err("a record builder is already set"));
+        }
+        Ok(())
     }
 }
 

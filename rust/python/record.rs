@@ -88,7 +88,7 @@ pub(super) fn usage_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<
 /// The raw record's values, in the order of `record.RAW_FIELDS`, with `raw_usage` as given;
 /// without `all`, `None` in place of the ones that are not the record's (the body kind, the
 /// output stats and flags, the encrypted reasoning and the event count: what the core's own
-/// record does not use).
+/// record does not use) and of the iterations (which it makes as `Iteration`s itself).
 pub(super) fn raw_items<'py>(
     py: Python<'py>,
     r: &RawRecord,
@@ -109,11 +109,6 @@ pub(super) fn raw_items<'py>(
             }
         };
     }
-    let iterations = b
-        .iterations
-        .iter()
-        .map(|it| iteration_tuple(py, it))
-        .collect::<PyResult<Vec<_>>>()?;
     Ok([
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
@@ -144,7 +139,14 @@ pub(super) fn raw_items<'py>(
         asked!(r.events.into_bound_py_any(py)?),
         b.audio_input.into_bound_py_any(py)?,
         b.audio_output.into_bound_py_any(py)?,
-        PyTuple::new(py, iterations)?.into_any(),
+        asked!(PyTuple::new(
+            py,
+            b.iterations
+                .iter()
+                .map(|it| iteration_tuple(py, it))
+                .collect::<PyResult<Vec<_>>>()?
+        )?
+        .into_any()),
         b.provider_cost.as_deref().into_bound_py_any(py)?,
         repeated(&b.inference_geo).into_bound_py_any(py)?,
         r.framing
@@ -159,11 +161,11 @@ pub(super) type RawItems<'py> = [Bound<'py, PyAny>; RAW_FIELDS];
 /// How many values a raw record has, and where the ones `finish` reads are.
 pub(super) const RAW_FIELDS: usize = 33;
 pub(super) const RAW_SHARED: usize = 18;
+pub(super) const RAW_OUTPUT: usize = 5;
 pub(super) const RAW_USAGE: usize = 18;
 pub(super) const RAW_NOTES: usize = 19;
 pub(super) const RAW_AUDIO_INPUT: usize = 27;
 pub(super) const RAW_AUDIO_OUTPUT: usize = 28;
-pub(super) const RAW_ITERATIONS: usize = 29;
 pub(super) const RAW_PROVIDER_COST: usize = 30;
 pub(super) const RAW_GEO: usize = 31;
 pub(super) const RAW_FRAMING: usize = 32;
@@ -207,8 +209,16 @@ pub(super) const RECORD_FIELDS: [&str; 32] = [
 
 /// One iteration as a tuple in the order of `record.ITERATION_FIELDS`.
 fn iteration_tuple<'py>(py: Python<'py>, it: &Iteration) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, iteration_items(py, it)?)
+}
+
+/// One iteration's values, in the order of `record.ITERATION_FIELDS`.
+pub(super) fn iteration_items<'py>(
+    py: Python<'py>,
+    it: &Iteration,
+) -> PyResult<[Bound<'py, PyAny>; 13]> {
     let t = &it.tokens;
-    let items: [Bound<'py, PyAny>; 13] = [
+    Ok([
         it.kind.as_deref().into_bound_py_any(py)?,
         it.model.as_deref().into_bound_py_any(py)?,
         t.input.into_bound_py_any(py)?,
@@ -222,8 +232,7 @@ fn iteration_tuple<'py>(py: Python<'py>, it: &Iteration) -> PyResult<Bound<'py, 
         t.web_fetch.into_bound_py_any(py)?,
         it.audio_input.into_bound_py_any(py)?,
         it.audio_output.into_bound_py_any(py)?,
-    ];
-    PyTuple::new(py, items)
+    ])
 }
 /// Builds instances of a class with `__slots__` (the frozen `UsageRecord`) from values in a
 /// fixed field order: the object that `object.__new__(cls)` and then `object.__setattr__` per
@@ -261,7 +270,7 @@ const _: () = {
 impl RecordBuilder {
     #[new]
     #[pyo3(signature = (cls, names, /))]
-    fn new(cls: &Bound<'_, PyType>, names: &Bound<'_, PyTuple>) -> PyResult<Self> {
+    pub(super) fn new(cls: &Bound<'_, PyType>, names: &Bound<'_, PyTuple>) -> PyResult<Self> {
         use pyo3::ffi;
         let py = cls.py();
         let tp = cls.as_type_ptr();

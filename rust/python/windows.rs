@@ -1,6 +1,7 @@
 //! `WindowStore`, what a plain `Estimator` learned (`crate::learn::Learned`) when the extension
-//! is built: the same methods as the pure twin's `learned._Windows`, and the learning of the
-//! usual stream's `finish()` (`learn_simple`) without a Python call. Each method is one step
+//! is built: the same methods as the pure twin's `learned._Windows`, and the learning and the
+//! output estimate of a `finish()` without a request (`learn_simple`, `estimate_output`)
+//! without a Python call. Each method is one step
 //! under its lock (an Estimator takes none of its own), held only around Rust work: no
 //! Python runs and no Python object is made under it.
 
@@ -8,9 +9,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::learn::{kind_index, samples, Learned, Window, KINDS};
+use crate::learn::{
+    estimate_output, kind_index, samples, Estimate, Learned, Priors, Reads, Window, KINDS,
+};
 use crate::record::RawRecord;
 
 #[pyclass(frozen, module = "sseusage_fast._native")]
@@ -34,6 +38,18 @@ fn read_key<'py>(key: &Bound<'py, PyTuple>) -> PyResult<(Bound<'py, PyString>, O
     let (name, kind): (Bound<'py, PyString>, Bound<'py, PyString>) = key.extract()?;
     let kind = kind_index(kind.to_str()?);
     Ok((name, kind))
+}
+
+/// `families.stream_priors(key)`: what the family tables say of a calibration key.
+fn stream_priors(py: Python<'_>, key: Option<&str>) -> PyResult<Priors> {
+    static PRIORS_OF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let of = PRIORS_OF.import(py, "sseusage_fast.estimate.families", "stream_priors")?;
+    let (text_ratio, hidden_reasoning, summarizes_thinking) = of.call1((key,))?.extract()?;
+    Ok(Priors {
+        text_ratio,
+        hidden_reasoning,
+        summarizes_thinking,
+    })
 }
 
 /// A window copied out of the store: its key, kind and values in arrival order.
@@ -68,6 +84,58 @@ impl WindowStore {
     fn lock(&self) -> MutexGuard<'_, Learned> {
         // A panic under the lock leaves plain numbers: still usable.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `bounds.estimate_output` of `r` for a parser without a request, as an Estimator with
+    /// this store and `min_samples` estimates it (`learn::estimate`). The model's calibration
+    /// key and its family's priors are asked of Python once; the windows are read under the
+    /// lock.
+    pub(super) fn estimate_output(
+        &self,
+        py: Python<'_>,
+        r: &RawRecord,
+        min_samples: usize,
+        truncated: bool,
+    ) -> PyResult<Estimate> {
+        let at = match r.model.as_deref().filter(|m| !m.is_empty()) {
+            None => None,
+            Some(model) => {
+                let known = self.lock().place_of(model);
+                match known {
+                    Some(at) => at,
+                    None => {
+                        let key: Option<String> =
+                            self.key_of.bind(py).call1((model,))?.extract()?;
+                        self.lock().remember_key(model, key.as_deref())
+                    }
+                }
+            }
+        };
+        let priors = match at {
+            None => {
+                static NO_KEY: PyOnceLock<Priors> = PyOnceLock::new();
+                *NO_KEY.get_or_try_init(py, || stream_priors(py, None))?
+            }
+            Some(at) => {
+                let known = self.lock().slot(at).1;
+                match known {
+                    Some(priors) => priors,
+                    None => {
+                        let key = self.lock().slot(at).0.to_owned();
+                        let priors = stream_priors(py, Some(&key))?;
+                        self.lock().set_priors(at, priors);
+                        priors
+                    }
+                }
+            }
+        };
+        let inner = self.lock();
+        let reads = Reads {
+            learned: &inner,
+            at,
+            min_samples,
+        };
+        Ok(estimate_output(&reads, &priors, r, truncated))
     }
 
     /// What `Estimator._observe` learns from `r` made without a request, when it is complete
@@ -216,6 +284,26 @@ impl WindowStore {
         }
         inner.learned += learned;
         Ok(())
+    }
+
+    /// The figures the output estimate reads (`learn::estimate`), as the pure twin names them
+    /// (a test compares them with `bounds`, `families`, `learned` and `record`).
+    #[staticmethod]
+    fn estimate_constants(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+        use crate::learn::estimate::*;
+        (
+            (TEXT_SPREAD, MARGIN, SLACK, ENCRYPTED_SPREAD),
+            (MIN_BASE_TOKENS, SPREAD_SAMPLES),
+            (
+                TOOL_CALL_RATIO,
+                SUMMARIZED_THINKING_RATIO,
+                HIDDEN_REASONING_DEFAULT,
+            ),
+            (TOOL_CALL_TOKENS.to_vec(), TOOL_CALL_TOKENS_DEFAULT),
+            (SHORT_REPLY.to_vec(), SHORT_REPLY_DEFAULT),
+            REASONS.to_vec(),
+        )
+            .into_pyobject(py)
     }
 
     /// The kinds, limits and coefficients this store learns by (a test compares them with

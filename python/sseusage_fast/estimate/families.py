@@ -199,3 +199,10 @@ def reasoning_prior(effort: str | None, budget: int | None) -> int:
     """Hidden reasoning tokens to expect for a requested effort and thinking budget."""
     prior = HIDDEN_REASONING_PRIOR.get(effort or "", HIDDEN_REASONING_DEFAULT)
     return min(prior, budget) if budget else prior
+
+
+def stream_priors(key: str | None) -> tuple[float, bool, bool]:
+    """What the output estimate of a stream without a request body reads of these tables for
+    a calibration key: `text_ratio`, `hidden_reasoning` (no effort asked) and
+    `summarizes_thinking`. The native core asks it once per key."""
+    return text_ratio(key), hidden_reasoning(key, None), summarizes_thinking(key)
