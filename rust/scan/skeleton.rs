@@ -21,6 +21,7 @@ use crate::scan::segments::{
 use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
+mod comments;
 mod text_run;
 
 use text_run::{text_run_with, TextRun};
@@ -309,26 +310,39 @@ impl<E: PartialEq> Skeleton<E> {
         let mut pos = 0;
         for &seg in &self.segs[..self.n_segs] {
             debug_assert!(seg.lit_end <= self.len);
-            // SAFETY: the caller's contract (`compile` and the padding make every literal a
-            // range of the skeleton's bytes, rounded up to a block).
+            // SAFETY (both): the caller's contract (`compile` and the padding make every
+            // literal a range of the skeleton's bytes, rounded up to a block).
             pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
-            pos = match seg.hole {
-                // SAFETY (the three calls): the caller's contract.
-                Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
-                Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
-                Hole::End => pos,
-                Hole::Str => unsafe { string_end::<V>(b, pos)? },
-                Hole::Num => small_number_end(b, pos)?,
-                Hole::Id => {
-                    // SAFETY: the caller's contract.
-                    let end = unsafe { id_end::<V>(b, pos)? };
-                    *id = Some((pos, end));
-                    end
-                }
-            };
+            pos = unsafe { hole_end::<V, COUNT>(b, pos, seg.hole, counted, id)? };
         }
         Some(pos)
     }
+}
+
+/// Past a hole of kind `hole` at `b[pos..]`, if it holds a value of that kind: counted holes
+/// counted into `counted` (only checked without `COUNT`), an `id` value's place set in `id`.
+/// `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn hole_end<V: Vector, const COUNT: bool>(
+    b: &[u8],
+    pos: usize,
+    hole: Hole,
+    counted: &mut TextStats,
+    id: &mut Option<(usize, usize)>,
+) -> Option<usize> {
+    // SAFETY (the four calls): the caller's contract.
+    Some(match hole {
+        Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
+        Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
+        Hole::End => pos,
+        Hole::Str => unsafe { string_end::<V>(b, pos)? },
+        Hole::Num => small_number_end(b, pos)?,
+        Hole::Id => {
+            let end = unsafe { id_end::<V>(b, pos)? };
+            *id = Some((pos, end));
+            end
+        }
+    })
 }
 
 /// Whether `holes` are sorted, do not overlap and are within `event`, and each hole's reader
@@ -560,6 +574,9 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
             // Once for the events of one skeleton in a row: `hit` again would change nothing
             // (see `RunSink::hit`).
             sink.hit(&skeleton.effect, at);
+            if let Some((start, end)) = read.last_id {
+                run.last_id = Some((run.used + start, run.used + end));
+            }
             (last, run.used, run.events) = (at, run.used + read.used, run.events + read.events);
         }
         if read.stopped || run.used == rest.len() {
