@@ -9,7 +9,11 @@ use crate::simd::{bytes, Vector};
 /// line without its end shorter than `max_event_bytes`. `V`'s instructions must be
 /// available.
 #[inline(always)]
-pub(super) unsafe fn comments_end<V: Vector>(b: &[u8], mut pos: usize, max_event_bytes: usize) -> usize {
+pub(super) unsafe fn comments_end<V: Vector>(
+    b: &[u8],
+    mut pos: usize,
+    max_event_bytes: usize,
+) -> usize {
     while b.get(pos) == Some(&b':') {
         // SAFETY: the caller's contract.
         let Some(end) = (unsafe { line_break::<V>(b, pos + 1) }) else {
@@ -33,7 +37,11 @@ pub(super) unsafe fn comments_end<V: Vector>(b: &[u8], mut pos: usize, max_event
 #[inline(always)]
 unsafe fn line_break<V: Vector>(b: &[u8], pos: usize) -> Option<usize> {
     // SAFETY: the caller's contract (register operations).
-    let stops = |x: V| unsafe { x.cmpeq(V::splat(b'\n')).or(x.cmpeq(V::splat(b'\r'))).movemask() };
+    let stops = |x: V| unsafe {
+        x.cmpeq(V::splat(b'\n'))
+            .or(x.cmpeq(V::splat(b'\r')))
+            .movemask()
+    };
     // SAFETY: the caller's contract; `pos <= b.len()`.
     unsafe { bytes::first_stop_from::<V>(b, pos, stops, |c| matches!(c, b'\n' | b'\r')) }
 }
