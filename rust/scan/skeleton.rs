@@ -86,11 +86,15 @@ pub struct Skeleton<E> {
 
 /// The segments' shape, for `read`: the usual delta's two (a literal, the counted text, a
 /// literal) and three (the same with padding before the closing brace) read straight, any
-/// other by the segment loop. One test an event, whatever the skeleton.
+/// other by the segment loop. One test an event, whatever the skeleton. A run of events
+/// ([`Skeleton::text_run`]) reads two more straight: the counted text after an `id` value, and
+/// a skipped string after the text (a relay's extra field, OpenAI's obfuscation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Text,
     PaddedText,
+    IdText,
+    TextStr,
     Segments,
 }
 
@@ -192,6 +196,14 @@ impl<E: PartialEq> Skeleton<E> {
             }, Seg {
                 hole: Hole::Blanks, ..
             }, _] => Shape::PaddedText,
+            [Seg { hole: Hole::Id, .. }, Seg {
+                hole: Hole::Count, ..
+            }, _] => Shape::IdText,
+            [Seg {
+                hole: Hole::Count, ..
+            }, Seg {
+                hole: Hole::Str, ..
+            }, _] => Shape::TextStr,
             _ => Shape::Segments,
         };
         self.joined = self.join();
@@ -305,7 +317,7 @@ impl<E: PartialEq> Skeleton<E> {
                 let pos = unsafe { blanks_end::<V>(b, pos) };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
             }
-            Shape::Segments => {}
+            _ => {}
         }
         let mut pos = 0;
         for &seg in &self.segs[..self.n_segs] {

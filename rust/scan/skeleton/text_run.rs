@@ -10,6 +10,7 @@
 
 use super::comments::comments_end;
 use super::{hole_end, Seg, Shape, Skeleton, PAD};
+use crate::scan::holes::Hole;
 use crate::scan::segments::{blanks_end, literal_equal};
 use crate::scan::strings::count_string_with;
 use crate::simd::bytes::{equal_short, short_starts, SHORT};
@@ -17,10 +18,13 @@ use crate::simd::{text, Vector};
 use crate::textstats::TextStats;
 
 /// The readers of one event's holes (`text_run`'s `SHAPE`, one kernel each): the counted
-/// text; the text then padding; every hole by its kind.
+/// text; the text then padding; an `id` value, a literal, the text; the text, a literal, a
+/// skipped string; every hole by its kind.
 const TEXT: u8 = 0;
 const PADDED: u8 = 1;
-const HOLES: u8 = 2;
+const ID_TEXT: u8 = 2;
+const TEXT_STR: u8 = 3;
+const HOLES: u8 = 4;
 
 /// What [`Skeleton::text_run`] read.
 #[derive(Debug, Clone, Copy)]
@@ -58,9 +62,11 @@ impl<E: PartialEq> Skeleton<E> {
         debug_assert!(match SHAPE {
             TEXT => self.shape == Shape::Text,
             PADDED => self.shape == Shape::PaddedText,
+            ID_TEXT => self.shape == Shape::IdText,
+            TEXT_STR => self.shape == Shape::TextStr,
             _ => true,
         });
-        let (first, last) = (self.segs[0], self.segs[self.n_segs - 1]);
+        let (first, second, last) = (self.segs[0], self.segs[1], self.segs[self.n_segs - 1]);
         let last_len = (last.lit_end - last.lit_start) as usize;
         let (joined, joined_len) = (self.joined.as_ptr(), self.joined.len() - PAD);
         // A joined literal of up to `SHORT` bytes compared in a fixed number of blocks.
@@ -85,7 +91,13 @@ impl<E: PartialEq> Skeleton<E> {
             let at = match SHAPE {
                 TEXT => unsafe { count_string_with::<V>(b, pos, stats) },
                 PADDED => unsafe { count_string_with::<V>(b, pos, stats) }
-                    .and_then(|at| unsafe { self.padding_end::<V>(b, at, self.segs[1]) }),
+                    .and_then(|at| unsafe { self.padding_end::<V>(b, at, second) }),
+                ID_TEXT => unsafe {
+                    self.two_holes::<V>(b, pos, [Hole::Id, Hole::Count], stats, &mut id)
+                },
+                TEXT_STR => unsafe {
+                    self.two_holes::<V>(b, pos, [Hole::Count, Hole::Str], stats, &mut id)
+                },
                 _ => unsafe { self.holes_end::<V>(b, pos, stats, &mut id) },
             };
             let Some(at) = at else {
@@ -137,6 +149,25 @@ impl<E: PartialEq> Skeleton<E> {
                 false => return run,
             };
         }
+    }
+
+    /// Past an event's two holes of kinds `kinds` (its first at `b[pos..]`) and the literal
+    /// between them (the second segment's), as [`Skeleton::holes_end`] reads them: the kinds
+    /// known, no loop and no test of them. `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn two_holes<V: Vector>(
+        &self,
+        b: &[u8],
+        pos: usize,
+        kinds: [Hole; 2],
+        stats: &mut TextStats,
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        debug_assert!(self.n_segs == 3 && kinds == [self.segs[0].hole, self.segs[1].hole]);
+        // SAFETY (all three): the caller's contract.
+        let pos = unsafe { hole_end::<V, true>(b, pos, kinds[0], stats, id)? };
+        let pos = unsafe { self.literal_at::<V>(b, pos, self.segs[1])? };
+        unsafe { hole_end::<V, true>(b, pos, kinds[1], stats, id) }
     }
 
     /// Past the holes of an event of any shape from its first (at `b[pos..]`, after the
@@ -213,10 +244,12 @@ pub(super) unsafe fn text_run_with<V: Vector, E: PartialEq>(
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> TextRun {
-    // SAFETY (all three): the caller's contract; each shape's kernel.
+    // SAFETY (all five): the caller's contract; each shape's kernel.
     match skeleton.shape {
         Shape::Text => unsafe { skeleton.text_run::<V, TEXT>(b, stats, max_event_bytes) },
         Shape::PaddedText => unsafe { skeleton.text_run::<V, PADDED>(b, stats, max_event_bytes) },
+        Shape::IdText => unsafe { skeleton.text_run::<V, ID_TEXT>(b, stats, max_event_bytes) },
+        Shape::TextStr => unsafe { skeleton.text_run::<V, TEXT_STR>(b, stats, max_event_bytes) },
         Shape::Segments => unsafe { skeleton.text_run::<V, HOLES>(b, stats, max_event_bytes) },
     }
 }
