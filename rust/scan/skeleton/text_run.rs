@@ -39,6 +39,81 @@ pub(crate) struct TextRun {
     pub last_id: Option<(usize, usize)>,
 }
 
+impl TextRun {
+    /// An event taken, through `end`, its `id` value at `id` if it has one.
+    #[inline(always)]
+    fn took(&mut self, end: usize, id: Option<(usize, usize)>) {
+        self.used = end;
+        self.events += 1;
+        if id.is_some() {
+            self.last_id = id;
+        }
+    }
+}
+
+/// A literal compared at any place of the reads of a run: one of up to `SHORT` bytes (a block
+/// or more) in a fixed number of blocks, their starts worked out once a run.
+struct Fixed {
+    ptr: *const u8,
+    len: usize,
+    short: bool,
+    starts: [usize; SHORT / 16],
+}
+
+impl Fixed {
+    /// The `len` bytes at `ptr`, which holds `PAD` more. `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn new<V: Vector>(ptr: *const u8, len: usize) -> Self {
+        Fixed {
+            ptr,
+            len,
+            short: (V::LANES..=SHORT).contains(&len),
+            starts: short_starts::<V>(len.clamp(V::LANES, SHORT)),
+        }
+    }
+
+    /// `seg`'s literal in `bytes` (a skeleton's). `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn of<V: Vector>(bytes: &[u8], seg: Seg) -> Self {
+        let len = (seg.lit_end - seg.lit_start) as usize;
+        // SAFETY: a skeleton's bytes hold each literal and `PAD` more.
+        unsafe { Fixed::new::<V>(bytes.as_ptr().add(seg.lit_start as usize), len) }
+    }
+
+    /// Whether `b` holds it at `at` (`at <= b.len()`). `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn at<V: Vector>(&self, b: &[u8], at: usize) -> bool {
+        let avail = b.len() - at;
+        // SAFETY (all three): the caller's contract; `b` holds `avail` bytes from `at`.
+        let ptr = unsafe { b.as_ptr().add(at) };
+        avail >= self.len
+            && match self.short {
+                true => unsafe { equal_short::<V>(ptr, self.ptr, &self.starts) },
+                false => unsafe { literal_equal::<V>(ptr, avail, self.ptr, self.len) },
+            }
+    }
+}
+
+/// Past an event's two holes of kinds `kinds` (its first at `b[pos..]`) and the literal
+/// `middle` between them, as [`Skeleton::holes_end`] reads them: the kinds known, no loop and
+/// no test of them. `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn two_holes<V: Vector>(
+    b: &[u8],
+    pos: usize,
+    kinds: [Hole; 2],
+    middle: &Fixed,
+    stats: &mut TextStats,
+    id: &mut Option<(usize, usize)>,
+) -> Option<usize> {
+    // SAFETY (all three): the caller's contract.
+    let pos = unsafe { hole_end::<V, true>(b, pos, kinds[0], stats, id)? };
+    if !unsafe { middle.at::<V>(b, pos) } {
+        return None;
+    }
+    unsafe { hole_end::<V, true>(b, pos + middle.len, kinds[1], stats, id) }
+}
+
 impl<E: PartialEq> Skeleton<E> {
     /// Whether [`Skeleton::text_run`] reads its events.
     #[inline(always)]
@@ -68,18 +143,17 @@ impl<E: PartialEq> Skeleton<E> {
         });
         let (first, second, last) = (self.segs[0], self.segs[1], self.segs[self.n_segs - 1]);
         let last_len = (last.lit_end - last.lit_start) as usize;
-        let (joined, joined_len) = (self.joined.as_ptr(), self.joined.len() - PAD);
-        // A joined literal of up to `SHORT` bytes compared in a fixed number of blocks.
-        let short = (V::LANES..=SHORT).contains(&joined_len);
-        let starts = short_starts::<V>(joined_len.clamp(V::LANES, SHORT));
+        // SAFETY (both): `joined` holds its length and `PAD` more, the skeleton's bytes the
+        // second literal and `PAD` more.
+        let joined = unsafe { Fixed::new::<V>(self.joined.as_ptr(), self.joined.len() - PAD) };
+        let middle = unsafe { Fixed::of::<V>(&self.bytes, second) };
         let mut run = TextRun {
             used: 0,
             events: 0,
             stopped: false,
             last_id: None,
         };
-        // SAFETY (every call below): the caller's contract; `joined` holds `joined_len` bytes
-        // and `PAD` more.
+        // SAFETY (every call below): the caller's contract.
         let Some(mut pos) = (unsafe { self.literal_at::<V>(b, 0, first) }) else {
             return run;
         };
@@ -93,10 +167,10 @@ impl<E: PartialEq> Skeleton<E> {
                 PADDED => unsafe { count_string_with::<V>(b, pos, stats) }
                     .and_then(|at| unsafe { self.padding_end::<V>(b, at, second) }),
                 ID_TEXT => unsafe {
-                    self.two_holes::<V>(b, pos, [Hole::Id, Hole::Count], stats, &mut id)
+                    two_holes::<V>(b, pos, [Hole::Id, Hole::Count], &middle, stats, &mut id)
                 },
                 TEXT_STR => unsafe {
-                    self.two_holes::<V>(b, pos, [Hole::Count, Hole::Str], stats, &mut id)
+                    two_holes::<V>(b, pos, [Hole::Count, Hole::Str], &middle, stats, &mut id)
                 },
                 _ => unsafe { self.holes_end::<V>(b, pos, stats, &mut id) },
             };
@@ -105,24 +179,23 @@ impl<E: PartialEq> Skeleton<E> {
                 return run;
             };
             // This event's end and the next one's start, compared as one literal: the run
-            // goes on at the next one's first hole (its last byte is not the last of `b`).
-            let avail = b.len() - at;
-            let ptr = unsafe { b.as_ptr().add(at) };
-            let both = avail >= joined_len
-                && match short {
-                    true => unsafe { equal_short::<V>(ptr, joined, &starts) },
-                    false => unsafe { literal_equal::<V>(ptr, avail, joined, joined_len) },
-                };
-            let end = match both {
-                true => at + last_len,
-                // The run's last event, if it ends here (and comment lines do not follow).
-                false => match unsafe { self.literal_at::<V>(b, at, last) } {
-                    Some(end) => end,
-                    None => {
-                        *stats = saved;
-                        return run;
-                    }
-                },
+            // goes on at the next one's first hole (the next one's first literal is not
+            // empty: this one's last byte is not the last of `b`).
+            if unsafe { joined.at::<V>(b, at) } {
+                let end = at + last_len;
+                if end - start >= max_event_bytes {
+                    *stats = saved;
+                    run.stopped = true;
+                    return run;
+                }
+                run.took(end, id);
+                (start, pos) = (end, at + joined.len);
+                continue;
+            }
+            // The run's last event, if it ends here (or comment lines follow it).
+            let Some(end) = (unsafe { self.literal_at::<V>(b, at, last) }) else {
+                *stats = saved;
+                return run;
             };
             // Over the bound, or its last CR ends `b`: the line path reads it.
             if end - start >= max_event_bytes || (end == b.len() && b[end - 1] == b'\r') {
@@ -130,15 +203,7 @@ impl<E: PartialEq> Skeleton<E> {
                 run.stopped = true;
                 return run;
             }
-            run.used = end;
-            run.events += 1;
-            if id.is_some() {
-                run.last_id = id;
-            }
-            if both {
-                (start, pos) = (end, at + joined_len);
-                continue;
-            }
+            run.took(end, id);
             // Comment lines, then the next event's start: the run goes on after them.
             start = unsafe { comments_end::<V>(b, end, max_event_bytes) };
             pos = match start > end {
@@ -149,25 +214,6 @@ impl<E: PartialEq> Skeleton<E> {
                 false => return run,
             };
         }
-    }
-
-    /// Past an event's two holes of kinds `kinds` (its first at `b[pos..]`) and the literal
-    /// between them (the second segment's), as [`Skeleton::holes_end`] reads them: the kinds
-    /// known, no loop and no test of them. `V`'s instructions must be available.
-    #[inline(always)]
-    unsafe fn two_holes<V: Vector>(
-        &self,
-        b: &[u8],
-        pos: usize,
-        kinds: [Hole; 2],
-        stats: &mut TextStats,
-        id: &mut Option<(usize, usize)>,
-    ) -> Option<usize> {
-        debug_assert!(self.n_segs == 3 && kinds == [self.segs[0].hole, self.segs[1].hole]);
-        // SAFETY (all three): the caller's contract.
-        let pos = unsafe { hole_end::<V, true>(b, pos, kinds[0], stats, id)? };
-        let pos = unsafe { self.literal_at::<V>(b, pos, self.segs[1])? };
-        unsafe { hole_end::<V, true>(b, pos, kinds[1], stats, id) }
     }
 
     /// Past the holes of an event of any shape from its first (at `b[pos..]`, after the
@@ -221,12 +267,12 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// The joined literal (see `joined`) of a skeleton [`Skeleton::text_run`] reads, else
-    /// none: one with holes (without, its first literal is its last), whose last literal is
-    /// not empty (an event ends with its blank line, in its last literal: there is one).
+    /// none: one with holes (without, its first literal is its last) and literals at both
+    /// ends (an event starts with a field's name and ends with its blank line: there are).
     pub(super) fn join(&self) -> Box<[u8]> {
         let (first, last) = (self.segs[0], self.segs[self.n_segs - 1]);
         let part = |seg: Seg| &self.bytes[seg.lit_start as usize..seg.lit_end as usize];
-        match self.n_segs > 1 && last.lit_start < last.lit_end {
+        match self.n_segs > 1 && first.lit_start < first.lit_end && last.lit_start < last.lit_end {
             true => [part(last), part(first), &[0; PAD]]
                 .concat()
                 .into_boxed_slice(),
