@@ -317,7 +317,18 @@ impl<E: PartialEq> Skeleton<E> {
                 let pos = unsafe { blanks_end::<V>(b, pos) };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
             }
-            _ => {}
+            // Two holes of known kinds: the same without a loop.
+            Shape::IdText => {
+                return unsafe {
+                    self.read_two::<V, COUNT>(b, [Hole::Id, Hole::Count], counted, id)
+                }
+            }
+            Shape::TextStr => {
+                return unsafe {
+                    self.read_two::<V, COUNT>(b, [Hole::Count, Hole::Str], counted, id)
+                }
+            }
+            Shape::Segments => {}
         }
         let mut pos = 0;
         for &seg in &self.segs[..self.n_segs] {
@@ -328,6 +339,27 @@ impl<E: PartialEq> Skeleton<E> {
             pos = unsafe { hole_end::<V, COUNT>(b, pos, seg.hole, counted, id)? };
         }
         Some(pos)
+    }
+}
+
+impl<E: PartialEq> Skeleton<E> {
+    /// [`Skeleton::read`] for a shape of two holes of kinds `kinds`.
+    #[inline(always)]
+    unsafe fn read_two<V: Vector, const COUNT: bool>(
+        &self,
+        b: &[u8],
+        kinds: [Hole; 2],
+        counted: &mut TextStats,
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        debug_assert!(self.n_segs == 3 && kinds == [self.segs[0].hole, self.segs[1].hole]);
+        let [first, second, last] = [self.segs[0], self.segs[1], self.segs[2]];
+        // SAFETY (all five): the caller's contract.
+        let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+        let pos = unsafe { hole_end::<V, COUNT>(b, pos, kinds[0], counted, id)? };
+        let pos = unsafe { self.literal_at::<V>(b, pos, second)? };
+        let pos = unsafe { hole_end::<V, COUNT>(b, pos, kinds[1], counted, id)? };
+        unsafe { self.literal_at::<V>(b, pos, last) }
     }
 }
 
