@@ -76,7 +76,7 @@ pub struct Skeleton<E> {
     n_segs: usize,
     /// How `read` goes through the segments (told once, by `compile`).
     shape: Shape,
-    /// For the shapes [`Skeleton::text_run`] reads: the last literal then the first, then
+    /// For the skeletons [`Skeleton::text_run`] reads: the last literal then the first, then
     /// [`PAD`] zero bytes (one event's end and the next one's start, compared as one).
     joined: Box<[u8]>,
     pub effect: E,
@@ -84,11 +84,11 @@ pub struct Skeleton<E> {
     used_at: u64,
 }
 
-/// The segments' shape, for `read`: the usual delta's two (a literal, the counted text, a
-/// literal) and three (the same with padding before the closing brace) read straight, any
-/// other by the segment loop. One test an event, whatever the skeleton. A run of events
-/// ([`Skeleton::text_run`]) reads two more straight: the counted text after an `id` value, and
-/// a skipped string after the text (a relay's extra field, OpenAI's obfuscation).
+/// The segments' shape, for `read` and [`Skeleton::text_run`]: the usual delta's two (a
+/// literal, the counted text, a literal; the same with padding before the closing brace), the
+/// counted text after an `id` value, and a skipped string after the text (a relay's extra
+/// field, OpenAI's obfuscation) read straight, any other by the segment loop. One test an
+/// event, whatever the skeleton.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Text,
@@ -561,7 +561,7 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
             // The one that read the last event first, then the others in order.
             let skeleton = &skeletons.items[at];
             let fit = !missed && fits(&skeleton.effect);
-            // A run of the usual delta's shapes, where more than one event may follow (one
+            // A run of events, where more than one event may follow (one
             // event is read below: the run's set-up costs more than it saves there).
             if fit && skeleton.runs_text() && rest.len() - run.used > 2 * skeleton.len as usize {
                 break true;

@@ -2,10 +2,10 @@
 //! hoisted out of it, each event's end and the next one's start compared as one literal,
 //! each event's text counted in place into the stream's counts and put back unless the event
 //! is whole (counts kept in registers and added at the end measured worse: LLVM made vector
-//! additions of them). The usual delta's two shapes (a literal, the counted text, a literal;
-//! or with padding before the closing brace) read straight, any other (an `id` value, a
-//! skipped string or number) by the segment loop; comment lines between events skipped as
-//! the framer skips them. What [`Skeleton::read`] reads, event after event, without its
+//! additions of them). The skeleton's shape read straight where it is one of the four
+//! `Shape` names (the counted text; padded; after an `id` value; before a skipped string),
+//! any other (several holes of any kind) by the segment loop; comment lines between events
+//! skipped as the framer skips them. What [`Skeleton::read`] reads, event after event, without its
 //! per-event set-up (the bulk of a 16 KiB read's events).
 
 use super::comments::comments_end;
