@@ -21,6 +21,7 @@ use crate::scan::segments::{
 use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
+mod comments;
 mod text_run;
 
 use text_run::{text_run_with, TextRun};
@@ -75,7 +76,7 @@ pub struct Skeleton<E> {
     n_segs: usize,
     /// How `read` goes through the segments (told once, by `compile`).
     shape: Shape,
-    /// For the shapes [`Skeleton::text_run`] reads: the last literal then the first, then
+    /// For the skeletons [`Skeleton::text_run`] reads: the last literal then the first, then
     /// [`PAD`] zero bytes (one event's end and the next one's start, compared as one).
     joined: Box<[u8]>,
     pub effect: E,
@@ -83,13 +84,17 @@ pub struct Skeleton<E> {
     used_at: u64,
 }
 
-/// The segments' shape, for `read`: the usual delta's two (a literal, the counted text, a
-/// literal) and three (the same with padding before the closing brace) read straight, any
-/// other by the segment loop. One test an event, whatever the skeleton.
+/// The segments' shape, for `read` and [`Skeleton::text_run`]: the usual delta's two (a
+/// literal, the counted text, a literal; the same with padding before the closing brace), the
+/// counted text after an `id` value, and a skipped string after the text (a relay's extra
+/// field, OpenAI's obfuscation) read straight, any other by the segment loop. One test an
+/// event, whatever the skeleton.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     Text,
     PaddedText,
+    IdText,
+    TextStr,
     Segments,
 }
 
@@ -191,6 +196,14 @@ impl<E: PartialEq> Skeleton<E> {
             }, Seg {
                 hole: Hole::Blanks, ..
             }, _] => Shape::PaddedText,
+            [Seg { hole: Hole::Id, .. }, Seg {
+                hole: Hole::Count, ..
+            }, _] => Shape::IdText,
+            [Seg {
+                hole: Hole::Count, ..
+            }, Seg {
+                hole: Hole::Str, ..
+            }, _] => Shape::TextStr,
             _ => Shape::Segments,
         };
         self.joined = self.join();
@@ -304,31 +317,76 @@ impl<E: PartialEq> Skeleton<E> {
                 let pos = unsafe { blanks_end::<V>(b, pos) };
                 return unsafe { self.literal_at::<V>(b, pos, last) };
             }
+            // Two holes of known kinds: the same without a loop.
+            Shape::IdText => {
+                return unsafe {
+                    self.read_two::<V, COUNT>(b, [Hole::Id, Hole::Count], counted, id)
+                }
+            }
+            Shape::TextStr => {
+                return unsafe {
+                    self.read_two::<V, COUNT>(b, [Hole::Count, Hole::Str], counted, id)
+                }
+            }
             Shape::Segments => {}
         }
         let mut pos = 0;
         for &seg in &self.segs[..self.n_segs] {
             debug_assert!(seg.lit_end <= self.len);
-            // SAFETY: the caller's contract (`compile` and the padding make every literal a
-            // range of the skeleton's bytes, rounded up to a block).
+            // SAFETY (both): the caller's contract (`compile` and the padding make every
+            // literal a range of the skeleton's bytes, rounded up to a block).
             pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
-            pos = match seg.hole {
-                // SAFETY (the three calls): the caller's contract.
-                Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
-                Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
-                Hole::End => pos,
-                Hole::Str => unsafe { string_end::<V>(b, pos)? },
-                Hole::Num => small_number_end(b, pos)?,
-                Hole::Id => {
-                    // SAFETY: the caller's contract.
-                    let end = unsafe { id_end::<V>(b, pos)? };
-                    *id = Some((pos, end));
-                    end
-                }
-            };
+            pos = unsafe { hole_end::<V, COUNT>(b, pos, seg.hole, counted, id)? };
         }
         Some(pos)
     }
+}
+
+impl<E: PartialEq> Skeleton<E> {
+    /// [`Skeleton::read`] for a shape of two holes of kinds `kinds`.
+    #[inline(always)]
+    unsafe fn read_two<V: Vector, const COUNT: bool>(
+        &self,
+        b: &[u8],
+        kinds: [Hole; 2],
+        counted: &mut TextStats,
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        debug_assert!(self.n_segs == 3 && kinds == [self.segs[0].hole, self.segs[1].hole]);
+        let [first, second, last] = [self.segs[0], self.segs[1], self.segs[2]];
+        // SAFETY (all five): the caller's contract.
+        let pos = unsafe { self.literal_at::<V>(b, 0, first)? };
+        let pos = unsafe { hole_end::<V, COUNT>(b, pos, kinds[0], counted, id)? };
+        let pos = unsafe { self.literal_at::<V>(b, pos, second)? };
+        let pos = unsafe { hole_end::<V, COUNT>(b, pos, kinds[1], counted, id)? };
+        unsafe { self.literal_at::<V>(b, pos, last) }
+    }
+}
+
+/// Past a hole of kind `hole` at `b[pos..]`, if it holds a value of that kind: counted holes
+/// counted into `counted` (only checked without `COUNT`), an `id` value's place set in `id`.
+/// `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn hole_end<V: Vector, const COUNT: bool>(
+    b: &[u8],
+    pos: usize,
+    hole: Hole,
+    counted: &mut TextStats,
+    id: &mut Option<(usize, usize)>,
+) -> Option<usize> {
+    // SAFETY (the four calls): the caller's contract.
+    Some(match hole {
+        Hole::Count => unsafe { text_end::<V, COUNT>(b, pos, counted)? },
+        Hole::Blanks => unsafe { blanks_end::<V>(b, pos) },
+        Hole::End => pos,
+        Hole::Str => unsafe { string_end::<V>(b, pos)? },
+        Hole::Num => small_number_end(b, pos)?,
+        Hole::Id => {
+            let end = unsafe { id_end::<V>(b, pos)? };
+            *id = Some((pos, end));
+            end
+        }
+    })
 }
 
 /// Whether `holes` are sorted, do not overlap and are within `event`, and each hole's reader
@@ -503,7 +561,7 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
             // The one that read the last event first, then the others in order.
             let skeleton = &skeletons.items[at];
             let fit = !missed && fits(&skeleton.effect);
-            // A run of the usual delta's shapes, where more than one event may follow (one
+            // A run of events, where more than one event may follow (one
             // event is read below: the run's set-up costs more than it saves there).
             if fit && skeleton.runs_text() && rest.len() - run.used > 2 * skeleton.len as usize {
                 break true;
@@ -560,6 +618,9 @@ unsafe fn run_with<V: Vector, E: PartialEq>(
             // Once for the events of one skeleton in a row: `hit` again would change nothing
             // (see `RunSink::hit`).
             sink.hit(&skeleton.effect, at);
+            if let Some((start, end)) = read.last_id {
+                run.last_id = Some((run.used + start, run.used + end));
+            }
             (last, run.used, run.events) = (at, run.used + read.used, run.events + read.events);
         }
         if read.stopped || run.used == rest.len() {
@@ -805,10 +866,12 @@ mod tests {
         }
     }
 
-    /// Runs of events of the two shapes `text_run` reads (with LF or CR line ends, padded
-    /// by any width or not): read whole, counted as their texts; cut at any byte, damaged at
-    /// any byte, or bounded in size, the run stops exactly before the first event not read,
-    /// the counts those of the events before it.
+    /// Runs of events of any shape `text_run` reads (the counted text alone, padded, with an
+    /// `id` value, skipped strings and numbers; LF, CR or CRLF line ends), with comment lines
+    /// between them or not: read whole, counted as their texts, the last `id` value found;
+    /// cut at any byte, damaged at any byte, or bounded in size (an event's, a comment
+    /// line's), the run stops exactly before the first event not read (before the comment
+    /// lines ahead of it), the counts those of the events before it.
     #[test]
     fn runs_stop_exactly_before_the_first_event_not_read() {
         let texts = [
@@ -820,14 +883,24 @@ mod tests {
             "tail",
         ];
         let pads = ["", " ", "\t  ", &" ".repeat(40), "", "  "];
-        let layouts: [&[(&str, Option<Hole>)]; 3] = [
+        let ids = [
+            "7",
+            "12",
+            "x-9",
+            "0",
+            "a longer id, past a block of bytes: 0123456789",
+            "1",
+        ];
+        let strs = ["t1", "a longer value", "", "é", "a\\\"b", "z"];
+        let nums = ["0", "12", "7", "3", "45", "9"];
+        let layouts: [&[(&str, Option<Hole>)]; 6] = [
             &[
                 ("data: {\"type\":\"text_delta\",\"text\":\"", None),
                 ("Hi\"", Some(Hole::Count)),
                 ("}\n\n", None),
             ],
             &[
-                ("event: delta\r\ndata: {\"text\":\"", None),
+                ("event: delta\rdata: {\"text\":\"", None),
                 ("Hi\"", Some(Hole::Count)),
                 ("}\r\r", None),
             ],
@@ -838,37 +911,83 @@ mod tests {
                 ("  ", Some(Hole::Blanks)),
                 ("}\n\n", None),
             ],
+            &[
+                ("event: delta\nid: ", None),
+                ("7", Some(Hole::Id)),
+                ("\ndata: {\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                ("}\n\n", None),
+            ],
+            &[
+                ("data: {\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                (",\"trace\":\"", None),
+                ("t0\"", Some(Hole::Str)),
+                ("}\r\r", None),
+            ],
+            &[
+                ("id: ", None),
+                ("7", Some(Hole::Id)),
+                ("\r\ndata: {\"i\":", None),
+                ("1", Some(Hole::Num)),
+                (",\"t\":\"", None),
+                ("x\"", Some(Hole::Str)),
+                (",\"text\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                ("}", None),
+                ("  ", Some(Hole::Blanks)),
+                ("}\r\n\r\n", None),
+            ],
         ];
-        for parts in layouts {
+        for (parts, comments) in layouts.iter().flat_map(|&l| [(l, false), (l, true)]) {
             let (_, skeleton) = learned(parts);
             let mut skeletons = Skeletons::default();
             skeletons.learn(skeleton);
-            let events: Vec<Vec<u8>> = texts
-                .iter()
-                .zip(pads)
-                .map(|(text, pad)| {
-                    let mut event = String::new();
-                    for &(part, hole) in parts {
-                        event.push_str(match hole {
-                            Some(Hole::Count) => text,
-                            Some(_) => pad,
-                            None => part,
-                        });
-                        if hole == Some(Hole::Count) {
-                            event.push('"');
-                        }
+            let eol = match parts[parts.len() - 1].0 {
+                end if end.ends_with("\r\n") => "\r\n",
+                end if end.ends_with('\r') => "\r",
+                _ => "\n",
+            };
+            // The comment lines before each event: none, one, two (an empty one, one ended
+            // by CRLF whatever the layout's line ends).
+            let lines_before = |k: usize| -> Vec<String> {
+                match (comments, k) {
+                    (true, 1 | 3) => vec![format!(": keep-alive{eol}")],
+                    (true, 4) => vec![format!(":{eol}"), ": x\r\n".to_owned()],
+                    _ => vec![],
+                }
+            };
+            let (mut all, mut ends, mut id_at, mut skip) = (vec![], vec![], vec![], vec![]);
+            let mut sizes = vec![]; // each event's size, and its comment lines' longest
+            for k in 0..texts.len() {
+                let lines = lines_before(k);
+                for line in &lines {
+                    // A comment line's bytes after its colon: any byte may be there.
+                    skip.extend(all.len() + 1..all.len() + line.len());
+                    all.extend_from_slice(line.as_bytes());
+                }
+                let (start, mut id) = (all.len(), None);
+                for &(part, hole) in parts.iter() {
+                    let value = match hole {
+                        Some(Hole::Count) => format!("{}\"", texts[k]),
+                        Some(Hole::Str) => format!("{}\"", strs[k]),
+                        Some(Hole::Blanks) => pads[k].to_owned(),
+                        Some(Hole::Num) => nums[k].to_owned(),
+                        Some(Hole::Id) => ids[k].to_owned(),
+                        _ => part.to_owned(),
+                    };
+                    if hole == Some(Hole::Id) {
+                        // Any byte but NUL, CR and LF may be in an `id` value too.
+                        id = Some((all.len(), all.len() + value.len()));
+                        skip.extend(all.len()..all.len() + value.len());
                     }
-                    event.into_bytes()
-                })
-                .collect();
-            let all = events.concat();
-            let ends: Vec<usize> = events
-                .iter()
-                .scan(0, |at, e| {
-                    *at += e.len();
-                    Some(*at)
-                })
-                .collect();
+                    all.extend_from_slice(value.as_bytes());
+                }
+                let longest = lines.iter().map(|l| l.trim_end().len()).max();
+                sizes.push((all.len() - start, longest.unwrap_or(0)));
+                ends.push(all.len());
+                id_at.push(id);
+            }
             let cr = all.last() == Some(&b'\r');
             // The events a read of `n` bytes takes whole.
             let whole = |n: usize| {
@@ -879,30 +998,75 @@ mod tests {
             let check = |skeletons: &mut Skeletons<u8>, bytes: &[u8], max: usize, want: usize| {
                 let (run, stats) = run_of(skeletons, bytes, max);
                 let used = want.checked_sub(1).map_or(0, |k| ends[k]);
+                let last_id = want.checked_sub(1).and_then(|k| id_at[k]);
                 assert_eq!(
-                    (run.used, run.events),
-                    (used, want as u64),
-                    "{bytes:?} {max}"
+                    (run.used, run.events, run.last_id),
+                    (used, want as u64, last_id),
+                    "{:?} {max}",
+                    String::from_utf8_lossy(bytes)
                 );
                 assert_eq!(stats, counted(&texts[..want]), "{bytes:?} {max}");
             };
             check(&mut skeletons, &all, usize::MAX, whole(all.len()));
             for cut in 0..=all.len() {
                 check(&mut skeletons, &all[..cut], usize::MAX, whole(cut));
-                if cut < all.len() {
+                if cut < all.len() && !skip.contains(&cut) {
                     let mut bad = all.clone();
                     bad[cut] = 1;
                     let hit = ends.iter().filter(|&&end| end <= cut).count();
                     check(&mut skeletons, &bad, usize::MAX, hit);
                 }
             }
-            for event in &events {
-                for max in [event.len(), event.len() + 1] {
-                    let taken = events.iter().take_while(|e| e.len() < max).count();
-                    let taken = taken.min(whole(all.len()));
-                    check(&mut skeletons, &all, max, taken);
+            for &(event, comment) in &sizes {
+                for max in [event, event + 1, comment, comment + 1] {
+                    let fits = |&&(event, comment): &&(usize, usize)| event < max && comment < max;
+                    let taken = sizes.iter().take_while(fits).count();
+                    check(&mut skeletons, &all, max, taken.min(whole(all.len())));
                 }
             }
+        }
+    }
+
+    /// Comment lines between events that the framer would not skip alone end the run before
+    /// them: at the read's end (cut, or ended by a CR that may start a CRLF), followed by a
+    /// blank line or by an event of another layout.
+    #[test]
+    fn comment_lines_the_framer_reads_end_the_run() {
+        let (event, skeleton) = learned(&[
+            ("data: {\"text\":\"", None),
+            ("Hi\"", Some(Hole::Count)),
+            ("}\n\n", None),
+        ]);
+        let mut skeletons = Skeletons::default();
+        skeletons.learn(skeleton);
+        let event = String::from_utf8(event).expect("text");
+        let (e, n) = (event.as_str(), event.len());
+        for (bytes, events, used) in [
+            (format!("{e}: ping\n{e}{e}"), 3, 0),
+            (format!("{e}: ping\r: pong\r\n:\n{e}{e}"), 3, 0),
+            (format!("{e}: ping\r{e}"), 2, 0),
+            (format!("{e}: ping"), 1, n),
+            (format!("{e}: ping\r"), 1, n),
+            (format!("{e}: ping\n"), 1, n),
+            (format!("{e}: ping\n\n{e}"), 1, n),
+            (format!("{e}: ping\r\r{e}"), 1, n),
+            (format!("{e}: ping\ndata: {{\"other\":\"x\"}}\n\n{e}"), 1, n),
+            (format!("{e}\n: ping\n{e}"), 1, n),
+            (format!("{e} : ping\n{e}"), 1, n),
+        ] {
+            let (run, stats) = run_of(&mut skeletons, bytes.as_bytes(), usize::MAX);
+            assert_eq!(run.events, events, "{bytes:?}");
+            assert_eq!(stats, counted(&vec!["Hi"; events as usize]), "{bytes:?}");
+            let used = if used == 0 { bytes.len() } else { used };
+            assert_eq!(run.used, used, "{bytes:?}");
+        }
+        // A comment line as long as the bound or longer is left to the framer; shorter, skipped.
+        let comment = format!(":{}", "x".repeat(n + 5));
+        let bytes = format!("{e}{comment}\n{e}");
+        let c = comment.len();
+        for (max, events) in [(n + 1, 1), (c, 1), (c + 1, 2)] {
+            let (run, _) = run_of(&mut skeletons, bytes.as_bytes(), max);
+            assert_eq!(run.events, events, "{max}");
         }
     }
 

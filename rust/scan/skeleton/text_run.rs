@@ -1,16 +1,30 @@
-//! A run of events read by one skeleton of the usual delta's shapes (a literal, the counted
-//! text, a literal; or with padding before the closing brace): one loop over the events, the
-//! skeleton's parts hoisted out of it, each event's text counted in place into the stream's
-//! counts and put back unless the event is whole (counts kept in registers and added at the
-//! end measured worse: LLVM made vector additions of them). What [`Skeleton::read`] reads,
-//! event after event, without its per-event set-up (the bulk of a 16 KiB read's events).
+//! A run of events read by one skeleton: one loop over the events, the skeleton's parts
+//! hoisted out of it, each event's end and the next one's start compared as one literal,
+//! each event's text counted in place into the stream's counts and put back unless the event
+//! is whole (counts kept in registers and added at the end measured worse: LLVM made vector
+//! additions of them). The skeleton's shape read straight where it is one of the four
+//! `Shape` names (the counted text; padded; after an `id` value; before a skipped string),
+//! any other (several holes of any kind) by the segment loop; comment lines between events
+//! skipped as the framer skips them. What [`Skeleton::read`] reads, event after event, without its
+//! per-event set-up (the bulk of a 16 KiB read's events).
 
-use super::{Seg, Shape, Skeleton, PAD};
+use super::comments::comments_end;
+use super::{hole_end, Seg, Shape, Skeleton, PAD};
+use crate::scan::holes::Hole;
 use crate::scan::segments::{blanks_end, literal_equal};
 use crate::scan::strings::count_string_with;
 use crate::simd::bytes::{equal_short, short_starts, SHORT};
 use crate::simd::{text, Vector};
 use crate::textstats::TextStats;
+
+/// The readers of one event's holes (`text_run`'s `SHAPE`, one kernel each): the counted
+/// text; the text then padding; an `id` value, a literal, the text; the text, a literal, a
+/// skipped string; every hole by its kind.
+const TEXT: u8 = 0;
+const PADDED: u8 = 1;
+const ID_TEXT: u8 = 2;
+const TEXT_STR: u8 = 3;
+const HOLES: u8 = 4;
 
 /// What [`Skeleton::text_run`] read.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +35,83 @@ pub(crate) struct TextRun {
     /// The event after them is whole and of this layout, but over the size bound or ended by
     /// the read's last CR: no skeleton may take it (the line path reads it).
     pub stopped: bool,
+    /// Where the last `id` value read is in the bytes, when the skeleton has one.
+    pub last_id: Option<(usize, usize)>,
+}
+
+impl TextRun {
+    /// An event taken, through `end`, its `id` value at `id` if it has one.
+    #[inline(always)]
+    fn took(&mut self, end: usize, id: Option<(usize, usize)>) {
+        self.used = end;
+        self.events += 1;
+        if id.is_some() {
+            self.last_id = id;
+        }
+    }
+}
+
+/// A literal compared at any place of the reads of a run: one of up to `SHORT` bytes (a block
+/// or more) in a fixed number of blocks, their starts worked out once a run.
+struct Fixed {
+    ptr: *const u8,
+    len: usize,
+    short: bool,
+    starts: [usize; SHORT / 16],
+}
+
+impl Fixed {
+    /// The `len` bytes at `ptr`, which holds `PAD` more. `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn new<V: Vector>(ptr: *const u8, len: usize) -> Self {
+        Fixed {
+            ptr,
+            len,
+            short: (V::LANES..=SHORT).contains(&len),
+            starts: short_starts::<V>(len.clamp(V::LANES, SHORT)),
+        }
+    }
+
+    /// `seg`'s literal in `bytes` (a skeleton's). `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn of<V: Vector>(bytes: &[u8], seg: Seg) -> Self {
+        let len = (seg.lit_end - seg.lit_start) as usize;
+        // SAFETY: a skeleton's bytes hold each literal and `PAD` more.
+        unsafe { Fixed::new::<V>(bytes.as_ptr().add(seg.lit_start as usize), len) }
+    }
+
+    /// Whether `b` holds it at `at` (`at <= b.len()`). `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn at<V: Vector>(&self, b: &[u8], at: usize) -> bool {
+        let avail = b.len() - at;
+        // SAFETY (all three): the caller's contract; `b` holds `avail` bytes from `at`.
+        let ptr = unsafe { b.as_ptr().add(at) };
+        avail >= self.len
+            && match self.short {
+                true => unsafe { equal_short::<V>(ptr, self.ptr, &self.starts) },
+                false => unsafe { literal_equal::<V>(ptr, avail, self.ptr, self.len) },
+            }
+    }
+}
+
+/// Past an event's two holes of kinds `kinds` (its first at `b[pos..]`) and the literal
+/// `middle` between them, as [`Skeleton::holes_end`] reads them: the kinds known, no loop and
+/// no test of them. `V`'s instructions must be available.
+#[inline(always)]
+unsafe fn two_holes<V: Vector>(
+    b: &[u8],
+    pos: usize,
+    kinds: [Hole; 2],
+    middle: &Fixed,
+    stats: &mut TextStats,
+    id: &mut Option<(usize, usize)>,
+) -> Option<usize> {
+    // SAFETY (all three): the caller's contract.
+    let pos = unsafe { hole_end::<V, true>(b, pos, kinds[0], stats, id)? };
+    if !unsafe { middle.at::<V>(b, pos) } {
+        return None;
+    }
+    unsafe { hole_end::<V, true>(b, pos + middle.len, kinds[1], stats, id) }
 }
 
 impl<E: PartialEq> Skeleton<E> {
@@ -30,84 +121,120 @@ impl<E: PartialEq> Skeleton<E> {
         self.joined.len() > PAD
     }
 
-    /// The events at the start of `b` that [`Skeleton::read`] reads one after another, each
-    /// shorter than `max_event_bytes` and not ended by a CR that ends `b`: their texts counted
-    /// into `stats` (only whole events' counts). `V`'s instructions must be available, and
-    /// [`Skeleton::runs_text`] hold.
+    /// The events at the start of `b` that [`Skeleton::read`] reads one after another (with
+    /// comment lines between them), each shorter than `max_event_bytes` and not ended by a
+    /// CR that ends `b`: their texts counted into `stats` (only whole events' counts). `V`'s
+    /// instructions must be available, [`Skeleton::runs_text`] hold, and `SHAPE` be the
+    /// skeleton's (`TEXT` and `PADDED` for their shapes, `HOLES` for any).
     #[inline(always)]
-    pub(super) unsafe fn text_run<V: Vector>(
+    unsafe fn text_run<V: Vector, const SHAPE: u8>(
         &self,
         b: &[u8],
         stats: &mut TextStats,
         max_event_bytes: usize,
     ) -> TextRun {
         debug_assert!(self.runs_text());
-        let (first, middle, last) = (self.segs[0], self.segs[1], self.segs[self.n_segs - 1]);
-        let padded = self.shape == Shape::PaddedText;
+        debug_assert!(match SHAPE {
+            TEXT => self.shape == Shape::Text,
+            PADDED => self.shape == Shape::PaddedText,
+            ID_TEXT => self.shape == Shape::IdText,
+            TEXT_STR => self.shape == Shape::TextStr,
+            _ => true,
+        });
+        let (first, second, last) = (self.segs[0], self.segs[1], self.segs[self.n_segs - 1]);
         let last_len = (last.lit_end - last.lit_start) as usize;
-        let (joined, joined_len) = (self.joined.as_ptr(), self.joined.len() - PAD);
-        // A joined literal of up to `SHORT` bytes compared in a fixed number of blocks.
-        let short = (V::LANES..=SHORT).contains(&joined_len);
-        let starts = short_starts::<V>(joined_len.clamp(V::LANES, SHORT));
+        // SAFETY (both): `joined` holds its length and `PAD` more, the skeleton's bytes the
+        // second literal and `PAD` more.
+        let joined = unsafe { Fixed::new::<V>(self.joined.as_ptr(), self.joined.len() - PAD) };
+        let middle = unsafe { Fixed::of::<V>(&self.bytes, second) };
         let mut run = TextRun {
             used: 0,
             events: 0,
             stopped: false,
+            last_id: None,
         };
-        // SAFETY (every call below): the caller's contract; `joined` holds `joined_len` bytes
-        // and `PAD` more.
+        // SAFETY (every call below): the caller's contract.
         let Some(mut pos) = (unsafe { self.literal_at::<V>(b, 0, first) }) else {
             return run;
         };
+        // Where the event being read starts (after the comment lines before it).
+        let mut start = 0;
         loop {
             // Counted in place; put back unless the event is whole.
-            let saved = *stats;
-            let Some(mut at) = (unsafe { count_string_with::<V>(b, pos, stats) }) else {
+            let (saved, mut id) = (*stats, None);
+            let at = match SHAPE {
+                TEXT => unsafe { count_string_with::<V>(b, pos, stats) },
+                PADDED => unsafe { count_string_with::<V>(b, pos, stats) }
+                    .and_then(|at| unsafe { self.padding_end::<V>(b, at, second) }),
+                ID_TEXT => unsafe {
+                    two_holes::<V>(b, pos, [Hole::Id, Hole::Count], &middle, stats, &mut id)
+                },
+                TEXT_STR => unsafe {
+                    two_holes::<V>(b, pos, [Hole::Count, Hole::Str], &middle, stats, &mut id)
+                },
+                _ => unsafe { self.holes_end::<V>(b, pos, stats, &mut id) },
+            };
+            let Some(at) = at else {
                 *stats = saved;
                 return run;
             };
-            if padded {
-                let Some(after) = (unsafe { self.padding_end::<V>(b, at, middle) }) else {
-                    *stats = saved;
-                    return run;
-                };
-                at = after;
-            }
             // This event's end and the next one's start, compared as one literal: the run
-            // goes on at the next one's text (its last byte is not the last of `b`).
-            let avail = b.len() - at;
-            let ptr = unsafe { b.as_ptr().add(at) };
-            let both = avail >= joined_len
-                && match short {
-                    true => unsafe { equal_short::<V>(ptr, joined, &starts) },
-                    false => unsafe { literal_equal::<V>(ptr, avail, joined, joined_len) },
-                };
-            if both {
-                if at + last_len - run.used >= max_event_bytes {
+            // goes on at the next one's first hole (the next one's first literal is not
+            // empty: this one's last byte is not the last of `b`).
+            if unsafe { joined.at::<V>(b, at) } {
+                let end = at + last_len;
+                if end - start >= max_event_bytes {
                     *stats = saved;
                     run.stopped = true;
                     return run;
                 }
-                run.used = at + last_len;
-                run.events += 1;
-                pos = at + joined_len;
+                run.took(end, id);
+                (start, pos) = (end, at + joined.len);
                 continue;
             }
-            // The run's last event, if it ends here.
+            // The run's last event, if it ends here (or comment lines follow it).
             let Some(end) = (unsafe { self.literal_at::<V>(b, at, last) }) else {
                 *stats = saved;
                 return run;
             };
             // Over the bound, or its last CR ends `b`: the line path reads it.
-            if end - run.used >= max_event_bytes || (end == b.len() && b[end - 1] == b'\r') {
+            if end - start >= max_event_bytes || (end == b.len() && b[end - 1] == b'\r') {
                 *stats = saved;
                 run.stopped = true;
                 return run;
             }
-            run.used = end;
-            run.events += 1;
-            return run;
+            run.took(end, id);
+            // Comment lines, then the next event's start: the run goes on after them.
+            start = unsafe { comments_end::<V>(b, end, max_event_bytes) };
+            pos = match start > end {
+                true => match unsafe { self.literal_at::<V>(b, start, first) } {
+                    Some(pos) => pos,
+                    None => return run,
+                },
+                false => return run,
+            };
         }
+    }
+
+    /// Past the holes of an event of any shape from its first (at `b[pos..]`, after the
+    /// first literal) through its last, with the literals between them: counted holes counted
+    /// into `stats`, the `id` value's place set in `id`. `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn holes_end<V: Vector>(
+        &self,
+        b: &[u8],
+        pos: usize,
+        stats: &mut TextStats,
+        id: &mut Option<(usize, usize)>,
+    ) -> Option<usize> {
+        let holes = &self.segs[..self.n_segs - 1];
+        // SAFETY (all three): the caller's contract.
+        let mut pos = unsafe { hole_end::<V, true>(b, pos, holes[0].hole, stats, id)? };
+        for &seg in &holes[1..] {
+            pos = unsafe { self.literal_at::<V>(b, pos, seg)? };
+            pos = unsafe { hole_end::<V, true>(b, pos, seg.hole, stats, id)? };
+        }
+        Some(pos)
     }
 
     /// Past the literal `middle` at `b[at..]` (if it is there) and the padding after it: a
@@ -139,23 +266,23 @@ impl<E: PartialEq> Skeleton<E> {
         Some(unsafe { blanks_end::<V>(b, after) })
     }
 
-    /// The joined literal (see `joined`) of a shape [`Skeleton::text_run`] reads, else none.
+    /// The joined literal (see `joined`) of a skeleton [`Skeleton::text_run`] reads, else
+    /// none: one with holes (without, its first literal is its last) and literals at both
+    /// ends (an event starts with a field's name and ends with its blank line: there are).
     pub(super) fn join(&self) -> Box<[u8]> {
         let (first, last) = (self.segs[0], self.segs[self.n_segs - 1]);
         let part = |seg: Seg| &self.bytes[seg.lit_start as usize..seg.lit_end as usize];
-        match self.shape {
-            Shape::Segments => Box::default(),
-            // An event ends with its blank line, in its last literal: there is one.
-            _ if last.lit_start < last.lit_end => [part(last), part(first), &[0; PAD]]
+        match self.n_segs > 1 && first.lit_start < first.lit_end && last.lit_start < last.lit_end {
+            true => [part(last), part(first), &[0; PAD]]
                 .concat()
                 .into_boxed_slice(),
-            _ => Box::default(),
+            false => Box::default(),
         }
     }
 }
 
-/// [`Skeleton::text_run`], the kernel [`crate::simd::dispatch!`] compiles for each vector;
-/// `V`'s instructions must be available.
+/// [`Skeleton::text_run`] for the skeleton's shape, the kernel [`crate::simd::dispatch!`]
+/// compiles for each vector; `V`'s instructions must be available.
 #[inline(always)]
 pub(super) unsafe fn text_run_with<V: Vector, E: PartialEq>(
     skeleton: &Skeleton<E>,
@@ -163,6 +290,12 @@ pub(super) unsafe fn text_run_with<V: Vector, E: PartialEq>(
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> TextRun {
-    // SAFETY: the caller's contract.
-    unsafe { skeleton.text_run::<V>(b, stats, max_event_bytes) }
+    // SAFETY (all five): the caller's contract; each shape's kernel.
+    match skeleton.shape {
+        Shape::Text => unsafe { skeleton.text_run::<V, TEXT>(b, stats, max_event_bytes) },
+        Shape::PaddedText => unsafe { skeleton.text_run::<V, PADDED>(b, stats, max_event_bytes) },
+        Shape::IdText => unsafe { skeleton.text_run::<V, ID_TEXT>(b, stats, max_event_bytes) },
+        Shape::TextStr => unsafe { skeleton.text_run::<V, TEXT_STR>(b, stats, max_event_bytes) },
+        Shape::Segments => unsafe { skeleton.text_run::<V, HOLES>(b, stats, max_event_bytes) },
+    }
 }
