@@ -124,30 +124,81 @@ fn first_lanes<V: Vector>(n: usize) -> u32 {
 impl TextStats {
     /// Counts the bytes at the start of the 16-byte `block` up to the first one that is not
     /// plain text inside a JSON string (a quote, a backslash, a control character or a
-    /// non-ASCII byte); returns how many it counted (16 when there is none). One pass does
-    /// what finding the string's end, checking UTF-8 and counting would do in three.
+    /// non-ASCII byte) and is not one of the simple escapes [`TextStats::add_plain`] counts;
+    /// returns how many it counted (16 when there is none). One pass does what finding the
+    /// string's end, checking UTF-8 and counting would do in three.
     #[inline]
     pub fn add_plain_block(&mut self, block: &[u8; 16]) -> usize {
         // SAFETY: the narrow vector is the baseline's; the load reads the 16 bytes of `block`.
-        unsafe { self.add_plain::<Narrow>(block.as_ptr()) }
+        unsafe { self.add_plain::<Narrow>(block.as_ptr()).0 }
     }
 
     /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
-    /// (entered through [`simd::dispatch!`]): `block` must be valid for reading `V::LANES`
-    /// bytes, and `V`'s instructions available.
+    /// (entered through [`simd::dispatch!`]), and the byte it stopped at (when it counted
+    /// fewer than `V::LANES`: the caller's next step, read once here). When the run stops at
+    /// a backslash, the block's escapes of quotes, backslashes and white space are counted
+    /// too ([`TextStats::add_escaped`]). `block` must be valid for reading `V::LANES` bytes,
+    /// and `V`'s instructions available.
     #[inline(always)]
-    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> usize {
+    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> (usize, u8) {
         // SAFETY: the caller's contract.
         let x = unsafe { V::load(block) };
         // SAFETY: as above, register operations from here on.
         let stops = unsafe { text::string_stops(x) };
         let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
+        // SAFETY: as above: a lane of the block (the first when there is no stop, unused).
+        let stop = unsafe { *block.add(n & (V::LANES - 1)) };
+        // SAFETY: as above (the byte after the backslash, when the block holds it).
+        if stop == b'\\' && n + 1 < V::LANES && unsafe { *block.add(n + 1) } != b'u' {
+            // SAFETY: as above.
+            let n = unsafe { self.add_escaped::<V>(x, 0, V::LANES) };
+            // SAFETY: as above.
+            return (n, unsafe { *block.add(n & (V::LANES - 1)) });
+        }
         if n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
             let (word, space, digit) = unsafe { text::string_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
+            unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
+        }
+        (n, stop)
+    }
+
+    /// [`TextStats::add_plain`] of a run that a backslash stops: the lanes `shift..` of `x`
+    /// (at most `left`) counted up to the first stop that is not an escape of a quote, a
+    /// backslash or white space (`\\n`, `\\t`, `\\r`) whose two bytes are in the lanes; returns
+    /// how many it counted. The escapes are found from the backslashes' mask (simdjson's odd
+    /// runs): so the deltas' line ends and a tool's escaped JSON are counted from the one
+    /// block, where each escape cost a block of its own.
+    #[inline(always)]
+    unsafe fn add_escaped<V: Vector>(&mut self, x: V, shift: usize, left: usize) -> usize {
+        const ODD: u32 = 0xAAAA_AAAA;
+        // SAFETY (both): the caller's contract: register operations.
+        let (quote, backslash, other, space_letter) = unsafe { text::escape_classes(x) };
+        let (word, space, digit) = unsafe { text::string_classes(x) };
+        let (quote, backslash, other) = (quote >> shift, backslash >> shift, other >> shift);
+        let space_letter = space_letter >> shift;
+        // The lanes that a backslash escapes (one after each odd run of backslashes, every
+        // second of a run), and the backslashes that escape them; the run starts outside any.
+        let escape_and_terminal = ((backslash << 1 | ODD).wrapping_sub(backslash)) ^ ODD;
+        let escaped = escape_and_terminal ^ backslash;
+        let escape = escape_and_terminal & backslash;
+        let simple = escaped & (quote | backslash | space_letter);
+        // A `\\u` or other escape, or one whose second byte is past the lanes, stops the run at
+        // its backslash; an escaped quote does not stop it.
+        let stops = (quote | other) & !escaped | escape & !(simple >> 1);
+        let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
+        if n > 0 {
+            let keep = first_lanes::<V>(n);
+            // The escapes' two bytes are one character, white space or punctuation, no
+            // word character (a word ends at it as at one lane).
+            let word = word >> shift & !escaped & keep;
+            let space = (space >> shift | simple & space_letter) & keep;
+            // SAFETY: as above.
+            let chars = n - unsafe { V::count_ones(escape & keep) } as usize;
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(chars, n, word, space, digit >> shift) };
         }
         n
     }
@@ -156,14 +207,14 @@ impl TextStats {
     /// `V::LANES`): the block that ends at `buf`'s end is loaded (the bytes before `pos`
     /// shifted out of its masks), or, when `buf` is shorter than a block, a copy of the bytes
     /// padded with NUL (a control character: a stop). `None` when no byte from `pos` on ends
-    /// the plain run (the string goes on past `buf`: cut), else how many it counted. `V`'s
-    /// instructions must be available.
+    /// the plain run (the string goes on past `buf`: cut), else how many it counted and the
+    /// byte it stopped at. `V`'s instructions must be available.
     #[inline(always)]
     pub(crate) unsafe fn add_plain_tail<V: Vector>(
         &mut self,
         buf: &[u8],
         pos: usize,
-    ) -> Option<usize> {
+    ) -> Option<(usize, u8)> {
         let left = buf.len().checked_sub(pos).filter(|&n| n > 0)?;
         debug_assert!(left < V::LANES);
         let (x, shift) = match buf.len().checked_sub(V::LANES) {
@@ -182,6 +233,12 @@ impl TextStats {
         if n == left {
             return None;
         }
+        let stop = buf[pos + n];
+        if stop == b'\\' && buf.get(pos + n + 1) != Some(&b'u') {
+            // SAFETY: as above.
+            let n = unsafe { self.add_escaped::<V>(x, shift, left) };
+            return buf.get(pos + n).map(|&stop| (n, stop));
+        }
         if n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
             let (word, space, digit) = unsafe { text::string_classes(x) };
@@ -190,26 +247,34 @@ impl TextStats {
             unsafe {
                 self.add_masks::<V>(
                     n,
+                    n,
                     word >> shift & keep,
                     space >> shift & keep,
                     digit >> shift,
                 )
             };
         }
-        Some(n)
+        Some((n, stop))
     }
 
-    /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks (none
-    /// past the `n`th) and their digit mask (bits past the `n`th ignored: a digit is a word
-    /// character, so the word mask keeps them out).
+    /// Counts `chars` ASCII characters in the first `n` (1..=`V::LANES`) lanes from their
+    /// word and white-space masks (none past the `n`th) and their digit mask (bits past the
+    /// `n`th ignored: a digit is a word character, so the word mask keeps them out).
     #[inline(always)]
-    unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32, digit: u32) {
+    unsafe fn add_masks<V: Vector>(
+        &mut self,
+        chars: usize,
+        n: usize,
+        word: u32,
+        space: u32,
+        digit: u32,
+    ) {
         // SAFETY: the caller's contract: `V`'s instructions are available.
         let bits = |mask: u32| u64::from(unsafe { V::count_ones(mask) });
         let (alnum, spaces) = (bits(word), bits(space));
         self.alnum += alnum;
         self.space += spaces;
-        self.punct += n as u64 - alnum - spaces;
+        self.punct += chars as u64 - alnum - spaces;
         let starts = word & !((word << 1) | u32::from(self.in_word));
         self.words += bits(starts);
         // Most blocks start no number: a test instead of a count (the narrow vector counts
@@ -279,7 +344,7 @@ impl TextStats {
             let (word, space, digit) = unsafe { text::ascii_classes(x) };
             let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
+            unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
         }
         n
     }
@@ -578,7 +643,7 @@ mod tests {
     unsafe fn check_plain<V: Vector>(bytes: &[u8], at: usize) {
         let mut with = TextStats::default();
         // SAFETY: as above; the load reads `V::LANES` <= 32 bytes of `bytes` from `at`.
-        let n = unsafe { with.add_plain::<V>(bytes[at..at + 32].as_ptr()) };
+        let n = unsafe { with.add_plain::<V>(bytes[at..at + 32].as_ptr()) }.0;
         let mut narrow = TextStats::default();
         let mut m = 0;
         while m < V::LANES {

@@ -67,22 +67,22 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
     let mut pos = start;
     // Where the last whole block starts (`pos` never passes `bytes.len()`): one compare a
     // block.
-    let last_block = bytes.len().checked_sub(V::LANES);
+    let last_block = bytes.len() as isize - V::LANES as isize;
     loop {
-        if last_block.is_some_and(|last| pos <= last) {
+        let (n, stop) = if pos as isize <= last_block {
             // SAFETY: the caller's contract; `pos + V::LANES <= bytes.len()`: the load reads
             // `V::LANES` bytes of `bytes`.
-            let n = unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) };
-            pos += n;
-            if n == V::LANES {
-                continue;
-            }
+            unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) }
         } else {
             // SAFETY: the caller's contract.
-            pos += unsafe { stats.add_plain_tail::<V>(bytes, pos)? };
+            unsafe { stats.add_plain_tail::<V>(bytes, pos)? }
+        };
+        pos += n;
+        if n == V::LANES {
+            continue;
         }
-        // `bytes[pos]` ends the plain run.
-        match bytes[pos] {
+        // `stop` (`bytes[pos]`) ends the plain run.
+        match stop {
             b'"' => return Some(pos + 1),
             b'\\' => match UNESCAPED[usize::from(*bytes.get(pos + 1)?)] {
                 0 => pos = count_unicode_escape(bytes, pos, stats)?,
@@ -364,7 +364,13 @@ mod tests {
             let end = unsafe { count_string_with::<V>(buf, start, &mut stats) };
             assert_eq!(end, starts.get(k + 1).copied().or(Some(buf.len())));
         }
-        assert_eq!(stats, expected, "{} {:?}", V::LANES, String::from_utf8_lossy(buf));
+        assert_eq!(
+            stats,
+            expected,
+            "{} {:?}",
+            V::LANES,
+            String::from_utf8_lossy(buf)
+        );
     }
 
     /// [`count_string_with`] with `V` gives `want` (the end and the counts), or `None`.
