@@ -65,10 +65,10 @@ fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
     })
 }
 
-/// No two of the four counts a block adds to (`words`, `alnum`, `space`, `punct`) are next to
+/// No two of the four counts a block adds to (`words`, `alnum`, `space`, `ascii`) are next to
 /// each other: adjacent, LLVM packed their additions into vector additions, more instructions
 /// a block than scalar additions (four adjacent: 6 more an event on the Anthropic API layout;
-/// `space` and `punct` alone: 3 more a block).
+/// `space` and the punctuation alone: 3 more a block).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -83,8 +83,10 @@ pub struct TextStats {
     /// tokenizers split from letters and into pieces of a few digits (tiktoken's
     /// `\p{N}{1,3}`), so they cost more than a word of the same length.
     pub numbers: u64,
-    /// Other ASCII.
-    pub punct: u64,
+    /// ASCII characters, of all classes: the punctuation ([`TextStats::punct`]) is what is
+    /// neither word character nor white space, worked out when it is read (a block adds the
+    /// number of its bytes, with no subtraction).
+    ascii: u64,
     in_word: bool,
 }
 
@@ -190,9 +192,9 @@ impl TextStats {
         let stops = (quote | other) & !escaped | escape & !(simple >> 1);
         let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
         if n > 0 {
-            let keep = first_lanes::<V>(n);
             // The escapes' two bytes are one character, white space or punctuation, no
             // word character (a word ends at it as at one lane).
+            let keep = first_lanes::<V>(n);
             let word = word >> shift & !escaped & keep;
             let space = (space >> shift | simple & space_letter) & keep;
             // SAFETY: as above.
@@ -271,10 +273,9 @@ impl TextStats {
     ) {
         // SAFETY: the caller's contract: `V`'s instructions are available.
         let bits = |mask: u32| u64::from(unsafe { V::count_ones(mask) });
-        let (alnum, spaces) = (bits(word), bits(space));
-        self.alnum += alnum;
-        self.space += spaces;
-        self.punct += chars as u64 - alnum - spaces;
+        self.alnum += bits(word);
+        self.space += bits(space);
+        self.ascii += chars as u64;
         let starts = word & !((word << 1) | u32::from(self.in_word));
         self.words += bits(starts);
         // Most blocks start no number: a test instead of a count (the narrow vector counts
@@ -356,7 +357,7 @@ impl TextStats {
         let word = class & WORD != 0;
         self.alnum += u64::from(word);
         self.space += u64::from(class >> 1 & 1);
-        self.punct += u64::from(class == 0);
+        self.ascii += 1;
         let start = word && !self.in_word;
         self.words += u64::from(start);
         self.numbers += u64::from(start && b.is_ascii_digit());
@@ -424,13 +425,18 @@ impl TextStats {
         Some(i)
     }
 
+    /// Other ASCII: neither word character nor white space.
+    pub fn punct(&self) -> u64 {
+        self.ascii - self.alnum - self.space
+    }
+
     /// The counts in the order of the Python `STAT_FIELDS`.
     pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64, u64) {
         (
             self.words,
             self.alnum,
             self.space,
-            self.punct,
+            self.punct(),
             self.cjk,
             self.other,
             self.numbers,
@@ -438,7 +444,7 @@ impl TextStats {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.alnum + self.space + self.punct + self.cjk + self.other == 0
+        self.ascii + self.cjk + self.other == 0
     }
 
     /// Empty counts that go on from where `self` ended (inside a word or not): counting a
@@ -456,7 +462,7 @@ impl TextStats {
         self.words += later.words;
         self.alnum += later.alnum;
         self.space += later.space;
-        self.punct += later.punct;
+        self.ascii += later.ascii;
         self.cjk += later.cjk;
         self.other += later.other;
         self.numbers += later.numbers;

@@ -81,9 +81,11 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
         if n == V::LANES {
             continue;
         }
-        // `stop` (`bytes[pos]`) ends the plain run.
+        // `stop` (`bytes[pos]`) ends the plain run: the closing quote, mostly, tested first.
+        if stop == b'"' {
+            return Some(pos + 1);
+        }
         match stop {
-            b'"' => return Some(pos + 1),
             b'\\' => match UNESCAPED[usize::from(*bytes.get(pos + 1)?)] {
                 0 => pos = count_unicode_escape(bytes, pos, stats)?,
                 ascii => {
