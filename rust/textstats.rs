@@ -113,13 +113,23 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The mask of the first `n` (1..=`V::LANES`) lanes of a `V`.
+/// The mask of the first `n` (0..=`V::LANES`) lanes of a `V` (a `bzhi` with BMI2).
 #[inline(always)]
 fn first_lanes<V: Vector>(n: usize) -> u32 {
     if V::LANES == 32 && n == 32 {
         u32::MAX
     } else {
         (1u32 << n) - 1
+    }
+}
+
+/// The first lane set in `mask` among its first `lanes` (1..=32), `lanes` when none is: a
+/// single `tzcnt` for 32 lanes (the wide vector's functions have BMI1).
+#[inline(always)]
+fn first_of(mask: u32, lanes: usize) -> usize {
+    match lanes {
+        32 => mask.trailing_zeros() as usize,
+        _ => (mask | 1 << lanes).trailing_zeros() as usize,
     }
 }
 
@@ -147,7 +157,7 @@ impl TextStats {
         let x = unsafe { V::load(block) };
         // SAFETY: as above, register operations from here on.
         let stops = unsafe { text::string_stops(x) };
-        let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
+        let n = first_of(stops, V::LANES);
         // SAFETY: as above: a lane of the block (the first when there is no stop, unused).
         let stop = unsafe { *block.add(n & (V::LANES - 1)) };
         // SAFETY: as above (the byte after the backslash, when the block holds it).
@@ -157,13 +167,12 @@ impl TextStats {
             // SAFETY: as above.
             return (n, unsafe { *block.add(n & (V::LANES - 1)) });
         }
-        if n > 0 {
-            // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
-            let (word, space, digit) = unsafe { text::string_classes(x) };
-            let keep = first_lanes::<V>(n);
-            // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
-        }
+        // No test for an empty run (rare): it adds nothing.
+        // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+        let (word, space, digit) = unsafe { text::string_classes(x) };
+        let keep = first_lanes::<V>(n);
+        // SAFETY: as above.
+        unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
         (n, stop)
     }
 
@@ -190,7 +199,7 @@ impl TextStats {
         // A `\\u` or other escape, or one whose second byte is past the lanes, stops the run at
         // its backslash; an escaped quote does not stop it.
         let stops = (quote | other) & !escaped | escape & !(simple >> 1);
-        let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
+        let n = first_of(stops, left);
         if n > 0 {
             // The escapes' two bytes are one character, white space or punctuation, no
             // word character (a word ends at it as at one lane).
@@ -231,7 +240,7 @@ impl TextStats {
         };
         // SAFETY: as above, register operations from here on.
         let stops = unsafe { text::string_stops(x) } >> shift;
-        let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
+        let n = first_of(stops, left);
         if n == left {
             return None;
         }
@@ -259,7 +268,7 @@ impl TextStats {
         Some((n, stop))
     }
 
-    /// Counts `chars` ASCII characters in the first `n` (1..=`V::LANES`) lanes from their
+    /// Counts `chars` ASCII characters in the first `n` (0..=`V::LANES`) lanes from their
     /// word and white-space masks (none past the `n`th) and their digit mask (bits past the
     /// `n`th ignored: a digit is a word character, so the word mask keeps them out).
     #[inline(always)]
@@ -276,7 +285,9 @@ impl TextStats {
         self.alnum += bits(word);
         self.space += bits(space);
         self.ascii += chars as u64;
-        let starts = word & !((word << 1) | u32::from(self.in_word));
+        // Each lane's previous one, the last counted before them at bit 0.
+        let previous = u64::from(word) << 1 | u64::from(self.in_word);
+        let starts = word & !(previous as u32);
         self.words += bits(starts);
         // Most blocks start no number: a test instead of a count (the narrow vector counts
         // bits by table lookups).
@@ -284,7 +295,8 @@ impl TextStats {
         if numbers != 0 {
             self.numbers += bits(numbers);
         }
-        self.in_word = word >> (n - 1) & 1 == 1;
+        // The last lane's word bit (with no lane, the one before).
+        self.in_word = previous >> n & 1 == 1;
     }
 
     /// Counts a whole text: blocks of 32 bytes with AVX2 where the processor has it.

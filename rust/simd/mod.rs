@@ -45,7 +45,10 @@ pub fn wide() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 fn detected() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt")
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("popcnt")
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -72,7 +75,7 @@ macro_rules! dispatch {
      $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            #[target_feature(enable = "avx2,popcnt")]
+            #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
             unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: this function's target features are those the kernel's vector needs.
                 unsafe { $kernel::<std::arch::x86_64::__m256i $(, $more)*>($($arg),*) }
@@ -110,7 +113,7 @@ macro_rules! out_of_line {
      $(-> $ret:ty)?) => {{
         // The 32-lane vector is AVX2's; every other runs without target features.
         #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,popcnt")]
+        #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
         #[inline(never)]
         unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
             // SAFETY: this function's target features are those the kernel's vector needs.
@@ -154,7 +157,7 @@ macro_rules! each_vector {
         {
             // SAFETY: SSE2 is the x86_64 baseline.
             unsafe { $kernel::<std::arch::x86_64::__m128i>($($arg),*) };
-            #[target_feature(enable = "avx2,popcnt")]
+            #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
             unsafe fn wide_kernel($($arg: $ty),*) {
                 // SAFETY: this function's target features are those the kernel's vector needs.
                 unsafe { $kernel::<std::arch::x86_64::__m256i>($($arg),*) }
