@@ -1,5 +1,5 @@
 //! [`Vector`] on x86_64: SSE2's `__m128i` (part of the x86_64 baseline, so usable anywhere) and
-//! AVX2's `__m256i` (only inside functions compiled for AVX2 and POPCNT, entered after
+//! AVX2's `__m256i` (only inside functions compiled for AVX2, BMI1, BMI2 and POPCNT, after
 //! [`super::wide`] said yes). The only intrinsics of the crate's kernels are here.
 
 use std::arch::x86_64::*;
