@@ -113,16 +113,6 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The mask of the first `n` (0..=`V::LANES`) lanes of a `V` (a `bzhi` with BMI2).
-#[inline(always)]
-fn first_lanes<V: Vector>(n: usize) -> u32 {
-    if V::LANES == 32 && n == 32 {
-        u32::MAX
-    } else {
-        (1u32 << n) - 1
-    }
-}
-
 /// The first lane set in `mask` among its first `lanes` (1..=32), `lanes` when none is: a
 /// single `tzcnt` for 32 lanes (the wide vector's functions have BMI1).
 #[inline(always)]
@@ -170,9 +160,11 @@ impl TextStats {
         // No test for an empty run (rare): it adds nothing.
         // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
         let (word, space, digit) = unsafe { text::string_classes(x) };
-        let keep = first_lanes::<V>(n);
         // SAFETY: as above.
-        unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
+        unsafe {
+            let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+            self.add_masks::<V>(n, n, word, space, digit)
+        };
         (n, stop)
     }
 
@@ -203,7 +195,8 @@ impl TextStats {
         if n > 0 {
             // The escapes' two bytes are one character, white space or punctuation, no
             // word character (a word ends at it as at one lane).
-            let keep = first_lanes::<V>(n);
+            // SAFETY: as above.
+            let keep = unsafe { V::first_lanes(u32::MAX, n) };
             let word = word >> shift & !escaped & keep;
             let space = (space >> shift | simple & space_letter) & keep;
             // SAFETY: as above.
@@ -253,8 +246,8 @@ impl TextStats {
         if n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
             let (word, space, digit) = unsafe { text::string_classes(x) };
-            let keep = first_lanes::<V>(n);
-            // SAFETY: as above.
+            // SAFETY (both): as above.
+            let keep = unsafe { V::first_lanes(u32::MAX, n) };
             unsafe {
                 self.add_masks::<V>(
                     n,
@@ -355,9 +348,11 @@ impl TextStats {
         if n > 0 {
             // SAFETY: as above.
             let (word, space, digit) = unsafe { text::ascii_classes(x) };
-            let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, n, word & keep, space & keep, digit) };
+            unsafe {
+                let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+                self.add_masks::<V>(n, n, word, space, digit)
+            };
         }
         n
     }

@@ -208,6 +208,10 @@ mod tests {
             assert_eq!(non_ascii(x), mask(&|b| b >= 0x80), "{lanes:02x?}");
             assert_eq!(five_main_ideographs(x), five, "{lanes:02x?}");
             assert_eq!(V::count_ones(word), word.count_ones(), "{word:b}");
+            for n in 0..=V::LANES {
+                let first = (0..n).fold(0u32, |m, i| m | 1 << i);
+                assert_eq!(V::first_lanes(word, n), word & first, "{word:b} {n}");
+            }
         }
     }
 }

@@ -130,4 +130,11 @@ impl Vector for __m256i {
     unsafe fn count_ones(mask: u32) -> u32 {
         mask.count_ones()
     }
+
+    /// BMI2's `bzhi`: one instruction, 32 lanes included (the AVX2 paths are compiled with
+    /// BMI2).
+    #[inline(always)]
+    unsafe fn first_lanes(mask: u32, n: usize) -> u32 {
+        _bzhi_u32(mask, n as u32)
+    }
 }
