@@ -157,14 +157,17 @@ impl TextStats {
             // SAFETY: as above.
             return (n, unsafe { *block.add(n & (V::LANES - 1)) });
         }
-        // No test for an empty run (rare): it adds nothing.
-        // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
-        let (word, space, digit) = unsafe { text::string_classes(x) };
-        // SAFETY: as above.
-        unsafe {
-            let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
-            self.add_masks::<V>(n, n, word, space, digit)
-        };
+        // An empty run adds nothing: skipped on the narrow vector only, whose bit counts are
+        // table lookups (the wide one's test costs more than the rare empty run).
+        if V::LANES == 32 || n > 0 {
+            // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+            let (word, space, digit) = unsafe { text::string_classes(x) };
+            // SAFETY: as above.
+            unsafe {
+                let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+                self.add_masks::<V>(n, n, word, space, digit)
+            };
+        }
         (n, stop)
     }
 
