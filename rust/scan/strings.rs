@@ -350,8 +350,7 @@ mod tests {
                     let texts = [&a, &b, &c].map(|s| {
                         serde_json::from_slice::<String>(format!("\"{s}").as_bytes()).ok()
                     });
-                    let Some(joined) = texts.iter().map(|t| t.clone()).collect::<Option<String>>()
-                    else {
+                    let Some(joined) = texts.iter().cloned().collect::<Option<String>>() else {
                         continue;
                     };
                     let mut expected = TextStats::default();
