@@ -65,10 +65,10 @@ fn three_byte_char(b: &[u8], i: usize) -> Option<u32> {
     })
 }
 
-/// No two of the four counts a block adds to (`words`, `alnum`, `space`, `punct`) are next to
+/// No two of the four counts a block adds to (`words`, `alnum`, `space`, `ascii`) are next to
 /// each other: adjacent, LLVM packed their additions into vector additions, more instructions
 /// a block than scalar additions (four adjacent: 6 more an event on the Anthropic API layout;
-/// `space` and `punct` alone: 3 more a block).
+/// `space` and the punctuation alone: 3 more a block).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TextStats {
     /// Runs of ASCII word characters (letters, digits, `_`).
@@ -83,8 +83,10 @@ pub struct TextStats {
     /// tokenizers split from letters and into pieces of a few digits (tiktoken's
     /// `\p{N}{1,3}`), so they cost more than a word of the same length.
     pub numbers: u64,
-    /// Other ASCII.
-    pub punct: u64,
+    /// ASCII characters, of all classes: the punctuation ([`TextStats::punct`]) is what is
+    /// neither word character nor white space, worked out when it is read (a block adds the
+    /// number of its bytes, with no subtraction).
+    ascii: u64,
     in_word: bool,
 }
 
@@ -111,43 +113,99 @@ const ASCII_CLASS: [u8; 128] = {
     table
 };
 
-/// The mask of the first `n` (1..=`V::LANES`) lanes of a `V`.
+/// The first lane set in `mask` among its first `lanes` (1..=32), `lanes` when none is: a
+/// single `tzcnt` for 32 lanes (the wide vector's functions have BMI1).
 #[inline(always)]
-fn first_lanes<V: Vector>(n: usize) -> u32 {
-    if V::LANES == 32 && n == 32 {
-        u32::MAX
-    } else {
-        (1u32 << n) - 1
+fn first_of(mask: u32, lanes: usize) -> usize {
+    match lanes {
+        32 => mask.trailing_zeros() as usize,
+        _ => (mask | 1 << lanes).trailing_zeros() as usize,
     }
 }
 
 impl TextStats {
     /// Counts the bytes at the start of the 16-byte `block` up to the first one that is not
     /// plain text inside a JSON string (a quote, a backslash, a control character or a
-    /// non-ASCII byte); returns how many it counted (16 when there is none). One pass does
-    /// what finding the string's end, checking UTF-8 and counting would do in three.
+    /// non-ASCII byte) and is not one of the simple escapes [`TextStats::add_plain`] counts;
+    /// returns how many it counted (16 when there is none). One pass does what finding the
+    /// string's end, checking UTF-8 and counting would do in three.
     #[inline]
     pub fn add_plain_block(&mut self, block: &[u8; 16]) -> usize {
         // SAFETY: the narrow vector is the baseline's; the load reads the 16 bytes of `block`.
-        unsafe { self.add_plain::<Narrow>(block.as_ptr()) }
+        unsafe { self.add_plain::<Narrow>(block.as_ptr()).0 }
     }
 
     /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
-    /// (entered through [`simd::dispatch!`]): `block` must be valid for reading `V::LANES`
-    /// bytes, and `V`'s instructions available.
+    /// (entered through [`simd::dispatch!`]), and the byte it stopped at (when it counted
+    /// fewer than `V::LANES`: the caller's next step, read once here). When the run stops at
+    /// a backslash, the block's escapes of quotes, backslashes and white space are counted
+    /// too ([`TextStats::add_escaped`]). `block` must be valid for reading `V::LANES` bytes,
+    /// and `V`'s instructions available.
     #[inline(always)]
-    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> usize {
+    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> (usize, u8) {
         // SAFETY: the caller's contract.
         let x = unsafe { V::load(block) };
         // SAFETY: as above, register operations from here on.
         let stops = unsafe { text::string_stops(x) };
-        let n = (u64::from(stops) | 1 << V::LANES).trailing_zeros() as usize;
-        if n > 0 {
+        let n = first_of(stops, V::LANES);
+        // SAFETY: as above: a lane of the block (the first when there is no stop, unused).
+        let stop = unsafe { *block.add(n & (V::LANES - 1)) };
+        // SAFETY: as above (the byte after the backslash, when the block holds it).
+        if stop == b'\\' && n + 1 < V::LANES && unsafe { *block.add(n + 1) } != b'u' {
+            // SAFETY: as above.
+            let n = unsafe { self.add_escaped::<V>(x, 0, V::LANES) };
+            // SAFETY: as above.
+            return (n, unsafe { *block.add(n & (V::LANES - 1)) });
+        }
+        // An empty run adds nothing: skipped on the narrow vector only, whose bit counts are
+        // table lookups (the wide one's test costs more than the rare empty run).
+        if V::LANES == 32 || n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
             let (word, space, digit) = unsafe { text::string_classes(x) };
-            let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
+            unsafe {
+                let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+                self.add_masks::<V>(n, n, word, space, digit)
+            };
+        }
+        (n, stop)
+    }
+
+    /// [`TextStats::add_plain`] of a run that a backslash stops: the lanes `shift..` of `x`
+    /// (at most `left`) counted up to the first stop that is not an escape of a quote, a
+    /// backslash or white space (`\\n`, `\\t`, `\\r`) whose two bytes are in the lanes; returns
+    /// how many it counted. The escapes are found from the backslashes' mask (simdjson's odd
+    /// runs): so the deltas' line ends and a tool's escaped JSON are counted from the one
+    /// block, where each escape cost a block of its own.
+    #[inline(always)]
+    unsafe fn add_escaped<V: Vector>(&mut self, x: V, shift: usize, left: usize) -> usize {
+        const ODD: u32 = 0xAAAA_AAAA;
+        // SAFETY (both): the caller's contract: register operations.
+        let (quote, backslash, other, space_letter) = unsafe { text::escape_classes(x) };
+        let (word, space, digit) = unsafe { text::string_classes(x) };
+        let (quote, backslash, other) = (quote >> shift, backslash >> shift, other >> shift);
+        let space_letter = space_letter >> shift;
+        // The lanes that a backslash escapes (one after each odd run of backslashes, every
+        // second of a run), and the backslashes that escape them; the run starts outside any.
+        let escape_and_terminal = ((backslash << 1 | ODD).wrapping_sub(backslash)) ^ ODD;
+        let escaped = escape_and_terminal ^ backslash;
+        let escape = escape_and_terminal & backslash;
+        let simple = escaped & (quote | backslash | space_letter);
+        // A `\\u` or other escape, or one whose second byte is past the lanes, stops the run at
+        // its backslash; an escaped quote does not stop it.
+        let stops = (quote | other) & !escaped | escape & !(simple >> 1);
+        let n = first_of(stops, left);
+        if n > 0 {
+            // The escapes' two bytes are one character, white space or punctuation, no
+            // word character (a word ends at it as at one lane).
+            // SAFETY: as above.
+            let keep = unsafe { V::first_lanes(u32::MAX, n) };
+            let word = word >> shift & !escaped & keep;
+            let space = (space >> shift | simple & space_letter) & keep;
+            // SAFETY: as above.
+            let chars = n - unsafe { V::count_ones(escape & keep) } as usize;
+            // SAFETY: as above.
+            unsafe { self.add_masks::<V>(chars, n, word, space, digit >> shift) };
         }
         n
     }
@@ -156,14 +214,14 @@ impl TextStats {
     /// `V::LANES`): the block that ends at `buf`'s end is loaded (the bytes before `pos`
     /// shifted out of its masks), or, when `buf` is shorter than a block, a copy of the bytes
     /// padded with NUL (a control character: a stop). `None` when no byte from `pos` on ends
-    /// the plain run (the string goes on past `buf`: cut), else how many it counted. `V`'s
-    /// instructions must be available.
+    /// the plain run (the string goes on past `buf`: cut), else how many it counted and the
+    /// byte it stopped at. `V`'s instructions must be available.
     #[inline(always)]
     pub(crate) unsafe fn add_plain_tail<V: Vector>(
         &mut self,
         buf: &[u8],
         pos: usize,
-    ) -> Option<usize> {
+    ) -> Option<(usize, u8)> {
         let left = buf.len().checked_sub(pos).filter(|&n| n > 0)?;
         debug_assert!(left < V::LANES);
         let (x, shift) = match buf.len().checked_sub(V::LANES) {
@@ -178,17 +236,24 @@ impl TextStats {
         };
         // SAFETY: as above, register operations from here on.
         let stops = unsafe { text::string_stops(x) } >> shift;
-        let n = (u64::from(stops) | 1 << left).trailing_zeros() as usize;
+        let n = first_of(stops, left);
         if n == left {
             return None;
+        }
+        let stop = buf[pos + n];
+        if stop == b'\\' && buf.get(pos + n + 1) != Some(&b'u') {
+            // SAFETY: as above.
+            let n = unsafe { self.add_escaped::<V>(x, shift, left) };
+            return buf.get(pos + n).map(|&stop| (n, stop));
         }
         if n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
             let (word, space, digit) = unsafe { text::string_classes(x) };
-            let keep = first_lanes::<V>(n);
-            // SAFETY: as above.
+            // SAFETY (both): as above.
+            let keep = unsafe { V::first_lanes(u32::MAX, n) };
             unsafe {
                 self.add_masks::<V>(
+                    n,
                     n,
                     word >> shift & keep,
                     space >> shift & keep,
@@ -196,21 +261,29 @@ impl TextStats {
                 )
             };
         }
-        Some(n)
+        Some((n, stop))
     }
 
-    /// Counts `n` (1..=`V::LANES`) ASCII bytes from their word and white-space masks (none
-    /// past the `n`th) and their digit mask (bits past the `n`th ignored: a digit is a word
-    /// character, so the word mask keeps them out).
+    /// Counts `chars` ASCII characters in the first `n` (0..=`V::LANES`) lanes from their
+    /// word and white-space masks (none past the `n`th) and their digit mask (bits past the
+    /// `n`th ignored: a digit is a word character, so the word mask keeps them out).
     #[inline(always)]
-    unsafe fn add_masks<V: Vector>(&mut self, n: usize, word: u32, space: u32, digit: u32) {
+    unsafe fn add_masks<V: Vector>(
+        &mut self,
+        chars: usize,
+        n: usize,
+        word: u32,
+        space: u32,
+        digit: u32,
+    ) {
         // SAFETY: the caller's contract: `V`'s instructions are available.
         let bits = |mask: u32| u64::from(unsafe { V::count_ones(mask) });
-        let (alnum, spaces) = (bits(word), bits(space));
-        self.alnum += alnum;
-        self.space += spaces;
-        self.punct += n as u64 - alnum - spaces;
-        let starts = word & !((word << 1) | u32::from(self.in_word));
+        self.alnum += bits(word);
+        self.space += bits(space);
+        self.ascii += chars as u64;
+        // Each lane's previous one, the last counted before them at bit 0.
+        let previous = u64::from(word) << 1 | u64::from(self.in_word);
+        let starts = word & !(previous as u32);
         self.words += bits(starts);
         // Most blocks start no number: a test instead of a count (the narrow vector counts
         // bits by table lookups).
@@ -218,7 +291,8 @@ impl TextStats {
         if numbers != 0 {
             self.numbers += bits(numbers);
         }
-        self.in_word = word >> (n - 1) & 1 == 1;
+        // The last lane's word bit (with no lane, the one before).
+        self.in_word = previous >> n & 1 == 1;
     }
 
     /// Counts a whole text: blocks of 32 bytes with AVX2 where the processor has it.
@@ -277,9 +351,11 @@ impl TextStats {
         if n > 0 {
             // SAFETY: as above.
             let (word, space, digit) = unsafe { text::ascii_classes(x) };
-            let keep = first_lanes::<V>(n);
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(n, word & keep, space & keep, digit) };
+            unsafe {
+                let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+                self.add_masks::<V>(n, n, word, space, digit)
+            };
         }
         n
     }
@@ -291,7 +367,7 @@ impl TextStats {
         let word = class & WORD != 0;
         self.alnum += u64::from(word);
         self.space += u64::from(class >> 1 & 1);
-        self.punct += u64::from(class == 0);
+        self.ascii += 1;
         let start = word && !self.in_word;
         self.words += u64::from(start);
         self.numbers += u64::from(start && b.is_ascii_digit());
@@ -359,13 +435,18 @@ impl TextStats {
         Some(i)
     }
 
+    /// Other ASCII: neither word character nor white space.
+    pub fn punct(&self) -> u64 {
+        self.ascii - self.alnum - self.space
+    }
+
     /// The counts in the order of the Python `STAT_FIELDS`.
     pub fn as_tuple(&self) -> (u64, u64, u64, u64, u64, u64, u64) {
         (
             self.words,
             self.alnum,
             self.space,
-            self.punct,
+            self.punct(),
             self.cjk,
             self.other,
             self.numbers,
@@ -373,7 +454,7 @@ impl TextStats {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.alnum + self.space + self.punct + self.cjk + self.other == 0
+        self.ascii + self.cjk + self.other == 0
     }
 
     /// Empty counts that go on from where `self` ended (inside a word or not): counting a
@@ -391,7 +472,7 @@ impl TextStats {
         self.words += later.words;
         self.alnum += later.alnum;
         self.space += later.space;
-        self.punct += later.punct;
+        self.ascii += later.ascii;
         self.cjk += later.cjk;
         self.other += later.other;
         self.numbers += later.numbers;
@@ -578,7 +659,7 @@ mod tests {
     unsafe fn check_plain<V: Vector>(bytes: &[u8], at: usize) {
         let mut with = TextStats::default();
         // SAFETY: as above; the load reads `V::LANES` <= 32 bytes of `bytes` from `at`.
-        let n = unsafe { with.add_plain::<V>(bytes[at..at + 32].as_ptr()) };
+        let n = unsafe { with.add_plain::<V>(bytes[at..at + 32].as_ptr()) }.0;
         let mut narrow = TextStats::default();
         let mut m = 0;
         while m < V::LANES {

@@ -75,7 +75,7 @@ pub(crate) fn base_tokens(s: &TextStats) -> f64 {
     c[0] * s.words as f64
         + c[1] * s.alnum as f64
         + c[2] * s.space as f64
-        + c[3] * s.punct as f64
+        + c[3] * s.punct() as f64
         + c[4] * s.cjk as f64
         + c[5] * s.other as f64
         + c[6] * s.numbers as f64
@@ -168,7 +168,7 @@ pub(crate) fn samples(r: &RawRecord) -> ([Sample; 4], usize) {
         OUTPUT_TOOLS
     } else if thinking {
         OUTPUT_THINKING
-    } else if stats.punct >= stats.words && stats.words > 0 {
+    } else if stats.punct() >= stats.words && stats.words > 0 {
         OUTPUT_STRUCTURED
     } else {
         OUTPUT

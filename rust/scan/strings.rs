@@ -67,34 +67,54 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
     let mut pos = start;
     // Where the last whole block starts (`pos` never passes `bytes.len()`): one compare a
     // block.
-    let last_block = bytes.len().checked_sub(V::LANES);
+    let last_block = bytes.len() as isize - V::LANES as isize;
     loop {
-        if last_block.is_some_and(|last| pos <= last) {
+        let (n, stop) = if pos as isize <= last_block {
             // SAFETY: the caller's contract; `pos + V::LANES <= bytes.len()`: the load reads
             // `V::LANES` bytes of `bytes`.
-            let n = unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) };
-            pos += n;
-            if n == V::LANES {
-                continue;
-            }
+            unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) }
         } else {
             // SAFETY: the caller's contract.
-            pos += unsafe { stats.add_plain_tail::<V>(bytes, pos)? };
+            unsafe { stats.add_plain_tail::<V>(bytes, pos)? }
+        };
+        pos += n;
+        if n == V::LANES {
+            continue;
         }
-        // `bytes[pos]` ends the plain run.
-        match bytes[pos] {
-            b'"' => return Some(pos + 1),
-            b'\\' => match UNESCAPED[usize::from(*bytes.get(pos + 1)?)] {
-                0 => pos = count_unicode_escape(bytes, pos, stats)?,
-                ascii => {
-                    stats.add_ascii(ascii);
-                    pos += 2;
-                }
-            },
-            0x80.. => pos = stats.add_non_ascii(bytes, pos)?,
-            _ => return None, // a raw control character is not JSON
+        // `stop` (`bytes[pos]`) ends the plain run: the closing quote, mostly, tested first.
+        if stop == b'"' {
+            return Some(pos + 1);
         }
+        // Out of line with the narrow vector (measured less on its paths), inline with the
+        // wide one.
+        pos = match V::LANES {
+            32 => past_stop(bytes, pos, stats)?,
+            _ => past_stop_out_of_line(bytes, pos, stats)?,
+        };
     }
+}
+
+/// Past the stop at `bytes[pos]` that is not a quote: an escape the block did not count (a
+/// `\\u`, one cut by the block's end), non-ASCII text; `None` for anything else (a raw control
+/// character is not JSON).
+#[inline(always)]
+fn past_stop(bytes: &[u8], pos: usize, stats: &mut TextStats) -> Option<usize> {
+    match bytes[pos] {
+        b'\\' => match UNESCAPED[usize::from(*bytes.get(pos + 1)?)] {
+            0 => count_unicode_escape(bytes, pos, stats),
+            ascii => {
+                stats.add_ascii(ascii);
+                Some(pos + 2)
+            }
+        },
+        0x80.. => stats.add_non_ascii(bytes, pos),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn past_stop_out_of_line(bytes: &[u8], pos: usize, stats: &mut TextStats) -> Option<usize> {
+    past_stop(bytes, pos, stats)
 }
 
 /// The character a two-byte escape stands for, by its second byte (`n` for `\n`...); 0 for
@@ -286,6 +306,90 @@ mod tests {
             let want = Some((4, reference(b"abc\"").expect("valid")));
             simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
         }
+    }
+
+    /// Escapes next to each other and to words, digits, quotes and the block edges (an
+    /// escaped backslash before a letter, before a quote, a run of them; the last lane of a
+    /// block a backslash), after every length of plain text: counted as the full parser
+    /// decodes them, in a full block, in the buffer's last bytes and cut.
+    #[test]
+    fn escapes_at_every_lane_count_as_the_full_parse_on_every_vector_type() {
+        let snippets = [
+            "ab\\ncd",
+            "\\n\\n9x",
+            "a\\\\b",
+            "\\\\\\\"x",
+            "x\\\\\\\\\\\\\\\\",
+            "9\\t9 \\r\\/\\b\\f_",
+            "\\\"\\\",\\\"k\\\":",
+            "w\\u0041w\\u00e9\\u4f60z",
+            "e\\n你好\\n",
+            "12\\\"34",
+        ];
+        for snippet in snippets {
+            for at in 0..70 {
+                let body = format!("{}{snippet}{}\"", "w ".repeat(at / 2), "y".repeat(at % 2));
+                let body = body.as_bytes();
+                let expected = reference(body).expect("valid");
+                for after in [0, 3, 33] {
+                    let buf = [body, &vec![b'}'; after]].concat();
+                    let (buf, start) = (buf.as_slice(), 0);
+                    let want = Some((body.len(), expected));
+                    simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+                }
+                for cut in body.len().saturating_sub(40)..body.len() {
+                    let (buf, start, want) = (&body[..cut], 0, None);
+                    simd::each_vector!(check::<V>(buf: &[u8], start: usize, want: Option<(usize, TextStats)>));
+                }
+            }
+        }
+    }
+
+    /// Strings counted one after another into the same counts (the deltas of a stream) count
+    /// as their decoded texts joined: a word or a number goes on across them, an escape or a
+    /// space at the end of one ends it.
+    #[test]
+    fn words_go_on_across_strings_on_every_vector_type() {
+        let parts = [
+            "wor", "ds", "4", "2x", " ", "\\n", "ab\\", "\\\\", "_", "é", "z9", "\\u0041", "",
+        ];
+        for (i, a) in parts.iter().enumerate() {
+            for b in &parts[i..] {
+                for c in parts {
+                    let (a, b, c) = (format!("{a}\""), format!("{b}\""), format!("{c}\""));
+                    let texts = [&a, &b, &c].map(|s| {
+                        serde_json::from_slice::<String>(format!("\"{s}").as_bytes()).ok()
+                    });
+                    let Some(joined) = texts.iter().cloned().collect::<Option<String>>() else {
+                        continue;
+                    };
+                    let mut expected = TextStats::default();
+                    expected.add(&joined);
+                    let buf = format!("{a}{b}{c}");
+                    let buf = buf.as_bytes();
+                    let starts = [0, a.len(), a.len() + b.len()];
+                    simd::each_vector!(check_joined::<V>(buf: &[u8], starts: [usize; 3], expected: TextStats));
+                }
+            }
+        }
+    }
+
+    /// The three strings of `buf` at `starts` counted in turn into one `TextStats` with `V`.
+    #[inline(always)]
+    unsafe fn check_joined<V: Vector>(buf: &[u8], starts: [usize; 3], expected: TextStats) {
+        let mut stats = TextStats::default();
+        for (k, &start) in starts.iter().enumerate() {
+            // SAFETY: `each_vector!` runs `V` where its instructions are available.
+            let end = unsafe { count_string_with::<V>(buf, start, &mut stats) };
+            assert_eq!(end, starts.get(k + 1).copied().or(Some(buf.len())));
+        }
+        assert_eq!(
+            stats,
+            expected,
+            "{} {:?}",
+            V::LANES,
+            String::from_utf8_lossy(buf)
+        );
     }
 
     /// [`count_string_with`] with `V` gives `want` (the end and the counts), or `None`.

@@ -9,8 +9,9 @@
 //! - `bytes`: the slice kernels over the trait: the first lane a block kernel marks, equality.
 //!
 //! [`Narrow`] is the 16-byte vector every processor of this build has (SSE2 is part of the
-//! x86_64 baseline): code calls it directly, inlined. The wide one (AVX2 with POPCNT, 32 bytes
-//! a step) runs only inside a function compiled for it, entered when [`wide`] says so:
+//! x86_64 baseline): code calls it directly, inlined. The wide one (AVX2, 32 bytes a step, with
+//! BMI1, BMI2 and POPCNT, which every AVX2 processor has, for the masks' `tzcnt`, `bzhi`,
+//! `andn`) runs only inside a function compiled for it, entered when [`wide`] says so:
 //! [`dispatch!`](crate::simd::dispatch) writes that function and the choice once for a kernel.
 //! `SSEUSAGE_FAST_SIMD=sse2` keeps to the baseline: how the tests cover both paths on one
 //! machine; `each_vector!` runs a test's generic check on every vector type.
@@ -45,7 +46,10 @@ pub fn wide() -> bool {
 
 #[cfg(target_arch = "x86_64")]
 fn detected() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt")
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("bmi1")
+        && std::is_x86_feature_detected!("bmi2")
+        && std::is_x86_feature_detected!("popcnt")
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -54,10 +58,11 @@ fn detected() -> bool {
 }
 
 /// Runs the generic kernel `$kernel::<V>` with the widest [`Vector`] this process may use: a
-/// function compiled for AVX2 and POPCNT around `$kernel::<__m256i>` when [`wide`] says so,
-/// else `$kernel::<Narrow>`. The arguments are named as the caller's variables, with their
-/// types (the compiled function takes them as parameters); the kernel's other type arguments
-/// follow `V`, and the compiled function's generic parameters come first, in brackets:
+/// function compiled for AVX2, BMI1, BMI2 and POPCNT around `$kernel::<__m256i>` when [`wide`]
+/// says so, else `$kernel::<Narrow>`. The arguments are named as the caller's variables, with
+/// their types (the compiled function takes them as parameters); the kernel's other type
+/// arguments follow `V`, and the compiled function's generic parameters come first, in
+/// brackets:
 ///
 /// ```ignore
 /// let (stats, buf) = (self, text.as_bytes());
@@ -72,7 +77,7 @@ macro_rules! dispatch {
      $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            #[target_feature(enable = "avx2,popcnt")]
+            #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
             unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
                 // SAFETY: this function's target features are those the kernel's vector needs.
                 unsafe { $kernel::<std::arch::x86_64::__m256i $(, $more)*>($($arg),*) }
@@ -85,7 +90,7 @@ macro_rules! dispatch {
                 unsafe { $kernel::<$crate::simd::Narrow $(, $more)*>($($arg),*) }
             }
             if $crate::simd::wide() {
-                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                // SAFETY: `wide()`: the processor has AVX2, BMI1, BMI2 and POPCNT.
                 unsafe { wide_kernel($($arg),*) }
             } else {
                 // SAFETY: the baseline's vector.
@@ -103,14 +108,14 @@ pub(crate) use dispatch;
 
 /// Inside a kernel generic over `$v` (already running with its instructions): calls the
 /// generic kernel `$kernel::<$v>` out of line, a function of its own compiled for `$v` (for
-/// AVX2's vector, with AVX2 and POPCNT), so that a loop of its own keeps its registers instead
-/// of sharing the caller's. Written as [`dispatch!`]'s argument, after `$v;`.
+/// AVX2's vector, with AVX2, BMI1, BMI2 and POPCNT), so that a loop of its own keeps its
+/// registers instead of sharing the caller's. Written as [`dispatch!`]'s argument, after `$v;`.
 macro_rules! out_of_line {
     ($v:ty; $([$($generics:tt)*])? $kernel:ident::<V $(, $more:ty)*>($($arg:ident: $ty:ty),* $(,)?)
      $(-> $ret:ty)?) => {{
         // The 32-lane vector is AVX2's; every other runs without target features.
         #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,popcnt")]
+        #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
         #[inline(never)]
         unsafe fn wide_kernel$(<$($generics)*>)?($($arg: $ty),*) $(-> $ret)? {
             // SAFETY: this function's target features are those the kernel's vector needs.
@@ -125,8 +130,8 @@ macro_rules! out_of_line {
         #[cfg(target_arch = "x86_64")]
         {
             if <$v as $crate::simd::Vector>::LANES == 32 {
-                // SAFETY: the caller runs the 32-lane vector: the processor has AVX2 and
-                // POPCNT.
+                // SAFETY: the caller runs the 32-lane vector: the processor has AVX2,
+                // BMI1, BMI2 and POPCNT.
                 unsafe { wide_kernel($($arg),*) }
             } else {
                 // SAFETY: the caller's contract.
@@ -154,13 +159,13 @@ macro_rules! each_vector {
         {
             // SAFETY: SSE2 is the x86_64 baseline.
             unsafe { $kernel::<std::arch::x86_64::__m128i>($($arg),*) };
-            #[target_feature(enable = "avx2,popcnt")]
+            #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
             unsafe fn wide_kernel($($arg: $ty),*) {
                 // SAFETY: this function's target features are those the kernel's vector needs.
                 unsafe { $kernel::<std::arch::x86_64::__m256i>($($arg),*) }
             }
             if $crate::simd::wide() {
-                // SAFETY: `wide()`: the processor has AVX2 and POPCNT.
+                // SAFETY: `wide()`: the processor has AVX2, BMI1, BMI2 and POPCNT.
                 unsafe { wide_kernel($($arg),*) };
             }
         }

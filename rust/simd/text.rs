@@ -73,6 +73,21 @@ pub(crate) unsafe fn string_classes<V: Vector>(x: V) -> (u32, u32, u32) {
     (word.movemask(), space.movemask(), digit.movemask())
 }
 
+/// For a plain run that a backslash stops: its lanes' quotes, backslashes and other stops (a
+/// control character or a byte of 0x80 and more), and the letters of the escapes that stand
+/// for white space (`n`, `t`, `r`), as four masks.
+#[inline(always)]
+pub(crate) unsafe fn escape_classes<V: Vector>(x: V) -> (u32, u32, u32, u32) {
+    let quote = x.cmpeq(V::splat(b'"')).movemask();
+    let backslash = x.cmpeq(V::splat(b'\\')).movemask();
+    let other = x.lt_signed(V::splat(0x20)).movemask();
+    let space_letter = x
+        .cmpeq(V::splat(b'n'))
+        .or(x.cmpeq(V::splat(b't')))
+        .or(x.cmpeq(V::splat(b'r')));
+    (quote, backslash, other, space_letter.movemask())
+}
+
 /// Whether the first 15 bytes are five characters of the main ideograph block
 /// U+4E00..=U+9FFF, the bulk of Chinese text: each a lead byte E5..E9, or E4 with a second
 /// byte from B8, and two continuation bytes (no such sequence is overlong or a surrogate).
@@ -103,8 +118,8 @@ mod tests {
     fn kernels_agree_with_their_definitions_on_every_vector_type() {
         let edges: Vec<u8> = [
             0x00, 0x08, 0x09, 0x0d, 0x0e, 0x1f, 0x20, 0x21, b'"', b'/', b'0', b'9', b':', b'@',
-            b'A', b'Z', b'[', b'\\', b'_', b'`', b'a', b'z', b'{', 0x7f, 0x80, 0xb7, 0xb8, 0xbf,
-            0xc0, 0xe3, 0xe4, 0xe5, 0xe9, 0xea, 0xff,
+            b'A', b'Z', b'[', b'\\', b'_', b'`', b'a', b'n', b'r', b't', b'z', b'{', 0x7f, 0x80,
+            0xb7, 0xb8, 0xbf, 0xc0, 0xe3, 0xe4, 0xe5, 0xe9, 0xea, 0xff,
         ]
         .into();
         let mut seed = 5u64;
@@ -176,6 +191,13 @@ mod tests {
                 "{lanes:02x?}"
             );
             assert_eq!(string_stops(x), stops, "{lanes:02x?}");
+            let escape = (
+                mask(&|b| b == b'"'),
+                mask(&|b| b == b'\\'),
+                mask(&|b| !(0x20..0x80).contains(&b)),
+                mask(&|b| matches!(b, b'n' | b't' | b'r')),
+            );
+            assert_eq!(escape_classes(x), escape, "{lanes:02x?}");
             assert_eq!(utf8_string_stops(x), utf8_stops, "{lanes:02x?}");
             assert_eq!(
                 blanks(x),
@@ -186,6 +208,10 @@ mod tests {
             assert_eq!(non_ascii(x), mask(&|b| b >= 0x80), "{lanes:02x?}");
             assert_eq!(five_main_ideographs(x), five, "{lanes:02x?}");
             assert_eq!(V::count_ones(word), word.count_ones(), "{word:b}");
+            for n in 0..=V::LANES {
+                let first = (0..n).fold(0u32, |m, i| m | 1 << i);
+                assert_eq!(V::first_lanes(word, n), word & first, "{word:b} {n}");
+            }
         }
     }
 }

@@ -46,6 +46,12 @@ pub(crate) trait Vector: Copy {
     /// The set bits of a movemask, by the fastest means this instruction set has.
     unsafe fn count_ones(mask: u32) -> u32;
 
+    /// The bits of a movemask's first `n` (0..=`LANES`) lanes.
+    #[inline(always)]
+    unsafe fn first_lanes(mask: u32, n: usize) -> u32 {
+        (u64::from(mask) & ((1u64 << n) - 1)) as u32
+    }
+
     /// `self < other` as signed bytes.
     #[inline(always)]
     unsafe fn lt_signed(self, other: Self) -> Self {

@@ -1,5 +1,5 @@
 //! [`Vector`] on x86_64: SSE2's `__m128i` (part of the x86_64 baseline, so usable anywhere) and
-//! AVX2's `__m256i` (only inside functions compiled for AVX2 and POPCNT, entered after
+//! AVX2's `__m256i` (only inside functions compiled for AVX2, BMI1, BMI2 and POPCNT, after
 //! [`super::wide`] said yes). The only intrinsics of the crate's kernels are here.
 
 use std::arch::x86_64::*;
@@ -129,5 +129,12 @@ impl Vector for __m256i {
     #[inline(always)]
     unsafe fn count_ones(mask: u32) -> u32 {
         mask.count_ones()
+    }
+
+    /// BMI2's `bzhi`: one instruction, 32 lanes included (the AVX2 paths are compiled with
+    /// BMI2).
+    #[inline(always)]
+    unsafe fn first_lanes(mask: u32, n: usize) -> u32 {
+        _bzhi_u32(mask, n as u32)
     }
 }
