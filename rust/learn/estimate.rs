@@ -152,7 +152,7 @@ pub(crate) fn estimate_output(
     let has_chars = [
         stats.alnum,
         stats.space,
-        stats.punct,
+        stats.punct(),
         stats.cjk,
         stats.other,
         stats.numbers,
@@ -182,7 +182,7 @@ pub(crate) fn estimate_output(
     if summarized {
         reasons |= SUMMARIZED;
     }
-    let structured = stats.punct >= stats.words && stats.words > 0;
+    let structured = stats.punct() >= stats.words && stats.words > 0;
     let mut category_text = text;
     if text && structured && reads.ratio(OUTPUT_STRUCTURED).is_some() {
         category_text = false;
