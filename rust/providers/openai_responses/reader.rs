@@ -96,8 +96,7 @@ fn delta_kind(kind: &str) -> Option<(bool, bool)> {
 /// the tree. With the provider still `Auto`, only an event whose type starts with `response.`
 /// (which `providers::detect` calls Responses), and it says so.
 pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
-    let text = std::str::from_utf8(data).ok()?;
-    let mut skim = Skim::new(text);
+    let mut skim = Skim::new(data);
     let (mut kind, mut delta, mut response) = (None, None, None);
     // An output item's type and encrypted reasoning (`output_item.done`), where it has them.
     let mut item = None;
@@ -133,7 +132,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
     } else if let Some(response) = response {
         // A usage object the reader declined: its own tree, parsed before anything changes.
         let usage = declined_tree(&response.usage, data)?;
-        apply_response(ex, response, kind, usage, text);
+        apply_response(ex, response, kind, usage, &skim);
     }
     if let Some((Some("reasoning"), Some(sealed))) = item {
         if kind == "response.output_item.done" {
@@ -150,7 +149,7 @@ fn apply_response(
     r: Response,
     kind: &str,
     usage: Option<tree::Object>,
-    text: &str,
+    skim: &Skim,
 ) {
     if let Some(id) = r.id {
         ex.message_id = Some(id.to_owned());
@@ -173,5 +172,5 @@ fn apply_response(
             message.map_or_else(|| "the response failed".to_owned(), str::to_owned),
         );
     }
-    apply_usage(ex, r.usage, usage, text, &RESPONSES_KEYS);
+    apply_usage(ex, r.usage, usage, skim, &RESPONSES_KEYS);
 }
