@@ -131,6 +131,10 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                     }
                 }
                 b"delta" => return None,
+                // A chat chunk's, never an Anthropic event's: the chunk (a stream's first,
+                // while the provider is `auto`) goes to the other readers before it is walked
+                // to its end. The tree reads any event that has one.
+                b"choices" => return None,
                 // What only the other readers (or the tree) read.
                 b"message"
                 | b"usage"
