@@ -172,15 +172,6 @@ impl<'a> Skim<'a> {
         Some(())
     }
 
-    fn digits(&mut self) -> usize {
-        let n = self.b[self.pos..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        self.pos += n;
-        n
-    }
-
     /// Walks an object: `field` is called with each name and must consume its value.
     pub fn object(&mut self, field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
         if !self.eat(b'{') {
@@ -267,27 +258,35 @@ impl<'a> Skim<'a> {
         self.plain_string().map(Some)
     }
 
-    /// Whether the next value is an object (white space skipped).
     /// `null` (`None`), or a token count: a plain non-negative integer up to
     /// [`tree::MAX_COUNT`]. Anything else (a fraction, an exponent, a sign, a larger number, a
     /// string) gives `None` overall: the full parse decides what it is and notes it.
     pub fn null_or_count(&mut self) -> Option<Option<u64>> {
-        if self.null() {
-            return Some(None);
+        let b = self.b;
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
         }
-        let start = self.pos;
-        let n = self.digits();
-        let digits = &self.b[start..self.pos];
-        if n == 0 || n > 13 || (n > 1 && digits[0] == b'0') {
+        // Digits summed as they are found (at most 13 of them: no overflow).
+        let (start, mut pos, mut count) = (self.pos, self.pos, 0u64);
+        while let Some(&c) = b.get(pos) {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if pos - start == 13 {
+                return None;
+            }
+            count = count * 10 + u64::from(digit);
+            pos += 1;
+        }
+        let n = pos - start;
+        if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
-        if matches!(self.b.get(self.pos), Some(b'.' | b'e' | b'E')) {
+        if matches!(b.get(pos), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        // At most 13 digits: no overflow.
-        let count = digits
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        self.pos = pos;
         (count <= tree::MAX_COUNT).then_some(Some(count))
     }
 
@@ -454,6 +453,34 @@ mod tests {
         // An escape is no plain text.
         assert_eq!(Skim::new(b"\"a\\u00e9\"").null_or_plain(), None);
         assert_eq!(Skim::new("\"\u{e9}\\n\"".as_bytes()).null_or_plain(), None);
+    }
+
+    /// Counts as the tree takes them (plain integers up to `MAX_COUNT`), `null` as none; the
+    /// rest (a fraction, an exponent, a sign, a leading zero, 14 digits) left to the tree.
+    #[test]
+    fn counts_are_plain_integers_up_to_the_bound() {
+        let cases: [(&str, Option<Option<u64>>); 16] = [
+            ("0", Some(Some(0))),
+            ("7}", Some(Some(7))),
+            (" 42,", Some(Some(42))),
+            ("1000000000000", Some(Some(tree::MAX_COUNT))),
+            ("1000000000001", None),
+            ("9999999999999", None),
+            ("99999999999999", None),
+            ("00", None),
+            ("0123", None),
+            ("1.0", None),
+            ("1e3", None),
+            ("2E3", None),
+            ("-1", None),
+            ("null", Some(None)),
+            ("nul", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            let mut skim = Skim::new(text.as_bytes());
+            assert_eq!(skim.null_or_count(), expected, "{text:?}");
+        }
     }
 
     /// A value's text: not checked again while all bytes read are ASCII, checked (and valid)
