@@ -54,7 +54,7 @@ impl<'a> Skim<'a> {
     }
 
     /// A string without escapes (a field name, an id): its text.
-    #[inline]
+    #[inline(always)]
     fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
             return None;
@@ -93,6 +93,7 @@ impl<'a> Skim<'a> {
     }
 
     /// Any string, checked (escapes, UTF-8); returns where its body starts.
+    #[inline(always)]
     fn string(&mut self) -> Option<usize> {
         if self.peek()? != b'"' {
             return None;
