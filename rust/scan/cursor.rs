@@ -281,10 +281,13 @@ pub fn skipped_number_end(b: &[u8], start: usize) -> Option<usize> {
 
 #[inline(always)]
 fn number_within(b: &[u8], start: usize, max: usize) -> Option<usize> {
-    let digits = |at: usize| {
-        b.get(at..).map_or(0, |rest| {
-            rest.iter().take_while(|c| c.is_ascii_digit()).count()
-        })
+    // A plain loop: an iterator's take_while costs twice its instructions on short numbers.
+    let digits = |from: usize| {
+        let mut at = from;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        at - from
     };
     let mut pos = start + usize::from(b.get(start) == Some(&b'-'));
     let int = digits(pos);

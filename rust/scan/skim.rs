@@ -7,24 +7,29 @@
 use crate::scan::cursor::skipped_number_end;
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::space;
-use crate::scan::strings::{skip_string, string_stop};
+use crate::scan::strings::{ascii_stop, skip_string};
 use crate::scan::tree;
 
 /// serde_json refuses nesting deeper than 127; stop well before that.
 const MAX_DEPTH: usize = 64;
 
+/// Reads bytes, not text: an event's data needs no UTF-8 check of its own. Outside strings
+/// only ASCII is JSON, and a string with bytes >= 0x80 is checked as it is read (plain ASCII
+/// runs without a check): a text it returns, and the bytes of any value it read whole, are
+/// valid UTF-8.
 pub struct Skim<'a> {
-    s: &'a str,
     b: &'a [u8],
     pos: usize,
+    /// Every byte read so far is ASCII (no string needed the full check).
+    ascii: bool,
 }
 
 impl<'a> Skim<'a> {
-    pub fn new(s: &'a str) -> Self {
+    pub fn new(b: &'a [u8]) -> Self {
         Skim {
-            s,
-            b: s.as_bytes(),
+            b,
             pos: 0,
+            ascii: true,
         }
     }
 
@@ -49,33 +54,56 @@ impl<'a> Skim<'a> {
     }
 
     /// A string without escapes (a field name, an id): its text.
-    #[inline]
+    #[inline(always)]
     fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
             return None;
         }
         let start = self.pos;
-        let len = string_stop(&self.b[start..])?;
-        if self.b[start + len] != b'"' {
-            return None;
+        let len = ascii_stop(&self.b[start..])?;
+        let stop = start + len;
+        if self.b[stop] == b'"' {
+            self.pos = stop + 1;
+            // SAFETY: `ascii_stop` passed only bytes in 0x20..0x80 before the quote: ASCII,
+            // valid UTF-8 as it is.
+            return Some(unsafe { std::str::from_utf8_unchecked(&self.b[start..stop]) });
         }
-        self.pos = start + len + 1;
-        // SAFETY: both ends are at ASCII bytes (after the opening quote, at the closing one):
-        // boundaries of the text's characters (a checked slice tested both, every name).
-        Some(unsafe { self.s.get_unchecked(start..start + len) })
+        self.plain_text(start, stop)
     }
 
-    /// Any string, checked (escapes included); returns where its body starts.
+    /// The rest of [`Skim::plain_string`] from `stop`, where the ASCII run before it ends at
+    /// no quote: non-ASCII text, checked to its end (which must be the closing quote), or an
+    /// escape (declined). Out of line: names and ids are ASCII.
+    #[cold]
+    #[inline(never)]
+    fn plain_text(&mut self, start: usize, stop: usize) -> Option<&'a str> {
+        let end = self.checked_string(stop)?;
+        let body = &self.b[start..end - 1];
+        if body[stop - start..].contains(&b'\\') {
+            return None;
+        }
+        self.pos = end;
+        std::str::from_utf8(body).ok()
+    }
+
+    /// Past the string whose body goes on at `from`, by the full check (escapes, UTF-8).
+    fn checked_string(&mut self, from: usize) -> Option<usize> {
+        self.ascii = false;
+        skip_string(self.b, from)
+    }
+
+    /// Any string, checked (escapes, UTF-8); returns where its body starts.
+    #[inline(always)]
     fn string(&mut self) -> Option<usize> {
         if self.peek()? != b'"' {
             return None;
         }
         let start = self.pos + 1;
-        // The text is UTF-8 already: a string without escapes needs no check but its end.
-        let stop = start + string_stop(&self.b[start..])?;
+        // A plain ASCII run needs no check but its end; anything else the full check.
+        let stop = start + ascii_stop(&self.b[start..])?;
         self.pos = match self.b[stop] {
             b'"' => stop + 1,
-            _ => skip_string(self.b, start)?,
+            _ => self.checked_string(stop)?,
         };
         Some(start)
     }
@@ -143,15 +171,6 @@ impl<'a> Skim<'a> {
     fn number(&mut self) -> Option<()> {
         self.pos = skipped_number_end(self.b, self.pos)?;
         Some(())
-    }
-
-    fn digits(&mut self) -> usize {
-        let n = self.b[self.pos..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        self.pos += n;
-        n
     }
 
     /// Walks an object: `field` is called with each name and must consume its value.
@@ -240,27 +259,35 @@ impl<'a> Skim<'a> {
         self.plain_string().map(Some)
     }
 
-    /// Whether the next value is an object (white space skipped).
     /// `null` (`None`), or a token count: a plain non-negative integer up to
     /// [`tree::MAX_COUNT`]. Anything else (a fraction, an exponent, a sign, a larger number, a
     /// string) gives `None` overall: the full parse decides what it is and notes it.
     pub fn null_or_count(&mut self) -> Option<Option<u64>> {
-        if self.null() {
-            return Some(None);
+        let b = self.b;
+        if self.peek()? == b'n' {
+            return self.literal(b"null").map(|()| None);
         }
-        let start = self.pos;
-        let n = self.digits();
-        let digits = &self.b[start..self.pos];
-        if n == 0 || n > 13 || (n > 1 && digits[0] == b'0') {
+        // Digits summed as they are found (at most 13 of them: no overflow).
+        let (start, mut pos, mut count) = (self.pos, self.pos, 0u64);
+        while let Some(&c) = b.get(pos) {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            if pos - start == 13 {
+                return None;
+            }
+            count = count * 10 + u64::from(digit);
+            pos += 1;
+        }
+        let n = pos - start;
+        if n == 0 || (n > 1 && b[start] == b'0') {
             return None;
         }
-        if matches!(self.b.get(self.pos), Some(b'.' | b'e' | b'E')) {
+        if matches!(b.get(pos), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        // At most 13 digits: no overflow.
-        let count = digits
-            .iter()
-            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        self.pos = pos;
         (count <= tree::MAX_COUNT).then_some(Some(count))
     }
 
@@ -336,11 +363,28 @@ impl<'a> Skim<'a> {
 
     /// Goes on reading from byte `pos` (where an earlier read of the same bytes left off).
     pub fn resume_at(&mut self, pos: usize) {
-        self.pos = pos.min(self.b.len());
+        let pos = pos.min(self.b.len());
+        // Bytes jumped over were not read here: not known to be ASCII.
+        self.ascii &= pos <= self.pos;
+        self.pos = pos;
     }
 
-    pub fn text(&self) -> &'a str {
-        self.s
+    /// The bytes read.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.b
+    }
+
+    /// The text of a value it read whole (its span, as [`Skim::object_and_span`] gives it):
+    /// valid UTF-8 (`None` only if it is not). Not checked again when every byte read was
+    /// ASCII, the usual event.
+    pub fn text_at(&self, (start, end): (usize, usize)) -> Option<&'a str> {
+        let bytes = self.b.get(start..end).filter(|_| end <= self.pos)?;
+        if self.ascii {
+            // SAFETY: every byte up to `pos` was read as ASCII: outside strings only ASCII is
+            // JSON, and a string without the full check is an `ascii_stop` run (0x20..0x80).
+            return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes).ok()
     }
 }
 
@@ -359,7 +403,7 @@ mod tests {
     use super::*;
 
     fn valid(json: &str) -> bool {
-        let mut skim = Skim::new(json);
+        let mut skim = Skim::new(json.as_bytes());
         skim.skip_value().is_some() && skim.at_end()
     }
 
@@ -372,5 +416,99 @@ mod tests {
         for no in crate::scan::INVALID_JSON {
             assert!(!valid(no), "{no}");
         }
+    }
+
+    /// Bytes, not text: invalid UTF-8 anywhere (in a string, a name, outside strings) is
+    /// refused as serde_json refuses it; valid text of any kind is read.
+    #[test]
+    fn reads_bytes_checking_utf8_where_it_is_not_ascii() {
+        for no in [
+            &b"\"\xff\""[..],
+            b"{\"a\":\"x\xc3\"}",
+            b"{\"\xe9\":1}",
+            b"[1,\xff]",
+            b"\"\xed\xa0\x80\"", // a surrogate's encoding
+        ] {
+            let mut skim = Skim::new(no);
+            assert!(skim.skip_value().is_none() || !skim.at_end(), "{no:?}");
+            assert!(
+                std::str::from_utf8(no).is_err()
+                    || serde_json::from_slice::<serde_json::Value>(no).is_err()
+            );
+        }
+        let json = "{\"caf\u{e9}\":\"\u{1F600} ok\",\"b\":\"a\\u00e9\"}";
+        let mut skim = Skim::new(json.as_bytes());
+        let mut read = Vec::new();
+        skim.object(|skim, name| {
+            let value = match name {
+                "b" => skim.null_or_string().map(|_| None)?,
+                _ => skim.null_or_plain()?,
+            };
+            read.push((name.to_owned(), value.map(str::to_owned)));
+            Some(())
+        })
+        .unwrap();
+        assert!(skim.at_end());
+        let caf = ("caf\u{e9}".to_owned(), Some("\u{1F600} ok".to_owned()));
+        assert_eq!(read, [caf, ("b".to_owned(), None)]);
+        // An escape is no plain text.
+        assert_eq!(Skim::new(b"\"a\\u00e9\"").null_or_plain(), None);
+        assert_eq!(Skim::new("\"\u{e9}\\n\"".as_bytes()).null_or_plain(), None);
+    }
+
+    /// Counts as the tree takes them (plain integers up to `MAX_COUNT`), `null` as none; the
+    /// rest (a fraction, an exponent, a sign, a leading zero, 14 digits) left to the tree.
+    #[test]
+    fn counts_are_plain_integers_up_to_the_bound() {
+        let cases: [(&str, Option<Option<u64>>); 16] = [
+            ("0", Some(Some(0))),
+            ("7}", Some(Some(7))),
+            (" 42,", Some(Some(42))),
+            ("1000000000000", Some(Some(tree::MAX_COUNT))),
+            ("1000000000001", None),
+            ("9999999999999", None),
+            ("99999999999999", None),
+            ("00", None),
+            ("0123", None),
+            ("1.0", None),
+            ("1e3", None),
+            ("2E3", None),
+            ("-1", None),
+            ("null", Some(None)),
+            ("nul", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            let mut skim = Skim::new(text.as_bytes());
+            assert_eq!(skim.null_or_count(), expected, "{text:?}");
+        }
+    }
+
+    /// A value's text: not checked again while all bytes read are ASCII, checked (and valid)
+    /// after non-ASCII text or a jump over unread bytes.
+    #[test]
+    fn text_at_is_the_value_text() {
+        for json in [
+            r#"{"u":{"n":1,"t":"x"},"z":0}"#,
+            "{\"u\":{\"n\":1,\"t\":\"\u{e9}\"},\"z\":0}",
+            "{\"a\":\"\u{e9}\",\"u\":{\"n\":1},\"z\":0}",
+        ] {
+            let mut skim = Skim::new(json.as_bytes());
+            let mut span = None;
+            skim.object(|skim, name| match name {
+                "u" => skim
+                    .object_and_span(|s| s.skip_value())
+                    .map(|v| span = v.map(|v| v.1)),
+                _ => skim.skip_value(),
+            })
+            .unwrap();
+            let (start, end) = span.unwrap();
+            assert_eq!(skim.text_at((start, end)), Some(&json[start..end]));
+            assert_eq!(skim.text_at((start, json.len() + 1)), None);
+        }
+        let mut skim = Skim::new(b"{\"a\":1}");
+        assert!(skim.ascii);
+        skim.resume_at(3);
+        assert!(!skim.ascii, "a jump over bytes not read");
     }
 }

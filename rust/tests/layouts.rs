@@ -706,6 +706,30 @@ fn anthropic_events_in_random_layouts_read_as_the_full_parse() {
     }
 }
 
+/// An Anthropic event with a `choices` field (a chat chunk's) is left by the walk to the
+/// other readers and the tree: read as the full parse either way.
+#[test]
+fn anthropic_events_with_a_choices_field_read_as_the_full_parse() {
+    let mut rng = Rng(0xC401);
+    for _ in 0..200 {
+        let style = styles(&mut rng);
+        let mut events = anthropic_events(&mut rng);
+        for (_, event) in &mut events {
+            if let (J::Obj(fields), 0) = (event, rng.below(3)) {
+                let at = rng.below(fields.len() + 1);
+                let value = [J::Arr(vec![]), J::Raw("null"), J::Arr(vec![J::Obj(vec![])])];
+                fields.insert(
+                    at,
+                    ("choices", value.into_iter().nth(rng.below(3)).unwrap()),
+                );
+            }
+        }
+        let events = written(&mut rng, &style, events);
+        let provider = [Provider::Auto, Provider::Anthropic][rng.below(2)];
+        check(&mut rng, provider, &events, false);
+    }
+}
+
 #[test]
 fn openai_chunks_in_random_layouts_read_as_the_full_parse() {
     let mut rng = Rng(0x0A1);

@@ -11,7 +11,7 @@
 //! Each takes exactly the events that `tree::on_event` reads the same way and gives up
 //! (having changed nothing) on anything else, which then goes to the full parse.
 
-use super::usage::{apply_usage, usage_fields};
+use super::usage::{apply_usage, usage_fields, UsageFields};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::cursor::Cursor;
 use crate::scan::holes::Holes;
@@ -131,6 +131,10 @@ fn walk<'a>(ex: &mut Facts, data: &'a [u8], holes: &mut Holes) -> Walk<'a> {
                     }
                 }
                 b"delta" => return None,
+                // A chat chunk's, never an Anthropic event's: the chunk (a stream's first,
+                // while the provider is `auto`) goes to the other readers before it is walked
+                // to its end. The tree reads any event that has one.
+                b"choices" => return None,
                 // What only the other readers (or the tree) read.
                 b"message"
                 | b"usage"
@@ -297,26 +301,39 @@ fn delta(c: &mut Cursor, counted: &mut TextStats, holes: &mut Holes) -> Option<O
 }
 
 /// Walks the event's top-level object: `type` must be `kind` (once); `field` is called with
-/// every other name and consumes its value. The event's text, when it was read whole.
+/// every other name and consumes its value. The reader, when it read the event whole.
 fn event<'a>(
     data: &'a [u8],
     kind: &str,
     mut field: impl FnMut(&mut Skim<'a>, &str) -> Option<()>,
-) -> Option<&'a str> {
-    let text = std::str::from_utf8(data).ok()?;
-    let mut skim = Skim::new(text);
+) -> Option<Skim<'a>> {
+    let mut skim = Skim::new(data);
     let (mut seen_type, mut event_type) = (false, None);
     skim.object(|skim, key| match key {
         "type" => once(&mut event_type, &mut seen_type, skim.null_or_plain()?),
         _ => field(skim, key),
     })?;
-    (skim.at_end() && event_type == Some(kind)).then_some(text)
+    (skim.at_end() && event_type == Some(kind)).then_some(skim)
+}
+
+/// A usage object read in place, with its text (`None`, before anything changes, if the text
+/// were not UTF-8, which a value the skim read whole always is).
+type UsageText<'a> = Option<(UsageFields, &'a str)>;
+
+fn usage_text<'a>(
+    skim: &Skim<'a>,
+    usage: Option<(UsageFields, (usize, usize))>,
+) -> Option<UsageText<'a>> {
+    match usage {
+        Some((fields, span)) => Some(Some((fields, skim.text_at(span)?))),
+        None => Some(None),
+    }
 }
 
 fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
     let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
     let mut seen = [false; 5];
-    let text = event(data, "message_start", |skim, key| match key {
+    let skim = event(data, "message_start", |skim, key| match key {
         "message" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
             skim.object_or_skip(|skim, key| match key {
@@ -333,6 +350,7 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
         }
         _ => skim.skip_value(),
     })?;
+    let usage = usage_text(&skim, usage)?;
     // As `read_message`: identity kept when absent, the usage not final.
     if let Some(id) = id {
         ex.message_id = Some(id.to_owned());
@@ -343,9 +361,9 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some((fields, (start, end))) = usage {
+    if let Some((fields, text)) = usage {
         apply_usage(ex, fields, false);
-        ex.set_raw_usage_text(&text[start..end]);
+        ex.set_raw_usage_text(text);
     }
     Some(())
 }
@@ -353,7 +371,7 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
 fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
     let (mut stop_reason, mut usage) = (None, None);
     let mut seen = [false; 3];
-    let text = event(data, "message_delta", |skim, key| match key {
+    let skim = event(data, "message_delta", |skim, key| match key {
         "delta" => {
             once(&mut None::<()>, &mut seen[0], Some(()))?;
             skim.object_or_skip(|skim, key| match key {
@@ -368,12 +386,13 @@ fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
         ),
         _ => skim.skip_value(),
     })?;
+    let usage = usage_text(&skim, usage)?;
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some((fields, (start, end))) = usage {
+    if let Some((fields, text)) = usage {
         apply_usage(ex, fields, true);
-        ex.set_raw_usage_text(&text[start..end]);
+        ex.set_raw_usage_text(text);
     }
     Some(())
 }

@@ -93,7 +93,7 @@ impl SkimExtras {
             "cost_in_usd_ticks" => {
                 let ticks = skim
                     .number_or_skip()?
-                    .and_then(|at| number(skim.text(), at));
+                    .and_then(|at| number(skim.bytes(), at));
                 once(
                     &mut self.ticks,
                     &mut seen[1],
@@ -102,9 +102,9 @@ impl SkimExtras {
             }
             "service_tier" => {
                 let tier = if skim.at_string() {
-                    let text = skim.text();
+                    let bytes = skim.bytes();
                     skim.null_or_plain()?.map(|tier| {
-                        let start = tier.as_ptr() as usize - text.as_ptr() as usize;
+                        let start = tier.as_ptr() as usize - bytes.as_ptr() as usize;
                         (start, start + tier.len())
                     })
                 } else {
@@ -130,24 +130,24 @@ impl SkimExtras {
         Some(true)
     }
 
-    /// The extras, their spans in `text` read.
-    pub(super) fn resolve(self, text: &str) -> Extras<'_> {
+    /// The extras, their spans in what `skim` read.
+    pub(super) fn resolve<'a>(self, skim: &Skim<'a>) -> Extras<'a> {
         Extras {
             cost: self
                 .cost
-                .and_then(|at| number(text, at))
+                .and_then(|at| number(skim.bytes(), at))
                 .and_then(|v| decimal_text(&v)),
             ticks: self.ticks,
             tools: self.tools,
-            tier: self.tier.and_then(|(start, end)| text.get(start..end)),
+            tier: self.tier.and_then(|span| skim.text_at(span)),
         }
     }
 }
 
-/// The number at `text[start..end]` (a plain decimal the skim reader checked), as serde_json
+/// The number at `data[start..end]` (a plain decimal the skim reader checked), as serde_json
 /// reads it.
-fn number(text: &str, (start, end): (usize, usize)) -> Option<Value> {
-    serde_json::from_str(text.get(start..end)?).ok()
+fn number(data: &[u8], (start, end): (usize, usize)) -> Option<Value> {
+    serde_json::from_slice(data.get(start..end)?).ok()
 }
 
 /// A non-negative JSON number as plain decimal text (the shortest digits that read back as

@@ -45,7 +45,7 @@ type ChunkUsage = UsageAt;
 /// The next value starts with `byte` (white space skipped).
 fn at(skim: &mut Skim, byte: u8) -> bool {
     let at = skim.position();
-    skim.text().as_bytes().get(at) == Some(&byte)
+    skim.bytes().get(at) == Some(&byte)
 }
 
 /// A string (where its body starts) or `null` (`None`); any other value is skipped (`None`):
@@ -331,7 +331,7 @@ fn read_chunk<'a>(
             "service_tier" => once(&mut t.tier, &mut t.seen[2], skim.null_or_plain()?),
             "choices" => {
                 // The last value ended (past white space) at the comma before this name.
-                let comma = value_end.filter(|&at| skim.text().as_bytes().get(at) == Some(&b','));
+                let comma = value_end.filter(|&at| skim.bytes().get(at) == Some(&b','));
                 let no_usage = !t.seen[4] && !t.seen[7];
                 before_choices = comma.filter(|_| no_usage).map(|at| (at + 1, *t));
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
@@ -402,14 +402,21 @@ impl Prefix {
         Some(Prefix { bytes, top })
     }
 
-    /// Where to resume reading `text` (a chunk's data) if it starts with this prefix.
-    fn resume_in<'a>(&self, text: &'a str) -> Option<Resume<'a>> {
+    /// Where to resume reading `data` (a chunk's) if it starts with this prefix.
+    fn resume_in<'a>(&self, data: &'a [u8]) -> Option<Resume<'a>> {
         let at = self.bytes.len();
-        if !same_bytes(text.as_bytes().get(..at)?, &self.bytes) {
+        if !same_bytes(data.get(..at)?, &self.bytes) {
             return None;
         }
         let field = |span: Option<(usize, usize)>| match span {
-            Some((start, end)) => text.get(start..end).map(Some),
+            Some((start, end)) if end <= at => {
+                // SAFETY: `data[..at]` is the prefix's bytes, where this span was text (a
+                // `&str` the skim read): the same bytes, the same valid UTF-8.
+                Some(Some(unsafe {
+                    std::str::from_utf8_unchecked(&data[start..end])
+                }))
+            }
+            Some(_) => None,
             None => Some(None),
         };
         let t = &self.top;
@@ -464,12 +471,11 @@ pub fn fast_path(
     holes: &mut Holes,
 ) -> Option<Option<Seen>> {
     holes.clear();
-    let text = std::str::from_utf8(data).ok()?;
-    let mut skim = Skim::new(text);
+    let mut skim = Skim::new(data);
     // The reader goes on from the stream's prefix where the chunk starts with it: the state
     // there is what reading the same bytes from the start gives (it reads forward only, and
     // the prefix ends at a comma, where no token goes on).
-    let resume = prefix.as_ref().and_then(|p| p.resume_in(text));
+    let resume = prefix.as_ref().and_then(|p| p.resume_in(data));
     let (chunk, before_choices) = read_chunk(&mut skim, resume, holes)?;
     // As `providers::detect`: Chat by its `choices` array too (Azure's first chunk).
     let chat = chunk.object == Some("chat.completion.chunk")
@@ -498,7 +504,7 @@ pub fn fast_path(
     set(&mut ex.stop_reason, chunk.finish_reason);
     // As `tree::read_chunk_usage` reads a usage object.
     let has_usage = chunk.usage.is_some();
-    apply_usage(ex, chunk.usage, usage_tree, text, &CHAT_KEYS);
+    apply_usage(ex, chunk.usage, usage_tree, &skim, &CHAT_KEYS);
     let point = before_choices.filter(|_| resume.is_none());
     if let Some(kept) = point.and_then(|point| Prefix::keep(data, point)) {
         *prefix = Some(kept);

@@ -118,22 +118,25 @@ pub fn declined_tree(usage: &Option<UsageAt>, data: &[u8]) -> Option<Option<Obje
     }
 }
 
-/// The usage object found by `usage_or_span` in `text`, with its `declined_tree`: as
-/// `read_usage_with` reads its tree. Read in place, it is kept as text, parsed only if it is
-/// the stream's last when the record is made.
+/// The usage object found by `usage_or_span` by `skim` (done reading), with its
+/// `declined_tree`: as `read_usage_with` reads its tree. Read in place, it is kept as text,
+/// parsed only if it is the stream's last when the record is made.
 pub fn apply_usage(
     ex: &mut Facts,
     usage: Option<UsageAt>,
     tree: Option<Object>,
-    text: &str,
+    skim: &Skim,
     keys: &UsageKeys,
 ) {
     if let Some(usage) = tree {
         read_usage_owned_with(ex, usage, keys);
-    } else if let Some((Some(read), (start, end))) = usage {
+    } else if let Some((Some(read), span)) = usage {
         set_counts(ex, read.counts, keys);
-        billing::apply(ex, read.extras.resolve(text));
-        ex.set_raw_usage_text(&text[start..end]);
+        billing::apply(ex, read.extras.resolve(skim));
+        // Text: the skim read it whole (`None` cannot happen).
+        if let Some(text) = skim.text_at(span) {
+            ex.set_raw_usage_text(text);
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! deltas, the events around them that say nothing the meter reads (`output_item.added`,
 //! `content_part.done`, ...), and the events that carry a `response` (its identity, status and
 //! error read in place; its usage object too, by the OpenAI usage reader, or parsed alone when
-//! that reader declines it). An event it declines goes to `tree::on_event`, which gives the
-//! same result: `error` events, a name twice, escapes where a value is kept, invalid JSON.
+//! that reader declines it), and `error` events (their code and message). An event it
+//! declines goes to `tree::on_event`, which gives the same result: a name twice, escapes where
+//! a value is kept, invalid JSON.
 
 use super::usage::RESPONSES_KEYS;
 use crate::providers::facts::{Facts, Provider};
@@ -78,6 +79,15 @@ fn read_item<'a>(skim: &mut Skim<'a>) -> Option<(Option<&'a str>, Option<&'a str
     Some((kind, sealed))
 }
 
+/// A string without escapes (its text), or any other value checked and skipped (`None`): what
+/// `tree::string` makes of a field; a string with escapes declines (`None` overall).
+fn plain_or_skip<'a>(skim: &mut Skim<'a>) -> Option<Option<&'a str>> {
+    if skim.at_string() {
+        return skim.null_or_plain();
+    }
+    skim.skip_value().map(|()| None)
+}
+
 /// What a delta event of this type does: (reasoning, tool input); `None` for another type.
 fn delta_kind(kind: &str) -> Option<(bool, bool)> {
     match kind {
@@ -96,12 +106,13 @@ fn delta_kind(kind: &str) -> Option<(bool, bool)> {
 /// the tree. With the provider still `Auto`, only an event whose type starts with `response.`
 /// (which `providers::detect` calls Responses), and it says so.
 pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
-    let text = std::str::from_utf8(data).ok()?;
-    let mut skim = Skim::new(text);
+    let mut skim = Skim::new(data);
     let (mut kind, mut delta, mut response) = (None, None, None);
     // An output item's type and encrypted reasoning (`output_item.done`), where it has them.
     let mut item = None;
-    let mut seen = [false; 4];
+    // An `error` event's code and message (at its top level), where they are strings.
+    let (mut code, mut message) = (None, None);
+    let mut seen = [false; 6];
     skim.object(|skim, name| match name {
         "type" => once(&mut kind, &mut seen[0], skim.null_or_plain()?),
         // A string (where its body starts), or `null` (nothing to count).
@@ -112,15 +123,25 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
             skim.object_or_null(read_response)?,
         ),
         "item" => once(&mut item, &mut seen[3], skim.object_or_null(read_item)?),
+        "code" => once(&mut code, &mut seen[4], plain_or_skip(skim)?),
+        "message" => once(&mut message, &mut seen[5], plain_or_skip(skim)?),
         _ => skim.skip_value(),
     })?;
     if !skim.at_end() {
         return None;
     }
-    // An event without a type, or an `error` event (its fields at the top): the tree.
-    let kind = kind.filter(|&k| k != "error")?;
+    // An event without a type: the tree.
+    let kind = kind?;
     if ex.provider == Provider::Auto && !kind.starts_with("response.") {
         return None;
+    }
+    if kind == "error" {
+        // As `tree::on_event`: the top-level code (else the type, `error`) and message.
+        ex.set_error(
+            code.unwrap_or("error"),
+            message.map_or_else(|| "the stream reported an error".to_owned(), str::to_owned),
+        );
+        return Some(());
     }
     if let Some((reasoning, tool)) = delta_kind(kind) {
         let mut stats = ex.output_text;
@@ -133,7 +154,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
     } else if let Some(response) = response {
         // A usage object the reader declined: its own tree, parsed before anything changes.
         let usage = declined_tree(&response.usage, data)?;
-        apply_response(ex, response, kind, usage, text);
+        apply_response(ex, response, kind, usage, &skim);
     }
     if let Some((Some("reasoning"), Some(sealed))) = item {
         if kind == "response.output_item.done" {
@@ -150,7 +171,7 @@ fn apply_response(
     r: Response,
     kind: &str,
     usage: Option<tree::Object>,
-    text: &str,
+    skim: &Skim,
 ) {
     if let Some(id) = r.id {
         ex.message_id = Some(id.to_owned());
@@ -173,5 +194,5 @@ fn apply_response(
             message.map_or_else(|| "the response failed".to_owned(), str::to_owned),
         );
     }
-    apply_usage(ex, r.usage, usage, text, &RESPONSES_KEYS);
+    apply_usage(ex, r.usage, usage, skim, &RESPONSES_KEYS);
 }
