@@ -9,7 +9,8 @@
 //! per-event set-up (the bulk of a 16 KiB read's events).
 
 use super::comments::comments_end;
-use super::{hole_end, Seg, Shape, Skeleton, PAD};
+use super::read::hole_end;
+use super::{Seg, Shape, Skeleton, PAD};
 use crate::scan::holes::Hole;
 use crate::scan::segments::{blanks_end, literal_equal};
 use crate::scan::strings::count_string_with;
