@@ -129,6 +129,22 @@ def test_ndjson_line_cut_after_the_bound(both: tuple[ModuleType, ModuleType]) ->
     assert cut.output_tokens == 290
 
 
+def test_ndjson_told_apart_whatever_the_reads_when_the_body_is_over_the_bound(
+    both: tuple[ModuleType, ModuleType],
+) -> None:
+    # Sniffed, not named: the body is kept as one JSON body until its second line starts. A
+    # body longer than the bound whose first line and the start of the second are within it is
+    # NDJSON whether it came in one read or a byte at a time (found by the fuzz target).
+    lines = b"".join(json.dumps(v).encode() + b"\n" for v in [OLLAMA[0]] * 30 + OLLAMA[1:])
+    assert lines.index(b"\n") + 2 < MAX < len(lines)
+    record = records(both, lines, "auto")
+    assert (record.framing, record.error_type) == ("ndjson", None)
+    # The second line starts past the bound: one JSON body over it, however it is read.
+    long_first = json.dumps({"model": "x", "pad": "p" * MAX}).encode() + b"\n"
+    record = records(both, long_first + lines, "auto")
+    assert record.error_type == "event_too_large"
+
+
 def test_json_array_element_cut_after_the_bound(both: tuple[ModuleType, ModuleType]) -> None:
     usage = {"promptTokenCount": 4, "candidatesTokenCount": 9, "totalTokenCount": 13}
     small = {"candidates": [{"content": {"parts": [{"text": "a"}]}}], "usageMetadata": usage}

@@ -143,17 +143,25 @@ impl UsageCore {
     }
 
     pub(super) fn keep_body(&mut self, chunk: &[u8]) {
-        if self.body.len() + chunk.len() > self.max_event_bytes {
-            self.mode = Mode::NotSse(String::new());
-            self.body = Vec::new();
-            self.sink.facts.set_error(
-                "event_too_large",
-                "a JSON body exceeded max_event_bytes and was dropped".to_owned(),
-            );
+        // The bytes within the bound first: the NDJSON test may decide within them, as it
+        // does when the same bytes come a few at a time (the record must not depend on the
+        // reads).
+        let room = self.max_event_bytes.saturating_sub(self.body.len());
+        let (within, over) = chunk.split_at(chunk.len().min(room));
+        self.body.extend_from_slice(within);
+        self.check_ndjson();
+        if over.is_empty() {
             return;
         }
-        self.body.extend_from_slice(chunk);
-        self.check_ndjson();
+        if matches!(self.mode, Mode::Ndjson) {
+            return self.ndjson_lines(over);
+        }
+        self.mode = Mode::NotSse(String::new());
+        self.body = Vec::new();
+        self.sink.facts.set_error(
+            "event_too_large",
+            "a JSON body exceeded max_event_bytes and was dropped".to_owned(),
+        );
     }
 
     /// A body of several JSON objects, one a line, is newline-delimited JSON: told apart from

@@ -119,15 +119,22 @@ def not_sse(core: UsageCore, why: str) -> None:
 
 
 def keep_body(core: UsageCore, chunk: bytes) -> None:
-    if len(core._body) + len(chunk) > core._max_event_bytes:
-        not_sse(core, "")
-        core._body = bytearray()
-        core._sink.facts.set_error(
-            "event_too_large", "a JSON body exceeded max_event_bytes and was dropped"
-        )
-        return
-    core._body += chunk
+    # The bytes within the bound first: the NDJSON test may decide within them, as it does
+    # when the same bytes come a few at a time (the record must not depend on the reads).
+    room = max(core._max_event_bytes - len(core._body), 0)
+    within, over = chunk[:room], chunk[room:]
+    core._body += within
     check_ndjson(core)
+    if not over:
+        return
+    if core._mode == "ndjson":
+        core._ndjson_lines(over)
+        return
+    not_sse(core, "")
+    core._body = bytearray()
+    core._sink.facts.set_error(
+        "event_too_large", "a JSON body exceeded max_event_bytes and was dropped"
+    )
 
 
 def check_ndjson(core: UsageCore) -> None:
