@@ -12,8 +12,8 @@ use super::comments::comments_end;
 use super::read::hole_end;
 use super::{Seg, Shape, Skeleton, PAD};
 use crate::scan::holes::Hole;
-use crate::scan::segments::{blanks_end, literal_equal};
-use crate::scan::strings::count_string_with;
+use crate::scan::segments::{blanks_end, literal_equal, string_end};
+use crate::scan::strings::{count_string_with, skip_string};
 use crate::simd::bytes::{equal_short, short_starts, SHORT};
 use crate::simd::{text, Vector};
 use crate::textstats::TextStats;
@@ -38,18 +38,6 @@ pub(crate) struct TextRun {
     pub stopped: bool,
     /// Where the last `id` value read is in the bytes, when the skeleton has one.
     pub last_id: Option<(usize, usize)>,
-}
-
-impl TextRun {
-    /// An event taken, through `end`, its `id` value at `id` if it has one.
-    #[inline(always)]
-    fn took(&mut self, end: usize, id: Option<(usize, usize)>) {
-        self.used = end;
-        self.events += 1;
-        if id.is_some() {
-            self.last_id = id;
-        }
-    }
 }
 
 /// A literal compared at any place of the reads of a run: one of up to `SHORT` bytes (a block
@@ -84,14 +72,85 @@ impl Fixed {
     /// Whether `b` holds it at `at` (`at <= b.len()`). `V`'s instructions must be available.
     #[inline(always)]
     unsafe fn at<V: Vector>(&self, b: &[u8], at: usize) -> bool {
-        let avail = b.len() - at;
-        // SAFETY (all three): the caller's contract; `b` holds `avail` bytes from `at`.
+        // SAFETY: the caller's contract.
+        at < self.starts_before(b) && unsafe { self.there::<V>(b, at) }
+    }
+
+    /// The places of `b` where it may start (those before): worked out once a run, to test
+    /// an event's end against. `V`'s instructions must be available.
+    #[inline(always)]
+    fn starts_before(&self, b: &[u8]) -> usize {
+        (b.len() + 1).saturating_sub(self.len)
+    }
+
+    /// Whether `b` holds it at `at`, which is before [`Fixed::starts_before`]. `V`'s
+    /// instructions must be available.
+    #[inline(always)]
+    unsafe fn there<V: Vector>(&self, b: &[u8], at: usize) -> bool {
+        debug_assert!(at + self.len <= b.len());
+        // SAFETY (all three): the caller's contract; `b` holds `self.len` bytes from `at`.
         let ptr = unsafe { b.as_ptr().add(at) };
-        avail >= self.len
-            && match self.short {
-                true => unsafe { equal_short::<V>(ptr, self.ptr, &self.starts) },
-                false => unsafe { literal_equal::<V>(ptr, avail, self.ptr, self.len) },
+        match self.short {
+            true => unsafe { equal_short::<V>(ptr, self.ptr, &self.starts) },
+            false => unsafe { literal_equal::<V>(ptr, b.len() - at, self.ptr, self.len) },
+        }
+    }
+}
+
+/// A literal shorter than a block and the skipped string after it (`TEXT_STR`'s middle and
+/// last hole: a relay's `","trace":"` and its value): both read from the one block loaded at
+/// the literal, where `b` holds one from there.
+struct MiddleStr<V> {
+    lit: V,
+    /// The literal's lanes, where it is shorter than a block (else none: it is not read so).
+    lanes: u32,
+    len: usize,
+}
+
+impl<V: Vector> MiddleStr<V> {
+    /// `seg`'s literal in `bytes` (a skeleton's). `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn of(bytes: &[u8], seg: Seg) -> Self {
+        let len = (seg.lit_end - seg.lit_start) as usize;
+        MiddleStr {
+            // SAFETY: the caller's contract; a skeleton's bytes hold each literal and `PAD`
+            // more.
+            lit: unsafe { V::load(bytes.as_ptr().add(seg.lit_start as usize)) },
+            lanes: match len < V::LANES {
+                true => (1u32 << len) - 1,
+                false => 0,
+            },
+            len,
+        }
+    }
+
+    /// Past the literal at `b[at..]` (`at <= b.len()`) and the string after it, as
+    /// [`Fixed::at`] and [`string_end`] read them (`middle` being the same literal): the
+    /// string's first stop found in the literal's block. `V`'s instructions must be available.
+    #[inline(always)]
+    unsafe fn end(&self, b: &[u8], at: usize, middle: &Fixed) -> Option<usize> {
+        if self.lanes != 0 && b.len() - at >= V::LANES {
+            // SAFETY (all three): the caller's contract; `b` holds a block from `at`.
+            let x = unsafe { V::load(b.as_ptr().add(at)) };
+            if !unsafe { x.cmpeq(self.lit).movemask() } & self.lanes != 0 {
+                return None;
             }
+            let stops = unsafe { text::string_stops(x) } >> self.len;
+            if stops == 0 {
+                // The string's bytes in the block are plain: on from the next.
+                return unsafe { string_end::<V>(b, at + V::LANES) };
+            }
+            let stop = at + self.len + stops.trailing_zeros() as usize;
+            return match b[stop] {
+                b'"' => Some(stop + 1),
+                _ => skip_string(b, stop),
+            };
+        }
+        // SAFETY (both): the caller's contract.
+        if !unsafe { middle.at::<V>(b, at) } {
+            return None;
+        }
+        unsafe { string_end::<V>(b, at + middle.len) }
     }
 }
 
@@ -128,12 +187,15 @@ impl<E: PartialEq> Skeleton<E> {
     /// instructions must be available, [`Skeleton::runs_text`] hold, and `SHAPE` be the
     /// skeleton's (`TEXT` and `PADDED` for their shapes, `HOLES` for any).
     #[inline(always)]
-    unsafe fn text_run<V: Vector, const SHAPE: u8>(
+    unsafe fn text_run<V: Vector, const SHAPE: u8, const BOUNDED: bool>(
         &self,
         b: &[u8],
         stats: &mut TextStats,
         max_event_bytes: usize,
     ) -> TextRun {
+        debug_assert!(BOUNDED || b.len() < max_event_bytes);
+        // Unbounded, no event (nor comment line) of `b` is as long as the bound: none tested.
+        let max_event_bytes = if BOUNDED { max_event_bytes } else { usize::MAX };
         debug_assert!(self.runs_text());
         debug_assert!(match SHAPE {
             TEXT => self.shape == Shape::Text,
@@ -148,16 +210,30 @@ impl<E: PartialEq> Skeleton<E> {
         // second literal and `PAD` more.
         let joined = unsafe { Fixed::new::<V>(self.joined.as_ptr(), self.joined.len() - PAD) };
         let middle = unsafe { Fixed::of::<V>(&self.bytes, second) };
-        let mut run = TextRun {
-            used: 0,
-            events: 0,
-            stopped: false,
-            last_id: None,
-        };
+        let middle_str = unsafe { MiddleStr::<V>::of(&self.bytes, second) };
+        // Where the joined literal may start in `b`.
+        let joined_before = joined.starts_before(b);
+        // The run so far, in locals (kept in registers, not in the returned struct).
+        let (mut used, mut events, mut last_id) = (0, 0, None);
         // SAFETY (every call below): the caller's contract.
         let Some(mut pos) = (unsafe { self.literal_at::<V>(b, 0, first) }) else {
-            return run;
+            return TextRun {
+                used: 0,
+                events,
+                stopped: false,
+                last_id,
+            };
         };
+        macro_rules! done {
+            ($stopped:expr) => {
+                return TextRun {
+                    used,
+                    events,
+                    stopped: $stopped,
+                    last_id,
+                }
+            };
+        }
         // Where the event being read starts (after the comment lines before it).
         let mut start = 0;
         loop {
@@ -170,49 +246,49 @@ impl<E: PartialEq> Skeleton<E> {
                 ID_TEXT => unsafe {
                     two_holes::<V>(b, pos, [Hole::Id, Hole::Count], &middle, stats, &mut id)
                 },
-                TEXT_STR => unsafe {
-                    two_holes::<V>(b, pos, [Hole::Count, Hole::Str], &middle, stats, &mut id)
-                },
+                TEXT_STR => unsafe { count_string_with::<V>(b, pos, stats) }
+                    .and_then(|at| unsafe { middle_str.end(b, at, &middle) }),
                 _ => unsafe { self.holes_end::<V>(b, pos, stats, &mut id) },
             };
             let Some(at) = at else {
                 *stats = saved;
-                return run;
+                done!(false);
             };
             // This event's end and the next one's start, compared as one literal: the run
             // goes on at the next one's first hole (the next one's first literal is not
             // empty: this one's last byte is not the last of `b`).
-            if unsafe { joined.at::<V>(b, at) } {
+            if at < joined_before && unsafe { joined.there::<V>(b, at) } {
                 let end = at + last_len;
-                if end - start >= max_event_bytes {
+                if BOUNDED && end - start >= max_event_bytes {
                     *stats = saved;
-                    run.stopped = true;
-                    return run;
+                    done!(true);
                 }
-                run.took(end, id);
+                (used, events) = (end, events + 1);
+                last_id = id.or(last_id);
                 (start, pos) = (end, at + joined.len);
                 continue;
             }
             // The run's last event, if it ends here (or comment lines follow it).
             let Some(end) = (unsafe { self.literal_at::<V>(b, at, last) }) else {
                 *stats = saved;
-                return run;
+                done!(false);
             };
             // Over the bound, or its last CR ends `b`: the line path reads it.
-            if end - start >= max_event_bytes || (end == b.len() && b[end - 1] == b'\r') {
+            let over = BOUNDED && end - start >= max_event_bytes;
+            if over || (end == b.len() && b[end - 1] == b'\r') {
                 *stats = saved;
-                run.stopped = true;
-                return run;
+                done!(true);
             }
-            run.took(end, id);
+            (used, events) = (end, events + 1);
+            last_id = id.or(last_id);
             // Comment lines, then the next event's start: the run goes on after them.
             start = unsafe { comments_end::<V>(b, end, max_event_bytes) };
             pos = match start > end {
                 true => match unsafe { self.literal_at::<V>(b, start, first) } {
                     Some(pos) => pos,
-                    None => return run,
+                    None => done!(false),
                 },
-                false => return run,
+                false => done!(false),
             };
         }
     }
@@ -291,12 +367,24 @@ pub(super) unsafe fn text_run_with<V: Vector, E: PartialEq>(
     stats: &mut TextStats,
     max_event_bytes: usize,
 ) -> TextRun {
-    // SAFETY (all five): the caller's contract; each shape's kernel.
+    // Reads shorter than the bound (all but the longest) hold no event as long: a kernel
+    // without the test of each event's size.
+    macro_rules! kernel {
+        ($shape:expr) => {
+            match b.len() >= max_event_bytes {
+                // SAFETY (both): the caller's contract; the shape's kernel.
+                true => unsafe { skeleton.text_run::<V, $shape, true>(b, stats, max_event_bytes) },
+                false => unsafe {
+                    skeleton.text_run::<V, $shape, false>(b, stats, max_event_bytes)
+                },
+            }
+        };
+    }
     match skeleton.shape {
-        Shape::Text => unsafe { skeleton.text_run::<V, TEXT>(b, stats, max_event_bytes) },
-        Shape::PaddedText => unsafe { skeleton.text_run::<V, PADDED>(b, stats, max_event_bytes) },
-        Shape::IdText => unsafe { skeleton.text_run::<V, ID_TEXT>(b, stats, max_event_bytes) },
-        Shape::TextStr => unsafe { skeleton.text_run::<V, TEXT_STR>(b, stats, max_event_bytes) },
-        Shape::Segments => unsafe { skeleton.text_run::<V, HOLES>(b, stats, max_event_bytes) },
+        Shape::Text => kernel!(TEXT),
+        Shape::PaddedText => kernel!(PADDED),
+        Shape::IdText => kernel!(ID_TEXT),
+        Shape::TextStr => kernel!(TEXT_STR),
+        Shape::Segments => kernel!(HOLES),
     }
 }
