@@ -59,6 +59,12 @@ impl Dispatch {
         }
     }
 
+    /// The layouts of whole events learned (for the tests).
+    #[cfg(test)]
+    pub fn learned(&self) -> usize {
+        self.skeletons.len()
+    }
+
     /// Reads one event's data.
     pub fn handle(&mut self, event_type: &[u8], data: &[u8]) {
         let ex = &mut self.facts;
