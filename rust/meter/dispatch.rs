@@ -59,6 +59,12 @@ impl Dispatch {
         }
     }
 
+    /// The layouts of whole events learned (for the tests).
+    #[cfg(test)]
+    pub fn learned(&self) -> usize {
+        self.skeletons.len()
+    }
+
     /// Reads one event's data.
     pub fn handle(&mut self, event_type: &[u8], data: &[u8]) {
         let ex = &mut self.facts;
@@ -95,7 +101,13 @@ impl Dispatch {
         }
         if matches!(ex.provider, Provider::OpenAiChat | Provider::Auto) {
             let read = openai_chat::reader::fast_path(ex, &mut chat.prefix, data, &mut self.holes);
-            if let Some(seen) = read {
+            if let Some(mut seen) = read {
+                // The first chunk that names the role is not learned: OpenAI's only one does
+                // (a layout no later chunk has), a relay's that name it in every chunk from
+                // the second on.
+                if seen.as_ref().is_some_and(|seen| seen.names_role) && !chat.named_role {
+                    (chat.named_role, seen) = (true, None);
+                }
                 self.seen = seen.map(Seen::OpenAiChat);
                 self.learn_data_layout(data);
                 return;

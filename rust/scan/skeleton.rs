@@ -309,8 +309,15 @@ impl<E: PartialEq> Skeletons<E> {
         self.clock += 1;
         skeleton.used_at = self.clock;
         if self.items.len() < SKELETONS {
-            if self.items.capacity() == 0 {
-                self.items.reserve_exact(SKELETONS);
+            // Room for two at first (a stream's usual count), then doubled: two fit the
+            // allocator's small, cached sizes, eight (all it may keep) do not.
+            if self.items.len() == self.items.capacity() {
+                let room = self
+                    .items
+                    .capacity()
+                    .max(2)
+                    .min(SKELETONS - self.items.len());
+                self.items.reserve_exact(room);
             }
             self.items.push(skeleton);
             self.last = self.items.len() - 1;

@@ -875,3 +875,34 @@ fn deltas_without_text_are_read_not_learned() {
     core.feed(&body);
     assert_eq!(core.sink.taken, 5, "the thinking deltas after the first");
 }
+
+/// The first chunk that names the role is read, its layout not learned: OpenAI names it in a
+/// stream's first chunk only. Where every chunk names it (a relay), the layout is learned from
+/// the second and read by its skeleton after. The record is the full parse's either way.
+#[test]
+fn the_first_chunk_naming_the_role_is_not_learned() {
+    let mut rng = Rng(0x701e);
+    let chunk = |delta: &str| {
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{{"index":0,"delta":{delta},"finish_reason":null}}]}}"#
+        )
+        .into_bytes()
+    };
+    for relay in [false, true] {
+        let role = if relay { r#""role":"assistant","# } else { "" };
+        let mut events = vec![("", chunk(r#"{"role":"assistant","content":""}"#))];
+        events.extend((0..5).map(|i| ("", chunk(&format!(r#"{{{role}"content":"w{i}"}}"#)))));
+        check(&mut rng, Provider::Auto, &events, true);
+        let body: Vec<u8> = events
+            .iter()
+            .flat_map(|(_, data)| [b"data: ", data.as_slice(), b"\n\n"].concat())
+            .collect();
+        let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
+        core.feed(&body);
+        assert_eq!(core.sink.learned(), 1, "relay: {relay}");
+        assert_eq!(
+            core.sink.taken, 4,
+            "the chunks after the second, relay: {relay}"
+        );
+    }
+}

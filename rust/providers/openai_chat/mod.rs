@@ -14,6 +14,8 @@ use serde_json::Value;
 #[derive(Debug, Default)]
 pub struct State {
     pub prefix: Option<reader::Prefix>,
+    /// A chunk has named the role (`delta.role`).
+    pub named_role: bool,
 }
 
 pub fn looks_like(value: &Value) -> bool {

@@ -25,6 +25,8 @@ struct Chunk<'a> {
     n_texts: usize,
     /// A tool call was streamed (its texts are among `texts`).
     tool_call: bool,
+    /// The delta names the role.
+    role: bool,
     /// A Mistral thinking part with its thinking as a string or an array, maybe empty (it
     /// says the reply thinks, text or not).
     thinking_part: bool,
@@ -156,6 +158,10 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
             "reasoning" => 2,
             // An audio reply's transcript: the tree counts it.
             "audio" => return None,
+            "role" => {
+                chunk.role = true;
+                return skim.skip_value();
+            }
             "tool_calls" => {
                 once(&mut None::<()>, &mut seen[3], Some(()))?;
                 if skim.expect_null().is_some() {
@@ -437,6 +443,8 @@ impl Prefix {
 pub struct Seen {
     pub reasoning: bool,
     pub tool_call: bool,
+    /// It names the role: OpenAI does in a stream's first chunk only, some relays in every one.
+    pub names_role: bool,
     /// Its id, model and service tier.
     pub identity: [Option<Box<str>>; 3],
 }
@@ -520,6 +528,7 @@ pub fn fast_path(
     Some(Some(Seen {
         reasoning,
         tool_call: chunk.tool_call,
+        names_role: chunk.role,
         identity: [chunk.id, chunk.model, chunk.service_tier].map(|v| v.map(Box::from)),
     }))
 }
