@@ -136,84 +136,55 @@ impl TextStats {
     }
 
     /// [`TextStats::add_plain_block`] for any vector, for readers generic over [`Vector`]
-    /// (entered through [`simd::dispatch!`]), and whether the byte it stopped at is a quote
-    /// (the string's end: the caller's usual next step, told by the quotes' mask). When the
-    /// run stops at a backslash, the block's escapes of quotes, backslashes and white space are
-    /// counted too ([`TextStats::add_escaped`]). `block` must be valid for reading `V::LANES`
-    /// bytes, and `V`'s instructions available.
+    /// (entered through [`simd::dispatch!`]), and the byte it stopped at (when it counted
+    /// fewer than `V::LANES`: the caller's next step, read once here). When the run stops at
+    /// a backslash, the block's escapes of quotes, backslashes and white space are counted
+    /// too ([`TextStats::add_escaped`]). `block` must be valid for reading `V::LANES` bytes,
+    /// and `V`'s instructions available.
     #[inline(always)]
-    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> (usize, bool) {
+    pub(crate) unsafe fn add_plain<V: Vector>(&mut self, block: *const u8) -> (usize, u8) {
         // SAFETY: the caller's contract.
         let x = unsafe { V::load(block) };
         // SAFETY: as above, register operations from here on.
-        let lanes = unsafe { text::string_lanes(x) };
-        let stops = unsafe { lanes.stops() };
+        let stops = unsafe { text::string_stops(x) };
         let n = first_of(stops, V::LANES);
-        // Whether the stop is a quote, and whether it is a backslash whose next byte the block
-        // holds.
-        let (at_quote, at_backslash) = if V::NIBBLE_LOOKUP {
-            // The first stop's bit (none when no lane stops the run) in the classes' masks.
-            let first_stop = stops & stops.wrapping_neg();
+        // SAFETY: as above: a lane of the block (the first when there is no stop, unused).
+        let stop = unsafe { *block.add(n & (V::LANES - 1)) };
+        // SAFETY: as above (the byte after the backslash, when the block holds it).
+        if stop == b'\\' && n + 1 < V::LANES && unsafe { *block.add(n + 1) } != b'u' {
             // SAFETY: as above.
-            let (quote, backslash) = unsafe { (lanes.quote(), lanes.backslash()) };
+            let n = unsafe { self.add_escaped::<V>(x, 0, V::LANES) };
             // SAFETY: as above.
-            let not_last = unsafe { V::first_lanes(u32::MAX, V::LANES - 1) };
-            (
-                first_stop & quote != 0,
-                first_stop & backslash & not_last != 0,
-            )
-        } else {
-            // The stop byte (the first lane when there is none, which is no stop): on SSE2
-            // the masks' movemasks cost more than one load (API +13 at 16 KiB reads).
-            // SAFETY: as above: a lane of the block.
-            let stop = unsafe { *block.add(n & (V::LANES - 1)) };
-            (stop == b'"', stop == b'\\' && n + 1 < V::LANES)
-        };
-        // The quote tested first: the usual stop.
-        if !at_quote && at_backslash {
-            // SAFETY: as above (the byte after the backslash, which the block holds).
-            if unsafe { *block.add(n + 1) } != b'u' {
-                // SAFETY: as above.
-                return unsafe { self.add_escaped::<V>(x, lanes, 0, V::LANES) };
-            }
+            return (n, unsafe { *block.add(n & (V::LANES - 1)) });
         }
         // An empty run adds nothing: skipped on the narrow vector only, whose bit counts are
         // table lookups (the wide one's test costs more than the rare empty run).
         if V::LANES == 32 || n > 0 {
             // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+            let (word, space, digit) = unsafe { text::string_classes(x) };
+            // SAFETY: as above.
             unsafe {
-                let (word, space) = (
-                    V::first_lanes(lanes.word(), n),
-                    V::first_lanes(lanes.space(), n),
-                );
-                self.add_masks::<V>(n, n, word, space, lanes.digit())
+                let (word, space) = (V::first_lanes(word, n), V::first_lanes(space, n));
+                self.add_masks::<V>(n, n, word, space, digit)
             };
         }
-        (n, at_quote)
+        (n, stop)
     }
 
     /// [`TextStats::add_plain`] of a run that a backslash stops: the lanes `shift..` of `x`
-    /// (whose classes are `lanes`; at most `left`) counted up to the first stop that is not an
-    /// escape of a quote, a backslash or white space (`\\n`, `\\t`, `\\r`) whose two bytes are
-    /// in the lanes; returns how many it counted and whether it stopped at a quote. The escapes
-    /// are found from the backslashes' mask (simdjson's odd runs): so the deltas' line ends and
-    /// a tool's escaped JSON are counted from the one block, where each escape cost a block of
-    /// its own.
+    /// (at most `left`) counted up to the first stop that is not an escape of a quote, a
+    /// backslash or white space (`\\n`, `\\t`, `\\r`) whose two bytes are in the lanes; returns
+    /// how many it counted. The escapes are found from the backslashes' mask (simdjson's odd
+    /// runs): so the deltas' line ends and a tool's escaped JSON are counted from the one
+    /// block, where each escape cost a block of its own.
     #[inline(always)]
-    unsafe fn add_escaped<V: Vector>(
-        &mut self,
-        x: V,
-        lanes: text::StringLanes<V>,
-        shift: usize,
-        left: usize,
-    ) -> (usize, bool) {
+    unsafe fn add_escaped<V: Vector>(&mut self, x: V, shift: usize, left: usize) -> usize {
         const ODD: u32 = 0xAAAA_AAAA;
-        // SAFETY: the caller's contract: register operations.
-        let space_letter = unsafe { text::space_escape_letters(x) } >> shift;
-        // SAFETY: as above.
-        let (quote, backslash) = unsafe { (lanes.quote() >> shift, lanes.backslash() >> shift) };
-        // SAFETY: as above.
-        let other = unsafe { lanes.other() } >> shift;
+        // SAFETY (both): the caller's contract: register operations.
+        let (quote, backslash, other, space_letter) = unsafe { text::escape_classes(x) };
+        let (word, space, digit) = unsafe { text::string_classes(x) };
+        let (quote, backslash, other) = (quote >> shift, backslash >> shift, other >> shift);
+        let space_letter = space_letter >> shift;
         // The lanes that a backslash escapes (one after each odd run of backslashes, every
         // second of a run), and the backslashes that escape them; the run starts outside any.
         let escape_and_terminal = ((backslash << 1 | ODD).wrapping_sub(backslash)) ^ ODD;
@@ -229,30 +200,28 @@ impl TextStats {
             // word character (a word ends at it as at one lane).
             // SAFETY: as above.
             let keep = unsafe { V::first_lanes(u32::MAX, n) };
-            // The escapes' backslashes and quotes, which the word mask leaves unspecified, out.
-            // SAFETY (both): as above.
-            let word = unsafe { lanes.word() } >> shift & !(escaped | escape) & keep;
-            let space = (unsafe { lanes.space() } >> shift | simple & space_letter) & keep;
+            let word = word >> shift & !escaped & keep;
+            let space = (space >> shift | simple & space_letter) & keep;
             // SAFETY: as above.
             let chars = n - unsafe { V::count_ones(escape & keep) } as usize;
             // SAFETY: as above.
-            unsafe { self.add_masks::<V>(chars, n, word, space, lanes.digit() >> shift) };
+            unsafe { self.add_masks::<V>(chars, n, word, space, digit >> shift) };
         }
-        (n, u64::from(quote & !escaped) >> n & 1 == 1)
+        n
     }
 
     /// [`TextStats::add_plain`] for the last bytes of `buf`, from `pos` (fewer than
     /// `V::LANES`): the block that ends at `buf`'s end is loaded (the bytes before `pos`
     /// shifted out of its masks), or, when `buf` is shorter than a block, a copy of the bytes
     /// padded with NUL (a control character: a stop). `None` when no byte from `pos` on ends
-    /// the plain run (the string goes on past `buf`: cut), else how many it counted and
-    /// whether it stopped at a quote. `V`'s instructions must be available.
+    /// the plain run (the string goes on past `buf`: cut), else how many it counted and the
+    /// byte it stopped at. `V`'s instructions must be available.
     #[inline(always)]
     pub(crate) unsafe fn add_plain_tail<V: Vector>(
         &mut self,
         buf: &[u8],
         pos: usize,
-    ) -> Option<(usize, bool)> {
+    ) -> Option<(usize, u8)> {
         let left = buf.len().checked_sub(pos).filter(|&n| n > 0)?;
         debug_assert!(left < V::LANES);
         let (x, shift) = match buf.len().checked_sub(V::LANES) {
@@ -266,31 +235,33 @@ impl TextStats {
             }
         };
         // SAFETY: as above, register operations from here on.
-        let lanes = unsafe { text::string_lanes(x) };
-        let n = first_of(unsafe { lanes.stops() } >> shift, left);
+        let stops = unsafe { text::string_stops(x) } >> shift;
+        let n = first_of(stops, left);
         if n == left {
             return None;
         }
         let stop = buf[pos + n];
         if stop == b'\\' && buf.get(pos + n + 1) != Some(&b'u') {
             // SAFETY: as above.
-            let (n, at_quote) = unsafe { self.add_escaped::<V>(x, lanes, shift, left) };
-            return (pos + n < buf.len()).then_some((n, at_quote));
+            let n = unsafe { self.add_escaped::<V>(x, shift, left) };
+            return buf.get(pos + n).map(|&stop| (n, stop));
         }
         if n > 0 {
-            // SAFETY (both): as above; the counted lanes are printable ASCII.
+            // SAFETY: as above; the counted lanes are printable ASCII (the stops end them).
+            let (word, space, digit) = unsafe { text::string_classes(x) };
+            // SAFETY (both): as above.
             let keep = unsafe { V::first_lanes(u32::MAX, n) };
             unsafe {
                 self.add_masks::<V>(
                     n,
                     n,
-                    lanes.word() >> shift & keep,
-                    lanes.space() >> shift & keep,
-                    lanes.digit() >> shift,
+                    word >> shift & keep,
+                    space >> shift & keep,
+                    digit >> shift,
                 )
             };
         }
-        Some((n, stop == b'"'))
+        Some((n, stop))
     }
 
     /// Counts `chars` ASCII characters in the first `n` (0..=`V::LANES`) lanes from their

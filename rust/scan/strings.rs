@@ -69,7 +69,7 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
     // block.
     let last_block = bytes.len() as isize - V::LANES as isize;
     loop {
-        let (n, at_quote) = if pos as isize <= last_block {
+        let (n, stop) = if pos as isize <= last_block {
             // SAFETY: the caller's contract; `pos + V::LANES <= bytes.len()`: the load reads
             // `V::LANES` bytes of `bytes`.
             unsafe { stats.add_plain::<V>(bytes.as_ptr().add(pos)) }
@@ -78,12 +78,12 @@ pub(crate) unsafe fn count_string_with<V: Vector>(
             unsafe { stats.add_plain_tail::<V>(bytes, pos)? }
         };
         pos += n;
-        // The closing quote ends the plain run, mostly: tested first.
-        if at_quote {
-            return Some(pos + 1);
-        }
         if n == V::LANES {
             continue;
+        }
+        // `stop` (`bytes[pos]`) ends the plain run: the closing quote, mostly, tested first.
+        if stop == b'"' {
+            return Some(pos + 1);
         }
         // Out of line with the narrow vector (measured less on its paths), inline with the
         // wide one.

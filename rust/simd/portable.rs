@@ -2,7 +2,7 @@
 //! x86_64 paths (aarch64 among them, where the compiler vectorises much of it), and the
 //! reference the vector types are tested against.
 
-use super::vector::{lookup_lanes, Vector};
+use super::vector::Vector;
 
 /// 16 bytes, one lane each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,21 +66,6 @@ impl Vector for Portable {
     #[inline(always)]
     unsafe fn xor(self, other: Self) -> Self {
         self.zip(other, |a, b| a ^ b)
-    }
-
-    #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        self.zip(other, u8::wrapping_add)
-    }
-
-    #[inline(always)]
-    unsafe fn bit_to_top<const K: i32>(self) -> Self {
-        Portable(self.0.map(|b| b << K))
-    }
-
-    #[inline(always)]
-    unsafe fn lookup_nibbles(self, lo: &[u8; 16], hi: &[u8; 16]) -> Self {
-        Portable(lookup_lanes(self.0, lo, hi))
     }
 
     #[inline(always)]

@@ -61,176 +61,31 @@ pub(crate) unsafe fn ascii_classes<V: Vector>(x: V) -> (u32, u32, u32) {
     (word.movemask(), space.movemask(), digit.movemask())
 }
 
-/// A block inside a JSON string, whose classes of lanes are given as masks (lane `i` at bit
-/// `i`), each computed where it is asked for (all is inlined): by one lookup of both nibbles
-/// ([`class`]) where the vector has a byte shuffle (AVX2), by compares of the bytes where it
-/// has not (SSE2, plain Rust).
-#[derive(Clone, Copy)]
-pub(crate) struct StringLanes<V> {
-    x: V,
-    /// The lookup's class bits, when `by_lookup`.
-    c: V,
-    by_lookup: bool,
-}
-
-/// [`StringLanes`] of the block `x`, by lookup where [`Vector::NIBBLE_LOOKUP`] says so.
+/// [`ascii_classes`] of the lanes that a plain run of a JSON string counts (0x20..=0x7F: the
+/// lanes before [`string_stops`]' first): there the only white space is the space itself, the
+/// others being control characters, which stop the run. Other lanes' bits are left unspecified.
 #[inline(always)]
-pub(crate) unsafe fn string_lanes<V: Vector>(x: V) -> StringLanes<V> {
-    StringLanes::new(x, V::NIBBLE_LOOKUP)
+pub(crate) unsafe fn string_classes<V: Vector>(x: V) -> (u32, u32, u32) {
+    let letter = x.or(V::splat(0x20)).between_signed(b'a', b'z');
+    let digit = x.between_signed(b'0', b'9');
+    let word = letter.or(digit).or(x.cmpeq(V::splat(b'_')));
+    let space = x.cmpeq(V::splat(b' '));
+    (word.movemask(), space.movemask(), digit.movemask())
 }
 
-impl<V: Vector> StringLanes<V> {
-    #[inline(always)]
-    pub(crate) unsafe fn new(x: V, by_lookup: bool) -> Self {
-        let c = if by_lookup {
-            x.lookup_nibbles(&class::LO, &class::HI)
-        } else {
-            x
-        };
-        StringLanes { x, c, by_lookup }
-    }
-
-    /// `c >= k` (a bit or more) by the top bit of `c + (0x80 - k)`: `c` is one bit or none,
-    /// so no sum wraps (a saturating add would do for any `c`, but LLVM makes its top bit an
-    /// unsigned compare, two instructions).
-    #[inline(always)]
-    unsafe fn at_least(&self, k: u8) -> u32 {
-        self.c.add(V::splat(0x80 - k)).movemask()
-    }
-
-    /// What ends a plain run: [`string_stops`].
-    #[inline(always)]
-    pub(crate) unsafe fn stops(&self) -> u32 {
-        match self.by_lookup {
-            true => self.at_least(class::BACKSLASH),
-            false => string_stops(self.x),
-        }
-    }
-
-    /// The classes of one bit are moved to the top by a shift: no constant to hold (LLVM
-    /// keeps constants in registers, loaded once an event where a loop is entered once an
-    /// event).
-    #[inline(always)]
-    pub(crate) unsafe fn quote(&self) -> u32 {
-        match self.by_lookup {
-            true => self.c.bit_to_top::<1>().movemask(),
-            false => self.x.cmpeq(V::splat(b'"')).movemask(),
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) unsafe fn backslash(&self) -> u32 {
-        match self.by_lookup {
-            true => self.c.bit_to_top::<2>().movemask(),
-            false => self.x.cmpeq(V::splat(b'\\')).movemask(),
-        }
-    }
-
-    /// Control characters and bytes of 0x80 and more.
-    #[inline(always)]
-    pub(crate) unsafe fn other(&self) -> u32 {
-        match self.by_lookup {
-            true => self.c.movemask(),
-            // Signed: bytes of 0x80 and more are negative, below 0x20 like the controls.
-            false => self.x.lt_signed(V::splat(0x20)).movemask(),
-        }
-    }
-
-    /// ASCII word characters (letters, digits, `_`): exact on the lanes that are no stop,
-    /// unspecified on the stops.
-    #[inline(always)]
-    pub(crate) unsafe fn word(&self) -> u32 {
-        if self.by_lookup {
-            return self.at_least(class::LETTER_A);
-        }
-        let x = self.x;
-        // OR-ing 0x20 folds upper case onto lower case and maps no other byte into a..z.
-        let letter = x.or(V::splat(0x20)).between_signed(b'a', b'z');
-        let digit = x.between_signed(b'0', b'9');
-        letter.or(digit).or(x.cmpeq(V::splat(b'_'))).movemask()
-    }
-
-    /// The space (0x20): the only white space a plain run counts raw, the others being
-    /// control characters.
-    #[inline(always)]
-    pub(crate) unsafe fn space(&self) -> u32 {
-        match self.by_lookup {
-            true => self.c.bit_to_top::<7>().movemask(),
-            false => self.x.cmpeq(V::splat(b' ')).movemask(),
-        }
-    }
-
-    /// ASCII digits: exact on the lanes that are no stop, unspecified on the stops.
-    #[inline(always)]
-    pub(crate) unsafe fn digit(&self) -> u32 {
-        match self.by_lookup {
-            true => self.c.bit_to_top::<3>().movemask(),
-            false => self.x.between_signed(b'0', b'9').movemask(),
-        }
-    }
-}
-
-/// Class bits of [`StringLanes`] by lookup, each a set of low nibbles times a set of high
-/// ones: the stops above 0x20 (one unsigned compare finds them), the word characters from 2 to
-/// 0x10 (the digits 0x10: above the letters), the space 1.
-mod class {
-    /// Control characters (high nibble 0, 1) and bytes of 0x80 and more (8..F).
-    pub const OTHER: u8 = 0x80;
-    pub const QUOTE: u8 = 0x40;
-    pub const BACKSLASH: u8 = 0x20;
-    pub const DIGIT: u8 = 0x10;
-    pub const UNDERSCORE: u8 = 0x08;
-    /// P..Z, p..z: high nibble 5 or 7, low 0..A.
-    pub const LETTER_P: u8 = 0x04;
-    /// A..O, a..o: high nibble 4 or 6, low 1..F.
-    pub const LETTER_A: u8 = 0x02;
-    pub const SPACE: u8 = 0x01;
-
-    /// The class bits of each low nibble, of each high nibble.
-    pub const LO: [u8; 16] = table(&[
-        (0x0..=0xF, OTHER),
-        (0x2..=0x2, QUOTE),
-        (0xC..=0xC, BACKSLASH),
-        (0x0..=0x9, DIGIT),
-        (0xF..=0xF, UNDERSCORE),
-        (0x0..=0xA, LETTER_P),
-        (0x1..=0xF, LETTER_A),
-        (0x0..=0x0, SPACE),
-    ]);
-    pub const HI: [u8; 16] = table(&[
-        (0x0..=0x1, OTHER),
-        (0x8..=0xF, OTHER),
-        (0x2..=0x2, QUOTE | SPACE),
-        (0x5..=0x5, BACKSLASH | UNDERSCORE | LETTER_P),
-        (0x3..=0x3, DIGIT),
-        (0x7..=0x7, LETTER_P),
-        (0x4..=0x4, LETTER_A),
-        (0x6..=0x6, LETTER_A),
-    ]);
-
-    const fn table(sets: &[(std::ops::RangeInclusive<u8>, u8)]) -> [u8; 16] {
-        let mut table = [0u8; 16];
-        let mut k = 0;
-        while k < sets.len() {
-            let (range, bits) = (&sets[k].0, sets[k].1);
-            let mut i = *range.start();
-            while i <= *range.end() {
-                table[i as usize] |= bits;
-                i += 1;
-            }
-            k += 1;
-        }
-        table
-    }
-}
-
-/// The letters of the escapes that stand for white space: `n`, `t`, `r`.
+/// For a plain run that a backslash stops: its lanes' quotes, backslashes and other stops (a
+/// control character or a byte of 0x80 and more), and the letters of the escapes that stand
+/// for white space (`n`, `t`, `r`), as four masks.
 #[inline(always)]
-pub(crate) unsafe fn space_escape_letters<V: Vector>(x: V) -> u32 {
-    x.cmpeq(V::splat(b'n'))
+pub(crate) unsafe fn escape_classes<V: Vector>(x: V) -> (u32, u32, u32, u32) {
+    let quote = x.cmpeq(V::splat(b'"')).movemask();
+    let backslash = x.cmpeq(V::splat(b'\\')).movemask();
+    let other = x.lt_signed(V::splat(0x20)).movemask();
+    let space_letter = x
+        .cmpeq(V::splat(b'n'))
         .or(x.cmpeq(V::splat(b't')))
-        .or(x.cmpeq(V::splat(b'r')))
-        .movemask()
+        .or(x.cmpeq(V::splat(b'r')));
+    (quote, backslash, other, space_letter.movemask())
 }
 
 /// Whether the first 15 bytes are five characters of the main ideograph block
@@ -328,22 +183,21 @@ mod tests {
         unsafe {
             let x = V::load(lanes.as_ptr());
             assert_eq!(ascii_classes(x), (word, space, digit), "{lanes:02x?}");
-            for by_lookup in [false, true] {
-                let found = StringLanes::new(x, by_lookup);
-                let exact_off_stops = |found: u32, expected: u32| found & stops | expected & !stops;
-                assert_eq!(found.stops(), stops, "{lanes:02x?}");
-                assert_eq!(found.quote(), mask(&|b| b == b'"'), "{lanes:02x?}");
-                assert_eq!(found.backslash(), mask(&|b| b == b'\\'), "{lanes:02x?}");
-                let other = mask(&|b| !(0x20..0x80).contains(&b));
-                assert_eq!(found.other(), other, "{lanes:02x?}");
-                let (w, d) = (found.word(), found.digit());
-                assert_eq!(w, exact_off_stops(w, word), "{lanes:02x?}");
-                assert_eq!(d, exact_off_stops(d, digit), "{lanes:02x?}");
-                assert_eq!(found.space(), mask(&|b| b == b' '), "{lanes:02x?}");
-            }
-            let letters = mask(&|b| matches!(b, b'n' | b't' | b'r'));
-            assert_eq!(space_escape_letters(x), letters, "{lanes:02x?}");
+            let printable = mask(&|b| (0x20..0x80).contains(&b));
+            let (w, s, d) = string_classes(x);
+            assert_eq!(
+                (w & printable, s & printable, d & printable),
+                (word & printable, space & printable, digit & printable),
+                "{lanes:02x?}"
+            );
             assert_eq!(string_stops(x), stops, "{lanes:02x?}");
+            let escape = (
+                mask(&|b| b == b'"'),
+                mask(&|b| b == b'\\'),
+                mask(&|b| !(0x20..0x80).contains(&b)),
+                mask(&|b| matches!(b, b'n' | b't' | b'r')),
+            );
+            assert_eq!(escape_classes(x), escape, "{lanes:02x?}");
             assert_eq!(utf8_string_stops(x), utf8_stops, "{lanes:02x?}");
             assert_eq!(
                 blanks(x),

@@ -15,10 +15,6 @@ pub(crate) trait Vector: Copy {
     /// Bytes in one vector (16 or 32): a movemask has this many bits.
     const LANES: usize;
 
-    /// Whether [`Vector::lookup_nibbles`] is a byte shuffle (AVX2's `vpshufb`): the kernels
-    /// classify by lookup where it is, by compares where it is not (SSE2 has no `pshufb`).
-    const NIBBLE_LOOKUP: bool = false;
-
     /// Every lane set to `byte`.
     unsafe fn splat(byte: u8) -> Self;
 
@@ -40,19 +36,6 @@ pub(crate) trait Vector: Copy {
     unsafe fn or(self, other: Self) -> Self;
 
     unsafe fn xor(self, other: Self) -> Self;
-
-    /// Addition lane by lane, modulo 256.
-    unsafe fn add(self, other: Self) -> Self;
-
-    /// Each lane's bit `7 - K` moved to its top bit (the other bits unspecified): a 16-bit
-    /// shift left, one instruction with no constant, for a movemask.
-    unsafe fn bit_to_top<const K: i32>(self) -> Self;
-
-    /// Each lane's `lo[x & 0xF] & hi[x >> 4]`: eight classes of a byte at once, each a bit
-    /// set in the entries of its low and of its high nibble (simdjson's classification). One
-    /// shuffle a table where [`Vector::NIBBLE_LOOKUP`] says so; lane by lane elsewhere (for
-    /// the tests).
-    unsafe fn lookup_nibbles(self, lo: &[u8; 16], hi: &[u8; 16]) -> Self;
 
     /// The top bit of each lane, lane `i` at bit `i`.
     unsafe fn movemask(self) -> u32;
@@ -83,10 +66,4 @@ pub(crate) trait Vector: Copy {
         let above = Self::splat(hi.wrapping_add(1));
         self.gt_signed(below).and(self.lt_signed(above))
     }
-}
-
-/// [`Vector::lookup_nibbles`] lane by lane.
-#[inline(always)]
-pub(crate) fn lookup_lanes<const N: usize>(x: [u8; N], lo: &[u8; 16], hi: &[u8; 16]) -> [u8; N] {
-    x.map(|b| lo[usize::from(b & 0xF)] & hi[usize::from(b >> 4)])
 }

@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::vector::{lookup_lanes, Vector};
+use super::vector::Vector;
 
 impl Vector for __m128i {
     const LANES: usize = 16;
@@ -45,23 +45,6 @@ impl Vector for __m128i {
     }
 
     #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        _mm_add_epi8(self, other)
-    }
-
-    #[inline(always)]
-    unsafe fn bit_to_top<const K: i32>(self) -> Self {
-        _mm_slli_epi16(self, K)
-    }
-
-    /// Lane by lane: SSE2 has no `pshufb` (`NIBBLE_LOOKUP` is false: the kernels compare).
-    #[inline(always)]
-    unsafe fn lookup_nibbles(self, lo: &[u8; 16], hi: &[u8; 16]) -> Self {
-        let lanes: [u8; 16] = std::mem::transmute(self);
-        std::mem::transmute(lookup_lanes(lanes, lo, hi))
-    }
-
-    #[inline(always)]
     unsafe fn movemask(self) -> u32 {
         _mm_movemask_epi8(self) as u32
     }
@@ -95,7 +78,6 @@ impl Vector for __m128i {
 
 impl Vector for __m256i {
     const LANES: usize = 32;
-    const NIBBLE_LOOKUP: bool = true;
 
     #[inline(always)]
     unsafe fn splat(byte: u8) -> Self {
@@ -130,30 +112,6 @@ impl Vector for __m256i {
     #[inline(always)]
     unsafe fn xor(self, other: Self) -> Self {
         _mm256_xor_si256(self, other)
-    }
-
-    #[inline(always)]
-    unsafe fn add(self, other: Self) -> Self {
-        _mm256_add_epi8(self, other)
-    }
-
-    #[inline(always)]
-    unsafe fn bit_to_top<const K: i32>(self) -> Self {
-        _mm256_slli_epi16(self, K)
-    }
-
-    /// Two `vpshufb` (each looks up within its 128-bit half: the table is in both), the high
-    /// nibbles shifted down by a 16-bit shift and masked.
-    #[inline(always)]
-    unsafe fn lookup_nibbles(self, lo: &[u8; 16], hi: &[u8; 16]) -> Self {
-        let table = |t: &[u8; 16]| _mm256_broadcastsi128_si256(_mm_loadu_si128(t.as_ptr().cast()));
-        let nibble = _mm256_set1_epi8(0x0F);
-        let low = _mm256_and_si256(self, nibble);
-        let high = _mm256_and_si256(_mm256_srli_epi16(self, 4), nibble);
-        _mm256_and_si256(
-            _mm256_shuffle_epi8(table(lo), low),
-            _mm256_shuffle_epi8(table(hi), high),
-        )
     }
 
     #[inline(always)]
