@@ -9,6 +9,7 @@ import json
 import random
 import struct
 import zlib
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -143,6 +144,26 @@ def test_ndjson_told_apart_whatever_the_reads_when_the_body_is_over_the_bound(
     long_first = json.dumps({"model": "x", "pad": "p" * MAX}).encode() + b"\n"
     record = records(both, long_first + lines, "auto")
     assert record.error_type == "event_too_large"
+
+
+CAPTURES = Path(__file__).parent / "captures"
+
+
+@pytest.mark.parametrize(
+    "name", ["chat_stream.ndjson", "async_chat_stream.ndjson", "generate_stream.ndjson"]
+)
+def test_real_ndjson_streams_over_the_bound_are_read_whatever_the_reads(
+    both: tuple[ModuleType, ModuleType], name: str
+) -> None:
+    # Recorded Ollama streams (tests/captures/ollama, 6-8 KB), sniffed without a content type
+    # under a bound their lines fit and the whole body does not: the record of the default
+    # bound, whole, bytewise and chunked.
+    body = (CAPTURES / "ollama" / name).read_bytes()
+    assert body.index(b"\n") < MAX < len(body)
+    record = records(both, body, "auto")
+    unbounded = both[0].parse_usage(body, "auto")
+    assert (record.provider, record.framing, record.status) == ("ollama", "ndjson", "complete")
+    assert record.to_dict() == unbounded.to_dict()
 
 
 def test_json_array_element_cut_after_the_bound(both: tuple[ModuleType, ModuleType]) -> None:
