@@ -8,7 +8,7 @@ use crate::providers::{
     self, bedrock, cohere, gemini, ollama, openai_chat, openai_responses, State,
 };
 use crate::scan::holes::{Hole, Holes, MAX_HOLES};
-use crate::scan::skeleton::{RunSink, Skeleton, Skeletons};
+use crate::scan::skeleton::{RunSink, Skeletons};
 use crate::scan::tree;
 use crate::sse::{EventSink, Taken};
 use crate::textstats::TextStats;
@@ -193,9 +193,8 @@ impl Dispatch {
         let Some((holes, end)) = self.holes.spans().map(|noted| data_holes(noted, data)) else {
             return;
         };
-        if let Some(skeleton) = Skeleton::learn(data, &holes[1..end], seen.clone()) {
-            self.data_skeletons.learn(skeleton);
-        }
+        self.data_skeletons
+            .learn_event(data, &holes[1..end], seen.clone());
     }
 }
 
@@ -290,8 +289,7 @@ impl EventSink for Dispatch {
             }
             None => 1,
         };
-        if let Some(skeleton) = Skeleton::learn(event, &holes[first..end], seen) {
-            self.skeletons.learn(skeleton);
+        if self.skeletons.learn_event(event, &holes[first..end], seen) {
             self.identity_of = None;
         }
     }

@@ -19,9 +19,11 @@ use crate::simd::{self, Narrow, Vector};
 use crate::textstats::TextStats;
 
 mod comments;
+mod learn;
 mod read;
 mod text_run;
 
+#[cfg(test)]
 use read::holes_read;
 use text_run::{text_run_with, TextRun};
 
@@ -118,13 +120,33 @@ impl<E: PartialEq> Skeleton<E> {
     /// when they are not, when its literals are over [`MAX_SKELETON`], or when it does not
     /// read `event` itself with all its holes open (its literals being `event`'s bytes, when a
     /// hole's reader does not end at the hole's end).
+    #[cfg(test)]
     pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
         if holes.len() > SLOTS || !holes_read(event, holes) {
             return None;
         }
+        let dropped: usize = holes
+            .iter()
+            .filter(|h| always(h.2))
+            .map(|h| h.1 - h.0)
+            .sum();
+        let kept = event.len() - dropped;
+        (kept <= MAX_SKELETON).then(|| Skeleton::build(event, holes, kept, effect, 0))
+    }
+
+    /// The skeleton of `event` with `holes` (checked by [`holes_read`]), `kept` bytes long
+    /// (the always-holes' text is not kept; at most [`MAX_SKELETON`]), the holes in `open`
+    /// open.
+    fn build(
+        event: &[u8],
+        holes: &[(usize, usize, Hole)],
+        kept: usize,
+        effect: E,
+        open: u16,
+    ) -> Self {
         let mut skeleton = Skeleton {
             bytes: Box::default(),
-            len: 0,
+            len: kept as u32,
             holes: [(0, 0, Hole::End); SLOTS],
             n_holes: holes.len(),
             open: 0,
@@ -135,14 +157,8 @@ impl<E: PartialEq> Skeleton<E> {
             effect,
             used_at: 0,
         };
-        // Its exact size (the always-holes' text is not kept), so that the boxed slice is the
-        // allocation itself, not a copy shrunk into another.
-        let dropped: usize = holes
-            .iter()
-            .filter(|h| always(h.2))
-            .map(|h| h.1.saturating_sub(h.0))
-            .sum();
-        let kept = event.len().saturating_sub(dropped).min(MAX_SKELETON + 1);
+        // Its exact size, so that the boxed slice is the allocation itself, not a copy
+        // shrunk into another.
         let mut bytes = Vec::with_capacity(kept + PAD);
         let mut at = 0;
         for (slot, &(start, end, hole)) in skeleton.holes.iter_mut().zip(holes) {
@@ -155,14 +171,11 @@ impl<E: PartialEq> Skeleton<E> {
             at = end;
         }
         bytes.extend_from_slice(&event[at..]);
-        if bytes.len() > MAX_SKELETON {
-            return None;
-        }
-        skeleton.len = bytes.len() as u32;
-        bytes.resize(bytes.len() + PAD, 0);
+        debug_assert_eq!(bytes.len(), kept);
+        bytes.resize(kept + PAD, 0);
         skeleton.bytes = bytes.into_boxed_slice();
-        skeleton.compile(0);
-        Some(skeleton)
+        skeleton.compile(open);
+        skeleton
     }
 
     /// The segments to compare, with the holes in `open` (and the always-holes) open.
@@ -220,6 +233,7 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// Whether `other` is this layout but for the values in its holes (open or not).
+    #[cfg(test)]
     fn same_shape(&self, other: &Self) -> bool {
         self.effect == other.effect
             && self.n_holes == other.n_holes
@@ -228,6 +242,7 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// Opens the holes where `other` (of the same shape) holds another value.
+    #[cfg(test)]
     fn widen(&mut self, other: &Self) {
         let mut open = self.open;
         for i in 0..self.n_holes {
@@ -241,6 +256,7 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// Whether it holds padding where it was learned.
+    #[cfg(test)]
     fn padded(&self) -> bool {
         let holes = &self.holes[..self.n_holes];
         holes
@@ -249,6 +265,7 @@ impl<E: PartialEq> Skeleton<E> {
     }
 
     /// Opens its padding holes.
+    #[cfg(test)]
     fn open_blanks(&mut self) {
         let mut open = self.open;
         for (i, h) in self.holes[..self.n_holes].iter().enumerate() {
@@ -293,19 +310,22 @@ impl<E: PartialEq> Skeletons<E> {
         self.items.is_empty()
     }
 
-    /// Keeps `skeleton`, in place of the least recently used when [`SKELETONS`] are kept; one
-    /// of the same shape as a kept one instead opens the kept one's holes where they differ.
+    /// Keeps `skeleton`; one of the same shape as a kept one instead opens the kept one's
+    /// holes where they differ (what [`Skeletons::learn_event`] does from the event).
+    #[cfg(test)]
     pub fn learn(&mut self, mut skeleton: Skeleton<E>) {
         if let Some(kept) = self.items.iter_mut().find(|s| s.same_shape(&skeleton)) {
             kept.widen(&skeleton);
             return;
         }
-        // Padding where it was learned: a hole at once. Where a stream pads an event, it pads
-        // events of its layout by another width each time (or not at all), and the next one
-        // would miss a literal there: read and learned again, thousands of instructions.
         if skeleton.padded() {
             skeleton.open_blanks();
         }
+        self.keep(skeleton);
+    }
+
+    /// Keeps `skeleton`, in place of the least recently used when [`SKELETONS`] are kept.
+    fn keep(&mut self, mut skeleton: Skeleton<E>) {
         self.clock += 1;
         skeleton.used_at = self.clock;
         if self.items.len() < SKELETONS {
