@@ -108,51 +108,50 @@ impl<'a> Skim<'a> {
         Some(start)
     }
 
-    /// A value of any kind, checked and skipped.
+    /// A value of any kind, checked and skipped: a scalar here (most skipped values), a
+    /// container by [`Skim::container`], out of line (this path keeps a light call).
     fn skip(&mut self, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
         match self.peek()? {
             b'"' => self.string().map(drop),
-            b'{' => {
-                self.pos += 1;
-                if self.eat(b'}') {
-                    return Some(());
-                }
-                loop {
-                    self.string()?;
-                    if !self.eat(b':') {
-                        return None;
-                    }
-                    self.skip(depth + 1)?;
-                    if self.eat(b'}') {
-                        return Some(());
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                }
-            }
-            b'[' => {
-                self.pos += 1;
-                if self.eat(b']') {
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    if self.eat(b']') {
-                        return Some(());
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                }
-            }
+            b'{' | b'[' => self.container(depth),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
             _ => self.number(),
+        }
+    }
+
+    /// An object or an array at nesting `depth`, checked and skipped; nothing nested deeper
+    /// than [`MAX_DEPTH`].
+    #[inline(never)]
+    fn container(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let object = self.b[self.pos] == b'{';
+        self.pos += 1;
+        let close = if object { b'}' } else { b']' };
+        if self.eat(close) {
+            return Some(());
+        }
+        // A value in it is at `depth + 1`: none is read past the bound.
+        if depth == MAX_DEPTH {
+            return None;
+        }
+        loop {
+            if object {
+                self.string()?;
+                if !self.eat(b':') {
+                    return None;
+                }
+            }
+            self.skip(depth + 1)?;
+            if self.eat(close) {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
         }
     }
 
@@ -416,6 +415,27 @@ mod tests {
         for no in crate::scan::INVALID_JSON {
             assert!(!valid(no), "{no}");
         }
+    }
+
+    /// Containers nested up to `MAX_DEPTH` are read, empty at the bound too; a value inside
+    /// the deepest one is not (serde_json's own bound is deeper: the event goes to it).
+    #[test]
+    fn nesting_stops_at_the_bound() {
+        let nested = |depth: usize, inner: &str| {
+            let (open, close) = ("[".repeat(depth), "]".repeat(depth));
+            let obj = format!("{}{inner}{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+            [format!("{open}{inner}{close}"), obj]
+        };
+        for json in nested(MAX_DEPTH - 1, "1") {
+            assert!(valid(&json));
+        }
+        for json in nested(MAX_DEPTH, "1") {
+            assert!(!valid(&json));
+            assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
+        }
+        assert!(valid(&nested(MAX_DEPTH - 1, "[]")[0]));
+        assert!(valid(&nested(MAX_DEPTH - 1, "{}")[1]));
+        assert!(!valid(&nested(MAX_DEPTH, "[]")[0]));
     }
 
     /// Bytes, not text: invalid UTF-8 anywhere (in a string, a name, outside strings) is
