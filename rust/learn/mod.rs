@@ -7,6 +7,7 @@
 //! operation, so both give the same floats.
 
 pub(crate) mod estimate;
+pub(crate) mod names;
 mod window;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use crate::record::RawRecord;
 use crate::textstats::TextStats;
 #[cfg_attr(not(feature = "python"), allow(unused_imports))] // the binding's
 pub(crate) use estimate::{estimate_output, Estimate, Priors, Reads, NO_REQUEST, REASONS};
+use names::Names;
 pub(crate) use window::Window;
 
 /// `learned.KINDS`, in its order: a window's kind is an index into it.
@@ -237,10 +239,10 @@ pub(crate) struct Learned {
     size: usize,
     /// Each calibration key's windows, and where they are in `slots`.
     slots: Vec<Slot>,
-    places: HashMap<Box<str>, usize>,
+    places: HashMap<Box<str>, usize, Names>,
     pub(crate) learned: u64,
     /// A model name's key, as its place in `slots` (None: the name has no key).
-    keys: HashMap<Box<str>, Option<usize>>,
+    keys: HashMap<Box<str>, Option<usize>, Names>,
 }
 
 /// How many model names' keys are remembered (as `calibration_key`'s cache).
@@ -251,9 +253,9 @@ impl Learned {
         Learned {
             size: size.max(1),
             slots: Vec::new(),
-            places: HashMap::new(),
+            places: HashMap::default(),
             learned: 0,
-            keys: HashMap::new(),
+            keys: HashMap::default(),
         }
     }
 

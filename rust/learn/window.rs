@@ -9,6 +9,9 @@ pub(crate) struct Window {
     size: usize,
     recent: VecDeque<f64>,
     ordered: Vec<f64>,
+    /// A NaN was put in: the bisections no longer follow a total order, so `add` takes
+    /// Python's two steps as they are.
+    nan: bool,
 }
 
 /// `bisect.bisect_left`: the first place where `x` could go, by `<` alone.
@@ -52,6 +55,7 @@ impl Window {
         ordered.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         Window {
             size,
+            nan: values.iter().any(|v| v.is_nan()),
             recent,
             ordered,
         }
@@ -59,17 +63,39 @@ impl Window {
 
     /// `_Window.add`: the oldest value out of both orders when full, `value` in.
     pub(crate) fn add(&mut self, value: f64) {
+        self.nan |= value.is_nan();
         if self.recent.len() == self.size {
             if let Some(oldest) = self.recent.pop_front() {
-                let at = bisect_left(&self.ordered, oldest);
-                if at < self.ordered.len() {
-                    self.ordered.remove(at);
+                let from = bisect_left(&self.ordered, oldest);
+                if from < self.ordered.len() {
+                    self.recent.push_back(value);
+                    if !self.nan {
+                        return self.replace(from, value);
+                    }
+                    self.ordered.remove(from);
+                    let to = bisect_right(&self.ordered, value);
+                    return self.ordered.insert(to, value);
                 }
             }
         }
         self.recent.push_back(value);
-        let at = bisect_right(&self.ordered, value);
-        self.ordered.insert(at, value);
+        let to = bisect_right(&self.ordered, value);
+        self.ordered.insert(to, value);
+    }
+
+    /// The value at `from` out of the order and `value` in, as `remove` and then `insort`
+    /// would: the values between the two places move once, by one.
+    fn replace(&mut self, from: usize, value: f64) {
+        // Where `insort` puts `value` once the value at `from` is out: in a total order, one
+        // place less when that value was before it.
+        let to = bisect_right(&self.ordered, value);
+        if from < to {
+            self.ordered.copy_within(from + 1..to, from);
+            self.ordered[to - 1] = value;
+        } else {
+            self.ordered.copy_within(to..from, to + 1);
+            self.ordered[to] = value;
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -130,6 +156,21 @@ mod tests {
         assert_eq!(w.median(0.0, 0), Some(2.0));
         assert_eq!(w.median(9.0, 2), Some(9.0)); // 2, 2, 9, 9, 9
         assert_eq!(w.spread(), Some((2.0, 9.0)));
+        // Replacing in place gives what removing and inserting give, ties and -0.0 included.
+        let values = [
+            3.0, -0.0, 0.0, 1.0, 3.0, 0.0, 2.0, 5.0, -1.0, 3.0, 0.0, -0.0, 4.0, 1.0,
+        ];
+        for size in 1..6 {
+            let (mut w, mut nan) = (Window::new(size, &[]), Window::new(size, &[f64::NAN]));
+            // The slow path on the same values: the flag stays once set.
+            (nan.ordered.clear(), nan.recent.clear());
+            for &v in &values {
+                w.add(v);
+                nan.add(v);
+                let bits = |w: &Window| w.ordered.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&w), bits(&nan));
+            }
+        }
         let w = Window::new(2, &[3.0, 1.0, 2.0]);
         assert_eq!(w.ordered(), &[1.0, 2.0]);
         assert_eq!(w.median(0.0, 0), Some(1.5));

@@ -89,10 +89,10 @@ fn iterations<'py>(py: Python<'py>, items: &[Iteration]) -> PyResult<Bound<'py, 
 }
 
 /// `None if cost is None else Decimal(cost)`, as `finish` makes it.
-fn provider_cost<'py>(py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn provider_cost<'py>(py: Python<'py>, raw: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     if raw.is_none() {
-        return Ok(raw.clone());
+        return Ok(raw);
     }
     DECIMAL.import(py, "decimal", "Decimal")?.call1((raw,))
 }
@@ -139,12 +139,15 @@ pub(super) fn simple_record<'py>(
         }
         _ => usage_dict(py, r)?,
     };
-    let mut raw: RawItems<'py> = raw_items(py, r, false, usage)?;
+    let raw: RawItems<'py> = raw_items(py, r, false, usage)?;
+    // Each value moved out once into the record (not a new reference each, the tuple's
+    // dropped after).
+    let mut raw = raw.map(Some);
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
     let (estimated, ranges, mut reasons) = match guess {
         None => (PyTuple::empty(py), PyDict::new(py), 0),
         Some(guess) => {
-            raw[RAW_OUTPUT] = guess.value.into_bound_py_any(py)?;
+            raw[RAW_OUTPUT] = Some(guess.value.into_bound_py_any(py)?);
             let name = intern!(py, "output_tokens");
             let ranges = PyDict::new(py);
             ranges.set_item(name, (guess.low, guess.high))?;
@@ -159,6 +162,8 @@ pub(super) fn simple_record<'py>(
         .filter(|&at| reasons & (1 << at) != 0)
         .map(|at| reason_name(py, at))
         .collect::<Vec<_>>();
+    let mut take = |at: usize| raw[at].take().unwrap_or_else(|| py.None().into_bound(py));
+    let shared: [Bound<'py, PyAny>; RAW_SHARED] = std::array::from_fn(&mut take);
     let tail: [Bound<'py, PyAny>; 14] = [
         flag(tail_of.no_usage),
         flag(tail_of.review),
@@ -166,16 +171,16 @@ pub(super) fn simple_record<'py>(
         ranges.into_any(),
         PyTuple::new(py, reasons)?.into_any(),
         interrupted,
-        raw[RAW_USAGE].clone(),
-        raw[RAW_NOTES].clone(),
-        raw[RAW_AUDIO_INPUT].clone(),
-        raw[RAW_AUDIO_OUTPUT].clone(),
+        take(RAW_USAGE),
+        take(RAW_NOTES),
+        take(RAW_AUDIO_INPUT),
+        take(RAW_AUDIO_OUTPUT),
         iterations(py, &r.billing.iterations)?,
-        provider_cost(py, &raw[RAW_PROVIDER_COST])?,
-        raw[RAW_GEO].clone(),
-        raw[RAW_FRAMING].clone(),
+        provider_cost(py, take(RAW_PROVIDER_COST))?,
+        take(RAW_GEO),
+        take(RAW_FRAMING),
     ];
-    let values = raw[..RAW_SHARED].iter().cloned().chain(tail).map(Ok);
+    let values = shared.into_iter().chain(tail).map(Ok);
     let record = builder.make(py, values)?;
     // `_observe` learns only from complete records, and without a request nothing from an
     // estimated one.

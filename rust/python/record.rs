@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::lazy::UsageSlot;
 use super::values::{json_text_to_python, to_python};
+use crate::learn::names::hash_bytes;
 use crate::record::{Iteration, RawRecord};
 
 /// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
@@ -44,27 +45,33 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
 /// string shared by the records that hold it: made once per process instead of once per
 /// record, and hashed once (the estimator looks its model up in a cache per record). The first
 /// `MAX` such values seen are kept, each at most `MAX_LEN` bytes; others are made anew.
+///
+/// Kept in an open-addressed table of write-once slots, half of them left empty (so a probe
+/// ends at one): a lookup takes no lock and compares one name, mostly.
 fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
-    use std::sync::Mutex;
-    static SEEN: Mutex<Vec<(Box<str>, Py<PyString>)>> = Mutex::new(Vec::new());
-    const MAX: usize = 64;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    const SLOTS: usize = 128;
+    const MAX: usize = SLOTS / 2;
     const MAX_LEN: usize = 128;
-    let find = |seen: &[(Box<str>, Py<PyString>)]| {
-        seen.iter()
-            .find(|(seen, _)| **seen == *name)
-            .map(|(_, made)| made.bind(py).clone())
-    };
-    // No Python code runs while the lock is held: taking a reference runs none.
-    if let Some(made) = SEEN.lock().ok().and_then(|seen| find(&seen)) {
-        return made;
-    }
-    let made = PyString::new(py, name);
-    if name.len() <= MAX_LEN {
-        if let Ok(mut seen) = SEEN.lock() {
-            if seen.len() < MAX && find(&seen).is_none() {
-                seen.push((name.into(), made.clone().unbind()));
-            }
+    static SEEN: [OnceLock<(Box<str>, Py<PyString>)>; SLOTS] = [const { OnceLock::new() }; SLOTS];
+    static KEPT: AtomicUsize = AtomicUsize::new(0);
+    let mut at = hash_bytes(name.as_bytes()) as usize % SLOTS;
+    // No Python code runs while a slot is read: taking a reference runs none.
+    let empty = loop {
+        match SEEN[at].get() {
+            Some((seen, made)) if **seen == *name => return made.bind(py).clone(),
+            Some(_) => at = (at + 1) % SLOTS,
+            None => break at,
         }
+    };
+    let made = PyString::new(py, name);
+    // Another thread may fill the slot first: this name is then made anew next time.
+    if name.len() <= MAX_LEN
+        && KEPT.load(Ordering::Relaxed) < MAX
+        && KEPT.fetch_add(1, Ordering::Relaxed) < MAX
+    {
+        let _ = SEEN[empty].set((name.into(), made.clone().unbind()));
     }
     made
 }
