@@ -163,7 +163,8 @@ mod tests {
         for size in 1..6 {
             let (mut w, mut nan) = (Window::new(size, &[]), Window::new(size, &[f64::NAN]));
             // The slow path on the same values: the flag stays once set.
-            (nan.ordered.clear(), nan.recent.clear());
+            nan.ordered.clear();
+            nan.recent.clear();
             for &v in &values {
                 w.add(v);
                 nan.add(v);
