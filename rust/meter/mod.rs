@@ -75,8 +75,13 @@ impl UsageCore {
 
     /// The same, told the response's `Content-Type` (see [`Hint`]).
     pub fn with_content_type(mut self, content_type: Option<&str>) -> Self {
-        self.hint = content_type.map_or(Hint::None, Hint::from_content_type);
+        self.set_content_type(content_type);
         self
+    }
+
+    /// The same, in place (a core made in a box is not moved out and back).
+    pub fn set_content_type(&mut self, content_type: Option<&str>) {
+        self.hint = content_type.map_or(Hint::None, Hint::from_content_type);
     }
 
     #[inline]

@@ -43,8 +43,11 @@ pub struct UsageCore {
 /// it is where `finish` built the record in the core, made a tuple when asked for), and the
 /// record `finish()` gave.
 pub(super) struct Stream {
-    pub(super) core: Option<meter::UsageCore>,
-    finished: Option<RawRecord>,
+    /// Boxed: the Python object stays small (its allocation and zeroing cheap), and the
+    /// core, a kilobyte and more, is not copied on its way into it.
+    pub(super) core: Option<Box<meter::UsageCore>>,
+    /// Boxed as the core is: an open stream's state is then two words and two flags.
+    finished: Option<Box<RawRecord>>,
     raw: Option<Py<PyTuple>>,
     record: Option<Py<PyAny>>,
 }
@@ -107,7 +110,7 @@ fn core_record<'py>(
             estimate,
             interrupted.clone(),
         );
-        stream.finished = Some(record);
+        stream.finished = Some(Box::new(record));
         if let Ok(Some(made)) = &built {
             stream.record = Some(made.clone().unbind());
         }
@@ -145,8 +148,9 @@ impl UsageCore {
         max_event_bytes: i64,
         content_type: Option<&str>,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let core = meter::UsageCore::new(provider_of(provider)?, check_limit(max_event_bytes)?)
-            .with_content_type(content_type);
+        let (provider, max) = (provider_of(provider)?, check_limit(max_event_bytes)?);
+        let mut core = Box::new(meter::UsageCore::new(provider, max));
+        core.set_content_type(content_type);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
             estimator: estimator.unwrap_or_else(|| py.None()),
@@ -175,7 +179,7 @@ impl UsageCore {
             // The core finished in place (a kilobyte and more: not moved out first).
             let record = match (stream.core.as_mut(), stream.finished.take()) {
                 (Some(core), _) => core.finish_keeping_text(),
-                (None, Some(record)) => record,
+                (None, Some(record)) => *record,
                 (None, None) => unreachable!("a stream is open or finished"),
             };
             stream.core = None;
