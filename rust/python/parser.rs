@@ -46,7 +46,7 @@ pub(super) struct Stream {
     /// Boxed: the Python object stays small (its allocation and zeroing cheap), and the
     /// core, a kilobyte and more, is not copied on its way into it.
     pub(super) core: Option<Box<meter::UsageCore>>,
-    /// Boxed as the core is: an open stream's state is then two words and two flags.
+    /// Boxed as the core is (a state of four words is cheap to move into the object).
     finished: Option<Box<RawRecord>>,
     raw: Option<Py<PyTuple>>,
     record: Option<Py<PyAny>>,

@@ -56,7 +56,8 @@ fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
     const MAX_LEN: usize = 128;
     static SEEN: [OnceLock<(Box<str>, Py<PyString>)>; SLOTS] = [const { OnceLock::new() }; SLOTS];
     static KEPT: AtomicUsize = AtomicUsize::new(0);
-    let mut at = hash_bytes(name.as_bytes()) as usize % SLOTS;
+    // The hash's top bits: a multiply mixes a word's bits upwards only.
+    let mut at = (hash_bytes(name.as_bytes()) >> (64 - SLOTS.trailing_zeros())) as usize;
     // No Python code runs while a slot is read: taking a reference runs none.
     let empty = loop {
         match SEEN[at].get() {
