@@ -162,7 +162,11 @@ pub(super) fn simple_record<'py>(
         .filter(|&at| reasons & (1 << at) != 0)
         .map(|at| reason_name(py, at))
         .collect::<Vec<_>>();
-    let mut take = |at: usize| raw[at].take().unwrap_or_else(|| py.None().into_bound(py));
+    let mut take = |at: usize| {
+        raw[at]
+            .take()
+            .expect("each raw value goes to the record once")
+    };
     let shared: [Bound<'py, PyAny>; RAW_SHARED] = std::array::from_fn(&mut take);
     let tail: [Bound<'py, PyAny>; 14] = [
         flag(tail_of.no_usage),

@@ -23,7 +23,6 @@ mod learn;
 mod read;
 mod text_run;
 
-#[cfg(test)]
 use read::holes_read;
 use text_run::{text_run_with, TextRun};
 
@@ -105,6 +104,21 @@ fn always(hole: Hole) -> bool {
     matches!(hole, Hole::Count | Hole::Id)
 }
 
+/// How many bytes of `event` a skeleton with `holes` keeps (the always-holes' text is not
+/// kept); `None` when the holes are too many, not sorted and within `event`, not read by
+/// their readers ([`holes_read`]), or the bytes kept over [`MAX_SKELETON`].
+fn kept_len(event: &[u8], holes: &[(usize, usize, Hole)]) -> Option<usize> {
+    if holes.len() > SLOTS || !holes_read(event, holes) {
+        return None;
+    }
+    let dropped: usize = holes
+        .iter()
+        .filter(|h| always(h.2))
+        .map(|h| h.1 - h.0)
+        .sum();
+    Some(event.len() - dropped).filter(|&kept| kept <= MAX_SKELETON)
+}
+
 /// What a read of whole events took.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Run {
@@ -122,16 +136,8 @@ impl<E: PartialEq> Skeleton<E> {
     /// hole's reader does not end at the hole's end).
     #[cfg(test)]
     pub fn learn(event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> Option<Self> {
-        if holes.len() > SLOTS || !holes_read(event, holes) {
-            return None;
-        }
-        let dropped: usize = holes
-            .iter()
-            .filter(|h| always(h.2))
-            .map(|h| h.1 - h.0)
-            .sum();
-        let kept = event.len() - dropped;
-        (kept <= MAX_SKELETON).then(|| Skeleton::build(event, holes, kept, effect, 0))
+        let kept = kept_len(event, holes)?;
+        Some(Skeleton::build(event, holes, kept, effect, 0))
     }
 
     /// The skeleton of `event` with `holes` (checked by [`holes_read`]), `kept` bytes long

@@ -2,8 +2,7 @@
 //! skeletons in place (a kept layout's holes opened where the event holds other values, no
 //! skeleton built to be dropped), else built once with its padding open, and kept.
 
-use super::read::holes_read;
-use super::{always, Skeleton, Skeletons, MAX_SKELETON, SLOTS};
+use super::{always, kept_len, Skeleton, Skeletons};
 use crate::scan::holes::Hole;
 
 impl<E: PartialEq> Skeleton<E> {
@@ -46,17 +45,9 @@ impl<E: PartialEq> Skeletons<E> {
     /// building a skeleton for a kept layout, nor compiling a padded one twice. Whether it
     /// was learned (kept, or a kept one widened).
     pub fn learn_event(&mut self, event: &[u8], holes: &[(usize, usize, Hole)], effect: E) -> bool {
-        if holes.len() > SLOTS || !holes_read(event, holes) {
+        let Some(kept) = kept_len(event, holes) else {
             return false;
-        }
-        let dropped: usize = holes
-            .iter()
-            .filter(|h| always(h.2))
-            .map(|h| h.1 - h.0)
-            .sum();
-        if event.len() - dropped > MAX_SKELETON {
-            return false;
-        }
+        };
         let same = self
             .items
             .iter_mut()
@@ -76,7 +67,7 @@ impl<E: PartialEq> Skeletons<E> {
                 }
             }
         }
-        let skeleton = Skeleton::build(event, holes, event.len() - dropped, effect, open);
+        let skeleton = Skeleton::build(event, holes, kept, effect, open);
         self.keep(skeleton);
         true
     }
@@ -85,7 +76,7 @@ impl<E: PartialEq> Skeletons<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::skeleton::SKELETONS;
+    use crate::scan::skeleton::{MAX_SKELETON, SKELETONS};
 
     /// A small pseudo-random generator (the same sequence every run).
     struct Lcg(u64);
