@@ -18,6 +18,7 @@ use crate::textstats::TextStats;
 pub(crate) enum Seen {
     Anthropic(anthropic::reader::Seen),
     OpenAiChat(openai_chat::reader::Seen),
+    OpenAiResponses(openai_responses::delta::Seen),
 }
 
 /// The sink of the event builder: the facts, and what the readers keep between events.
@@ -82,6 +83,7 @@ impl Dispatch {
             |seen| match seen {
                 Seen::Anthropic(seen) => seen.apply(ex),
                 Seen::OpenAiChat(seen) => seen.apply(ex, true),
+                Seen::OpenAiResponses(seen) => seen.apply(ex),
             },
         );
         if read {
@@ -113,10 +115,15 @@ impl Dispatch {
                 return;
             }
         }
-        if matches!(ex.provider, Provider::OpenAiResponses | Provider::Auto)
-            && openai_responses::reader::fast_path(ex, data).is_some()
-        {
-            return;
+        if matches!(ex.provider, Provider::OpenAiResponses | Provider::Auto) {
+            if let Some(seen) = openai_responses::delta::read_delta(ex, data, &mut self.holes) {
+                self.seen = Some(Seen::OpenAiResponses(seen));
+                self.learn_data_layout(data);
+                return;
+            }
+            if openai_responses::reader::fast_path(ex, data).is_some() {
+                return;
+            }
         }
         let Some(value) = tree::parse(data) else {
             ex.invalid_events += 1;
@@ -180,6 +187,7 @@ fn fits(seen: &Seen, provider: Provider) -> bool {
     match seen {
         Seen::Anthropic(_) => matches!(provider, Provider::Auto | Provider::Anthropic),
         Seen::OpenAiChat(_) => provider == Provider::OpenAiChat,
+        Seen::OpenAiResponses(_) => provider == Provider::OpenAiResponses,
     }
 }
 
@@ -218,6 +226,7 @@ impl RunSink<Seen> for Taker<'_> {
                 seen.apply(self.ex, *self.identity_of != Some(at));
                 *self.identity_of = Some(at);
             }
+            Seen::OpenAiResponses(seen) => seen.apply(self.ex),
         }
     }
 }
@@ -245,7 +254,10 @@ impl EventSink for Dispatch {
         if self.skeletons.is_empty()
             || !matches!(
                 provider,
-                Provider::Auto | Provider::Anthropic | Provider::OpenAiChat
+                Provider::Auto
+                    | Provider::Anthropic
+                    | Provider::OpenAiChat
+                    | Provider::OpenAiResponses
             )
         {
             return Taken::default();

@@ -4,7 +4,7 @@
 //! layouts, framings and chunkings, sound and damaged: the record is the full parse's, whatever
 //! the fast reader takes or declines.
 
-use super::layouts::{check, gateway_fields, n, s, styles, written, J, NULL, TEXTS};
+use super::layouts::{check, gateway_fields, n, s, styles, written, Style, J, NULL, TEXTS};
 use super::support::{feed_chunks, Rng};
 use crate::meter::DEFAULT_MAX_EVENT_BYTES;
 use crate::providers::facts::Provider;
@@ -149,7 +149,8 @@ fn responses_events(rng: &mut Rng) -> Vec<(&'static str, J)> {
                     ("content_index", n(0)),
                     ("delta", delta),
                     ("logprobs", J::Arr(vec![])),
-                    ("obfuscation", s("Zx0")),
+                    // A pad of another length in every delta, as OpenAI's.
+                    ("obfuscation", s(&"Zx0a".repeat(rng.below(4)))),
                 ],
             ));
         }
@@ -274,6 +275,66 @@ fn responses_events_are_read_in_place() {
             read.is_some() || escaped,
             "{kind}: {}",
             String::from_utf8_lossy(data)
+        );
+    }
+}
+
+/// A stream's deltas are read by their learned layout: the first read and learned, the
+/// second (another sequence number and pad) read and the layout's holes opened there, the
+/// rest read by the skeleton, on whole events and on the data of events cut by the reads.
+/// The record is the full parse's either way.
+#[test]
+fn responses_deltas_are_read_by_their_skeleton() {
+    let mut rng = Rng(0x5E1);
+    let plain = Style {
+        shuffle: false,
+        space: 0,
+        unknown: false,
+        escape: false,
+    };
+    for kind in [
+        "response.output_text.delta",
+        "response.reasoning_summary_text.delta",
+    ] {
+        let delta = |seq: u64, text: &str, pad: &str| {
+            let fields = vec![
+                ("type", s(kind)),
+                ("sequence_number", n(seq)),
+                ("item_id", s("msg_0e3f1d7b")),
+                ("output_index", n(0)),
+                ("content_index", n(0)),
+                ("delta", s(text)),
+                ("obfuscation", s(pad)),
+            ];
+            (kind, J::Obj(fields))
+        };
+        let mut events = responses_events(&mut rng)[..1].to_vec();
+        events.extend((0..12).map(|i| {
+            delta(
+                2 + i,
+                TEXTS[i as usize % TEXTS.len()],
+                &"q".repeat(i as usize % 5),
+            )
+        }));
+        let events = written(&mut rng, &plain, events);
+        check(&mut rng, Provider::Auto, &events, false);
+        let body: Vec<u8> = events
+            .iter()
+            .flat_map(|(kind, data)| {
+                [b"event: ", kind.as_bytes(), b"\ndata: ", data, b"\n\n"].concat()
+            })
+            .collect();
+        let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
+        core.feed(&body);
+        assert_eq!(core.sink.taken, 10, "{kind}: the deltas after the second");
+        let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
+        for piece in body.chunks(40) {
+            core.feed(piece);
+        }
+        assert!(
+            core.sink.taken >= 5,
+            "{kind}, 40-byte reads: {}",
+            core.sink.taken
         );
     }
 }

@@ -2,6 +2,7 @@
 //! `response.completed` / `response.incomplete` / `response.failed` (usage on the response),
 //! `error` events, and whole `response` bodies.
 
+pub mod delta;
 pub mod reader;
 pub mod tree;
 pub mod usage;

@@ -1,6 +1,6 @@
 //! Responses events read with [`Skim`] instead of a JSON tree, in any JSON layout (keys in any
-//! order, any white space, unknown fields anywhere): the text, reasoning and tool-input
-//! deltas, the events around them that say nothing the meter reads (`output_item.added`,
+//! order, any white space, unknown fields anywhere): the deltas that `delta::read_delta`
+//! leaves (a field only this reader reads), the events around them that say nothing the meter reads (`output_item.added`,
 //! `content_part.done`, ...), and the events that carry a `response` (its identity, status and
 //! error read in place; its usage object too, by the OpenAI usage reader, or parsed alone when
 //! that reader declines it), and `error` events (their code and message). An event it
@@ -89,13 +89,13 @@ fn plain_or_skip<'a>(skim: &mut Skim<'a>) -> Option<Option<&'a str>> {
 }
 
 /// What a delta event of this type does: (reasoning, tool input); `None` for another type.
-fn delta_kind(kind: &str) -> Option<(bool, bool)> {
+pub(super) fn delta_kind(kind: &[u8]) -> Option<(bool, bool)> {
     match kind {
-        "response.output_text.delta" | "response.refusal.delta" => Some((false, false)),
-        "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+        b"response.output_text.delta" | b"response.refusal.delta" => Some((false, false)),
+        b"response.reasoning_summary_text.delta" | b"response.reasoning_text.delta" => {
             Some((true, false))
         }
-        "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
+        b"response.function_call_arguments.delta" | b"response.custom_tool_call_input.delta" => {
             Some((false, true))
         }
         _ => None,
@@ -143,7 +143,7 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
         );
         return Some(());
     }
-    if let Some((reasoning, tool)) = delta_kind(kind) {
+    if let Some((reasoning, tool)) = delta_kind(kind.as_bytes()) {
         let mut stats = ex.output_text;
         if let Some(start) = delta {
             count_string(data, start, &mut stats)?;
