@@ -13,8 +13,11 @@ use crate::scan::tree;
 use crate::sse::{EventSink, Taken};
 use crate::textstats::TextStats;
 
-/// What an event of a learned layout says beside its text, per provider.
+/// What an event of a learned layout says beside its text, per provider. A tag byte of its
+/// own: `fits` and `hit` match it for every event a skeleton reads, and the niche layout of
+/// three variants took about 15 instructions an event to decode (one read per event).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Seen {
     Anthropic(anthropic::reader::Seen),
     OpenAiChat(openai_chat::reader::Seen),
