@@ -316,22 +316,25 @@ fn event<'a>(
     (skim.at_end() && event_type == Some(kind)).then_some(skim)
 }
 
-/// A usage object read in place, with its text (`None`, before anything changes, if the text
-/// were not UTF-8, which a value the skim read whole always is).
-type UsageText<'a> = Option<(UsageFields, &'a str)>;
-
-fn usage_text<'a>(
-    skim: &Skim<'a>,
-    usage: Option<(UsageFields, (usize, usize))>,
-) -> Option<UsageText<'a>> {
-    match usage {
-        Some((fields, span)) => Some(Some((fields, skim.text_at(span)?))),
+/// A usage object's text, where it was read in place (`None`, before anything changes, if
+/// the text were not UTF-8, which a value the skim read whole always is).
+fn usage_text<'a>(skim: &Skim<'a>, span: Option<(usize, usize)>) -> Option<Option<&'a str>> {
+    match span {
+        Some(span) => Some(Some(skim.text_at(span)?)),
         None => Some(None),
     }
 }
 
+/// A usage object read into `fields`: where it is (`None` for a value that is not an object,
+/// checked and skipped).
+fn usage_into(skim: &mut Skim, fields: &mut UsageFields) -> Option<Option<(usize, usize)>> {
+    let span = skim.object_and_span(|skim| usage_fields(skim, fields))?;
+    Some(span.map(|((), span)| span))
+}
+
 fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
-    let (mut id, mut model, mut stop_reason, mut usage) = (None, None, None, None);
+    let (mut id, mut model, mut stop_reason, mut span) = (None, None, None, None);
+    let mut fields = UsageFields::default();
     let mut seen = [false; 5];
     let skim = event(data, "message_start", |skim, key| match key {
         "message" => {
@@ -340,17 +343,13 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
                 "id" => once(&mut id, &mut seen[1], skim.null_or_plain()?),
                 "model" => once(&mut model, &mut seen[2], skim.null_or_plain()?),
                 "stop_reason" => once(&mut stop_reason, &mut seen[3], skim.null_or_plain()?),
-                "usage" => once(
-                    &mut usage,
-                    &mut seen[4],
-                    skim.object_and_span(usage_fields)?,
-                ),
+                "usage" => once(&mut span, &mut seen[4], usage_into(skim, &mut fields)?),
                 _ => skim.skip_value(),
             })
         }
         _ => skim.skip_value(),
     })?;
-    let usage = usage_text(&skim, usage)?;
+    let usage = usage_text(&skim, span)?;
     // As `read_message`: identity kept when absent, the usage not final.
     if let Some(id) = id {
         ex.message_id = Some(id.to_owned());
@@ -361,7 +360,7 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some((fields, text)) = usage {
+    if let Some(text) = usage {
         apply_usage(ex, fields, false);
         ex.set_raw_usage_text(text);
     }
@@ -369,7 +368,8 @@ fn message_start(ex: &mut Facts, data: &[u8]) -> Option<()> {
 }
 
 fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
-    let (mut stop_reason, mut usage) = (None, None);
+    let (mut stop_reason, mut span) = (None, None);
+    let mut fields = UsageFields::default();
     let mut seen = [false; 3];
     let skim = event(data, "message_delta", |skim, key| match key {
         "delta" => {
@@ -379,18 +379,14 @@ fn message_delta(ex: &mut Facts, data: &[u8]) -> Option<()> {
                 _ => skim.skip_value(),
             })
         }
-        "usage" => once(
-            &mut usage,
-            &mut seen[2],
-            skim.object_and_span(usage_fields)?,
-        ),
+        "usage" => once(&mut span, &mut seen[2], usage_into(skim, &mut fields)?),
         _ => skim.skip_value(),
     })?;
-    let usage = usage_text(&skim, usage)?;
+    let usage = usage_text(&skim, span)?;
     if let Some(reason) = stop_reason {
         ex.stop_reason = Some(reason.to_owned());
     }
-    if let Some((fields, text)) = usage {
+    if let Some(text) = usage {
         apply_usage(ex, fields, true);
         ex.set_raw_usage_text(text);
     }
