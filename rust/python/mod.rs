@@ -1,6 +1,7 @@
 //! The PyO3 binding: a thin skin over the core. `feed` borrows `bytes` without copying and
 //! builds no Python object per event (the usage parser) or one `Event` per event (the decoder).
 //!
+//! - [`core_box`]: a parser's boxed core, whose allocation the next parser takes over.
 //! - [`decoder`]: `SSEDecoder` and its `Event`s.
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
@@ -12,6 +13,7 @@
 //! - [`windows`]: `WindowStore`, what a plain `Estimator` learned, and its learning and
 //!   estimate at `finish()`.
 
+mod core_box;
 mod decoder;
 mod exclusive;
 mod feed;

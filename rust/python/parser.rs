@@ -6,13 +6,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::core_box::CoreBox;
 use super::exclusive::Exclusive;
-use super::finish::simple_record;
-use super::record::{record_tuple, RecordBuilder};
+use super::finish::{simple_record, Finished};
+use super::record::{record_tuple, usage_dict, RecordBuilder};
 use super::windows::WindowStore;
 use super::{check_limit, provider_of, with_bytes};
 use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
-use crate::record::RawRecord;
 
 /// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
 /// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
@@ -45,9 +45,9 @@ pub struct UsageCore {
 pub(super) struct Stream {
     /// Boxed: the Python object stays small (its allocation and zeroing cheap), and the
     /// core, a kilobyte and more, is not copied on its way into it.
-    pub(super) core: Option<Box<meter::UsageCore>>,
+    pub(super) core: Option<CoreBox>,
     /// Boxed as the core is (a state of four words is cheap to move into the object).
-    finished: Option<Box<RawRecord>>,
+    finished: Option<Box<Finished>>,
     raw: Option<Py<PyTuple>>,
     record: Option<Py<PyAny>>,
 }
@@ -99,18 +99,18 @@ fn core_record<'py>(
         let Some(core) = stream.core.as_mut().filter(|_| stream.record.is_none()) else {
             return Ok(None);
         };
-        let record = core.finish_keeping_text();
+        let mut kept = Box::new(Finished::new(core.finish_keeping_text()));
         stream.core = None;
         let built = simple_record(
             py,
             builder.get(),
             store.get(),
             min_samples,
-            &record,
+            &mut kept,
             estimate,
             interrupted.clone(),
         );
-        stream.finished = Some(Box::new(record));
+        stream.finished = Some(kept);
         if let Ok(Some(made)) = &built {
             stream.record = Some(made.clone().unbind());
         }
@@ -149,7 +149,7 @@ impl UsageCore {
         content_type: Option<&str>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let (provider, max) = (provider_of(provider)?, check_limit(max_event_bytes)?);
-        let mut core = Box::new(meter::UsageCore::new(provider, max));
+        let mut core = CoreBox::new(meter::UsageCore::new(provider, max));
         core.set_content_type(content_type);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
@@ -177,13 +177,20 @@ impl UsageCore {
                 return Ok(raw.bind(py).clone());
             }
             // The core finished in place (a kilobyte and more: not moved out first).
-            let record = match (stream.core.as_mut(), stream.finished.take()) {
-                (Some(core), _) => core.finish_keeping_text(),
-                (None, Some(record)) => *record,
+            let (record, usage) = match (stream.core.as_mut(), stream.finished.take()) {
+                (Some(core), _) => {
+                    let record = core.finish_keeping_text();
+                    let usage = usage_dict(py, &record);
+                    (record, usage)
+                }
+                (None, Some(kept)) => {
+                    let usage = kept.usage_dict(py);
+                    (kept.record, usage)
+                }
                 (None, None) => unreachable!("a stream is open or finished"),
             };
             stream.core = None;
-            let raw = record_tuple(py, &record)?;
+            let raw = record_tuple(py, &record, usage?)?;
             stream.raw = Some(raw.clone().unbind());
             Ok(raw)
         })?
@@ -249,5 +256,5 @@ pub(super) fn parse_usage_raw<'py>(
     let provider = provider_of(provider)?;
     let max = check_limit(max_event_bytes)?;
     let raw = with_bytes(body, |bytes| meter::parse_usage(bytes, provider, max))?;
-    record_tuple(py, &raw)
+    record_tuple(py, &raw, usage_dict(py, &raw)?)
 }
