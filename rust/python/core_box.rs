@@ -22,15 +22,19 @@ unsafe impl Send for CoreBox {}
 unsafe impl Sync for CoreBox {}
 
 impl CoreBox {
-    pub(super) fn new(core: UsageCore) -> Self {
+    /// The core `make` makes, in the spare allocation if there is one. Made once the place is
+    /// known, so that it can be written there rather than copied.
+    #[inline(always)]
+    pub(super) fn new(make: impl FnOnce() -> UsageCore) -> Self {
         let spare = SPARE.swap(null_mut(), Ordering::Acquire);
         let place = match NonNull::new(spare) {
             Some(place) => place,
             None => NonNull::from(Box::leak(Box::new(MaybeUninit::uninit()))),
         };
         // SAFETY: `place` is an allocation for a core that no one else holds (taken from the
-        // spare or just made) and holds no core now: writing one there drops nothing.
-        unsafe { place.as_ptr().write(MaybeUninit::new(core)) };
+        // spare or just made) and holds no core now: writing one there drops nothing. (A panic
+        // in `make` leaks the allocation, as it leaves no spare.)
+        unsafe { place.as_ptr().write(MaybeUninit::new(make())) };
         CoreBox(place.cast())
     }
 }

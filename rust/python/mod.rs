@@ -6,6 +6,7 @@
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
 //! - [`finish`]: the record made in the core for a parser without a request body.
+//! - [`finish_call`]: `UsageCore.finish`, a `METH_FASTCALL | METH_KEYWORDS` C function.
 //! - [`lazy`]: a record's `raw_usage` kept as JSON text until it is first read.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
@@ -18,6 +19,7 @@ mod decoder;
 mod exclusive;
 mod feed;
 mod finish;
+mod finish_call;
 mod lazy;
 mod parser;
 mod record;
@@ -84,6 +86,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<UsageCore>()?;
     exclusive::init(m.py())?;
     feed::install(&m.py().get_type::<UsageCore>())?;
+    finish_call::install(&m.py().get_type::<UsageCore>())?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
     m.add_class::<RecordBuilder>()?;

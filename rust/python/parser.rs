@@ -62,7 +62,7 @@ fn core_record<'py>(
     slf: &Bound<'py, UsageCore>,
     interrupted: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    static ESTIMATORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    static ESTIMATORS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     static ESTIMATOR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let py = slf.py();
     let settings = slf.as_super().get();
@@ -75,12 +75,19 @@ fn core_record<'py>(
     // `self._estimator or _estimator_module._default`: an Estimator subclass may refine what
     // it learns, so only a plain one (anything else, or no default yet: the general path).
     let estimator = if settings.estimator.is_none(py) {
-        ESTIMATORS
-            .get_or_try_init(py, || {
-                Ok::<_, PyErr>(py.import("sseusage_fast.estimate.estimator")?.unbind())
-            })?
-            .bind(py)
-            .getattr(intern!(py, "_default"))?
+        // Read from the module's dict (what its attribute lookup finds first, for a cheap
+        // dict lookup in place of the lookup's call); a name not there, as the lookup would.
+        let module = ESTIMATORS.get_or_try_init(py, || {
+            let module = py.import("sseusage_fast.estimate.estimator")?;
+            Ok::<_, PyErr>(module.dict().unbind())
+        })?;
+        let name = intern!(py, "_default");
+        match module.bind(py).get_item(name)? {
+            Some(estimator) => estimator,
+            None => py
+                .import("sseusage_fast.estimate.estimator")?
+                .getattr(name)?,
+        }
     } else {
         settings.estimator.bind(py).clone()
     };
@@ -118,6 +125,28 @@ fn core_record<'py>(
     })?
 }
 
+/// `finish()`: the record, made in the core where it can be (`core_record`), else by
+/// `FinishMixin.finish` (`_finish.py`, the pure twin's), which also answers later calls. The
+/// method is `finish_call::finish_method`.
+pub(super) fn finish<'py>(
+    slf: &Bound<'py, UsageCore>,
+    interrupted: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = slf.py();
+    let interrupted = interrupted.unwrap_or_else(|| py.None().into_bound(py));
+    if let Some(record) = core_record(slf, &interrupted)? {
+        return Ok(record);
+    }
+    let general = GENERAL.get_or_try_init(py, || {
+        let mixin = py.import("sseusage_fast._finish")?.getattr("FinishMixin")?;
+        Ok::<_, PyErr>(mixin.getattr("finish")?.unbind())
+    })?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "interrupted"), interrupted)?;
+    general.bind(py).call((slf,), Some(&kwargs))
+}
+
 /// An argument as given, `None` included (told apart from an argument not given).
 fn as_given(value: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     Ok(Some(value.clone().unbind()))
@@ -149,7 +178,7 @@ impl UsageCore {
         content_type: Option<&str>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let (provider, max) = (provider_of(provider)?, check_limit(max_event_bytes)?);
-        let mut core = CoreBox::new(meter::UsageCore::new(provider, max));
+        let mut core = CoreBox::new(|| meter::UsageCore::new(provider, max));
         core.set_content_type(content_type);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
@@ -194,28 +223,6 @@ impl UsageCore {
             stream.raw = Some(raw.clone().unbind());
             Ok(raw)
         })?
-    }
-
-    /// `finish()`: the record, made in the core where it can be (`core_record`), else by
-    /// `FinishMixin.finish` (`_finish.py`, the pure twin's), which also answers later calls.
-    #[pyo3(signature = (*, interrupted = None))]
-    fn finish<'py>(
-        slf: &Bound<'py, Self>,
-        interrupted: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        static GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let py = slf.py();
-        let interrupted = interrupted.unwrap_or_else(|| py.None().into_bound(py));
-        if let Some(record) = core_record(slf, &interrupted)? {
-            return Ok(record);
-        }
-        let general = GENERAL.get_or_try_init(py, || {
-            let mixin = py.import("sseusage_fast._finish")?.getattr("FinishMixin")?;
-            Ok::<_, PyErr>(mixin.getattr("finish")?.unbind())
-        })?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(intern!(py, "interrupted"), interrupted)?;
-        general.bind(py).call((slf,), Some(&kwargs))
     }
 
     /// The record `finish()` gave (None before), as `FinishMixin.finish` keeps it.
