@@ -11,21 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::lazy::UsageSlot;
 use super::values::{json_text_to_python, to_python};
 use crate::learn::names::hash_bytes;
-use crate::record::{Iteration, RawRecord};
+use crate::record::{BodyKind, Framing, Iteration, RawRecord, Status};
 
-/// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
-/// string made once per process: interning it anew on every record costs more than the rest
-/// of the tuple.
-fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
-    use pyo3::intern;
+/// A provider's name as a Python string made once per process: interning it anew on every
+/// record costs more than the rest of the tuple.
+fn provider_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
     let made = match name {
-        "complete" => intern!(py, "complete"),
-        "partial" => intern!(py, "partial"),
-        "no_usage" => intern!(py, "no_usage"),
-        "error" => intern!(py, "error"),
-        "not_sse" => intern!(py, "not_sse"),
-        "sse" => intern!(py, "sse"),
-        "json" => intern!(py, "json"),
         "anthropic" => intern!(py, "anthropic"),
         "openai" => intern!(py, "openai"),
         "openai-responses" => intern!(py, "openai-responses"),
@@ -33,11 +24,45 @@ fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> 
         "cohere" => intern!(py, "cohere"),
         "ollama" => intern!(py, "ollama"),
         "bedrock" => intern!(py, "bedrock"),
-        "json-array" => intern!(py, "json-array"),
-        "ndjson" => intern!(py, "ndjson"),
-        "aws-eventstream" => intern!(py, "aws-eventstream"),
         _ => return PyString::intern(py, name),
     };
+    made.clone()
+}
+
+/// A status's name, made once per process (as `provider_name`).
+fn status_name(py: Python<'_>, status: Status) -> Bound<'_, PyString> {
+    let made = match status {
+        Status::Complete => intern!(py, "complete"),
+        Status::Partial => intern!(py, "partial"),
+        Status::NoUsage => intern!(py, "no_usage"),
+        Status::Error => intern!(py, "error"),
+        Status::NotSse => intern!(py, "not_sse"),
+    };
+    debug_assert_eq!(made.to_str().ok(), Some(status.as_str()));
+    made.clone()
+}
+
+/// A body kind's name, made once per process.
+fn body_kind_name(py: Python<'_>, kind: BodyKind) -> Bound<'_, PyString> {
+    let made = match kind {
+        BodyKind::EventStream => intern!(py, "sse"),
+        BodyKind::Json => intern!(py, "json"),
+        BodyKind::NotSse => intern!(py, "not_sse"),
+    };
+    debug_assert_eq!(made.to_str().ok(), Some(kind.as_str()));
+    made.clone()
+}
+
+/// A framing's name, made once per process.
+fn framing_name(py: Python<'_>, framing: Framing) -> Bound<'_, PyString> {
+    let made = match framing {
+        Framing::Sse => intern!(py, "sse"),
+        Framing::Json => intern!(py, "json"),
+        Framing::JsonArray => intern!(py, "json-array"),
+        Framing::Ndjson => intern!(py, "ndjson"),
+        Framing::AwsEventStream => intern!(py, "aws-eventstream"),
+    };
+    debug_assert_eq!(made.to_str().ok(), Some(framing.as_str()));
     made.clone()
 }
 
@@ -105,7 +130,7 @@ pub(super) fn shared_items<'py>(
     r: &RawRecord,
 ) -> PyResult<[Bound<'py, PyAny>; RAW_SHARED]> {
     let t = &r.tokens;
-    let provider = r.provider.map(|p| fixed_name(py, p));
+    let provider = r.provider.map(|p| provider_name(py, p));
     let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
     Ok([
         t.input.into_bound_py_any(py)?,
@@ -123,7 +148,7 @@ pub(super) fn shared_items<'py>(
         repeated(&r.model).into_bound_py_any(py)?,
         r.message_id.as_deref().into_bound_py_any(py)?,
         repeated(&r.stop_reason).into_bound_py_any(py)?,
-        fixed_name(py, r.status.as_str()).into_any(),
+        status_name(py, r.status).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
     ])
@@ -156,7 +181,7 @@ pub(super) fn second_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Seco
             .into_bound_py_any(py)?,
         framing: r
             .framing
-            .map(|f| fixed_name(py, f.as_str()))
+            .map(|f| framing_name(py, f))
             .into_bound_py_any(py)?,
     })
 }
@@ -192,7 +217,7 @@ pub(super) fn raw_items<'py>(
         s17,
         raw_usage,
         second.notes,
-        fixed_name(py, r.body_kind.as_str()).into_any(),
+        body_kind_name(py, r.body_kind).into_any(),
         r.output_final.into_bound_py_any(py)?,
         r.output_text.as_tuple().into_bound_py_any(py)?,
         r.saw_thinking.into_bound_py_any(py)?,
