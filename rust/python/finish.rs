@@ -185,17 +185,21 @@ pub(super) fn simple_record<'py>(
     if tail_of.no_request {
         reasons |= NO_REQUEST;
     }
-    // The reasons, each once, in `ESTIMATE_REASONS` order.
-    let reasons = (0..REASONS.len())
-        .filter(|&at| reasons & (1 << at) != 0)
-        .map(|at| reason_name(py, at))
-        .collect::<Vec<_>>();
+    // The reasons, each once, in `ESTIMATE_REASONS` order (most records have none).
+    let reasons = if reasons == 0 {
+        PyTuple::empty(py)
+    } else {
+        let names = (0..REASONS.len())
+            .filter(|&at| reasons & (1 << at) != 0)
+            .map(|at| reason_name(py, at));
+        PyTuple::new(py, names.collect::<Vec<_>>())?
+    };
     let tail: [Bound<'py, PyAny>; 14] = [
         flag(tail_of.no_usage),
         flag(tail_of.review),
         estimated.into_any(),
         ranges.into_any(),
-        PyTuple::new(py, reasons)?.into_any(),
+        reasons.into_any(),
         interrupted,
         usage,
         second.notes,
