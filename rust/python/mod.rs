@@ -8,6 +8,7 @@
 //! - [`finish`]: the record made in the core for a parser without a request body.
 //! - [`finish_call`]: `UsageCore.finish`, a `METH_FASTCALL | METH_KEYWORDS` C function.
 //! - [`lazy`]: a record's `raw_usage` kept as JSON text until it is first read.
+//! - [`names`]: the names a record holds, as Python strings made once per process.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
@@ -21,6 +22,7 @@ mod feed;
 mod finish;
 mod finish_call;
 mod lazy;
+mod names;
 mod parser;
 mod record;
 mod values;
