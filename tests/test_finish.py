@@ -134,7 +134,18 @@ def test_parser_signature_and_refusals_are_the_same_on_both(
             backend.UsageParser(max_event_bytes=0)
         parser = backend.UsageParser(max_event_bytes=64)
         parser.feed(b"data: " + b"x" * 100 + b"\n\n")
+        # `finish` takes one keyword, and nothing else (refused before anything is finished).
+        with pytest.raises(TypeError):
+            parser.finish("cancelled")
+        with pytest.raises(TypeError):
+            parser.finish(no_such_argument=1)
+        with pytest.raises(TypeError):
+            parser.finish(interrupted=None, no_such_argument=1)
         assert parser.finish().error_type == "event_too_large"
+        # The keyword by any string of its name, and None as not given.
+        name = "interrupted!".rstrip("!")  # made at run time: not the interned name
+        assert parser.finish(**{name: "cancelled"}).interrupted == "cancelled"
+        assert parser.finish(interrupted=None).interrupted is None
 
 
 @pytest.mark.parametrize("count", [None, *TOKEN_COUNT_FIELDS, "web_search_requests"])

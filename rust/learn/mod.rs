@@ -60,6 +60,11 @@ pub(crate) const LIMITS: [(f64, f64); 11] = [
 pub(crate) const MIN_BASE: [f64; 11] = [
     50.0, 50.0, 10.0, 10.0, 50.0, 50.0, 50.0, 50.0, 10.0, 50.0, 50.0,
 ];
+/// In [`REPORTS_REASONING`], spelled out (compares of known lengths, without a call).
+fn reports_reasoning(provider: &str) -> bool {
+    matches!(provider, "gemini" | "openai" | "openai-responses")
+}
+
 /// `learned._REPORTS_REASONING`.
 pub(crate) const REPORTS_REASONING: [&str; 3] = ["gemini", "openai", "openai-responses"];
 /// `learned.MIN_SEALED_TOKENS`.
@@ -197,7 +202,7 @@ pub(crate) fn samples(r: &RawRecord) -> ([Sample; 4], usize) {
             push(OUTPUT_OFFSET, offset, false);
         }
     }
-    let reports = r.provider.is_some_and(|p| REPORTS_REASONING.contains(&p));
+    let reports = r.provider.is_some_and(reports_reasoning);
     if !thinking && (t.reasoning.is_some() || reports) {
         push(REASONING, count(REASONING, hidden as f64), false);
         let b = base.unwrap_or_else(|| base_tokens(stats));
@@ -362,4 +367,27 @@ impl Learned {
 /// A kind's index in [`KINDS`].
 pub(crate) fn kind_index(kind: &str) -> Option<usize> {
     KINDS.iter().position(|k| *k == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{reports_reasoning, REPORTS_REASONING};
+
+    #[test]
+    fn reports_reasoning_is_the_list() {
+        let names = [
+            "anthropic",
+            "openai",
+            "openai-responses",
+            "gemini",
+            "cohere",
+            "ollama",
+            "bedrock",
+            "",
+            "openai-",
+        ];
+        for name in names {
+            assert_eq!(reports_reasoning(name), REPORTS_REASONING.contains(&name));
+        }
+    }
 }

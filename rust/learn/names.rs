@@ -16,6 +16,32 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The last `n` bytes of `bytes` (1 to 7 of them) as one word, read without a call to copy
+/// them: the last eight bytes shifted when there are eight, else in pieces of 4, 2 and 1.
+#[inline]
+fn tail_word(bytes: &[u8], n: usize) -> u64 {
+    let len = bytes.len();
+    if len >= 8 {
+        let last = u64::from_le_bytes(bytes[len - 8..].try_into().unwrap_or_default());
+        return last >> (8 * (8 - n));
+    }
+    let (mut word, mut at) = (0u64, 0);
+    if n & 4 != 0 {
+        let piece = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+        word = u64::from(piece);
+        at += 4;
+    }
+    if n & 2 != 0 {
+        let piece = u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap_or_default());
+        word |= u64::from(piece) << (8 * at);
+        at += 2;
+    }
+    if n & 1 != 0 {
+        word |= u64::from(bytes[at]) << (8 * at);
+    }
+    word
+}
+
 #[derive(Default, Clone, Copy)]
 pub(crate) struct NameHasher(u64);
 
@@ -35,9 +61,7 @@ impl Hasher for NameHasher {
         }
         let rest = words.remainder();
         if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
+            self.add(tail_word(bytes, rest.len()));
         }
     }
 
@@ -63,6 +87,25 @@ pub(crate) type Names = BuildHasherDefault<NameHasher>;
 #[cfg(test)]
 mod tests {
     use super::hash_bytes;
+
+    #[test]
+    fn reads_the_tail_as_a_copy_would() {
+        let text = b"claude-sonnet-4-5-20250929";
+        for len in 0..=text.len() {
+            let bytes = &text[..len];
+            let n = len % 8;
+            if n == 0 {
+                continue;
+            }
+            let mut last = [0u8; 8];
+            last[..n].copy_from_slice(&bytes[len - n..]);
+            assert_eq!(
+                super::tail_word(bytes, n),
+                u64::from_le_bytes(last),
+                "{len}"
+            );
+        }
+    }
 
     #[test]
     fn tells_names_apart() {

@@ -126,7 +126,10 @@ unsafe fn new_none() -> *mut ffi::PyObject {
 /// A panic in `feed` as a Python exception (never an unwind into C): NULL, the error set.
 #[cold]
 #[inline(never)]
-fn panicked(py: Python<'_>, payload: Box<dyn std::any::Any + Send>) -> *mut ffi::PyObject {
+pub(super) fn panicked(
+    py: Python<'_>,
+    payload: Box<dyn std::any::Any + Send>,
+) -> *mut ffi::PyObject {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

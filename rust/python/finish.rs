@@ -17,9 +17,7 @@ use std::sync::atomic::Ordering;
 
 use super::lazy::UsageText;
 use super::record::{
-    iteration_items, raw_items, usage_dict, RawItems, RecordBuilder, RAW_AUDIO_INPUT,
-    RAW_AUDIO_OUTPUT, RAW_FRAMING, RAW_GEO, RAW_NOTES, RAW_OUTPUT, RAW_PROVIDER_COST, RAW_SHARED,
-    RAW_USAGE,
+    iteration_items, second_items, shared_items, usage_dict, RecordBuilder, RAW_OUTPUT,
 };
 use super::windows::WindowStore;
 use crate::learn::{NO_REQUEST, REASONS};
@@ -111,43 +109,73 @@ fn reason_name<'py>(py: Python<'py>, at: usize) -> Bound<'py, PyString> {
     name.clone()
 }
 
-/// The record of `r` built by `builder`, with its output estimated where `finish` would
+/// A finished stream's raw record, kept for `_finish_raw` once the core is gone; and its usage
+/// object, where the record made in the core holds it (moved there: `lazy`).
+pub(super) struct Finished {
+    pub(super) record: RawRecord,
+    pub(super) usage: Option<Py<UsageText>>,
+}
+
+impl Finished {
+    pub(super) fn new(record: RawRecord) -> Self {
+        Finished {
+            record,
+            usage: None,
+        }
+    }
+
+    /// The raw record's usage object as `record::usage_dict` makes it.
+    pub(super) fn usage_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.usage {
+            Some(usage) => usage.get().to_python(py),
+            None => usage_dict(py, &self.record),
+        }
+    }
+}
+
+/// The record of `kept` built by `builder`, with its output estimated where `finish` would
 /// (as an Estimator with `store` and `min_samples` estimates it), and what `_observe` would
 /// learn from it taught to `store` (a complete record with nothing estimated); `None` where
-/// the builder is not `UsageRecord`'s.
+/// the builder is not `UsageRecord`'s. The usage object moves from the raw record into the
+/// record, where the class keeps it as it is until first read.
 pub(super) fn simple_record<'py>(
     py: Python<'py>,
     builder: &RecordBuilder,
     store: &WindowStore,
     min_samples: impl FnOnce() -> PyResult<usize>,
-    r: &RawRecord,
+    kept: &mut Finished,
     estimate: bool,
     interrupted: Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     if !builder.fields_known {
         return Ok(None);
     }
+    let r = &mut kept.record;
     let tail_of = tail(r, estimate, !interrupted.is_none());
     let guess = match tail_of.estimate {
         Some(truncated) => Some(store.estimate_output(py, r, min_samples()?, truncated)?),
         None => None,
     };
-    // The usage object's text, where the class reads it as its dict (`lazy`).
-    let usage = match &r.raw_usage_text {
-        Some(text) if builder.usage_text.load(Ordering::Relaxed) => {
-            Bound::new(py, UsageText::new(text))?.into_any()
+    let usage = if builder.usage_text.load(Ordering::Relaxed) {
+        match UsageText::take(r) {
+            Some(usage) => {
+                let usage = Bound::new(py, usage)?;
+                kept.usage = Some(usage.clone().unbind());
+                usage.into_any()
+            }
+            None => py.None().into_bound(py),
         }
-        _ => usage_dict(py, r)?,
+    } else {
+        usage_dict(py, r)?
     };
-    let raw: RawItems<'py> = raw_items(py, r, false, usage)?;
-    // Each value moved out once into the record (not a new reference each, the tuple's
-    // dropped after).
-    let mut raw = raw.map(Some);
+    let r = &kept.record;
+    let mut shared = shared_items(py, r)?;
+    let second = second_items(py, r)?;
     let flag = |v: bool| PyBool::new(py, v).to_owned().into_any();
     let (estimated, ranges, mut reasons) = match guess {
         None => (PyTuple::empty(py), PyDict::new(py), 0),
         Some(guess) => {
-            raw[RAW_OUTPUT] = Some(guess.value.into_bound_py_any(py)?);
+            shared[RAW_OUTPUT] = guess.value.into_bound_py_any(py)?;
             let name = intern!(py, "output_tokens");
             let ranges = PyDict::new(py);
             ranges.set_item(name, (guess.low, guess.high))?;
@@ -157,35 +185,32 @@ pub(super) fn simple_record<'py>(
     if tail_of.no_request {
         reasons |= NO_REQUEST;
     }
-    // The reasons, each once, in `ESTIMATE_REASONS` order.
-    let reasons = (0..REASONS.len())
-        .filter(|&at| reasons & (1 << at) != 0)
-        .map(|at| reason_name(py, at))
-        .collect::<Vec<_>>();
-    let mut take = |at: usize| {
-        raw[at]
-            .take()
-            .expect("each raw value goes to the record once")
+    // The reasons, each once, in `ESTIMATE_REASONS` order (most records have none).
+    let reasons = if reasons == 0 {
+        PyTuple::empty(py)
+    } else {
+        let names = (0..REASONS.len())
+            .filter(|&at| reasons & (1 << at) != 0)
+            .map(|at| reason_name(py, at));
+        PyTuple::new(py, names.collect::<Vec<_>>())?
     };
-    let shared: [Bound<'py, PyAny>; RAW_SHARED] = std::array::from_fn(&mut take);
     let tail: [Bound<'py, PyAny>; 14] = [
         flag(tail_of.no_usage),
         flag(tail_of.review),
         estimated.into_any(),
         ranges.into_any(),
-        PyTuple::new(py, reasons)?.into_any(),
+        reasons.into_any(),
         interrupted,
-        take(RAW_USAGE),
-        take(RAW_NOTES),
-        take(RAW_AUDIO_INPUT),
-        take(RAW_AUDIO_OUTPUT),
+        usage,
+        second.notes,
+        second.audio_input,
+        second.audio_output,
         iterations(py, &r.billing.iterations)?,
-        provider_cost(py, take(RAW_PROVIDER_COST))?,
-        take(RAW_GEO),
-        take(RAW_FRAMING),
+        provider_cost(py, second.provider_cost)?,
+        second.inference_geo,
+        second.framing,
     ];
-    let values = shared.into_iter().chain(tail).map(Ok);
-    let record = builder.make(py, values)?;
+    let record = builder.make_parts(py, shared, tail)?;
     // `_observe` learns only from complete records, and without a request nothing from an
     // estimated one.
     if r.status == Status::Complete && guess.is_none() {

@@ -1,33 +1,59 @@
 //! `raw_usage` made when it is first read: a record built in the core (`finish::simple_record`)
-//! keeps the usage object's JSON text in the slot ([`UsageText`]), and the class's `raw_usage`
-//! descriptor ([`UsageSlot`], installed in place of the slot's own) turns it into the dict the
-//! first time the field is read, and keeps the dict. Every read of the field (attribute, `==`,
-//! `asdict`, `replace`, pickling: all go through the descriptor) sees the dict; making it was
-//! half of what `finish()` cost the core on the usual stream, and most records are never asked
-//! for it.
+//! keeps the usage object as the core left it, JSON text or a tree, in the slot ([`UsageText`]),
+//! and the class's `raw_usage` descriptor ([`UsageSlot`], installed in place of the slot's own)
+//! turns it into the dict the first time the field is read, and keeps the dict. Every read of
+//! the field (attribute, `==`, `asdict`, `replace`, pickling: all go through the descriptor)
+//! sees the dict; making it was half of what `finish()` cost the core on the usual stream, and
+//! most records are never asked for it.
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-use super::values::json_text_to_python;
+use super::values::{json_text_to_python, to_python};
+use crate::record::RawRecord;
 
-/// A usage object's JSON text, waiting in a record's `raw_usage` slot.
+/// A usage object waiting in a record's `raw_usage` slot, moved out of the raw record.
 #[pyclass(frozen, module = "sseusage_fast._native")]
 pub struct UsageText {
-    text: Box<str>,
+    usage: Kept,
+}
+
+enum Kept {
+    /// The JSON text the skim reader checked.
+    Text(String),
+    /// The tree a reader made of it.
+    Tree(serde_json::Value),
 }
 
 impl UsageText {
-    pub(super) fn new(text: &str) -> Self {
-        UsageText { text: text.into() }
+    /// The usage object of `r` moved out of it (None without one).
+    pub(super) fn take(r: &mut RawRecord) -> Option<Self> {
+        let usage = match (r.raw_usage_text.take(), r.raw_usage.take()) {
+            (Some(text), _) => Kept::Text(text),
+            (None, Some(tree)) => Kept::Tree(tree),
+            (None, None) => return None,
+        };
+        Some(UsageText { usage })
+    }
+
+    /// The plain Python value `json.loads` gives of it (`record::usage_dict` of the raw
+    /// record it came from).
+    pub(super) fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.usage {
+            Kept::Text(text) => {
+                let made = json_text_to_python(py, text)?;
+                Ok(made.unwrap_or_else(|| py.None().into_bound(py)))
+            }
+            Kept::Tree(tree) => to_python(py, tree),
+        }
     }
 }
 
 /// The `raw_usage` descriptor of a class whose instances a `RecordBuilder` makes: a plain
 /// object slot (read, written and deleted as the slot's own descriptor does) whose value, while
-/// it is a [`UsageText`], is read as the dict of its text.
+/// it is a [`UsageText`], is read as the dict of its usage object.
 #[pyclass(frozen, module = "sseusage_fast._native")]
 pub struct UsageSlot {
     cls: Py<PyType>,
@@ -87,9 +113,7 @@ impl UsageSlot {
         if !value.is_exact_instance_of::<UsageText>() {
             return Ok(value);
         }
-        let text = &value.cast_exact::<UsageText>()?.get().text;
-        let made = json_text_to_python(py, text)?;
-        let made = made.unwrap_or_else(|| py.None().into_bound(py));
+        let made = value.cast_exact::<UsageText>()?.get().to_python(py)?;
         // Making the dict may have run Python code (a collection) and so another thread, which
         // may have read or written the field: the slot keeps what is there by now unless it
         // is still this text.

@@ -1,22 +1,28 @@
 //! The PyO3 binding: a thin skin over the core. `feed` borrows `bytes` without copying and
 //! builds no Python object per event (the usage parser) or one `Event` per event (the decoder).
 //!
+//! - [`core_box`]: a parser's boxed core, whose allocation the next parser takes over.
 //! - [`decoder`]: `SSEDecoder` and its `Event`s.
 //! - [`exclusive`]: the state of a frozen object that one call at a time may change.
 //! - [`feed`]: `UsageCore.feed`, a `METH_O` C function (the per-read call).
 //! - [`finish`]: the record made in the core for a parser without a request body.
+//! - [`finish_call`]: `UsageCore.finish`, a `METH_FASTCALL | METH_KEYWORDS` C function.
 //! - [`lazy`]: a record's `raw_usage` kept as JSON text until it is first read.
+//! - [`names`]: the names a record holds, as Python strings made once per process.
 //! - [`parser`]: `UsageCore`, the streaming half of `UsageParser`, and `parse_usage_raw`.
 //! - [`record`]: the raw record as a tuple, and `RecordBuilder`, which makes a `UsageRecord`.
 //! - [`values`]: JSON values and usage objects as Python values.
 //! - [`windows`]: `WindowStore`, what a plain `Estimator` learned, and its learning and
 //!   estimate at `finish()`.
 
+mod core_box;
 mod decoder;
 mod exclusive;
 mod feed;
 mod finish;
+mod finish_call;
 mod lazy;
+mod names;
 mod parser;
 mod record;
 mod values;
@@ -82,6 +88,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<UsageCore>()?;
     exclusive::init(m.py())?;
     feed::install(&m.py().get_type::<UsageCore>())?;
+    finish_call::install(&m.py().get_type::<UsageCore>())?;
     m.add_function(wrap_pyfunction!(parse_usage_raw, m)?)?;
     m.add_function(wrap_pyfunction!(text_stats, m)?)?;
     m.add_class::<RecordBuilder>()?;

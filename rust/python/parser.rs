@@ -6,13 +6,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use super::core_box::CoreBox;
 use super::exclusive::Exclusive;
-use super::finish::simple_record;
-use super::record::{record_tuple, RecordBuilder};
+use super::finish::{simple_record, Finished};
+use super::record::{record_tuple, usage_dict, RecordBuilder};
 use super::windows::WindowStore;
 use super::{check_limit, provider_of, with_bytes};
 use crate::meter::{self, DEFAULT_MAX_EVENT_BYTES};
-use crate::record::RawRecord;
 
 /// The settings of a parser that its Python half (`finish`) reads, as given: `None`, `None`,
 /// `True` when not given. A frozen base of `UsageCore`, so that Python reads them as plain
@@ -45,9 +45,9 @@ pub struct UsageCore {
 pub(super) struct Stream {
     /// Boxed: the Python object stays small (its allocation and zeroing cheap), and the
     /// core, a kilobyte and more, is not copied on its way into it.
-    pub(super) core: Option<Box<meter::UsageCore>>,
+    pub(super) core: Option<CoreBox>,
     /// Boxed as the core is (a state of four words is cheap to move into the object).
-    finished: Option<Box<RawRecord>>,
+    finished: Option<Box<Finished>>,
     raw: Option<Py<PyTuple>>,
     record: Option<Py<PyAny>>,
 }
@@ -62,7 +62,7 @@ fn core_record<'py>(
     slf: &Bound<'py, UsageCore>,
     interrupted: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    static ESTIMATORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    static ESTIMATORS: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     static ESTIMATOR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let py = slf.py();
     let settings = slf.as_super().get();
@@ -75,12 +75,19 @@ fn core_record<'py>(
     // `self._estimator or _estimator_module._default`: an Estimator subclass may refine what
     // it learns, so only a plain one (anything else, or no default yet: the general path).
     let estimator = if settings.estimator.is_none(py) {
-        ESTIMATORS
-            .get_or_try_init(py, || {
-                Ok::<_, PyErr>(py.import("sseusage_fast.estimate.estimator")?.unbind())
-            })?
-            .bind(py)
-            .getattr(intern!(py, "_default"))?
+        // Read from the module's dict (what its attribute lookup finds first, for a cheap
+        // dict lookup in place of the lookup's call); a name not there, as the lookup would.
+        let module = ESTIMATORS.get_or_try_init(py, || {
+            let module = py.import("sseusage_fast.estimate.estimator")?;
+            Ok::<_, PyErr>(module.dict().unbind())
+        })?;
+        let name = intern!(py, "_default");
+        match module.bind(py).get_item(name)? {
+            Some(estimator) => estimator,
+            None => py
+                .import("sseusage_fast.estimate.estimator")?
+                .getattr(name)?,
+        }
     } else {
         settings.estimator.bind(py).clone()
     };
@@ -99,23 +106,45 @@ fn core_record<'py>(
         let Some(core) = stream.core.as_mut().filter(|_| stream.record.is_none()) else {
             return Ok(None);
         };
-        let record = core.finish_keeping_text();
+        let mut kept = Box::new(Finished::new(core.finish_keeping_text()));
         stream.core = None;
         let built = simple_record(
             py,
             builder.get(),
             store.get(),
             min_samples,
-            &record,
+            &mut kept,
             estimate,
             interrupted.clone(),
         );
-        stream.finished = Some(Box::new(record));
+        stream.finished = Some(kept);
         if let Ok(Some(made)) = &built {
             stream.record = Some(made.clone().unbind());
         }
         built
     })?
+}
+
+/// `finish()`: the record, made in the core where it can be (`core_record`), else by
+/// `FinishMixin.finish` (`_finish.py`, the pure twin's), which also answers later calls. The
+/// method is `finish_call::finish_method`.
+pub(super) fn finish<'py>(
+    slf: &Bound<'py, UsageCore>,
+    interrupted: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    static GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let py = slf.py();
+    let interrupted = interrupted.unwrap_or_else(|| py.None().into_bound(py));
+    if let Some(record) = core_record(slf, &interrupted)? {
+        return Ok(record);
+    }
+    let general = GENERAL.get_or_try_init(py, || {
+        let mixin = py.import("sseusage_fast._finish")?.getattr("FinishMixin")?;
+        Ok::<_, PyErr>(mixin.getattr("finish")?.unbind())
+    })?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item(intern!(py, "interrupted"), interrupted)?;
+    general.bind(py).call((slf,), Some(&kwargs))
 }
 
 /// An argument as given, `None` included (told apart from an argument not given).
@@ -149,7 +178,7 @@ impl UsageCore {
         content_type: Option<&str>,
     ) -> PyResult<PyClassInitializer<Self>> {
         let (provider, max) = (provider_of(provider)?, check_limit(max_event_bytes)?);
-        let mut core = Box::new(meter::UsageCore::new(provider, max));
+        let mut core = CoreBox::new(|| meter::UsageCore::new(provider, max));
         core.set_content_type(content_type);
         let settings = ParserSettings {
             request: request.unwrap_or_else(|| py.None()),
@@ -177,38 +206,23 @@ impl UsageCore {
                 return Ok(raw.bind(py).clone());
             }
             // The core finished in place (a kilobyte and more: not moved out first).
-            let record = match (stream.core.as_mut(), stream.finished.take()) {
-                (Some(core), _) => core.finish_keeping_text(),
-                (None, Some(record)) => *record,
+            let (record, usage) = match (stream.core.as_mut(), stream.finished.take()) {
+                (Some(core), _) => {
+                    let record = core.finish_keeping_text();
+                    let usage = usage_dict(py, &record);
+                    (record, usage)
+                }
+                (None, Some(kept)) => {
+                    let usage = kept.usage_dict(py);
+                    (kept.record, usage)
+                }
                 (None, None) => unreachable!("a stream is open or finished"),
             };
             stream.core = None;
-            let raw = record_tuple(py, &record)?;
+            let raw = record_tuple(py, &record, usage?)?;
             stream.raw = Some(raw.clone().unbind());
             Ok(raw)
         })?
-    }
-
-    /// `finish()`: the record, made in the core where it can be (`core_record`), else by
-    /// `FinishMixin.finish` (`_finish.py`, the pure twin's), which also answers later calls.
-    #[pyo3(signature = (*, interrupted = None))]
-    fn finish<'py>(
-        slf: &Bound<'py, Self>,
-        interrupted: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        static GENERAL: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let py = slf.py();
-        let interrupted = interrupted.unwrap_or_else(|| py.None().into_bound(py));
-        if let Some(record) = core_record(slf, &interrupted)? {
-            return Ok(record);
-        }
-        let general = GENERAL.get_or_try_init(py, || {
-            let mixin = py.import("sseusage_fast._finish")?.getattr("FinishMixin")?;
-            Ok::<_, PyErr>(mixin.getattr("finish")?.unbind())
-        })?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(intern!(py, "interrupted"), interrupted)?;
-        general.bind(py).call((slf,), Some(&kwargs))
     }
 
     /// The record `finish()` gave (None before), as `FinishMixin.finish` keeps it.
@@ -249,5 +263,5 @@ pub(super) fn parse_usage_raw<'py>(
     let provider = provider_of(provider)?;
     let max = check_limit(max_event_bytes)?;
     let raw = with_bytes(body, |bytes| meter::parse_usage(bytes, provider, max))?;
-    record_tuple(py, &raw)
+    record_tuple(py, &raw, usage_dict(py, &raw)?)
 }

@@ -9,78 +9,19 @@ use pyo3::IntoPyObjectExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::lazy::UsageSlot;
+use super::names::{body_kind_name, framing_name, provider_name, repeated_name, status_name};
 use super::values::{json_text_to_python, to_python};
-use crate::learn::names::hash_bytes;
 use crate::record::{Iteration, RawRecord};
 
-/// One of the fixed names a raw record holds (a status, a body kind, a provider) as a Python
-/// string made once per process: interning it anew on every record costs more than the rest
-/// of the tuple.
-fn fixed_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
-    use pyo3::intern;
-    let made = match name {
-        "complete" => intern!(py, "complete"),
-        "partial" => intern!(py, "partial"),
-        "no_usage" => intern!(py, "no_usage"),
-        "error" => intern!(py, "error"),
-        "not_sse" => intern!(py, "not_sse"),
-        "sse" => intern!(py, "sse"),
-        "json" => intern!(py, "json"),
-        "anthropic" => intern!(py, "anthropic"),
-        "openai" => intern!(py, "openai"),
-        "openai-responses" => intern!(py, "openai-responses"),
-        "gemini" => intern!(py, "gemini"),
-        "cohere" => intern!(py, "cohere"),
-        "ollama" => intern!(py, "ollama"),
-        "bedrock" => intern!(py, "bedrock"),
-        "json-array" => intern!(py, "json-array"),
-        "ndjson" => intern!(py, "ndjson"),
-        "aws-eventstream" => intern!(py, "aws-eventstream"),
-        _ => return PyString::intern(py, name),
-    };
-    made.clone()
-}
-
-/// A value that requests repeat (a model, a stop reason, a service tier, a speed) as a Python
-/// string shared by the records that hold it: made once per process instead of once per
-/// record, and hashed once (the estimator looks its model up in a cache per record). The first
-/// `MAX` such values seen are kept, each at most `MAX_LEN` bytes; others are made anew.
-///
-/// Kept in an open-addressed table of write-once slots, half of them left empty (so a probe
-/// ends at one): a lookup takes no lock and compares one name, mostly.
-fn repeated_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::OnceLock;
-    const SLOTS: usize = 128;
-    const MAX: usize = SLOTS / 2;
-    const MAX_LEN: usize = 128;
-    static SEEN: [OnceLock<(Box<str>, Py<PyString>)>; SLOTS] = [const { OnceLock::new() }; SLOTS];
-    static KEPT: AtomicUsize = AtomicUsize::new(0);
-    // The hash's top bits: a multiply mixes a word's bits upwards only.
-    let mut at = (hash_bytes(name.as_bytes()) >> (64 - SLOTS.trailing_zeros())) as usize;
-    // No Python code runs while a slot is read: taking a reference runs none.
-    let empty = loop {
-        match SEEN[at].get() {
-            Some((seen, made)) if **seen == *name => return made.bind(py).clone(),
-            Some(_) => at = (at + 1) % SLOTS,
-            None => break at,
-        }
-    };
-    let made = PyString::new(py, name);
-    // Another thread may fill the slot first: this name is then made anew next time.
-    if name.len() <= MAX_LEN
-        && KEPT.load(Ordering::Relaxed) < MAX
-        && KEPT.fetch_add(1, Ordering::Relaxed) < MAX
-    {
-        let _ = SEEN[empty].set((name.into(), made.clone().unbind()));
-    }
-    made
-}
-
 /// The raw record as a tuple in the order of `record.RAW_FIELDS` (a test checks it against the
-/// pure twin's field by field): one tuple per request costs a fraction of a dict.
-pub(super) fn record_tuple<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyTuple>> {
-    PyTuple::new(py, raw_items(py, r, true, usage_dict(py, r)?)?)
+/// pure twin's field by field), with `raw_usage` as given: one tuple per request costs a
+/// fraction of a dict.
+pub(super) fn record_tuple<'py>(
+    py: Python<'py>,
+    r: &RawRecord,
+    raw_usage: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, raw_items(py, r, raw_usage)?)
 }
 
 /// The raw record's usage object as the plain Python value `json.loads` gives (None without
@@ -93,30 +34,15 @@ pub(super) fn usage_dict<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<
     made.into_bound_py_any(py)
 }
 
-/// The raw record's values, in the order of `record.RAW_FIELDS`, with `raw_usage` as given;
-/// without `all`, `None` in place of the ones that are not the record's (the body kind, the
-/// output stats and flags, the encrypted reasoning and the event count: what the core's own
-/// record does not use) and of the iterations (which it makes as `Iteration`s itself).
-pub(super) fn raw_items<'py>(
+/// The raw record's first `RAW_SHARED` values, which are also the record's first: the token
+/// counts and the names.
+pub(super) fn shared_items<'py>(
     py: Python<'py>,
     r: &RawRecord,
-    all: bool,
-    raw_usage: Bound<'py, PyAny>,
-) -> PyResult<RawItems<'py>> {
+) -> PyResult<[Bound<'py, PyAny>; RAW_SHARED]> {
     let t = &r.tokens;
-    let provider = r.provider.map(|p| fixed_name(py, p));
+    let provider = r.provider.map(|p| provider_name(py, p));
     let repeated = |value: &Option<String>| value.as_deref().map(|v| repeated_name(py, v));
-    let b = &r.billing;
-    // A value made only with `all` (else None, which costs nothing to make).
-    macro_rules! asked {
-        ($value:expr) => {
-            if all {
-                $value
-            } else {
-                py.None().into_bound(py)
-            }
-        };
-    }
     Ok([
         t.input.into_bound_py_any(py)?,
         t.cache_creation.into_bound_py_any(py)?,
@@ -133,50 +59,110 @@ pub(super) fn raw_items<'py>(
         repeated(&r.model).into_bound_py_any(py)?,
         r.message_id.as_deref().into_bound_py_any(py)?,
         repeated(&r.stop_reason).into_bound_py_any(py)?,
-        fixed_name(py, r.status.as_str()).into_any(),
+        status_name(py, r.status).into_any(),
         r.error_type.as_deref().into_bound_py_any(py)?,
         r.error_message.as_deref().into_bound_py_any(py)?,
-        raw_usage,
-        PyTuple::new(py, &r.notes)?.into_any(),
-        asked!(fixed_name(py, r.body_kind.as_str()).into_any()),
-        asked!(r.output_final.into_bound_py_any(py)?),
-        asked!(r.output_text.as_tuple().into_bound_py_any(py)?),
-        asked!(r.saw_thinking.into_bound_py_any(py)?),
-        asked!(r.saw_tool_use.into_bound_py_any(py)?),
-        asked!((r.encrypted_reasoning.chars, r.encrypted_reasoning.items).into_bound_py_any(py)?),
-        asked!(r.events.into_bound_py_any(py)?),
-        b.audio_input.into_bound_py_any(py)?,
-        b.audio_output.into_bound_py_any(py)?,
-        asked!(PyTuple::new(
-            py,
-            b.iterations
-                .iter()
-                .map(|it| iteration_tuple(py, it))
-                .collect::<PyResult<Vec<_>>>()?
-        )?
-        .into_any()),
-        b.provider_cost.as_deref().into_bound_py_any(py)?,
-        repeated(&b.inference_geo).into_bound_py_any(py)?,
-        r.framing
-            .map(|f| fixed_name(py, f.as_str()))
-            .into_bound_py_any(py)?,
     ])
+}
+
+/// The raw record's values after the shared ones that the record holds too (the `raw_usage`
+/// and `notes` fields and the second round's), each given by the caller.
+pub(super) struct Second<'py> {
+    pub(super) notes: Bound<'py, PyAny>,
+    pub(super) audio_input: Bound<'py, PyAny>,
+    pub(super) audio_output: Bound<'py, PyAny>,
+    pub(super) provider_cost: Bound<'py, PyAny>,
+    pub(super) inference_geo: Bound<'py, PyAny>,
+    pub(super) framing: Bound<'py, PyAny>,
+}
+
+/// The record's values after the shared ones, as the raw record holds them (the provider's
+/// cost as its text).
+pub(super) fn second_items<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Second<'py>> {
+    let b = &r.billing;
+    Ok(Second {
+        notes: PyTuple::new(py, &r.notes)?.into_any(),
+        audio_input: b.audio_input.into_bound_py_any(py)?,
+        audio_output: b.audio_output.into_bound_py_any(py)?,
+        provider_cost: b.provider_cost.as_deref().into_bound_py_any(py)?,
+        inference_geo: b
+            .inference_geo
+            .as_deref()
+            .map(|v| repeated_name(py, v))
+            .into_bound_py_any(py)?,
+        framing: r
+            .framing
+            .map(|f| framing_name(py, f))
+            .into_bound_py_any(py)?,
+    })
+}
+
+/// The raw record's values, in the order of `record.RAW_FIELDS`, with `raw_usage` as given.
+pub(super) fn raw_items<'py>(
+    py: Python<'py>,
+    r: &RawRecord,
+    raw_usage: Bound<'py, PyAny>,
+) -> PyResult<RawItems<'py>> {
+    let [t0, t1, t2, t3, t4, t5, t6, t7, t8, s9, s10, s11, s12, s13, s14, s15, s16, s17] =
+        shared_items(py, r)?;
+    let second = second_items(py, r)?;
+    let iterations = iteration_tuples(py, r)?;
+    Ok([
+        t0,
+        t1,
+        t2,
+        t3,
+        t4,
+        t5,
+        t6,
+        t7,
+        t8,
+        s9,
+        s10,
+        s11,
+        s12,
+        s13,
+        s14,
+        s15,
+        s16,
+        s17,
+        raw_usage,
+        second.notes,
+        body_kind_name(py, r.body_kind).into_any(),
+        r.output_final.into_bound_py_any(py)?,
+        r.output_text.as_tuple().into_bound_py_any(py)?,
+        r.saw_thinking.into_bound_py_any(py)?,
+        r.saw_tool_use.into_bound_py_any(py)?,
+        (r.encrypted_reasoning.chars, r.encrypted_reasoning.items).into_bound_py_any(py)?,
+        r.events.into_bound_py_any(py)?,
+        second.audio_input,
+        second.audio_output,
+        iterations,
+        second.provider_cost,
+        second.inference_geo,
+        second.framing,
+    ])
+}
+
+/// The raw record's iterations, each a tuple in the order of `record.ITERATION_FIELDS`.
+fn iteration_tuples<'py>(py: Python<'py>, r: &RawRecord) -> PyResult<Bound<'py, PyAny>> {
+    let items = r
+        .billing
+        .iterations
+        .iter()
+        .map(|it| iteration_tuple(py, it))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, items)?.into_any())
 }
 
 /// The values of a raw record (`record.RAW_FIELDS`).
 pub(super) type RawItems<'py> = [Bound<'py, PyAny>; RAW_FIELDS];
 
-/// How many values a raw record has, and where the ones `finish` reads are.
+/// How many values a raw record has, how many of them start the record too, and where the
+/// output count is among them.
 pub(super) const RAW_FIELDS: usize = 33;
 pub(super) const RAW_SHARED: usize = 18;
 pub(super) const RAW_OUTPUT: usize = 5;
-pub(super) const RAW_USAGE: usize = 18;
-pub(super) const RAW_NOTES: usize = 19;
-pub(super) const RAW_AUDIO_INPUT: usize = 27;
-pub(super) const RAW_AUDIO_OUTPUT: usize = 28;
-pub(super) const RAW_PROVIDER_COST: usize = 30;
-pub(super) const RAW_GEO: usize = 31;
-pub(super) const RAW_FRAMING: usize = 32;
 
 /// `UsageRecord`'s fields (`record.FIELD_NAMES`), as the core's own record builder
 /// (`finish::simple_record`) writes them: a builder made with other names does not build there.
@@ -427,16 +413,52 @@ impl RecordBuilder {
 }
 
 impl RecordBuilder {
+    /// A new instance of the builder's class, its slots NULL.
+    fn alloc<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: tp_alloc gives a zeroed instance (its slots NULL) or NULL with an error set.
+        unsafe {
+            Bound::from_owned_ptr_or_err(py, (self.alloc)(self.cls.bind(py).as_type_ptr(), 0))
+        }
+    }
+
+    /// A new instance with the values of `head` and then of `tail` in the builder's field
+    /// order, which must be as many as it has fields: the core's own record, each value
+    /// written straight into its slot.
+    pub(super) fn make_parts<'py, const H: usize, const T: usize>(
+        &self,
+        py: Python<'py>,
+        head: [Bound<'py, PyAny>; H],
+        tail: [Bound<'py, PyAny>; T],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if self.offsets.len() != H + T {
+            return Err(PyValueError::new_err(
+                "not as many values as the record has fields",
+            ));
+        }
+        let object = self.alloc(py)?;
+        let (first, last) = self.offsets.split_at(H);
+        let at = object.as_ptr().cast::<u8>();
+        let put = |value: Bound<'py, PyAny>, offset: usize| {
+            // SAFETY: as in `make`: a distinct object slot of the new instance, still NULL,
+            // takes the reference `into_ptr` hands over.
+            unsafe { *at.add(offset).cast::<*mut pyo3::ffi::PyObject>() = value.into_ptr() };
+        };
+        for (value, &offset) in head.into_iter().zip(first) {
+            put(value, offset);
+        }
+        for (value, &offset) in tail.into_iter().zip(last) {
+            put(value, offset);
+        }
+        Ok(object)
+    }
+
     /// A new instance with `values` in the builder's field order (as many as it has fields).
     pub(super) fn make<'py>(
         &self,
         py: Python<'py>,
         values: impl IntoIterator<Item = PyResult<Bound<'py, PyAny>>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        // SAFETY: tp_alloc gives a zeroed instance (its slots NULL) or NULL with an error set.
-        let object = unsafe {
-            Bound::from_owned_ptr_or_err(py, (self.alloc)(self.cls.bind(py).as_type_ptr(), 0))?
-        };
+        let object = self.alloc(py)?;
         let mut values = values.into_iter();
         for &offset in &self.offsets {
             let value = values
