@@ -4,7 +4,8 @@
 //! initial last event id, bytes 1..3 seed the chunking, the rest is the stream.
 //!
 //! Checked: no panic; the events (type, data, last event id), the dropped-event count, the final
-//! last event id and `retry` from chunked feeding equal those from one-shot feeding and those of
+//! last event id and `retry` from chunked feeding (also with cut events held, as the meter
+//! frames) equal those from one-shot feeding and those of
 //! a slow reference that reads the whole stream at once, written here from WHATWG HTML
 //! "interpreting an event stream". With no bound in play, the reference is also run on the
 //! decoded text (decode first, then split lines, as the spec orders it) and must agree once the
@@ -50,7 +51,25 @@ fn run<'a>(
     initial_id: &[u8],
     max_event: usize,
 ) -> Outcome<u8> {
-    let mut framer = Framer::new(max_event.saturating_add(64));
+    run_with(Framer::new(max_event.saturating_add(64)), chunks, initial_id, max_event)
+}
+
+/// [`run`] with a framer that holds an event cut by a read's end (the meter's).
+fn run_holding<'a>(
+    chunks: impl Iterator<Item = &'a [u8]>,
+    initial_id: &[u8],
+    max_event: usize,
+) -> Outcome<u8> {
+    let framer = Framer::new(max_event.saturating_add(64)).holding_cut_events();
+    run_with(framer, chunks, initial_id, max_event)
+}
+
+fn run_with<'a>(
+    mut framer: Framer,
+    chunks: impl Iterator<Item = &'a [u8]>,
+    initial_id: &[u8],
+    max_event: usize,
+) -> Outcome<u8> {
     let mut builder = EventBuilder::new(initial_id, max_event);
     let mut sink = Collect::default();
     for chunk in chunks {
@@ -62,7 +81,12 @@ fn run<'a>(
             },
         );
     }
-    // End of stream: the decoder discards the unfinished line (the spec's "pending data").
+    // End of stream: a held event framed, then the unfinished line discarded (the spec's
+    // "pending data").
+    framer.flush_held(&mut Lines {
+        builder: &mut builder,
+        sink: &mut sink,
+    });
     let _ = framer.take_tail();
     Outcome {
         events: sink.events,
@@ -93,6 +117,8 @@ fuzz_target!(|input: &[u8]| {
     let whole = run(std::iter::once(stream), initial_id, max_event);
     let split = run(chunks(stream, seed).into_iter(), initial_id, max_event);
     assert_eq!(whole, split, "chunked feeding differs from one-shot");
+    let held = run_holding(chunks(stream, seed).into_iter(), initial_id, max_event);
+    assert_eq!(whole, held, "chunked feeding, cut events held, differs from one-shot");
     let bytewise = run(stream.chunks(1), initial_id, max_event);
     assert_eq!(
         whole, bytewise,

@@ -8,6 +8,7 @@ use crate::providers::{
 };
 use crate::record::{BodyKind, Framing, RawRecord};
 use crate::scan::tree;
+use crate::sse::Lines;
 
 impl UsageCore {
     /// End of stream. Reads what a cut stream left unfinished, and says what the body was.
@@ -40,6 +41,11 @@ impl UsageCore {
     fn finish_stream(&mut self) -> BodyKind {
         // The spec drops an unfinished event; for metering, its data is still read when it is
         // complete JSON (a cut before the blank line loses nothing then).
+        let mut lines = Lines {
+            builder: &mut self.events,
+            sink: &mut self.sink,
+        };
+        self.framer.flush_held(&mut lines);
         if self.framer.in_overlong_line() {
             self.events.overlong_line();
         }

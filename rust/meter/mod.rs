@@ -55,7 +55,7 @@ pub struct UsageCore {
 impl UsageCore {
     pub fn new(provider: Provider, max_event_bytes: usize) -> Self {
         UsageCore {
-            framer: Framer::new(max_event_bytes.saturating_add(64)),
+            framer: Framer::new(max_event_bytes.saturating_add(64)).holding_cut_events(),
             events: EventBuilder::new(b"", max_event_bytes),
             sink: Dispatch::new(provider),
             mode: Mode::Sniff,

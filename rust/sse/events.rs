@@ -68,6 +68,16 @@ impl<S: EventSink> LineSink for Lines<'_, S> {
         if !self.builder.at_event_start() {
             return 0;
         }
+        if matches!(rest.first(), Some(b'\n' | b'\r')) {
+            // A blank line with no event under way (after a comment line, a relay's
+            // keep-alive): it dispatches nothing; the `id` buffer becomes the last event id,
+            // as a dispatch makes it. A CR that ends `rest` is left (an LF may follow).
+            let used = line_end(rest, 0).unwrap_or(0);
+            if used > 0 {
+                self.builder.set_last_event_id();
+            }
+            return used;
+        }
         if rest.first() == Some(&b':') {
             // A comment line on its own (a keep-alive): taken alone, so that the events after
             // it reach the sink's whole-event reader below.

@@ -125,7 +125,21 @@ fn implementation(
     max_line: usize,
     max_event: usize,
 ) -> Outcome {
-    let mut framer = Framer::new(max_line);
+    run(Framer::new(max_line), chunks, initial_id, max_event)
+}
+
+/// [`implementation`] with a framer that holds an event cut by a read's end (the meter's),
+/// flushed at the end: the same outcome.
+fn holding(chunks: &[&[u8]], initial_id: &str, max_line: usize, max_event: usize) -> Outcome {
+    run(
+        Framer::new(max_line).holding_cut_events(),
+        chunks,
+        initial_id,
+        max_event,
+    )
+}
+
+fn run(mut framer: Framer, chunks: &[&[u8]], initial_id: &str, max_event: usize) -> Outcome {
     let mut builder = EventBuilder::new(initial_id.as_bytes(), max_event);
     let mut sink = Collect::default();
     for chunk in chunks {
@@ -137,6 +151,10 @@ fn implementation(
             },
         );
     }
+    framer.flush_held(&mut Lines {
+        builder: &mut builder,
+        sink: &mut sink,
+    });
     Outcome {
         events: sink.events,
         last_event_id: lossy(&builder.last_event_id),
@@ -288,14 +306,16 @@ fn random_chunks<'a>(rng: &mut Rng, stream: &'a [u8]) -> Vec<&'a [u8]> {
 /// Reference and implementation agree (the message shows at most 600 bytes of the stream).
 fn check(stream: &[u8], chunks: &[&[u8]], initial_id: &str, max_line: usize, max_event: usize) {
     let expected = reference(stream, initial_id, max_line, max_event);
-    let got = implementation(chunks, initial_id, max_line, max_event);
-    assert_eq!(
-        got,
-        expected,
-        "stream {:?} chunked {:?} (id {initial_id:?}, bounds {max_line}/{max_event})",
-        String::from_utf8_lossy(&stream[..stream.len().min(600)]),
-        chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
-    );
+    for framer in [implementation, holding] {
+        let got = framer(chunks, initial_id, max_line, max_event);
+        assert_eq!(
+            got,
+            expected,
+            "stream {:?} chunked {:?} (id {initial_id:?}, bounds {max_line}/{max_event})",
+            String::from_utf8_lossy(&stream[..stream.len().min(600)]),
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+        );
+    }
 }
 
 /// Every way to cut `stream` into two chunks, one byte at a time, whole.
