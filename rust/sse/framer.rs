@@ -13,6 +13,11 @@ pub const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// few hundred bytes); a longer one is framed line by line at once.
 const HELD_EVENT: usize = 4 << 10;
 
+/// The bytes of the next read joined to a held event first: the rest of a cut delta is in
+/// them, mostly, and a read's first [`HELD_EVENT`] bytes copied each time cost about 3.6
+/// instructions an event at 16 KiB reads (Anthropic API layout).
+const JOIN_FIRST: usize = 512;
+
 /// Receives the lines of a stream.
 pub trait LineSink {
     fn line(&mut self, line: &[u8]);
@@ -197,8 +202,17 @@ impl Framer {
             self.held = joined;
             return 0;
         }
-        joined.extend_from_slice(&chunk[..chunk.len().min(HELD_EVENT)]);
-        let used = sink.whole_event(&joined, true);
+        // The first bytes, then up to `HELD_EVENT` where they do not finish the held event (a
+        // sink takes nothing of an event that is not whole: nothing to undo).
+        let mut used = 0;
+        for window in [JOIN_FIRST, HELD_EVENT] {
+            let end = chunk.len().min(window);
+            joined.extend_from_slice(&chunk[joined.len() - held..end]);
+            used = sink.whole_event(&joined, true);
+            if used > held || end == chunk.len() {
+                break;
+            }
+        }
         let taken = used.saturating_sub(held);
         if taken == 0 {
             // Not taken (a layout the sink reads line by line, or still cut): framed as it

@@ -545,6 +545,26 @@ fn long_retry_values() {
 }
 
 #[test]
+fn held_events_longer_than_the_first_bytes_joined() {
+    // An event cut after a whole one is held, then joined with the next read's first bytes, and
+    // with more of them where those do not finish it: cut at every place, its rest shorter and
+    // longer than the first bytes joined, its blank line at their end, and too long to hold.
+    for len in [300, 490, 505, 506, 507, 520, 900, 5000] {
+        for eol in [&b"\n"[..], b"\r\n", b"\r"] {
+            let mut stream = b"data: first".to_vec();
+            stream.extend_from_slice(&[eol, eol].concat());
+            stream.extend_from_slice(b"data: ");
+            stream.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+            stream.extend_from_slice(&[eol, eol, b"data: next", eol, eol].concat());
+            for i in 0..=stream.len() {
+                let chunks = [&stream[..i], &stream[i..]];
+                check(&stream, &chunks, "", UNBOUNDED, UNBOUNDED);
+            }
+        }
+    }
+}
+
+#[test]
 fn long_lines_across_many_chunks() {
     // Lines much longer than any chunk, ending with every line end, split everywhere.
     let mut rng = Rng(0x5EED_0004);
