@@ -125,6 +125,16 @@ impl<'a> Skim<'a> {
     /// than [`MAX_DEPTH`].
     #[inline(never)]
     fn container(&mut self, depth: usize) -> Option<()> {
+        self.container_with(depth, Self::skip)
+    }
+
+    /// [`Skim::container`], each value in it read by `value` (given its depth).
+    #[inline(always)]
+    fn container_with(
+        &mut self,
+        depth: usize,
+        mut value: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -145,7 +155,7 @@ impl<'a> Skim<'a> {
                     return None;
                 }
             }
-            self.skip(depth + 1)?;
+            value(self, depth + 1)?;
             if self.eat(close) {
                 return Some(());
             }
@@ -240,6 +250,27 @@ impl<'a> Skim<'a> {
             _ => self.skip_value()?,
         }
         Some(())
+    }
+
+    /// A value checked and skipped, as [`Skim::skip_value`], its strings and numbers noted in
+    /// `holes` as [`Skim::skip_noted`] notes them, those inside objects and arrays too (the
+    /// names and the structure stay literal): for a container a reader skips whole whose
+    /// values change from event to event (OpenRouter's `reasoning_details`, which repeat the
+    /// reasoning text).
+    pub fn skip_noted_deep(&mut self, holes: &mut Holes) -> Option<()> {
+        self.skip_noted_at(1, holes)
+    }
+
+    fn skip_noted_at(&mut self, depth: usize, holes: &mut Holes) -> Option<()> {
+        match self.peek()? {
+            b'{' | b'[' => self.container_noted(depth, holes),
+            _ => self.skip_noted(holes),
+        }
+    }
+
+    #[inline(never)]
+    fn container_noted(&mut self, depth: usize, holes: &mut Holes) -> Option<()> {
+        self.container_with(depth, |skim, depth| skim.skip_noted_at(depth, holes))
     }
 
     /// `null` (None) or a string (its body's start, for `count_string`); anything else fails.

@@ -876,6 +876,46 @@ fn deltas_without_text_are_read_not_learned() {
     assert_eq!(core.sink.taken, 5, "the thinking deltas after the first");
 }
 
+/// OpenRouter's chunks repeat the reasoning text in `reasoning_details`, which the reader
+/// skips whole: its strings and numbers are noted as holes, so a run of such chunks is
+/// learned and read by its skeleton, and reads as the full parse does, whatever the texts
+/// (escaped, non-ASCII, invalid JSON in either place).
+#[test]
+fn reasoning_details_are_holes() {
+    let mut rng = Rng(0x0de7);
+    let chunk = |reasoning: &str, details: &str| {
+        format!(
+            r#"{{"id":"gen-1","provider":"Google","model":"m","object":"chat.completion.chunk","created":1,"choices":[{{"index":0,"delta":{{"role":"assistant","content":"","reasoning":"{reasoning}","reasoning_details":[{{"type":"reasoning.text","text":"{details}","format":"anthropic-claude-v1","index":0}}]}},"finish_reason":null,"native_finish_reason":null,"logprobs":null}}]}}"#
+        )
+        .into_bytes()
+    };
+    let texts = [
+        "This",
+        " is",
+        "",
+        r#"a \"q\" \n é"#,
+        "你好",
+        r"\ud800",
+        "x\\",
+        "\u{1}",
+    ];
+    let mut events = vec![("", chunk("", ""))];
+    for (i, text) in texts.iter().enumerate() {
+        events.push(("", chunk(text, text)));
+        events.push(("", chunk(texts[(i + 1) % texts.len()], text)));
+    }
+    check(&mut rng, Provider::Auto, &events, true);
+    let valid = ["This", " is", "", "你好", " a", " b"];
+    let events: Vec<_> = valid.iter().map(|t| ("", chunk(t, t))).collect();
+    let body: Vec<u8> = events
+        .iter()
+        .flat_map(|(_, data)| [b"data: ", data.as_slice(), b"\n\n"].concat())
+        .collect();
+    let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
+    core.feed(&body);
+    assert_eq!(core.sink.taken, 3, "the chunks after the third");
+}
+
 /// The first chunk that names the role is read, its layout not learned: OpenAI names it in a
 /// stream's first chunk only. Where every chunk names it (a relay), the layout is learned from
 /// the second and read by its skeleton after. The record is the full parse's either way.

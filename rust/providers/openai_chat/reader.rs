@@ -141,7 +141,7 @@ fn read_part(skim: &mut Skim, parts: &mut Parts) -> Option<()> {
     Some(())
 }
 
-fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
+fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>, holes: &mut Holes) -> Option<()> {
     let mut fields: [Option<usize>; 3] = [None; 3]; // content, reasoning_content, reasoning
     let mut parts = Parts {
         texts: [(0, false); MAX_TEXTS],
@@ -180,7 +180,9 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>) -> Option<()> {
                     Some(())
                 });
             }
-            _ => return skim.skip_value(),
+            // Noted to their scalars: OpenRouter's `reasoning_details` repeat the reasoning
+            // text in every chunk (a layout learned only with them as holes).
+            _ => return skim.skip_noted_deep(holes),
         };
         if at == 0 && self::at(skim, b'[') {
             // A content array (Mistral's thinking parts): its parts' texts in order.
@@ -243,6 +245,7 @@ fn read_choice<'a>(
     skim: &mut Skim<'a>,
     chunk: &mut Chunk<'a>,
     first_usage: &mut Option<ChunkUsage>,
+    holes: &mut Holes,
 ) -> Option<()> {
     let (mut seen_delta, mut seen_finish, mut seen_usage, mut seen_text) =
         (false, false, false, false);
@@ -253,7 +256,7 @@ fn read_choice<'a>(
             if skim.expect_null().is_some() {
                 return Some(());
             }
-            read_delta(skim, chunk)
+            read_delta(skim, chunk, holes)
         }
         "finish_reason" => {
             let value = skim.null_or_plain()?;
@@ -343,7 +346,7 @@ fn read_chunk<'a>(
                 once(&mut None::<()>, &mut t.seen[3], Some(()))?;
                 if skim.expect_null().is_none() {
                     chunk.choices = true;
-                    skim.array(|skim| read_choice(skim, &mut chunk, &mut choice_usage))?;
+                    skim.array(|skim| read_choice(skim, &mut chunk, &mut choice_usage, holes))?;
                 }
                 Some(())
             }
