@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corpus import WORD_TEXT, Stream, build_corpus, compact_json
+from corpus_responses import responses_corpus
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("openai_spaced", "OpenAI, `json.dumps` spacing", "openai"),
     Layout("openai_key_order", "OpenAI, keys in another order", "openai"),
     Layout("openai_crlf_comments", "OpenAI, CRLF and `:` comment lines", "openai"),
+    Layout("responses_api", "OpenAI Responses, API layout", "openai-responses", api=True),
+    # As some recorders write it (tests/captures/openai-responses/streaming_with_content.sse).
+    Layout("responses_sorted", "OpenAI Responses, keys sorted after `type`", "openai-responses"),
 )
 
 
@@ -102,6 +106,8 @@ def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
             obj["prompt_filter_results"] = [
                 {"prompt_index": 0, "content_filter_results": _AZURE_FILTERS}
             ]
+    if layout == "responses_sorted":
+        obj = {"type": obj.pop("type"), **{k: obj[k] for k in sorted(obj)}}
     if layout.endswith("key_order"):
         obj = _reversed_keys(obj)
     if layout in ("anthropic_no_event_spaced", "openai_spaced"):
@@ -113,7 +119,7 @@ def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
 
 def relayout(stream: Stream, layout: str) -> bytes:
     """`stream` written again in `layout` (a `LAYOUTS` key): same events, other bytes."""
-    if layout in ("anthropic_api", "openai_api"):
+    if layout in ("anthropic_api", "openai_api", "responses_api"):
         return stream.body.replace(b"\r\n", b"\n") if layout == "openai_api" else stream.body
     rng = random.Random(len(stream.body))
     nl = "\r\n" if layout in ("anthropic_crlf", "openai_crlf_comments") else "\n"
@@ -143,7 +149,10 @@ def relayout(stream: Stream, layout: str) -> bytes:
 
 def layout_corpus(layout: Layout, seed: int, target_bytes: int) -> list[Stream]:
     """The corpus of `layout.provider`'s streams, about `target_bytes`, re-serialised."""
-    streams = build_corpus(seed, target_bytes, (layout.provider,))
+    if layout.provider == "openai-responses":
+        streams = responses_corpus(seed, target_bytes)
+    else:
+        streams = build_corpus(seed, target_bytes, (layout.provider,))
     return [
         Stream(
             name=s.name,

@@ -41,8 +41,14 @@ class _UsageAcc:
         if not isinstance(obj, dict):
             return
         usage = obj.get("usage")
-        if usage is None and obj.get("type") == "message_start":
-            usage = (obj.get("message") or {}).get("usage")
+        if usage is None:
+            # Anthropic's first usage is in the message, Responses' in the response (tested
+            # only where the top level has none: the other lines cost what they did).
+            kind = obj.get("type")
+            if kind == "message_start":
+                usage = (obj.get("message") or {}).get("usage")
+            elif kind == "response.completed":
+                usage = (obj.get("response") or {}).get("usage")
         if isinstance(usage, dict):
             self.raw.update(usage)
 
@@ -51,7 +57,8 @@ class _UsageAcc:
 
 
 def normalize(raw: dict[str, Any]) -> Usage | None:
-    """A provider usage object in the contract's buckets (OpenAI prompt counts include cache).
+    """A provider usage object in the contract's buckets (OpenAI prompt and Responses input
+    counts include cache).
 
     Buckets the provider does not report (OpenAI cache writes) are left out, as in
     `corpus.Stream.expected`.
@@ -65,6 +72,14 @@ def normalize(raw: dict[str, Any]) -> Usage | None:
             "input_tokens": (raw.get("prompt_tokens") or 0) - cached,
             "cache_read_input_tokens": cached,
             "output_tokens": raw.get("completion_tokens") or 0,
+        }
+    if "input_tokens_details" in raw:
+        # OpenAI Responses: input_tokens includes the cached part, as prompt_tokens does.
+        cached = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
+        return {
+            "input_tokens": (raw.get("input_tokens") or 0) - cached,
+            "cache_read_input_tokens": cached,
+            "output_tokens": raw.get("output_tokens") or 0,
         }
     return {f: raw.get(f) or 0 for f in CORE_FIELDS}
 

@@ -777,8 +777,8 @@ mod tests {
             "1",
         ];
         let strs = ["t1", "a longer value", "", "é", "a\\\"b", "z"];
-        let nums = ["0", "12", "7", "3", "45", "9"];
-        let layouts: [&[(&str, Option<Hole>)]; 6] = [
+        let nums = ["0", "12", "7", "3", "2048", "9"];
+        let layouts: [&[(&str, Option<Hole>)]; 8] = [
             &[
                 ("data: {\"type\":\"text_delta\",\"text\":\"", None),
                 ("Hi\"", Some(Hole::Count)),
@@ -809,6 +809,25 @@ mod tests {
                 (",\"trace\":\"", None),
                 ("t0\"", Some(Hole::Str)),
                 ("}\r\r", None),
+            ],
+            // OpenAI Responses' delta, in the API's and in sorted key order.
+            &[
+                ("event: d\ndata: {\"n\":", None),
+                ("1", Some(Hole::Num)),
+                (",\"item\":\"m\",\"delta\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                (",\"obfuscation\":\"", None),
+                ("x\"", Some(Hole::Str)),
+                ("}\n\n", None),
+            ],
+            &[
+                ("data: {\"delta\":\"", None),
+                ("Hi\"", Some(Hole::Count)),
+                (",\"obfuscation\":\"", None),
+                ("x\"", Some(Hole::Str)),
+                (",\"n\":", None),
+                ("1", Some(Hole::Num)),
+                ("}\r\n\r\n", None),
             ],
             &[
                 ("id: ", None),
