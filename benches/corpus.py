@@ -95,6 +95,18 @@ def _cjk(rng: random.Random, n_chars: int) -> str:
     return "".join(rng.choice(_CJK) for _ in range(n_chars))
 
 
+def reply_text(
+    rng: random.Random, size_hint: int, cjk: bool, shortest: int
+) -> tuple[str, Iterator[str]]:
+    """A plain reply's text and the pieces it is streamed in (cut as they are drawn): CJK one
+    to three characters at a time, English `shortest` to nine."""
+    if cjk:
+        text = _cjk(rng, size_hint // 160)
+        return text, _pieces(text, rng, 1, 3)
+    text = " ".join(_english(rng, rng.randint(5, 25)) for _ in range(size_hint // 5400 + 1))
+    return text, _pieces(text, rng, shortest, 9)
+
+
 def _pieces(text: str, rng: random.Random, lo: int, hi: int) -> Iterator[str]:
     """Cut text into delta-sized pieces, as a model emits them a few tokens at a time."""
     i = 0
@@ -327,12 +339,7 @@ def openai_stream(
 
     chunk(choice({"role": "assistant", "content": "", "refusal": None}))
     chars = 0
-    if cjk:
-        text = _cjk(rng, size_hint // 160)
-        pieces = _pieces(text, rng, 1, 3)
-    else:
-        text = " ".join(_english(rng, rng.randint(5, 25)) for _ in range(size_hint // 5400 + 1))
-        pieces = _pieces(text, rng, 2, 9)
+    _, pieces = reply_text(rng, size_hint, cjk, 2)
     for piece in pieces:
         chunk(choice({"content": piece}))
         chars += len(piece)

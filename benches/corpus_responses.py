@@ -17,7 +17,7 @@ import random
 import string
 from typing import Any
 
-from corpus import _OPENAI_MODELS, Stream, _cjk, _english, _pieces, _stream_size, compact_json
+from corpus import _OPENAI_MODELS, Stream, _stream_size, compact_json, reply_text
 
 _OBFUSCATION = string.ascii_letters + string.digits
 
@@ -89,12 +89,7 @@ def responses_stream(rng: random.Random, name: str, *, size_hint: int, cjk: bool
     at = {"item_id": mid, "output_index": 0, "content_index": 0}
     part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
     event("response.content_part.added", **at, part=part)
-    if cjk:
-        text = _cjk(rng, size_hint // 160)
-        pieces = _pieces(text, rng, 1, 3)
-    else:
-        text = " ".join(_english(rng, rng.randint(5, 25)) for _ in range(size_hint // 5400 + 1))
-        pieces = _pieces(text, rng, 1, 9)
+    text, pieces = reply_text(rng, size_hint, cjk, 1)
     for piece in pieces:
         obf = _obfuscation(rng, piece)
         event("response.output_text.delta", **at, delta=piece, logprobs=[], obfuscation=obf)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from decimal import Decimal
+from itertools import pairwise
 from types import ModuleType
 from typing import Any
 
@@ -171,6 +173,37 @@ def test_native_equals_pure(both: tuple[ModuleType, ModuleType], capture: Captur
         p = [r.to_dict() for r in _records(pure_module, capture, mode)]
         assert n == p, f"{capture.name} {mode}"
         assert all(d == n[0] for d in n), f"{capture.name} {mode}: chunking changed the record"
+
+
+_BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+def _long_event_cuts(body: bytes) -> list[int]:
+    """Places inside the recorded events of 513 bytes to 4 KiB that follow another event, five
+    bytes apart: a read that ends there leaves an event the native framer holds, whose rest
+    is longer than the next read's first bytes it is joined with first (512), or shorter."""
+    starts = [0] + [m.end() for m in _BLANK_LINE.finditer(body)]
+    return [
+        cut
+        for start, end in pairwise(starts)
+        if start > 0 and 512 < end - start <= 4096
+        for cut in range(start + 1, end, 5)
+    ]
+
+
+LONG_EVENT_CAPTURES = [
+    pytest.param(c, id=c.name)
+    for c in CAPTURES
+    if c.framing == "sse" and _provider_supported(c.provider) and _long_event_cuts(c.body)
+]
+
+
+@pytest.mark.parametrize("capture", LONG_EVENT_CAPTURES)
+def test_long_events_cut_by_a_read_read_as_whole(backend: ModuleType, capture: Capture) -> None:
+    whole = _read(backend, capture, [capture.body]).to_dict()
+    for cut in _long_event_cuts(capture.body):
+        got = _read(backend, capture, [capture.body[:cut], capture.body[cut:]]).to_dict()
+        assert got == whole, f"{capture.name} cut at {cut}"
 
 
 # --------------------------------------------------------------------------------------------

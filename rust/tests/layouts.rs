@@ -906,14 +906,19 @@ fn reasoning_details_are_holes() {
     }
     check(&mut rng, Provider::Auto, &events, true);
     let valid = ["This", " is", "", "你好", " a", " b"];
-    let events: Vec<_> = valid.iter().map(|t| ("", chunk(t, t))).collect();
-    let body: Vec<u8> = events
+    let core = fed_data(&valid.map(|t| chunk(t, t)));
+    assert_eq!(core.sink.taken, 3, "the chunks after the third");
+}
+
+/// A meter fed `datas` as `data:` events, in one read.
+fn fed_data(datas: &[Vec<u8>]) -> crate::meter::UsageCore {
+    let body: Vec<u8> = datas
         .iter()
-        .flat_map(|(_, data)| [b"data: ", data.as_slice(), b"\n\n"].concat())
+        .flat_map(|data| [b"data: ", data.as_slice(), b"\n\n"].concat())
         .collect();
     let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
     core.feed(&body);
-    assert_eq!(core.sink.taken, 3, "the chunks after the third");
+    core
 }
 
 /// The first chunk that names the role is read, its layout not learned: OpenAI names it in a
@@ -933,12 +938,8 @@ fn the_first_chunk_naming_the_role_is_not_learned() {
         let mut events = vec![("", chunk(r#"{"role":"assistant","content":""}"#))];
         events.extend((0..5).map(|i| ("", chunk(&format!(r#"{{{role}"content":"w{i}"}}"#)))));
         check(&mut rng, Provider::Auto, &events, true);
-        let body: Vec<u8> = events
-            .iter()
-            .flat_map(|(_, data)| [b"data: ", data.as_slice(), b"\n\n"].concat())
-            .collect();
-        let mut core = crate::meter::UsageCore::new(Provider::Auto, DEFAULT_MAX_EVENT_BYTES);
-        core.feed(&body);
+        let datas: Vec<_> = events.into_iter().map(|(_, data)| data).collect();
+        let core = fed_data(&datas);
         assert_eq!(core.sink.learned(), 1, "relay: {relay}");
         assert_eq!(
             core.sink.taken, 4,
