@@ -292,6 +292,35 @@ def test_chat_no_usage_estimates_output_from_content_and_tool_arguments(
     assert record["output_tokens"] > estimate("".join(CHAT_TOOL_TEXTS))
 
 
+def test_choice_text_beside_a_delta_is_counted_once(backend: ModuleType) -> None:
+    """Together repeats each delta's text in the choice's legacy `text`: the estimate reads
+    the reply once (the real capture, usage taken out), as for the same chunks without `text`;
+    a choice without a delta is a legacy completion, its `text` the reply."""
+    capture_index = pytest.importorskip("capture_index")
+    cap = next(c for c in capture_index.load_captures() if c.name == "together/oi_chat_stream.sse")
+    body = capture_index.strip_usage(cap)
+    reply = ""
+    for line in body.decode().splitlines():
+        if line.startswith("data: {"):
+            choices = json.loads(line[6:]).get("choices") or []
+            reply += "".join(c.get("delta", {}).get("content") or "" for c in choices)
+    assert reply.startswith("1, 2, 3")
+    record = one_shot(backend, body)
+    want = out_estimate(reply, cap.expected["model"], provider="openai")
+    assert (record["output_tokens"], record["estimate_ranges"]) == (
+        want["output_tokens"],
+        want["estimate_ranges"],
+    )
+
+    def legacy(text: str) -> bytes:
+        chunk = {"id": "c", "object": "text_completion", "model": "m"}
+        return ("data: " + json.dumps({**chunk, "choices": [{"index": 0, "text": text}]})).encode()
+
+    stream = b"\n\n".join(legacy(t) for t in ("One", ", two", " three.")) + b"\n\n"
+    record = one_shot(backend, stream, "openai")
+    assert record["output_tokens"] == out_estimate("One, two three.", "m")["output_tokens"]
+
+
 def test_chat_no_usage_with_request_estimates_input_too(backend: ModuleType) -> None:
     record = one_shot(backend, CHAT_NO_USAGE_STREAM, request=json.dumps(CHAT_REQUEST))
     input_estimate = Estimator().estimate_request(CHAT_REQUEST, "openai", model=CHAT_MODEL)

@@ -237,19 +237,28 @@ impl<'a> Skim<'a> {
     /// A value checked and skipped, as [`Skim::skip_value`]; a string or a number noted in
     /// `holes` (its bytes may change without changing what the reader makes of the event).
     pub fn skip_noted(&mut self, holes: &mut Holes) -> Option<()> {
-        match self.peek()? {
+        if let Some((start, end, hole)) = self.skip_noting()? {
+            holes.note(start, end, hole);
+        }
+        Some(())
+    }
+
+    /// A value checked and skipped, as [`Skim::skip_noted`]: the hole it would note (none for
+    /// a value that is neither a string nor a number), for a reader that notes it later.
+    pub fn skip_noting(&mut self) -> Option<Option<(usize, usize, Hole)>> {
+        let hole = match self.peek()? {
             b'"' => {
                 let start = self.string()?;
-                holes.note(start, self.pos, Hole::Str);
+                (start, self.pos, Hole::Str)
             }
             b'-' | b'0'..=b'9' => {
                 let start = self.pos;
                 self.number()?;
-                holes.note(start, self.pos, Hole::Num);
+                (start, self.pos, Hole::Num)
             }
-            _ => self.skip_value()?,
-        }
-        Some(())
+            _ => return self.skip_value().map(|()| None),
+        };
+        Some(Some(hole))
     }
 
     /// A value checked and skipped, as [`Skim::skip_value`], its strings and numbers noted in

@@ -910,6 +910,69 @@ fn reasoning_details_are_holes() {
     assert_eq!(core.sink.taken, 3, "the chunks after the third");
 }
 
+/// Together's chunks repeat the delta's text in the choice's legacy `text`: counted once (the
+/// delta's), the chunks' layout learned with `text` a skipped hole. A choice without a delta
+/// (a legacy completion) has its `text` counted.
+#[test]
+fn a_choice_text_beside_a_delta_is_not_counted_twice() {
+    let mut rng = Rng(0x7093);
+    let chunk = |legacy: &str, content: &str| {
+        format!(
+            r#"{{"id":"o1","object":"chat.completion.chunk","created":1,"choices":[{{"index":0,"text":"{legacy}","logprobs":null,"finish_reason":null,"seed":null,"delta":{{"token_id":16,"role":"assistant","content":"{content}"}}}}],"model":"m","usage":null}}"#
+        )
+        .into_bytes()
+    };
+    let texts = [
+        "One",
+        ",",
+        " two",
+        "",
+        r#"a \"q\" \n é"#,
+        "你好",
+        r"\ud800",
+        "x\\",
+    ];
+    let mut events = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        events.push(("", chunk(text, text)));
+        events.push(("", chunk(texts[(i + 3) % texts.len()], text)));
+    }
+    check(&mut rng, Provider::Auto, &events, true);
+    let counted = |datas: &[Vec<u8>]| fed_data(datas).finish().output_text;
+    let valid = ["One", ",", " two", " three", "你好", " four"];
+    let together = valid.map(|t| chunk(t, t));
+    let alone = valid.map(|t| replace_text(&chunk(t, t)));
+    assert_eq!(
+        counted(&together),
+        counted(&alone),
+        "the delta's text, once"
+    );
+    assert_eq!(
+        fed_data(&together).sink.taken,
+        3,
+        "the chunks after the third"
+    );
+    // Without a delta (or with a null one), the choice's `text` is the reply.
+    let legacy = |text: &str, delta: &str| {
+        format!(r#"{{"id":"c","object":"text_completion","choices":[{{"index":0,"text":"{text}"{delta},"finish_reason":null}}],"model":"m"}}"#)
+            .into_bytes()
+    };
+    for delta in ["", r#","delta":null"#] {
+        let datas = valid.map(|t| legacy(t, delta));
+        assert_eq!(counted(&datas), counted(&alone), "no delta: {delta:?}");
+        let events: Vec<_> = datas.into_iter().map(|data| ("", data)).collect();
+        check(&mut rng, Provider::Auto, &events, true);
+    }
+}
+
+/// A Together chunk without its legacy `text`.
+fn replace_text(data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(data.to_vec()).unwrap();
+    let start = text.find(r#""text":"#).unwrap();
+    let end = start + text[start..].find(r#","logprobs""#).unwrap();
+    format!("{}{}", &text[..start], &text[end + 1..]).into_bytes()
+}
+
 /// A meter fed `datas` as `data:` events, in one read.
 fn fed_data(datas: &[Vec<u8>]) -> crate::meter::UsageCore {
     let body: Vec<u8> = datas

@@ -249,13 +249,14 @@ fn read_choice<'a>(
 ) -> Option<()> {
     let (mut seen_delta, mut seen_finish, mut seen_usage, mut seen_text) =
         (false, false, false, false);
-    let (mut finish, mut usage, mut text) = (None, None, None);
+    let (mut finish, mut usage, mut text, mut delta) = (None, None, None, false);
     skim.object(|skim, name| match name {
         "delta" => {
             once(&mut None::<()>, &mut seen_delta, Some(()))?;
             if skim.expect_null().is_some() {
                 return Some(());
             }
+            delta = true;
             read_delta(skim, chunk, holes)
         }
         "finish_reason" => {
@@ -268,14 +269,18 @@ fn read_choice<'a>(
             &mut seen_usage,
             usage_or_span(skim, &CHAT_KEYS)?,
         ),
-        // A legacy completion's text (Together sends it beside the delta): counted after the
-        // delta's texts, as the tree counts it.
-        "text" => once(&mut text, &mut seen_text, string_or_skip(skim)?),
+        // A legacy completion's text: counted where the choice has no delta, as the tree
+        // counts it; beside one (Together sends both) it repeats the delta's text.
+        "text" => once(&mut text, &mut seen_text, skim.skip_noting()?),
         _ => skim.skip_value(),
     })?;
-    if let Some(start) = text {
-        *chunk.texts.get_mut(chunk.n_texts)? = (start, false);
-        chunk.n_texts += 1;
+    match text {
+        Some((start, _, Hole::Str)) if !delta => {
+            *chunk.texts.get_mut(chunk.n_texts)? = (start, false);
+            chunk.n_texts += 1;
+        }
+        Some((start, end, hole)) => holes.note(start, end, hole),
+        None => {}
     }
     if finish.is_some() {
         chunk.finish_reason = finish;

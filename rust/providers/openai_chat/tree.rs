@@ -25,12 +25,11 @@ pub fn on_event(ex: &mut Facts, value: &Value) {
     read_identity(ex, obj);
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
-            if let Some(delta) = json::object(choice, "delta") {
-                count_message(ex, delta);
-            }
-            // A legacy completion's text (vLLM, OpenAI's /v1/completions).
-            if let Some(text) = choice.get("text").and_then(Value::as_str) {
-                ex.output_text.add(text);
+            match json::object(choice, "delta") {
+                Some(delta) => count_message(ex, delta),
+                // A legacy completion's text (vLLM, OpenAI's /v1/completions); beside a delta
+                // it repeats the delta's text (Together sends both): not counted twice.
+                None => count_legacy_text(ex, choice),
             }
             if let Some(reason) = json::string(choice, "finish_reason") {
                 ex.stop_reason = Some(reason);
@@ -89,12 +88,10 @@ pub fn on_body(ex: &mut Facts, value: &Value) -> bool {
     read_identity(ex, obj);
     if let Some(Value::Array(choices)) = obj.get("choices") {
         for choice in choices.iter().filter_map(Value::as_object) {
-            if let Some(message) = json::object(choice, "message") {
-                count_message(ex, message);
-            }
-            // A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
-            if let Some(text) = choice.get("text").and_then(Value::as_str) {
-                ex.output_text.add(text);
+            match json::object(choice, "message") {
+                Some(message) => count_message(ex, message),
+                // A legacy completion (`text_completion`: vLLM, OpenAI's /v1/completions).
+                None => count_legacy_text(ex, choice),
             }
             if let Some(reason) = json::string(choice, "finish_reason") {
                 ex.stop_reason = Some(reason);
@@ -124,6 +121,13 @@ fn read_identity(ex: &mut Facts, obj: &Object) {
 
 /// A streamed `delta` or a body's `message`: content (a string, or an array of text and
 /// Mistral thinking parts), reasoning text, tool-call arguments, an audio reply's transcript.
+/// A choice's `text`, where it has no message or delta: a legacy completion's reply.
+fn count_legacy_text(ex: &mut Facts, choice: &Object) {
+    if let Some(text) = choice.get("text").and_then(Value::as_str) {
+        ex.output_text.add(text);
+    }
+}
+
 fn count_message(ex: &mut Facts, message: &Object) {
     match message.get("content") {
         Some(Value::String(text)) => ex.output_text.add(text),

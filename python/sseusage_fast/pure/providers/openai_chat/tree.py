@@ -102,10 +102,12 @@ def _read_choices(ex: Facts, obj: dict[str, Any], key: str) -> None:
         message = object_(choice, key)
         if message is not None:
             _count_message(ex, message)
-        # A legacy completion's text (vLLM, OpenAI's /v1/completions).
-        text = choice.get("text")
-        if isinstance(text, str):
-            ex.output_text.add(text)
+        else:
+            # A legacy completion's text (vLLM, OpenAI's /v1/completions); beside a message
+            # or delta it repeats its text (Together sends both): not counted twice.
+            text = choice.get("text")
+            if isinstance(text, str):
+                ex.output_text.add(text)
         reason = string(choice, "finish_reason")
         if reason is not None:
             ex.stop_reason = reason
