@@ -49,6 +49,9 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout("openai_spaced", "OpenAI, `json.dumps` spacing", "openai"),
     Layout("openai_key_order", "OpenAI, keys in another order", "openai"),
     Layout("openai_crlf_comments", "OpenAI, CRLF and `:` comment lines", "openai"),
+    # As tests/captures/together/oi_chat_stream.sse: the role and a token id in every delta, the
+    # delta's text again in the choice's legacy `text`.
+    Layout("openai_together", "OpenAI-compatible (Together), `text` beside the delta", "openai"),
     Layout("responses_api", "OpenAI Responses, API layout", "openai-responses", api=True),
     # As some recorders write it (tests/captures/openai-responses/streaming_with_content.sse).
     Layout("responses_sorted", "OpenAI Responses, keys sorted after `type`", "openai-responses"),
@@ -89,6 +92,17 @@ _AZURE_FILTERS = {
 }
 
 
+def _together_choice(choice: Any, rng: random.Random) -> Any:
+    """A chunk's choice as Together writes it (key order, `seed`, the text twice)."""
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    if not isinstance(delta, dict):
+        return choice
+    out = {"index": choice.get("index", 0), "text": delta.get("content") or ""}
+    out.update(logprobs=None, finish_reason=choice.get("finish_reason"), seed=None)
+    out["delta"] = {"token_id": rng.randrange(128_000), "role": "assistant", **delta}
+    return out
+
+
 def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
     if layout == "anthropic_extra_field" and isinstance(obj.get("delta"), dict):
         obj["delta"]["trace"] = f"t{rng.getrandbits(24):06x}"
@@ -106,6 +120,8 @@ def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
             obj["prompt_filter_results"] = [
                 {"prompt_index": 0, "content_filter_results": _AZURE_FILTERS}
             ]
+    if layout == "openai_together":
+        obj["choices"] = [_together_choice(c, rng) for c in obj.get("choices") or []]
     if layout == "responses_sorted":
         obj = {"type": obj.pop("type"), **{k: obj[k] for k in sorted(obj)}}
     if layout.endswith("key_order"):
