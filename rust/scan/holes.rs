@@ -16,6 +16,9 @@ pub enum Hole {
     Blanks,
     /// An SSE `id` field's value: to the line's end, without NUL, not starting with a space.
     Id,
+    /// An object or an array, checked and skipped as the readers skip a value they do not read
+    /// (a chat choice's `logprobs`, whose shape changes from chunk to chunk).
+    Value,
     /// No hole: the skeleton ends with the literal before it.
     End,
 }

@@ -243,6 +243,19 @@ impl<'a> Skim<'a> {
         Some(())
     }
 
+    /// A value checked and skipped, as [`Skim::skip_value`]; an object or an array noted whole
+    /// in `holes` as a [`Hole::Value`] (its contents may change, shape and all, without
+    /// changing what the reader makes of the event).
+    pub fn skip_noted_container(&mut self, holes: &mut Holes) -> Option<()> {
+        if !matches!(self.peek()?, b'{' | b'[') {
+            return self.skip_value();
+        }
+        let start = self.pos;
+        self.skip_value()?;
+        holes.note(start, self.pos, Hole::Value);
+        Some(())
+    }
+
     /// A value checked and skipped, as [`Skim::skip_noted`]: the hole it would note (none for
     /// a value that is neither a string nor a number), for a reader that notes it later.
     pub fn skip_noting(&mut self) -> Option<Option<(usize, usize, Hole)>> {
@@ -425,6 +438,15 @@ impl<'a> Skim<'a> {
         }
         std::str::from_utf8(bytes).ok()
     }
+}
+
+/// Past the JSON value at `b[pos..]` (white space before it allowed), checked as
+/// [`Skim::skip_value`] checks it: a skeleton's [`Hole::Value`].
+pub fn value_end(b: &[u8], pos: usize) -> Option<usize> {
+    let mut skim = Skim::new(b);
+    skim.pos = pos;
+    skim.skip_value()?;
+    Some(skim.pos)
 }
 
 /// Sets `slot` once; a field seen twice (last one wins in serde_json) makes the reader give up

@@ -965,6 +965,66 @@ fn a_choice_text_beside_a_delta_is_not_counted_twice() {
     }
 }
 
+/// A chat choice's `logprobs` change shape from chunk to chunk (a token's bytes, how many
+/// alternatives): one hole, a value checked and skipped whole, so the chunks' layout is
+/// learned all the same. Invalid values in it are declined as the general reader declines them.
+#[test]
+fn logprobs_are_one_hole_whatever_their_shape() {
+    let mut rng = Rng(0x10b5);
+    let chunk = |text: &str, logprobs: &str| {
+        format!(
+            r#"{{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{{"content":"{text}"}},"logprobs":{logprobs},"finish_reason":null}}]}}"#
+        )
+        .into_bytes()
+    };
+    let logprobs = |token: &str, alternatives: usize| {
+        let entry = |p: f64, top: &str| {
+            let bytes: Vec<String> = token.bytes().map(|b| b.to_string()).collect();
+            format!(
+                r#"{{"token":"{token}","logprob":{p},"bytes":[{}]{top}}}"#,
+                bytes.join(",")
+            )
+        };
+        let top: Vec<String> = (0..alternatives)
+            .map(|k| entry(-0.5 * k as f64, ""))
+            .collect();
+        let top = format!(r#","top_logprobs":[{}]"#, top.join(","));
+        format!(r#"{{"content":[{}],"refusal":null}}"#, entry(-0.25, &top))
+    };
+    let words = ["Hello", " world", ",", " é", "你好", " 42", ""];
+    let odd = [
+        "null",
+        "[]",
+        "{}",
+        r#"{"content":[1,]}"#,
+        r#"{"content":[{"token":"\ud800"}]}"#,
+        r#"{"content":[{"token":"x\"}]}"#,
+        "{\"content\":\"\u{1}\"}",
+        r#"{"content":[tru]}"#,
+        r#"[1e400]"#,
+        r#"{"a":{"b":{"c":[[[[{}]]]]}}}"#,
+    ];
+    let mut events = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        events.push(("", chunk(word, &logprobs(word, i % 3))));
+        events.push(("", chunk(word, odd[i % odd.len()])));
+        events.push(("", chunk(word, &logprobs(words[(i + 1) % words.len()], 2))));
+    }
+    events.extend(odd.iter().map(|value| ("", chunk("x", value))));
+    check(&mut rng, Provider::Auto, &events, true);
+    let valid: Vec<_> = (0..8)
+        .map(|i| {
+            chunk(
+                words[i % words.len()],
+                &logprobs(words[i % words.len()], i % 3),
+            )
+        })
+        .collect();
+    // As any chat stream's: the second chunk, read on from the first one's prefix, is learned
+    // anew, the third opens the hole.
+    assert_eq!(fed_data(&valid).sink.taken, 5, "the chunks after the third");
+}
+
 /// A Together chunk without its legacy `text`.
 fn replace_text(data: &[u8]) -> Vec<u8> {
     let text = String::from_utf8(data.to_vec()).unwrap();

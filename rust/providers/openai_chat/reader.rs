@@ -272,7 +272,8 @@ fn read_choice<'a>(
         // A legacy completion's text: counted where the choice has no delta, as the tree
         // counts it; beside one (Together sends both) it repeats the delta's text.
         "text" => once(&mut text, &mut seen_text, skim.skip_noting()?),
-        _ => skim.skip_value(),
+        // `logprobs` and the like: their shape may change from chunk to chunk.
+        _ => skim.skip_noted_container(holes),
     })?;
     match text {
         Some((start, _, Hole::Str)) if !delta => {

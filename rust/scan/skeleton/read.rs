@@ -7,6 +7,7 @@ use crate::scan::holes::Hole;
 use crate::scan::segments::{
     blanks_end, id_end, literal_equal, small_number_end, string_end, text_end,
 };
+use crate::scan::skim::value_end;
 use crate::simd::{Narrow, Vector};
 use crate::textstats::TextStats;
 
@@ -135,6 +136,7 @@ pub(super) unsafe fn hole_end<V: Vector, const COUNT: bool>(
         Hole::End => pos,
         Hole::Str => unsafe { string_end::<V>(b, pos)? },
         Hole::Num => small_number_end(b, pos)?,
+        Hole::Value => value_end(b, pos)?,
         Hole::Id => {
             let end = unsafe { id_end::<V>(b, pos)? };
             *id = Some((pos, end));
@@ -158,6 +160,7 @@ pub(super) fn holes_read(event: &[u8], holes: &[(usize, usize, Hole)]) -> bool {
             Hole::Count | Hole::Str => unsafe { string_end::<Narrow>(event, start) },
             Hole::Blanks => Some(unsafe { blanks_end::<Narrow>(event, start) }),
             Hole::Num => small_number_end(event, start),
+            Hole::Value => value_end(event, start),
             Hole::Id => unsafe { id_end::<Narrow>(event, start) },
             Hole::End => None,
         };
