@@ -876,6 +876,20 @@ fn deltas_without_text_are_read_not_learned() {
     assert_eq!(core.sink.taken, 5, "the thinking deltas after the first");
 }
 
+/// JSON string bodies as written in a chunk, valid and not (an escaped quote and line end,
+/// non-ASCII, a lone surrogate, a bad escape, a raw control character): where a reader skips
+/// or counts them, its skeleton must take what the full parse takes, and nothing else.
+const RAW_TEXTS: [&str; 8] = [
+    "This",
+    " is",
+    "",
+    r#"a \"q\" \n é"#,
+    "你好",
+    r"\ud800",
+    "x\\",
+    "\u{1}",
+];
+
 /// OpenRouter's chunks repeat the reasoning text in `reasoning_details`, which the reader
 /// skips whole: its strings and numbers are noted as holes, so a run of such chunks is
 /// learned and read by its skeleton, and reads as the full parse does, whatever the texts
@@ -889,16 +903,7 @@ fn reasoning_details_are_holes() {
         )
         .into_bytes()
     };
-    let texts = [
-        "This",
-        " is",
-        "",
-        r#"a \"q\" \n é"#,
-        "你好",
-        r"\ud800",
-        "x\\",
-        "\u{1}",
-    ];
+    let texts = RAW_TEXTS;
     let mut events = vec![("", chunk("", ""))];
     for (i, text) in texts.iter().enumerate() {
         events.push(("", chunk(text, text)));
@@ -922,16 +927,7 @@ fn a_choice_text_beside_a_delta_is_not_counted_twice() {
         )
         .into_bytes()
     };
-    let texts = [
-        "One",
-        ",",
-        " two",
-        "",
-        r#"a \"q\" \n é"#,
-        "你好",
-        r"\ud800",
-        "x\\",
-    ];
+    let texts = RAW_TEXTS;
     let mut events = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         events.push(("", chunk(text, text)));
