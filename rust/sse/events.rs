@@ -317,6 +317,8 @@ impl EventBuilder {
                     self.data = Vec::new(); // give the memory back
                     return;
                 }
+                // Room for the LF too: a long line is not copied twice by `push` growing it.
+                self.data.reserve(value.len() + 1);
                 self.data.extend_from_slice(value);
                 self.data.push(b'\n');
             }

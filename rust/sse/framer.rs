@@ -309,13 +309,20 @@ impl Framer {
             match next {
                 // A whole line and the blank line after it, both in this chunk.
                 Some(next)
-                    if self.tail.is_empty()
-                        && !self.overflow
-                        && end - pos <= self.max_line
+                    if !self.overflow
+                        && self.tail.len() + (end - pos) <= self.max_line
                         && next < bytes.len() =>
                 {
                     if let Some(after) = blank_line_at(bytes, next) {
-                        sink.line_then_blank(&bytes[pos..end]);
+                        if self.tail.is_empty() {
+                            sink.line_then_blank(&bytes[pos..end]);
+                        } else {
+                            // A line cut by a read's end (an event too long to hold): read
+                            // from `tail` as the usual one-line event, not copied again.
+                            self.tail.extend_from_slice(&bytes[pos..end]);
+                            sink.line_then_blank(&self.tail);
+                            self.tail.clear();
+                        }
                         pos = after;
                         if pos == bytes.len() && bytes[pos - 1] == b'\r' {
                             self.skip_lf = true;
@@ -363,6 +370,9 @@ impl Framer {
             self.overflow = true;
             self.tail = Vec::new(); // give the memory back, not just the length
         } else {
+            // Room for as much again (or double, as usual): a line cut by a read's end is
+            // mostly finished by the next read, which would otherwise copy it again to grow.
+            self.tail.reserve(2 * rest.len());
             self.tail.extend_from_slice(rest);
         }
     }
@@ -435,6 +445,40 @@ mod tests {
             vec![b"\xEF\xBBz".to_vec()]
         );
         assert_eq!(lines_of(&[b"\r", b"\n"]), vec![b"".to_vec()]);
+    }
+
+    /// A line longer than a read, cut by the read's end and followed by a blank line: handed
+    /// on whole as a one-line event, from a buffer that the second read does not grow where
+    /// the first held at least half of the line.
+    #[test]
+    fn a_cut_line_then_blank_is_one_event() {
+        #[derive(Default)]
+        struct Events(Vec<Vec<u8>>, Vec<Vec<u8>>);
+        impl LineSink for Events {
+            fn line(&mut self, line: &[u8]) {
+                self.0.push(line.to_vec());
+            }
+            fn overlong_line(&mut self) {}
+            fn line_then_blank(&mut self, line: &[u8]) {
+                self.1.push(line.to_vec());
+            }
+        }
+        let line: Vec<u8> = [&b"data: "[..], &[b'x'; 10_000]].concat();
+        for ends in [&b"\n\n"[..], b"\r\n\r\n", b"\r\r"] {
+            let whole = [&line[..], ends, b"ok\n"].concat();
+            for cut in [1, 100, 5_003, 9_999, line.len() - 1] {
+                let mut framer = Framer::new(1 << 20);
+                let mut sink = Events::default();
+                framer.feed(&whole[..cut], &mut sink);
+                let room = framer.tail.capacity();
+                framer.feed(&whole[cut..], &mut sink);
+                assert_eq!(sink.1, vec![line.clone()], "cut at {cut}");
+                assert_eq!(sink.0, vec![b"ok".to_vec()], "cut at {cut}");
+                if 2 * cut >= line.len() {
+                    assert_eq!(framer.tail.capacity(), room, "grown again, cut at {cut}");
+                }
+            }
+        }
     }
 
     #[test]
