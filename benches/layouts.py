@@ -52,6 +52,9 @@ LAYOUTS: tuple[Layout, ...] = (
     # As tests/captures/together/oi_chat_stream.sse: the role and a token id in every delta, the
     # delta's text again in the choice's legacy `text`.
     Layout("openai_together", "OpenAI-compatible (Together), `text` beside the delta", "openai"),
+    # As the API writes a chunk with `logprobs: true, top_logprobs: 2`: the choice's value of
+    # another shape in every chunk (the tokens' bytes, their alternatives).
+    Layout("openai_logprobs", "OpenAI, `logprobs` on", "openai", api=True),
     Layout("responses_api", "OpenAI Responses, API layout", "openai-responses", api=True),
     # As some recorders write it (tests/captures/openai-responses/streaming_with_content.sse).
     Layout("responses_sorted", "OpenAI Responses, keys sorted after `type`", "openai-responses"),
@@ -103,6 +106,23 @@ def _together_choice(choice: Any, rng: random.Random) -> Any:
     return out
 
 
+def _logprobs_of(text: str, rng: random.Random) -> Any:
+    """A content chunk's `logprobs` as the API writes it: one entry a token (the text cut at
+    spaces here), each with its UTF-8 bytes and its two likeliest tokens, itself first."""
+    content = []
+    for token in [t for t in text.replace(" ", "\0 ").split("\0") if t] or [text]:
+        logprob = -round(rng.expovariate(3.0), 8)
+        chosen = {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+        other = token.strip() or "."
+        runner_up = {
+            "token": other,
+            "logprob": round(logprob - rng.expovariate(1.0), 8),
+            "bytes": list(other.encode()),
+        }
+        content.append({**chosen, "top_logprobs": [chosen, runner_up]})
+    return {"content": content, "refusal": None}
+
+
 def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
     if layout == "anthropic_extra_field" and isinstance(obj.get("delta"), dict):
         obj["delta"]["trace"] = f"t{rng.getrandbits(24):06x}"
@@ -120,6 +140,11 @@ def _relayout_json(layout: str, obj: Any, rng: random.Random) -> str:
             obj["prompt_filter_results"] = [
                 {"prompt_index": 0, "content_filter_results": _AZURE_FILTERS}
             ]
+    if layout == "openai_logprobs":
+        for choice in obj.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                choice["logprobs"] = _logprobs_of(text, rng)
     if layout == "openai_together":
         obj["choices"] = [_together_choice(c, rng) for c in obj.get("choices") or []]
     if layout == "responses_sorted":
