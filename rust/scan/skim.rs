@@ -274,25 +274,16 @@ impl<'a> Skim<'a> {
         Some(Some(hole))
     }
 
-    /// A value checked and skipped, as [`Skim::skip_value`], its strings and numbers noted in
-    /// `holes` as [`Skim::skip_noted`] notes them, those inside objects and arrays too (the
-    /// names and the structure stay literal): for a container a reader skips whole whose
-    /// values change from event to event (OpenRouter's `reasoning_details`, which repeat the
-    /// reasoning text).
-    pub fn skip_noted_deep(&mut self, holes: &mut Holes) -> Option<()> {
-        self.skip_noted_at(1, holes)
-    }
-
-    fn skip_noted_at(&mut self, depth: usize, holes: &mut Holes) -> Option<()> {
+    /// A value checked and skipped, as [`Skim::skip_value`]: an object or an array noted
+    /// whole as [`Skim::skip_noted_container`] notes it, a string or a number as
+    /// [`Skim::skip_noted`] does. For a field a reader skips whose value changes shape from
+    /// event to event (OpenRouter's `reasoning_details`: empty, then the reasoning text again,
+    /// then a signature).
+    pub fn skip_noted_any(&mut self, holes: &mut Holes) -> Option<()> {
         match self.peek()? {
-            b'{' | b'[' => self.container_noted(depth, holes),
+            b'{' | b'[' => self.skip_noted_container(holes),
             _ => self.skip_noted(holes),
         }
-    }
-
-    #[inline(never)]
-    fn container_noted(&mut self, depth: usize, holes: &mut Holes) -> Option<()> {
-        self.container_with(depth, |skim, depth| skim.skip_noted_at(depth, holes))
     }
 
     /// `null` (None) or a string (its body's start, for `count_string`); anything else fails.

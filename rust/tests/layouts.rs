@@ -891,28 +891,52 @@ const RAW_TEXTS: [&str; 8] = [
 ];
 
 /// OpenRouter's chunks repeat the reasoning text in `reasoning_details`, which the reader
-/// skips whole: its strings and numbers are noted as holes, so a run of such chunks is
-/// learned and read by its skeleton, and reads as the full parse does, whatever the texts
-/// (escaped, non-ASCII, invalid JSON in either place).
+/// skips whole: the list is one hole, whatever its shape (empty, one item, a signature), so a
+/// run of such chunks is learned and read by its skeleton, and reads as the full parse does,
+/// whatever the texts (escaped, non-ASCII, invalid JSON in either place).
 #[test]
 fn reasoning_details_are_holes() {
     let mut rng = Rng(0x0de7);
     let chunk = |reasoning: &str, details: &str| {
         format!(
-            r#"{{"id":"gen-1","provider":"Google","model":"m","object":"chat.completion.chunk","created":1,"choices":[{{"index":0,"delta":{{"role":"assistant","content":"","reasoning":"{reasoning}","reasoning_details":[{{"type":"reasoning.text","text":"{details}","format":"anthropic-claude-v1","index":0}}]}},"finish_reason":null,"native_finish_reason":null,"logprobs":null}}]}}"#
+            r#"{{"id":"gen-1","provider":"Google","model":"m","object":"chat.completion.chunk","created":1,"choices":[{{"index":0,"delta":{{"role":"assistant","content":"","reasoning":"{reasoning}","reasoning_details":{details}}},"finish_reason":null,"native_finish_reason":null,"logprobs":null}}]}}"#
         )
         .into_bytes()
     };
+    let item = |text: &str| {
+        format!(
+            r#"[{{"type":"reasoning.text","text":"{text}","format":"anthropic-claude-v1","index":0}}]"#
+        )
+    };
+    let signed = |text: &str| {
+        format!(
+            r#"[{{"type":"reasoning.text","text":"{text}","signature":"","format":"anthropic-claude-v1","index":0}}]"#
+        )
+    };
     let texts = RAW_TEXTS;
-    let mut events = vec![("", chunk("", ""))];
+    let mut events = vec![("", chunk("", "[]"))];
     for (i, text) in texts.iter().enumerate() {
-        events.push(("", chunk(text, text)));
-        events.push(("", chunk(texts[(i + 1) % texts.len()], text)));
+        events.push(("", chunk(text, &item(text))));
+        events.push(("", chunk(texts[(i + 1) % texts.len()], &signed(text))));
+        events.push(("", chunk(text, "[]")));
     }
     check(&mut rng, Provider::Auto, &events, true);
     let valid = ["This", " is", "", "你好", " a", " b"];
-    let core = fed_data(&valid.map(|t| chunk(t, t)));
+    let core = fed_data(&valid.map(|t| chunk(t, &item(t))));
     assert_eq!(core.sink.taken, 3, "the chunks after the third");
+    let shapes = [
+        item("x"),
+        "[]".to_owned(),
+        signed("y"),
+        item("你好"),
+        "[]".to_owned(),
+        item(""),
+    ];
+    let core = fed_data(&valid.map(|t| chunk(t, &shapes[t.len() % shapes.len()])));
+    assert_eq!(
+        core.sink.taken, 3,
+        "the chunks after the third, whatever the list's shape"
+    );
 }
 
 /// Together's chunks repeat the delta's text in the choice's legacy `text`: counted once (the

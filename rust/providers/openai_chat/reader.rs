@@ -180,9 +180,10 @@ fn read_delta<'a>(skim: &mut Skim<'a>, chunk: &mut Chunk<'a>, holes: &mut Holes)
                     Some(())
                 });
             }
-            // Noted to their scalars: OpenRouter's `reasoning_details` repeat the reasoning
-            // text in every chunk (a layout learned only with them as holes).
-            _ => return skim.skip_noted_deep(holes),
+            // Noted, containers whole: OpenRouter's `reasoning_details` repeat the reasoning
+            // text in every chunk, in a list that is empty in some (a layout learned only
+            // with them as one hole).
+            _ => return skim.skip_noted_any(holes),
         };
         if at == 0 && self::at(skim, b'[') {
             // A content array (Mistral's thinking parts): its parts' texts in order.
