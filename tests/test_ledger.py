@@ -520,12 +520,17 @@ def test_sqlite_wal_is_checkpointed_off_the_writer_thread(
         for i in range(400):  # far under the writer's own threshold of WAL pages
             led.record(full_row(request_id=f"r{i}", error_message="x" * 500))
         assert led.flush(timeout=30)
+        checkpointer = led._checkpointer  # type: ignore[attr-defined]
         deadline = time.monotonic() + 10
+
+        def copied() -> bool:
+            # Counted once the checkpoint returns, after the file grew: both are waited for.
+            return path.stat().st_size > size_before + 100_000 and checkpointer.checkpoints > 0
+
         # The rows reach the database file itself (not only the WAL): the checkpointer copied them.
-        while path.stat().st_size <= size_before + 100_000 and time.monotonic() < deadline:
+        while not copied() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert path.stat().st_size > size_before + 100_000
-        checkpointer = led._checkpointer  # type: ignore[attr-defined]
         assert checkpointer.checkpoints > 0 and checkpointer.errors == 0
     finally:
         led.close()
