@@ -15,9 +15,16 @@ pub fn read_error(ex: &mut Facts, obj: &Object) {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    let message = field("message").and_then(Value::as_str).map(str::to_owned);
+    let message = field("message").and_then(Value::as_str);
+    set_error(ex, error_type.as_deref(), message);
+}
+
+/// What an error object says, with the defaults of a missing kind or message.
+pub fn set_error(ex: &mut Facts, error_type: Option<&str>, message: Option<&str>) {
     ex.set_error(
-        error_type.as_deref().unwrap_or("error"),
-        message.unwrap_or_else(|| "the provider reported an error".to_owned()),
+        error_type.unwrap_or("error"),
+        message
+            .unwrap_or("the provider reported an error")
+            .to_owned(),
     );
 }

@@ -614,6 +614,7 @@ fn full_parse(provider: Provider, events: &[(&str, Vec<u8>)], done: bool, typed:
             format!("{:?}", ex.encrypted_reasoning),
             format!("{:?}", (ex.output_final, status.as_str(), &ex.notes)),
             format!("{:?}", ex.billing),
+            format!("{:?}", (&ex.error_type, &ex.error_message)),
         ],
     )
 }
@@ -630,6 +631,7 @@ fn from_record(r: &RawRecord) -> String {
             format!("{:?}", r.encrypted_reasoning),
             format!("{:?}", (r.output_final, r.status.as_str(), &r.notes)),
             format!("{:?}", r.billing),
+            format!("{:?}", (&r.error_type, &r.error_message)),
         ],
     )
 }
@@ -737,6 +739,46 @@ fn openai_chunks_in_random_layouts_read_as_the_full_parse() {
         let style = styles(&mut rng);
         let extra = rng.below(3);
         let events = openai_events(&mut rng, extra);
+        let events = written(&mut rng, &style, events);
+        let provider = [Provider::Auto, Provider::OpenAiChat][rng.below(2)];
+        check(&mut rng, provider, &events, true);
+    }
+}
+
+/// A chunk with an error object (OpenRouter ends a stream cut short with one, usage beside
+/// it): its error and usage, nothing else of it, read as the full parse reads them, whatever
+/// the error's fields (strings, numbers, escapes and what the reader declines) and layout.
+#[test]
+fn openai_error_chunks_read_as_the_full_parse() {
+    let mut rng = Rng(0xE4404);
+    let errors = [
+        r#"{"code":400,"message":"Token limit reached"}"#,
+        r#"{"message":"word","type":"server_error"}"#,
+        r#"{"status":"x","code":429}"#,
+        r#"{"type":null,"code":"rate_limit","message":null}"#,
+        r#"{"type":true,"status":503,"message":7}"#,
+        r#"{"message":"a \"quoted\" word \u00e9"}"#,
+        r#"{"type":"\u0078","code":1}"#,
+        r#"{"code":4.5}"#,
+        r#"{"code":-1}"#,
+        r#"{"code":1e3}"#,
+        r#"{"code":12345678901234567890123}"#,
+        r#"{"code":1,"code":2}"#,
+        r#"{}"#,
+        "null",
+        r#""overloaded""#,
+        "5",
+        "[]",
+    ];
+    for round in 0..400 {
+        let style = styles(&mut rng);
+        let extra = rng.below(3);
+        let mut events = openai_events(&mut rng, extra);
+        let victim = rng.below(events.len());
+        if let J::Obj(fields) = &mut events[victim].1 {
+            let at = rng.below(fields.len() + 1);
+            fields.insert(at, ("error", J::Raw(errors[round % errors.len()])));
+        }
         let events = written(&mut rng, &style, events);
         let provider = [Provider::Auto, Provider::OpenAiChat][rng.below(2)];
         check(&mut rng, provider, &events, true);
