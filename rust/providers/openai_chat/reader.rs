@@ -2,7 +2,7 @@
 //! calls and the usage chunk, the bulk of a stream. A chunk it declines goes to `tree`.
 
 use super::usage::{apply_usage, declined_tree, usage_or_span, UsageAt, CHAT_KEYS};
-use crate::providers::error::set_error;
+use crate::providers::error::{read_error_object, ErrorSaid};
 use crate::providers::facts::{Facts, Provider};
 use crate::scan::holes::{Hole, Holes};
 use crate::scan::skeleton::same_bytes;
@@ -41,48 +41,6 @@ struct Chunk<'a> {
     /// The chunk carries an error object (OpenRouter's, with the usage until then): read
     /// for that and the usage only, as `tree::on_event` reads it.
     error: Option<ErrorSaid<'a>>,
-}
-
-/// An error object as `providers::error::read_error` reads it: the first of `type`, `status`
-/// and `code` that is a string or a number, and the message.
-#[derive(Default, Clone, Copy)]
-struct ErrorSaid<'a> {
-    kinds: [Option<&'a str>; 3],
-    message: Option<&'a str>,
-}
-
-/// Reads an error object; declines (`None`) what only the tree reads the same: a string with
-/// escapes, a number other than a plain non-negative integer (serde's text of it may differ).
-fn read_error_object<'a>(skim: &mut Skim<'a>) -> Option<ErrorSaid<'a>> {
-    let mut said = ErrorSaid::default();
-    let mut seen = [false; 4];
-    skim.object(|skim, name| {
-        let at = match name {
-            "type" => 0,
-            "status" => 1,
-            "code" => 2,
-            "message" => 3,
-            _ => return skim.skip_value(),
-        };
-        let value = if skim.at_string() {
-            skim.null_or_plain()?
-        } else if let (true, Some(span)) = (at < 3, skim.number_or_skip()?) {
-            let digits = skim.bytes().get(span.0..span.1)?;
-            let plain = digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit);
-            Some(skim.text_at(span).filter(|_| plain)?)
-        } else {
-            // `null` and what is neither a string nor a number: not the kind or the message.
-            if at == 3 {
-                skim.skip_value()?;
-            }
-            None
-        };
-        match at {
-            3 => once(&mut said.message, &mut seen[3], value),
-            _ => once(&mut said.kinds[at], &mut seen[at], value),
-        }
-    })?;
-    Some(said)
 }
 
 const MAX_TEXTS: usize = 12;
@@ -556,8 +514,7 @@ pub fn fast_path(
     ex.provider = Provider::OpenAiChat;
     if let Some(error) = chunk.error {
         // As `tree::on_event`: the error and the usage, nothing else of the chunk.
-        let kind = error.kinds.into_iter().flatten().next();
-        set_error(ex, kind, error.message);
+        error.apply(ex);
         apply_usage(ex, chunk.usage, usage_tree, &skim, &CHAT_KEYS);
         return Some(None);
     }
