@@ -42,6 +42,9 @@ pub(crate) struct Dispatch {
     holes: Holes,
     /// Events read by the skeletons (for the tests: that the fast path is taken).
     pub taken: u64,
+    /// Events the serde tree read, every fast reader having declined them (for the tests:
+    /// which events of real streams leave the fast path).
+    pub tree_read: u64,
     /// The skeleton whose identity fields the facts hold (OpenAI), set once after each event
     /// read otherwise (which may have set others).
     identity_of: Option<usize>,
@@ -60,6 +63,7 @@ impl Dispatch {
             holes: Holes::default(),
             identity_of: None,
             taken: 0,
+            tree_read: 0,
         }
     }
 
@@ -128,6 +132,12 @@ impl Dispatch {
                 return;
             }
         }
+        if matches!(ex.provider, Provider::Gemini | Provider::Auto)
+            && gemini::reader::fast_path(ex, &mut self.state.gemini, data).is_some()
+        {
+            return;
+        }
+        self.tree_read += 1;
         let Some(value) = tree::parse(data) else {
             ex.invalid_events += 1;
             return;

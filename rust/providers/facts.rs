@@ -130,6 +130,11 @@ impl Facts {
         self.last_usage_text = None;
     }
 
+    /// A usage object was kept (as a tree or as text).
+    pub fn has_raw_usage(&self) -> bool {
+        self.last_usage.is_some() || self.last_usage_text.is_some()
+    }
+
     /// The last usage object, as JSON text that the skim reader checked.
     pub fn set_raw_usage_text(&mut self, text: &str) {
         self.last_usage = None;

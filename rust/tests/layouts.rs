@@ -603,12 +603,17 @@ fn full_parse(provider: Provider, events: &[(&str, Vec<u8>)], done: bool, typed:
             .push(format!("ignored {n} event(s) whose data is not valid JSON"));
     }
     let status = ex.status(BodyKind::EventStream);
+    // The record's tier is lower-case (ASCII), whatever the provider's spelling.
+    let tier = ex.service_tier.as_deref().map(|t| match t.is_ascii() {
+        true => t.to_ascii_lowercase(),
+        false => t.to_owned(),
+    });
     view(
         ex.provider.name(),
         &[
             format!("{:?}", ex.tokens),
             format!("{:?}", (&ex.model, &ex.message_id, &ex.stop_reason)),
-            format!("{:?}", (&ex.service_tier, &ex.speed, &ex.last_usage)),
+            format!("{:?}", (&tier, &ex.speed, &ex.last_usage)),
             format!("{:?}", ex.output_text.as_tuple()),
             format!("{:?}", (ex.saw_thinking, ex.saw_tool_use, ex.events)),
             format!("{:?}", ex.encrypted_reasoning),

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::usage::read_usage;
-use super::{looks_like, Counts};
+use super::{close_chunk, looks_like, Counts};
 use crate::providers::error::read_error;
 use crate::providers::facts::Facts;
 use crate::scan::tree::{self as json, Object};
@@ -65,22 +65,11 @@ fn read_chunk(ex: &mut Facts, counts: &mut Counts, obj: &Object) {
     if let Some(usage) = json::object(obj, "usageMetadata") {
         read_usage(ex, counts, usage);
     }
-    // A blocked prompt ends the response: nothing was generated (Google omits zero counts).
     let feedback = json::object(obj, "promptFeedback");
-    if feedback
+    let blocked = feedback
         .and_then(|f| json::string(f, "blockReason"))
-        .is_some()
-        && ex.last_usage.is_some()
-    {
-        ex.tokens.output.get_or_insert(0);
-        ex.final_usage = true;
-        ex.output_final = true;
-    }
-    // The figures are final once a candidate has finished and usage was reported.
-    if ex.stop_reason.is_some() && ex.last_usage.is_some() {
-        ex.final_usage = true;
-        ex.output_final = ex.tokens.output.is_some();
-    }
+        .is_some();
+    close_chunk(ex, blocked);
 }
 
 fn count_part(ex: &mut Facts, part: &Object) {

@@ -19,7 +19,27 @@ pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
     take(&mut g.tool_prompt, "toolUsePromptTokenCount");
     take(&mut g.candidates, "candidatesTokenCount");
     take(&mut g.thoughts, "thoughtsTokenCount");
-    let t = &mut ex.tokens;
+    set_tokens(ex, g);
+    let traffic = json::string(usage, "trafficType");
+    let service_tier = json::string(usage, "serviceTier");
+    if let Some(tier) = tier(traffic.as_deref(), service_tier.as_deref()) {
+        ex.service_tier = Some(tier);
+    }
+    // The audio shares, from the per-modality breakdowns.
+    if let Some(n) = modality_count(usage, "promptTokensDetails", "AUDIO", &mut ex.notes) {
+        ex.billing.audio_input = Some(n);
+    }
+    if let Some(n) = modality_count(usage, "candidatesTokensDetails", "AUDIO", &mut ex.notes) {
+        ex.billing.audio_output = Some(n);
+    }
+    ex.set_raw_usage(Value::Object(usage.clone()));
+}
+
+/// The record's token buckets from the snapshots' counts so far (each field the last that
+/// gave it): input is the prompt less its cached part plus the tool-use prompt, output the
+/// candidates plus the thoughts.
+pub(super) fn set_tokens(ex: &mut Facts, g: &Counts) {
+    let (t, notes) = (&mut ex.tokens, &mut ex.notes);
     if let Some(prompt) = g.prompt {
         let cached = g.cached.unwrap_or(0).min(prompt);
         // Tool-use prompt tokens (e.g. search results fed back) are billed as input too.
@@ -44,31 +64,20 @@ pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
     if g.thoughts.is_some() {
         t.reasoning = g.thoughts;
     }
-    if let Some(tier) = tier(usage) {
-        ex.service_tier = Some(tier);
-    }
-    // The audio shares, from the per-modality breakdowns.
-    if let Some(n) = modality_count(usage, "promptTokensDetails", "AUDIO", &mut ex.notes) {
-        ex.billing.audio_input = Some(n);
-    }
-    if let Some(n) = modality_count(usage, "candidatesTokensDetails", "AUDIO", &mut ex.notes) {
-        ex.billing.audio_output = Some(n);
-    }
-    ex.set_raw_usage(Value::Object(usage.clone()));
 }
 
 /// Vertex `trafficType` (which quota was used, priced apart) in the record's names, else the
-/// Gemini API's `serviceTier`.
-fn tier(usage: &Object) -> Option<String> {
-    let traffic = json::string(usage, "trafficType").and_then(|t| match t.as_str() {
+/// Gemini API's `serviceTier` (each where it is a string).
+pub(super) fn tier(traffic: Option<&str>, service_tier: Option<&str>) -> Option<String> {
+    let traffic = traffic.and_then(|t| match t {
         "TRAFFIC_TYPE_UNSPECIFIED" | "" => None,
         "ON_DEMAND" => Some("on_demand".to_owned()),
         "ON_DEMAND_FLEX" => Some("flex".to_owned()),
         "ON_DEMAND_PRIORITY" => Some("priority".to_owned()),
         "PROVISIONED_THROUGHPUT" => Some("provisioned".to_owned()),
-        _ => Some(t),
+        _ => Some(t.to_owned()),
     });
-    traffic.or_else(|| json::string(usage, "serviceTier").filter(|t| !t.is_empty()))
+    traffic.or_else(|| service_tier.filter(|t| !t.is_empty()).map(str::to_owned))
 }
 
 /// The `tokenCount` of one modality in a list of `{modality, tokenCount}` (summed if listed
@@ -85,9 +94,14 @@ fn modality_count(
     let mut total = None;
     for item in items.iter().filter_map(Value::as_object) {
         if item.get("modality").and_then(Value::as_str) == Some(modality) {
-            let n = json::count(item, "tokenCount", notes).unwrap_or(0);
-            total = Some(json::sum(total.unwrap_or(0), n).unwrap_or(json::MAX_COUNT));
+            total = add_modality(total, json::count(item, "tokenCount", notes));
         }
     }
     total
+}
+
+/// A modality's total so far with one more listing's count added (a missing or null count
+/// adds 0; past `MAX_COUNT`, the total stops there).
+pub(super) fn add_modality(total: Option<u64>, count: Option<u64>) -> Option<u64> {
+    Some(json::sum(total.unwrap_or(0), count.unwrap_or(0)).unwrap_or(json::MAX_COUNT))
 }

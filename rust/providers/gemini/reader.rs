@@ -1,0 +1,284 @@
+//! Gemini chunks read in place by the skim reader, as `tree::on_event` reads their tree: the
+//! candidates' part texts (counted in place), the finish reason, the usage snapshot (kept as
+//! text), the model and the response id. Every chunk of a Gemini stream carries its usage, so
+//! without this each went through the serde tree and a copy of its usage object.
+//!
+//! Declined, for the tree to read: an error, a function call (its arguments are counted as
+//! the tree's compact text of them), escapes in a name the record keeps, a field read twice
+//! (the tree keeps the last), a count to note, more parts than `MAX_TEXTS`; under `Auto`, a
+//! chunk with a field another provider's test looks at (`type`, `object`, `choices`).
+
+use super::usage::{add_modality, set_tokens, tier};
+use super::{close_chunk, Counts};
+use crate::providers::facts::{Facts, Provider};
+use crate::record::Sealed;
+use crate::scan::skim::{once, Skim};
+use crate::scan::strings::count_string;
+
+/// The texts one chunk may hold (its parts' across candidates); more are declined.
+const MAX_TEXTS: usize = 16;
+
+/// A usage snapshot read in place: the counts as `read_usage` takes them, and where it is.
+#[derive(Default)]
+struct Snapshot<'a> {
+    counts: Counts,
+    traffic: Option<&'a str>,
+    service_tier: Option<&'a str>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
+    span: (usize, usize),
+}
+
+/// What a chunk says, read whole before anything is applied.
+#[derive(Default)]
+struct Chunk<'a> {
+    response_id: Option<&'a str>,
+    model: Option<&'a str>,
+    /// Where the part texts' bodies start, in the tree's order (candidates, then parts).
+    texts: [usize; MAX_TEXTS],
+    n_texts: usize,
+    /// A part with text is a thought.
+    thinking: bool,
+    signatures: Sealed,
+    finish_reason: Option<&'a str>,
+    usage: Option<Snapshot<'a>>,
+    blocked: bool,
+    /// Has `candidates` or `usageMetadata` (what `looks_like` asks).
+    gemini: bool,
+    /// Has a field that another provider's test reads.
+    other: bool,
+}
+
+/// The chunk in `data` read and applied as `tree::on_event` would; `None` (nothing changed)
+/// where the tree must read it.
+pub fn fast_path(ex: &mut Facts, counts: &mut Counts, data: &[u8]) -> Option<()> {
+    let mut skim = Skim::new(data);
+    let chunk = read_chunk(&mut skim)?;
+    if !skim.at_end() || (ex.provider == Provider::Auto && (chunk.other || !chunk.gemini)) {
+        return None;
+    }
+    let mut stats = ex.output_text;
+    for &start in &chunk.texts[..chunk.n_texts] {
+        count_string(data, start, &mut stats)?;
+    }
+    let usage_text = match &chunk.usage {
+        Some(usage) => Some(skim.text_at(usage.span)?),
+        None => None,
+    };
+    ex.provider = Provider::Gemini;
+    if let Some(id) = chunk.response_id {
+        ex.message_id = Some(id.to_owned());
+    }
+    if let Some(model) = chunk.model {
+        ex.model = Some(model.to_owned());
+    }
+    ex.output_text = stats;
+    ex.saw_thinking |= chunk.thinking;
+    ex.encrypted_reasoning.chars += chunk.signatures.chars;
+    ex.encrypted_reasoning.items += chunk.signatures.items;
+    if let Some(reason) = chunk.finish_reason {
+        ex.stop_reason = Some(reason.to_owned());
+    }
+    if let (Some(usage), Some(text)) = (chunk.usage, usage_text) {
+        apply_usage(ex, counts, usage, text);
+    }
+    close_chunk(ex, chunk.blocked);
+    Some(())
+}
+
+/// As `usage::read_usage` applies a snapshot (nothing to note: the reader declined those).
+fn apply_usage(ex: &mut Facts, g: &mut Counts, usage: Snapshot, text: &str) {
+    let c = usage.counts;
+    for (slot, value) in [
+        (&mut g.prompt, c.prompt),
+        (&mut g.cached, c.cached),
+        (&mut g.tool_prompt, c.tool_prompt),
+        (&mut g.candidates, c.candidates),
+        (&mut g.thoughts, c.thoughts),
+    ] {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+    set_tokens(ex, g);
+    if let Some(tier) = tier(usage.traffic, usage.service_tier) {
+        ex.service_tier = Some(tier);
+    }
+    if usage.audio_input.is_some() {
+        ex.billing.audio_input = usage.audio_input;
+    }
+    if usage.audio_output.is_some() {
+        ex.billing.audio_output = usage.audio_output;
+    }
+    ex.set_raw_usage_text(text);
+}
+
+fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
+    let mut c = Chunk::default();
+    let mut seen = [false; 5];
+    skim.object(|skim, key| match key {
+        "responseId" => once(&mut c.response_id, &mut seen[0], plain_or_skip(skim)?),
+        "modelVersion" => once(&mut c.model, &mut seen[1], plain_or_skip(skim)?),
+        "candidates" => {
+            c.gemini = true;
+            once(&mut None::<()>, &mut seen[2], Some(()))?;
+            array_or_skip(skim, |skim| read_candidate(skim, &mut c))
+        }
+        "usageMetadata" => {
+            c.gemini = true;
+            let usage = match skim.at_object() {
+                true => Some(read_usage(skim)?),
+                false => skim.skip_value().map(|()| None)?,
+            };
+            once(&mut c.usage, &mut seen[3], usage)
+        }
+        "promptFeedback" => {
+            let mut reason = None;
+            once(&mut None::<()>, &mut seen[4], Some(()))?;
+            let mut once_reason = false;
+            skim.object_or_skip(|skim, key| match key {
+                "blockReason" => once(&mut reason, &mut once_reason, plain_or_skip(skim)?),
+                _ => skim.skip_value(),
+            })?;
+            c.blocked = reason.is_some();
+            Some(())
+        }
+        "error" => None,
+        _ => {
+            c.other |= matches!(key, "type" | "object" | "choices");
+            skim.skip_value()
+        }
+    })?;
+    Some(c)
+}
+
+/// One candidate: its content's part texts and its finish reason (the last candidate's that
+/// gives one is the chunk's, as the tree sets it candidate after candidate).
+fn read_candidate<'a>(skim: &mut Skim<'a>, c: &mut Chunk<'a>) -> Option<()> {
+    if !skim.at_object() {
+        return skim.skip_value();
+    }
+    let (mut seen, mut reason) = ([false; 2], None);
+    skim.object(|skim, key| match key {
+        "content" => {
+            once(&mut None::<()>, &mut seen[0], Some(()))?;
+            let mut seen_parts = false;
+            skim.object_or_skip(|skim, key| match key {
+                "parts" => {
+                    once(&mut None::<()>, &mut seen_parts, Some(()))?;
+                    array_or_skip(skim, |skim| read_part(skim, c))
+                }
+                _ => skim.skip_value(),
+            })
+        }
+        "finishReason" => once(&mut reason, &mut seen[1], plain_or_skip(skim)?),
+        _ => skim.skip_value(),
+    })?;
+    if reason.is_some() {
+        c.finish_reason = reason;
+    }
+    Some(())
+}
+
+/// One part, as `tree::count_part` reads it: its text (a thought's too), its signature.
+fn read_part(skim: &mut Skim, c: &mut Chunk) -> Option<()> {
+    if !skim.at_object() {
+        return skim.skip_value();
+    }
+    let (mut text, mut thought, mut signature) = (None, None, None);
+    let mut seen = [false; 3];
+    skim.object(|skim, key| match key {
+        "text" => {
+            let start = match skim.at_string() {
+                true => skim.null_or_string()?,
+                false => skim.skip_value().map(|()| None)?,
+            };
+            once(&mut text, &mut seen[0], start)
+        }
+        "thought" => {
+            let at = skim.position();
+            let is_true = skim.bytes()[at..].starts_with(b"true");
+            skim.skip_value()?;
+            once(&mut thought, &mut seen[1], Some(is_true))
+        }
+        "thoughtSignature" => once(&mut signature, &mut seen[2], plain_or_skip(skim)?),
+        "functionCall" => None,
+        _ => skim.skip_value(),
+    })?;
+    if let Some(start) = text {
+        let slot = c.texts.get_mut(c.n_texts)?;
+        *slot = start;
+        c.n_texts += 1;
+        c.thinking |= thought == Some(true);
+    }
+    if let Some(signature) = signature {
+        c.signatures.add(signature);
+    }
+    Some(())
+}
+
+/// A `usageMetadata` object: the counts, the tier's names, the audio shares of the
+/// per-modality lists.
+fn read_usage<'a>(skim: &mut Skim<'a>) -> Option<Snapshot<'a>> {
+    let start = skim.position();
+    let mut u = Snapshot::default();
+    let mut seen = [false; 9];
+    let g = &mut u.counts;
+    skim.object(|skim, key| match key {
+        "promptTokenCount" => once(&mut g.prompt, &mut seen[0], skim.null_or_count()?),
+        "cachedContentTokenCount" => once(&mut g.cached, &mut seen[1], skim.null_or_count()?),
+        "toolUsePromptTokenCount" => once(&mut g.tool_prompt, &mut seen[2], skim.null_or_count()?),
+        "candidatesTokenCount" => once(&mut g.candidates, &mut seen[3], skim.null_or_count()?),
+        "thoughtsTokenCount" => once(&mut g.thoughts, &mut seen[4], skim.null_or_count()?),
+        "trafficType" => once(&mut u.traffic, &mut seen[5], plain_or_skip(skim)?),
+        "serviceTier" => once(&mut u.service_tier, &mut seen[6], plain_or_skip(skim)?),
+        "promptTokensDetails" => once(&mut u.audio_input, &mut seen[7], audio_count(skim)?),
+        "candidatesTokensDetails" => once(&mut u.audio_output, &mut seen[8], audio_count(skim)?),
+        _ => skim.skip_value(),
+    })?;
+    u.span = (start, skim.position());
+    Some(u)
+}
+
+/// The `AUDIO` listings' token count in a list of `{modality, tokenCount}`, as
+/// `usage::modality_count` sums them: `None` where the list names none (or is no list).
+fn audio_count(skim: &mut Skim) -> Option<Option<u64>> {
+    let mut total = None;
+    array_or_skip(skim, |skim| {
+        if !skim.at_object() {
+            return skim.skip_value();
+        }
+        let (mut modality, mut count, mut seen) = (None, None, [false; 2]);
+        skim.object(|skim, key| match key {
+            "modality" => once(&mut modality, &mut seen[0], plain_or_skip(skim)?),
+            "tokenCount" => once(&mut count, &mut seen[1], skim.null_or_count()?),
+            _ => skim.skip_value(),
+        })?;
+        if modality == Some("AUDIO") {
+            total = add_modality(total, count);
+        }
+        Some(())
+    })?;
+    Some(total)
+}
+
+/// A string without escapes, or `None` for any other value (checked and skipped): what
+/// `tree::string` makes of a field (a string with escapes is declined).
+fn plain_or_skip<'a>(skim: &mut Skim<'a>) -> Option<Option<&'a str>> {
+    if skim.at_string() {
+        return skim.null_or_plain();
+    }
+    skim.skip_value().map(|()| None)
+}
+
+/// An array's items each read by `item`; any other value checked and skipped.
+fn array_or_skip<'a>(
+    skim: &mut Skim<'a>,
+    item: impl FnMut(&mut Skim<'a>) -> Option<()>,
+) -> Option<()> {
+    let at = skim.position();
+    if skim.bytes().get(at) != Some(&b'[') {
+        return skim.skip_value();
+    }
+    skim.array(item)
+}
