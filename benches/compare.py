@@ -348,20 +348,33 @@ def measure_layouts(seed: int, mib: float, repeats: int, target: float) -> list[
         return []
     target_bytes = int(mib * corpus.MIB)
     classes = [
-        (layout.key, layout.label, layout.api, layouts.layout_corpus(layout, seed, target_bytes))
+        (
+            layout.key,
+            layout.label,
+            layout.api,
+            layouts.layout_corpus(layout, seed, target_bytes),
+            peers.tuned,
+        )
         for layout in layouts.LAYOUTS
     ]
     real = layouts.capture_corpus(target_bytes)
     if real:
         label = f"real recorded streams ({len({s.name for s in real})} captures, repeated)"
-        classes.append(("captures", label, False, real))
+        classes.append(("captures", label, False, real, peers.tuned))
+    gemini = layouts.capture_corpus(target_bytes, layouts.GEMINI_CAPTURES)
+    if gemini:
+        label = (
+            f"Gemini recorded streams ({len({s.name for s in gemini})} captures, repeated; "
+            "the tuned extractor's Gemini variant)"
+        )
+        classes.append(("gemini_captures", label, False, gemini, peers.tuned_gemini))
     rows = []
-    for key, label, api, streams in classes:
+    for key, label, api, streams, tuned in classes:
         nbytes = sum(len(s.body) for s in streams)
         cut = {k: corpus.cut_corpus(streams, k) for k in LAYOUT_CHUNKINGS}
         cs = [
             Contender("native_parser", "native UsageParser", parser_run(native)),
-            Contender("tuned", "tuned pure-Python extractor", peer_run(peers.tuned)),
+            Contender("tuned", "tuned pure-Python extractor", peer_run(tuned)),
             Contender(
                 "native_feed", "native UsageParser, no finish()", parser_run(native, finish=False)
             ),

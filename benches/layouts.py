@@ -211,11 +211,15 @@ def layout_corpus(layout: Layout, seed: int, target_bytes: int) -> list[Stream]:
 # --- real recorded streams ----------------------------------------------------------------------
 
 # The SSE captures the tuned extractor can read (its `"usage"` line test): Anthropic Messages and
-# OpenAI Chat Completions (OpenAI-compatible servers included) and Responses.
+# OpenAI Chat Completions (OpenAI-compatible servers included) and Responses. Gemini's, whose
+# usage is `"usageMetadata"`, are a row of their own against the Gemini variant.
 CAPTURE_PROVIDERS = ("anthropic", "openai", "openai-responses")
+GEMINI_CAPTURES = ("gemini",)
 
 
-def capture_corpus(target_bytes: int) -> list[Stream]:
+def capture_corpus(
+    target_bytes: int, providers: tuple[str, ...] = CAPTURE_PROVIDERS
+) -> list[Stream]:
     """The real recorded SSE responses of `tests/captures/` (public cassettes and SDK fixtures,
     bytes as the client received them), repeated in order until about `target_bytes`.
 
@@ -230,7 +234,7 @@ def capture_corpus(target_bytes: int) -> list[Stream]:
         sys.path.insert(0, tests_dir)
     from capture_index import load_captures
 
-    caps = [c for c in load_captures() if c.framing == "sse" and c.provider in CAPTURE_PROVIDERS]
+    caps = [c for c in load_captures() if c.framing == "sse" and c.provider in providers]
     if not caps:
         return []
     out: list[Stream] = []

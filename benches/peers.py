@@ -81,6 +81,18 @@ def normalize(raw: dict[str, Any]) -> Usage | None:
             "cache_read_input_tokens": cached,
             "output_tokens": raw.get("output_tokens") or 0,
         }
+    if "promptTokenCount" in raw or "candidatesTokenCount" in raw:
+        # Gemini: the prompt includes the cached part, the tool-use prompt is billed as input,
+        # thoughts as output.
+        cached = raw.get("cachedContentTokenCount") or 0
+        return {
+            "input_tokens": (raw.get("promptTokenCount") or 0)
+            - cached
+            + (raw.get("toolUsePromptTokenCount") or 0),
+            "cache_read_input_tokens": cached,
+            "output_tokens": (raw.get("candidatesTokenCount") or 0)
+            + (raw.get("thoughtsTokenCount") or 0),
+        }
     return {f: raw.get(f) or 0 for f in CORE_FIELDS}
 
 
@@ -204,6 +216,8 @@ class TunedExtractor:
     """
 
     __slots__ = ("_acc", "_tail")
+    # What a line with usage holds: Anthropic's and OpenAI's `"usage"` key (Gemini's below).
+    NEEDLE = b'"usage"'
 
     def __init__(self) -> None:
         self._tail = b""
@@ -219,11 +233,12 @@ class TunedExtractor:
         self._scan(region)
 
     def _scan(self, region: bytes) -> None:
-        if b'"usage"' not in region:
+        needle = self.NEEDLE
+        if needle not in region:
             return
         for line in region.split(b"\n"):
             # A CR before the LF is JSON whitespace: json.loads ignores it.
-            if b'"usage"' in line and line.startswith(b"data:"):
+            if needle in line and line.startswith(b"data:"):
                 try:
                     obj = json.loads(line[5:])
                 except ValueError:
@@ -238,6 +253,35 @@ class TunedExtractor:
 def tuned(chunks: Iterable[bytes]) -> Usage | None:
     """`TunedExtractor` over one stream."""
     ex = TunedExtractor()
+    for chunk in chunks:
+        ex.feed(chunk)
+    return ex.finish()
+
+
+class TunedGeminiExtractor(TunedExtractor):
+    """`TunedExtractor` for Gemini's `streamGenerateContent?alt=sse`: the lines holding
+    `"usageMetadata"` (every chunk's, in most recordings) parsed, the last snapshot's counts
+    kept field by field."""
+
+    __slots__ = ()
+    NEEDLE = b'"usageMetadata"'
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._acc = _GeminiAcc()
+
+
+class _GeminiAcc(_UsageAcc):
+    __slots__ = ()
+
+    def take(self, obj: Any) -> None:
+        if isinstance(obj, dict) and isinstance(obj.get("usageMetadata"), dict):
+            self.raw.update(obj["usageMetadata"])
+
+
+def tuned_gemini(chunks: Iterable[bytes]) -> Usage | None:
+    """`TunedGeminiExtractor` over one stream."""
+    ex = TunedGeminiExtractor()
     for chunk in chunks:
         ex.feed(chunk)
     return ex.finish()
