@@ -373,6 +373,25 @@ impl<'a> Skim<'a> {
         }
     }
 
+    /// An array's items each read by `item`; any other value checked and skipped (the tree
+    /// paths read into arrays only).
+    pub fn array_or_skip(&mut self, item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.peek() == Some(b'[') {
+            self.array(item)
+        } else {
+            self.skip_value()
+        }
+    }
+
+    /// A string without escapes (its text), or any other value checked and skipped (`None`):
+    /// what `tree::string` makes of a field; a string with escapes declines (`None` overall).
+    pub fn plain_or_skip(&mut self) -> Option<Option<&'a str>> {
+        if self.at_string() {
+            return self.null_or_plain();
+        }
+        self.skip_value().map(|()| None)
+    }
+
     /// An object read by `read`: `Some(None)` for a value that is not an object (checked and
     /// skipped: `null` where a provider leaves it empty); `None` when `read` gives up.
     pub fn object_or_null<T>(

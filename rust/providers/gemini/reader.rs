@@ -117,12 +117,12 @@ fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
     let mut c = Chunk::default();
     let mut seen = [false; 5];
     skim.object(|skim, key| match key {
-        "responseId" => once(&mut c.response_id, &mut seen[0], plain_or_skip(skim)?),
-        "modelVersion" => once(&mut c.model, &mut seen[1], plain_or_skip(skim)?),
+        "responseId" => once(&mut c.response_id, &mut seen[0], skim.plain_or_skip()?),
+        "modelVersion" => once(&mut c.model, &mut seen[1], skim.plain_or_skip()?),
         "candidates" => {
             c.gemini = true;
             once(&mut None::<()>, &mut seen[2], Some(()))?;
-            array_or_skip(skim, |skim| read_candidate(skim, &mut c))
+            skim.array_or_skip(|skim| read_candidate(skim, &mut c))
         }
         "usageMetadata" => {
             c.gemini = true;
@@ -137,7 +137,7 @@ fn read_chunk<'a>(skim: &mut Skim<'a>) -> Option<Chunk<'a>> {
             once(&mut None::<()>, &mut seen[4], Some(()))?;
             let mut once_reason = false;
             skim.object_or_skip(|skim, key| match key {
-                "blockReason" => once(&mut reason, &mut once_reason, plain_or_skip(skim)?),
+                "blockReason" => once(&mut reason, &mut once_reason, skim.plain_or_skip()?),
                 _ => skim.skip_value(),
             })?;
             c.blocked = reason.is_some();
@@ -166,12 +166,12 @@ fn read_candidate<'a>(skim: &mut Skim<'a>, c: &mut Chunk<'a>) -> Option<()> {
             skim.object_or_skip(|skim, key| match key {
                 "parts" => {
                     once(&mut None::<()>, &mut seen_parts, Some(()))?;
-                    array_or_skip(skim, |skim| read_part(skim, c))
+                    skim.array_or_skip(|skim| read_part(skim, c))
                 }
                 _ => skim.skip_value(),
             })
         }
-        "finishReason" => once(&mut reason, &mut seen[1], plain_or_skip(skim)?),
+        "finishReason" => once(&mut reason, &mut seen[1], skim.plain_or_skip()?),
         _ => skim.skip_value(),
     })?;
     if reason.is_some() {
@@ -201,7 +201,7 @@ fn read_part(skim: &mut Skim, c: &mut Chunk) -> Option<()> {
             skim.skip_value()?;
             once(&mut thought, &mut seen[1], Some(is_true))
         }
-        "thoughtSignature" => once(&mut signature, &mut seen[2], plain_or_skip(skim)?),
+        "thoughtSignature" => once(&mut signature, &mut seen[2], skim.plain_or_skip()?),
         "functionCall" => None,
         _ => skim.skip_value(),
     })?;
@@ -230,8 +230,8 @@ fn read_usage<'a>(skim: &mut Skim<'a>) -> Option<Snapshot<'a>> {
         "toolUsePromptTokenCount" => once(&mut g.tool_prompt, &mut seen[2], skim.null_or_count()?),
         "candidatesTokenCount" => once(&mut g.candidates, &mut seen[3], skim.null_or_count()?),
         "thoughtsTokenCount" => once(&mut g.thoughts, &mut seen[4], skim.null_or_count()?),
-        "trafficType" => once(&mut u.traffic, &mut seen[5], plain_or_skip(skim)?),
-        "serviceTier" => once(&mut u.service_tier, &mut seen[6], plain_or_skip(skim)?),
+        "trafficType" => once(&mut u.traffic, &mut seen[5], skim.plain_or_skip()?),
+        "serviceTier" => once(&mut u.service_tier, &mut seen[6], skim.plain_or_skip()?),
         "promptTokensDetails" => once(&mut u.audio_input, &mut seen[7], audio_count(skim)?),
         "candidatesTokensDetails" => once(&mut u.audio_output, &mut seen[8], audio_count(skim)?),
         _ => skim.skip_value(),
@@ -244,13 +244,13 @@ fn read_usage<'a>(skim: &mut Skim<'a>) -> Option<Snapshot<'a>> {
 /// `usage::modality_count` sums them: `None` where the list names none (or is no list).
 fn audio_count(skim: &mut Skim) -> Option<Option<u64>> {
     let mut total = None;
-    array_or_skip(skim, |skim| {
+    skim.array_or_skip(|skim| {
         if !skim.at_object() {
             return skim.skip_value();
         }
         let (mut modality, mut count, mut seen) = (None, None, [false; 2]);
         skim.object(|skim, key| match key {
-            "modality" => once(&mut modality, &mut seen[0], plain_or_skip(skim)?),
+            "modality" => once(&mut modality, &mut seen[0], skim.plain_or_skip()?),
             "tokenCount" => once(&mut count, &mut seen[1], skim.null_or_count()?),
             _ => skim.skip_value(),
         })?;
@@ -260,25 +260,4 @@ fn audio_count(skim: &mut Skim) -> Option<Option<u64>> {
         Some(())
     })?;
     Some(total)
-}
-
-/// A string without escapes, or `None` for any other value (checked and skipped): what
-/// `tree::string` makes of a field (a string with escapes is declined).
-fn plain_or_skip<'a>(skim: &mut Skim<'a>) -> Option<Option<&'a str>> {
-    if skim.at_string() {
-        return skim.null_or_plain();
-    }
-    skim.skip_value().map(|()| None)
-}
-
-/// An array's items each read by `item`; any other value checked and skipped.
-fn array_or_skip<'a>(
-    skim: &mut Skim<'a>,
-    item: impl FnMut(&mut Skim<'a>) -> Option<()>,
-) -> Option<()> {
-    let at = skim.position();
-    if skim.bytes().get(at) != Some(&b'[') {
-        return skim.skip_value();
-    }
-    skim.array(item)
 }

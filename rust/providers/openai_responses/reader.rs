@@ -79,15 +79,6 @@ fn read_item<'a>(skim: &mut Skim<'a>) -> Option<(Option<&'a str>, Option<&'a str
     Some((kind, sealed))
 }
 
-/// A string without escapes (its text), or any other value checked and skipped (`None`): what
-/// `tree::string` makes of a field; a string with escapes declines (`None` overall).
-fn plain_or_skip<'a>(skim: &mut Skim<'a>) -> Option<Option<&'a str>> {
-    if skim.at_string() {
-        return skim.null_or_plain();
-    }
-    skim.skip_value().map(|()| None)
-}
-
 /// What a delta event of this type does: (reasoning, tool input); `None` for another type.
 pub(super) fn delta_kind(kind: &[u8]) -> Option<(bool, bool)> {
     match kind {
@@ -123,8 +114,8 @@ pub fn fast_path(ex: &mut Facts, data: &[u8]) -> Option<()> {
             skim.object_or_null(read_response)?,
         ),
         "item" => once(&mut item, &mut seen[3], skim.object_or_null(read_item)?),
-        "code" => once(&mut code, &mut seen[4], plain_or_skip(skim)?),
-        "message" => once(&mut message, &mut seen[5], plain_or_skip(skim)?),
+        "code" => once(&mut code, &mut seen[4], skim.plain_or_skip()?),
+        "message" => once(&mut message, &mut seen[5], skim.plain_or_skip()?),
         _ => skim.skip_value(),
     })?;
     if !skim.at_end() {
