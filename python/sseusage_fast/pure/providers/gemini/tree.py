@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...scan.tree import compact, object_, string
 from ..error import read_error
-from . import looks_like
+from . import close_chunk, looks_like
 from .usage import read_usage
 
 if TYPE_CHECKING:
@@ -64,21 +64,9 @@ def _read_chunk(ex: Facts, counts: dict[str, int], obj: dict[str, Any]) -> None:
     usage = object_(obj, "usageMetadata")
     if usage is not None:
         read_usage(ex, counts, usage)
-    # A blocked prompt ends the response: nothing was generated (Google omits zero counts).
     feedback = object_(obj, "promptFeedback")
-    if (
-        feedback is not None
-        and string(feedback, "blockReason") is not None
-        and ex.last_usage is not None
-    ):
-        if ex.tokens["output_tokens"] is None:
-            ex.tokens["output_tokens"] = 0
-        ex.final_usage = True
-        ex.output_final = True
-    # The figures are final once a candidate has finished and usage was reported.
-    if ex.stop_reason is not None and ex.last_usage is not None:
-        ex.final_usage = True
-        ex.output_final = ex.tokens["output_tokens"] is not None
+    blocked = feedback is not None and string(feedback, "blockReason") is not None
+    close_chunk(ex, blocked)
 
 
 def _count_part(ex: Facts, part: dict[str, Any]) -> None:

@@ -25,6 +25,24 @@ def read_usage(ex: Facts, seen: dict[str, int], usage: dict[str, Any]) -> None:
         value = count(usage, key, ex.notes)
         if value is not None:
             seen[key] = value
+    set_tokens(ex, seen)
+    named = tier(string(usage, "trafficType"), string(usage, "serviceTier"))
+    if named is not None:
+        ex.service_tier = named
+    # The audio shares, from the per-modality breakdowns.
+    audio_in = _modality_count(usage, "promptTokensDetails", "AUDIO", ex.notes)
+    if audio_in is not None:
+        ex.audio_input = audio_in
+    audio_out = _modality_count(usage, "candidatesTokensDetails", "AUDIO", ex.notes)
+    if audio_out is not None:
+        ex.audio_output = audio_out
+    ex.last_usage = usage
+
+
+def set_tokens(ex: Facts, seen: dict[str, int]) -> None:
+    """The record's token buckets from the snapshots' counts so far (each field the last that
+    gave it): input is the prompt less its cached part plus the tool-use prompt, output the
+    candidates plus the thoughts."""
     tokens = ex.tokens
     prompt = seen.get("promptTokenCount")
     if prompt is not None:
@@ -46,17 +64,6 @@ def read_usage(ex: Facts, seen: dict[str, int], usage: dict[str, Any]) -> None:
             tokens["output_tokens"] = output
     if thoughts is not None:
         tokens["reasoning_tokens"] = thoughts
-    tier = _tier(usage)
-    if tier is not None:
-        ex.service_tier = tier
-    # The audio shares, from the per-modality breakdowns.
-    audio_in = _modality_count(usage, "promptTokensDetails", "AUDIO", ex.notes)
-    if audio_in is not None:
-        ex.audio_input = audio_in
-    audio_out = _modality_count(usage, "candidatesTokensDetails", "AUDIO", ex.notes)
-    if audio_out is not None:
-        ex.audio_output = audio_out
-    ex.last_usage = usage
 
 
 # Vertex `trafficType` (which quota was used, priced apart) in the record's names.
@@ -70,14 +77,13 @@ _TRAFFIC = {
 }
 
 
-def _tier(usage: dict[str, Any]) -> str | None:
-    """Vertex `trafficType`, else the Gemini API's `serviceTier`."""
-    traffic = string(usage, "trafficType")
+def tier(traffic: str | None, service_tier: str | None) -> str | None:
+    """Vertex `trafficType`, else the Gemini API's `serviceTier` (each where it is a string)."""
     if traffic is not None:
         mapped = _TRAFFIC.get(traffic, traffic)
         if mapped is not None:
             return mapped
-    return string(usage, "serviceTier") or None
+    return service_tier or None
 
 
 def _modality_count(usage: dict[str, Any], key: str, modality: str, notes: list[str]) -> int | None:
@@ -89,7 +95,12 @@ def _modality_count(usage: dict[str, Any], key: str, modality: str, notes: list[
     total = None
     for item in items:
         if isinstance(item, dict) and item.get("modality") == modality:
-            n = count(item, "tokenCount", notes) or 0
-            summed = sum_counts(total or 0, n)
-            total = MAX_COUNT if summed is None else summed
+            total = add_modality(total, count(item, "tokenCount", notes))
     return total
+
+
+def add_modality(total: int | None, n: int | None) -> int:
+    """A modality's total so far with one more listing's count added (a missing or null count
+    adds 0; past MAX_COUNT, the total stops there)."""
+    summed = sum_counts(total or 0, n or 0)
+    return MAX_COUNT if summed is None else summed
