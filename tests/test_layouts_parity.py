@@ -4,6 +4,7 @@ the generator put in: the layouts table measures correct readers, not fast wrong
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from pathlib import Path
@@ -57,3 +58,61 @@ def test_layouts_change_the_bytes_not_the_events() -> None:
     assert b"\nid: " in bodies["anthropic_id"]
     assert b"data:{" in bodies["anthropic_data_nospace"]
     assert b'"trace"' in bodies["anthropic_extra_field"]
+
+
+def _relayout_gemini(body: bytes, style: int, rng: random.Random) -> bytes:
+    """A recorded Gemini stream with each chunk's JSON written again: keys reversed and
+    `json.dumps` spacing; compact with `\\uXXXX` escapes and CR line ends; keys shuffled and
+    CRLF line ends."""
+
+    def reorder(value: object, shuffle: bool) -> object:
+        if isinstance(value, dict):
+            items = [(k, reorder(v, shuffle)) for k, v in value.items()]
+            if shuffle:
+                rng.shuffle(items)
+            else:
+                items.reverse()
+            return dict(items)
+        if isinstance(value, list):
+            return [reorder(v, shuffle) for v in value]
+        return value
+
+    eol = (b"\n", b"\r", b"\r\n")[style]
+    out = []
+    for line in body.splitlines():
+        if not line.startswith(b"data:"):
+            out.append(line)
+            continue
+        obj = json.loads(line[5:])
+        if style == 0:
+            text = json.dumps(reorder(obj, False))
+        elif style == 1:
+            text = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+        else:
+            text = json.dumps(reorder(obj, True), separators=(",", ":"), ensure_ascii=False)
+        out.append(b"data: " + text.encode())
+    return eol.join(out) + eol
+
+
+@pytest.mark.parametrize("style", [0, 1, 2])
+def test_gemini_recordings_in_other_layouts_read_as_the_pure_twin(backend, style: int) -> None:
+    """The native skim reader of Gemini chunks against the pure twin's tree, on the real
+    recordings written again in other layouts, whole and in random chunkings: the same record
+    as the recording's own bytes give."""
+    streams = layouts.capture_corpus(1, layouts.GEMINI_CAPTURES)
+    assert len(streams) >= 10
+    rng = random.Random(style)
+    changed = 0
+    for s in streams:
+        body = _relayout_gemini(s.body, style, rng)
+        changed += body != s.body
+        whole = backend.parse_usage(body)
+        assert whole == pure.parse_usage(body), s.name
+        original = pure.parse_usage(s.body)
+        for field in (*corpus.CORE_FIELDS, "status", "model", "stop_reason", "output_tokens"):
+            assert getattr(whole, field) == getattr(original, field), (s.name, field)
+        parser = backend.UsageParser()
+        for chunk in _chunks(body, rng):
+            parser.feed(chunk)
+        assert parser.finish() == whole, s.name
+    assert changed == len(streams)
