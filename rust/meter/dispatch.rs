@@ -98,6 +98,14 @@ impl Dispatch {
             self.taken += 1;
             return;
         }
+        // A stream's first Gemini chunk, under `Auto`, is not skimmed by three readers first
+        // (one the Gemini reader declines is tried by it again below).
+        if ex.provider == Provider::Auto
+            && gemini::reader::opens_as_gemini(data)
+            && gemini::reader::fast_path(ex, &mut self.state.gemini, data).is_some()
+        {
+            return;
+        }
         if matches!(ex.provider, Provider::Auto | Provider::Anthropic) {
             if let Some(seen) = anthropic::reader::fast_path(ex, data, &mut self.holes) {
                 self.seen = seen.map(Seen::Anthropic);

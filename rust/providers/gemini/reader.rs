@@ -86,6 +86,27 @@ pub fn fast_path(ex: &mut Facts, counts: &mut Counts, data: &[u8]) -> Option<()>
     Some(())
 }
 
+/// Whether `data` is an object whose first field only a Gemini chunk has. Under `Auto` such a
+/// chunk goes to this reader first: the other readers would each skim it whole to decline it
+/// (none takes a chunk this reader takes: that has no `type`, `object` or `choices`).
+pub fn opens_as_gemini(data: &[u8]) -> bool {
+    const NAMES: [&[u8]; 5] = [
+        b"candidates\"",
+        b"usageMetadata\"",
+        b"promptFeedback\"",
+        b"modelVersion\"",
+        b"responseId\"",
+    ];
+    let blank = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let Some(object) = data.get(blank(data)..).and_then(|b| b.strip_prefix(b"{")) else {
+        return false;
+    };
+    let name = object[blank(object)..]
+        .strip_prefix(b"\"")
+        .unwrap_or_default();
+    NAMES.iter().any(|n| name.starts_with(n))
+}
+
 /// As `usage::read_usage` applies a snapshot (nothing to note: the reader declined those).
 fn apply_usage(ex: &mut Facts, g: &mut Counts, usage: Snapshot, text: &str) {
     let c = usage.counts;
