@@ -149,3 +149,16 @@ impl Facts {
         self.error_message = Some(message);
     }
 }
+
+/// `slot` set to `text`, in the string it holds: a field that every chunk repeats (Gemini's
+/// model and response id) costs a compare, not an allocation and a free a chunk.
+pub fn set_text(slot: &mut Option<String>, text: &str) {
+    match slot {
+        Some(kept) if kept == text => {}
+        Some(kept) => {
+            kept.clear();
+            kept.push_str(text);
+        }
+        None => *slot = Some(text.to_owned()),
+    }
+}

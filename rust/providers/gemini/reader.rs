@@ -10,7 +10,7 @@
 
 use super::usage::{add_modality, set_tokens, tier};
 use super::{close_chunk, Counts};
-use crate::providers::facts::{Facts, Provider};
+use crate::providers::facts::{set_text, Facts, Provider};
 use crate::record::Sealed;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
@@ -67,17 +67,17 @@ pub fn fast_path(ex: &mut Facts, counts: &mut Counts, data: &[u8]) -> Option<()>
     };
     ex.provider = Provider::Gemini;
     if let Some(id) = chunk.response_id {
-        ex.message_id = Some(id.to_owned());
+        set_text(&mut ex.message_id, id);
     }
     if let Some(model) = chunk.model {
-        ex.model = Some(model.to_owned());
+        set_text(&mut ex.model, model);
     }
     ex.output_text = stats;
     ex.saw_thinking |= chunk.thinking;
     ex.encrypted_reasoning.chars += chunk.signatures.chars;
     ex.encrypted_reasoning.items += chunk.signatures.items;
     if let Some(reason) = chunk.finish_reason {
-        ex.stop_reason = Some(reason.to_owned());
+        set_text(&mut ex.stop_reason, reason);
     }
     if let (Some(usage), Some(text)) = (chunk.usage, usage_text) {
         apply_usage(ex, counts, usage, text);
@@ -123,7 +123,7 @@ fn apply_usage(ex: &mut Facts, g: &mut Counts, usage: Snapshot, text: &str) {
     }
     set_tokens(ex, g);
     if let Some(tier) = tier(usage.traffic, usage.service_tier) {
-        ex.service_tier = Some(tier);
+        set_text(&mut ex.service_tier, tier);
     }
     if usage.audio_input.is_some() {
         ex.billing.audio_input = usage.audio_input;

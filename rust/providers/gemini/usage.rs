@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Counts;
-use crate::providers::facts::Facts;
+use crate::providers::facts::{set_text, Facts};
 use crate::scan::tree::{self as json, Object};
 
 pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
@@ -23,7 +23,7 @@ pub(super) fn read_usage(ex: &mut Facts, g: &mut Counts, usage: &Object) {
     let traffic = json::string(usage, "trafficType");
     let service_tier = json::string(usage, "serviceTier");
     if let Some(tier) = tier(traffic.as_deref(), service_tier.as_deref()) {
-        ex.service_tier = Some(tier);
+        set_text(&mut ex.service_tier, tier);
     }
     // The audio shares, from the per-modality breakdowns.
     if let Some(n) = modality_count(usage, "promptTokensDetails", "AUDIO", &mut ex.notes) {
@@ -68,16 +68,16 @@ pub(super) fn set_tokens(ex: &mut Facts, g: &Counts) {
 
 /// Vertex `trafficType` (which quota was used, priced apart) in the record's names, else the
 /// Gemini API's `serviceTier` (each where it is a string).
-pub(super) fn tier(traffic: Option<&str>, service_tier: Option<&str>) -> Option<String> {
+pub(super) fn tier<'a>(traffic: Option<&'a str>, service_tier: Option<&'a str>) -> Option<&'a str> {
     let traffic = traffic.and_then(|t| match t {
         "TRAFFIC_TYPE_UNSPECIFIED" | "" => None,
-        "ON_DEMAND" => Some("on_demand".to_owned()),
-        "ON_DEMAND_FLEX" => Some("flex".to_owned()),
-        "ON_DEMAND_PRIORITY" => Some("priority".to_owned()),
-        "PROVISIONED_THROUGHPUT" => Some("provisioned".to_owned()),
-        _ => Some(t.to_owned()),
+        "ON_DEMAND" => Some("on_demand"),
+        "ON_DEMAND_FLEX" => Some("flex"),
+        "ON_DEMAND_PRIORITY" => Some("priority"),
+        "PROVISIONED_THROUGHPUT" => Some("provisioned"),
+        _ => Some(t),
     });
-    traffic.or_else(|| service_tier.filter(|t| !t.is_empty()).map(str::to_owned))
+    traffic.or_else(|| service_tier.filter(|t| !t.is_empty()))
 }
 
 /// The `tokenCount` of one modality in a list of `{modality, tokenCount}` (summed if listed
