@@ -1,6 +1,7 @@
-//! Differential, as `layouts`: Gemini chunks (text, thought and signed parts, several
-//! candidates, usage snapshots with every field `read_usage` reads, blocked prompts, function
-//! calls and errors that the skim reader leaves to the tree, counts it must note) in random
+//! Differential, as `layouts`: Gemini chunks (text, thought and signed parts, function calls
+//! with arguments of every shape, several candidates, usage snapshots with every field
+//! `read_usage` reads, blocked prompts, errors that the skim reader leaves to the tree, counts
+//! it must note) in random
 //! layouts and framings, fed in random pieces: the record is the full parse's. And the
 //! chunks without what the reader declines are all read without the tree.
 
@@ -12,31 +13,65 @@ use crate::providers::facts::Provider;
 /// What one stream may hold beyond text chunks and usage.
 #[derive(Clone, Copy)]
 struct Mix {
-    /// Function calls, errors, counts to note: chunks the tree reads.
+    /// Errors, counts to note, exponents: chunks the tree reads.
     declined: bool,
 }
 
 fn part(rng: &mut Rng, mix: Mix) -> J {
     let text = s(TEXTS[rng.below(TEXTS.len())]);
     let signature = s(&"Ev8Dq+/9".repeat(1 + rng.below(4)));
-    match rng.below(if mix.declined { 9 } else { 8 }) {
+    match rng.below(10) {
         0..=2 => J::Obj(vec![("text", text)]),
         3 => J::Obj(vec![("text", text), ("thought", J::Raw("true"))]),
         4 => J::Obj(vec![("thought", J::Raw("false")), ("text", text)]),
         5 => J::Obj(vec![("text", text), ("thoughtSignature", signature)]),
         6 => J::Obj(vec![("thoughtSignature", signature)]),
         7 => J::Obj(vec![("text", NULL), ("inlineData", J::Obj(vec![]))]),
-        _ => J::Obj(vec![(
-            "functionCall",
-            J::Obj(vec![
-                ("name", s("get_weather")),
-                (
-                    "args",
-                    J::Obj(vec![("location", s("Boston")), ("days", n(3))]),
-                ),
-            ]),
-        )]),
+        8 => J::Obj(vec![("functionCall", call(rng, mix))]),
+        _ => J::Obj(vec![
+            ("functionCall", call(rng, mix)),
+            ("thoughtSignature", signature),
+        ]),
     }
+}
+
+/// A function call: its name (or none, or not a string) and arguments of every shape the tree
+/// counts as its compact text (keys sorted, a repeated key's last value, numbers as serde_json
+/// writes them: `1.50` as `1.5`, `1e3` as `1000.0`). An exponent only in the declined mix: the
+/// skim reader leaves a number with one to the tree.
+fn call(rng: &mut Rng, mix: Mix) -> J {
+    let name = [s("get_weather"), s("lookup_\u{e9}t\u{e9}"), NULL, n(5)][rng.below(4)].clone();
+    let text = s(TEXTS[rng.below(TEXTS.len())]);
+    let args = match rng.below(8) {
+        0 => J::Obj(vec![("location", s("Boston")), ("days", n(3))]),
+        1 => J::Obj(vec![]),
+        2 => J::Obj(vec![
+            ("zeta", J::Raw("1.50")),
+            (
+                "alpha",
+                J::Arr(vec![
+                    J::Raw(if mix.declined { "1e3" } else { "2.0" }),
+                    J::Raw("-0"),
+                    J::Raw("true"),
+                    NULL,
+                ]),
+            ),
+            ("nested", J::Obj(vec![("b", s("x")), ("a", text)])),
+        ]),
+        3 => J::Obj(vec![("city", s("Paris")), ("city", s("Rome"))]),
+        4 => J::Arr(vec![n(1), J::Raw("-2"), J::Raw("0.25")]),
+        5 => [NULL, text, J::Raw("12")][rng.below(3)].clone(),
+        _ => J::Obj(vec![("query", text), ("limit", n(10))]),
+    };
+    let mut fields = vec![("name", name), ("args", args)];
+    if rng.below(3) == 0 {
+        fields.push(("id", s("dv8szvqe")));
+    }
+    if rng.below(6) == 0 {
+        fields.swap(0, 1);
+        fields.truncate(1);
+    }
+    J::Obj(fields)
 }
 
 fn candidate(rng: &mut Rng, mix: Mix, last: bool) -> J {

@@ -3,10 +3,13 @@
 //! text), the model and the response id. Every chunk of a Gemini stream carries its usage, so
 //! without this each went through the serde tree and a copy of its usage object.
 //!
-//! Declined, for the tree to read: an error, a function call (its arguments are counted as
-//! the tree's compact text of them), escapes in a name the record keeps, a field read twice
-//! (the tree keeps the last), a count to note, more parts than `MAX_TEXTS`; under `Auto`, a
-//! chunk with a field another provider's test looks at (`type`, `object`, `choices`).
+//! A function call's name is counted as a text; its arguments as the tree counts them, as
+//! serde_json's compact text of them (keys sorted, numbers as it writes them): that value alone
+//! goes through serde_json, not the chunk.
+//!
+//! Declined, for the tree to read: an error, escapes in a name the record keeps, a field read
+//! twice (the tree keeps the last), a count to note, more texts than `MAX_TEXTS`; under `Auto`,
+//! a chunk with a field another provider's test looks at (`type`, `object`, `choices`).
 
 use super::usage::{add_modality, set_tokens, tier};
 use super::{close_chunk, Counts};
@@ -14,9 +17,27 @@ use crate::providers::facts::{set_text, Facts, Provider};
 use crate::record::Sealed;
 use crate::scan::skim::{once, Skim};
 use crate::scan::strings::count_string;
+use crate::scan::tree;
 
-/// The texts one chunk may hold (its parts' across candidates); more are declined.
+/// The texts one chunk may hold (its parts' texts and function calls across candidates); more
+/// are declined.
 const MAX_TEXTS: usize = 16;
+
+/// A text of a chunk, counted once the chunk is known to be read whole.
+#[derive(Clone, Copy)]
+enum Text {
+    /// A string, from its body's start.
+    String(usize),
+    /// A function call's arguments: any value, from its span.
+    Args((usize, usize)),
+}
+
+/// A slot not yet filled (`Chunk::n_texts` says which are).
+impl Default for Text {
+    fn default() -> Self {
+        Text::String(0)
+    }
+}
 
 /// A usage snapshot read in place: the counts as `read_usage` takes them, and where it is.
 #[derive(Default)]
@@ -34,9 +55,12 @@ struct Snapshot<'a> {
 struct Chunk<'a> {
     response_id: Option<&'a str>,
     model: Option<&'a str>,
-    /// Where the part texts' bodies start, in the tree's order (candidates, then parts).
-    texts: [usize; MAX_TEXTS],
+    /// The texts to count, in the tree's order (candidates, then parts; in a part its text,
+    /// then its function call's name and arguments).
+    texts: [Text; MAX_TEXTS],
     n_texts: usize,
+    /// A part holds a function call.
+    tool_use: bool,
     /// A part with text is a thought.
     thinking: bool,
     signatures: Sealed,
@@ -58,8 +82,13 @@ pub fn fast_path(ex: &mut Facts, counts: &mut Counts, data: &[u8]) -> Option<()>
         return None;
     }
     let mut stats = ex.output_text;
-    for &start in &chunk.texts[..chunk.n_texts] {
-        count_string(data, start, &mut stats)?;
+    for &text in &chunk.texts[..chunk.n_texts] {
+        match text {
+            Text::String(start) => count_string(data, start, &mut stats).map(drop)?,
+            Text::Args(span) => {
+                stats.add(&tree::parse(skim.text_at(span)?.as_bytes())?.to_string())
+            }
+        }
     }
     let usage_text = match &chunk.usage {
         Some(usage) => Some(skim.text_at(usage.span)?),
@@ -74,6 +103,7 @@ pub fn fast_path(ex: &mut Facts, counts: &mut Counts, data: &[u8]) -> Option<()>
     }
     ex.output_text = stats;
     ex.saw_thinking |= chunk.thinking;
+    ex.saw_tool_use |= chunk.tool_use;
     ex.encrypted_reasoning.chars += chunk.signatures.chars;
     ex.encrypted_reasoning.items += chunk.signatures.items;
     if let Some(reason) = chunk.finish_reason {
@@ -201,13 +231,14 @@ fn read_candidate<'a>(skim: &mut Skim<'a>, c: &mut Chunk<'a>) -> Option<()> {
     Some(())
 }
 
-/// One part, as `tree::count_part` reads it: its text (a thought's too), its signature.
+/// One part, as `tree::count_part` reads it: its text (a thought's too), its function call,
+/// its signature.
 fn read_part(skim: &mut Skim, c: &mut Chunk) -> Option<()> {
     if !skim.at_object() {
         return skim.skip_value();
     }
-    let (mut text, mut thought, mut signature) = (None, None, None);
-    let mut seen = [false; 3];
+    let (mut text, mut thought, mut call, mut signature) = (None, None, None, None);
+    let mut seen = [false; 4];
     skim.object(|skim, key| match key {
         "text" => {
             let start = match skim.at_string() {
@@ -222,20 +253,60 @@ fn read_part(skim: &mut Skim, c: &mut Chunk) -> Option<()> {
             skim.skip_value()?;
             once(&mut thought, &mut seen[1], Some(is_true))
         }
-        "thoughtSignature" => once(&mut signature, &mut seen[2], skim.plain_or_skip()?),
-        "functionCall" => None,
+        "functionCall" => once(&mut call, &mut seen[2], skim.object_or_null(read_call)?),
+        "thoughtSignature" => once(&mut signature, &mut seen[3], skim.plain_or_skip()?),
         _ => skim.skip_value(),
     })?;
     if let Some(start) = text {
-        let slot = c.texts.get_mut(c.n_texts)?;
-        *slot = start;
-        c.n_texts += 1;
+        c.push(Text::String(start))?;
         c.thinking |= thought == Some(true);
+    }
+    if let Some((name, args)) = call {
+        c.tool_use = true;
+        if let Some(start) = name {
+            c.push(Text::String(start))?;
+        }
+        if let Some(span) = args {
+            c.push(Text::Args(span))?;
+        }
     }
     if let Some(signature) = signature {
         c.signatures.add(signature);
     }
     Some(())
+}
+
+/// A `functionCall` object: where its name's body starts (a string's), where its arguments
+/// are (any value).
+type Call = (Option<usize>, Option<(usize, usize)>);
+
+fn read_call(skim: &mut Skim) -> Option<Call> {
+    let (mut name, mut args, mut seen) = (None, None, [false; 2]);
+    skim.object(|skim, key| match key {
+        "name" => {
+            let start = match skim.at_string() {
+                true => skim.null_or_string()?,
+                false => skim.skip_value().map(|()| None)?,
+            };
+            once(&mut name, &mut seen[0], start)
+        }
+        "args" => {
+            let start = skim.position();
+            skim.skip_value()?;
+            once(&mut args, &mut seen[1], Some((start, skim.position())))
+        }
+        _ => skim.skip_value(),
+    })?;
+    Some((name, args))
+}
+
+impl Chunk<'_> {
+    /// One more text to count; `None` past `MAX_TEXTS`.
+    fn push(&mut self, text: Text) -> Option<()> {
+        *self.texts.get_mut(self.n_texts)? = text;
+        self.n_texts += 1;
+        Some(())
+    }
 }
 
 /// A `usageMetadata` object: the counts, the tier's names, the audio shares of the
