@@ -20,8 +20,9 @@ const MAX_DEPTH: usize = 64;
 pub struct Skim<'a> {
     b: &'a [u8],
     pos: usize,
-    /// Every byte read so far is ASCII (no string needed the full check).
-    ascii: bool,
+    /// Every byte before `pos` was read here (no jump over bytes by [`Skim::resume_at`]): what
+    /// it read is valid UTF-8, checked as it was read.
+    read_all: bool,
 }
 
 impl<'a> Skim<'a> {
@@ -29,7 +30,7 @@ impl<'a> Skim<'a> {
         Skim {
             b,
             pos: 0,
-            ascii: true,
+            read_all: true,
         }
     }
 
@@ -88,7 +89,6 @@ impl<'a> Skim<'a> {
 
     /// Past the string whose body goes on at `from`, by the full check (escapes, UTF-8).
     fn checked_string(&mut self, from: usize) -> Option<usize> {
-        self.ascii = false;
         skip_string(self.b, from)
     }
 
@@ -426,8 +426,8 @@ impl<'a> Skim<'a> {
     /// Goes on reading from byte `pos` (where an earlier read of the same bytes left off).
     pub fn resume_at(&mut self, pos: usize) {
         let pos = pos.min(self.b.len());
-        // Bytes jumped over were not read here: not known to be ASCII.
-        self.ascii &= pos <= self.pos;
+        // Bytes jumped over were not read here: not known to be UTF-8.
+        self.read_all &= pos <= self.pos;
         self.pos = pos;
     }
 
@@ -437,13 +437,15 @@ impl<'a> Skim<'a> {
     }
 
     /// The text of a value it read whole (its span, as [`Skim::object_and_span`] gives it):
-    /// valid UTF-8 (`None` only if it is not). Not checked again when every byte read was
-    /// ASCII, the usual event.
+    /// valid UTF-8 (`None` only if it is not). Not checked again when the reader read every
+    /// byte before it, the usual event: it checked them as it read them.
     pub fn text_at(&self, (start, end): (usize, usize)) -> Option<&'a str> {
         let bytes = self.b.get(start..end).filter(|_| end <= self.pos)?;
-        if self.ascii {
-            // SAFETY: every byte up to `pos` was read as ASCII: outside strings only ASCII is
-            // JSON, and a string without the full check is an `ascii_stop` run (0x20..0x80).
+        let boundary = |at: usize| self.b.get(at).map_or(true, |&c| (c as i8) >= -0x40);
+        if self.read_all && boundary(start) && boundary(end) {
+            // SAFETY: the bytes before `pos` are valid UTF-8, checked as they were read (only
+            // ASCII outside strings; a string with a byte >= 0x80 checked whole), and the span
+            // starts and ends at a character's boundary: valid UTF-8 on its own.
             return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
         }
         std::str::from_utf8(bytes).ok()
@@ -454,7 +456,7 @@ impl<'a> Skim<'a> {
 /// [`Skim::skip_value`] checks it: a skeleton's [`Hole::Value`].
 pub fn value_end(b: &[u8], pos: usize) -> Option<usize> {
     let mut skim = Skim::new(b);
-    skim.pos = pos;
+    skim.resume_at(pos);
     skim.skip_value()?;
     Some(skim.pos)
 }
@@ -576,8 +578,9 @@ mod tests {
         }
     }
 
-    /// A value's text: not checked again while all bytes read are ASCII, checked (and valid)
-    /// after non-ASCII text or a jump over unread bytes.
+    /// A value's text: not checked again where every byte before it was read (non-ASCII text
+    /// included: checked as it was read), checked after a jump over unread bytes; a span that
+    /// cuts a character in two is no text.
     #[test]
     fn text_at_is_the_value_text() {
         for json in [
@@ -597,10 +600,14 @@ mod tests {
             let (start, end) = span.unwrap();
             assert_eq!(skim.text_at((start, end)), Some(&json[start..end]));
             assert_eq!(skim.text_at((start, json.len() + 1)), None);
+            if let Some(e) = json.find('\u{e9}') {
+                assert_eq!(skim.text_at((e + 1, json.len())), None, "{json}");
+                assert_eq!(skim.text_at((0, e + 1)), None, "{json}");
+            }
         }
         let mut skim = Skim::new(b"{\"a\":1}");
-        assert!(skim.ascii);
+        assert!(skim.read_all);
         skim.resume_at(3);
-        assert!(!skim.ascii, "a jump over bytes not read");
+        assert!(!skim.read_all, "a jump over bytes not read");
     }
 }
