@@ -10,7 +10,7 @@ mod layouts;
 mod openai;
 mod responses;
 mod starts;
-mod support;
+pub(crate) mod support;
 mod usage;
 mod usage_layouts;
 pub mod whatwg;
