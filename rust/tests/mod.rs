@@ -1,6 +1,7 @@
 //! Crate-internal suites: framing against the WHATWG reference, usage through the meter,
 //! OpenAI streams against a full parse. `support` holds what they share.
 
+mod bedrock_layouts;
 mod captures;
 mod content_type;
 mod eof;

@@ -2,6 +2,7 @@
 //! events holding base64 model events, ConverseStream events), exception messages, and
 //! Converse bodies.
 
+pub mod reader;
 pub mod tree;
 pub mod usage;
 

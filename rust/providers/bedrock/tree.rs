@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use super::base64_decode;
 use super::usage::read_usage;
+use super::{base64_decode, reader};
 use crate::framing::aws_eventstream::Message;
 use crate::providers::anthropic;
 use crate::providers::facts::Facts;
@@ -31,11 +31,15 @@ pub fn on_message(ex: &mut Facts, msg: &Message) {
             ex.set_error(msg.error_code.unwrap_or("error"), message.to_owned());
         }
         _ => {
+            let event_type = msg.event_type.unwrap_or("");
+            if reader::read_event(ex, event_type, msg.payload).is_some() {
+                return;
+            }
             let Some(value) = json::parse(msg.payload) else {
                 ex.invalid_events += 1;
                 return;
             };
-            on_event(ex, msg.event_type.unwrap_or(""), &value);
+            on_event(ex, event_type, &value);
         }
     }
 }
@@ -48,7 +52,7 @@ const CONVERSE_EVENTS: [&str; 4] = [
     "metadata",
 ];
 
-fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
+pub(crate) fn on_event(ex: &mut Facts, event_type: &str, value: &Value) {
     let Some(obj) = value.as_object() else {
         return;
     };
