@@ -383,6 +383,15 @@ impl<'a> Skim<'a> {
         }
     }
 
+    /// A string (its body's start, for `count_string`), or any other value checked and skipped
+    /// (`None`): what `Value::as_str` makes of a field.
+    pub fn string_or_skip(&mut self) -> Option<Option<usize>> {
+        if self.at_string() {
+            return self.null_or_string();
+        }
+        self.skip_value().map(|()| None)
+    }
+
     /// A string without escapes (its text), or any other value checked and skipped (`None`):
     /// what `tree::string` makes of a field; a string with escapes declines (`None` overall).
     pub fn plain_or_skip(&mut self) -> Option<Option<&'a str>> {

@@ -76,7 +76,7 @@ fn read_delta_event(skim: &mut Skim) -> Option<Delta> {
 fn read_delta(skim: &mut Skim, d: &mut Delta) -> Option<()> {
     let mut seen = [false; 3];
     skim.object_or_skip(|skim, key| match key {
-        "text" => once(&mut d.text, &mut seen[0], string_or_skip(skim)?),
+        "text" => once(&mut d.text, &mut seen[0], skim.string_or_skip()?),
         "toolUse" => {
             once(&mut None::<()>, &mut seen[1], Some(()))?;
             if !skim.at_object() {
@@ -86,7 +86,7 @@ fn read_delta(skim: &mut Skim, d: &mut Delta) -> Option<()> {
             skim.object(|skim, key| match key {
                 "input" => {
                     d.tool_use = true;
-                    once(&mut d.tool_input, &mut seen_input, string_or_skip(skim)?)
+                    once(&mut d.tool_input, &mut seen_input, skim.string_or_skip()?)
                 }
                 _ => skim.skip_value(),
             })
@@ -99,19 +99,10 @@ fn read_delta(skim: &mut Skim, d: &mut Delta) -> Option<()> {
             d.thinking = true;
             let mut seen_text = false;
             skim.object(|skim, key| match key {
-                "text" => once(&mut d.reasoning, &mut seen_text, string_or_skip(skim)?),
+                "text" => once(&mut d.reasoning, &mut seen_text, skim.string_or_skip()?),
                 _ => skim.skip_value(),
             })
         }
         _ => skim.skip_value(),
     })
-}
-
-/// A string (its body's start), or any other value checked and skipped (`None`): what
-/// `Value::as_str` makes of a field.
-fn string_or_skip(skim: &mut Skim) -> Option<Option<usize>> {
-    match skim.at_string() {
-        true => skim.null_or_string(),
-        false => skim.skip_value().map(|()| None),
-    }
 }

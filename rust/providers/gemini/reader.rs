@@ -240,13 +240,7 @@ fn read_part(skim: &mut Skim, c: &mut Chunk) -> Option<()> {
     let (mut text, mut thought, mut call, mut signature) = (None, None, None, None);
     let mut seen = [false; 4];
     skim.object(|skim, key| match key {
-        "text" => {
-            let start = match skim.at_string() {
-                true => skim.null_or_string()?,
-                false => skim.skip_value().map(|()| None)?,
-            };
-            once(&mut text, &mut seen[0], start)
-        }
+        "text" => once(&mut text, &mut seen[0], skim.string_or_skip()?),
         "thought" => {
             let at = skim.position();
             let is_true = skim.bytes()[at..].starts_with(b"true");
@@ -283,13 +277,7 @@ type Call = (Option<usize>, Option<(usize, usize)>);
 fn read_call(skim: &mut Skim) -> Option<Call> {
     let (mut name, mut args, mut seen) = (None, None, [false; 2]);
     skim.object(|skim, key| match key {
-        "name" => {
-            let start = match skim.at_string() {
-                true => skim.null_or_string()?,
-                false => skim.skip_value().map(|()| None)?,
-            };
-            once(&mut name, &mut seen[0], start)
-        }
+        "name" => once(&mut name, &mut seen[0], skim.string_or_skip()?),
         "args" => {
             let start = skim.position();
             skim.skip_value()?;
